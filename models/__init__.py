@@ -1,0 +1,1 @@
+"""drplan models: what a platform is and what must always hold."""

@@ -1,0 +1,259 @@
+"""The entities of a hosting platform: datacenters, hosts, apps, databases, and the platform itself.
+
+Every entity is immutable. A platform is made once, by ``models.io`` from a file or by the
+generator, after validation; a variant is made with ``dataclasses.replace``.
+Resource amounts (capacity of a host, size of a container or database node) are open-ended
+mappings from a resource name (``cpu``, ``memory_mb``, ...) to a positive number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+
+from models.policy import Policy
+
+Resources = Mapping[str, float]
+
+#: Where each unit of a platform runs: unit id -> one host id per container or node
+#: (``None`` while unplaced). Node 0 of a database is its primary.
+Placement = Mapping[str, tuple[str | None, ...]]
+
+#: Backup sites per database: (replica 1 local, replica 2 real-time, replica 3 daily snapshot),
+#: each a datacenter id, ``None`` when missing.
+BackupSites = Mapping[str, tuple[str | None, str | None, str | None]]
+
+
+class Role(StrEnum):
+    """What a host accepts: app containers, database nodes, or both."""
+
+    APPS = "apps"
+    DATABASES = "databases"
+    ANY = "any"
+
+    def accepts_apps(self) -> bool:
+        return self is not Role.DATABASES
+
+    def accepts_databases(self) -> bool:
+        return self is not Role.APPS
+
+
+class Engine(StrEnum):
+    """Database engines offered by the platform."""
+
+    POSTGRESQL = "postgresql"
+    MYSQL = "mysql"
+    MONGODB = "mongodb"
+    REDIS = "redis"
+    ELASTICSEARCH = "elasticsearch"
+    OPENSEARCH = "opensearch"
+    INFLUXDB = "influxdb"
+
+
+class ServiceClass(StrEnum):
+    """Database service classes; business and enterprise run a standby and fail over."""
+
+    SANDBOX = "sandbox"
+    STARTER = "starter"
+    BUSINESS = "business"
+    ENTERPRISE = "enterprise"
+
+    @property
+    def default_nodes(self) -> int:
+        """1 for sandbox and starter, primary + 1 standby for business, + 2 for enterprise."""
+        return {"sandbox": 1, "starter": 1, "business": 2, "enterprise": 3}[self.value]
+
+    @property
+    def has_failover(self) -> bool:
+        return self in (ServiceClass.BUSINESS, ServiceClass.ENTERPRISE)
+
+
+class ReplicaRole(StrEnum):
+    """The three backup replicas of a database."""
+
+    LOCAL = "local"  # replica 1, in the datacenter of the primary
+    REALTIME = "realtime"  # replica 2, real-time replication
+    SNAPSHOT = "snapshot"  # replica 3, daily snapshot
+
+
+REPLICA_ROLES: tuple[ReplicaRole, ...] = (
+    ReplicaRole.LOCAL,
+    ReplicaRole.REALTIME,
+    ReplicaRole.SNAPSHOT,
+)
+
+
+@dataclass(frozen=True)
+class Datacenter:
+    """A site: hosts run there, backup replicas are stored there, or both."""
+
+    id: str
+    name: str
+    lat: float
+    lon: float
+    provider: str = ""
+    campus: str = ""
+    #: Backup storage capacity in GB (sum of the data sizes of the replicas kept here);
+    #: ``None`` means unlimited.
+    backup_capacity_gb: float | None = None
+    #: Which replicas the site may hold; ``None`` means every role.
+    backup_roles: frozenset[ReplicaRole] | None = None
+
+    def may_hold(self, role: ReplicaRole) -> bool:
+        return self.backup_roles is None or role in self.backup_roles
+
+
+@dataclass(frozen=True)
+class Host:
+    """A server in a datacenter, with a capacity per resource."""
+
+    id: str
+    datacenter: str
+    capacity: Resources
+    role: Role = Role.ANY
+    rack: str | None = None
+
+
+@dataclass(frozen=True)
+class App:
+    """An app: ``containers`` interchangeable containers of one size."""
+
+    id: str
+    containers: int
+    size: Resources
+    uses: tuple[str, ...] = ()
+    #: At least this many distinct datacenters must hold a container (1: no rule).
+    spread: int = 1
+
+    @property
+    def anti_affinity(self) -> bool:
+        """Two or more containers always run on pairwise distinct hosts."""
+        return self.containers >= 2
+
+
+@dataclass(frozen=True)
+class Database:
+    """A managed database: ``nodes`` nodes (node 0 the primary, the others standbys)."""
+
+    id: str
+    engine: Engine
+    service_class: ServiceClass
+    size_gb: float
+    node_size: Resources
+    nodes: int
+    spread: int = 1
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One container of an app or one node of a database, named ``app-id/index``."""
+
+    owner: str
+    index: int
+    is_database: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.owner}/{self.index}"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A whole platform: its sites, hosts, apps, databases, where they run, backups and policy."""
+
+    datacenters: tuple[Datacenter, ...]
+    hosts: tuple[Host, ...]
+    apps: tuple[App, ...]
+    databases: tuple[Database, ...]
+    placement: Placement = field(default_factory=dict)
+    backups: BackupSites = field(default_factory=dict)
+    #: Explicit distances between datacenters, overriding great-circle ones (km).
+    distances_km: Mapping[frozenset[str], float] = field(default_factory=dict)
+    policy: Policy = field(default_factory=Policy)
+    name: str = ""
+
+    # Lookups are derived once; the platform never changes after it is made.
+    @cached_property
+    def datacenter_by_id(self) -> dict[str, Datacenter]:
+        return {dc.id: dc for dc in self.datacenters}
+
+    @cached_property
+    def host_by_id(self) -> dict[str, Host]:
+        return {host.id: host for host in self.hosts}
+
+    @cached_property
+    def app_by_id(self) -> dict[str, App]:
+        return {app.id: app for app in self.apps}
+
+    @cached_property
+    def database_by_id(self) -> dict[str, Database]:
+        return {db.id: db for db in self.databases}
+
+    @cached_property
+    def resources(self) -> tuple[str, ...]:
+        """Every resource name used by a host capacity, in first-seen order."""
+        names: dict[str, None] = {}
+        for host in self.hosts:
+            names.update(dict.fromkeys(host.capacity))
+        for app in self.apps:
+            names.update(dict.fromkeys(app.size))
+        for db in self.databases:
+            names.update(dict.fromkeys(db.node_size))
+        return tuple(names)
+
+    @cached_property
+    def hosts_by_datacenter(self) -> dict[str, tuple[Host, ...]]:
+        grouped: dict[str, list[Host]] = {dc.id: [] for dc in self.datacenters}
+        for host in self.hosts:
+            grouped[host.datacenter].append(host)
+        return {dc: tuple(hosts) for dc, hosts in grouped.items()}
+
+    def units(self) -> Iterator[Unit]:
+        """Every app container and database node, apps first, in file order."""
+        for app in self.apps:
+            for index in range(app.containers):
+                yield Unit(app.id, index, False)
+        for db in self.databases:
+            for index in range(db.nodes):
+                yield Unit(db.id, index, True)
+
+    def size_of(self, owner: str) -> Resources:
+        """The size of one container of an app, or of one node of a database."""
+        app = self.app_by_id.get(owner)
+        return app.size if app is not None else self.database_by_id[owner].node_size
+
+    def count_of(self, owner: str) -> int:
+        """How many containers an app has, or how many nodes a database has."""
+        app = self.app_by_id.get(owner)
+        return app.containers if app is not None else self.database_by_id[owner].nodes
+
+    def hosts_of(self, owner: str) -> tuple[str | None, ...]:
+        """Where the containers or nodes of ``owner`` run (``None`` while unplaced)."""
+        return self.placement.get(owner, (None,) * self.count_of(owner))
+
+    def primary_datacenter(self, db_id: str) -> str | None:
+        """The datacenter of a database's primary (node 0), if placed."""
+        hosts = self.hosts_of(db_id)
+        if not hosts or hosts[0] is None or hosts[0] not in self.host_by_id:
+            return None
+        return self.host_by_id[hosts[0]].datacenter
+
+    def is_fully_placed(self) -> bool:
+        return all(
+            all(h is not None for h in self.hosts_of(owner))
+            for owner in (*self.app_by_id, *self.database_by_id)
+        )
+
+    def with_placement(self, placement: Placement) -> Platform:
+        """A copy of this platform with another placement."""
+        from dataclasses import replace
+
+        return replace(self, placement=placement)
+
+    def with_backups(self, backups: BackupSites) -> Platform:
+        """A copy of this platform with other backup sites."""
+        from dataclasses import replace
+
+        return replace(self, backups=backups)

@@ -1,0 +1,445 @@
+"""Reading and writing platform files (YAML or JSON), with every problem reported at once.
+
+A bad file never gives a traceback: :class:`PlatformFileError` carries one :class:`Problem` per
+mistake, each naming the file, the field path and the bad value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from models.atomic import write_atomic
+from models.entities import App, Database, Datacenter, Host, Platform, ReplicaRole
+from models.policy import Policy
+from models.schema import PlatformFile
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a platform file."""
+
+    source: str
+    path: str
+    message: str
+    value: Any = None
+    has_value: bool = True
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.path}" if self.path else self.source
+        if not self.has_value:
+            return f"{where}: {self.message}"
+        return f"{where}: {self.message} (got {_show(self.value)})"
+
+
+class PlatformFileError(Exception):
+    """A platform file that cannot be read: every problem found, one per line."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        return [str(p) for p in self.problems]
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def load_platform(path: str | Path) -> Platform:
+    """Read, validate and build the platform in ``path`` (YAML or JSON).
+
+    Raises
+    ------
+    PlatformFileError
+        With every problem found: syntax, shape, types, duplicates, unknown references.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise PlatformFileError(
+            [Problem(source, "", f"cannot read file: {reason}", None, False)]
+        ) from None
+    return parse_platform(_parse_text(text, source), source)
+
+
+class _UniqueKeyLoader(_Loader):  # type: ignore[misc,valid-type]
+    """A YAML loader that refuses a key given twice in one mapping instead of keeping the last."""
+
+
+def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key in seen:
+            mark = key_node.start_mark
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", mark)
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
+
+
+def _parse_text(text: str, source: str) -> Any:
+    if source.endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            where = f"{source}:{error.lineno}:{error.colno}"
+            raise PlatformFileError(
+                [Problem(where, "", f"JSON syntax error: {error.msg}", None, False)]
+            ) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = getattr(error, "problem", None) or str(error)
+        raise PlatformFileError(
+            [Problem(where, "", f"YAML syntax error: {problem}", None, False)]
+        ) from None
+
+
+def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
+    """``('hosts', 3, 'capacity', 'cpu')`` -> ``hosts[3].capacity.cpu``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _pydantic_problems(error: ValidationError, source: str, data: Any) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(p for p in item["loc"] if p not in ("function-after",))
+        # Union members add their type names to the path (``int``, ``str``...): drop them.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p in _TYPE_TAGS))
+        path = _format_loc(loc, data)
+        kind = item["type"]
+        if kind == "missing":
+            problems.append(Problem(source, path, "missing field", None, False))
+        elif kind == "extra_forbidden":
+            problems.append(Problem(source, path, "unknown field", item.get("input")))
+        else:
+            problems.append(Problem(source, path, item["msg"], item.get("input")))
+    return _dedupe(problems)
+
+
+_TYPE_TAGS = {"str", "int", "float", "none", "list[...]", "constrained-str", "bool"}
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for problem in problems:
+        key = (problem.path, problem.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(problem)
+    return out
+
+
+def parse_platform(data: Any, source: str = "<platform>") -> Platform:
+    """Validate already-parsed file data (a mapping) and build the platform.
+
+    Raises
+    ------
+    PlatformFileError
+        With every problem found.
+    """
+    if not isinstance(data, Mapping):
+        kind = "empty" if data is None else type(data).__name__
+        raise PlatformFileError(
+            [
+                Problem(
+                    source, "", f"the file must hold a mapping of sections, not {kind}", None, False
+                )
+            ]
+        )
+    try:
+        spec = PlatformFile.model_validate(data)
+    except ValidationError as error:
+        raise PlatformFileError(_pydantic_problems(error, source, data)) from None
+    problems = list(_reference_problems(spec, source))
+    if problems:
+        raise PlatformFileError(problems)
+    return _build(spec)
+
+
+def _duplicates(kind: str, ids: list[str], source: str) -> Iterable[Problem]:
+    counts = Counter(ids)
+    for index, item in enumerate(ids):
+        if counts[item] > 1 and ids.index(item) != index:
+            yield Problem(source, f"{kind}[{index}].id", "duplicate id", item)
+
+
+def _reference_problems(spec: PlatformFile, source: str) -> Iterable[Problem]:
+    """Cross-references a schema cannot express: duplicates, unknown ids, lengths."""
+    dc_ids = {dc.id for dc in spec.datacenters}
+    host_ids = {h.id for h in spec.hosts}
+    db_ids = {db.id for db in spec.databases}
+    counts: dict[str, int] = {app.id: app.containers for app in spec.apps}
+    for db in spec.databases:
+        counts.setdefault(db.id, db.nodes or db.service_class.default_nodes)
+
+    yield from _duplicates("datacenters", [dc.id for dc in spec.datacenters], source)
+    yield from _duplicates("hosts", [h.id for h in spec.hosts], source)
+    yield from _duplicates("apps", [a.id for a in spec.apps], source)
+    yield from _duplicates("databases", [d.id for d in spec.databases], source)
+    app_ids = {a.id for a in spec.apps}
+    for index, db in enumerate(spec.databases):
+        if db.id in app_ids:
+            yield Problem(source, f"databases[{index}].id", "id already used by an app", db.id)
+
+    for index, host in enumerate(spec.hosts):
+        if host.datacenter not in dc_ids:
+            yield Problem(
+                source, f"hosts[{index}].datacenter", "unknown datacenter", host.datacenter
+            )
+    for index, app in enumerate(spec.apps):
+        for j, used in enumerate(app.uses):
+            if used not in db_ids:
+                yield Problem(source, f"apps[{index}].uses[{j}]", "unknown database", used)
+        if app.spread > app.containers:
+            yield Problem(
+                source,
+                f"apps[{index}].spread",
+                f"cannot spread {app.containers} container(s) over more datacenters",
+                app.spread,
+            )
+    for index, db in enumerate(spec.databases):
+        nodes = db.nodes or db.service_class.default_nodes
+        if db.spread > nodes:
+            yield Problem(
+                source,
+                f"databases[{index}].spread",
+                f"cannot spread {nodes} node(s) over more datacenters",
+                db.spread,
+            )
+
+    for owner, hosts in spec.placement.items():
+        if owner not in counts:
+            yield Problem(source, f"placement.{owner}", "unknown app or database", owner)
+            continue
+        if len(hosts) != counts[owner]:
+            what = "containers" if owner in app_ids else "nodes"
+            yield Problem(
+                source,
+                f"placement.{owner}",
+                f"needs one host per {what[:-1]}: {counts[owner]} {what}, {len(hosts)} hosts",
+                hosts,
+            )
+        for j, host in enumerate(hosts):
+            if host is not None and host not in host_ids:
+                yield Problem(source, f"placement.{owner}[{j}]", "unknown host", host)
+
+    for db_id, sites in spec.backups.items():
+        if db_id not in db_ids:
+            yield Problem(source, f"backups.{db_id}", "unknown database", db_id)
+            continue
+        if len(sites) != 3:
+            yield Problem(
+                source,
+                f"backups.{db_id}",
+                "needs three datacenters: replica 1 (local), 2 (real-time), 3 (snapshot)",
+                sites,
+            )
+        for j, site in enumerate(sites):
+            if site is not None and site not in dc_ids:
+                yield Problem(source, f"backups.{db_id}[{j}]", "unknown datacenter", site)
+
+    seen_pairs: set[frozenset[str]] = set()
+    for index, (a, b, _) in enumerate(spec.distances_km):
+        for j, site in enumerate((a, b)):
+            if site not in dc_ids:
+                yield Problem(source, f"distances_km[{index}][{j}]", "unknown datacenter", site)
+        if a == b:
+            yield Problem(
+                source, f"distances_km[{index}]", "a distance needs two datacenters", [a, b]
+            )
+        pair = frozenset((a, b))
+        if pair in seen_pairs:
+            yield Problem(source, f"distances_km[{index}]", "distance given twice", [a, b])
+        seen_pairs.add(pair)
+
+    if spec.policy.sla_percent:
+        known = {"app_multi", "starter", "business", "enterprise"}
+        for tier in spec.policy.sla_percent:
+            if tier not in known:
+                yield Problem(
+                    source,
+                    f"policy.sla_percent.{tier}",
+                    f"unknown SLA tier (use {sorted(known)})",
+                    tier,
+                )
+
+
+def _build_policy(spec: PlatformFile) -> Policy:
+    default = Policy()
+    given = spec.policy.model_dump(exclude_none=True)
+    for merged in ("rpo_s", "failover_s", "sla_percent"):
+        if merged in given:
+            base = dict(getattr(default, merged))
+            base.update({str(k): v for k, v in given[merged].items()})
+            given[merged] = base
+    return Policy(**given)
+
+
+def _build(spec: PlatformFile) -> Platform:
+    datacenters = tuple(
+        Datacenter(
+            id=dc.id,
+            name=dc.name or dc.id,
+            lat=dc.lat,
+            lon=dc.lon,
+            provider=dc.provider,
+            campus=dc.campus,
+            backup_capacity_gb=dc.backup_capacity_gb,
+            backup_roles=frozenset(dc.backup_roles) if dc.backup_roles is not None else None,
+        )
+        for dc in spec.datacenters
+    )
+    hosts = tuple(Host(h.id, h.datacenter, dict(h.capacity), h.role, h.rack) for h in spec.hosts)
+    apps = tuple(App(a.id, a.containers, dict(a.size), tuple(a.uses), a.spread) for a in spec.apps)
+    databases = tuple(
+        Database(
+            id=d.id,
+            engine=d.engine,
+            service_class=d.service_class,
+            size_gb=d.size_gb,
+            node_size=dict(d.node_size),
+            nodes=d.nodes or d.service_class.default_nodes,
+            spread=d.spread,
+        )
+        for d in spec.databases
+    )
+    backups: dict[str, tuple[str | None, str | None, str | None]] = {}
+    for db_id, sites in spec.backups.items():
+        padded = [*sites[:3], None, None, None][:3]
+        backups[db_id] = (padded[0], padded[1], padded[2])
+    return Platform(
+        datacenters=datacenters,
+        hosts=hosts,
+        apps=apps,
+        databases=databases,
+        placement={owner: tuple(hosts) for owner, hosts in spec.placement.items()},
+        backups=backups,
+        distances_km={frozenset((a, b)): km for a, b, km in spec.distances_km},
+        policy=_build_policy(spec),
+        name=spec.name,
+    )
+
+
+def _number(value: float) -> float | int:
+    """Write whole numbers as integers, so a file round-trips without ``16.0``."""
+    return int(value) if float(value).is_integer() and math.isfinite(value) else value
+
+
+def _resources(resources: Mapping[str, float]) -> dict[str, float | int]:
+    return {name: _number(v) for name, v in resources.items()}
+
+
+def platform_to_dict(platform: Platform) -> dict[str, Any]:
+    """The platform in the file's shape (the inverse of :func:`parse_platform`)."""
+    default = Policy()
+    policy: dict[str, Any] = {}
+    for name in default.__dataclass_fields__:
+        value = getattr(platform.policy, name)
+        if value != getattr(default, name):
+            policy[name] = dict(value) if isinstance(value, Mapping) else value
+    data: dict[str, Any] = {}
+    if platform.name:
+        data["name"] = platform.name
+    data["datacenters"] = []
+    for dc in platform.datacenters:
+        item: dict[str, Any] = {"id": dc.id, "name": dc.name, "lat": dc.lat, "lon": dc.lon}
+        if dc.provider:
+            item["provider"] = dc.provider
+        if dc.campus:
+            item["campus"] = dc.campus
+        if dc.backup_capacity_gb is not None:
+            item["backup_capacity_gb"] = _number(dc.backup_capacity_gb)
+        if dc.backup_roles is not None:
+            order = list(ReplicaRole)
+            item["backup_roles"] = [r.value for r in sorted(dc.backup_roles, key=order.index)]
+        data["datacenters"].append(item)
+    data["hosts"] = []
+    for host in platform.hosts:
+        item = {"id": host.id, "datacenter": host.datacenter, "capacity": _resources(host.capacity)}
+        item["role"] = host.role.value
+        if host.rack is not None:
+            item["rack"] = host.rack
+        data["hosts"].append(item)
+    data["apps"] = []
+    for app in platform.apps:
+        item = {"id": app.id, "containers": app.containers, "size": _resources(app.size)}
+        if app.uses:
+            item["uses"] = list(app.uses)
+        if app.spread != 1:
+            item["spread"] = app.spread
+        data["apps"].append(item)
+    data["databases"] = []
+    for db in platform.databases:
+        item = {
+            "id": db.id,
+            "engine": db.engine.value,
+            "class": db.service_class.value,
+            "size_gb": _number(db.size_gb),
+            "node_size": _resources(db.node_size),
+        }
+        if db.nodes != db.service_class.default_nodes:
+            item["nodes"] = db.nodes
+        if db.spread != 1:
+            item["spread"] = db.spread
+        data["databases"].append(item)
+    data["placement"] = {owner: list(hosts) for owner, hosts in platform.placement.items()}
+    data["backups"] = {db: list(sites) for db, sites in platform.backups.items()}
+    if platform.distances_km:
+        data["distances_km"] = [
+            [*sorted(pair), _number(km)] for pair, km in platform.distances_km.items()
+        ]
+    if policy:
+        data["policy"] = policy
+    return data
+
+
+def dump_platform_text(platform: Platform, fmt: str = "yaml") -> str:
+    """The platform as the text of a file, YAML or JSON."""
+    data = platform_to_dict(platform)
+    if fmt == "json":
+        return json.dumps(data, indent=1) + "\n"
+    return yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=None,
+        width=120,
+        allow_unicode=True,
+    )
+
+
+def save_platform(platform: Platform, path: str | Path) -> None:
+    """Write the platform to ``path`` atomically, JSON if it ends in ``.json``, else YAML."""
+    fmt = "json" if str(path).endswith(".json") else "yaml"
+    write_atomic(path, dump_platform_text(platform, fmt))

@@ -1,0 +1,113 @@
+"""The embedded reference platform: a Paris-area region on real colocation facilities.
+
+Three facilities hold the region's hosts (Equinix PA2 Saint-Denis, Telehouse Paris 2 Voltaire,
+UltraEdge Velizy; PA2 and Paris 2 are under 10 km apart) and six more hold backup replicas only.
+Names and coordinates come from PeeringDB (``data/paris_facilities.csv``). The platform itself is
+``data/reference.yaml``, made by ``python -m models.reference`` and read like any user file.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import replace
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from models.entities import Platform
+from models.generate import Site, generate_platform
+from models.io import load_platform, save_platform
+
+HOST_SITES = ("eqx-pa2", "th-paris2", "ue-velizy")
+BACKUP_SITES = ("eqx-pa1", "th-paris3", "gs-paris", "dr-par6", "opcore-par2", "eqx-pa3")
+SEED = 2012
+EXAMPLES = ("reference", "small", "medium")
+
+
+def _data_path(name: str) -> Path:
+    return Path(str(resources.files("models") / "data" / name))
+
+
+@cache
+def paris_facilities() -> dict[str, Site]:
+    """The 20 Paris-area facilities of the PeeringDB sample, by id."""
+    with _data_path("paris_facilities.csv").open(encoding="utf-8") as handle:
+        return {
+            row["id"]: Site(
+                row["id"],
+                row["name"],
+                float(row["lat"]),
+                float(row["lon"]),
+                row["provider"],
+                row["campus"],
+            )
+            for row in csv.DictReader(handle)
+        }
+
+
+def example_path(name: str = "reference") -> Path:
+    """The file of a named example platform (``reference``, ``small``, ``medium``)."""
+    if name not in EXAMPLES:
+        raise KeyError(name)
+    return _data_path(f"{name}.yaml")
+
+
+@cache
+def reference_platform() -> Platform:
+    """The embedded reference platform, used whenever no file is given."""
+    return load_platform(example_path("reference"))
+
+
+def build_examples() -> dict[str, Platform]:
+    """Build the example platforms from the facility data (deterministic)."""
+    facilities = paris_facilities()
+    sites = [facilities[s] for s in (*HOST_SITES, *BACKUP_SITES)]
+    reference = generate_platform(
+        hosts=60,
+        apps=300,
+        databases=100,
+        datacenters=3,
+        seed=SEED,
+        sites=sites,
+        name="paris-reference",
+    )
+    # Backup-only sites hold replicas within a storage budget; the host sites are unlimited.
+    stored: dict[str, float] = {}
+    for db in reference.databases:
+        for site in reference.backups[db.id]:
+            if site is not None:
+                stored[site] = stored.get(site, 0) + db.size_gb
+    datacenters = tuple(
+        dc
+        if dc.id in HOST_SITES
+        else replace(
+            dc, backup_capacity_gb=float(max(1000, 500 * round(2 * stored.get(dc.id, 0) / 500)))
+        )
+        for dc in reference.datacenters
+    )
+    reference = replace(reference, datacenters=datacenters)
+    small = generate_platform(
+        hosts=6,
+        apps=10,
+        databases=4,
+        datacenters=3,
+        seed=7,
+        name="paris-small",
+        sites=[facilities[s] for s in (*HOST_SITES, "eqx-pa1", "th-paris3")],
+    )
+    medium = generate_platform(
+        hosts=300,
+        apps=1500,
+        databases=400,
+        datacenters=3,
+        seed=11,
+        name="paris-medium",
+        sites=sites,
+    )
+    return {"reference": reference, "small": small, "medium": medium}
+
+
+if __name__ == "__main__":
+    for example, platform in build_examples().items():
+        save_platform(platform, example_path(example))
+        print(f"wrote {example_path(example)}")

@@ -1,0 +1,232 @@
+"""The rules a platform's state must obey, checked in plain Python (no solver).
+
+A well-formed file whose state breaks a rule (a host over capacity, two containers of one app on
+one host, replicas too close) is not a file error: it gives :class:`Finding` s, which
+``drplan validate`` lists (exit 1). The plan checker in ``planner.check`` builds on these.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from models.entities import REPLICA_ROLES, Placement, Platform
+from models.topology import Topology
+
+
+class Rule(StrEnum):
+    """The rules of a platform's state, named as in reports."""
+
+    CAPACITY = "capacity"
+    ANTI_AFFINITY = "anti-affinity"
+    DATABASE_NODES_APART = "database-nodes-apart"
+    ROLE = "role"
+    SPREAD = "spread"
+    UNPLACED = "unplaced"
+    UNKNOWN_HOST = "unknown-host"
+    BACKUP_MISSING = "backup-missing"
+    BACKUP_LOCAL = "backup-local"
+    BACKUP_SAME_SITE = "backup-same-site"
+    BACKUP_TOO_CLOSE = "backup-too-close"
+    BACKUP_ROLE = "backup-role"
+    BACKUP_CAPACITY = "backup-capacity"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One broken rule: which rule, about what (host, app, database), and a sentence."""
+
+    rule: Rule
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.rule.value}: {self.message}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"rule": self.rule.value, "subject": self.subject, "message": self.message}
+
+
+def milli(value: float) -> int:
+    """A resource amount in thousandths, so that sums compare exactly (0.1 + 0.2 == 0.3)."""
+    return round(value * 1000)
+
+
+def _fmt(amount_milli: int) -> str:
+    return f"{amount_milli / 1000:g}"
+
+
+def host_usage(platform: Platform, placement: Placement) -> dict[str, Counter[str]]:
+    """Resources used on each host, in thousandths, by the units ``placement`` puts there."""
+    used: dict[str, Counter[str]] = defaultdict(Counter)
+    for owner, hosts in placement.items():
+        size = platform.size_of(owner)
+        for host in hosts:
+            if host is not None:
+                for resource, amount in size.items():
+                    used[host][resource] += milli(amount)
+    return used
+
+
+def capacity_findings(platform: Platform, placement: Placement) -> Iterable[Finding]:
+    """Every host holds no more of any resource than its capacity."""
+    for host_id, used in sorted(host_usage(platform, placement).items()):
+        host = platform.host_by_id.get(host_id)
+        if host is None:
+            continue
+        for resource, amount in used.items():
+            cap = milli(host.capacity.get(resource, 0))
+            if amount > cap:
+                yield Finding(
+                    Rule.CAPACITY,
+                    host_id,
+                    f"host {host_id} {resource} {_fmt(amount)}/{_fmt(cap)}",
+                )
+
+
+def placement_findings(platform: Platform, placement: Placement) -> Iterable[Finding]:
+    """Containers of an app with 2+ containers, and nodes of a database, on distinct hosts;
+    roles respected; spread over enough datacenters; every unit placed on a known host."""
+    hosts = platform.host_by_id
+    for owner in (*platform.app_by_id, *platform.database_by_id):
+        is_db = owner in platform.database_by_id
+        where = placement.get(owner, (None,) * platform.count_of(owner))
+        placed = [h for h in where if h is not None]
+        what = "database" if is_db else "app"
+        unit = "node" if is_db else "container"
+        missing = [i for i, h in enumerate(where) if h is None]
+        if missing:
+            yield Finding(
+                Rule.UNPLACED,
+                owner,
+                f"{what} {owner} has {len(missing)} {unit}(s) with no host: "
+                + ", ".join(f"{owner}/{i}" for i in missing),
+            )
+        for index, host_id in enumerate(where):
+            if host_id is not None and host_id not in hosts:
+                yield Finding(
+                    Rule.UNKNOWN_HOST, owner, f"{owner}/{index} on unknown host {host_id}"
+                )
+        if len(placed) >= 2:
+            for host_id, n in sorted(Counter(placed).items()):
+                if n > 1:
+                    rule = Rule.DATABASE_NODES_APART if is_db else Rule.ANTI_AFFINITY
+                    yield Finding(
+                        rule,
+                        owner,
+                        f"{what} {owner} has {n} {unit}s on host {host_id}",
+                    )
+        for index, host_id in enumerate(where):
+            host = hosts.get(host_id) if host_id is not None else None
+            if host is None:
+                continue
+            if is_db and not host.role.accepts_databases():
+                yield Finding(
+                    Rule.ROLE,
+                    owner,
+                    f"{owner}/{index} is a database node on apps-only host {host_id}",
+                )
+            if not is_db and not host.role.accepts_apps():
+                yield Finding(
+                    Rule.ROLE,
+                    owner,
+                    f"{owner}/{index} is a container on databases-only host {host_id}",
+                )
+        spread = (
+            platform.database_by_id[owner].spread if is_db else platform.app_by_id[owner].spread
+        )
+        if spread > 1 and not missing:
+            dcs = {hosts[h].datacenter for h in placed if h in hosts}
+            if len(dcs) < spread:
+                yield Finding(
+                    Rule.SPREAD,
+                    owner,
+                    f"{what} {owner} runs in {len(dcs)} datacenter(s), needs {spread}",
+                )
+
+
+def backup_findings(
+    platform: Platform,
+    topology: Topology | None = None,
+    databases: Iterable[str] | None = None,
+) -> Iterable[Finding]:
+    """Three replicas per database: replica 1 with the primary, the three pairwise strictly
+    farther apart than the policy distance, each at a site allowed to hold it, no site over its
+    backup capacity."""
+    topo = topology or Topology(platform)
+    limit = platform.policy.backup_min_distance_km
+    wanted = set(databases) if databases is not None else None
+    stored: Counter[str] = Counter()
+    for db in platform.databases:
+        sites = platform.backups.get(db.id, (None, None, None))
+        for site in sites:
+            if site is not None:
+                stored[site] += milli(db.size_gb)
+        if wanted is not None and db.id not in wanted:
+            continue
+        yield from _replica_findings(platform, topo, db.id, sites, limit)
+    for dc in platform.datacenters:
+        if dc.backup_capacity_gb is not None and stored[dc.id] > milli(dc.backup_capacity_gb):
+            yield Finding(
+                Rule.BACKUP_CAPACITY,
+                dc.id,
+                f"datacenter {dc.id} holds {_fmt(stored[dc.id])} GB of backups, "
+                f"capacity {_fmt(milli(dc.backup_capacity_gb))} GB",
+            )
+
+
+def _replica_findings(
+    platform: Platform,
+    topo: Topology,
+    db_id: str,
+    sites: tuple[str | None, ...],
+    limit: float,
+) -> Iterable[Finding]:
+    for number, (role, site) in enumerate(zip(REPLICA_ROLES, sites, strict=True), start=1):
+        if site is None:
+            yield Finding(
+                Rule.BACKUP_MISSING, db_id, f"database {db_id} has no replica {number} ({role})"
+            )
+        elif not platform.datacenter_by_id[site].may_hold(role):
+            yield Finding(
+                Rule.BACKUP_ROLE,
+                db_id,
+                f"database {db_id} replica {number} at {site}, which does not hold {role} replicas",
+            )
+    primary_dc = platform.primary_datacenter(db_id)
+    if sites[0] is not None and primary_dc is not None and sites[0] != primary_dc:
+        yield Finding(
+            Rule.BACKUP_LOCAL,
+            db_id,
+            f"database {db_id} replica 1 at {sites[0]}, its primary runs in {primary_dc}",
+        )
+    present = [(n, s) for n, s in enumerate(sites, start=1) if s is not None]
+    for i, (na, a) in enumerate(present):
+        for nb, b in present[i + 1 :]:
+            if a == b:
+                yield Finding(
+                    Rule.BACKUP_SAME_SITE,
+                    db_id,
+                    f"database {db_id} replicas {na} and {nb} both at {a}",
+                )
+            elif topo.distance_km(a, b) <= limit:
+                yield Finding(
+                    Rule.BACKUP_TOO_CLOSE,
+                    db_id,
+                    f"database {db_id} replicas {na} ({a}) and {nb} ({b}) are "
+                    f"{topo.distance_km(a, b):.3f} km apart, need more than {limit:g} km",
+                )
+
+
+def state_findings(platform: Platform, topology: Topology | None = None) -> list[Finding]:
+    """Every rule the platform's current placement and backup sites break."""
+    findings = list(capacity_findings(platform, platform.placement))
+    findings += placement_findings(platform, platform.placement)
+    findings += backup_findings(platform, topology)
+    return findings
+
+
+def count_by_rule(findings: Iterable[Finding]) -> Mapping[str, int]:
+    return dict(Counter(f.rule.value for f in findings))

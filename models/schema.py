@@ -1,0 +1,124 @@
+"""The platform file, as pydantic models: the shape and types of every field.
+
+This layer only says what a well-formed file looks like; ``models.io`` adds the cross-reference
+checks (duplicate ids, unknown hosts, placement lengths) and turns the file into entities.
+``drplan schema`` prints the JSON Schema of :class:`PlatformFile`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, Strict
+
+from models.entities import Engine, ReplicaRole, Role, ServiceClass
+
+Id = Annotated[str, Strict(), Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+Amount = Annotated[float, Strict(), Field(gt=0)]
+NonNegative = Annotated[float, Strict(), Field(ge=0)]
+Count = Annotated[int, Strict(), Field(ge=1)]
+Seconds = Annotated[int, Strict(), Field(ge=0)]
+Percent = Annotated[float, Strict(), Field(gt=0, lt=100)]
+Resources = Annotated[dict[str, Amount], Field(min_length=1)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class DatacenterSpec(_Spec):
+    """A site where hosts run or backup replicas are stored."""
+
+    id: Id
+    name: str = ""
+    lat: Annotated[float, Strict(), Field(ge=-90, le=90)]
+    lon: Annotated[float, Strict(), Field(ge=-180, le=180)]
+    provider: str = ""
+    campus: str = Field("", description="Sites of one campus share buildings or power.")
+    backup_capacity_gb: Amount | None = Field(
+        None, description="Backup storage in GB (sum of data sizes); omitted: unlimited."
+    )
+    backup_roles: list[ReplicaRole] | None = Field(
+        None, description="Replicas this site may hold (local, realtime, snapshot); omitted: all."
+    )
+
+
+class HostSpec(_Spec):
+    """A server: its datacenter, capacity per resource and role."""
+
+    id: Id
+    datacenter: Id
+    capacity: Resources
+    role: Role = Role.ANY
+    rack: str | None = None
+
+
+class AppSpec(_Spec):
+    """An app: a number of interchangeable containers of one size."""
+
+    id: Id
+    containers: Count
+    size: Resources
+    uses: list[Id] = Field(default_factory=list)
+    spread: Count = Field(1, description="At least this many distinct datacenters.")
+
+
+class DatabaseSpec(_Spec):
+    """A managed database: engine, service class, data size and node size."""
+
+    id: Id
+    engine: Engine
+    service_class: ServiceClass = Field(alias="class")
+    size_gb: Amount
+    node_size: Resources
+    nodes: Count | None = Field(
+        None, description="Default by class: sandbox/starter 1, business 2, enterprise 3."
+    )
+    spread: Count = 1
+
+
+class PolicySpec(_Spec):
+    """Overrides of the provider's published figures; every field is optional."""
+
+    backup_min_distance_km: NonNegative | None = None
+    rpo_s: dict[Engine, Seconds] | None = None
+    failover_s: dict[Engine, Seconds] | None = None
+    failover_max_s: Seconds | None = None
+    host_detection_s: Seconds | None = None
+    container_boot_s: Seconds | None = None
+    database_boot_s: Seconds | None = None
+    host_repair_s: Seconds | None = None
+    restore_mb_s: Amount | None = None
+    starts_per_host_per_minute: Count | None = None
+    sla_percent: dict[str, Percent] | None = None
+    sla_month_days: Count | None = None
+
+
+class PlatformFile(_Spec):
+    """One platform: its datacenters, hosts, apps, databases, placement, backups and policy."""
+
+    name: str = ""
+    datacenters: Annotated[list[DatacenterSpec], Field(min_length=1)]
+    hosts: list[HostSpec] = Field(default_factory=list)
+    apps: list[AppSpec] = Field(default_factory=list)
+    databases: list[DatabaseSpec] = Field(default_factory=list)
+    placement: dict[str, list[Id | None]] = Field(
+        default_factory=dict,
+        description="Host of each container of an app / node of a database (node 0 primary).",
+    )
+    backups: dict[str, list[Id | None]] = Field(
+        default_factory=dict,
+        description="Datacenters of replica 1 (local), 2 (real-time) and 3 (daily snapshot).",
+    )
+    distances_km: list[tuple[Id, Id, Amount]] = Field(
+        default_factory=list, description="Explicit distances; otherwise great-circle."
+    )
+    policy: PolicySpec = Field(default_factory=PolicySpec)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the platform file."""
+    schema = PlatformFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "drplan platform file"
+    return schema

@@ -1,0 +1,1 @@
+"""drplan planner: solver models, checks, scenarios and the CLI."""

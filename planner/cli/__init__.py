@@ -1,0 +1,23 @@
+"""The ``drplan`` command line: thin commands over the library in ``models`` and ``planner``."""
+
+from __future__ import annotations
+
+import click
+
+from planner.cli.platform import platform_commands
+from planner.cli.roadef import roadef
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="drplan", prog_name="drplan")
+def main() -> None:
+    """drplan: recovery plans for container platforms, solved and proved.
+
+    Exit codes: 0 ok, 1 findings (violations, infeasible plans), 2 bad input or usage,
+    3 a plan failed its own checks (a bug; nothing is written).
+    """
+
+
+for command in platform_commands:
+    main.add_command(command)
+main.add_command(roadef)

@@ -1,0 +1,664 @@
+"""Large neighbourhood search over CP-SAT sub-problems for machine reassignment.
+
+Each step picks a few machines (hosts) and some of the processes (containers) on them, frees
+those processes, and asks CP-SAT for their best placement on the picked machines with every
+other process held where it is. The sub-model holds every hard constraint restricted to the
+picked machines and the exact change of the five cost terms, so its optimum never makes the
+whole solution worse. The working state is costed exactly and incrementally after each step, a
+step is kept only if the total does not grow, and the final solution is re-checked by the
+independent evaluator in :mod:`planner.roadef.evaluate` before it is returned.
+
+The search is deterministic for a given seed, worker count and iteration budget: each CP-SAT
+call is bounded by deterministic time, not wall time. A wall-clock limit that cuts the search
+short makes the result depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from planner.roadef.evaluate import (
+    Costs,
+    balance_cost_by_machine,
+    evaluate,
+    load_cost_by_machine,
+    machine_usage,
+    transient_usage,
+)
+from planner.roadef.instance import Instance, IntArray
+
+log = logging.getLogger(__name__)
+
+
+class SolveStatus(enum.Enum):
+    """What the search returned."""
+
+    IMPROVED = "improved"  # a feasible solution cheaper than the initial assignment
+    INITIAL = "initial"  # nothing cheaper was found: the initial assignment is returned
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Search settings; every one has a default and none is hidden below the CLI."""
+
+    time_limit: float = 10.0  # wall seconds for the whole search
+    seed: int = 0
+    workers: int = 1  # CP-SAT workers per sub-problem
+    max_iterations: int | None = None  # sub-problems to solve; None: until the time limit
+    min_machines: int = 2  # machines per sub-problem at the start
+    max_machines: int = 8
+    max_free: int = 120  # processes freed per sub-problem
+    sub_deterministic_time: float = 0.5  # CP-SAT deterministic-time budget per sub-problem
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """The solution returned by :func:`solve` and how it was reached."""
+
+    status: SolveStatus
+    assignment: IntArray
+    costs: Costs
+    initial_objective: int
+    wall_time: float
+    seed: int
+    workers: int
+    iterations: int
+    improvements: int
+    explanation: str
+
+    @property
+    def objective(self) -> int:
+        """The challenge's total cost of the returned solution."""
+        return self.costs.total
+
+    def summary(self) -> str:
+        """A few lines: initial and final cost, gain, time and search effort."""
+        gain = self.initial_objective - self.objective
+        share = 100.0 * gain / self.initial_objective if self.initial_objective else 0.0
+        return (
+            f"status      {self.status.value}\n"
+            f"initial     {self.initial_objective:>16,}\n"
+            f"final       {self.objective:>16,}  (-{share:.2f} %)\n"
+            f"time        {self.wall_time:.1f} s, {self.iterations} sub-problems, "
+            f"{self.improvements} kept, seed {self.seed}, {self.workers} worker(s)\n"
+            f"{self.explanation}"
+        )
+
+
+@dataclass
+class _State:
+    """The search's working copy of a feasible assignment and everything derived from it.
+
+    It is private to :func:`solve` and changed only through :meth:`move`, which keeps every
+    derived array and the five cost terms exact.
+    """
+
+    instance: Instance
+    initial: IntArray
+    assignment: IntArray
+    usage: IntArray  # [M, R] plain usage
+    held: IntArray  # [M, R] usage plus transient resources held by processes moved away
+    machine_cost: IntArray  # [M] load + balance cost per machine
+    service_location: IntArray  # [S, L] processes of s per location
+    service_neighbourhood: IntArray  # [S, N] processes of s per neighbourhood
+    moved_in_service: IntArray  # [S]
+    on_machine: list[set[int]]
+    process_move: int = 0
+    machine_move: int = 0
+    dependents: list[list[int]] = field(default_factory=list)  # t -> services depending on t
+    depends_on: list[list[int]] = field(default_factory=list)  # s -> services s depends on
+    processes_of: list[list[int]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, instance: Instance, initial: IntArray) -> _State:
+        """The state of the initial assignment."""
+        assignment = np.array(initial, dtype=np.int64)
+        usage = machine_usage(instance, assignment)
+        locations, neighbourhoods = instance.num_locations, instance.num_neighbourhoods
+        service_location = np.zeros((instance.num_services, locations), dtype=np.int64)
+        np.add.at(service_location, (instance.service, instance.location[assignment]), 1)
+        service_neighbourhood = np.zeros((instance.num_services, neighbourhoods), dtype=np.int64)
+        np.add.at(service_neighbourhood, (instance.service, instance.neighbourhood[assignment]), 1)
+        on_machine: list[set[int]] = [set() for _ in range(instance.num_machines)]
+        processes_of: list[list[int]] = [[] for _ in range(instance.num_services)]
+        for p, (m, s) in enumerate(
+            zip(assignment.tolist(), instance.service.tolist(), strict=True)
+        ):
+            on_machine[m].add(p)
+            processes_of[s].append(p)
+        dependents: list[list[int]] = [[] for _ in range(instance.num_services)]
+        depends_on: list[list[int]] = [[] for _ in range(instance.num_services)]
+        for s, t in zip(
+            instance.dependency_from.tolist(), instance.dependency_to.tolist(), strict=True
+        ):
+            dependents[t].append(s)
+            depends_on[s].append(t)
+        return cls(
+            instance=instance,
+            initial=np.asarray(initial, dtype=np.int64),
+            assignment=assignment,
+            usage=usage,
+            held=transient_usage(instance, assignment, assignment),
+            machine_cost=load_cost_by_machine(instance, usage)
+            + balance_cost_by_machine(instance, usage),
+            service_location=service_location,
+            service_neighbourhood=service_neighbourhood,
+            moved_in_service=np.zeros(instance.num_services, dtype=np.int64),
+            on_machine=on_machine,
+            dependents=dependents,
+            depends_on=depends_on,
+            processes_of=processes_of,
+        )
+
+    def costs(self) -> Costs:
+        """The five cost terms of the current assignment, from the maintained sums."""
+        inst = self.instance
+        most = int(self.moved_in_service.max()) if self.moved_in_service.size else 0
+        return Costs(
+            load=int(load_cost_by_machine(inst, self.usage).sum()),
+            balance=int(balance_cost_by_machine(inst, self.usage).sum()),
+            process_move=inst.process_move_weight * self.process_move,
+            service_move=inst.service_move_weight * most,
+            machine_move=inst.machine_move_weight * self.machine_move,
+        )
+
+    def total(self) -> int:
+        """The current total cost, from the per-machine costs and the move sums."""
+        inst = self.instance
+        most = int(self.moved_in_service.max()) if self.moved_in_service.size else 0
+        return (
+            int(self.machine_cost.sum())
+            + inst.process_move_weight * self.process_move
+            + inst.service_move_weight * most
+            + inst.machine_move_weight * self.machine_move
+        )
+
+    def move(self, moves: Sequence[tuple[int, int]]) -> None:
+        """Move each process p to machine m for every (p, m) in ``moves``."""
+        inst = self.instance
+        touched: set[int] = set()
+        for p, new in moves:
+            old = int(self.assignment[p])
+            if old == new:
+                continue
+            origin = int(self.initial[p])
+            s = int(inst.service[p])
+            req = inst.requirement[p]
+            transient_req = req * inst.transient
+            self.usage[old] -= req
+            self.usage[new] += req
+            # A moved process keeps holding its transient resources on its original machine.
+            self.held[old] -= req
+            if old != origin:
+                self.held[origin] -= transient_req
+            self.held[new] += req
+            if new != origin:
+                self.held[origin] += transient_req
+            self.service_location[s, inst.location[old]] -= 1
+            self.service_location[s, inst.location[new]] += 1
+            self.service_neighbourhood[s, inst.neighbourhood[old]] -= 1
+            self.service_neighbourhood[s, inst.neighbourhood[new]] += 1
+            was_moved, now_moved = old != origin, new != origin
+            if was_moved != now_moved:
+                sign = 1 if now_moved else -1
+                self.moved_in_service[s] += sign
+                self.process_move += sign * int(inst.process_move_cost[p])
+            self.machine_move += int(
+                inst.machine_move_cost[origin, new] - inst.machine_move_cost[origin, old]
+            )
+            self.on_machine[old].discard(p)
+            self.on_machine[new].add(p)
+            self.assignment[p] = new
+            touched.update((old, new))
+        if touched:
+            rows = np.fromiter(touched, dtype=np.int64)
+            self.machine_cost[rows] = _machine_cost_rows(inst, self.usage, rows)
+
+
+def _machine_cost_rows(instance: Instance, usage: IntArray, rows: IntArray) -> IntArray:
+    """Load + balance cost of the machines ``rows`` under ``usage``."""
+    use = usage[rows]
+    over = np.maximum(0, use - instance.safety_capacity[rows])
+    cost = over @ instance.load_weight
+    remaining = instance.capacity[rows] - use
+    for r1, r2, target, weight in zip(
+        instance.balance_r1.tolist(),
+        instance.balance_r2.tolist(),
+        instance.balance_target.tolist(),
+        instance.balance_weight.tolist(),
+        strict=True,
+    ):
+        cost = cost + weight * np.maximum(0, target * remaining[:, r1] - remaining[:, r2])
+    return np.asarray(cost, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class SubProblem:
+    """A CP-SAT model placing ``free`` processes on ``machines``, and its placement literals."""
+
+    model: cp_model.CpModel
+    machines: tuple[int, ...]
+    free: tuple[int, ...]
+    place: dict[tuple[int, int], cp_model.IntVar]  # (p, m) -> literal "p runs on m"
+
+
+def add_assignment(model: cp_model.CpModel, free: Sequence[int], place: dict) -> None:
+    """Every freed process runs on exactly one of the picked machines."""
+    options: dict[int, list[cp_model.IntVar]] = {p: [] for p in free}
+    for (p, _), literal in place.items():
+        options[p].append(literal)
+    for p in free:
+        model.add_exactly_one(options[p])
+
+
+def add_capacity(
+    model: cp_model.CpModel,
+    state: _State,
+    machines: Sequence[int],
+    free: Sequence[int],
+    place: dict,
+) -> dict[int, list[cp_model.LinearExprT]]:
+    """A machine's usage of every resource stays within its capacity; returns usage by machine.
+
+    On a transient resource the bound also counts what processes moved away still hold there.
+    """
+    inst = state.instance
+    fixed_use = state.usage[list(machines)].copy()
+    fixed_held = state.held[list(machines)].copy()
+    row = {m: i for i, m in enumerate(machines)}
+    held_const = np.zeros_like(fixed_held)
+    for p in free:
+        cur, origin = int(state.assignment[p]), int(state.initial[p])
+        req = inst.requirement[p]
+        fixed_use[row[cur]] -= req
+        fixed_held[row[cur]] -= req
+        if origin in row:
+            if origin != cur:
+                fixed_held[row[origin]] -= req * inst.transient
+            held_const[row[origin]] += req * inst.transient
+    usage: dict[int, list[cp_model.LinearExprT]] = {}
+    for m in machines:
+        i = row[m]
+        lits = [(p, lit) for (p, mm), lit in place.items() if mm == m]
+        per_resource: list[cp_model.LinearExprT] = []
+        for r in range(inst.num_resources):
+            terms = [int(inst.requirement[p, r]) * lit for p, lit in lits]
+            use = int(fixed_use[i, r]) + sum(terms)
+            per_resource.append(use)
+            cap = int(inst.capacity[m, r])
+            if inst.transient[r]:
+                moved_in = [
+                    int(inst.requirement[p, r]) * lit
+                    for p, lit in lits
+                    if int(state.initial[p]) != m
+                ]
+                model.add(int(fixed_held[i, r] + held_const[i, r]) + sum(moved_in) <= cap)
+            else:
+                model.add(use <= cap)
+        usage[m] = per_resource
+    return usage
+
+
+def add_conflict(
+    model: cp_model.CpModel, state: _State, machines: Sequence[int], place: dict
+) -> None:
+    """The processes of one service run on pairwise different machines."""
+    by_service_machine: dict[tuple[int, int], list[cp_model.IntVar]] = {}
+    for (p, m), lit in place.items():
+        by_service_machine.setdefault((int(state.instance.service[p]), m), []).append(lit)
+    for lits in by_service_machine.values():
+        if len(lits) > 1:
+            model.add_at_most_one(lits)
+
+
+def _literals_by_zone(
+    state: _State, place: dict, zone_of_machine: IntArray
+) -> dict[tuple[int, int], list[cp_model.IntVar]]:
+    """Placement literals grouped by (service, zone of their machine)."""
+    out: dict[tuple[int, int], list[cp_model.IntVar]] = {}
+    for (p, m), lit in place.items():
+        key = (int(state.instance.service[p]), int(zone_of_machine[m]))
+        out.setdefault(key, []).append(lit)
+    return out
+
+
+def _fixed_zone_counts(
+    state: _State, free: Sequence[int], counts: IntArray, zone_of_machine: IntArray
+) -> dict[tuple[int, int], int]:
+    """How many processes of each freed service stay in each zone once ``free`` is lifted."""
+    inst = state.instance
+    out: dict[tuple[int, int], int] = {}
+    for p in free:
+        key = (int(inst.service[p]), int(zone_of_machine[state.assignment[p]]))
+        out[key] = out.get(key, int(counts[key])) - 1
+    return out
+
+
+def add_spread(
+    model: cp_model.CpModel,
+    state: _State,
+    machines: Sequence[int],
+    free: Sequence[int],
+    place: dict,
+) -> None:
+    """The processes of service s occupy at least spreadMin(s) different locations."""
+    inst = state.instance
+    left = _fixed_zone_counts(state, free, state.service_location, inst.location)
+    services = {int(inst.service[p]) for p in free}
+    by_zone = _literals_by_zone(state, place, inst.location)
+    for s in services:
+        need = int(inst.spread_min[s])
+        if need <= 1:
+            continue
+        row = state.service_location[s]
+        kept = {loc for loc in np.flatnonzero(row).tolist() if left.get((s, loc), 1) > 0}
+        missing = need - len(kept)
+        if missing <= 0:
+            continue
+        gained = []
+        for loc in sorted({int(inst.location[m]) for m in machines} - kept):
+            lits = by_zone.get((s, loc))
+            if lits:
+                used = model.new_bool_var(f"uses[s{s}@l{loc}]")
+                model.add_max_equality(used, lits)
+                gained.append(used)
+        model.add(sum(gained) >= missing)
+
+
+def add_dependency(
+    model: cp_model.CpModel,
+    state: _State,
+    machines: Sequence[int],
+    free: Sequence[int],
+    place: dict,
+) -> None:
+    """If service s depends on t, every neighbourhood that holds s also holds t."""
+    inst = state.instance
+    left = _fixed_zone_counts(state, free, state.service_neighbourhood, inst.neighbourhood)
+    services = {int(inst.service[p]) for p in free}
+    zones = sorted({int(inst.neighbourhood[m]) for m in machines})
+    present: dict[tuple[int, int], cp_model.IntVar] = {}
+    by_zone = _literals_by_zone(state, place, inst.neighbourhood)
+    for s in services:
+        for n in zones:
+            lits = by_zone.get((s, n))
+            if lits:
+                used = model.new_bool_var(f"in[s{s}@n{n}]")
+                model.add_max_equality(used, lits)
+                present[s, n] = used
+
+    def stays(s: int, n: int) -> int:
+        return left.get((s, n), int(state.service_neighbourhood[s, n]))
+
+    for s in services:
+        for n in zones:
+            # Processes of s newly in n need every service s depends on to be there too.
+            if (s, n) in present:
+                for t in state.depends_on[s]:
+                    if stays(t, n) > 0:
+                        continue
+                    if (t, n) in present:
+                        model.add_implication(present[s, n], present[t, n])
+                    else:
+                        model.add(present[s, n] == 0)
+            # Services that stay in n and depend on s keep needing s there.
+            if stays(s, n) == 0 and any(stays(u, n) > 0 for u in state.dependents[s]):
+                if (s, n) in present:
+                    model.add(present[s, n] == 1)
+                else:
+                    model.add_bool_or([])  # the current state is feasible, so never reached
+
+
+def build_subproblem(state: _State, machines: Sequence[int], free: Sequence[int]) -> SubProblem:
+    """The CP-SAT model that places ``free`` on ``machines`` at least cost, others held fixed.
+
+    Its objective is the exact load, balance and move cost of the sub-problem; terms that the
+    freed processes cannot change are left out, so it differs from the total by a constant.
+    """
+    inst = state.instance
+    model = cp_model.CpModel()
+    freed = set(free)
+    blocked = {
+        (int(inst.service[q]), m) for m in machines for q in state.on_machine[m] if q not in freed
+    }
+    place: dict[tuple[int, int], cp_model.IntVar] = {}
+    for p in free:
+        s = int(inst.service[p])
+        for m in machines:
+            if (s, m) not in blocked:
+                place[p, m] = model.new_bool_var(f"place[p{p}@m{m}]")
+    add_assignment(model, free, place)
+    usage = add_capacity(model, state, machines, free, place)
+    add_conflict(model, state, machines, place)
+    add_spread(model, state, machines, free, place)
+    add_dependency(model, state, machines, free, place)
+    objective = load_and_balance_cost(model, state, machines, usage)
+    objective += move_cost(model, state, free, place)
+    model.minimize(objective)
+    for (p, m), lit in place.items():
+        model.add_hint(lit, int(state.assignment[p]) == m)
+    return SubProblem(model, tuple(machines), tuple(free), place)
+
+
+def load_and_balance_cost(
+    model: cp_model.CpModel,
+    state: _State,
+    machines: Sequence[int],
+    usage: dict[int, list[cp_model.LinearExprT]],
+) -> cp_model.LinearExprT:
+    """Weighted usage above safety capacity, and balance shortfalls, on the picked machines."""
+    inst = state.instance
+    terms: list[cp_model.LinearExprT] = []
+    for m in machines:
+        for r in range(inst.num_resources):
+            weight = int(inst.load_weight[r])
+            room = int(inst.capacity[m, r] - inst.safety_capacity[m, r])
+            if weight == 0:
+                continue
+            over = model.new_int_var(0, max(0, room), f"over[m{m}/r{r}]")
+            model.add(over >= usage[m][r] - int(inst.safety_capacity[m, r]))
+            terms.append(weight * over)
+        for b in range(inst.balance_r1.shape[0]):
+            r1, r2 = int(inst.balance_r1[b]), int(inst.balance_r2[b])
+            target, weight = int(inst.balance_target[b]), int(inst.balance_weight[b])
+            if weight == 0:
+                continue
+            room1 = int(inst.capacity[m, r1]) - usage[m][r1]
+            room2 = int(inst.capacity[m, r2]) - usage[m][r2]
+            top = target * int(inst.capacity[m, r1])
+            short = model.new_int_var(0, max(0, top), f"short[m{m}/b{b}]")
+            model.add(short >= target * room1 - room2)
+            terms.append(weight * short)
+    return sum(terms)
+
+
+def move_cost(
+    model: cp_model.CpModel, state: _State, free: Sequence[int], place: dict
+) -> cp_model.LinearExprT:
+    """Process-move, machine-move and service-move cost of the freed processes.
+
+    The service-move term is the largest moved count over all services: services with no freed
+    process contribute their current count as a constant floor.
+    """
+    inst = state.instance
+    terms: list[cp_model.LinearExprT] = []
+    moved_by_service: dict[int, list[cp_model.LinearExprT]] = {}
+    fixed_moved = {}
+    for p in free:
+        s = int(inst.service[p])
+        origin = int(state.initial[p])
+        stay = place.get((p, origin))
+        moved: cp_model.LinearExprT = 1 if stay is None else 1 - stay
+        terms.append(inst.process_move_weight * int(inst.process_move_cost[p]) * moved)
+        moved_by_service.setdefault(s, []).append(moved)
+        fixed_moved[s] = fixed_moved.get(s, int(state.moved_in_service[s])) - int(
+            state.assignment[p] != origin
+        )
+    for (p, m), lit in place.items():
+        cost = int(inst.machine_move_cost[state.initial[p], m])
+        if cost:
+            terms.append(inst.machine_move_weight * cost * lit)
+    if inst.service_move_weight:
+        others = state.moved_in_service.copy()
+        others[list(moved_by_service)] = 0
+        floor = int(others.max()) if others.size else 0
+        most = model.new_int_var(floor, inst.num_processes, "most_moved")
+        for s, moved in moved_by_service.items():
+            model.add(most >= fixed_moved[s] + sum(moved))
+        terms.append(inst.service_move_weight * most)
+    return sum(terms)
+
+
+def _pick_machines(state: _State, rng: np.random.Generator, count: int) -> list[int]:
+    """A costly machine, then others: random, same neighbourhood, or the least loaded."""
+    inst = state.instance
+    num_m = inst.num_machines
+    count = min(count, num_m)
+    weights = state.machine_cost.astype(np.float64) + 1.0
+    first = (
+        int(rng.choice(num_m, p=weights / weights.sum()))
+        if rng.random() < 0.8
+        else int(rng.integers(num_m))
+    )
+    picked = [first]
+    same = np.flatnonzero(inst.neighbourhood == inst.neighbourhood[first])
+    room = (inst.safety_capacity - state.usage).astype(np.float64)
+    slack = np.clip(room / np.maximum(inst.safety_capacity, 1), 0, None).sum(axis=1) + 1e-3
+    while len(picked) < count:
+        roll = rng.random()
+        if roll < 0.4 and same.size > len(picked):
+            m = int(rng.choice(same))
+        elif roll < 0.7:
+            m = int(rng.choice(num_m, p=slack / slack.sum()))
+        else:
+            m = int(rng.integers(num_m))
+        if m not in picked:
+            picked.append(m)
+    return picked
+
+
+def _pick_free(
+    state: _State, machines: Sequence[int], rng: np.random.Generator, limit: int
+) -> list[int]:
+    """The processes on ``machines``, or a random ``limit`` of them when there are more."""
+    pool = sorted(p for m in machines for p in state.on_machine[m])
+    if len(pool) <= limit:
+        return pool
+    return sorted(rng.choice(pool, size=limit, replace=False).tolist())
+
+
+def solve(instance: Instance, initial: IntArray, params: SolveParams | None = None) -> SolveResult:
+    """Improve ``initial`` by large neighbourhood search over CP-SAT sub-problems.
+
+    Parameters
+    ----------
+    instance
+        The instance.
+    initial
+        The initial assignment M0, assumed feasible as the challenge guarantees.
+    params
+        Time limit, seed, workers and neighbourhood sizes.
+
+    Returns
+    -------
+    SolveResult
+        A feasible assignment no worse than ``initial``, checked by the evaluator.
+    """
+    params = params or SolveParams()
+    started = time.monotonic()
+    deadline = started + params.time_limit
+    initial = np.asarray(initial, dtype=np.int64)
+    first = evaluate(instance, initial, initial)
+    if first.costs is None:
+        raise ValueError(f"the initial assignment is infeasible: {first.violation}")
+    state = _State.start(instance, initial)
+    rng = np.random.default_rng(params.seed)
+    current = state.total()
+    assert current == first.costs.total, "incremental costs disagree with the evaluator"
+    size = params.min_machines
+    failures = iterations = improvements = 0
+    while time.monotonic() < deadline:
+        if params.max_iterations is not None and iterations >= params.max_iterations:
+            break
+        iterations += 1
+        machines = _pick_machines(state, rng, size)
+        free = _pick_free(state, machines, rng, params.max_free)
+        if not free:
+            continue
+        sub = build_subproblem(state, machines, free)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = params.workers
+        solver.parameters.random_seed = int(rng.integers(2**31 - 1))
+        solver.parameters.max_deterministic_time = params.sub_deterministic_time
+        solver.parameters.max_time_in_seconds = max(0.01, deadline - time.monotonic())
+        status = solver.solve(sub.model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            failures += 1
+            continue
+        moves = [
+            (p, m)
+            for (p, m), lit in sub.place.items()
+            if solver.boolean_value(lit) and int(state.assignment[p]) != m
+        ]
+        undo = [(p, int(state.assignment[p])) for p, _ in moves]
+        state.move(moves)
+        total = state.total()
+        if total < current:
+            log.debug("step %d: %d -> %d on machines %s", iterations, current, total, machines)
+            current = total
+            improvements += 1
+            failures = 0
+        else:
+            if total > current:
+                state.move(undo)
+            failures += 1
+        if failures > 30 and size < params.max_machines:
+            size, failures = size + 1, 0
+        elif failures == 0 and size > params.min_machines and rng.random() < 0.05:
+            size -= 1
+    return _finish(instance, initial, state, first.costs, started, params, iterations, improvements)
+
+
+def _finish(
+    instance: Instance,
+    initial: IntArray,
+    state: _State,
+    initial_costs: Costs,
+    started: float,
+    params: SolveParams,
+    iterations: int,
+    improvements: int,
+) -> SolveResult:
+    """Re-check the search's solution with the evaluator and wrap it in a result."""
+    assignment = state.assignment.copy()
+    checked = evaluate(instance, initial, assignment)
+    status, explanation = SolveStatus.IMPROVED, "re-checked by the evaluator: feasible"
+    if checked.costs is None or checked.costs.total != state.total():
+        log.error("the search's solution failed its check: %s", checked.violation)
+        status, explanation = SolveStatus.INITIAL, "the search's solution failed its check"
+        assignment, costs = initial.copy(), initial_costs
+    elif checked.costs.total >= initial_costs.total:
+        status, explanation = SolveStatus.INITIAL, "nothing cheaper than the initial assignment"
+        assignment, costs = initial.copy(), initial_costs
+    else:
+        costs = checked.costs
+    assignment.setflags(write=False)
+    return SolveResult(
+        status=status,
+        assignment=assignment,
+        costs=costs,
+        initial_objective=initial_costs.total,
+        wall_time=time.monotonic() - started,
+        seed=params.seed,
+        workers=params.workers,
+        iterations=iterations,
+        improvements=improvements,
+        explanation=explanation,
+    )
