@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -35,6 +36,10 @@ from planner.roadef.evaluate import (
 from planner.roadef.instance import Instance, IntArray
 
 log = logging.getLogger(__name__)
+
+# A CP-SAT linear expression. cp_model.LinearExprT admits numpy integers, which mypy cannot
+# add to expressions, so sums of terms are typed loosely here.
+Expr = Any
 
 
 class SolveStatus(enum.Enum):
@@ -264,7 +269,7 @@ def add_capacity(
     machines: Sequence[int],
     free: Sequence[int],
     place: dict,
-) -> dict[int, list[cp_model.LinearExprT]]:
+) -> dict[int, list[Expr]]:
     """A machine's usage of every resource stays within its capacity; returns usage by machine.
 
     On a transient resource the bound also counts what processes moved away still hold there.
@@ -283,11 +288,11 @@ def add_capacity(
             if origin != cur:
                 fixed_held[row[origin]] -= req * inst.transient
             held_const[row[origin]] += req * inst.transient
-    usage: dict[int, list[cp_model.LinearExprT]] = {}
+    usage: dict[int, list[Expr]] = {}
     for m in machines:
         i = row[m]
         lits = [(p, lit) for (p, mm), lit in place.items() if mm == m]
-        per_resource: list[cp_model.LinearExprT] = []
+        per_resource: list[Expr] = []
         for r in range(inst.num_resources):
             terms = [int(inst.requirement[p, r]) * lit for p, lit in lits]
             use = int(fixed_use[i, r]) + sum(terms)
@@ -451,11 +456,11 @@ def load_and_balance_cost(
     model: cp_model.CpModel,
     state: _State,
     machines: Sequence[int],
-    usage: dict[int, list[cp_model.LinearExprT]],
-) -> cp_model.LinearExprT:
+    usage: dict[int, list[Expr]],
+) -> Expr:
     """Weighted usage above safety capacity, and balance shortfalls, on the picked machines."""
     inst = state.instance
-    terms: list[cp_model.LinearExprT] = []
+    terms: list[Expr] = []
     for m in machines:
         for r in range(inst.num_resources):
             weight = int(inst.load_weight[r])
@@ -479,23 +484,21 @@ def load_and_balance_cost(
     return sum(terms)
 
 
-def move_cost(
-    model: cp_model.CpModel, state: _State, free: Sequence[int], place: dict
-) -> cp_model.LinearExprT:
+def move_cost(model: cp_model.CpModel, state: _State, free: Sequence[int], place: dict) -> Expr:
     """Process-move, machine-move and service-move cost of the freed processes.
 
     The service-move term is the largest moved count over all services: services with no freed
     process contribute their current count as a constant floor.
     """
     inst = state.instance
-    terms: list[cp_model.LinearExprT] = []
-    moved_by_service: dict[int, list[cp_model.LinearExprT]] = {}
-    fixed_moved = {}
+    terms: list[Expr] = []
+    moved_by_service: dict[int, list[Expr]] = {}
+    fixed_moved: dict[int, int] = {}
     for p in free:
         s = int(inst.service[p])
         origin = int(state.initial[p])
         stay = place.get((p, origin))
-        moved: cp_model.LinearExprT = 1 if stay is None else 1 - stay
+        moved: Expr = 1 if stay is None else 1 - stay
         terms.append(inst.process_move_weight * int(inst.process_move_cost[p]) * moved)
         moved_by_service.setdefault(s, []).append(moved)
         fixed_moved[s] = fixed_moved.get(s, int(state.moved_in_service[s])) - int(
