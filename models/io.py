@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from models.atomic import write_atomic
-from models.entities import App, Database, Datacenter, Host, Platform, ReplicaRole
+from models.entities import App, Database, Datacenter, Host, Platform, ReplicaRole, ServiceClass
 from models.policy import Policy
 from models.schema import PlatformFile
 
@@ -166,97 +165,132 @@ def parse_platform(data: Any, source: str = "<platform>") -> Platform:
     Raises
     ------
     PlatformFileError
-        With every problem found.
+        With every problem found: shape and types first, then cross-references, all at once.
     """
     if not isinstance(data, Mapping):
         kind = "empty" if data is None else type(data).__name__
-        raise PlatformFileError(
-            [
-                Problem(
-                    source, "", f"the file must hold a mapping of sections, not {kind}", None, False
-                )
-            ]
-        )
+        message = f"the file must hold a mapping of sections, not {kind}"
+        raise PlatformFileError([Problem(source, "", message, None, False)])
+    problems: list[Problem] = []
+    spec = None
     try:
         spec = PlatformFile.model_validate(data)
     except ValidationError as error:
-        raise PlatformFileError(_pydantic_problems(error, source, data)) from None
-    problems = list(_reference_problems(spec, source))
-    if problems:
-        raise PlatformFileError(problems)
+        problems += _pydantic_problems(error, source, data)
+    # Cross-references are checked on the raw data, so that a type error elsewhere does not
+    # hide an unknown host or a duplicate id: every problem is reported in one run.
+    problems += _reference_problems(data, source)
+    if problems or spec is None:
+        raise PlatformFileError(_dedupe(problems))
     return _build(spec)
 
 
-def _duplicates(kind: str, ids: list[str], source: str) -> Iterable[Problem]:
-    counts = Counter(ids)
-    for index, item in enumerate(ids):
-        if counts[item] > 1 and ids.index(item) != index:
-            yield Problem(source, f"{kind}[{index}].id", "duplicate id", item)
+def _entries(data: Mapping[str, Any], section: str) -> list[tuple[int, Mapping[str, Any]]]:
+    """The mappings of a list section, with their index (entries of the wrong type skipped)."""
+    items = data.get(section)
+    if not isinstance(items, list):
+        return []
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, Mapping)]
 
 
-def _reference_problems(spec: PlatformFile, source: str) -> Iterable[Problem]:
+def _id(item: Mapping[str, Any]) -> str | None:
+    value = item.get("id")
+    return value if isinstance(value, str) else None
+
+
+def _duplicates(
+    section: str, entries: list[tuple[int, Mapping[str, Any]]], source: str
+) -> Iterable[Problem]:
+    seen: set[str] = set()
+    for index, item in entries:
+        ident = _id(item)
+        if ident is None:
+            continue
+        if ident in seen:
+            yield Problem(source, f"{section}[{index}].id", "duplicate id", ident)
+        seen.add(ident)
+
+
+def _count(item: Mapping[str, Any], key: str, service_class: Any = None) -> int | None:
+    value = item.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if value is None and service_class in {c.value for c in ServiceClass}:
+        return ServiceClass(service_class).default_nodes
+    return None
+
+
+def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Problem]:
     """Cross-references a schema cannot express: duplicates, unknown ids, lengths."""
-    dc_ids = {dc.id for dc in spec.datacenters}
-    host_ids = {h.id for h in spec.hosts}
-    db_ids = {db.id for db in spec.databases}
-    counts: dict[str, int] = {app.id: app.containers for app in spec.apps}
-    for db in spec.databases:
-        counts.setdefault(db.id, db.nodes or db.service_class.default_nodes)
+    datacenters = _entries(data, "datacenters")
+    hosts = _entries(data, "hosts")
+    apps = _entries(data, "apps")
+    databases = _entries(data, "databases")
+    dc_ids = {i for _, dc in datacenters if (i := _id(dc))}
+    host_ids = {i for _, h in hosts if (i := _id(h))}
+    app_ids = {i for _, a in apps if (i := _id(a))}
+    db_ids = {i for _, d in databases if (i := _id(d))}
+    counts: dict[str, int | None] = {}
+    for _, app in apps:
+        if (ident := _id(app)) is not None:
+            counts[ident] = _count(app, "containers")
+    for _, db in databases:
+        if (ident := _id(db)) is not None:
+            counts.setdefault(ident, _count(db, "nodes", db.get("class")))
 
-    yield from _duplicates("datacenters", [dc.id for dc in spec.datacenters], source)
-    yield from _duplicates("hosts", [h.id for h in spec.hosts], source)
-    yield from _duplicates("apps", [a.id for a in spec.apps], source)
-    yield from _duplicates("databases", [d.id for d in spec.databases], source)
-    app_ids = {a.id for a in spec.apps}
-    for index, db in enumerate(spec.databases):
-        if db.id in app_ids:
-            yield Problem(source, f"databases[{index}].id", "id already used by an app", db.id)
+    yield from _duplicates("datacenters", datacenters, source)
+    yield from _duplicates("hosts", hosts, source)
+    yield from _duplicates("apps", apps, source)
+    yield from _duplicates("databases", databases, source)
+    for index, db in databases:
+        if _id(db) in app_ids:
+            yield Problem(source, f"databases[{index}].id", "id already used by an app", _id(db))
 
-    for index, host in enumerate(spec.hosts):
-        if host.datacenter not in dc_ids:
-            yield Problem(
-                source, f"hosts[{index}].datacenter", "unknown datacenter", host.datacenter
-            )
-    for index, app in enumerate(spec.apps):
-        for j, used in enumerate(app.uses):
-            if used not in db_ids:
-                yield Problem(source, f"apps[{index}].uses[{j}]", "unknown database", used)
-        if app.spread > app.containers:
-            yield Problem(
-                source,
-                f"apps[{index}].spread",
-                f"cannot spread {app.containers} container(s) over more datacenters",
-                app.spread,
-            )
-    for index, db in enumerate(spec.databases):
-        nodes = db.nodes or db.service_class.default_nodes
-        if db.spread > nodes:
-            yield Problem(
-                source,
-                f"databases[{index}].spread",
-                f"cannot spread {nodes} node(s) over more datacenters",
-                db.spread,
-            )
+    for index, host in hosts:
+        dc = host.get("datacenter")
+        if isinstance(dc, str) and dc not in dc_ids:
+            yield Problem(source, f"hosts[{index}].datacenter", "unknown datacenter", dc)
+    for section, entries, unit in (("apps", apps, "container"), ("databases", databases, "node")):
+        for index, item in entries:
+            uses = item.get("uses") if section == "apps" else None
+            for j, used in enumerate(uses if isinstance(uses, list) else []):
+                if isinstance(used, str) and used not in db_ids:
+                    yield Problem(source, f"apps[{index}].uses[{j}]", "unknown database", used)
+            spread, count = item.get("spread"), counts.get(_id(item) or "")
+            if isinstance(spread, int) and count is not None and spread > count:
+                yield Problem(
+                    source,
+                    f"{section}[{index}].spread",
+                    f"cannot spread {count} {unit}(s) over more datacenters",
+                    spread,
+                )
 
-    for owner, hosts in spec.placement.items():
+    placement = data.get("placement")
+    for owner, where in placement.items() if isinstance(placement, Mapping) else []:
         if owner not in counts:
             yield Problem(source, f"placement.{owner}", "unknown app or database", owner)
             continue
-        if len(hosts) != counts[owner]:
-            what = "containers" if owner in app_ids else "nodes"
+        if not isinstance(where, list):
+            continue
+        expected = counts[owner]
+        if expected is not None and len(where) != expected:
+            unit = "container" if owner in app_ids else "node"
             yield Problem(
                 source,
                 f"placement.{owner}",
-                f"needs one host per {what[:-1]}: {counts[owner]} {what}, {len(hosts)} hosts",
-                hosts,
+                f"needs one host per {unit}: {expected} {unit}s, {len(where)} hosts",
+                where,
             )
-        for j, host in enumerate(hosts):
-            if host is not None and host not in host_ids:
+        for j, host in enumerate(where):
+            if isinstance(host, str) and host not in host_ids:
                 yield Problem(source, f"placement.{owner}[{j}]", "unknown host", host)
 
-    for db_id, sites in spec.backups.items():
+    backups = data.get("backups")
+    for db_id, sites in backups.items() if isinstance(backups, Mapping) else []:
         if db_id not in db_ids:
             yield Problem(source, f"backups.{db_id}", "unknown database", db_id)
+            continue
+        if not isinstance(sites, list):
             continue
         if len(sites) != 3:
             yield Problem(
@@ -266,33 +300,34 @@ def _reference_problems(spec: PlatformFile, source: str) -> Iterable[Problem]:
                 sites,
             )
         for j, site in enumerate(sites):
-            if site is not None and site not in dc_ids:
+            if isinstance(site, str) and site not in dc_ids:
                 yield Problem(source, f"backups.{db_id}[{j}]", "unknown datacenter", site)
 
+    distances = data.get("distances_km")
     seen_pairs: set[frozenset[str]] = set()
-    for index, (a, b, _) in enumerate(spec.distances_km):
+    for index, entry in enumerate(distances if isinstance(distances, list) else []):
+        if not (isinstance(entry, list) and len(entry) == 3):
+            continue
+        a, b = entry[0], entry[1]
         for j, site in enumerate((a, b)):
-            if site not in dc_ids:
+            if isinstance(site, str) and site not in dc_ids:
                 yield Problem(source, f"distances_km[{index}][{j}]", "unknown datacenter", site)
         if a == b:
             yield Problem(
                 source, f"distances_km[{index}]", "a distance needs two datacenters", [a, b]
             )
-        pair = frozenset((a, b))
+        pair = frozenset((str(a), str(b)))
         if pair in seen_pairs:
             yield Problem(source, f"distances_km[{index}]", "distance given twice", [a, b])
         seen_pairs.add(pair)
 
-    if spec.policy.sla_percent:
-        known = {"app_multi", "starter", "business", "enterprise"}
-        for tier in spec.policy.sla_percent:
-            if tier not in known:
-                yield Problem(
-                    source,
-                    f"policy.sla_percent.{tier}",
-                    f"unknown SLA tier (use {sorted(known)})",
-                    tier,
-                )
+    policy = data.get("policy")
+    tiers = policy.get("sla_percent") if isinstance(policy, Mapping) else None
+    known = ("app_multi", "starter", "business", "enterprise")
+    for tier in tiers if isinstance(tiers, Mapping) else []:
+        if tier not in known:
+            message = f"unknown SLA tier (use one of {', '.join(known)})"
+            yield Problem(source, f"policy.sla_percent.{tier}", message, tier)
 
 
 def _build_policy(spec: PlatformFile) -> Policy:

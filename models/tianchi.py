@@ -1,0 +1,116 @@
+"""Import Alibaba's 2018 scheduling trace (Tianchi data set B) as a platform.
+
+Machines become hosts (role ``apps``), spread round-robin over the datacenters given; apps keep
+their instance count as containers, sized by their peak CPU and memory; each instance's machine
+becomes its container's host (instances with no machine stay unplaced).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+
+from models.entities import App, Datacenter, Host, Platform, Role
+from models.generate import Site
+
+MACHINES = "tianchi2018b_machine_resources.csv"
+DEPLOY = "tianchi2018b_instance_deploy.csv"
+APPS = "tianchi2018b_app_resources_summary.csv"
+SAMPLE_MACHINES = "tianchi2018b_sample300_machine_resources.csv"
+SAMPLE_DEPLOY = "tianchi2018b_sample300_instance_deploy.csv"
+
+
+class TraceError(ValueError):
+    """A trace file is missing or malformed; the message names the file and line."""
+
+
+def _rows(path: Path) -> list[list[str]]:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return [row for row in csv.reader(handle) if row]
+    except OSError as error:
+        raise TraceError(f"{path}: cannot read file: {error.strerror}") from None
+
+
+def _number(path: Path, line: int, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise TraceError(f"{path}:{line}: expected a number (got {text!r})") from None
+
+
+def import_tianchi(
+    data_dir: str | Path,
+    sites: Sequence[Site],
+    *,
+    sample: bool = False,
+    machines_file: str | None = None,
+    deploy_file: str | None = None,
+) -> Platform:
+    """Build a platform from the trace files in ``data_dir``.
+
+    Parameters
+    ----------
+    sites
+        The datacenters; machines are dealt to them round-robin in file order.
+    sample
+        Use the 300-machine slice instead of the whole trace.
+
+    Raises
+    ------
+    TraceError
+        When a file is missing, malformed, or names an unknown machine or app.
+    """
+    folder = Path(data_dir)
+    machines_path = folder / (machines_file or (SAMPLE_MACHINES if sample else MACHINES))
+    deploy_path = folder / (deploy_file or (SAMPLE_DEPLOY if sample else DEPLOY))
+    apps_path = folder / APPS
+    if not sites:
+        raise TraceError("at least one datacenter is needed")
+
+    hosts = []
+    for line, row in enumerate(_rows(machines_path), start=1):
+        if len(row) < 3:
+            raise TraceError(f"{machines_path}:{line}: expected machine_id,cpu,mem,... (got {row})")
+        cpu = _number(machines_path, line, row[1])
+        mem_gb = _number(machines_path, line, row[2])
+        site = sites[(line - 1) % len(sites)]
+        hosts.append(
+            Host(row[0], site.id, {"cpu": cpu, "memory_mb": round(mem_gb * 1024)}, Role.APPS)
+        )
+    known_hosts = {h.id for h in hosts}
+
+    sizes: dict[str, dict[str, float]] = {}
+    for line, row in enumerate(_rows(apps_path), start=1):
+        if line == 1 and row[0] == "app_id":
+            continue
+        cpu = max(_number(apps_path, line, row[1]), 0.001)
+        mem_gb = max(_number(apps_path, line, row[3]), 0.001)
+        sizes[row[0]] = {"cpu": round(cpu, 3), "memory_mb": max(1, round(mem_gb * 1024))}
+
+    instances: dict[str, list[str | None]] = defaultdict(list)
+    for line, row in enumerate(_rows(deploy_path), start=1):
+        if len(row) < 2:
+            raise TraceError(f"{deploy_path}:{line}: expected instance_id,app_id,machine_id")
+        app, machine = row[1], (row[2] if len(row) > 2 and row[2] else None)
+        if app not in sizes:
+            raise TraceError(f"{deploy_path}:{line}: unknown app {app!r}")
+        if machine is not None and machine not in known_hosts:
+            if sample:
+                continue  # the slice keeps only instances on its own machines
+            raise TraceError(f"{deploy_path}:{line}: unknown machine {machine!r}")
+        instances[app].append(machine)
+
+    apps = tuple(App(app, len(where), sizes[app]) for app, where in instances.items())
+    return Platform(
+        datacenters=tuple(
+            Datacenter(s.id, s.name, s.lat, s.lon, s.provider, s.campus) for s in sites
+        ),
+        hosts=tuple(hosts),
+        apps=apps,
+        databases=(),
+        placement={app: tuple(where) for app, where in instances.items()},
+        name="tianchi2018b-sample300" if sample else "tianchi2018b",
+    )

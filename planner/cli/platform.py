@@ -1,0 +1,226 @@
+"""Commands about the platform itself: validate, show, example, schema, generate, import."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from models.atomic import write_atomic
+from models.generate import GenerationError, generate_platform
+from models.io import dump_platform_text
+from models.reference import EXAMPLES, HOST_SITES, example_path, paris_facilities
+from models.rules import state_findings
+from models.schema import json_schema
+from planner.cli.common import (
+    ExitCode,
+    emit_json,
+    fail_bad_input,
+    file_argument,
+    json_option,
+    load_platform_or_exit,
+)
+from planner.inventory import platform_inventory
+
+DEFAULT_SHARED_DATA = "../shared/data"
+
+
+def _write_output(output: str | None, text: str, force: bool) -> None:
+    """Print ``text``, or write it to ``output`` atomically, never over a file unless forced."""
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    if Path(output).exists() and not force:
+        fail_bad_input([f"{output}: file exists; pass --force to replace it"])
+    write_atomic(output, text)
+    click.echo(f"wrote {output}", err=True)
+
+
+def _output_options(func: Any) -> Any:
+    func = click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")(func)
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout."
+    )(func)
+
+
+@click.command()
+@file_argument()
+@json_option()
+def validate(file: str | None, as_json: bool) -> None:
+    """Check FILE: exit 2 if it is malformed, 1 if its state breaks a rule, 0 if all holds.
+
+    Without FILE, the embedded reference platform is checked.
+    """
+    platform = load_platform_or_exit(file)
+    findings = state_findings(platform)
+    source = file or "reference platform"
+    if as_json:
+        emit_json({"file": source, "ok": not findings, "findings": [f.to_dict() for f in findings]})
+    else:
+        for finding in findings:
+            click.echo(f"{source}: {finding}")
+        if not findings:
+            click.echo(
+                f"{source}: ok: {len(platform.hosts)} hosts, {len(platform.apps)} apps, "
+                f"{len(platform.databases)} databases; every rule holds"
+            )
+    sys.exit(ExitCode.FINDINGS if findings else ExitCode.OK)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+@click.command()
+@file_argument()
+@json_option()
+def show(file: str | None, as_json: bool) -> None:
+    """A readable summary of FILE (default: the embedded reference platform)."""
+    platform = load_platform_or_exit(file)
+    inventory = platform_inventory(platform)
+    if as_json:
+        emit_json(inventory)
+        return
+    console = Console(width=110)
+    console.print(
+        f"[bold]{inventory['name'] or file}[/bold]: {inventory['hosts']} hosts, "
+        f"{inventory['apps']['count']} apps ({inventory['apps']['containers']} containers), "
+        f"{inventory['databases']['count']} databases ({inventory['databases']['nodes']} nodes)"
+    )
+    table = Table(title="Datacenters", title_justify="left")
+    for column in ("datacenter", "provider", "hosts", "roles"):
+        table.add_column(column)
+    resources = list(next((d["utilisation"] for d in inventory["datacenters"] if d["hosts"]), {}))
+    for resource in resources:
+        table.add_column(f"{resource} mean / max host", justify="right")
+    for dc in inventory["datacenters"]:
+        roles = ", ".join(f"{n} {r}" for r, n in sorted(dc["roles"].items())) or "backups only"
+        cells = [dc["id"], dc["provider"], str(dc["hosts"]), roles]
+        for resource in resources:
+            u = dc["utilisation"].get(resource)
+            cells.append(f"{_pct(u['mean'])} / {_pct(u['max_host'])}" if u else "-")
+        table.add_row(*cells)
+    console.print(table)
+
+    apps = Table(title="Apps by number of containers", title_justify="left")
+    apps.add_column("containers")
+    apps.add_column("apps", justify="right")
+    apps.add_column("SLA tier")
+    for bucket in ("1", "2-4", "5-10", "11+"):
+        n = inventory["apps"]["by_containers"].get(bucket, 0)
+        if n:
+            tier = "none (restarts elsewhere)" if bucket == "1" else "99.9 % (stays up)"
+            apps.add_row(bucket, str(n), tier)
+    console.print(apps)
+
+    classes = ("sandbox", "starter", "business", "enterprise")
+    dbs = Table(title="Databases by engine and service class", title_justify="left")
+    dbs.add_column("engine")
+    for c in classes:
+        dbs.add_column(c, justify="right")
+    for engine, counts in inventory["databases"]["by_engine_and_class"].items():
+        dbs.add_row(engine, *(str(counts.get(c, 0)) for c in classes))
+    console.print(dbs)
+
+    backups = inventory["backups"]
+    sites = ", ".join(f"{site} {n}" for site, n in backups["replicas_per_site"].items())
+    console.print(
+        f"Backups: {backups['databases_with_sites']} databases with sites; replicas per site: "
+        f"{sites or 'none'}. {backups['site_pairs_within_min_distance']} of "
+        f"{backups['site_pairs']} datacenter pairs are within {backups['min_distance_km']:g} km "
+        "and cannot hold two replicas of one database."
+    )
+
+
+@click.command()
+@click.argument("name", required=False, default="reference", type=click.Choice(EXAMPLES))
+@_output_options
+def example(name: str, output: str | None, force: bool) -> None:
+    """Write an example platform (reference, small or medium) as a file to start from."""
+    _write_output(output, example_path(name).read_text(encoding="utf-8"), force)
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of the platform file."""
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@click.command()
+@click.option("--hosts", type=click.IntRange(min=1), default=60, show_default=True)
+@click.option("--apps", type=click.IntRange(min=0), default=300, show_default=True)
+@click.option("--databases", type=click.IntRange(min=0), default=100, show_default=True)
+@click.option("--datacenters", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--backup-sites",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Extra datacenters that hold backup replicas only.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@_output_options
+def generate(
+    hosts: int,
+    apps: int,
+    databases: int,
+    datacenters: int,
+    backup_sites: int,
+    seed: int,
+    output: str | None,
+    force: bool,
+) -> None:
+    """Write a valid generated platform (placement and backup sites included)."""
+    try:
+        platform = generate_platform(
+            hosts, apps, databases, datacenters, seed, backup_sites=backup_sites
+        )
+    except GenerationError as error:
+        fail_bad_input([f"generate: {error}"])
+    fmt = "json" if output and output.endswith(".json") else "yaml"
+    _write_output(output, dump_platform_text(platform, fmt), force)
+
+
+@click.group(name="import")
+def import_group() -> None:
+    """Turn public traces into platform files."""
+
+
+@import_group.command()
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False),
+    default=DEFAULT_SHARED_DATA,
+    show_default=True,
+    help="Folder of the tianchi2018b_*.csv files.",
+)
+@click.option("--sample", is_flag=True, help="Only the 300-machine slice.")
+@click.option(
+    "--datacenters", type=click.IntRange(1, len(HOST_SITES)), default=3, show_default=True
+)
+@_output_options
+def tianchi(data_dir: str, sample: bool, datacenters: int, output: str | None, force: bool) -> None:
+    """Alibaba's 2018 trace: machines, apps and the machine of each container, as a platform.
+
+    Machines are dealt round-robin to the reference region's Paris datacenters.
+    """
+    from models.tianchi import TraceError, import_tianchi
+
+    facilities = paris_facilities()
+    try:
+        platform = import_tianchi(
+            data_dir, [facilities[s] for s in HOST_SITES[:datacenters]], sample=sample
+        )
+    except TraceError as error:
+        fail_bad_input([str(error)])
+    fmt = "json" if output and output.endswith(".json") else "yaml"
+    _write_output(output, dump_platform_text(platform, fmt), force)
+
+
+platform_commands = (validate, show, example, schema, generate, import_group)
