@@ -1,0 +1,205 @@
+"""The ROADEF/EURO 2012 reader, checker, solver and commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from planner.cli.roadef import roadef
+from planner.roadef import (
+    Constraint,
+    Instance,
+    RoadefFileError,
+    evaluate,
+    read_assignment,
+    read_instance,
+)
+from planner.roadef.instance import IntArray
+from planner.roadef.solve import SolveParams, SolveStatus, solve
+
+DATA = Path(__file__).parent.parent / "data" / "roadef"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "roadef2012"
+
+
+@pytest.fixture(scope="module")
+def example() -> tuple[Instance, IntArray]:
+    """The worked example of the problem statement: 4 machines, 3 processes."""
+    instance = read_instance(DATA / "model_example.txt")
+    return instance, read_assignment(DATA / "assignment_example.txt", instance)
+
+
+@pytest.fixture(scope="module")
+def a1_1() -> tuple[Instance, IntArray]:
+    """Instance a1_1: 4 machines, 100 processes, optimum 44,306,501."""
+    instance = read_instance(DATA / "model_a1_1.txt")
+    return instance, read_assignment(DATA / "assignment_a1_1.txt", instance)
+
+
+def test_example_initial_costs_4200(example: tuple[Instance, IntArray]) -> None:
+    instance, initial = example
+    result = evaluate(instance, initial, initial)
+    assert result.costs is not None
+    assert result.costs.total == 4200
+
+
+def test_example_new_solution_costs_2411(example: tuple[Instance, IntArray]) -> None:
+    instance, initial = example
+    new = read_assignment(DATA / "new_solution_example.txt", instance)
+    costs = evaluate(instance, initial, new).costs
+    assert costs is not None
+    assert costs.as_dict() == {
+        "load": 400,
+        "balance": 1600,
+        "process_move": 101,
+        "service_move": 10,
+        "machine_move": 300,
+        "total": 2411,
+    }
+
+
+def test_a1_1_initial_costs_49_528_750(a1_1: tuple[Instance, IntArray]) -> None:
+    instance, initial = a1_1
+    costs = evaluate(instance, initial, initial).costs
+    assert costs is not None
+    assert costs.total == 49_528_750
+
+
+@pytest.mark.parametrize(
+    ("solution", "constraint"),
+    [
+        ([0, 3, 3], Constraint.CAPACITY),  # process 2 needs 200 of resource 1, machine 3 has 100
+        ([0, 0, 0], Constraint.CONFLICT),  # processes 0 and 1 of service 0 share machine 0
+        ([0, 1, 0], Constraint.SPREAD),  # service 0 needs 2 locations; machines 0, 1 share one
+    ],
+)
+def test_example_violations_are_named(
+    example: tuple[Instance, IntArray], solution: list[int], constraint: Constraint
+) -> None:
+    instance, initial = example
+    result = evaluate(instance, initial, np.array(solution))
+    assert not result.feasible
+    assert result.violation is not None
+    assert result.violation.constraint is constraint
+
+
+def _two_machines_swap(tmp_path: Path, capacity: int) -> tuple[Instance, IntArray]:
+    """Two machines of ``capacity`` on one transient resource, each running a 6-unit process."""
+    model = tmp_path / f"model_swap_{capacity}.txt"
+    machines = f"0 0 {capacity} {capacity} 0 1\n0 1 {capacity} {capacity} 1 0\n"
+    model.write_text(f"1\n1 1\n2\n{machines}2\n0 0\n0 0\n2\n0 6 1\n1 6 1\n0\n1 1 1\n")
+    return read_instance(model), np.array([0, 1])
+
+
+@pytest.mark.parametrize(
+    ("capacity", "feasible"),
+    [(13, True), (12, True), (11, False)],  # a swap holds 6 + 6 on each machine
+)
+def test_swap_holds_transient_resources_on_both_machines(
+    tmp_path: Path, capacity: int, feasible: bool
+) -> None:
+    instance, initial = _two_machines_swap(tmp_path, capacity)
+    result = evaluate(instance, initial, np.array([1, 0]))
+    assert result.feasible is feasible
+    if not feasible:
+        assert result.violation is not None
+        assert result.violation.constraint is Constraint.TRANSIENT
+
+
+def test_solver_a1_1_is_feasible_no_worse_and_agrees_with_the_checker(
+    a1_1: tuple[Instance, IntArray],
+) -> None:
+    instance, initial = a1_1
+    params = SolveParams(time_limit=30.0, seed=7, workers=1, max_iterations=25)
+    result = solve(instance, initial, params)
+    check = evaluate(instance, initial, result.assignment)
+    assert check.costs is not None
+    assert result.objective == check.costs.total
+    assert result.objective <= 49_528_750
+    assert result.objective >= 44_306_501  # the proven optimum
+    assert result.status in (SolveStatus.IMPROVED, SolveStatus.INITIAL)
+
+
+def test_solver_same_seed_and_workers_same_solution(a1_1: tuple[Instance, IntArray]) -> None:
+    instance, initial = a1_1
+    params = SolveParams(time_limit=30.0, seed=11, workers=1, max_iterations=15)
+    first = solve(instance, initial, params)
+    second = solve(instance, initial, params)
+    assert first.objective == second.objective
+    assert np.array_equal(first.assignment, second.assignment)
+
+
+def test_solver_keeps_the_initial_assignment_without_budget(
+    a1_1: tuple[Instance, IntArray],
+) -> None:
+    instance, initial = a1_1
+    result = solve(instance, initial, SolveParams(max_iterations=0))
+    assert result.status is SolveStatus.INITIAL
+    assert np.array_equal(result.assignment, initial)
+    assert result.objective == 49_528_750
+
+
+def test_malformed_model_names_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "model_bad.txt"
+    bad.write_text("2\n1 100\n0 10\n4\n0 0 30 x\n")
+    with pytest.raises(RoadefFileError, match=r"model_bad\.txt, line 5: 'x'"):
+        read_instance(bad)
+
+
+def test_cli_evaluate_reports_violation_with_exit_1(tmp_path: Path) -> None:
+    solution = tmp_path / "conflict.txt"
+    solution.write_text("0 0 0\n")
+    args = [str(DATA / "model_example.txt"), str(DATA / "assignment_example.txt"), str(solution)]
+    result = CliRunner().invoke(roadef, ["evaluate", *args])
+    assert result.exit_code == 1
+    assert "conflict" in result.output
+
+
+def test_cli_evaluate_short_solution_exits_2_naming_the_file(tmp_path: Path) -> None:
+    solution = tmp_path / "short.txt"
+    solution.write_text("0 3\n")
+    args = [str(DATA / "model_example.txt"), str(DATA / "assignment_example.txt"), str(solution)]
+    result = CliRunner().invoke(roadef, ["evaluate", *args])
+    assert result.exit_code == 2
+    assert "short.txt, line 1" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_solve_writes_a_feasible_solution(tmp_path: Path) -> None:
+    out = tmp_path / "solution.txt"
+    model, initial = str(DATA / "model_a1_1.txt"), str(DATA / "assignment_a1_1.txt")
+    args = ["solve", model, initial, "-o", str(out), "--time-limit", "2", "--seed", "1"]
+    assert CliRunner().invoke(roadef, args).exit_code == 0
+    check = CliRunner().invoke(roadef, ["evaluate", model, initial, str(out), "--json"])
+    assert check.exit_code == 0
+    assert '"feasible": true' in check.output
+
+
+def _best_known_initial() -> dict[str, int]:
+    """Initial objectives from BEST_KNOWN.md's main table, by instance name."""
+    text = (SHARED / "BEST_KNOWN.md").read_text()
+    rows = re.findall(r"^\| ([ab]\d?_\d+) \| ([\d,]+) \|", text, flags=re.MULTILINE)
+    table: dict[str, int] = {}
+    for name, value in rows:  # the main table comes first; later tables hold other figures
+        table.setdefault(name, int(value.replace(",", "")))
+    return table
+
+
+def test_initial_objective_of_every_available_instance_matches_best_known() -> None:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent")
+    expected = _best_known_initial()
+    checked = 0
+    for model in sorted(SHARED.glob("*/model_[ab]*.txt")):
+        instance = read_instance(model)
+        initial = read_assignment(
+            model.parent / model.name.replace("model_", "assignment_"), instance
+        )
+        costs = evaluate(instance, initial, initial).costs
+        assert costs is not None, model.name
+        assert costs.total == expected[instance.name], instance.name
+        checked += 1
+    assert checked == 18
