@@ -1,0 +1,180 @@
+"""ROADEF/EURO 2012 machine reassignment: drplan's LNS against the initial assignment.
+
+Runs each instance of the chosen sets with a time limit, re-checks every solution with the
+independent evaluator, writes the solutions and one JSON record per instance to ``--out``, and
+prints a table (initial cost = the do-nothing baseline, drplan's cost, best known, gap to best
+known in %, time, feasible). ``--table-only`` rebuilds the markdown table from the JSON records
+already in ``--out``, so several runs (for example one per core) can be merged.
+
+    python benchmarks/roadef2012.py --set a1 a2 b --time-limit 300 \\
+        --data ../shared/roadef2012 --out benchmarks/out/roadef
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from models.atomic import write_atomic  # noqa: E402
+from planner.roadef import evaluate, format_assignment, read_assignment, read_instance  # noqa: E402
+from planner.roadef.solve import SolveParams, solve  # noqa: E402
+
+SETS = ("a1", "a2", "b")
+
+
+def machine() -> str:
+    """The CPU model and core count of this machine."""
+    model = platform.processor() or "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def best_known(data: Path) -> dict[str, int]:
+    """Best-known objectives from BEST_KNOWN.md's main table, by instance name."""
+    text = (data / "BEST_KNOWN.md").read_text()
+    rows = re.findall(r"^\| ([ab]\d?_\d+) \| [\d,]+ \| \*\*([\d,]+)\*\*", text, flags=re.M)
+    return {name: int(value.replace(",", "")) for name, value in rows}
+
+
+def instances(data: Path, sets: list[str]) -> list[tuple[str, Path, Path]]:
+    """(name, model, assignment) for every available instance of ``sets``, in order."""
+    found = []
+    for name in sets:
+        models = sorted(
+            (data / name).glob("model_*.txt"), key=lambda p: int(p.stem.rsplit("_", 1)[1])
+        )
+        for model in models:
+            assignment = model.with_name(model.name.replace("model_", "assignment_"))
+            found.append((model.stem.removeprefix("model_"), model, assignment))
+    return found
+
+
+def run_one(
+    name: str, model: Path, assignment: Path, args: argparse.Namespace, best: dict[str, int]
+) -> dict[str, object]:
+    """Solve one instance, re-check it, write its solution and JSON record; return the record."""
+    instance = read_instance(model)
+    initial = read_assignment(assignment, instance)
+    params = SolveParams(time_limit=args.time_limit, seed=args.seed, workers=args.workers)
+    started = time.monotonic()
+    result = solve(instance, initial, params)
+    elapsed = time.monotonic() - started
+    check = evaluate(instance, initial, result.assignment)
+    feasible = check.costs is not None and check.costs.total == result.objective
+    write_atomic(args.out / f"solution_{name}.txt", format_assignment(result.assignment))
+    record: dict[str, object] = {
+        "instance": name,
+        "set": name.split("_")[0],
+        "initial": result.initial_objective,
+        "drplan": result.objective,
+        "best_known": best.get(name),
+        "time": round(elapsed, 1),
+        "feasible": feasible,
+        "iterations": result.iterations,
+        "improvements": result.improvements,
+        "seed": args.seed,
+        "workers": args.workers,
+        "time_limit": args.time_limit,
+        "machine": machine(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    write_atomic(args.out / f"{name}.json", json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def gap(cost: int, best: int | None) -> float | None:
+    """Gap of ``cost`` to the best known, in % of the best known."""
+    return None if not best else 100.0 * (cost - best) / best
+
+
+def table(records: list[dict]) -> str:
+    """The markdown table of ``records``, with per-set average gaps of drplan and the baseline."""
+    lines = [
+        "| instance | initial (baseline) | drplan | best known | gap drplan % | "
+        "gap baseline % | time s | feasible |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    order = {s: i for i, s in enumerate(SETS)}
+    records = sorted(
+        records, key=lambda r: (order.get(r["set"], 9), int(r["instance"].split("_")[-1]))
+    )
+    for r in records:
+        g, g0 = gap(r["drplan"], r["best_known"]), gap(r["initial"], r["best_known"])
+        lines.append(
+            f"| {r['instance']} | {r['initial']:,} | {r['drplan']:,} | {r['best_known']:,} | "
+            f"{g:.2f} | {g0:.2f} | {r['time']:.0f} | {'yes' if r['feasible'] else 'NO'} |"
+        )
+    lines.append("")
+    lines.append("| set | instances | average gap drplan % | average gap baseline % | target |")
+    lines.append("|---|---:|---:|---:|---|")
+    targets = {"a1": "within 1 %", "a2": "within 1 %", "b": "within 3 %"}
+    for s in SETS:
+        rows = [r for r in records if r["set"] == s]
+        if not rows:
+            continue
+        avg = sum(gap(r["drplan"], r["best_known"]) or 0.0 for r in rows) / len(rows)
+        avg0 = sum(gap(r["initial"], r["best_known"]) or 0.0 for r in rows) / len(rows)
+        lines.append(f"| {s.upper()} | {len(rows)} | {avg:.2f} | {avg0:.2f} | {targets[s]} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Parse the options, run the instances (or only merge records) and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", nargs="+", choices=SETS, default=list(SETS), dest="sets")
+    parser.add_argument("--only", nargs="*", default=None, help="instance names to run")
+    parser.add_argument("--time-limit", type=float, default=300.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "roadef2012")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "roadef")
+    parser.add_argument("--table-only", action="store_true", help="merge records in --out")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"# machine: {machine()}")
+    print(f"# date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    if not args.table_only:
+        best = best_known(args.data)
+        print(
+            f"# time limit {args.time_limit:g} s per instance, seed {args.seed}, "
+            f"{args.workers} CP-SAT worker(s)"
+        )
+        print(
+            f"{'instance':>8} {'initial':>16} {'drplan':>16} {'best known':>16} "
+            f"{'gap %':>8} {'time s':>7} feasible"
+        )
+        for name, model, assignment in instances(args.data, args.sets):
+            if args.only and name not in args.only:
+                continue
+            r = run_one(name, model, assignment, args, best)
+            g = gap(int(r["drplan"]), best.get(name))  # type: ignore[call-overload]
+            print(
+                f"{name:>8} {r['initial']:>16,} {r['drplan']:>16,} {r['best_known'] or 0:>16,} "
+                f"{g if g is not None else float('nan'):>8.2f} {r['time']:>7} {r['feasible']}",
+                flush=True,
+            )
+    records = [json.loads(p.read_text()) for p in sorted(args.out.glob("*.json"))]
+    text = table(records)
+    write_atomic(args.out / "table.md", text)
+    print()
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
