@@ -41,6 +41,19 @@ DEFAULT_FAILOVER_S: Mapping[str, int] = {
     "influxdb": 60,
 }
 
+#: Weights of the backup-site objective (issue 5), each per database unless said otherwise:
+#: ``realtime_km`` per km from replica 1 to the real-time replica 2 (replication cost and lag),
+#: ``snapshot_km`` per km from replica 1 to the daily snapshot replica 3, ``spread_gb`` per GB of
+#: remote backups (replicas 2 and 3) on the fullest site, ``same_provider`` per replica 3 sharing a
+#: provider or campus with replica 1 or 2, ``move`` per replica moved when repairing (``--fix``).
+DEFAULT_BACKUP_WEIGHTS: Mapping[str, int] = {
+    "realtime_km": 10,
+    "snapshot_km": 1,
+    "spread_gb": 1,
+    "same_provider": 100,
+    "move": 1000,
+}
+
 #: Monthly availability targets in percent; sandbox databases have none.
 DEFAULT_SLA_PERCENT: Mapping[str, float] = {
     "app_multi": 99.9,
@@ -78,6 +91,12 @@ class Policy:
     sla_percent: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SLA_PERCENT))
     #: Days in the month the SLA budgets are computed on.
     sla_month_days: int = 30
+    #: Weights of the backup-site objective; a key left out takes its default.
+    backup_weights: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_BACKUP_WEIGHTS))
+
+    def backup_weight(self, name: str) -> int:
+        """One weight of the backup-site objective (``DEFAULT_BACKUP_WEIGHTS`` names them)."""
+        return int(self.backup_weights.get(name, DEFAULT_BACKUP_WEIGHTS[name]))
 
     def sla_budget_s(self, tier: str) -> float | None:
         """Downtime allowed per month for an SLA tier, in seconds (``None``: no SLA)."""

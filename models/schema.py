@@ -77,6 +77,16 @@ class DatabaseSpec(_Spec):
     spread: Count = 1
 
 
+class BackupWeightsSpec(_Spec):
+    """Weights of the backup-site objective; each omitted weight keeps its default."""
+
+    realtime_km: Annotated[int, Strict(), Field(ge=0)] | None = None
+    snapshot_km: Annotated[int, Strict(), Field(ge=0)] | None = None
+    spread_gb: Annotated[int, Strict(), Field(ge=0)] | None = None
+    same_provider: Annotated[int, Strict(), Field(ge=0)] | None = None
+    move: Annotated[int, Strict(), Field(ge=0)] | None = None
+
+
 class PolicySpec(_Spec):
     """Overrides of the provider's published figures; every field is optional."""
 
@@ -92,6 +102,7 @@ class PolicySpec(_Spec):
     starts_per_host_per_minute: Count | None = None
     sla_percent: dict[str, Percent] | None = None
     sla_month_days: Count | None = None
+    backup_weights: BackupWeightsSpec | None = None
 
 
 class PlatformFile(_Spec):
