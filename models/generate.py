@@ -206,14 +206,14 @@ def _draw_databases(count: int, rng: random.Random) -> list[Database]:
     out = []
     for i in range(count):
         engine = engines[i % len(engines)] if i < len(engines) else rng.choice(engines)
+        # The first 28 databases cover every engine in every class; then random.
         service_class = (
-            classes[(i // len(engines)) % len(classes)]
-            if i < 4 * len(engines)
+            classes[(i + i // len(engines)) % len(classes)]
+            if i < len(engines) * len(classes)
             else rng.choice(classes)
         )
-        cpu, mem, (low, high) = DATABASE_SIZES[
-            min(len(DATABASE_SIZES) - 1, classes.index(service_class) + rng.randint(-1, 0))
-        ]
+        size_index = max(0, classes.index(service_class) + rng.randint(-1, 0))
+        cpu, mem, (low, high) = DATABASE_SIZES[size_index]
         out.append(
             Database(
                 f"db{i + 1:05d}",

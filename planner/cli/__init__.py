@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from planner.cli.platform import platform_commands
+from planner.cli.roadef import roadef
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,10 +20,4 @@ def main() -> None:
 
 for command in platform_commands:
     main.add_command(command)
-
-try:  # registered once planner/cli/roadef.py lands (issue 8 in progress)
-    from planner.cli.roadef import roadef
-
-    main.add_command(roadef)
-except ImportError:  # pragma: no cover
-    pass
+main.add_command(roadef)

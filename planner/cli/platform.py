@@ -202,10 +202,19 @@ def import_group() -> None:
 )
 @click.option("--sample", is_flag=True, help="Only the 300-machine slice.")
 @click.option(
+    "--cpu",
+    type=click.Choice(["mean", "peak"]),
+    default="mean",
+    show_default=True,
+    help="Size containers by their app's mean or peak CPU.",
+)
+@click.option(
     "--datacenters", type=click.IntRange(1, len(HOST_SITES)), default=3, show_default=True
 )
 @_output_options
-def tianchi(data_dir: str, sample: bool, datacenters: int, output: str | None, force: bool) -> None:
+def tianchi(
+    data_dir: str, sample: bool, cpu: str, datacenters: int, output: str | None, force: bool
+) -> None:
     """Alibaba's 2018 trace: machines, apps and the machine of each container, as a platform.
 
     Machines are dealt round-robin to the reference region's Paris datacenters.
@@ -215,7 +224,7 @@ def tianchi(data_dir: str, sample: bool, datacenters: int, output: str | None, f
     facilities = paris_facilities()
     try:
         platform = import_tianchi(
-            data_dir, [facilities[s] for s in HOST_SITES[:datacenters]], sample=sample
+            data_dir, [facilities[s] for s in HOST_SITES[:datacenters]], sample=sample, cpu=cpu
         )
     except TraceError as error:
         fail_bad_input([str(error)])
