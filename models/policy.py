@@ -85,6 +85,10 @@ class Policy:
     host_repair_s: int = 4 * HOUR
     #: Restore bandwidth from a backup replica, in MB/s.
     restore_mb_s: float = 200.0
+    #: How far replica 2 (real-time replication of the backups) lags behind replica 1.
+    realtime_replica_lag_s: int = 0
+    #: Interval of replica 3's snapshots (the infrastructure provider's daily snapshot).
+    snapshot_interval_s: int = DAY
     #: At most this many containers or nodes start on one host per minute (no boot storm).
     starts_per_host_per_minute: int = 10
     #: Monthly SLA targets in percent (keys: app_multi, starter, business, enterprise).

@@ -99,6 +99,8 @@ class PolicySpec(_Spec):
     database_boot_s: Seconds | None = None
     host_repair_s: Seconds | None = None
     restore_mb_s: Amount | None = None
+    realtime_replica_lag_s: Seconds | None = None
+    snapshot_interval_s: Seconds | None = None
     starts_per_host_per_minute: Count | None = None
     sla_percent: dict[str, Percent] | None = None
     sla_month_days: Count | None = None
