@@ -333,7 +333,7 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
 def _build_policy(spec: PlatformFile) -> Policy:
     default = Policy()
     given = spec.policy.model_dump(exclude_none=True)
-    for merged in ("rpo_s", "failover_s", "sla_percent"):
+    for merged in ("rpo_s", "rpo_target_s", "failover_s", "sla_percent"):
         if merged in given:
             base = dict(getattr(default, merged))
             base.update({str(k): v for k, v in given[merged].items()})

@@ -25,6 +25,15 @@ DEFAULT_RPO_S: Mapping[str, int] = {
     "influxdb": DAY,
 }
 
+#: The most data loss each database service class accepts (the class target the verifier holds
+#: every database's worst-case data loss to): a day, the daily backup, for every class.
+DEFAULT_RPO_TARGET_S: Mapping[str, int] = {
+    "sandbox": DAY,
+    "starter": DAY,
+    "business": DAY,
+    "enterprise": DAY,
+}
+
 #: Detection plus election time of an automatic failover, per engine, from the HA systems'
 #: defaults: Patroni ttl 30 s + loop_wait 10 s; MySQL group replication 5 s detection + 5 s
 #: expel timeout; MongoDB elections "should not typically exceed 12 s"; Redis Sentinel
@@ -71,6 +80,8 @@ class Policy:
     backup_min_distance_km: float = 10.0
     #: Worst-case data loss per engine when restoring from backups.
     rpo_s: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RPO_S))
+    #: Most data loss each service class accepts; every database's ``rpo_s`` must be within it.
+    rpo_target_s: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_RPO_TARGET_S))
     #: Detection + election time of a failover per engine (business and enterprise).
     failover_s: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_FAILOVER_S))
     #: The provider's promise: failover within this long of detection.

@@ -92,6 +92,7 @@ class PolicySpec(_Spec):
 
     backup_min_distance_km: NonNegative | None = None
     rpo_s: dict[Engine, Seconds] | None = None
+    rpo_target_s: dict[ServiceClass, Seconds] | None = None
     failover_s: dict[Engine, Seconds] | None = None
     failover_max_s: Seconds | None = None
     host_detection_s: Seconds | None = None
