@@ -1,0 +1,557 @@
+"""Platform files: every bad-input case reported (through ``drplan validate``), round-trips,
+policy overrides and atomic writes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from models.entities import Platform
+from models.generate import generate_platform
+from models.io import (
+    PlatformFileError,
+    dump_platform_text,
+    load_platform,
+    parse_platform,
+    platform_to_dict,
+    save_platform,
+)
+from models.policy import Policy
+from models.reference import example_path, reference_platform
+from planner.cli import main
+from tests.models.conftest import DATA
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def validate(path: Path | str) -> Result:
+    """Run ``drplan validate PATH``; a crash inside the command fails the test."""
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    return result
+
+
+def _set(*keys: Any, value: Any) -> Mutation:
+    """Set ``data[k1][k2]...[kn] = value``."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        target = data
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+
+    return mutate
+
+
+def _append(section: str, index: int, **changes: Any) -> Mutation:
+    """Append a copy of ``data[section][index]`` with ``changes``."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        data[section].append({**copy.deepcopy(data[section][index]), **changes})
+
+    return mutate
+
+
+def _drop(section: str, index: int, key: str) -> Mutation:
+    def mutate(data: dict[str, Any]) -> None:
+        del data[section][index][key]
+
+    return mutate
+
+
+def _only_apps(data: dict[str, Any]) -> None:
+    """Keep the apps alone: the datacenters section is gone and nothing refers to it."""
+    for section in ("datacenters", "hosts", "databases", "placement", "backups"):
+        del data[section]
+    data["apps"][0]["uses"] = []
+
+
+# (mutation of two_paris_facilities.yaml, field path, words of the message, the value shown)
+BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
+    "missing field": (_drop("hosts", 0, "capacity"), "hosts[0].capacity", "missing field", None),
+    "missing section": (
+        _only_apps,
+        "datacenters",
+        "missing field",
+        None,
+    ),
+    "unknown field": (
+        _set("hosts", 0, "colour", value="red"),
+        "hosts[0].colour",
+        "unknown field",
+        "'red'",
+    ),
+    "unknown section": (_set("extra", value=1), "extra", "unknown field", "1"),
+    "string for a number": (
+        _set("hosts", 0, "capacity", "cpu", value="eight"),
+        "hosts[0].capacity.cpu",
+        "valid number",
+        "'eight'",
+    ),
+    "string for a count": (
+        _set("apps", 0, "containers", value="two"),
+        "apps[0].containers",
+        "valid integer",
+        "'two'",
+    ),
+    "boolean for a count": (
+        _set("apps", 0, "containers", value=True),
+        "apps[0].containers",
+        "valid integer",
+        "true",
+    ),
+    "unknown engine": (
+        _set("databases", 0, "engine", value="oracle"),
+        "databases[0].engine",
+        "'postgresql'",
+        "'oracle'",
+    ),
+    "unknown role": (_set("hosts", 1, "role", value="gpu"), "hosts[1].role", "'apps'", "'gpu'"),
+    "section not a list": (
+        _set("distances_km", value={"eqx-pa2": 1}),
+        "distances_km",
+        "valid list",
+        None,
+    ),
+    "duplicate datacenter": (
+        _append("datacenters", 1),
+        "datacenters[4].id",
+        "duplicate id",
+        "'th-paris2'",
+    ),
+    "duplicate host": (_append("hosts", 0), "hosts[4].id", "duplicate id", "'pa2-h1'"),
+    "duplicate app": (_append("apps", 0), "apps[1].id", "duplicate id", "'shop-web'"),
+    "duplicate database": (
+        _append("databases", 0),
+        "databases[1].id",
+        "duplicate id",
+        "'shop-db'",
+    ),
+    "database id of an app": (
+        _append("databases", 0, id="shop-web"),
+        "databases[1].id",
+        "already used by an app",
+        "'shop-web'",
+    ),
+    "host in unknown datacenter": (
+        _set("hosts", 2, "datacenter", value="par-z"),
+        "hosts[2].datacenter",
+        "unknown datacenter",
+        "'par-z'",
+    ),
+    "app uses unknown database": (
+        _set("apps", 0, "uses", value=["shop-db", "ghost-db"]),
+        "apps[0].uses[1]",
+        "unknown database",
+        "'ghost-db'",
+    ),
+    "placement of unknown owner": (
+        _set("placement", "ghost", value=["pa2-h1"]),
+        "placement.ghost",
+        "unknown app or database",
+        "'ghost'",
+    ),
+    "placement on unknown host": (
+        _set("placement", "shop-db", value=["pa2-h2", "p2-h9"]),
+        "placement.shop-db[1]",
+        "unknown host",
+        "'p2-h9'",
+    ),
+    "backups of unknown database": (
+        _set("backups", "ghost-db", value=["eqx-pa2", "eqx-pa1", "th-paris3"]),
+        "backups.ghost-db",
+        "unknown database",
+        "'ghost-db'",
+    ),
+    "backup at unknown site": (
+        _set("backups", "shop-db", value=["eqx-pa2", "mars", "th-paris3"]),
+        "backups.shop-db[1]",
+        "unknown datacenter",
+        "'mars'",
+    ),
+    "distance to unknown site": (
+        _set("distances_km", value=[["eqx-pa2", "mars", 12.5]]),
+        "distances_km[0][1]",
+        "unknown datacenter",
+        "'mars'",
+    ),
+    "distance from a site to itself": (
+        _set("distances_km", value=[["eqx-pa2", "eqx-pa2", 1]]),
+        "distances_km[0]",
+        "two datacenters",
+        '["eqx-pa2", "eqx-pa2"]',
+    ),
+    "zero capacity": (
+        _set("hosts", 0, "capacity", "cpu", value=0),
+        "hosts[0].capacity.cpu",
+        "greater than 0",
+        "0",
+    ),
+    "negative capacity": (
+        _set("hosts", 3, "capacity", "memory_mb", value=-16384),
+        "hosts[3].capacity.memory_mb",
+        "greater than 0",
+        "-16384",
+    ),
+    "empty capacity": (_set("hosts", 0, "capacity", value={}), "hosts[0].capacity", "1 item", "{}"),
+    "zero container size": (
+        _set("apps", 0, "size", "cpu", value=0),
+        "apps[0].size.cpu",
+        "greater than 0",
+        "0",
+    ),
+    "negative node size": (
+        _set("databases", 0, "node_size", "memory_mb", value=-1),
+        "databases[0].node_size.memory_mb",
+        "greater than 0",
+        "-1",
+    ),
+    "zero data size": (
+        _set("databases", 0, "size_gb", value=0),
+        "databases[0].size_gb",
+        "greater than 0",
+        "0",
+    ),
+    "zero containers": (
+        _set("apps", 0, "containers", value=0),
+        "apps[0].containers",
+        "greater than or equal to 1",
+        "0",
+    ),
+    "negative nodes": (
+        _set("databases", 0, "nodes", value=-2),
+        "databases[0].nodes",
+        "greater than or equal to 1",
+        "-2",
+    ),
+    "latitude off the globe": (
+        _set("datacenters", 0, "lat", value=91.0),
+        "datacenters[0].lat",
+        "less than or equal to 90",
+        "91.0",
+    ),
+    "too few hosts for an app": (
+        _set("placement", "shop-web", value=["pa2-h1"]),
+        "placement.shop-web",
+        "one host per container: 2 containers, 1 hosts",
+        '["pa2-h1"]',
+    ),
+    "too many hosts for a database": (
+        _set("placement", "shop-db", value=["pa2-h2", "p2-h2", "pa2-h1"]),
+        "placement.shop-db",
+        "one host per node: 2 nodes, 3 hosts",
+        '["pa2-h2", "p2-h2", "pa2-h1"]',
+    ),
+    "placement length follows the class default": (
+        _set("databases", 0, "class", value="enterprise"),
+        "placement.shop-db",
+        "3 nodes, 2 hosts",
+        '["pa2-h2", "p2-h2"]',
+    ),
+    "two backup sites": (
+        _set("backups", "shop-db", value=["eqx-pa2", "eqx-pa1"]),
+        "backups.shop-db",
+        "three datacenters",
+        '["eqx-pa2", "eqx-pa1"]',
+    ),
+    "four backup sites": (
+        _set("backups", "shop-db", value=["eqx-pa2", "eqx-pa1", "th-paris3", "th-paris2"]),
+        "backups.shop-db",
+        "three datacenters",
+        None,
+    ),
+    "unknown SLA tier": (
+        _set("policy", value={"sla_percent": {"gold": 99.5}}),
+        "policy.sla_percent.gold",
+        "unknown SLA tier",
+        "'gold'",
+    ),
+    "string for a policy figure": (
+        _set("policy", value={"backup_min_distance_km": "ten"}),
+        "policy.backup_min_distance_km",
+        "valid number",
+        "'ten'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_exits_2_with_one_line_naming_file_field_and_value(
+    case: str,
+    two_paris_data: dict[str, Any],
+    write_yaml: Callable[[Any, str], Path],
+) -> None:
+    mutate, field_path, words, shown = BAD_INPUT[case]
+    mutate(two_paris_data)
+    path = write_yaml(two_paris_data, "bad.yaml")
+    result = validate(path)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{path}: {field_path}: "), lines[0]
+    assert words in lines[0]
+    if shown is not None:
+        assert lines[0].endswith(f"(got {shown})"), lines[0]
+    assert result.stdout == ""
+
+
+def test_the_unchanged_file_is_valid(two_paris_data: dict[str, Any], write_yaml: Any) -> None:
+    result = validate(write_yaml(two_paris_data, "good.yaml"))
+    assert result.exit_code == 0, result.output
+
+
+def test_several_mistakes_each_on_its_own_line() -> None:
+    path = DATA / "several_mistakes.yaml"
+    result = validate(path)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    expected = {
+        "hosts[0].capacity.cpu": "(got 'eight')",
+        "hosts[1].datacenter": "unknown datacenter (got 'par-z')",
+        "hosts[2].id": "duplicate id (got 'h1')",
+        "apps[0].colour": "unknown field (got 'blue')",
+        "apps[1].size": "missing field",
+        "databases[0].size_gb": "(got -5)",
+        "placement.web": "2 containers, 1 hosts",
+    }
+    assert len(lines) == len(expected), lines
+    for field_path, words in expected.items():
+        matching = [line for line in lines if line.startswith(f"{path}: {field_path}: ")]
+        assert len(matching) == 1, (field_path, lines)
+        assert words in matching[0]
+
+
+def test_several_mistakes_through_the_library() -> None:
+    with pytest.raises(PlatformFileError) as caught:
+        load_platform(DATA / "several_mistakes.yaml")
+    problems = caught.value.problems
+    assert len(problems) == 7
+    assert {p.path for p in problems} >= {"hosts[2].id", "placement.web", "apps[1].size"}
+    assert caught.value.lines() == str(caught.value).splitlines()
+
+
+@pytest.mark.parametrize(
+    ("name", "where", "words"),
+    [
+        ("yaml_syntax_error.yaml", ":4:6: ", "YAML syntax error"),
+        ("key_given_twice.yaml", ":8:5: ", "key 'capacity' is given twice"),
+        ("not_a_mapping.yaml", ": ", "must hold a mapping of sections, not list"),
+    ],
+)
+def test_unparsable_files(name: str, where: str, words: str) -> None:
+    path = DATA / name
+    result = validate(path)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"{path}{where}")
+    assert words in result.stderr
+
+
+def test_json_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{\n  "datacenters": [}\n')
+    result = validate(path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}:2:19: JSON syntax error")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("# nothing yet\n")
+    result = validate(path)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"{path}: the file must hold a mapping of sections, not empty"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere.yaml"
+    result = validate(path)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"{path}: cannot read file: No such file or directory"
+
+
+def test_file_that_is_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "binary.yaml"
+    path.write_bytes(b"name: \xff\xfe\x00\n")
+    result = validate(path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}: cannot read file: ")
+    assert "utf-8" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_file_without_read_permission(tmp_path: Path) -> None:
+    path = tmp_path / "secret.yaml"
+    path.write_text("datacenters: []\n")
+    path.chmod(0)
+    result = validate(path)
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"{path}: cannot read file: Permission denied"
+
+
+def test_problems_of_every_kind_in_one_run(
+    two_paris_data: dict[str, Any], write_yaml: Callable[[Any, str], Path]
+) -> None:
+    """A type error does not hide the cross-reference mistakes of the same file."""
+    two_paris_data["hosts"][0]["capacity"]["cpu"] = "eight"
+    two_paris_data["hosts"][1]["datacenter"] = "par-z"
+    two_paris_data["placement"]["shop-web"] = ["pa2-h1", "ghost"]
+    two_paris_data["backups"]["shop-db"] = ["eqx-pa2"]
+    result = validate(write_yaml(two_paris_data, "bad.yaml"))
+    assert result.exit_code == 2
+    paths = [line.split(": ")[1] for line in result.stderr.splitlines()]
+    assert sorted(paths) == sorted(
+        ["hosts[0].capacity.cpu", "hosts[1].datacenter", "placement.shop-web[1]", "backups.shop-db"]
+    )
+
+
+# Round trips -------------------------------------------------------------------------------
+
+
+def _round_trip_platforms() -> dict[str, Platform]:
+    return {
+        "reference": reference_platform(),
+        "small": load_platform(example_path("small")),
+        "two-paris": load_platform(DATA / "two_paris_facilities.yaml"),
+        "generated": generate_platform(30, 40, 12, 3, seed=5),
+    }
+
+
+@pytest.mark.parametrize("name", ["reference", "small", "two-paris", "generated"])
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_file_round_trip(name: str, suffix: str, tmp_path: Path) -> None:
+    platform = _round_trip_platforms()[name]
+    path = tmp_path / f"platform{suffix}"
+    save_platform(platform, path)
+    if suffix == ".json":
+        json.loads(path.read_text())  # really JSON, not YAML in a .json file
+    again = load_platform(path)
+    assert platform_to_dict(again) == platform_to_dict(platform)
+    assert again == platform
+
+
+def test_round_trip_through_parse(two_paris: Platform) -> None:
+    data = platform_to_dict(two_paris)
+    assert parse_platform(data) == two_paris
+    assert platform_to_dict(parse_platform(data)) == data
+
+
+def test_round_trip_keeps_what_defaults_do_not_say(tiny: Platform) -> None:
+    """Explicit distances, a node count off the class default, spread, backup roles, policy."""
+    from dataclasses import replace
+
+    from models.entities import ReplicaRole
+
+    platform = replace(
+        tiny,
+        databases=(replace(tiny.databases[0], nodes=3, spread=2),),
+        placement={"web": ("a1", "b1"), "db": ("a2", "b2", None)},
+        distances_km={frozenset(("a", "b")): 12.5},
+        datacenters=(
+            *tiny.datacenters[:2],
+            replace(
+                tiny.datacenters[2],
+                backup_roles=frozenset({ReplicaRole.SNAPSHOT}),
+                backup_capacity_gb=500.0,
+            ),
+        ),
+        policy=Policy(backup_min_distance_km=12.0, rpo_s={**Policy().rpo_s, "mysql": 3600}),
+    )
+    data = platform_to_dict(platform)
+    assert data["databases"][0]["nodes"] == 3
+    assert data["placement"]["db"] == ["a2", "b2", None]
+    assert data["distances_km"] == [["a", "b", 12.5]]
+    assert data["datacenters"][2]["backup_roles"] == ["snapshot"]
+    assert data["policy"] == {
+        "backup_min_distance_km": 12.0,
+        "rpo_s": {**Policy().rpo_s, "mysql": 3600},
+    }
+    assert yaml.safe_load(dump_platform_text(platform, "yaml")) == data
+    assert json.loads(dump_platform_text(platform, "json")) == data
+    assert parse_platform(data) == platform
+
+
+def test_whole_numbers_are_written_without_decimals(two_paris: Platform) -> None:
+    data = platform_to_dict(two_paris)
+    assert data["hosts"][0]["capacity"] == {"cpu": 8, "memory_mb": 16384}
+    assert "cpu: 8," in dump_platform_text(two_paris) or "cpu: 8}" in dump_platform_text(two_paris)
+
+
+# Policy overrides --------------------------------------------------------------------------
+
+
+def test_policy_override_changes_only_the_given_engine(
+    two_paris_data: dict[str, Any], write_yaml: Callable[[Any, str], Path]
+) -> None:
+    two_paris_data["policy"] = {
+        "rpo_s": {"mysql": 3600},
+        "sla_percent": {"business": 99.95},
+        "backup_min_distance_km": 25,
+    }
+    policy = load_platform(write_yaml(two_paris_data, "policy.yaml")).policy
+    default = Policy()
+    assert policy.rpo_s["mysql"] == 3600
+    assert {k: v for k, v in policy.rpo_s.items() if k != "mysql"} == {
+        k: v for k, v in default.rpo_s.items() if k != "mysql"
+    }
+    assert policy.rpo_s["postgresql"] == 1800
+    assert policy.sla_percent == {**default.sla_percent, "business": 99.95}
+    assert policy.backup_min_distance_km == 25
+    assert policy.failover_s == default.failover_s
+    assert policy.container_boot_s == default.container_boot_s
+
+
+def test_file_without_policy_gets_the_defaults(two_paris: Platform) -> None:
+    assert two_paris.policy == Policy()
+
+
+# Atomic writes -----------------------------------------------------------------------------
+
+
+def test_save_replaces_the_target_and_leaves_no_temporary_file(
+    two_paris: Platform, tmp_path: Path
+) -> None:
+    path = tmp_path / "platform.yaml"
+    path.write_text("old content\n")
+    path.chmod(0o640)
+    inode = path.stat().st_ino
+    save_platform(two_paris, path)
+    assert load_platform(path) == two_paris
+    assert path.stat().st_ino != inode  # renamed over, not rewritten in place
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert os.listdir(tmp_path) == ["platform.yaml"]
+
+
+def test_save_new_file_has_the_usual_mode(two_paris: Platform, tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        save_platform(two_paris, tmp_path / "new.json")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "new.json").stat().st_mode) == 0o644
+
+
+def test_failed_save_keeps_the_old_file_whole(
+    two_paris: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "platform.yaml"
+    path.write_text("old content\n")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        save_platform(two_paris, path)
+    assert path.read_text() == "old content\n"
+    assert os.listdir(tmp_path) == ["platform.yaml"]
