@@ -19,21 +19,16 @@ import enum
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
 
-from planner.roadef.evaluate import (
-    Costs,
-    balance_cost_by_machine,
-    evaluate,
-    load_cost_by_machine,
-    machine_usage,
-    transient_usage,
-)
+from planner.roadef.descent import shift_descent
+from planner.roadef.evaluate import Costs, evaluate
 from planner.roadef.instance import Instance, IntArray
+from planner.roadef.state import SearchState
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +56,7 @@ class SolveParams:
     max_machines: int = 8
     max_free: int = 120  # processes freed per sub-problem
     sub_deterministic_time: float = 0.5  # CP-SAT deterministic-time budget per sub-problem
+    descent_share: float = 0.5  # most of the time limit the greedy warm start may take
 
 
 @dataclass(frozen=True)
@@ -97,153 +93,6 @@ class SolveResult:
         )
 
 
-@dataclass
-class _State:
-    """The search's working copy of a feasible assignment and everything derived from it.
-
-    It is private to :func:`solve` and changed only through :meth:`move`, which keeps every
-    derived array and the five cost terms exact.
-    """
-
-    instance: Instance
-    initial: IntArray
-    assignment: IntArray
-    usage: IntArray  # [M, R] plain usage
-    held: IntArray  # [M, R] usage plus transient resources held by processes moved away
-    machine_cost: IntArray  # [M] load + balance cost per machine
-    service_location: IntArray  # [S, L] processes of s per location
-    service_neighbourhood: IntArray  # [S, N] processes of s per neighbourhood
-    moved_in_service: IntArray  # [S]
-    on_machine: list[set[int]]
-    process_move: int = 0
-    machine_move: int = 0
-    dependents: list[list[int]] = field(default_factory=list)  # t -> services depending on t
-    depends_on: list[list[int]] = field(default_factory=list)  # s -> services s depends on
-    processes_of: list[list[int]] = field(default_factory=list)
-
-    @classmethod
-    def start(cls, instance: Instance, initial: IntArray) -> _State:
-        """The state of the initial assignment."""
-        assignment = np.array(initial, dtype=np.int64)
-        usage = machine_usage(instance, assignment)
-        locations, neighbourhoods = instance.num_locations, instance.num_neighbourhoods
-        service_location = np.zeros((instance.num_services, locations), dtype=np.int64)
-        np.add.at(service_location, (instance.service, instance.location[assignment]), 1)
-        service_neighbourhood = np.zeros((instance.num_services, neighbourhoods), dtype=np.int64)
-        np.add.at(service_neighbourhood, (instance.service, instance.neighbourhood[assignment]), 1)
-        on_machine: list[set[int]] = [set() for _ in range(instance.num_machines)]
-        processes_of: list[list[int]] = [[] for _ in range(instance.num_services)]
-        for p, (m, s) in enumerate(
-            zip(assignment.tolist(), instance.service.tolist(), strict=True)
-        ):
-            on_machine[m].add(p)
-            processes_of[s].append(p)
-        dependents: list[list[int]] = [[] for _ in range(instance.num_services)]
-        depends_on: list[list[int]] = [[] for _ in range(instance.num_services)]
-        for s, t in zip(
-            instance.dependency_from.tolist(), instance.dependency_to.tolist(), strict=True
-        ):
-            dependents[t].append(s)
-            depends_on[s].append(t)
-        return cls(
-            instance=instance,
-            initial=np.asarray(initial, dtype=np.int64),
-            assignment=assignment,
-            usage=usage,
-            held=transient_usage(instance, assignment, assignment),
-            machine_cost=load_cost_by_machine(instance, usage)
-            + balance_cost_by_machine(instance, usage),
-            service_location=service_location,
-            service_neighbourhood=service_neighbourhood,
-            moved_in_service=np.zeros(instance.num_services, dtype=np.int64),
-            on_machine=on_machine,
-            dependents=dependents,
-            depends_on=depends_on,
-            processes_of=processes_of,
-        )
-
-    def costs(self) -> Costs:
-        """The five cost terms of the current assignment, from the maintained sums."""
-        inst = self.instance
-        most = int(self.moved_in_service.max()) if self.moved_in_service.size else 0
-        return Costs(
-            load=int(load_cost_by_machine(inst, self.usage).sum()),
-            balance=int(balance_cost_by_machine(inst, self.usage).sum()),
-            process_move=inst.process_move_weight * self.process_move,
-            service_move=inst.service_move_weight * most,
-            machine_move=inst.machine_move_weight * self.machine_move,
-        )
-
-    def total(self) -> int:
-        """The current total cost, from the per-machine costs and the move sums."""
-        inst = self.instance
-        most = int(self.moved_in_service.max()) if self.moved_in_service.size else 0
-        return (
-            int(self.machine_cost.sum())
-            + inst.process_move_weight * self.process_move
-            + inst.service_move_weight * most
-            + inst.machine_move_weight * self.machine_move
-        )
-
-    def move(self, moves: Sequence[tuple[int, int]]) -> None:
-        """Move each process p to machine m for every (p, m) in ``moves``."""
-        inst = self.instance
-        touched: set[int] = set()
-        for p, new in moves:
-            old = int(self.assignment[p])
-            if old == new:
-                continue
-            origin = int(self.initial[p])
-            s = int(inst.service[p])
-            req = inst.requirement[p]
-            transient_req = req * inst.transient
-            self.usage[old] -= req
-            self.usage[new] += req
-            # A moved process keeps holding its transient resources on its original machine.
-            self.held[old] -= req
-            if old != origin:
-                self.held[origin] -= transient_req
-            self.held[new] += req
-            if new != origin:
-                self.held[origin] += transient_req
-            self.service_location[s, inst.location[old]] -= 1
-            self.service_location[s, inst.location[new]] += 1
-            self.service_neighbourhood[s, inst.neighbourhood[old]] -= 1
-            self.service_neighbourhood[s, inst.neighbourhood[new]] += 1
-            was_moved, now_moved = old != origin, new != origin
-            if was_moved != now_moved:
-                sign = 1 if now_moved else -1
-                self.moved_in_service[s] += sign
-                self.process_move += sign * int(inst.process_move_cost[p])
-            self.machine_move += int(
-                inst.machine_move_cost[origin, new] - inst.machine_move_cost[origin, old]
-            )
-            self.on_machine[old].discard(p)
-            self.on_machine[new].add(p)
-            self.assignment[p] = new
-            touched.update((old, new))
-        if touched:
-            rows = np.fromiter(touched, dtype=np.int64)
-            self.machine_cost[rows] = _machine_cost_rows(inst, self.usage, rows)
-
-
-def _machine_cost_rows(instance: Instance, usage: IntArray, rows: IntArray) -> IntArray:
-    """Load + balance cost of the machines ``rows`` under ``usage``."""
-    use = usage[rows]
-    over = np.maximum(0, use - instance.safety_capacity[rows])
-    cost = over @ instance.load_weight
-    remaining = instance.capacity[rows] - use
-    for r1, r2, target, weight in zip(
-        instance.balance_r1.tolist(),
-        instance.balance_r2.tolist(),
-        instance.balance_target.tolist(),
-        instance.balance_weight.tolist(),
-        strict=True,
-    ):
-        cost = cost + weight * np.maximum(0, target * remaining[:, r1] - remaining[:, r2])
-    return np.asarray(cost, dtype=np.int64)
-
-
 @dataclass(frozen=True)
 class SubProblem:
     """A CP-SAT model placing ``free`` processes on ``machines``, and its placement literals."""
@@ -265,7 +114,7 @@ def add_assignment(model: cp_model.CpModel, free: Sequence[int], place: dict) ->
 
 def add_capacity(
     model: cp_model.CpModel,
-    state: _State,
+    state: SearchState,
     machines: Sequence[int],
     free: Sequence[int],
     place: dict,
@@ -312,7 +161,7 @@ def add_capacity(
 
 
 def add_conflict(
-    model: cp_model.CpModel, state: _State, machines: Sequence[int], place: dict
+    model: cp_model.CpModel, state: SearchState, machines: Sequence[int], place: dict
 ) -> None:
     """The processes of one service run on pairwise different machines."""
     by_service_machine: dict[tuple[int, int], list[cp_model.IntVar]] = {}
@@ -324,7 +173,7 @@ def add_conflict(
 
 
 def _literals_by_zone(
-    state: _State, place: dict, zone_of_machine: IntArray
+    state: SearchState, place: dict, zone_of_machine: IntArray
 ) -> dict[tuple[int, int], list[cp_model.IntVar]]:
     """Placement literals grouped by (service, zone of their machine)."""
     out: dict[tuple[int, int], list[cp_model.IntVar]] = {}
@@ -335,7 +184,7 @@ def _literals_by_zone(
 
 
 def _fixed_zone_counts(
-    state: _State, free: Sequence[int], counts: IntArray, zone_of_machine: IntArray
+    state: SearchState, free: Sequence[int], counts: IntArray, zone_of_machine: IntArray
 ) -> dict[tuple[int, int], int]:
     """How many processes of each freed service stay in each zone once ``free`` is lifted."""
     inst = state.instance
@@ -348,7 +197,7 @@ def _fixed_zone_counts(
 
 def add_spread(
     model: cp_model.CpModel,
-    state: _State,
+    state: SearchState,
     machines: Sequence[int],
     free: Sequence[int],
     place: dict,
@@ -379,7 +228,7 @@ def add_spread(
 
 def add_dependency(
     model: cp_model.CpModel,
-    state: _State,
+    state: SearchState,
     machines: Sequence[int],
     free: Sequence[int],
     place: dict,
@@ -421,7 +270,9 @@ def add_dependency(
                     model.add_bool_or([])  # the current state is feasible, so never reached
 
 
-def build_subproblem(state: _State, machines: Sequence[int], free: Sequence[int]) -> SubProblem:
+def build_subproblem(
+    state: SearchState, machines: Sequence[int], free: Sequence[int]
+) -> SubProblem:
     """The CP-SAT model that places ``free`` on ``machines`` at least cost, others held fixed.
 
     Its objective is the exact load, balance and move cost of the sub-problem; terms that the
@@ -454,7 +305,7 @@ def build_subproblem(state: _State, machines: Sequence[int], free: Sequence[int]
 
 def load_and_balance_cost(
     model: cp_model.CpModel,
-    state: _State,
+    state: SearchState,
     machines: Sequence[int],
     usage: dict[int, list[Expr]],
 ) -> Expr:
@@ -484,7 +335,9 @@ def load_and_balance_cost(
     return sum(terms)
 
 
-def move_cost(model: cp_model.CpModel, state: _State, free: Sequence[int], place: dict) -> Expr:
+def move_cost(
+    model: cp_model.CpModel, state: SearchState, free: Sequence[int], place: dict
+) -> Expr:
     """Process-move, machine-move and service-move cost of the freed processes.
 
     The service-move term is the largest moved count over all services: services with no freed
@@ -519,7 +372,7 @@ def move_cost(model: cp_model.CpModel, state: _State, free: Sequence[int], place
     return sum(terms)
 
 
-def _pick_machines(state: _State, rng: np.random.Generator, count: int) -> list[int]:
+def _pick_machines(state: SearchState, rng: np.random.Generator, count: int) -> list[int]:
     """A costly machine, then others: random, same neighbourhood, or the least loaded."""
     inst = state.instance
     num_m = inst.num_machines
@@ -548,7 +401,7 @@ def _pick_machines(state: _State, rng: np.random.Generator, count: int) -> list[
 
 
 def _pick_free(
-    state: _State, machines: Sequence[int], rng: np.random.Generator, limit: int
+    state: SearchState, machines: Sequence[int], rng: np.random.Generator, limit: int
 ) -> list[int]:
     """The processes on ``machines``, or a random ``limit`` of them when there are more."""
     pool = sorted(p for m in machines for p in state.on_machine[m])
@@ -581,12 +434,17 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     first = evaluate(instance, initial, initial)
     if first.costs is None:
         raise ValueError(f"the initial assignment is infeasible: {first.violation}")
-    state = _State.start(instance, initial)
+    state = SearchState.start(instance, initial)
     rng = np.random.default_rng(params.seed)
     current = state.total()
     assert current == first.costs.total, "incremental costs disagree with the evaluator"
+    shift_descent(state, min(deadline, started + params.descent_share * params.time_limit))
+    current = state.total()
     size = params.min_machines
     failures = iterations = improvements = 0
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = params.workers
+    solver.parameters.max_deterministic_time = params.sub_deterministic_time
     while time.monotonic() < deadline:
         if params.max_iterations is not None and iterations >= params.max_iterations:
             break
@@ -596,10 +454,7 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
         if not free:
             continue
         sub = build_subproblem(state, machines, free)
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = params.workers
         solver.parameters.random_seed = int(rng.integers(2**31 - 1))
-        solver.parameters.max_deterministic_time = params.sub_deterministic_time
         solver.parameters.max_time_in_seconds = max(0.01, deadline - time.monotonic())
         status = solver.solve(sub.model)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -632,7 +487,7 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
 def _finish(
     instance: Instance,
     initial: IntArray,
-    state: _State,
+    state: SearchState,
     initial_costs: Costs,
     started: float,
     params: SolveParams,

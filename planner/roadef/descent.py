@@ -1,0 +1,119 @@
+"""A greedy warm start: move single processes to the machine that lowers the cost most.
+
+For one process at a time, every machine is tried at once with numpy: the hard constraints
+give a mask of feasible targets and the cost change is computed exactly for the load, balance,
+process-move and machine-move terms; the service-move term is charged conservatively (a move
+that might lower the largest moved count is credited nothing). The best improving target is
+taken. Passes repeat until a pass gains nothing or the deadline comes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from planner.roadef.state import SearchState
+
+log = logging.getLogger(__name__)
+
+
+def _cost_if_added(state: SearchState, requirement: np.ndarray) -> np.ndarray:
+    """Load + balance cost of every machine if a process of ``requirement`` joined it."""
+    inst = state.instance
+    use = state.usage + requirement
+    cost = np.maximum(0, use - inst.safety_capacity) @ inst.load_weight
+    if inst.balance_r1.size:
+        remaining = inst.capacity - use
+        for r1, r2, target, weight in state.balance_terms:
+            cost = cost + weight * np.maximum(0, target * remaining[:, r1] - remaining[:, r2])
+    return np.asarray(cost, dtype=np.int64)
+
+
+def _row_cost(state: SearchState, m: int, use: np.ndarray) -> int:
+    """Load + balance cost of machine ``m`` at usage ``use``."""
+    inst = state.instance
+    cost = int(np.maximum(0, use - inst.safety_capacity[m]) @ inst.load_weight)
+    remaining = inst.capacity[m] - use
+    for r1, r2, target, weight in state.balance_terms:
+        cost += weight * max(0, target * int(remaining[r1]) - int(remaining[r2]))
+    return cost
+
+
+def best_shift(state: SearchState, p: int, most_moved: int) -> tuple[int, int]:
+    """The feasible machine that lowers the total most if process p moved there, and the change.
+
+    Returns (current machine, 0) when no move improves.
+    """
+    inst = state.instance
+    m = int(state.assignment[p])
+    origin = int(state.initial[p])
+    s = int(inst.service[p])
+    req = inst.requirement[p]
+    transient_req = req * inst.transient
+    # Capacity and transient usage: the target holds p whole, less what it already holds of p.
+    held = state.held + req
+    held[origin] -= transient_req
+    ok = np.all(held <= inst.capacity, axis=1)
+    # Conflict: no two processes of s on one machine.
+    ok[state.assignment[state.processes_of[s]]] = False
+    # Spread: leaving p's location may lose it, a new location gains one.
+    counts = state.service_location[s]
+    loc = int(inst.location[m])
+    spread = int(np.count_nonzero(counts)) - int(counts[loc] == 1)
+    spread_after = spread + (counts[inst.location] - (inst.location == loc) == 0)
+    ok &= spread_after >= inst.spread_min[s]
+    # Dependency: s may only go where all it depends on runs; it may not leave the last
+    # neighbourhood spot that a dependent service needs.
+    nbh = int(inst.neighbourhood[m])
+    deps = state.depends_on[s]
+    if deps:
+        allowed = np.all(state.service_neighbourhood[deps] > 0, axis=0)
+        ok &= allowed[inst.neighbourhood]
+    if state.service_neighbourhood[s, nbh] == 1 and any(
+        state.service_neighbourhood[u, nbh] > 0 for u in state.dependents[s] if u != s
+    ):
+        ok &= inst.neighbourhood == nbh
+    ok[m] = False
+    if not ok.any():
+        return m, 0
+    gain_here = _row_cost(state, m, state.usage[m] - req) - int(state.machine_cost[m])
+    delta = _cost_if_added(state, req) - state.machine_cost + gain_here
+    mmc = inst.machine_move_cost[origin]
+    delta += inst.machine_move_weight * (mmc - mmc[m])
+    pmc = inst.process_move_weight * int(inst.process_move_cost[p])
+    if m == origin:  # p becomes moved wherever it goes
+        delta += pmc
+        grown = int(state.moved_in_service[s]) + 1
+        delta += inst.service_move_weight * max(0, grown - most_moved)
+    else:  # back home it is unmoved (the service-move credit is not counted)
+        delta[origin] -= pmc
+    delta = np.where(ok, delta, np.iinfo(np.int64).max)
+    best = int(np.argmin(delta))
+    if delta[best] >= 0:
+        return m, 0
+    return best, int(delta[best])
+
+
+def shift_descent(state: SearchState, deadline: float, max_passes: int = 50) -> int:
+    """Apply improving single-process moves until none is left or the deadline; return the gain."""
+    inst = state.instance
+    start = state.total()
+    for number in range(max_passes):
+        gained = 0
+        # Processes on the costliest machines first.
+        order = np.argsort(-state.machine_cost[state.assignment], kind="stable")
+        most_moved = int(state.moved_in_service.max()) if state.moved_in_service.size else 0
+        for p in order.tolist():
+            if time.monotonic() >= deadline:
+                break
+            target, delta = best_shift(state, p, most_moved)
+            if delta < 0:
+                state.move([(p, target)])
+                gained -= delta
+                most_moved = max(most_moved, int(state.moved_in_service[inst.service[p]]))
+        log.debug("shift pass %d gained %d", number, gained)
+        if gained == 0 or time.monotonic() >= deadline:
+            break
+    return start - state.total()
