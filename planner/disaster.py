@@ -1,0 +1,498 @@
+"""The disaster-recovery plan: a whole datacenter lost, every app and database restored elsewhere.
+
+The provider's words: "In the case of a disaster incident in which a complete datacenter would be
+wiped out permanently or inaccessible for a long enough period, it can be decided to execute our
+Disaster Recovery Plan: a procedure that ensures business continuity by defining how to restore
+our services as fast as possible with minimal data loss."
+
+Two steps. The placement engine re-places every unit of the lost datacenter in the surviving ones
+(capacity, anti-affinity, roles: :func:`plan_datacenter_failure`). Then, with no solver,
+:func:`disaster_recovery` reads the new placement and says, per database, where its data comes
+from (a surviving standby, replica 2, replica 3, or nothing: unrecoverable), the worst-case data
+loss and the time to recover, and orders every start in a runbook of four waves:
+
+1. business and enterprise databases (restores first, then new standbys);
+2. the apps that use them, each container after its databases serve again;
+3. the other apps;
+4. starter and sandbox databases, then the apps that use them.
+
+No host starts more than ``Policy.starts_per_host_per_minute`` units in one minute (no boot storm):
+each start gets the first minute with a free slot on its host, earlier waves first, so a later
+wave never delays an earlier one. Minute ``m`` of the runbook is ``host_detection_s + 60 m``
+seconds after the failure; every time to recover counts that wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
+from enum import IntEnum
+from typing import Any
+
+from models.entities import REPLICA_ROLES, Database, Placement, Platform, ServiceClass
+from models.policy import Policy
+from planner.failover import (
+    Action,
+    DatabaseOutcome,
+    app_downtime,
+    database_outcome,
+    transfer_s,
+)
+from planner.plan import AppImpact, Plan, Scenario, moves_between
+from planner.sla import app_tier, sla_outcome
+
+logger = logging.getLogger(__name__)
+
+MINUTE_S = 60
+
+
+class Wave(IntEnum):
+    """The waves of the runbook, started in this order."""
+
+    DATABASES_WITH_FAILOVER = 1
+    APPS_OF_THOSE_DATABASES = 2
+    OTHER_APPS = 3
+    STARTER_AND_SANDBOX = 4
+
+    @property
+    def title(self) -> str:
+        return {
+            1: "business and enterprise databases",
+            2: "apps that use business and enterprise databases",
+            3: "other apps",
+            4: "starter and sandbox databases, then the apps that use them",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One start of the runbook: a unit on its new host, at a minute offset, in a wave."""
+
+    wave: Wave
+    minute: int
+    unit: str
+    host: str
+    #: ``restore`` (a primary from a backup replica), ``standby`` (a database node copied from
+    #: its primary), ``recreate`` (an unrecoverable database, empty), ``container``.
+    kind: str
+    #: Seconds from the failure until this unit is ready.
+    ready_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "wave": int(self.wave),
+            "minute": self.minute,
+            "unit": self.unit,
+            "host": self.host,
+            "kind": self.kind,
+            "ready_s": self.ready_s,
+        }
+
+
+@dataclass(frozen=True)
+class LostReplica:
+    """A backup replica that sat in a lost datacenter (or must follow a moved primary)."""
+
+    database: str
+    number: int
+    site: str | None
+    #: Where it is re-homed, when the backup planner has done so.
+    new_site: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "replica": self.number,
+            "role": REPLICA_ROLES[self.number - 1].value,
+            "site": self.site,
+            "new_site": self.new_site,
+        }
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What a datacenter loss does and the order to recover in, read off a new placement."""
+
+    lost_datacenters: tuple[str, ...]
+    databases: tuple[DatabaseOutcome, ...]
+    apps: tuple[AppImpact, ...]
+    runbook: tuple[Step, ...]
+    lost_replicas: tuple[LostReplica, ...]
+    #: Findings in the platform's words (unrecoverable databases, unplaced units, blown SLAs).
+    findings: tuple[str, ...]
+    #: Seconds from the failure until every app and database serves again.
+    time_to_recover_s: float
+    #: Seconds from the failure until the last step of the runbook is ready.
+    runbook_end_s: float
+
+    @property
+    def unrecoverable(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.databases if o.action is Action.UNRECOVERABLE)
+
+    def waves(self) -> dict[Wave, tuple[Step, ...]]:
+        grouped: dict[Wave, list[Step]] = {wave: [] for wave in Wave}
+        for step in self.runbook:
+            grouped[step.wave].append(step)
+        return {wave: tuple(steps) for wave, steps in grouped.items()}
+
+    def to_extra(self) -> dict[str, Any]:
+        """The keys a datacenter-loss plan adds to the plan JSON."""
+        waves = []
+        for wave, steps in self.waves().items():
+            waves.append(
+                {
+                    "wave": int(wave),
+                    "title": wave.title,
+                    "starts": len(steps),
+                    "first_minute": min((s.minute for s in steps), default=None),
+                    "last_minute": max((s.minute for s in steps), default=None),
+                    "ready_s": max((s.ready_s for s in steps), default=None),
+                }
+            )
+        return {
+            "waves": waves,
+            "runbook": [s.to_dict() for s in self.runbook],
+            "lost_replicas": [r.to_dict() for r in self.lost_replicas],
+            "unrecoverable": list(self.unrecoverable),
+            "findings": list(self.findings),
+            "time_to_recover_s": self.time_to_recover_s,
+            "runbook_end_s": self.runbook_end_s,
+        }
+
+
+class _Slots:
+    """Start slots per host and minute: at most ``limit`` starts on one host in one minute."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used: dict[str, Counter[int]] = defaultdict(Counter)
+
+    def take(self, host: str, floor: int) -> int:
+        """The first minute at or after ``floor`` with a free slot on ``host``, now taken."""
+        used = self.used[host]
+        minute = floor
+        while used[minute] >= self.limit:
+            minute += 1
+        used[minute] += 1
+        return minute
+
+
+def _database_wave(database: Database) -> Wave:
+    if database.service_class.has_failover:
+        return Wave.DATABASES_WITH_FAILOVER
+    return Wave.STARTER_AND_SANDBOX
+
+
+def app_wave(platform: Platform, uses: Iterable[str]) -> Wave:
+    """Wave 4 for an app that uses a starter or sandbox database, 2 for one that uses only
+    business or enterprise ones, 3 for an app that uses none."""
+    classes = {
+        platform.database_by_id[db].service_class for db in uses if db in platform.database_by_id
+    }
+    if classes & {ServiceClass.STARTER, ServiceClass.SANDBOX}:
+        return Wave.STARTER_AND_SANDBOX
+    if classes:
+        return Wave.APPS_OF_THOSE_DATABASES
+    return Wave.OTHER_APPS
+
+
+def _ready_minute(policy: Policy, ready_s: float) -> int:
+    """The first runbook minute at or after ``ready_s`` seconds from the failure."""
+    return max(0, math.ceil((ready_s - policy.host_detection_s) / MINUTE_S))
+
+
+def _minute_s(policy: Policy, minute: int) -> float:
+    return float(policy.host_detection_s + MINUTE_S * minute)
+
+
+def lost_replicas(
+    platform: Platform, lost_datacenters: Collection[str], after: Placement
+) -> tuple[LostReplica, ...]:
+    """Replicas that sat in a lost datacenter, and replicas 1 whose primary moved to another
+    datacenter (replica 1 lives with the primary, so it must follow)."""
+    moved = platform.with_placement({**platform.placement, **after})
+    out = []
+    for database in platform.databases:
+        sites = platform.backups.get(database.id, (None, None, None))
+        new_local = moved.primary_datacenter(database.id)
+        for number, site in enumerate(sites, start=1):
+            if site is None:
+                continue
+            left_behind = number == 1 and new_local not in (None, site)
+            if site in lost_datacenters or left_behind:
+                out.append(LostReplica(database.id, number, site))
+    return tuple(out)
+
+
+def disaster_recovery(
+    platform: Platform,
+    lost_datacenters: Collection[str],
+    after: Placement,
+    rehomed: Mapping[str, tuple[str | None, str | None, str | None]] | None = None,
+) -> Recovery:
+    """What losing ``lost_datacenters`` does, read off the engine's new placement ``after``.
+
+    Parameters
+    ----------
+    platform
+        The platform before the loss.
+    lost_datacenters
+        The datacenters lost for good (their hosts and backup replicas).
+    after
+        The placement after recovery: every unit of a lost host on a surviving one.
+    rehomed
+        New backup sites per database from the backup planner, if it ran.
+
+    Returns
+    -------
+    Recovery
+        Per database its outcome (source, data loss, time to recover, SLA), per affected app
+        its downtime and SLA, the runbook, the lost replicas and the findings.
+    """
+    policy = platform.policy
+    lost = frozenset(lost_datacenters)
+    down = frozenset(h.id for h in platform.hosts if h.datacenter in lost)
+    slots = _Slots(policy.starts_per_host_per_minute)
+    findings: list[str] = []
+
+    # What each database does, independently of when its restore starts.
+    affected = [
+        db for db in platform.databases if any(h in down for h in platform.hosts_of(db.id) if h)
+    ]
+    draft = {
+        db.id: database_outcome(
+            platform, db, down, lost_datacenters=lost, redeploy=True, new_hosts=after.get(db.id)
+        )
+        for db in affected
+    }
+    starts = _starts(platform, after)
+    outcomes: dict[str, DatabaseOutcome] = {}
+    steps: list[Step] = []
+    unplaced = [unit for unit, host in starts if host is None]
+
+    def run_databases(wave: Wave) -> None:
+        in_wave = [db for db in affected if _database_wave(db) is wave]
+        # Restores first (they are down), the largest first (they take longest), then standbys.
+        in_wave.sort(
+            key=lambda db: (
+                draft[db.id].action in (Action.NONE, Action.FAILOVER),
+                db.service_class is not ServiceClass.ENTERPRISE,
+                -db.size_gb,
+                db.id,
+            )
+        )
+        for db in in_wave:
+            outcome = draft[db.id]
+            new_hosts = after.get(db.id, ())
+            restarting = outcome.action in (Action.RESTORE, Action.UNRECOVERABLE)
+            indexes = range(len(new_hosts)) if restarting else outcome.nodes_to_replace
+            primary_minute = 0
+            for index in indexes:
+                host = new_hosts[index] if index < len(new_hosts) else None
+                if host is None or (not restarting and host == platform.hosts_of(db.id)[index]):
+                    continue
+                minute = slots.take(host, primary_minute)
+                if restarting and index == 0:
+                    primary_minute = minute
+                    kind = "restore" if outcome.action is Action.RESTORE else "recreate"
+                    outcome = database_outcome(
+                        platform,
+                        db,
+                        down,
+                        lost_datacenters=lost,
+                        redeploy=True,
+                        restore_start_s=float(MINUTE_S * minute),
+                        new_hosts=new_hosts,
+                    )
+                    ready = outcome.downtime_s
+                else:
+                    kind = "standby"
+                    ready = (
+                        _minute_s(policy, minute) + transfer_s(policy, db) + policy.database_boot_s
+                    )
+                steps.append(Step(wave, minute, f"{db.id}/{index}", host, kind, ready))
+            outcomes[db.id] = outcome
+
+    def run_apps(wave: Wave) -> None:
+        apps = [
+            app
+            for app in platform.apps
+            if app_wave(platform, app.uses) is wave and app.id in starts_by_owner
+        ]
+        floors = {
+            app.id: max(
+                (
+                    _ready_minute(policy, outcomes[db].downtime_s)
+                    for db in app.uses
+                    if db in outcomes
+                ),
+                default=0,
+            )
+            for app in apps
+        }
+        # Apps that are down entirely first, then those running short of containers.
+        apps.sort(key=lambda app: (survivors[app.id] > 0, floors[app.id], app.id))
+        for app in apps:
+            for index, host in starts_by_owner[app.id]:
+                if host is None:
+                    continue
+                minute = slots.take(host, floors[app.id])
+                ready = _minute_s(policy, minute) + policy.container_boot_s
+                steps.append(Step(wave, minute, f"{app.id}/{index}", host, "container", ready))
+
+    starts_by_owner: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
+    for unit, host in starts:
+        owner, _, index = unit.rpartition("/")
+        starts_by_owner[owner].append((int(index), host))
+    survivors = {
+        app.id: sum(1 for h in platform.hosts_of(app.id) if h is not None and h not in down)
+        for app in platform.apps
+    }
+
+    run_databases(Wave.DATABASES_WITH_FAILOVER)
+    run_apps(Wave.APPS_OF_THOSE_DATABASES)
+    run_apps(Wave.OTHER_APPS)
+    run_databases(Wave.STARTER_AND_SANDBOX)
+    run_apps(Wave.STARTER_AND_SANDBOX)
+
+    database_list = tuple(outcomes[db.id] for db in affected)
+    apps = _app_impacts(platform, down, steps, database_list)
+    replicas = lost_replicas(platform, lost, after)
+    if rehomed is not None:
+        replicas = tuple(
+            replace(r, new_site=rehomed.get(r.database, (None, None, None))[r.number - 1])
+            for r in replicas
+        )
+    findings += _findings(database_list, apps, unplaced, replicas)
+    time_to_recover = max(
+        [o.downtime_s for o in database_list] + [a.downtime_s for a in apps], default=0.0
+    )
+    runbook_end = max((s.ready_s for s in steps), default=0.0)
+    logger.info(
+        "datacenter loss %s: %d database(s), %d app(s) affected, %d start(s), recovered in %.0f s",
+        ",".join(sorted(lost)),
+        len(database_list),
+        len(apps),
+        len(steps),
+        time_to_recover,
+    )
+    return Recovery(
+        tuple(sorted(lost)),
+        database_list,
+        apps,
+        tuple(steps),
+        replicas,
+        tuple(findings),
+        time_to_recover,
+        runbook_end,
+    )
+
+
+def _starts(platform: Platform, after: Placement) -> list[tuple[str, str | None]]:
+    """Every unit whose host changes, with its new host (``None``: left unplaced)."""
+    out = []
+    for owner in (*platform.app_by_id, *platform.database_by_id):
+        before = platform.hosts_of(owner)
+        new = after.get(owner, before)
+        for index, host in enumerate(new):
+            old = before[index] if index < len(before) else None
+            if host != old:
+                out.append((f"{owner}/{index}", host))
+    return out
+
+
+def _app_impacts(
+    platform: Platform,
+    down: frozenset[str],
+    steps: list[Step],
+    databases: tuple[DatabaseOutcome, ...],
+) -> tuple[AppImpact, ...]:
+    """Each app that lost containers or uses a database that is down: its downtime and SLA."""
+    ready: dict[str, list[float]] = defaultdict(list)
+    for step in steps:
+        if step.kind == "container":
+            ready[step.unit.rpartition("/")[0]].append(step.ready_s)
+    db_down = {o.id: o.downtime_s for o in databases if o.is_down}
+    out = []
+    for app in platform.apps:
+        hosts = platform.hosts_of(app.id)
+        lost = sum(1 for h in hosts if h is not None and h in down)
+        used = [db_down[db] for db in app.uses if db in db_down]
+        if not lost and not used:
+            continue
+        if lost < len(hosts):
+            own = 0.0
+        elif ready[app.id]:
+            own = min(ready[app.id])  # up again with its first container
+        else:
+            continue  # nothing placed: reported as unplaced
+        downtime = app_downtime(own, used)
+        sla = sla_outcome(platform.policy, app_tier(app), downtime)
+        out.append(
+            AppImpact(app.id, lost, downtime == 0, downtime, sla.tier, sla.budget_s, sla.blown)
+        )
+    return tuple(out)
+
+
+def _findings(
+    databases: tuple[DatabaseOutcome, ...],
+    apps: tuple[AppImpact, ...],
+    unplaced: list[str],
+    replicas: tuple[LostReplica, ...],
+) -> list[str]:
+    out = []
+    for o in databases:
+        if o.action is Action.UNRECOVERABLE:
+            out.append(
+                f"database {o.id} is unrecoverable: its nodes and every backup replica sat in "
+                "the lost datacenter; it is recreated empty"
+            )
+    if unplaced:
+        out.append(f"{len(unplaced)} unit(s) found no host: " + ", ".join(unplaced[:10]))
+    blown_db = [o.id for o in databases if o.sla.blown]
+    blown_apps = [a.id for a in apps if a.sla_blown]
+    if blown_db:
+        out.append(f"{len(blown_db)} database(s) blow their monthly SLA budget: " + _few(blown_db))
+    if blown_apps:
+        out.append(f"{len(blown_apps)} app(s) blow their monthly SLA budget: " + _few(blown_apps))
+    pending = sorted({r.database for r in replicas if r.new_site is None})
+    if pending:
+        out.append(
+            f"{len(pending)} database(s) run with fewer than three backup replicas until re-homed: "
+            + _few(pending)
+        )
+    return out
+
+
+def _few(ids: list[str], limit: int = 10) -> str:
+    more = f" (+{len(ids) - limit} more)" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
+
+
+def datacenter_plan(
+    platform: Platform,
+    base: Plan,
+    lost_datacenters: Collection[str],
+    rehome: Callable[[Platform, tuple[str, ...]], Any] | None = None,
+) -> Plan:
+    """``base`` (the engine's plan for the loss) completed with the disaster-recovery plan:
+    database outcomes, app impacts with database downtime and SLA, runbook, lost replicas."""
+    lost = tuple(sorted(lost_datacenters))
+    scenario = Scenario(failed_datacenters=lost)
+    rehomed = None
+    if rehome is not None and base.status.has_plan:
+        rehomed = rehome(platform.with_placement(base.placement), lost)
+    recovery = disaster_recovery(platform, lost, base.placement, rehomed)
+    explanation = tuple(base.explanation) + recovery.findings
+    return replace(
+        base,
+        scenario=scenario,
+        moves=base.moves or moves_between(platform.placement, base.placement),
+        apps=recovery.apps,
+        databases=tuple(o.to_dict() for o in recovery.databases),
+        explanation=explanation,
+        extra={**base.extra, **recovery.to_extra()},
+    )

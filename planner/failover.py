@@ -1,0 +1,309 @@
+"""What each database does when hosts are lost: fail over, wait, restore from a backup, or nothing.
+
+The provider's rules: a business (or enterprise) database whose primary is lost fails over to a
+surviving standby "in the minute the incident is detected", with no data lost; a sandbox or starter
+database "will be kept unavailable until the complete recovery or redeployment of the impacted
+server". Redeploying means restoring from the best backup replica that survives:
+
+- replica 1 (in the database's datacenter) and replica 2 (real-time replication of the backups)
+  hold the backups as they are: the engine's worst-case data loss, ``Policy.rpo_s`` (PostgreSQL
+  30 min of continuous backup, the others 24 h since the last daily backup), plus the replication
+  lag ``Policy.realtime_replica_lag_s`` for replica 2 (0 s by default: real-time);
+- replica 3 is the infrastructure provider's daily snapshot of the backups, taken after the daily
+  backup: it loses ``max(rpo_s, snapshot_interval_s)`` at worst (24 h by default).
+
+The time to recover from a backup is detection + transfer (data size / restore bandwidth) + boot.
+This module needs no solver; the placement engine says where lost nodes go, and
+:mod:`planner.disaster` schedules the restores of a datacenter loss.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from models.entities import App, Database, Engine, Placement, Platform
+from models.policy import Policy
+from planner.plan import AppImpact, Plan
+from planner.sla import SlaOutcome, app_tier, database_tier, sla_outcome
+
+logger = logging.getLogger(__name__)
+
+
+class Action(StrEnum):
+    """What a database does after a loss."""
+
+    FAILOVER = "failover"  # a surviving standby is promoted
+    WAIT = "wait"  # down until its host is repaired; the data stays on the host
+    RESTORE = "restore"  # redeployed elsewhere from the best surviving backup replica
+    NONE = "none"  # its primary keeps serving (a lost standby is replaced in the background)
+    UNRECOVERABLE = "unrecoverable"  # every node and every backup replica is lost
+
+
+class Source(StrEnum):
+    """Where a database's data comes from after a loss."""
+
+    PRIMARY = "primary"  # nothing to recover: the primary survived
+    STANDBY = "standby"
+    HOST = "host"  # the repaired host's own disk
+    REPLICA1 = "replica1"
+    REPLICA2 = "replica2"
+    REPLICA3 = "replica3"
+
+
+REPLICA_SOURCES: tuple[Source, ...] = (Source.REPLICA1, Source.REPLICA2, Source.REPLICA3)
+
+
+@dataclass(frozen=True)
+class DatabaseOutcome:
+    """One database after a loss: its action, downtime, data loss, new primary and source."""
+
+    id: str
+    action: Action
+    #: Seconds from the failure until the database serves again (its time to recover).
+    downtime_s: float
+    #: Worst-case data loss in seconds; ``None`` means all its data (unrecoverable).
+    data_loss_s: float | None
+    #: Host of the primary once recovered (``None`` while the engine has not placed it).
+    new_primary: str | None
+    source: Source | None
+    #: Node indexes that lost their host and need a new one (a new standby after a failover).
+    nodes_to_replace: tuple[int, ...] = ()
+    sla: SlaOutcome = field(default_factory=lambda: SlaOutcome(None, None, 0.0, False))
+
+    @property
+    def is_down(self) -> bool:
+        return self.downtime_s > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "action": self.action.value,
+            "downtime_s": self.downtime_s,
+            "data_loss_s": self.data_loss_s,
+            "new_primary": self.new_primary,
+            "source": None if self.source is None else self.source.value,
+            "nodes_to_replace": list(self.nodes_to_replace),
+            **self.sla.to_dict(),
+        }
+
+
+def replica_data_loss_s(policy: Policy, engine: Engine | str, number: int) -> int:
+    """Worst-case data loss of restoring a database of ``engine`` from replica ``number`` (1-3)."""
+    rpo = int(policy.rpo_s[str(engine)])
+    if number == 1:
+        return rpo
+    if number == 2:
+        return rpo + policy.realtime_replica_lag_s
+    if number == 3:
+        return max(rpo, policy.snapshot_interval_s)
+    raise ValueError(f"replica number must be 1, 2 or 3, not {number}")
+
+
+def transfer_s(policy: Policy, database: Database) -> float:
+    """Seconds to copy a database's data from a backup replica (size / restore bandwidth)."""
+    return database.size_gb * 1024 / policy.restore_mb_s
+
+
+def restore_time_s(policy: Policy, database: Database, start_s: float = 0.0) -> float:
+    """Time to recover from a backup: detection, then ``start_s`` of waiting for a start slot,
+    the transfer and the database's boot."""
+    return policy.host_detection_s + start_s + transfer_s(policy, database) + policy.database_boot_s
+
+
+def best_replica(
+    platform: Platform, db_id: str, lost_datacenters: Collection[str] = ()
+) -> tuple[int, str] | None:
+    """The surviving backup replica that loses the least data, as ``(number, datacenter)``.
+
+    Ties go to the lower replica number (replica 1 before 2 before 3); ``None`` when every replica
+    is missing or sat in a lost datacenter.
+    """
+    database = platform.database_by_id[db_id]
+    sites = platform.backups.get(db_id, (None, None, None))
+    candidates = [
+        (replica_data_loss_s(platform.policy, database.engine, number), number, site)
+        for number, site in enumerate(sites, start=1)
+        if site is not None and site not in lost_datacenters
+    ]
+    if not candidates:
+        return None
+    _, number, site = min(candidates)
+    return number, site
+
+
+def database_outcome(
+    platform: Platform,
+    database: Database,
+    down_hosts: Collection[str],
+    *,
+    lost_datacenters: Collection[str] = (),
+    redeploy: bool = False,
+    restore_start_s: float = 0.0,
+    new_hosts: tuple[str | None, ...] | None = None,
+) -> DatabaseOutcome:
+    """What ``database`` does when ``down_hosts`` are lost.
+
+    Parameters
+    ----------
+    down_hosts
+        Every host that is down (those of lost datacenters included).
+    lost_datacenters
+        Datacenters lost for good: their backup replicas are gone and their hosts do not come
+        back, so waiting is not an option.
+    redeploy
+        Restore from a backup rather than wait for the host (``--redeploy``); implied when a
+        datacenter is lost.
+    restore_start_s
+        Seconds after detection at which the restore starts (its runbook slot).
+    new_hosts
+        Where the placement engine put the database's nodes after the loss, if known.
+
+    Returns
+    -------
+    DatabaseOutcome
+        ``none`` when the primary survives, ``failover`` to the first surviving standby,
+        else ``wait``, ``restore`` from the best surviving replica, or ``unrecoverable`` (the
+        database is recreated empty: all its data is lost).
+    """
+    policy = platform.policy
+    hosts = platform.hosts_of(database.id)
+    lost = tuple(i for i, h in enumerate(hosts) if h is not None and h in down_hosts)
+    surviving = [i for i, h in enumerate(hosts) if h is not None and h not in down_hosts]
+    tier = database_tier(database)
+
+    def outcome(
+        action: Action,
+        downtime: float,
+        loss: float | None,
+        primary: str | None,
+        source: Source | None,
+    ) -> DatabaseOutcome:
+        # A waiting database gets its nodes back with the repaired host.
+        replace_nodes = () if action is Action.WAIT else lost
+        return DatabaseOutcome(
+            database.id,
+            action,
+            downtime,
+            loss,
+            primary,
+            source,
+            replace_nodes,
+            sla_outcome(policy, tier, downtime),
+        )
+
+    placed_primary = new_hosts[0] if new_hosts else None
+    if 0 not in lost:
+        return outcome(Action.NONE, 0.0, 0.0, hosts[0] if hosts else None, Source.PRIMARY)
+    if database.service_class.has_failover and surviving:
+        standby = surviving[0]
+        downtime = float(policy.failover_s[database.engine.value])
+        return outcome(Action.FAILOVER, downtime, 0.0, hosts[standby], Source.STANDBY)
+    may_wait = not lost_datacenters
+    replica = best_replica(platform, database.id, lost_datacenters)
+    if may_wait and (not redeploy or replica is None):
+        return outcome(Action.WAIT, float(policy.host_repair_s), 0.0, hosts[0], Source.HOST)
+    if replica is None:
+        # Recreated empty: it serves again once booted, but every byte of data is gone.
+        downtime = policy.host_detection_s + restore_start_s + policy.database_boot_s
+        return outcome(Action.UNRECOVERABLE, float(downtime), None, placed_primary, None)
+    number, _ = replica
+    return outcome(
+        Action.RESTORE,
+        restore_time_s(policy, database, restore_start_s),
+        float(replica_data_loss_s(policy, database.engine, number)),
+        placed_primary,
+        REPLICA_SOURCES[number - 1],
+    )
+
+
+def database_outcomes_for_host_failure(
+    platform: Platform,
+    failed_hosts: Iterable[str],
+    redeploy: bool = False,
+    placement_after: Placement | None = None,
+) -> tuple[DatabaseOutcome, ...]:
+    """The outcome of every database with a node on ``failed_hosts`` (others are unaffected).
+
+    Parameters
+    ----------
+    redeploy
+        Restore sandbox and starter databases (and business ones that lost every node) from
+        their best backup instead of waiting for the host.
+    placement_after
+        The placement engine's new placement, to name the host of a restored primary.
+    """
+    down = frozenset(failed_hosts)
+    outcomes = []
+    for database in platform.databases:
+        hosts = platform.hosts_of(database.id)
+        if not any(h in down for h in hosts if h is not None):
+            continue
+        new_hosts = placement_after.get(database.id) if placement_after is not None else None
+        outcomes.append(
+            database_outcome(platform, database, down, redeploy=redeploy, new_hosts=new_hosts)
+        )
+    logger.debug("%d database(s) affected by losing %d host(s)", len(outcomes), len(down))
+    return tuple(outcomes)
+
+
+def app_downtime(own_s: float, database_s: Iterable[float]) -> float:
+    """An app is down while its own containers are, and while any database it uses is."""
+    return max((own_s, *database_s))
+
+
+def apps_with_database_downtime(
+    platform: Platform,
+    apps: Iterable[AppImpact],
+    outcomes: Iterable[DatabaseOutcome],
+) -> tuple[AppImpact, ...]:
+    """``apps`` with the downtime of the databases they use added, SLA re-assessed; apps that
+    lost no container but use a database that is down are added (``containers_lost`` 0)."""
+    down = {o.id: o.downtime_s for o in outcomes if o.is_down}
+    given = {impact.id: impact for impact in apps}
+    result = []
+    for app in platform.apps:
+        impact = given.get(app.id)
+        used = [down[db] for db in app.uses if db in down]
+        if impact is None and not used:
+            continue
+        result.append(_app_impact(platform.policy, app, impact, used))
+    return tuple(result)
+
+
+def _app_impact(
+    policy: Policy, app: App, impact: AppImpact | None, database_s: list[float]
+) -> AppImpact:
+    own = impact.downtime_s if impact is not None else 0.0
+    downtime = app_downtime(own, database_s)
+    sla = sla_outcome(policy, app_tier(app), downtime)
+    return AppImpact(
+        app.id,
+        impact.containers_lost if impact is not None else 0,
+        downtime == 0,
+        downtime,
+        sla.tier,
+        sla.budget_s,
+        sla.blown,
+    )
+
+
+def with_database_outcomes(platform: Platform, plan: Plan, redeploy: bool = False) -> Plan:
+    """``plan`` (a host-failure plan) with its ``databases`` filled and apps that use a database
+    that is down reported down with it: the hook for ``drplan fail host``."""
+    outcomes = database_outcomes_for_host_failure(
+        platform, plan.scenario.down_hosts(platform), redeploy, plan.placement
+    )
+    return replace(
+        plan,
+        databases=tuple(o.to_dict() for o in outcomes),
+        apps=apps_with_database_downtime(platform, plan.apps, outcomes),
+    )
+
+
+def outcome_records(outcomes: Iterable[DatabaseOutcome]) -> tuple[Mapping[str, Any], ...]:
+    """The outcomes as the plain records of ``Plan.databases``."""
+    return tuple(o.to_dict() for o in outcomes)

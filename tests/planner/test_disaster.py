@@ -1,0 +1,157 @@
+"""The disaster-recovery plan of a datacenter loss, with figures computed by hand."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from models.entities import Platform
+from models.io import load_platform
+from planner.disaster import Recovery, Wave, disaster_recovery
+from planner.failover import Action, Source
+
+DATA = Path(__file__).parent.parent / "data"
+
+#: Where every unit of dc-a goes when dc-a is lost (capacity, anti-affinity and roles hold).
+AFTER_DC_A = {
+    "web": ("c-app1", "b-app1"),
+    "worker": ("b-app1",),
+    "site": ("b-app1",),
+    "static": ("c-app1",),
+    "shop": ("c-app1",),
+    "cache-user": ("c-app1",),
+    "pg-business": ("c-db1", "b-db1"),
+    "my-starter": ("b-db2",),
+    "pg-one-dc": ("b-db2", "c-db2"),
+    "mongo-ent": ("b-db2", "b-db1", "c-db1"),
+    "redis-doomed": ("c-db2",),
+}
+
+
+@pytest.fixture(scope="module")
+def every_case() -> Platform:
+    """Three datacenters and one database per recovery case."""
+    return load_platform(DATA / "three_datacenters_every_recovery_case.yaml")
+
+
+@pytest.fixture(scope="module")
+def recovery(every_case: Platform) -> Recovery:
+    """dc-a lost, its units re-placed by hand."""
+    return disaster_recovery(every_case, ["dc-a"], AFTER_DC_A)
+
+
+def test_database_whose_standby_survived_loses_nothing(recovery: Recovery) -> None:
+    dbs = {o.id: o for o in recovery.databases}
+    pg = dbs["pg-business"]
+    assert (pg.action, pg.source, pg.data_loss_s, pg.downtime_s) == (
+        Action.FAILOVER,
+        Source.STANDBY,
+        0,
+        40,
+    )
+    assert pg.new_primary == "b-db1"
+    assert dbs["mongo-ent"].downtime_s == 12 and dbs["mongo-ent"].data_loss_s == 0
+
+
+def test_business_database_with_every_node_lost_restores_from_replica_2(
+    recovery: Recovery,
+) -> None:
+    pg = next(o for o in recovery.databases if o.id == "pg-one-dc")
+    assert pg.action is Action.RESTORE and pg.source is Source.REPLICA2
+    assert pg.data_loss_s == 1800  # continuous backup, replicated in real time
+    # detection 30 s + runbook minute 0 + 50 GB * 1024 / 200 MB/s = 256 s + boot 120 s
+    assert pg.downtime_s == pytest.approx(406)
+    assert pg.new_primary == "b-db2"
+    assert not pg.sla.blown  # within 1036.8 s
+
+
+def test_starter_restored_from_replica_2(recovery: Recovery) -> None:
+    starter = next(o for o in recovery.databases if o.id == "my-starter")
+    assert starter.source is Source.REPLICA2 and starter.data_loss_s == 86400
+    assert starter.downtime_s == pytest.approx(30 + 102.4 + 120)
+
+
+def test_three_replicas_in_the_lost_datacenter_is_unrecoverable(recovery: Recovery) -> None:
+    redis = next(o for o in recovery.databases if o.id == "redis-doomed")
+    assert redis.action is Action.UNRECOVERABLE
+    assert redis.data_loss_s is None and redis.source is None
+    assert recovery.unrecoverable == ("redis-doomed",)
+    assert any("redis-doomed is unrecoverable" in f for f in recovery.findings)
+    # Recreated empty: detection + boot, and its app is down as long.
+    assert redis.downtime_s == 150
+    cache_user = next(a for a in recovery.apps if a.id == "cache-user")
+    assert cache_user.containers_lost == 0 and cache_user.downtime_s == 150
+
+
+def test_apps_wait_for_their_databases(recovery: Recovery) -> None:
+    apps = {a.id: a for a in recovery.apps}
+    # web keeps a container on b-app1 but is down while pg-business fails over.
+    assert apps["web"].downtime_s == 40 and apps["web"].sla_tier == "app_multi"
+    # shop starts once pg-one-dc serves (406 s): minute ceil((406 - 30) / 60) = 7, +60 s boot.
+    assert apps["shop"].downtime_s == 30 + 7 * 60 + 60
+    # worker waits for my-starter (252.4 s): minute 4.
+    assert apps["worker"].downtime_s == 30 + 4 * 60 + 60
+    assert apps["site"].downtime_s == 30 + 60  # no database: minute 0
+    assert "static" not in apps
+    assert recovery.time_to_recover_s == 510
+
+
+def test_runbook_waves_and_order(every_case: Platform, recovery: Recovery) -> None:
+    waves = {s.unit: s.wave for s in recovery.runbook}
+    assert waves["pg-one-dc/0"] == Wave.DATABASES_WITH_FAILOVER
+    assert waves["pg-business/0"] == Wave.DATABASES_WITH_FAILOVER
+    assert waves["web/0"] == Wave.APPS_OF_THOSE_DATABASES
+    assert waves["shop/0"] == Wave.APPS_OF_THOSE_DATABASES
+    assert waves["site/0"] == Wave.OTHER_APPS
+    assert waves["my-starter/0"] == Wave.STARTER_AND_SANDBOX
+    assert waves["worker/0"] == Wave.STARTER_AND_SANDBOX
+    # Exactly the units of dc-a start, once each.
+    lost = {
+        f"{owner}/{i}"
+        for owner, hosts in every_case.placement.items()
+        for i, h in enumerate(hosts)
+        if h.startswith("a-")
+    }
+    assert Counter(s.unit for s in recovery.runbook) == Counter(lost)
+    assert_apps_start_after_their_databases(every_case, recovery)
+
+
+def assert_apps_start_after_their_databases(platform: Platform, recovery: Recovery) -> None:
+    ready = {o.id: o.downtime_s for o in recovery.databases}
+    for step in recovery.runbook:
+        app = platform.app_by_id.get(step.unit.rpartition("/")[0])
+        if app is None:
+            continue
+        start_s = platform.policy.host_detection_s + 60 * step.minute
+        for db in app.uses:
+            assert start_s >= ready.get(db, 0), (step, db)
+
+
+def test_no_host_starts_more_than_the_limit_per_minute(every_case: Platform) -> None:
+    one_per_minute = replace(
+        every_case, policy=replace(every_case.policy, starts_per_host_per_minute=1)
+    )
+    recovery = disaster_recovery(one_per_minute, ["dc-a"], AFTER_DC_A)
+    per_slot = Counter((s.host, s.minute) for s in recovery.runbook)
+    assert max(per_slot.values()) == 1
+    # b-db2 takes pg-one-dc/0 at minute 0, mongo-ent/0 at 1, then my-starter/0 (wave 4) at 2.
+    minutes = {s.unit: s.minute for s in recovery.runbook if s.host == "b-db2"}
+    assert minutes == {"pg-one-dc/0": 0, "mongo-ent/0": 1, "my-starter/0": 2}
+    starter = next(o for o in recovery.databases if o.id == "my-starter")
+    assert starter.downtime_s == pytest.approx(30 + 120 + 102.4 + 120)
+    assert_apps_start_after_their_databases(one_per_minute, recovery)
+
+
+def test_replicas_lost_with_the_datacenter(recovery: Recovery) -> None:
+    lost = Counter(r.database for r in recovery.lost_replicas)
+    assert lost == {
+        "pg-business": 1,
+        "my-starter": 1,
+        "pg-one-dc": 1,
+        "mongo-ent": 1,
+        "redis-doomed": 3,
+    }
+    assert all(r.new_site is None for r in recovery.lost_replicas)
