@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from planner.cli.backups import backups
 from planner.cli.platform import platform_commands
 from planner.cli.roadef import roadef
 
@@ -21,3 +22,4 @@ def main() -> None:
 for command in platform_commands:
     main.add_command(command)
 main.add_command(roadef)
+main.add_command(backups)

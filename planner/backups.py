@@ -1,0 +1,1443 @@
+"""Backup sites: the datacenters of each database's real-time replica 2 and snapshot replica 3.
+
+The provider's rule (``platform_internals_recovery-management``): replica 1 in the datacenter of
+the database, replica 2 (real-time replication) and replica 3 (daily snapshot) each in a
+datacenter more than 10 km from the other replicas. A CP-SAT model chooses replicas 2 and 3 for
+every database under that rule, the sites' backup storage capacity and the replica roles each site
+may hold, at the least cost the policy's weights define (:func:`backup_cost`, the one executable
+definition of the objective).
+
+Scale: databases with the same replica-1 site, the same previous sites and the same size class
+are interchangeable, so the model counts databases per (group, (site 2, site 3)) choice instead of
+deciding each database; the distance rule removes choices before the solver sees them. On large
+platforms the size classes are merged (a class weighs as its largest database, so capacity is
+never under-counted) and only the cheapest choices per group are kept; the plan then says so and
+claims no optimality.
+
+Every plan leaves through :func:`check_backup_plan`, which runs the plain-Python
+``models.rules.backup_findings`` on it; a plan that fails it is a bug.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from models.entities import BackupSites, Datacenter, Placement, Platform, ReplicaRole
+from models.rules import Finding, Rule, backup_findings, milli
+from models.topology import Topology
+from planner.plan import SolveStats, Status
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "BackupCost",
+    "BackupPlan",
+    "BackupRequest",
+    "BuiltBackupModel",
+    "CandidateStats",
+    "backup_cost",
+    "build_backup_model",
+    "check_backup_plan",
+    "fix_backups",
+    "greedy_backup_sites",
+    "plan_backups",
+    "plan_rehome",
+    "rehome_after_datacenter_loss",
+    "solve_backup_model",
+]
+
+Sites3 = tuple[str | None, str | None, str | None]
+
+#: Above this many count variables the model merges size classes, then keeps fewer choices.
+DEFAULT_MAX_VARIABLES = 30_000
+#: Size classes per replica-1 group once classes are merged.
+MERGED_SIZE_CLASSES = 6
+#: Fewest choices kept per group when choices are cut.
+MIN_CHOICES = 6
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class BackupRequest:
+    """One database whose replicas 2 and 3 are to be chosen; replica 1 is ``local``."""
+
+    database: str
+    size_milli: int
+    local: str
+    #: Where replicas 2 and 3 were before: moving one away costs the policy's ``move`` weight.
+    before: tuple[str | None, str | None] = (None, None)
+
+
+@dataclass(frozen=True)
+class CandidateStats:
+    """How the distance rule and the roles narrowed the choices before solving."""
+
+    datacenters: int = 0
+    #: Datacenter pairs, and those at most the policy distance apart (never two replicas there).
+    site_pairs: int = 0
+    site_pairs_too_close: int = 0
+    #: Over the replica-1 sites planned for: (replica 2, replica 3) choices the roles allow, and
+    #: those the distance rule removed.
+    choices_by_role: int = 0
+    choices_too_close: int = 0
+    #: Count variables in the model, and whether only the cheapest choices were kept.
+    variables: int = 0
+    choices_cut: bool = False
+    size_classes_merged: bool = False
+    #: Capacity set aside because a merged size class weighs as its largest database, in GB.
+    capacity_reserve_gb: float = 0.0
+    limit_km: float = 10.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "datacenters": self.datacenters,
+            "site_pairs": self.site_pairs,
+            "site_pairs_too_close": self.site_pairs_too_close,
+            "choices_by_role": self.choices_by_role,
+            "choices_too_close": self.choices_too_close,
+            "variables": self.variables,
+            "choices_cut": self.choices_cut,
+            "size_classes_merged": self.size_classes_merged,
+            "capacity_reserve_gb": round(self.capacity_reserve_gb, 3),
+            "limit_km": self.limit_km,
+        }
+
+
+@dataclass(frozen=True)
+class BackupCost:
+    """The backup objective of a whole platform, term by term (see :func:`backup_cost`)."""
+
+    realtime_km: float
+    snapshot_km: float
+    spread_gb: int
+    same_provider: int
+    moves: int
+    #: Weighted total in thousandths of a cost unit (exact; what the solver minimises).
+    total_milli: int
+
+    @property
+    def total(self) -> float:
+        return self.total_milli / 1000
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "realtime_km": round(self.realtime_km, 3),
+            "snapshot_km": round(self.snapshot_km, 3),
+            "spread_gb": self.spread_gb,
+            "same_provider": self.same_provider,
+            "moves": self.moves,
+        }
+
+
+@dataclass(frozen=True)
+class BackupPlan:
+    """Backup sites for every database, checked, or an explained infeasibility."""
+
+    status: Status
+    #: Sites of every database of the platform (planned and untouched).
+    backups: BackupSites
+    #: Databases whose replicas 2 and 3 the solver chose.
+    planned: tuple[str, ...] = ()
+    #: Databases whose sites differ from the platform's before.
+    changed: tuple[str, ...] = ()
+    cost: BackupCost | None = None
+    candidates: CandidateStats = field(default_factory=CandidateStats)
+    explanation: tuple[str, ...] = ()
+    solve: SolveStats = field(default_factory=SolveStats)
+    #: True once the plain-Python checker passed; ``findings`` is what it found otherwise.
+    checked: bool = False
+    findings: tuple[Finding, ...] = ()
+    #: Names of the Z3 invariants that certified the plan.
+    verified: tuple[str, ...] = ()
+    #: After a datacenter loss: databases that ran with fewer than three replicas.
+    reduced: tuple[str, ...] = ()
+    lost_datacenters: tuple[str, ...] = ()
+
+    def to_dict(self, platform: Platform | None = None) -> dict[str, Any]:
+        """The plan as JSON; with ``platform``, per-database sites with distances and cost."""
+        data: dict[str, Any] = {
+            "status": self.status.value,
+            "checked": self.checked,
+            "verified": list(self.verified),
+            "findings": [f.to_dict() for f in self.findings],
+            "explanation": list(self.explanation),
+            "cost": self.cost.to_dict() if self.cost else None,
+            "solve": self.solve.to_dict(),
+            "candidates": self.candidates.to_dict(),
+            "planned": len(self.planned),
+            "changed": list(self.changed),
+        }
+        if self.lost_datacenters:
+            data["lost_datacenters"] = list(self.lost_datacenters)
+            data["reduced_replicas"] = list(self.reduced)
+        if platform is not None and self.status.has_plan:
+            data["databases"] = _database_rows(platform, self.backups)
+        return data
+
+    def summary(self) -> str:
+        """A few readable lines: status, cost, what the distance rule removed, solve figures."""
+        c = self.candidates
+        lines = [f"backup sites: {self.status.value}"]
+        lines.append(
+            f"  distance rule: {c.site_pairs_too_close} of {c.site_pairs} datacenter pairs are "
+            f"{c.limit_km:g} km or less apart; it removed {c.choices_too_close} of "
+            f"{c.choices_by_role} (replica 2, replica 3) choices the roles allow"
+        )
+        if self.cost is not None:
+            k = self.cost
+            lines.append(
+                f"  cost {k.total:.10g}: replica 2 {k.realtime_km:.1f} km, replica 3 "
+                f"{k.snapshot_km:.1f} km in all, fullest site {k.spread_gb} GB, "
+                f"{k.same_provider} replica 3 at the provider or campus of another replica, "
+                f"{k.moves} replicas moved"
+            )
+        lines.append(f"  planned {len(self.planned)} databases, changed {len(self.changed)}")
+        if self.lost_datacenters:
+            lines.append(
+                f"  lost {', '.join(self.lost_datacenters)}: {len(self.reduced)} databases ran "
+                "with fewer than three replicas"
+            )
+        s = self.solve
+        extra = []
+        if c.size_classes_merged:
+            extra.append(f"size classes merged, {c.capacity_reserve_gb:g} GB held in reserve")
+        if c.choices_cut:
+            extra.append("only the cheapest choices kept")
+        lines.append(
+            f"  solve: {c.variables} variables, build {s.build_s:.2f} s, wall {s.wall_s:.2f} s, "
+            f"objective {s.objective}, bound {s.bound}, gap {s.gap}, seed {s.seed}"
+            + (f" ({'; '.join(extra)})" if extra else "")
+        )
+        lines += [f"  {line}" for line in self.explanation]
+        return "\n".join(lines)
+
+
+def _database_rows(platform: Platform, backups: BackupSites) -> list[dict[str, Any]]:
+    topo = Topology(platform)
+    w = _Weights.of(platform)
+    rows = []
+    for db in platform.databases:
+        r1, r2, r3 = backups.get(db.id, (None, None, None))
+        row: dict[str, Any] = {"id": db.id, "size_gb": db.size_gb, "sites": [r1, r2, r3]}
+        if r1 and r2 and r3:
+            row["distances_km"] = {
+                "1-2": round(topo.distance_km(r1, r2), 3),
+                "1-3": round(topo.distance_km(r1, r3), 3),
+                "2-3": round(topo.distance_km(r2, r3), 3),
+            }
+            dcs = platform.datacenter_by_id
+            cost = (
+                w.realtime * _metres(topo.distance_km(r1, r2))
+                + w.snapshot * _metres(topo.distance_km(r1, r3))
+                + 1000 * w.same_provider * _shares(dcs[r3], (dcs[r1], dcs[r2]))
+            )
+            row["cost"] = cost / 1000
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# The objective, defined once
+
+
+@dataclass(frozen=True)
+class _Weights:
+    realtime: int
+    snapshot: int
+    spread: int
+    same_provider: int
+    move: int
+
+    @classmethod
+    def of(cls, platform: Platform) -> _Weights:
+        p = platform.policy
+        return cls(
+            p.backup_weight("realtime_km"),
+            p.backup_weight("snapshot_km"),
+            p.backup_weight("spread_gb"),
+            p.backup_weight("same_provider"),
+            p.backup_weight("move"),
+        )
+
+
+def _metres(km: float) -> int:
+    return round(km * 1000)
+
+
+def _gb_up(size_milli: int) -> int:
+    """A size in whole GB, rounded up (the volume-spread term counts whole GB)."""
+    return -(-size_milli // 1000)
+
+
+def _shares(snapshot: Datacenter, others: Iterable[Datacenter]) -> bool:
+    """Replica 3 shares a (named) provider or campus with one of the other replicas."""
+    return any(
+        (snapshot.provider and snapshot.provider == o.provider)
+        or (snapshot.campus and snapshot.campus == o.campus)
+        for o in others
+    )
+
+
+def backup_cost(
+    platform: Platform,
+    backups: BackupSites | None = None,
+    topology: Topology | None = None,
+    before: BackupSites | None = None,
+) -> BackupCost:
+    """The backup objective: the one executable definition the solver's objective must equal.
+
+    Per database with all three sites: ``realtime_km`` x km from replica 1 to 2, ``snapshot_km``
+    x km from replica 1 to 3, ``same_provider`` if replica 3 shares a provider or campus with
+    replica 1 or 2, ``move`` per replica 2 or 3 no longer where ``before`` had it; once for the
+    platform, ``spread_gb`` x the GB of replicas 2 and 3 on the fullest site (sizes rounded up to
+    whole GB). Distances count in metres, so the total is exact in thousandths.
+    """
+    topo = topology or Topology(platform)
+    sites = platform.backups if backups is None else backups
+    w = _Weights.of(platform)
+    dcs = platform.datacenter_by_id
+    realtime_m = snapshot_m = shared = moves = 0
+    remote_gb: Counter[str] = Counter()
+    for db in platform.databases:
+        r1, r2, r3 = sites.get(db.id, (None, None, None))
+        for site in (r2, r3):
+            if site is not None:
+                remote_gb[site] += _gb_up(milli(db.size_gb))
+        if before is not None:
+            old = before.get(db.id, (None, None, None))
+            moves += sum(o is not None and o != n for o, n in zip(old[1:], (r2, r3), strict=True))
+        if r1 is None or r2 is None or r3 is None:
+            continue
+        realtime_m += _metres(topo.distance_km(r1, r2))
+        snapshot_m += _metres(topo.distance_km(r1, r3))
+        shared += _shares(dcs[r3], (dcs[r1], dcs[r2]))
+    spread = max(remote_gb.values(), default=0)
+    total = (
+        w.realtime * realtime_m
+        + w.snapshot * snapshot_m
+        + 1000 * (w.spread * spread + w.same_provider * shared + w.move * moves)
+    )
+    return BackupCost(realtime_m / 1000, snapshot_m / 1000, spread, shared, moves, total)
+
+
+# --------------------------------------------------------------------------------------------
+# Candidates: the distance matrix and the choices the rule leaves
+
+
+class _Sites:
+    """The datacenters as index arrays: distances in metres, roles, capacity, providers."""
+
+    def __init__(self, platform: Platform, topo: Topology, unavailable: frozenset[str]) -> None:
+        self.ids = [dc.id for dc in platform.datacenters]
+        self.index = {s: i for i, s in enumerate(self.ids)}
+        n = len(self.ids)
+        km = np.zeros((n, n))
+        for i, a in enumerate(self.ids):
+            for j in range(i + 1, n):
+                km[i, j] = km[j, i] = topo.distance_km(a, self.ids[j])
+        self.km = km
+        self.metres = np.rint(km * 1000).astype(np.int64)
+        self.limit = platform.policy.backup_min_distance_km
+        self.apart = km > self.limit
+        np.fill_diagonal(self.apart, False)
+        dcs = platform.datacenters
+        self.unavailable = unavailable
+        ok = np.array([dc.id not in unavailable for dc in dcs])
+        self.holds = {
+            role: ok & np.array([dc.may_hold(role) for dc in dcs]) for role in ReplicaRole
+        }
+        self.capacity = {
+            dc.id: milli(dc.backup_capacity_gb) for dc in dcs if dc.backup_capacity_gb is not None
+        }
+        for site in unavailable:
+            self.capacity[site] = 0
+        provider = np.array([dc.provider for dc in dcs], dtype=object)
+        campus = np.array([dc.campus for dc in dcs], dtype=object)
+        named_p = provider != ""
+        named_c = campus != ""
+        self.shares = ((provider[:, None] == provider[None, :]) & named_p[:, None]) | (
+            (campus[:, None] == campus[None, :]) & named_c[:, None]
+        )
+
+
+def _choices_for(
+    sites: _Sites, w: _Weights, local: str, before: tuple[str | None, str | None]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """Every valid (replica 2, replica 3) index pair for ``local``, its cost, and counts."""
+    i = sites.index[local]
+    r2 = sites.holds[ReplicaRole.REALTIME].copy()
+    r3 = sites.holds[ReplicaRole.SNAPSHOT].copy()
+    r2[i] = r3[i] = False
+    by_role_mask = r2[:, None] & r3[None, :]
+    np.fill_diagonal(by_role_mask, False)
+    valid = by_role_mask & sites.apart[i][:, None] & sites.apart[i][None, :] & sites.apart
+    a, b = np.nonzero(valid)
+    cost = (
+        w.realtime * sites.metres[i, a]
+        + w.snapshot * sites.metres[i, b]
+        + 1000 * w.same_provider * (sites.shares[b, i] | sites.shares[b, a])
+    )
+    for column, old in ((a, before[0]), (b, before[1])):
+        if old is not None and old in sites.index:
+            cost = cost + 1000 * w.move * (column != sites.index[old])
+        elif old is not None:
+            cost = cost + 1000 * w.move
+    by_role = int(by_role_mask.sum())
+    return a, b, cost.astype(np.int64), by_role, by_role - len(a)
+
+
+def _cut(a: np.ndarray, b: np.ndarray, cost: np.ndarray, keep: int, current: int | None):
+    """The ``keep`` cheapest choices, no site in more than a third of them (room to spread)."""
+    order = np.lexsort((b, a, cost))
+    per_site = max(2, keep // 3)
+    used2: Counter[int] = Counter()
+    used3: Counter[int] = Counter()
+    kept: list[int] = []
+    for k in order.tolist():
+        if len(kept) >= keep:
+            break
+        if used2[int(a[k])] >= per_site or used3[int(b[k])] >= per_site:
+            continue
+        used2[int(a[k])] += 1
+        used3[int(b[k])] += 1
+        kept.append(k)
+    if current is not None and current not in kept:
+        kept.append(current)
+    return np.array(sorted(kept), dtype=np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# Requests: which databases to plan, from where
+
+
+def _local_site(platform: Platform, db_id: str) -> str | None:
+    """Replica 1's site: the primary's datacenter, else the file's replica 1 (primary unplaced)."""
+    return platform.primary_datacenter(db_id) or platform.backups.get(db_id, (None,) * 3)[0]
+
+
+def _requests(
+    platform: Platform, databases: Iterable[str], with_before: bool
+) -> tuple[list[BackupRequest], list[str]]:
+    """Requests for ``databases``; and the lines of those with no replica-1 site at all."""
+    out: list[BackupRequest] = []
+    problems: list[str] = []
+    for db_id in databases:
+        db = platform.database_by_id[db_id]
+        local = _local_site(platform, db_id)
+        if local is None:
+            problems.append(
+                f"database {db_id} has no primary placed and no replica 1 in the file: place "
+                "its primary first"
+            )
+            continue
+        old = platform.backups.get(db_id, (None, None, None))
+        before = (old[1], old[2]) if with_before else (None, None)
+        out.append(BackupRequest(db_id, milli(db.size_gb), local, before))
+    return out, problems
+
+
+# --------------------------------------------------------------------------------------------
+# Build
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Interchangeable databases: one replica-1 site, previous sites and size class."""
+
+    name: str
+    local: str
+    before: tuple[str | None, str | None]
+    weight_milli: int  # capacity counted per database (the largest of the class)
+    spread_gb: int  # whole GB per database for the spread term (the largest of the class)
+    databases: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]
+    costs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BuiltBackupModel:
+    """A CP-SAT model of backup sites, with its variables and what it was built from."""
+
+    platform: Platform
+    model: cp_model.CpModel
+    groups: tuple[_Group, ...]
+    counts: tuple[tuple[cp_model.IntVar, ...], ...]
+    spread: cp_model.IntVar | None
+    #: Site -> literal switching its capacity constraint on (explain mode only).
+    capacity_literals: Mapping[str, cp_model.IntVar]
+    #: Sites of the databases not planned (their load is fixed).
+    fixed: BackupSites
+    requests: tuple[BackupRequest, ...]
+    candidates: CandidateStats
+    offset_milli: int
+    build_s: float
+    #: Why the model has no solution, found before solving (fixed load over capacity, no choice).
+    precheck: tuple[str, ...] = ()
+    unavailable: frozenset[str] = frozenset()
+
+
+def build_backup_model(
+    platform: Platform,
+    requests: Sequence[BackupRequest],
+    *,
+    topology: Topology | None = None,
+    unavailable: Iterable[str] = (),
+    max_variables: int = DEFAULT_MAX_VARIABLES,
+    explain: bool = False,
+) -> BuiltBackupModel:
+    """The CP-SAT model choosing replicas 2 and 3 for ``requests``; other databases stay put.
+
+    Parameters
+    ----------
+    requests
+        The databases to plan; every other database keeps its sites and their storage.
+    unavailable
+        Datacenters that may hold no replica (lost).
+    max_variables
+        Above this many count variables, size classes are merged, then choices cut.
+    explain
+        Switch each site's capacity by a named literal (for an unsat core).
+    """
+    start = time.perf_counter()
+    topo = topology or Topology(platform)
+    lost = frozenset(unavailable)
+    sites = _Sites(platform, topo, lost)
+    w = _Weights.of(platform)
+    planned = {r.database for r in requests}
+    fixed = {db: s for db, s in platform.backups.items() if db not in planned}
+    fixed_load, fixed_gb = _fixed_load(platform, fixed, requests)
+
+    # The choices per (replica-1 site, previous sites): computed once, shared by size classes.
+    keys = sorted({(r.local, r.before) for r in requests}, key=str)
+    raw = {key: _choices_for(sites, w, key[0], key[1]) for key in keys}
+    by_key: dict[tuple[str, tuple[str | None, str | None]], list[BackupRequest]] = defaultdict(list)
+    for r in requests:
+        by_key[(r.local, r.before)].append(r)
+    exact_classes = {key: len({r.size_milli for r in by_key[key]}) for key in keys}
+    classes = dict(exact_classes)
+    merged = sum(classes[k] * len(raw[k][0]) for k in keys) > max_variables
+    if merged:
+        classes = {k: min(v, MERGED_SIZE_CLASSES) for k, v in exact_classes.items()}
+    total_classes = sum(classes.values()) or 1
+    keep = None
+    if sum(classes[k] * len(raw[k][0]) for k in keys) > max_variables:
+        keep = max(MIN_CHOICES, max_variables // total_classes)
+
+    groups: list[_Group] = []
+    reserve = 0
+    for key in keys:
+        a, b, cost, _, _ = raw[key]
+        if keep is not None and len(a) > keep:
+            current = _current_index(sites, a, b, key[1])
+            idx = _cut(a, b, cost, keep, current)
+            a, b, cost = a[idx], b[idx], cost[idx]
+        ids = sites.ids
+        pairs = tuple((ids[x], ids[y]) for x, y in zip(a.tolist(), b.tolist(), strict=True))
+        costs = tuple(int(c) for c in cost.tolist())
+        for size_class in _size_classes(by_key[key], classes[key]):
+            weight = max(r.size_milli for r in size_class)
+            reserve += sum(weight - r.size_milli for r in size_class)
+            local, before = key
+            name = f"{local}|{before[0] or '-'}+{before[1] or '-'}|{weight / 1000:g}GB"
+            groups.append(
+                _Group(
+                    name,
+                    local,
+                    before,
+                    weight,
+                    _gb_up(weight),
+                    tuple(sorted(r.database for r in size_class)),
+                    pairs,
+                    costs,
+                )
+            )
+
+    model = cp_model.CpModel()
+    counts = add_choice_counts(model, groups)
+    add_every_database_placed(model, groups, counts)
+    literals = add_site_capacity(model, groups, counts, sites.capacity, fixed_load, explain)
+    offset = _offset(platform, fixed, topo, w)
+    spread = add_spread_objective(model, groups, counts, fixed_gb, w, offset)
+
+    # What the rule removed depends on replica 1's site only: count each site once.
+    per_local = {key[0]: raw[key] for key in keys}
+    by_role = sum(v[3] for v in per_local.values())
+    too_close = sum(v[4] for v in per_local.values())
+    n = len(sites.ids)
+    stats = CandidateStats(
+        datacenters=n,
+        site_pairs=n * (n - 1) // 2,
+        site_pairs_too_close=int((~sites.apart).sum() - n) // 2,
+        choices_by_role=by_role,
+        choices_too_close=too_close,
+        variables=sum(len(c) for c in counts),
+        choices_cut=keep is not None,
+        size_classes_merged=merged and any(classes[k] < exact_classes[k] for k in keys),
+        capacity_reserve_gb=reserve / 1000,
+        limit_km=sites.limit,
+    )
+    precheck = _precheck(platform, topo, sites, requests, raw, fixed_load)
+    return BuiltBackupModel(
+        platform=platform,
+        model=model,
+        groups=tuple(groups),
+        counts=counts,
+        spread=spread,
+        capacity_literals=literals,
+        fixed=fixed,
+        requests=tuple(requests),
+        candidates=stats,
+        offset_milli=offset,
+        build_s=time.perf_counter() - start,
+        precheck=tuple(precheck),
+        unavailable=lost,
+    )
+
+
+def _current_index(
+    sites: _Sites, a: np.ndarray, b: np.ndarray, before: tuple[str | None, str | None]
+) -> int | None:
+    if before[0] not in sites.index or before[1] not in sites.index:
+        return None
+    hit = np.nonzero((a == sites.index[before[0]]) & (b == sites.index[before[1]]))[0]
+    return int(hit[0]) if len(hit) else None
+
+
+def _size_classes(requests: list[BackupRequest], count: int) -> list[list[BackupRequest]]:
+    """Requests split into ``count`` classes of consecutive sizes (exact when one size each)."""
+    ordered = sorted(requests, key=lambda r: (r.size_milli, r.database))
+    sizes = sorted({r.size_milli for r in ordered})
+    if count >= len(sizes):
+        by_size: dict[int, list[BackupRequest]] = defaultdict(list)
+        for r in ordered:
+            by_size[r.size_milli].append(r)
+        return [by_size[s] for s in sizes]
+    # Equal numbers of databases per class; a size never straddles two classes.
+    out: list[list[BackupRequest]] = []
+    per_class = math.ceil(len(ordered) / count)
+    current: list[BackupRequest] = []
+    for r in ordered:
+        if len(current) >= per_class and r.size_milli != current[-1].size_milli:
+            out.append(current)
+            current = []
+        current.append(r)
+    if current:
+        out.append(current)
+    return out
+
+
+def _fixed_load(
+    platform: Platform, fixed: BackupSites, requests: Sequence[BackupRequest]
+) -> tuple[Counter[str], Counter[str]]:
+    """Storage (thousandths of GB) that stays put per site, and whole GB of remote replicas."""
+    size = {db.id: milli(db.size_gb) for db in platform.databases}
+    load: Counter[str] = Counter()
+    remote: Counter[str] = Counter()
+    for db_id, sites in fixed.items():
+        if db_id not in size:
+            continue
+        for number, site in enumerate(sites, start=1):
+            if site is not None:
+                load[site] += size[db_id]
+                if number > 1:
+                    remote[site] += _gb_up(size[db_id])
+    for r in requests:
+        load[r.local] += r.size_milli
+    return load, remote
+
+
+def _offset(platform: Platform, fixed: BackupSites, topo: Topology, w: _Weights) -> int:
+    """The objective of the databases that stay put, but for the spread (constant in the model)."""
+    dcs = platform.datacenter_by_id
+    total = 0
+    for r1, r2, r3 in fixed.values():
+        if r1 is None or r2 is None or r3 is None:
+            continue
+        total += (
+            w.realtime * _metres(topo.distance_km(r1, r2))
+            + w.snapshot * _metres(topo.distance_km(r1, r3))
+            + 1000 * w.same_provider * _shares(dcs[r3], (dcs[r1], dcs[r2]))
+        )
+    return total
+
+
+def add_choice_counts(
+    model: cp_model.CpModel, groups: Sequence[_Group]
+) -> tuple[tuple[cp_model.IntVar, ...], ...]:
+    """How many databases of each group keep replicas 2 and 3 at each allowed pair of sites."""
+    return tuple(
+        tuple(
+            model.new_int_var(0, len(g.databases), f"n[{g.name}->{s2}+{s3}]") for s2, s3 in g.pairs
+        )
+        for g in groups
+    )
+
+
+def add_every_database_placed(
+    model: cp_model.CpModel,
+    groups: Sequence[_Group],
+    counts: Sequence[Sequence[cp_model.IntVar]],
+) -> None:
+    """Every database gets exactly one (replica 2, replica 3) pair of sites."""
+    for g, n in zip(groups, counts, strict=True):
+        model.add(sum(n) == len(g.databases))
+
+
+def add_site_capacity(
+    model: cp_model.CpModel,
+    groups: Sequence[_Group],
+    counts: Sequence[Sequence[cp_model.IntVar]],
+    capacity: Mapping[str, int],
+    fixed_load: Mapping[str, int],
+    explain: bool,
+) -> dict[str, cp_model.IntVar]:
+    """No site stores more backup data than its capacity, counting the replicas that stay."""
+    terms: dict[str, list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
+    for g, n in zip(groups, counts, strict=True):
+        for var, (s2, s3) in zip(n, g.pairs, strict=True):
+            for site in (s2, s3):
+                if site in capacity:
+                    terms[site].append((var, g.weight_milli))
+    literals: dict[str, cp_model.IntVar] = {}
+    for site, items in sorted(terms.items()):
+        room = capacity[site] - fixed_load.get(site, 0)
+        expr = cp_model.LinearExpr.weighted_sum([v for v, _ in items], [c for _, c in items])
+        constraint = model.add(expr <= room)
+        if explain:
+            literals[site] = model.new_bool_var(f"capacity[{site}]")
+            constraint.only_enforce_if(literals[site])
+    return literals
+
+
+def add_spread_objective(
+    model: cp_model.CpModel,
+    groups: Sequence[_Group],
+    counts: Sequence[Sequence[cp_model.IntVar]],
+    fixed_gb: Mapping[str, int],
+    w: _Weights,
+    offset_milli: int,
+) -> cp_model.IntVar:
+    """Minimise the weighted distances, shared providers and moves, and the fullest site."""
+    per_site: dict[str, list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
+    variables: list[cp_model.IntVar] = []
+    coefficients: list[int] = []
+    for g, n in zip(groups, counts, strict=True):
+        for var, (s2, s3), cost in zip(n, g.pairs, g.costs, strict=True):
+            variables.append(var)
+            coefficients.append(cost)
+            per_site[s2].append((var, g.spread_gb))
+            per_site[s3].append((var, g.spread_gb))
+    low = max(fixed_gb.values(), default=0)
+    high = low + sum(len(g.databases) * g.spread_gb for g in groups)
+    spread = model.new_int_var(low, high, "fullest_site_gb")
+    for site, items in sorted(per_site.items()):
+        expr = cp_model.LinearExpr.weighted_sum([v for v, _ in items], [c for _, c in items])
+        model.add(spread >= expr + fixed_gb.get(site, 0))
+    model.minimize(
+        cp_model.LinearExpr.weighted_sum(variables, coefficients)
+        + 1000 * w.spread * spread
+        + offset_milli
+    )
+    return spread
+
+
+# --------------------------------------------------------------------------------------------
+# Solve and read
+
+
+_STATUS = {
+    cp_model.OPTIMAL: Status.OPTIMAL,
+    cp_model.FEASIBLE: Status.FEASIBLE,
+    cp_model.INFEASIBLE: Status.INFEASIBLE,
+    cp_model.UNKNOWN: Status.UNKNOWN,
+}
+
+
+def solve_backup_model(
+    built: BuiltBackupModel,
+    *,
+    seed: int = 0,
+    time_limit_s: float = 10.0,
+    workers: int = 1,
+    hint: BackupSites | None = None,
+) -> BackupPlan:
+    """Solve the model and read the sites of every database (not yet checked)."""
+    platform = built.platform
+    if built.precheck:
+        return BackupPlan(
+            Status.INFEASIBLE,
+            dict(platform.backups),
+            explanation=built.precheck,
+            candidates=built.candidates,
+            solve=SolveStats(build_s=built.build_s, seed=seed, workers=workers),
+        )
+    if hint is not None:
+        _add_hint(built, hint)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+    solver.parameters.random_seed = seed
+    solver.parameters.num_workers = workers
+    code = solver.solve(built.model)
+    if code == cp_model.MODEL_INVALID:
+        raise RuntimeError(f"backup model invalid: {built.model.validate()}")
+    status = _STATUS[code]
+    exact = not (built.candidates.choices_cut or built.candidates.size_classes_merged)
+    if status is Status.OPTIMAL and not exact:
+        # Optimal for a narrowed model only: no claim for the platform.
+        status = Status.FEASIBLE
+    stats = SolveStats(
+        wall_s=solver.wall_time,
+        build_s=built.build_s,
+        seed=seed,
+        workers=workers,
+    )
+    if not status.has_plan:
+        return BackupPlan(
+            status,
+            dict(platform.backups),
+            candidates=built.candidates,
+            solve=stats,
+        )
+    objective = solver.objective_value
+    bound = solver.best_objective_bound
+    gap = abs(objective - bound) / max(1.0, abs(objective))
+    stats = replace(
+        stats,
+        objective=objective / 1000,
+        bound=(bound / 1000) if exact else None,
+        gap=round(gap, 6) if exact else None,
+    )
+    backups = dict(built.fixed)
+    for g, n in zip(built.groups, built.counts, strict=True):
+        members = iter(g.databases)
+        for var, (s2, s3) in zip(n, g.pairs, strict=True):
+            for _ in range(solver.value(var)):
+                backups[next(members)] = (g.local, s2, s3)
+    backups = {db.id: backups.get(db.id, (None, None, None)) for db in platform.databases}
+    before = platform.backups
+    changed = tuple(
+        db.id
+        for db in platform.databases
+        if tuple(before.get(db.id, (None, None, None))) != backups[db.id]
+    )
+    return BackupPlan(
+        status,
+        backups,
+        planned=tuple(r.database for r in built.requests),
+        changed=changed,
+        candidates=built.candidates,
+        solve=stats,
+    )
+
+
+def _add_hint(built: BuiltBackupModel, hint: BackupSites) -> None:
+    for g, n in zip(built.groups, built.counts, strict=True):
+        wanted = Counter(tuple(hint.get(db, (None,) * 3)[1:]) for db in g.databases)
+        for var, pair in zip(n, g.pairs, strict=True):
+            built.model.add_hint(var, wanted.get(pair, 0))
+
+
+# --------------------------------------------------------------------------------------------
+# Check
+
+
+def check_backup_plan(
+    platform: Platform,
+    plan: BackupPlan,
+    topology: Topology | None = None,
+    before: BackupSites | None = None,
+) -> BackupPlan:
+    """The plan, checked by the plain-Python rules on the platform it applies to, with its cost.
+
+    This is the one gate every backup plan passes before it leaves the program (the Z3
+    certification hooks here too). ``platform`` is the platform the sites are for (after a
+    datacenter loss: with the lost sites unable to hold replicas); ``before``, the sites moves
+    are counted from (repairs).
+    """
+    if not plan.status.has_plan:
+        return plan
+    after = platform.with_backups(plan.backups)
+    findings = tuple(backup_findings(after, topology))
+    if findings:
+        log.error("backup plan failed its check: %s", "; ".join(map(str, findings)))
+    cost = backup_cost(after, topology=topology, before=before)
+    return replace(plan, checked=not findings, findings=findings, cost=cost)
+
+
+# --------------------------------------------------------------------------------------------
+# The three uses: plan afresh, repair, re-home after a datacenter loss
+
+
+def plan_backups(
+    platform: Platform,
+    *,
+    seed: int = 0,
+    time_limit_s: float = 10.0,
+    workers: int = 1,
+    topology: Topology | None = None,
+    max_variables: int = DEFAULT_MAX_VARIABLES,
+) -> BackupPlan:
+    """Replicas 2 and 3 of every database, chosen afresh (the file's sites are ignored).
+
+    Returns
+    -------
+    BackupPlan
+        Checked, with every database's sites; or infeasible with the explanation.
+    """
+    topo = topology or Topology(platform)
+    requests, problems = _requests(platform, [db.id for db in platform.databases], False)
+    if problems:
+        return BackupPlan(Status.INFEASIBLE, dict(platform.backups), explanation=tuple(problems))
+    fresh = platform.with_backups({})
+    plan = _plan(fresh, requests, topo, frozenset(), seed, time_limit_s, workers, max_variables)
+    if plan.status.has_plan:
+        plan = replace(plan, changed=_changed(platform.backups, plan.backups, platform))
+    return check_backup_plan(platform, plan, topo)
+
+
+def fix_backups(
+    platform: Platform,
+    *,
+    seed: int = 0,
+    time_limit_s: float = 10.0,
+    workers: int = 1,
+    topology: Topology | None = None,
+    unavailable: Iterable[str] = (),
+    max_variables: int = DEFAULT_MAX_VARIABLES,
+) -> BackupPlan:
+    """Repair the file's backup sites, moving only databases in violation.
+
+    A database with a finding of its own (missing, too close, same site, role, replica 1 not
+    with its primary) is re-planned; a site over capacity lets the databases with replica 2 or 3
+    there move, and the ``move`` weight keeps the number moved least. Every other database, and
+    the storage it uses, stays as it is.
+    """
+    topo = topology or Topology(platform)
+    lost = frozenset(unavailable)
+    findings = list(backup_findings(platform, topo))
+    movable = {f.subject for f in findings if f.rule is not Rule.BACKUP_CAPACITY}
+    movable &= set(platform.database_by_id)
+    full = {f.subject for f in findings if f.rule is Rule.BACKUP_CAPACITY}
+    for db_id, sites in platform.backups.items():
+        if any(site in full or site in lost for site in sites[1:]):
+            movable.add(db_id)
+    for db in platform.databases:
+        if db.id not in platform.backups:
+            movable.add(db.id)
+    ordered = [db.id for db in platform.databases if db.id in movable]
+    requests, problems = _requests(platform, ordered, True)
+    if problems:
+        return BackupPlan(Status.INFEASIBLE, dict(platform.backups), explanation=tuple(problems))
+    # Replica 1 follows the primary: a request's local site is the primary's datacenter.
+    plan = _plan(platform, requests, topo, lost, seed, time_limit_s, workers, max_variables)
+    if plan.status.has_plan:
+        plan = replace(plan, changed=_changed(platform.backups, plan.backups, platform))
+    return check_backup_plan(platform, plan, topo, before=platform.backups)
+
+
+def _changed(before: BackupSites, after: BackupSites, platform: Platform) -> tuple[str, ...]:
+    return tuple(
+        db.id
+        for db in platform.databases
+        if tuple(before.get(db.id, (None, None, None))) != tuple(after.get(db.id, ()))
+    )
+
+
+def _plan(
+    platform: Platform,
+    requests: list[BackupRequest],
+    topo: Topology,
+    lost: frozenset[str],
+    seed: int,
+    time_limit_s: float,
+    workers: int,
+    max_variables: int,
+) -> BackupPlan:
+    """Build, solve, read; if narrowed and infeasible, widen once; explain what is infeasible."""
+    deadline = time.perf_counter() + time_limit_s
+    hint = greedy_backup_sites(platform, topo, respect_capacity=True, databases=requests)
+    budget = max_variables
+    for _attempt in range(2):
+        built = build_backup_model(
+            platform, requests, topology=topo, unavailable=lost, max_variables=budget
+        )
+        left = deadline - time.perf_counter()
+        plan = solve_backup_model(built, seed=seed, time_limit_s=left, workers=workers, hint=hint)
+        narrowed = built.candidates.choices_cut or built.candidates.size_classes_merged
+        if plan.status.has_plan or built.precheck or not narrowed:
+            break
+        budget *= 4
+    if plan.status.has_plan:
+        return plan
+    if built.precheck:  # exact reasons, over every choice: a proof
+        return plan
+    explanation = _explain(built, topo, seed, deadline)
+    if narrowed:
+        # Infeasible among the choices kept only: no proof for the platform.
+        explanation = [
+            "no plan found among the nearest choices kept (the model was narrowed to "
+            f"{built.candidates.variables} variables): raise the variable budget",
+            *explanation,
+        ]
+        plan = replace(plan, status=Status.UNKNOWN)
+    elif plan.status is Status.UNKNOWN:
+        explanation = [
+            f"no plan found within {time_limit_s:g} s: give more time (--time-limit)",
+            *explanation,
+        ]
+    return replace(plan, explanation=tuple(dict.fromkeys(explanation)))
+
+
+# --------------------------------------------------------------------------------------------
+# Explain
+
+
+def _gb(amount_milli: int) -> str:
+    return f"{amount_milli / 1000:g} GB"
+
+
+def _precheck(
+    platform: Platform,
+    topo: Topology,
+    sites: _Sites,
+    requests: Sequence[BackupRequest],
+    raw: Mapping[Any, tuple[np.ndarray, np.ndarray, np.ndarray, int, int]],
+    fixed_load: Mapping[str, int],
+) -> list[str]:
+    """Reasons no solver is needed to see: a rule that leaves a database no pair of sites, a
+    site already over capacity with what stays, a single database too big for every choice."""
+    lines: list[str] = []
+    limit = sites.limit
+    dcs = platform.datacenter_by_id
+    for site, cap in sorted(sites.capacity.items()):
+        if site in sites.unavailable:
+            continue
+        if fixed_load.get(site, 0) > cap:
+            lines.append(
+                f"datacenter {site} already holds {_gb(fixed_load[site])} of replicas that "
+                f"stay there (capacity {_gb(cap)}): {_gb(fixed_load[site] - cap)} short; raise "
+                f"its backup_capacity_gb"
+            )
+    by_local: dict[str, list[BackupRequest]] = defaultdict(list)
+    for r in requests:
+        by_local[r.local].append(r)
+    free = {site: cap - fixed_load.get(site, 0) for site, cap in sites.capacity.items()}
+    for local, group in sorted(by_local.items()):
+        if not dcs[local].may_hold(ReplicaRole.LOCAL) or local in sites.unavailable:
+            lines.append(
+                f"the primaries of {_dbs(group)} run in {local}, which may not hold replica 1 "
+                "(local): allow local replicas there"
+            )
+            continue
+        a, b, _, _, _ = raw[(local, group[0].before)]
+        if len(a) == 0:
+            lines.append(_no_pair_line(platform, topo, sites, local, group))
+            continue
+        lines += _too_big_lines(topo, sites, local, group, a, b, free)
+        lines += _volume_lines(sites, local, group, a, b, free, limit)
+    return lines
+
+
+def _dbs(group: Sequence[BackupRequest]) -> str:
+    names = sorted(r.database for r in group)
+    if len(names) == 1:
+        return f"database {names[0]}"
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"{len(names)} databases ({shown})"
+
+
+def _no_pair_line(
+    platform: Platform, topo: Topology, sites: _Sites, local: str, group: list[BackupRequest]
+) -> str:
+    limit = sites.limit
+    i = sites.index[local]
+    beyond = [
+        s for j, s in enumerate(sites.ids) if sites.apart[i, j] and s not in sites.unavailable
+    ]
+    who = _dbs(group)
+    if not beyond:
+        others = [s for s in sites.ids if s != local and s not in sites.unavailable]
+        far = max(others, key=lambda s: (topo.distance_km(local, s), s), default=None)
+        where = (
+            f" (the farthest, {far}, is {topo.distance_km(local, far):.3f} km away)" if far else ""
+        )
+        return (
+            f"no datacenter is more than {limit:g} km from {local}{where}, so {who} cannot keep "
+            f"replicas 2 and 3 apart: add a site more than {limit:g} km from {local}"
+        )
+    dcs = platform.datacenter_by_id
+    realtime = [s for s in beyond if dcs[s].may_hold(ReplicaRole.REALTIME)]
+    snapshot = [s for s in beyond if dcs[s].may_hold(ReplicaRole.SNAPSHOT)]
+    for role, holders, number in (
+        (ReplicaRole.REALTIME, realtime, 2),
+        (ReplicaRole.SNAPSHOT, snapshot, 3),
+    ):
+        if not holders:
+            near = min(beyond, key=lambda s: (topo.distance_km(local, s), s))
+            held = ", ".join(sorted(r.value for r in dcs[near].backup_roles or ())) or "no"
+            return (
+                f"no site more than {limit:g} km from {local} may hold {role} replicas "
+                f"(replica {number}) for {who}: the nearest that would qualify, {near} "
+                f"({topo.distance_km(local, near):.3f} km), holds only {held} replicas; allow "
+                f"{role} replicas there"
+            )
+    # Both roles have sites, but no two of them are far enough apart (or they are one site).
+    best = min(
+        ((s2, s3) for s2 in realtime for s3 in snapshot if s2 != s3),
+        key=lambda p: (-topo.distance_km(*p), p),
+        default=None,
+    )
+    if best is None:
+        return (
+            f"the only site more than {limit:g} km from {local} that may hold replicas is "
+            f"{realtime[0]}, and {who} need two: add another site more than {limit:g} km away"
+        )
+    return (
+        f"no real-time and snapshot sites more than {limit:g} km from {local} are more than "
+        f"{limit:g} km from each other (the farthest pair, {best[0]} and {best[1]}, is "
+        f"{topo.distance_km(*best):.3f} km apart), so {who} cannot keep three replicas: add a "
+        f"site more than {limit:g} km from {local} and from {best[0]}"
+    )
+
+
+def _too_big_lines(
+    topo: Topology,
+    sites: _Sites,
+    local: str,
+    group: list[BackupRequest],
+    a: np.ndarray,
+    b: np.ndarray,
+    free: Mapping[str, int],
+) -> list[str]:
+    """A database larger than the free room of every choice it has."""
+    limit = sites.limit
+    inf = 1 << 62
+    ids = sites.ids
+    room2 = np.array([free.get(ids[x], inf) for x in a.tolist()], dtype=np.int64)
+    room3 = np.array([free.get(ids[y], inf) for y in b.tolist()], dtype=np.int64)
+    lines = []
+    seen: set[int] = set()
+    for r in sorted(group, key=lambda r: (-r.size_milli, r.database)):
+        if r.size_milli in seen:
+            continue
+        seen.add(r.size_milli)
+        if bool(((room2 >= r.size_milli) & (room3 >= r.size_milli)).any()):
+            break  # smaller databases fit too
+        fits2 = room2 >= r.size_milli
+        if not fits2.any():
+            cands = sorted(
+                {ids[x] for x in a.tolist()}, key=lambda s: (topo.distance_km(local, s), s)
+            )
+            near = cands[0]
+            lines.append(
+                f"no site more than {limit:g} km from {local} that may hold real-time replicas "
+                f"has {_gb(r.size_milli)} free for database {r.database}: the nearest that would "
+                f"qualify, {near} ({topo.distance_km(local, near):.3f} km), has "
+                f"{_gb(max(0, free[near]))} free; add {_gb(r.size_milli - max(0, free[near]))} "
+                "there"
+            )
+            continue
+        s2_options = sorted(
+            {ids[x] for x, ok in zip(a.tolist(), fits2.tolist(), strict=True) if ok},
+            key=lambda s: (topo.distance_km(local, s), s),
+        )
+        s2 = s2_options[0]
+        cands3 = sorted(
+            {ids[y] for x, y in zip(a.tolist(), b.tolist(), strict=True) if ids[x] == s2},
+            key=lambda s: (topo.distance_km(local, s), s),
+        )
+        near = cands3[0] if cands3 else None
+        tail = (
+            f": the nearest that would qualify, {near} ({topo.distance_km(local, near):.3f} km), "
+            f"has {_gb(max(0, free.get(near, 0)))} free; add "
+            f"{_gb(r.size_milli - max(0, free.get(near, 0)))} there"
+            if near
+            else ""
+        )
+        lines.append(
+            f"no site more than {limit:g} km from both {local} and {s2} has "
+            f"{_gb(r.size_milli)} free for replica 3 of database {r.database}{tail}"
+        )
+    return lines
+
+
+def _volume_lines(
+    sites: _Sites,
+    local: str,
+    group: list[BackupRequest],
+    a: np.ndarray,
+    b: np.ndarray,
+    free: Mapping[str, int],
+    limit: float,
+) -> list[str]:
+    """The group's replicas 2 (or 3) need more room than all their allowed sites have free."""
+    lines = []
+    need = sum(r.size_milli for r in group)
+    for column, number, role in ((a, 2, "real-time"), (b, 3, "snapshot")):
+        names = sorted({sites.ids[x] for x in column.tolist()})
+        if any(s not in free for s in names):
+            continue  # an unlimited site takes any volume
+        have = sum(max(0, free[s]) for s in names)
+        if need > have:
+            shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+            lines.append(
+                f"the {_dbs(group)} with replica 1 at {local} need {_gb(need)} for replica "
+                f"{number} ({role}); the sites more than {limit:g} km from {local} that may hold "
+                f"it ({shown}) have {_gb(have)} free: {_gb(need - have)} short, add capacity "
+                "there"
+            )
+    return lines
+
+
+def _explain(built: BuiltBackupModel, topo: Topology, seed: int, deadline: float) -> list[str]:
+    """Why the model has no solution: the sites whose capacities together conflict (a core,
+    shrunk by dropping one site at a time; the solver's core is not guaranteed minimal)."""
+    platform = built.platform
+    if not built.requests:
+        return []
+    explained = build_backup_model(
+        platform,
+        built.requests,
+        topology=topo,
+        unavailable=built.unavailable,
+        max_variables=built.candidates.variables * 4 + 1,
+        explain=True,
+    )
+    literals = dict(explained.capacity_literals)
+    if not literals:
+        return ["no plan found among the choices kept (no capacity conflict found)"]
+
+    def infeasible_with(active: Sequence[str]) -> bool | None:
+        model = explained.model.clone()
+        model.clear_assumptions()
+        model.add_assumptions([literals[s] for s in active])
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1  # cores need one worker
+        solver.parameters.random_seed = seed
+        solver.parameters.max_time_in_seconds = max(0.2, min(2.0, deadline - time.perf_counter()))
+        code = solver.solve(model)
+        if code == cp_model.INFEASIBLE:
+            return True
+        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return False
+        return None
+
+    core = sorted(literals)
+    if infeasible_with(core) is not True:
+        return ["no plan found among the choices kept; none of the sites' capacities explains it"]
+    for site in list(core):
+        trial = [s for s in core if s != site]
+        if trial and infeasible_with(trial) is True:
+            core = trial
+    sites = _Sites(platform, topo, built.unavailable)
+    fixed_load, _ = _fixed_load(platform, built.fixed, built.requests)
+    free = sum(max(0, sites.capacity[s] - fixed_load.get(s, 0)) for s in core)
+    users = sorted(
+        {g.local for g in built.groups if any(s in core for pair in g.pairs for s in pair)}
+    )
+    need = sum(r.size_milli * 2 for r in built.requests if r.local in users)
+    return [
+        f"the capacities of {', '.join(core)} ({_gb(free)} free in all) cannot hold the "
+        f"replicas 2 and 3 of the databases with replica 1 at {', '.join(users)} that may only "
+        f"go there (up to {_gb(need)}): add capacity at {core[0]} or allow another site more "
+        f"than {sites.limit:g} km away"
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Greedy baseline
+
+
+def greedy_backup_sites(
+    platform: Platform,
+    topology: Topology | None = None,
+    *,
+    respect_capacity: bool = False,
+    databases: Sequence[BackupRequest] | None = None,
+) -> dict[str, Sites3]:
+    """The nearest-valid-site baseline: per database, replica 2 at the nearest site allowed to
+    hold it beyond the distance, replica 3 at the nearest allowed beyond it from both (another
+    provider or campus first). With ``respect_capacity``, largest databases first, a site
+    without room is skipped."""
+    topo = topology or Topology(platform)
+    sites = _Sites(platform, topo, frozenset())
+    ids = sites.ids
+    if databases is None:
+        databases, _ = _requests(
+            platform.with_backups({}), [d.id for d in platform.databases], False
+        )
+    free = dict(sites.capacity)
+    order = (
+        sorted(databases, key=lambda r: (-r.size_milli, r.database))
+        if respect_capacity
+        else list(databases)
+    )
+    if respect_capacity:
+        for r in order:
+            if r.local in free:
+                free[r.local] -= r.size_milli
+    out: dict[str, Sites3] = {}
+    ranked: dict[str, list[int]] = {}
+    for r in order:
+        i = sites.index[r.local]
+        if r.local not in ranked:
+            ranked[r.local] = [int(j) for j in np.argsort(sites.km[i], kind="stable") if j != i]
+        near = ranked[r.local]
+
+        def room(j: int, size: int = r.size_milli) -> bool:
+            return not respect_capacity or free.get(ids[j], 1 << 62) >= size
+
+        second = next(
+            (
+                j
+                for j in near
+                if sites.apart[i, j] and sites.holds[ReplicaRole.REALTIME][j] and room(j)
+            ),
+            None,
+        )
+        third = None
+        if second is not None:
+            valid = [
+                j
+                for j in near
+                if sites.apart[i, j]
+                and sites.apart[second, j]
+                and sites.holds[ReplicaRole.SNAPSHOT][j]
+                and room(j)
+            ]
+            other = [j for j in valid if not (sites.shares[j, i] or sites.shares[j, second])]
+            third = (other or valid)[0] if valid else None
+        for j in (second, third):
+            if j is not None and respect_capacity and ids[j] in free:
+                free[ids[j]] -= r.size_milli
+        out[r.database] = (
+            r.local,
+            ids[second] if second is not None else None,
+            ids[third] if third is not None else None,
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# After a datacenter loss
+
+
+def plan_rehome(
+    platform: Platform,
+    lost: Iterable[str],
+    placement: Placement | None = None,
+    *,
+    seed: int = 0,
+    time_limit_s: float = 10.0,
+    workers: int = 1,
+) -> tuple[BackupPlan, Platform]:
+    """Re-home the replicas lost with datacenters ``lost``, under the same rules.
+
+    Replica 1 goes where each database's primary now runs: ``placement`` (the recovery plan's)
+    when given; otherwise a database whose primary was lost fails over to its first node in a
+    surviving datacenter, and one with no surviving node is restored in the surviving datacenter
+    nearest the lost one that has database hosts (its host is left open). Replicas 2 and 3 in a
+    lost datacenter, or now too close to replica 1, are re-planned; every other replica stays.
+
+    Returns
+    -------
+    (BackupPlan, Platform)
+        The plan (``reduced`` lists the databases that ran with fewer than three replicas) and
+        the post-loss platform it was checked on (lost sites hold nothing).
+    """
+    lost_set = frozenset(lost)
+    after = _post_loss_platform(platform, lost_set, placement)
+    reduced = tuple(
+        db.id
+        for db in platform.databases
+        if any(s in lost_set for s in platform.backups.get(db.id, ()) if s is not None)
+    )
+    topo = Topology(after)
+    plan = fix_backups(
+        after,
+        seed=seed,
+        time_limit_s=time_limit_s,
+        workers=workers,
+        topology=topo,
+        unavailable=lost_set,
+    )
+    return replace(plan, reduced=reduced, lost_datacenters=tuple(sorted(lost_set))), after
+
+
+def rehome_after_datacenter_loss(
+    platform: Platform,
+    lost_dcs: Iterable[str],
+    placement: Placement | None = None,
+    *,
+    seed: int = 0,
+    time_limit_s: float = 10.0,
+) -> tuple[BackupSites, list[str]]:
+    """New backup sites after losing ``lost_dcs``, and the databases that ran with fewer than
+    three replicas. See :func:`plan_rehome` (which also says why when no plan exists: then the
+    sites that could not be re-homed are ``None`` here)."""
+    plan, after = plan_rehome(platform, lost_dcs, placement, seed=seed, time_limit_s=time_limit_s)
+    if not plan.status.has_plan:
+        log.warning("backup sites not re-homed: %s", "; ".join(plan.explanation))
+        return dict(after.backups), list(plan.reduced)
+    return dict(plan.backups), list(plan.reduced)
+
+
+def _post_loss_platform(
+    platform: Platform, lost: frozenset[str], placement: Placement | None
+) -> Platform:
+    """The platform after the loss: lost sites hold no replica, replica 1 with the primary."""
+    unknown = sorted(lost - set(platform.datacenter_by_id))
+    if unknown:
+        raise ValueError(f"unknown datacenter(s): {', '.join(unknown)}")
+    hosts = platform.host_by_id
+    new_placement = dict(placement) if placement is not None else dict(platform.placement)
+    restored_at: dict[str, str] = {}
+    if placement is None:
+        for db in platform.databases:
+            where = new_placement.get(db.id)
+            if not where or where[0] is None or hosts[where[0]].datacenter not in lost:
+                continue
+            alive = [h for h in where if h is not None and hosts[h].datacenter not in lost]
+            if alive:  # failover: the first surviving standby becomes the primary
+                new_placement[db.id] = (alive[0], *(h for h in where if h != alive[0]))
+            else:
+                new_placement[db.id] = (None, *where[1:])
+                restored_at[db.id] = _restore_site(platform, hosts[where[0]].datacenter, lost)
+    datacenters = tuple(
+        replace(dc, backup_roles=frozenset(), backup_capacity_gb=0.0) if dc.id in lost else dc
+        for dc in platform.datacenters
+    )
+    after = replace(platform, datacenters=datacenters, placement=new_placement)
+    backups: dict[str, Sites3] = {}
+    for db in platform.databases:
+        old = platform.backups.get(db.id, (None, None, None))
+        r1 = after.primary_datacenter(db.id) or restored_at.get(db.id)
+        r2, r3 = (s if s not in lost else None for s in old[1:])
+        backups[db.id] = (r1, r2, r3)
+    return after.with_backups(backups)
+
+
+def _restore_site(platform: Platform, lost_site: str, lost: frozenset[str]) -> str:
+    topo = Topology(platform)
+    candidates = [
+        dc
+        for dc, hosts in platform.hosts_by_datacenter.items()
+        if dc not in lost and any(h.role.accepts_databases() for h in hosts)
+    ]
+    near = topo.nearest(lost_site, candidates)
+    if near is None:
+        raise ValueError("no surviving datacenter has database hosts")
+    return near

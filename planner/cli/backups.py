@@ -1,0 +1,145 @@
+"""``drplan backups``: plan and check where each database's three backup replicas are kept."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from models.entities import Platform
+from models.io import dump_platform_text, save_platform
+from models.rules import backup_findings
+from planner.backups import BackupPlan, fix_backups, plan_backups
+from planner.cli.common import (
+    ExitCode,
+    emit_json,
+    file_argument,
+    json_option,
+    load_platform_or_exit,
+)
+
+
+def _solver_options(function: Any) -> Any:
+    for option in (
+        click.option("--seed", default=0, show_default=True, help="Random seed of the search."),
+        click.option(
+            "--time-limit", default=10.0, show_default=True, help="Wall seconds to search."
+        ),
+        click.option("--workers", default=1, show_default=True, help="CP-SAT workers."),
+    ):
+        function = option(function)
+    return function
+
+
+def _output_option(function: Any) -> Any:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False),
+        help="Write the platform with its backup sites here (atomic); else print it.",
+    )(function)
+
+
+@click.group(name="backups")
+def backups() -> None:
+    """Backup sites: replica 1 with the primary, replicas 2 and 3 more than 10 km away."""
+
+
+def _bug(plan: BackupPlan) -> NoReturn:
+    click.echo("bug: the backup plan failed its own check; nothing written", err=True)
+    for finding in plan.findings:
+        click.echo(f"  {finding}", err=True)
+    sys.exit(ExitCode.BUG)
+
+
+def _emit_platform(platform: Platform, plan: BackupPlan, output: str | None, as_json: bool) -> None:
+    """Write (or print) the platform with the plan's sites; the summary or JSON alongside."""
+    result = platform.with_backups(plan.backups)
+    if output:
+        save_platform(result, output)
+    if as_json:
+        emit_json(plan.to_dict(platform))
+    elif output:
+        click.echo(plan.summary())
+    else:
+        click.echo(dump_platform_text(result), nl=False)
+        click.echo(plan.summary(), err=True)
+
+
+def _fail_infeasible(platform: Platform, plan: BackupPlan, as_json: bool) -> NoReturn:
+    if as_json:
+        emit_json(plan.to_dict(platform))
+    else:
+        click.echo(plan.summary())
+    sys.exit(ExitCode.FINDINGS)
+
+
+@backups.command(name="plan")
+@file_argument()
+@_output_option
+@json_option()
+@_solver_options
+def plan_command(
+    file: str | None,
+    output: str | None,
+    as_json: bool,
+    seed: int,
+    time_limit: float,
+    workers: int,
+) -> None:
+    """Choose replicas 2 and 3 of every database in FILE afresh (the reference platform if
+    omitted); exit 1 with the reason when no choice keeps every rule."""
+    platform = load_platform_or_exit(file)
+    plan = plan_backups(platform, seed=seed, time_limit_s=time_limit, workers=workers)
+    if plan.findings:
+        _bug(plan)
+    if not plan.status.has_plan:
+        _fail_infeasible(platform, plan, as_json)
+    _emit_platform(platform, plan, output, as_json)
+
+
+@backups.command(name="check")
+@file_argument()
+@click.option("--fix", is_flag=True, help="Re-plan only the databases in violation.")
+@_output_option
+@json_option()
+@_solver_options
+def check_command(
+    file: str | None,
+    fix: bool,
+    output: str | None,
+    as_json: bool,
+    seed: int,
+    time_limit: float,
+    workers: int,
+) -> None:
+    """Audit the backup sites of FILE: one line per finding, exit 1 when any. With --fix,
+    repair them moving only the databases in violation, and write the platform."""
+    platform = load_platform_or_exit(file)
+    findings = list(backup_findings(platform))
+    if not fix:
+        if as_json:
+            emit_json({"ok": not findings, "findings": [f.to_dict() for f in findings]})
+        elif findings:
+            for finding in findings:
+                click.echo(str(finding))
+        else:
+            click.echo(
+                f"ok: {len(platform.databases)} databases, three replicas each, pairwise more "
+                f"than {platform.policy.backup_min_distance_km:g} km apart, no site over capacity"
+            )
+        sys.exit(ExitCode.FINDINGS if findings else ExitCode.OK)
+    plan = fix_backups(platform, seed=seed, time_limit_s=time_limit, workers=workers)
+    if plan.findings:
+        _bug(plan)
+    if not as_json:
+        for finding in findings:
+            click.echo(str(finding), err=True)
+    if not plan.status.has_plan:
+        _fail_infeasible(platform, plan, as_json)
+    if not as_json:
+        for db_id in plan.changed:
+            old = list(platform.backups.get(db_id, (None, None, None)))
+            click.echo(f"moved {db_id}: {old} -> {list(plan.backups[db_id])}", err=True)
+    _emit_platform(platform, plan, output, as_json)
