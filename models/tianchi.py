@@ -78,11 +78,11 @@ def import_tianchi(
     for line, row in enumerate(_rows(machines_path), start=1):
         if len(row) < 3:
             raise TraceError(f"{machines_path}:{line}: expected machine_id,cpu,mem,... (got {row})")
-        cpu = _number(machines_path, line, row[1])
+        cores = _number(machines_path, line, row[1])
         mem_gb = _number(machines_path, line, row[2])
         site = sites[(line - 1) % len(sites)]
         hosts.append(
-            Host(row[0], site.id, {"cpu": cpu, "memory_mb": round(mem_gb * 1024)}, Role.APPS)
+            Host(row[0], site.id, {"cpu": cores, "memory_mb": round(mem_gb * 1024)}, Role.APPS)
         )
     known_hosts = {h.id for h in hosts}
 
