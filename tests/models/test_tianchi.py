@@ -1,0 +1,170 @@
+"""Importing Alibaba's 2018 trace: a 20-machine slice of the 300-machine sample.
+
+``tests/data/tianchi_small`` holds the first 20 machines of the sample, the 73 instances of the
+sample deployed on them and the 70 app summary rows those instances need.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from models.generate import Site
+from models.io import parse_platform, platform_to_dict
+from models.reference import HOST_SITES, paris_facilities
+from models.rules import Rule, state_findings
+from models.tianchi import APPS, DEPLOY, MACHINES, TraceError, import_tianchi
+from tests.models.conftest import DATA
+
+SLICE = DATA / "tianchi_small"
+
+
+def _csv(name: str) -> list[list[str]]:
+    with (SLICE / name).open(newline="") as handle:
+        return [row for row in csv.reader(handle) if row]
+
+
+@pytest.fixture
+def sites() -> list[Site]:
+    """The reference region's three host sites."""
+    facilities = paris_facilities()
+    return [facilities[s] for s in HOST_SITES]
+
+
+@pytest.fixture
+def slice_copy(tmp_path: Path) -> Path:
+    """A copy of the slice, free to spoil in a test."""
+    folder = tmp_path / "trace"
+    shutil.copytree(SLICE, folder)
+    return folder
+
+
+def test_machines_become_hosts_dealt_round_robin(sites: list[Site]) -> None:
+    platform = import_tianchi(SLICE, sites)
+    machines = _csv(MACHINES)
+    assert [h.id for h in platform.hosts] == [row[0] for row in machines]
+    assert len(platform.hosts) == 20
+    assert [h.datacenter for h in platform.hosts[:4]] == [*HOST_SITES, HOST_SITES[0]]
+    assert Counter(h.datacenter for h in platform.hosts) == {
+        "eqx-pa2": 7,
+        "th-paris2": 7,
+        "ue-velizy": 6,
+    }
+    # 32 cores and 64 GB per machine in the slice.
+    assert all(h.capacity == {"cpu": 32.0, "memory_mb": 65536} for h in platform.hosts)
+    assert all(not h.role.accepts_databases() for h in platform.hosts)
+    assert [dc.id for dc in platform.datacenters] == list(HOST_SITES)
+
+
+def test_every_instance_is_a_container_on_its_machine(sites: list[Site]) -> None:
+    platform = import_tianchi(SLICE, sites)
+    deploy = _csv(DEPLOY)
+    assert sum(app.containers for app in platform.apps) == len(deploy) == 73
+    assert len(platform.apps) == len({row[1] for row in deploy}) == 70
+    expected = Counter((row[1], row[2]) for row in deploy)
+    placed = Counter((app, host) for app, hosts in platform.placement.items() for host in hosts)
+    assert placed == expected
+    assert platform.databases == ()
+    assert platform.is_fully_placed()
+
+
+@pytest.mark.parametrize(("cpu", "column"), [("mean", 2), ("peak", 1)])
+def test_apps_are_sized_from_the_summary(sites: list[Site], cpu: str, column: int) -> None:
+    platform = import_tianchi(SLICE, sites, cpu=cpu)
+    summary = {row[0]: row for row in _csv(APPS)[1:]}
+    for app in platform.apps:
+        row = summary[app.id]
+        assert app.size == {
+            "cpu": round(float(row[column]), 3),
+            "memory_mb": round(float(row[3]) * 1024),
+        }, app.id
+
+
+def test_mean_and_peak_cpu_differ_on_the_slice(sites: list[Site]) -> None:
+    mean = import_tianchi(SLICE, sites, cpu="mean")
+    peak = import_tianchi(SLICE, sites, cpu="peak")
+    assert sum(a.size["cpu"] for a in peak.apps) > sum(a.size["cpu"] for a in mean.apps)
+
+
+def test_imported_platform_is_a_valid_file(sites: list[Site]) -> None:
+    """It round-trips through the file format; its only findings are the trace's own
+    memory overcommit (summed peak memory), never a broken placement."""
+    platform = import_tianchi(SLICE, sites)
+    assert parse_platform(platform_to_dict(platform)) == platform
+    findings = state_findings(platform)
+    assert {f.rule for f in findings} <= {Rule.CAPACITY}
+
+
+def test_one_site_holds_every_machine(sites: list[Site]) -> None:
+    platform = import_tianchi(SLICE, sites[:1])
+    assert {h.datacenter for h in platform.hosts} == {"eqx-pa2"}
+
+
+def test_no_site_is_an_error() -> None:
+    with pytest.raises(TraceError, match="at least one datacenter"):
+        import_tianchi(SLICE, [])
+
+
+def _spoil(path: Path, line: int, text: str) -> None:
+    lines = path.read_text().splitlines()
+    lines[line - 1] = text
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_bad_number_names_file_and_line(slice_copy: Path, sites: list[Site]) -> None:
+    _spoil(slice_copy / MACHINES, 5, "machine_100,lots,64,1440,7,3,7")
+    with pytest.raises(TraceError) as caught:
+        import_tianchi(slice_copy, sites)
+    assert str(caught.value) == f"{slice_copy / MACHINES}:5: expected a number (got 'lots')"
+
+
+def test_short_machine_row(slice_copy: Path, sites: list[Site]) -> None:
+    _spoil(slice_copy / MACHINES, 3, "machine_60")
+    with pytest.raises(TraceError, match=rf"^{slice_copy / MACHINES}:3: expected machine_id"):
+        import_tianchi(slice_copy, sites)
+
+
+def test_unknown_app_names_file_and_line(slice_copy: Path, sites: list[Site]) -> None:
+    _spoil(slice_copy / DEPLOY, 7, "inst_1,app_nowhere,machine_20")
+    with pytest.raises(TraceError) as caught:
+        import_tianchi(slice_copy, sites)
+    assert str(caught.value) == f"{slice_copy / DEPLOY}:7: unknown app 'app_nowhere'"
+
+
+def test_unknown_machine_is_an_error_in_the_whole_trace(
+    slice_copy: Path, sites: list[Site]
+) -> None:
+    app = _csv(DEPLOY)[0][1]
+    _spoil(slice_copy / DEPLOY, 2, f"inst_1,{app},machine_999999")
+    with pytest.raises(TraceError, match=r":2: unknown machine 'machine_999999'$"):
+        import_tianchi(slice_copy, sites)
+
+
+def test_the_sample_keeps_only_instances_on_its_machines(
+    slice_copy: Path, sites: list[Site]
+) -> None:
+    app = _csv(DEPLOY)[0][1]
+    _spoil(slice_copy / DEPLOY, 2, f"inst_1,{app},machine_999999")
+    platform = import_tianchi(
+        slice_copy, sites, sample=True, machines_file=MACHINES, deploy_file=DEPLOY
+    )
+    assert sum(a.containers for a in platform.apps) == 72
+    assert platform.name == "tianchi2018b-sample300"
+
+
+def test_instance_without_machine_stays_unplaced(slice_copy: Path, sites: list[Site]) -> None:
+    row = _csv(DEPLOY)[0]
+    _spoil(slice_copy / DEPLOY, 1, f"{row[0]},{row[1]},")
+    platform = import_tianchi(slice_copy, sites)
+    assert None in platform.hosts_of(row[1])
+    assert sum(a.containers for a in platform.apps) == 73
+    assert not platform.is_fully_placed()
+
+
+def test_missing_file(tmp_path: Path, sites: list[Site]) -> None:
+    with pytest.raises(TraceError, match=r"cannot read file: No such file or directory$"):
+        import_tianchi(tmp_path, sites)
