@@ -32,6 +32,11 @@ class Rule(StrEnum):
     BACKUP_TOO_CLOSE = "backup-too-close"
     BACKUP_ROLE = "backup-role"
     BACKUP_CAPACITY = "backup-capacity"
+    # Rules of a plan (checked by planner.check): what changed between two placements.
+    DOWN_HOST = "down-host"
+    UNIT_COUNT = "unit-count"
+    MOVES = "moves"
+    MOVE_LIMIT = "move-limit"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from planner.cli.backups import backups
+from planner.cli.placement import fail, place
 from planner.cli.platform import platform_commands
 from planner.cli.roadef import roadef
 
@@ -23,3 +24,5 @@ for command in platform_commands:
     main.add_command(command)
 main.add_command(roadef)
 main.add_command(backups)
+main.add_command(place)
+main.add_command(fail)

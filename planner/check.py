@@ -1,0 +1,143 @@
+"""The independent plan checker: plain Python, no solver, run on every plan before it leaves.
+
+The platform rules (capacity, anti-affinity, roles, spread, known hosts) come from
+``models.rules``; this module adds what only a plan has: nothing on a down host, every unit
+placed exactly once (or listed as unplaced), the moves exactly the difference between the two
+placements, and no more moves off healthy hosts than allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from models.entities import Platform
+from models.rules import Finding, Rule, capacity_findings, placement_findings
+from planner.plan import Plan, moves_between
+
+__all__ = ["check_plan"]
+
+
+def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
+    """Every rule ``plan`` breaks on ``platform``; empty when the plan is sound.
+
+    Parameters
+    ----------
+    platform
+        The platform the plan was made for (its placement is the plan's ``before``).
+    plan
+        A plan with a placement (infeasible plans have nothing to check but their shape).
+
+    Returns
+    -------
+    list[Finding]
+        One finding per violation, with the host, app or database it is about.
+    """
+    findings = list(_shape_findings(platform, plan))
+    if findings:
+        return findings  # the rules below assume one host slot per unit
+    findings += capacity_findings(platform, plan.placement)
+    unplaced = set(plan.unplaced)
+    for finding in placement_findings(platform, plan.placement):
+        if finding.rule is Rule.UNPLACED and _all_listed(finding, plan, unplaced):
+            continue  # best effort: these units are listed as unplaced
+        findings.append(finding)
+    findings += _down_host_findings(platform, plan)
+    findings += _unplaced_findings(platform, plan)
+    findings += _move_findings(platform, plan)
+    return findings
+
+
+def _all_listed(finding: Finding, plan: Plan, unplaced: set[str]) -> bool:
+    """Whether every unit of the finding's owner that has no host is listed as unplaced."""
+    owner = finding.subject
+    hosts = plan.placement.get(owner, ())
+    return all(f"{owner}/{i}" in unplaced for i, host in enumerate(hosts) if host is None)
+
+
+def _shape_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
+    """Every app and database has exactly one slot per container or node, and the plan starts
+    from the platform's placement."""
+    owners = (*platform.app_by_id, *platform.database_by_id)
+    for owner in owners:
+        count = platform.count_of(owner)
+        got = len(plan.placement.get(owner, ()))
+        if got != count:
+            yield Finding(
+                Rule.UNIT_COUNT,
+                owner,
+                f"{owner} has {got} unit slot(s) in the plan, the platform says {count}",
+            )
+    for owner in sorted(set(plan.placement) - set(owners)):
+        yield Finding(Rule.UNIT_COUNT, owner, f"{owner} in the plan is no app or database")
+
+    def normal(placement: Mapping[str, Sequence[str | None]]) -> dict[str, tuple[str | None, ...]]:
+        return {owner: tuple(hosts) for owner, hosts in placement.items()}
+
+    if normal(plan.before) != normal(platform.placement):
+        yield Finding(
+            Rule.MOVES, "before", "the plan's starting placement is not the platform's placement"
+        )
+
+
+def _down_host_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
+    """Nothing runs on a host that is down."""
+    down = plan.scenario.down_hosts(platform)
+    for owner, hosts in plan.placement.items():
+        for index, host in enumerate(hosts):
+            if host is not None and host in down:
+                yield Finding(Rule.DOWN_HOST, owner, f"{owner}/{index} on down host {host}")
+
+
+def _unplaced_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
+    """A unit listed as unplaced has no host, and is listed once."""
+    seen: set[str] = set()
+    for unit in plan.unplaced:
+        owner, _, index_text = unit.rpartition("/")
+        hosts = plan.placement.get(owner)
+        if unit in seen:
+            yield Finding(Rule.UNIT_COUNT, owner, f"{unit} is listed as unplaced twice")
+        seen.add(unit)
+        if hosts is None or not index_text.isdigit() or int(index_text) >= len(hosts):
+            yield Finding(Rule.UNIT_COUNT, owner or unit, f"unplaced unit {unit} does not exist")
+        elif hosts[int(index_text)] is not None:
+            yield Finding(
+                Rule.UNIT_COUNT,
+                owner,
+                f"{unit} is listed as unplaced but runs on {hosts[int(index_text)]}",
+            )
+
+
+def _move_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
+    """The moves are exactly the units whose host differs between before and after, and no
+    more units leave a healthy host than the plan allows."""
+    expected = {m.unit: m for m in moves_between(plan.before, plan.placement)}
+    listed = {m.unit: m for m in plan.moves}
+    if len(listed) != len(plan.moves):
+        yield Finding(Rule.MOVES, "moves", "a unit is listed in more than one move")
+    for unit in sorted(set(expected) | set(listed)):
+        want, got = expected.get(unit), listed.get(unit)
+        if want is None:
+            yield Finding(Rule.MOVES, unit, f"move of {unit} listed, but its host did not change")
+        elif got is None:
+            yield Finding(
+                Rule.MOVES,
+                unit,
+                f"{unit} goes from {want.source} to {want.target}, but no move says so",
+            )
+        elif (got.source, got.target) != (want.source, want.target):
+            yield Finding(
+                Rule.MOVES,
+                unit,
+                f"move of {unit} says {got.source} -> {got.target}, "
+                f"the placements say {want.source} -> {want.target}",
+            )
+    limit = plan.extra.get("allow_moves")
+    if limit is not None:
+        down = plan.scenario.down_hosts(platform)
+        voluntary = [m for m in expected.values() if m.source is not None and m.source not in down]
+        if len(voluntary) > int(limit):
+            yield Finding(
+                Rule.MOVE_LIMIT,
+                "moves",
+                f"{len(voluntary)} unit(s) leave a healthy host, at most {limit} allowed",
+            )

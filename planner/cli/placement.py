@@ -1,0 +1,263 @@
+"""``drplan place`` and ``drplan fail host``: placement plans, checked before they are shown.
+
+The ``fail`` group takes one subcommand per kind of loss; later issues add theirs
+(``fail.add_command(...)``). Every plan goes through :func:`finish_plan` before it is printed or
+written.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from models.entities import Platform
+from models.io import dump_platform_text
+from planner.certify import PlanDefect, certify_plan
+from planner.cli.common import (
+    ExitCode,
+    emit_json,
+    fail_bad_input,
+    file_argument,
+    json_option,
+    load_platform_or_exit,
+)
+from planner.failure import UnknownHostError, plan_first_placement, plan_host_failure
+from planner.plan import Plan
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PLATFORM_SUFFIXES = (".yaml", ".yml", ".json")
+#: Rows shown per table in the readable summary; --json has everything.
+MAX_ROWS = 40
+
+
+def solve_options(func: F) -> F:
+    """``--seed``, ``--workers`` and ``--time-limit``: the solver's settings, explicit."""
+    func = click.option(
+        "--time-limit",
+        type=click.FloatRange(min=0.1),
+        default=10.0,
+        show_default=True,
+        help="Wall seconds for the solver.",
+    )(func)
+    func = click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="CP-SAT search workers (1 is deterministic).",
+    )(func)
+    return click.option(
+        "--seed", type=int, default=0, show_default=True, help="Solver random seed."
+    )(func)
+
+
+def output_option(func: F) -> F:
+    return click.option(
+        "-o", "--output", type=click.Path(dir_okay=False), help="Write the result here (atomic)."
+    )(func)
+
+
+def finish_plan(platform: Platform, plan: Plan) -> Plan:
+    """The checked plan, or exit 3 with every finding on stderr (a plan that breaks its own
+    rules is a bug: nothing is printed or written)."""
+    try:
+        return certify_plan(platform, plan)
+    except PlanDefect as defect:
+        click.echo("drplan: the plan failed its own checks (a bug in drplan):", err=True)
+        for line in defect.lines():
+            click.echo(f"  {line}", err=True)
+        sys.exit(ExitCode.BUG)
+
+
+def exit_code(plan: Plan) -> ExitCode:
+    """0 when every unit has a host, 1 when the plan is infeasible, unknown or partial."""
+    return ExitCode.OK if plan.status.has_plan and not plan.unplaced else ExitCode.FINDINGS
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def print_summary(plan: Plan, console: Console, title: str) -> None:
+    """The readable summary: status, affected apps, moves, explanation, solve statistics."""
+    console.print(f"[bold]{title}[/bold]: {plan.status.value}")
+    if plan.apps:
+        table = Table(title=f"Affected apps ({len(plan.apps)})")
+        for column in ("app", "containers lost", "stays up", "downtime", "SLA tier", "budget"):
+            table.add_column(column, justify="left" if column in ("app", "SLA tier") else "right")
+        for app in plan.apps[:MAX_ROWS]:
+            table.add_row(
+                app.id,
+                str(app.containers_lost),
+                _yes(app.stays_up),
+                f"{app.downtime_s:g} s",
+                app.sla_tier or "-",
+                "-" if app.sla_budget_s is None else f"{app.sla_budget_s:g} s/month",
+            )
+        if len(plan.apps) > MAX_ROWS:
+            table.caption = f"... and {len(plan.apps) - MAX_ROWS} more (see --json)"
+        console.print(table)
+    if plan.moves:
+        table = Table(title=f"Moves ({len(plan.moves)})")
+        for column in ("unit", "from", "to"):
+            table.add_column(column)
+        for move in plan.moves[:MAX_ROWS]:
+            table.add_row(move.unit, move.source or "-", move.target or "-")
+        if len(plan.moves) > MAX_ROWS:
+            table.caption = f"... and {len(plan.moves) - MAX_ROWS} more (see --json)"
+        console.print(table)
+    if plan.unplaced:
+        shown = ", ".join(plan.unplaced[:MAX_ROWS])
+        more = f" and {len(plan.unplaced) - MAX_ROWS} more" if len(plan.unplaced) > MAX_ROWS else ""
+        console.print(f"unplaced ({len(plan.unplaced)}): {shown}{more}")
+    for line in plan.explanation:
+        console.print(f"  {line}", markup=False, highlight=False)
+    solve = plan.solve
+    if plan.status.has_plan:
+        terms = plan.extra.get("objective_terms", {})
+        console.print(
+            f"solve: {plan.extra.get('method', 'cp-sat')}, objective {solve.objective}, "
+            f"bound {solve.bound}, gap {100 * (solve.gap or 0):.2f} %, "
+            f"wall {solve.wall_s:.3f} s (build {solve.build_s:.3f} s), seed {solve.seed}, "
+            f"{solve.workers} worker(s)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if terms:
+            console.print(
+                f"most loaded host {terms.get('balance', 0) / 100:.2f} %, at most "
+                f"{terms.get('pile', 0)} new unit(s) on one host, {terms.get('moves', 0)} "
+                "move(s) off healthy hosts",
+                highlight=False,
+                soft_wrap=True,
+            )
+    console.print(f"checked: {_yes(plan.checked)}")
+
+
+def _split_file(args: tuple[str, ...], file: str | None) -> tuple[tuple[str, ...], str | None]:
+    """The hosts, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json``."""
+    if args and args[-1].lower().endswith(PLATFORM_SUFFIXES):
+        if file is not None:
+            fail_bad_input(
+                [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
+            )
+        return args[:-1], args[-1]
+    return args, file
+
+
+@click.command()
+@file_argument()
+@output_option
+@json_option()
+@click.option("--best-effort", is_flag=True, help="Place what fits; list the rest.")
+@solve_options
+def place(
+    file: str | None,
+    output: str | None,
+    as_json: bool,
+    best_effort: bool,
+    seed: int,
+    workers: int,
+    time_limit: float,
+) -> None:
+    """Place every container and database node of FILE that has no host yet.
+
+    Writes the placed platform to OUTPUT (atomically; YAML, or JSON for *.json), or prints it.
+    With --json the plan is printed as JSON instead. Without FILE, the reference platform.
+    """
+    platform = load_platform_or_exit(file)
+    plan = finish_plan(
+        platform,
+        plan_first_placement(
+            platform, best_effort=best_effort, seed=seed, workers=workers, time_limit=time_limit
+        ),
+    )
+    placed = platform.with_placement(plan.placement)
+    if plan.status.has_plan and output:
+        from models.atomic import write_atomic
+
+        fmt = "json" if output.lower().endswith(".json") else "yaml"
+        write_atomic(output, dump_platform_text(placed, fmt))
+    if as_json:
+        emit_json(plan.to_dict())
+    elif output or not plan.status.has_plan:
+        print_summary(plan, Console(), f"placement of {file or 'reference platform'}")
+        if output and plan.status.has_plan:
+            click.echo(f"wrote {output}")
+    else:
+        print_summary(plan, Console(stderr=True), f"placement of {file or 'reference platform'}")
+        click.echo(dump_platform_text(placed), nl=False)
+    sys.exit(exit_code(plan))
+
+
+@click.group()
+def fail() -> None:
+    """Plans for losing hosts (and, with later commands, datacenters)."""
+
+
+@fail.command("host")
+@click.argument("hosts", nargs=-1, required=True)
+@click.option(
+    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
+)
+@click.option(
+    "--allow-moves",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Units on healthy hosts that may move to make room.",
+)
+@click.option("--best-effort", is_flag=True, help="Place what fits; list the rest.")
+@solve_options
+@json_option()
+@output_option
+def fail_host(
+    hosts: tuple[str, ...],
+    file: str | None,
+    allow_moves: int,
+    best_effort: bool,
+    seed: int,
+    workers: int,
+    time_limit: float,
+    as_json: bool,
+    output: str | None,
+) -> None:
+    """The plan after losing HOST [HOST ...] of FILE (the reference platform by default).
+
+    Usage: drplan fail host HOST [HOST ...] [FILE]. Every container and database node of the
+    lost hosts gets a new host; the others stay unless --allow-moves lets some move. Exit 1 when
+    the loss cannot be absorbed (the output says why and what would fix it).
+    """
+    hosts, file = _split_file(hosts, file)
+    if not hosts:
+        fail_bad_input([f"{file}: no host given; usage: drplan fail host HOST [HOST ...] [FILE]"])
+    platform = load_platform_or_exit(file)
+    try:
+        plan = plan_host_failure(
+            platform,
+            hosts,
+            allow_moves=allow_moves,
+            best_effort=best_effort,
+            seed=seed,
+            workers=workers,
+            time_limit=time_limit,
+        )
+    except UnknownHostError as error:
+        fail_bad_input(error.lines(file or "reference platform"))
+    plan = finish_plan(platform, plan)
+    if output:
+        emit_json(plan.to_dict(), output)
+    if as_json:
+        emit_json(plan.to_dict())
+    else:
+        print_summary(plan, Console(), f"loss of {', '.join(hosts)}")
+        if output:
+            click.echo(f"wrote {Path(output)}")
+    sys.exit(exit_code(plan))

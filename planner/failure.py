@@ -1,0 +1,236 @@
+"""Plans for losing hosts, and the first placement of a platform, made by the placement engine.
+
+The provider's rule: the containers of a lost host are dispatched all around the cluster. An app
+with one container is down while it restarts elsewhere (detection + boot); an app with two or
+more keeps serving from its other containers, with reduced capacity. Database nodes on lost hosts
+are re-placed; what the database does meanwhile (failover or wait) is the database planner's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from models.entities import Platform
+from models.rules import capacity_findings, placement_findings
+from planner.objective import Weights
+from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
+from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_between
+
+__all__ = [
+    "UnknownHostError",
+    "app_impacts",
+    "plan_first_placement",
+    "plan_host_failure",
+    "plan_scenario",
+]
+
+log = logging.getLogger(__name__)
+
+
+class UnknownHostError(ValueError):
+    """Hosts named in a scenario that the platform does not have."""
+
+    def __init__(self, hosts: Sequence[str]) -> None:
+        self.hosts = tuple(hosts)
+        super().__init__(", ".join(self.hosts))
+
+    def lines(self, source: str) -> list[str]:
+        return [f"{source}: hosts: unknown host (got {h!r})" for h in self.hosts]
+
+
+def app_impacts(
+    platform: Platform, scenario: Scenario, plan_has_hosts: bool
+) -> tuple[AppImpact, ...]:
+    """What the scenario does to each app that had a container on a lost host.
+
+    An app keeps serving when some of its containers survive (2+ containers: they run on
+    distinct hosts); otherwise it is down for detection + container boot while a container
+    restarts elsewhere, or until the host is repaired when no new host could take it.
+    """
+    policy = platform.policy
+    down = scenario.down_hosts(platform)
+    out = []
+    for app in platform.apps:
+        hosts = platform.hosts_of(app.id)
+        lost = sum(1 for h in hosts if h is not None and h in down)
+        if not lost:
+            continue
+        stays_up = lost < app.containers
+        if stays_up:
+            downtime = 0.0
+        elif plan_has_hosts:
+            downtime = float(policy.host_detection_s + policy.container_boot_s)
+        else:
+            downtime = float(policy.host_repair_s)
+        tier = "app_multi" if app.containers >= 2 else None
+        budget = policy.sla_budget_s(tier) if tier is not None else None
+        out.append(
+            AppImpact(
+                id=app.id,
+                containers_lost=lost,
+                stays_up=stays_up,
+                downtime_s=downtime,
+                sla_tier=tier,
+                sla_budget_s=budget,
+                sla_blown=budget is not None and downtime > budget,
+            )
+        )
+    return tuple(out)
+
+
+def _state_problems(platform: Platform) -> list[str]:
+    """The rules the platform's current placement already breaks (units with no host aside)."""
+    findings = list(capacity_findings(platform, platform.placement))
+    findings += [
+        f for f in placement_findings(platform, platform.placement) if f.rule.value != "unplaced"
+    ]
+    return [f"the current placement already breaks a rule: {f.message}" for f in findings]
+
+
+def _plan_from(
+    platform: Platform,
+    scenario: Scenario,
+    result: PlacementResult,
+    allow_moves: int,
+) -> Plan:
+    placement = result.placement if result.status.has_plan else platform.placement
+    unplaced = set(result.unplaced)
+    has_hosts = result.status.has_plan
+    apps = app_impacts(platform, scenario, has_hosts)
+    if unplaced:
+        # An app whose every container is unplaced waits for the host to be repaired.
+        waiting = Counter(u.rpartition("/")[0] for u in unplaced)
+        apps = tuple(
+            a
+            if waiting[a.id] < platform.count_of(a.id) or a.stays_up
+            else AppImpact(
+                a.id,
+                a.containers_lost,
+                False,
+                float(platform.policy.host_repair_s),
+                a.sla_tier,
+                a.sla_budget_s,
+                a.sla_budget_s is not None and platform.policy.host_repair_s > a.sla_budget_s,
+            )
+            for a in apps
+        )
+    return Plan(
+        status=result.status,
+        scenario=scenario,
+        before=platform.placement,
+        placement=placement,
+        moves=moves_between(platform.placement, placement) if has_hosts else (),
+        apps=apps,
+        unplaced=result.unplaced,
+        explanation=result.explanation,
+        solve=SolveStats(
+            wall_s=result.wall_s,
+            build_s=result.build_s,
+            objective=result.objective,
+            bound=result.bound,
+            gap=None if result.gap is None else round(result.gap, 6),
+            seed=result.seed,
+            workers=result.workers,
+        ),
+        extra={
+            "allow_moves": allow_moves,
+            "method": result.method,
+            "objective_terms": dict(result.terms),
+        },
+    )
+
+
+def plan_scenario(
+    platform: Platform,
+    scenario: Scenario,
+    *,
+    allow_moves: int = 0,
+    best_effort: bool = False,
+    seed: int = 0,
+    workers: int = 1,
+    time_limit: float = 10.0,
+    weights: Weights | None = None,
+    extra_terms: Sequence[ObjectiveTerm] = (),
+) -> Plan:
+    """The plan after losing the scenario's hosts and datacenters: every unit that ran there
+    gets a new host, healthy units stay (up to ``allow_moves`` may move).
+
+    Returns
+    -------
+    Plan
+        Unchecked: pass it to ``planner.certify.certify_plan`` before showing it.
+
+    Raises
+    ------
+    UnknownHostError
+        When the scenario names hosts the platform does not have.
+    """
+    unknown = [h for h in scenario.failed_hosts if h not in platform.host_by_id]
+    if unknown:
+        raise UnknownHostError(unknown)
+    problems = _state_problems(platform)
+    if problems:
+        return Plan(
+            status=Status.INFEASIBLE,
+            scenario=scenario,
+            before=platform.placement,
+            placement=platform.placement,
+            explanation=tuple(problems),
+            extra={"allow_moves": allow_moves},
+        )
+    result = place(
+        platform,
+        scenario,
+        allow_moves=allow_moves,
+        best_effort=best_effort,
+        weights=weights,
+        params=SolveParams(seed=seed, workers=workers, time_limit=time_limit),
+        extra_terms=extra_terms,
+    )
+    log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)
+    return _plan_from(platform, scenario, result, allow_moves)
+
+
+def plan_host_failure(
+    platform: Platform,
+    failed_hosts: Iterable[str],
+    *,
+    allow_moves: int = 0,
+    best_effort: bool = False,
+    seed: int = 0,
+    workers: int = 1,
+    time_limit: float = 10.0,
+) -> Plan:
+    """The plan after losing ``failed_hosts``: see :func:`plan_scenario`."""
+    scenario = Scenario(failed_hosts=tuple(dict.fromkeys(failed_hosts)))
+    return plan_scenario(
+        platform,
+        scenario,
+        allow_moves=allow_moves,
+        best_effort=best_effort,
+        seed=seed,
+        workers=workers,
+        time_limit=time_limit,
+    )
+
+
+def plan_first_placement(
+    platform: Platform,
+    *,
+    best_effort: bool = False,
+    seed: int = 0,
+    workers: int = 1,
+    time_limit: float = 10.0,
+) -> Plan:
+    """A complete, balanced placement for every unit that has no host yet (units already
+    placed stay). The placed platform is ``platform.with_placement(plan.placement)``."""
+    return plan_scenario(
+        platform,
+        Scenario(),
+        best_effort=best_effort,
+        seed=seed,
+        workers=workers,
+        time_limit=time_limit,
+    )

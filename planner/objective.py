@@ -1,0 +1,108 @@
+"""The one executable definition of what a placement plan costs.
+
+The placement engine minimises exactly this sum; the tests compare the solver's objective with
+:func:`objective_of`, computed here in plain Python from the two placements alone.
+
+Terms, all integers:
+
+- ``balance``: the utilisation of the most loaded healthy host, in basis points (1/100 of a
+  percent): ``max over hosts and resources of ceil(10000 * used / capacity)``.
+- ``pile``: the most units (displaced or moved) that land on one host; keeps the displaced
+  units spread "all around the cluster".
+- ``moves``: units that left a healthy host (only with ``--allow-moves``).
+- ``unplaced``: units left without a host (only with ``--best-effort``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from models.entities import Placement, Platform
+from models.rules import host_usage, milli
+
+#: Utilisation is counted in basis points: 10000 is a host full on one resource.
+SCALE = 10_000
+
+
+@dataclass(frozen=True)
+class Weights:
+    """What each objective term costs: per basis point of the most loaded host, per unit on
+    the most piled-on host, per move, per unplaced unit."""
+
+    balance: int = 1
+    pile: int = 50
+    moves: int = 500
+    unplaced: int = 10_000_000
+
+    def total(self, terms: Mapping[str, int]) -> int:
+        """The weighted sum of ``terms`` (keys: balance, pile, moves, unplaced)."""
+        return (
+            self.balance * terms.get("balance", 0)
+            + self.pile * terms.get("pile", 0)
+            + self.moves * terms.get("moves", 0)
+            + self.unplaced * terms.get("unplaced", 0)
+        )
+
+
+def utilisation_bp(used: Mapping[str, int], capacity: Mapping[str, float]) -> int:
+    """The utilisation of one host in basis points: its fullest resource, rounded up."""
+    worst = 0
+    for resource, amount in used.items():
+        if amount <= 0:
+            continue
+        cap = milli(capacity.get(resource, 0))
+        if cap <= 0:
+            return 10 * SCALE  # a resource the host has not got: over any limit
+        worst = max(worst, -(-SCALE * amount // cap))
+    return worst
+
+
+def objective_terms(
+    platform: Platform,
+    before: Placement,
+    after: Placement,
+    down: Collection[str],
+    unplaced: int = 0,
+) -> dict[str, int]:
+    """The four objective terms of going from ``before`` to ``after`` with ``down`` hosts lost."""
+    usage = host_usage(platform, after)
+    balance = max(
+        (
+            utilisation_bp(usage.get(host.id, {}), host.capacity)
+            for host in platform.hosts
+            if host.id not in down
+        ),
+        default=0,
+    )
+    landed: Counter[str] = Counter()
+    moves = 0
+    for owner in (*platform.app_by_id, *platform.database_by_id):
+        old = before.get(owner, ())
+        new = after.get(owner, ())
+        for index, target in enumerate(new):
+            source = old[index] if index < len(old) else None
+            if target is None or target == source:
+                continue
+            landed[target] += 1
+            if source is not None and source not in down:
+                moves += 1
+    return {
+        "balance": balance,
+        "pile": max(landed.values(), default=0),
+        "moves": moves,
+        "unplaced": unplaced,
+    }
+
+
+def objective_of(
+    platform: Platform,
+    before: Placement,
+    after: Placement,
+    down: Collection[str],
+    unplaced: int = 0,
+    weights: Weights | None = None,
+) -> int:
+    """The objective value of a plan, as the placement engine defines it."""
+    return (weights or Weights()).total(objective_terms(platform, before, after, down, unplaced))

@@ -1,0 +1,1400 @@
+"""The placement engine: where units go when hosts are lost, or when a platform is first placed.
+
+One engine, on OR-Tools CP-SAT, serves every placement drplan makes: the first placement of a
+platform (every unit is "displaced"), host failure, datacenter failure (a scenario with failed
+datacenters) and the what-if audit (thousands of scenarios on one platform).
+
+How it stays fast on 5,000 hosts and 100,000 containers:
+
+- Containers of one app are interchangeable, so the model has one boolean per (owner, candidate
+  host), "one displaced unit of this owner lands here", never one per (container, host).
+- Candidates are healthy hosts of the right role with room that do not already hold a unit of
+  the owner; on large platforms only the least loaded of them are kept.
+- A least-loaded greedy placement (:func:`greedy_place`) seeds the search as a hint, and is the
+  cheap "recoverable?" test of :func:`recoverable`.
+- Lower bounds computed from the platform alone (:func:`lower_bounds`) are valid for the whole
+  problem, so the gap reported after a restricted or decomposed search is honest.
+- Very large displacements are solved by large neighbourhood search: the greedy plan, then
+  CP-SAT sub-problems on the most loaded hosts, every rule kept exact by fixing the rest.
+
+What :func:`PlatformIndex.of` computes (hosts, sizes, usage) is shared by every scenario on one
+platform. Rules are small named builders (``add_capacity``, ``add_anti_affinity``, ...) each
+switchable by a named literal; :func:`explain_infeasible` uses them as assumptions and shrinks
+the solver's core by deletion, since a core from CP-SAT is not guaranteed minimal.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import time
+import weakref
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import ClassVar
+
+from ortools.sat.python import cp_model
+
+from models.entities import Placement, Platform
+from models.rules import milli
+from planner.objective import SCALE, Weights, objective_terms
+from planner.plan import Scenario, Status
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# Data: what scenarios on one platform share, and what one scenario asks
+# --------------------------------------------------------------------------------------------
+
+
+class PlatformIndex:
+    """The platform as integer arrays, computed once and shared by every scenario on it."""
+
+    _cache: ClassVar[dict[int, PlatformIndex]] = {}
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.resources: tuple[str, ...] = platform.resources
+        hosts = platform.hosts
+        self.host_ids: list[str] = [h.id for h in hosts]
+        self.host_pos: dict[str, int] = {h: i for i, h in enumerate(self.host_ids)}
+        self.cap: list[tuple[int, ...]] = [
+            tuple(milli(h.capacity.get(r, 0)) for r in self.resources) for h in hosts
+        ]
+        self.takes_apps: list[bool] = [h.role.accepts_apps() for h in hosts]
+        self.takes_dbs: list[bool] = [h.role.accepts_databases() for h in hosts]
+        self.host_dc: list[str] = [h.datacenter for h in hosts]
+        self.owner_ids: list[str] = [a.id for a in platform.apps] + [
+            d.id for d in platform.databases
+        ]
+        self.owner_pos: dict[str, int] = {o: i for i, o in enumerate(self.owner_ids)}
+        n_apps = len(platform.apps)
+        self.is_db: list[bool] = [i >= n_apps for i in range(len(self.owner_ids))]
+        self.size: list[tuple[int, ...]] = [
+            tuple(milli(platform.size_of(o).get(r, 0)) for r in self.resources)
+            for o in self.owner_ids
+        ]
+        self.count: list[int] = [platform.count_of(o) for o in self.owner_ids]
+        self.spread: list[int] = [a.spread for a in platform.apps] + [
+            d.spread for d in platform.databases
+        ]
+        # Units of an app with 2+ containers, or of a database with 2+ nodes, stay apart.
+        self.apart: list[bool] = [c >= 2 for c in self.count]
+        self.where: list[list[int | None]] = []
+        used = [[0] * len(self.resources) for _ in hosts]
+        for o, owner in enumerate(self.owner_ids):
+            row: list[int | None] = []
+            for host in platform.hosts_of(owner):
+                h = self.host_pos.get(host) if host is not None else None
+                row.append(h)
+                if h is not None:
+                    for r, amount in enumerate(self.size[o]):
+                        used[h][r] += amount
+            self.where.append(row)
+        self.used: list[tuple[int, ...]] = [tuple(u) for u in used]
+        # A "typical" capacity per resource, to rank unit sizes (big first).
+        self.typical_cap: tuple[int, ...] = tuple(
+            max(1, sorted(c[r] for c in self.cap)[len(self.cap) // 2] if self.cap else 1)
+            for r in range(len(self.resources))
+        )
+
+    @classmethod
+    def of(cls, platform: Platform) -> PlatformIndex:
+        """The index of ``platform``, built once per platform object and then reused."""
+        key = id(platform)
+        cached = cls._cache.get(key)
+        if cached is None or cached.platform is not platform:
+            cached = cls(platform)
+            cls._cache[key] = cached
+            weakref.finalize(platform, cls._cache.pop, key, None)
+        return cached
+
+    def takes(self, owner: int, host: int) -> bool:
+        """Whether the role of ``host`` accepts units like those of ``owner``."""
+        return self.takes_dbs[host] if self.is_db[owner] else self.takes_apps[host]
+
+    def unit_weight(self, owner: int) -> float:
+        """How big one unit of ``owner`` is, as its largest share of a typical host."""
+        return max(
+            (s / c for s, c in zip(self.size[owner], self.typical_cap, strict=True)),
+            default=0.0,
+        )
+
+
+def _util(used: Sequence[int], cap: Sequence[int]) -> int:
+    """Utilisation in basis points: the fullest resource, rounded up."""
+    worst = 0
+    for u, c in zip(used, cap, strict=True):
+        if u > 0:
+            if c <= 0:
+                return 10 * SCALE
+            worst = max(worst, -(-SCALE * u // c))
+    return worst
+
+
+def _fits(used: Sequence[int], size: Sequence[int], cap: Sequence[int]) -> bool:
+    return all(u + s <= c for u, s, c in zip(used, size, cap, strict=True))
+
+
+@dataclass(frozen=True)
+class Situation:
+    """One scenario on an indexed platform: which hosts are down, which units need a host."""
+
+    index: PlatformIndex
+    down: frozenset[int]
+    #: owner -> indices of its units that need a host (on a down host, or never placed).
+    displaced: Mapping[int, tuple[int, ...]]
+    #: owner -> healthy hosts that hold one of its units.
+    held: Mapping[int, tuple[int, ...]]
+
+    @property
+    def units_displaced(self) -> int:
+        return sum(len(v) for v in self.displaced.values())
+
+    def healthy(self, host: int) -> bool:
+        return host not in self.down
+
+
+def situation(index: PlatformIndex, down_hosts: frozenset[str]) -> Situation:
+    """What ``down_hosts`` displace on the indexed platform."""
+    down = frozenset(index.host_pos[h] for h in down_hosts if h in index.host_pos)
+    displaced: dict[int, tuple[int, ...]] = {}
+    held: dict[int, tuple[int, ...]] = {}
+    for o, row in enumerate(index.where):
+        lost = tuple(i for i, h in enumerate(row) if h is None or h in down)
+        if lost:
+            displaced[o] = lost
+        held[o] = tuple(h for h in row if h is not None and h not in down)
+    return Situation(index, down, displaced, held)
+
+
+# --------------------------------------------------------------------------------------------
+# Greedy: the hint, the cheap "recoverable?" test and the benchmark's reference point
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GreedyResult:
+    """Where the greedy put each displaced unit (owner -> hosts), and how many it could not."""
+
+    landed: Mapping[int, tuple[int, ...]]
+    missing: Mapping[int, int]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def greedy_place(situ: Situation) -> GreedyResult:
+    """Place the displaced units one by one, biggest owners first, each on the least loaded
+    healthy host of the right role with room that holds no unit of its owner yet, while the
+    owner still needs new datacenters for its spread, only on hosts in those."""
+    index = situ.index
+    used = [list(u) for u in index.used]
+    for h in situ.down:
+        used[h] = [0] * len(index.resources)
+    version = [0] * len(index.host_ids)
+    landed_on = [0] * len(index.host_ids)
+    heaps: dict[bool, list[tuple[int, int, int, int]]] = {False: [], True: []}
+    for h in range(len(index.host_ids)):
+        if h in situ.down:
+            continue
+        entry = (_util(used[h], index.cap[h]), 0, h, 0)
+        if index.takes_apps[h]:
+            heaps[False].append(entry)
+        if index.takes_dbs[h]:
+            heaps[True].append(entry)
+    for heap in heaps.values():
+        heapq.heapify(heap)
+
+    landed: dict[int, tuple[int, ...]] = {}
+    missing: dict[int, int] = {}
+    order = sorted(
+        situ.displaced, key=lambda o: (-index.unit_weight(o), -len(situ.displaced[o]), o)
+    )
+    for o in order:
+        size = index.size[o]
+        heap = heaps[index.is_db[o]]
+        holding = set(situ.held[o])
+        covered = {index.host_dc[h] for h in holding}
+        chosen: list[int] = []
+        need = len(situ.displaced[o])
+        for k in range(need):
+            must_open = index.spread[o] - len(covered) >= need - k and index.spread[o] > 1
+            skipped = []
+            pick = None
+            while heap:
+                entry = heapq.heappop(heap)
+                h = entry[2]
+                if entry[3] != version[h]:
+                    continue
+                if (
+                    (index.apart[o] and h in holding)
+                    or not _fits(used[h], size, index.cap[h])
+                    or (must_open and index.host_dc[h] in covered)
+                ):
+                    skipped.append(entry)
+                    continue
+                pick = h
+                break
+            for entry in skipped:
+                heapq.heappush(heap, entry)
+            if pick is None:
+                missing[o] = need - k
+                break
+            for r, amount in enumerate(size):
+                used[pick][r] += amount
+            landed_on[pick] += 1
+            version[pick] += 1
+            holding.add(pick)
+            covered.add(index.host_dc[pick])
+            chosen.append(pick)
+            new_entry = (_util(used[pick], index.cap[pick]), landed_on[pick], pick, version[pick])
+            if index.takes_apps[pick]:
+                heapq.heappush(heaps[False], new_entry)
+            if index.takes_dbs[pick]:
+                heapq.heappush(heaps[True], new_entry)
+        landed[o] = tuple(chosen)
+    return GreedyResult(landed, missing)
+
+
+def recoverable(platform: Platform, scenario: Scenario) -> bool | None:
+    """The cheap test: ``True`` when the greedy re-places every unit the scenario displaces,
+    ``False`` when some owner cannot find enough distinct hosts with room even alone,
+    ``None`` when only the solver can tell (:func:`place`)."""
+    index = PlatformIndex.of(platform)
+    situ = situation(index, scenario.down_hosts(platform))
+    if greedy_place(situ).complete:
+        return True
+    for o, lost in situ.displaced.items():
+        if len(_eligible(situ, o, room=True)) < len(lost):
+            return False
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Bounds: valid for the whole problem, whatever part of it the solver saw
+# --------------------------------------------------------------------------------------------
+
+
+def _eligible(situ: Situation, o: int, *, room: bool) -> list[int]:
+    """Healthy hosts of the right role (with room for one unit when ``room``) that may take a
+    displaced unit of owner ``o`` (for owners whose units stay apart: not holding one)."""
+    index = situ.index
+    held = set(situ.held[o])
+    size = index.size[o]
+    out = []
+    for h in range(len(index.host_ids)):
+        if h in situ.down or h in held or not index.takes(o, h):
+            continue
+        if room and not _fits(index.used[h], size, index.cap[h]):
+            continue
+        out.append(h)
+    return out
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Lower bounds on the balance and pile terms, valid for every plan of the scenario."""
+
+    balance: int
+    pile: int
+
+    def objective(self, weights: Weights) -> int:
+        return weights.total({"balance": self.balance, "pile": self.pile})
+
+
+def lower_bounds(situ: Situation, allow_moves: int) -> Bounds:
+    """Bounds from the platform alone: the most loaded healthy host already (no moves), the
+    level every resource must reach to absorb the displaced units (water filling), and at
+    least ceil(units / hosts) units landing on the most piled-on host."""
+    index = situ.index
+    healthy = [h for h in range(len(index.host_ids)) if h not in situ.down]
+    balance = 0
+    if not allow_moves:
+        balance = max((_util(index.used[h], index.cap[h]) for h in healthy), default=0)
+    pile = 0
+    for is_db in (False, True):
+        owners = [o for o in situ.displaced if index.is_db[o] is is_db]
+        if not owners:
+            continue
+        hosts = [h for h in healthy if (index.takes_dbs[h] if is_db else index.takes_apps[h])]
+        units = sum(len(situ.displaced[o]) for o in owners)
+        pile = max(pile, 1, -(-units // max(1, len(hosts))))
+        for r in range(len(index.resources)):
+            demand = sum(index.size[o][r] * len(situ.displaced[o]) for o in owners)
+            if demand:
+                balance = max(balance, _water_level(index, hosts, r, demand, allow_moves))
+    return Bounds(balance, pile)
+
+
+def _water_level(
+    index: PlatformIndex, hosts: Sequence[int], r: int, demand: int, moves: int
+) -> int:
+    """The lowest utilisation (bp) of resource ``r`` at which ``hosts`` have room for
+    ``demand`` more; with moves allowed, the average level (load can shift between hosts)."""
+    caps = [index.cap[h][r] for h in hosts]
+    used = [index.used[h][r] for h in hosts]
+    if moves:
+        total_cap = sum(caps)
+        return -(-SCALE * (sum(used) + demand) // total_cap) if total_cap else 10 * SCALE
+
+    def room(level: int) -> int:
+        return sum(max(0, level * c // SCALE - u) for c, u in zip(caps, used, strict=True))
+
+    if room(SCALE) < demand:
+        return SCALE + 1
+    low, high = 0, SCALE
+    while low < high:
+        mid = (low + high) // 2
+        if room(mid) >= demand:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+# --------------------------------------------------------------------------------------------
+# The model: a problem, its variables, the rules as named builders, the objective
+# --------------------------------------------------------------------------------------------
+
+
+class RuleGroup(StrEnum):
+    """Rule groups that can be switched off by a literal, as named in explanations."""
+
+    PLACE = "place"  # every displaced unit of an owner gets a host
+    CAPACITY = "capacity"  # per resource, on every host
+    APART = "apart"  # anti-affinity of an owner's units
+    SPREAD = "spread"  # an owner runs in at least k datacenters
+    MOVES = "moves"  # at most N units leave a healthy host
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What one CP-SAT model decides: where ``demand`` units of each owner land among its
+    ``candidates``, with ``movable`` units that may leave their host, everything else fixed."""
+
+    situ: Situation
+    demand: Mapping[int, int]
+    candidates: Mapping[int, Sequence[int]]
+    #: owner -> healthy hosts whose unit of that owner may move (only with moves allowed).
+    movable: Mapping[int, Sequence[int]]
+    #: owner -> hosts holding its units that stay (for anti-affinity and spread).
+    fixed_hosts: Mapping[int, Sequence[int]]
+    #: host -> usage by units that cannot move (hosts of the model only).
+    fixed_used: Mapping[int, Sequence[int]]
+    #: host -> units that already landed there and stay (pile term).
+    fixed_landed: Mapping[int, int]
+    balance_floor: int
+    pile_floor: int
+    max_moves: int = 0
+    best_effort: bool = False
+    #: True: switchable rules get literals, and rules may be relaxed (explain mode).
+    explain: bool = False
+    #: True when the candidates are every eligible host: the solver's bound is then valid.
+    complete: bool = False
+
+    @property
+    def hosts(self) -> list[int]:
+        return sorted(self.fixed_used)
+
+
+@dataclass
+class BuiltPlacement:
+    """A CP-SAT model of a :class:`Problem` with its variables, named after their ids."""
+
+    problem: Problem
+    model: cp_model.CpModel
+    #: (owner, host) -> 1 if a unit of the owner lands on the host.
+    land: dict[tuple[int, int], cp_model.IntVar]
+    #: (owner, host) -> 1 if the owner's unit on this healthy host stays.
+    keep: dict[tuple[int, int], cp_model.IntVar]
+    balance: cp_model.IntVar
+    pile: cp_model.IntVar
+    #: owner -> its units left without a host (best effort).
+    unplaced: dict[int, cp_model.LinearExprT] = field(default_factory=dict)
+    #: rule name (``capacity[memory_mb]``, ``apart[shop-web]``...) -> enforcement literal.
+    literals: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    #: objective term name -> (weight, expression); later issues add theirs.
+    terms: dict[str, tuple[int, cp_model.LinearExprT]] = field(default_factory=dict)
+    build_s: float = 0.0
+
+    def literal(self, name: str) -> cp_model.IntVar | None:
+        """The literal switching rule ``name``, created on first use (explain mode only)."""
+        if not self.problem.explain:
+            return None
+        if name not in self.literals:
+            self.literals[name] = self.model.new_bool_var(name)
+        return self.literals[name]
+
+    def landing(self, o: int) -> list[cp_model.IntVar]:
+        return [self.land[o, h] for h in self.problem.candidates.get(o, ())]
+
+
+def _enforce(constraint: cp_model.Constraint, literal: cp_model.IntVar | None) -> None:
+    if literal is not None:
+        constraint.only_enforce_if(literal)
+
+
+def add_variables(built: BuiltPlacement) -> None:
+    """One boolean per (owner, candidate host): a displaced or moved unit lands there; one per
+    movable unit: it stays."""
+    p = built.problem
+    index = p.situ.index
+    m = built.model
+    for o, hosts in p.candidates.items():
+        owner = index.owner_ids[o]
+        # Without the anti-affinity rule (explain mode) several units may share a host.
+        upper = 1 if not p.explain else p.demand.get(o, 0) + len(p.movable.get(o, ()))
+        for h in hosts:
+            built.land[o, h] = m.new_int_var(0, max(1, upper), f"land[{owner}@{index.host_ids[h]}]")
+    for o, hosts in p.movable.items():
+        owner = index.owner_ids[o]
+        for h in hosts:
+            built.keep[o, h] = m.new_bool_var(f"keep[{owner}@{index.host_ids[h]}]")
+
+
+def add_demand(built: BuiltPlacement) -> None:
+    """Every displaced unit, and every unit that left its host, lands on exactly one host."""
+    p = built.problem
+    index = p.situ.index
+    for o in p.candidates:
+        lands = sum(built.landing(o))
+        kept = [built.keep[o, h] for h in p.movable.get(o, ())]
+        moved_out = len(kept) - sum(kept)
+        need = p.demand.get(o, 0) + moved_out
+        if p.best_effort:
+            built.model.add(lands <= need)
+            built.model.add(lands >= moved_out)  # a unit is never moved off to nowhere
+            built.unplaced[o] = need - lands
+        else:
+            literal = built.literal(f"{RuleGroup.PLACE}[{index.owner_ids[o]}]")
+            _enforce(built.model.add(lands == need), literal)
+            if literal is not None:
+                built.model.add(lands <= need)
+
+
+def add_capacity(built: BuiltPlacement) -> None:
+    """No host holds more of any resource than its capacity."""
+    p = built.problem
+    index = p.situ.index
+    incoming = _incoming(built)
+    for h in p.hosts:
+        for r, resource in enumerate(index.resources):
+            terms = [(v, index.size[o][r]) for o, v in incoming[h] if index.size[o][r]]
+            if not terms:
+                continue
+            expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            literal = built.literal(f"{RuleGroup.CAPACITY}[{resource}]")
+            room = index.cap[h][r] - p.fixed_used[h][r]
+            _enforce(built.model.add(expr <= room), literal)
+
+
+def add_anti_affinity(built: BuiltPlacement) -> None:
+    """The containers of an app with 2+ containers, and the nodes of a database, run on
+    pairwise distinct hosts: at most one unit lands on a host, none where one stays."""
+    p = built.problem
+    if not p.explain:
+        return  # one boolean per host and no candidate holding the owner: already true
+    index = p.situ.index
+    for o in p.candidates:
+        if not index.apart[o]:
+            continue
+        literal = built.literal(f"{RuleGroup.APART}[{index.owner_ids[o]}]")
+        staying = set(p.fixed_hosts.get(o, ()))
+        for h in p.candidates[o]:
+            limit = 0 if h in staying else 1
+            _enforce(built.model.add(built.land[o, h] <= limit), literal)
+
+
+def add_spread(built: BuiltPlacement) -> None:
+    """An owner whose file asks for spread k runs in at least k distinct datacenters."""
+    p = built.problem
+    index = p.situ.index
+    m = built.model
+    for o in p.candidates:
+        k = index.spread[o]
+        if k <= 1:
+            continue
+        covered = {index.host_dc[h] for h in p.fixed_hosts.get(o, ())}
+        if len(covered) >= k:
+            continue
+        by_dc: dict[str, list[cp_model.LinearExprT]] = {}
+        for h in p.candidates[o]:
+            by_dc.setdefault(index.host_dc[h], []).append(built.land[o, h])
+        for h in p.movable.get(o, ()):
+            by_dc.setdefault(index.host_dc[h], []).append(built.keep[o, h])
+        opened = []
+        for dc, present in sorted(by_dc.items()):
+            if dc in covered:
+                continue
+            z = m.new_bool_var(f"runs_in[{index.owner_ids[o]}@{dc}]")
+            m.add(z <= sum(present))
+            opened.append(z)
+        literal = built.literal(f"{RuleGroup.SPREAD}[{index.owner_ids[o]}]")
+        _enforce(m.add(sum(opened) >= k - len(covered)), literal)
+
+
+def add_move_limit(built: BuiltPlacement) -> None:
+    """At most ``max_moves`` units leave a healthy host."""
+    p = built.problem
+    if not built.keep:
+        return
+    moved = len(built.keep) - sum(built.keep.values())
+    literal = built.literal(f"{RuleGroup.MOVES}[{p.max_moves}]")
+    _enforce(built.model.add(moved <= p.max_moves), literal)
+
+
+def add_balance(built: BuiltPlacement) -> None:
+    """``balance`` is at least the utilisation (basis points) of every host of the model."""
+    p = built.problem
+    index = p.situ.index
+    incoming = _incoming(built)
+    for h in p.hosts:
+        for r in range(len(index.resources)):
+            cap = index.cap[h][r]
+            terms = [(v, SCALE * index.size[o][r]) for o, v in incoming[h] if index.size[o][r]]
+            if not terms or cap <= 0:
+                continue
+            expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            built.model.add(expr - cap * built.balance <= -SCALE * p.fixed_used[h][r])
+
+
+def add_pile(built: BuiltPlacement) -> None:
+    """``pile`` is at least the number of units landing on every host of the model."""
+    p = built.problem
+    per_host: dict[int, list[cp_model.IntVar]] = {}
+    for (_, h), v in built.land.items():
+        per_host.setdefault(h, []).append(v)
+    for h, lands in per_host.items():
+        built.model.add(sum(lands) + p.fixed_landed.get(h, 0) <= built.pile)
+
+
+def _incoming(built: BuiltPlacement) -> dict[int, list[tuple[int, cp_model.IntVar]]]:
+    """Per host, the variables whose value adds a unit there: landings and staying units."""
+    out: dict[int, list[tuple[int, cp_model.IntVar]]] = {h: [] for h in built.problem.hosts}
+    for (o, h), v in built.land.items():
+        out[h].append((o, v))
+    for (o, h), v in built.keep.items():
+        out[h].append((o, v))
+    return out
+
+
+#: A term later issues add: given the built model, (name, weight, expression) to minimise.
+ObjectiveTerm = Callable[[BuiltPlacement], tuple[str, int, cp_model.LinearExprT]]
+
+
+def add_objective(
+    built: BuiltPlacement, weights: Weights, extra_terms: Sequence[ObjectiveTerm] = ()
+) -> None:
+    """Minimise the weighted sum of balance, pile, moves, unplaced units and any extra term."""
+    terms = built.terms
+    terms["balance"] = (weights.balance, built.balance)
+    terms["pile"] = (weights.pile, built.pile)
+    if built.keep:
+        terms["moves"] = (weights.moves, len(built.keep) - sum(built.keep.values()))
+    if built.unplaced:
+        terms["unplaced"] = (weights.unplaced, sum(built.unplaced.values()))
+    for term in extra_terms:
+        name, weight, expr = term(built)
+        terms[name] = (weight, expr)
+    built.model.minimize(sum(w * e for w, e in terms.values()))
+
+
+#: The rule builders, in the order they are added; each is one named group of constraints.
+RULES: tuple[Callable[[BuiltPlacement], None], ...] = (
+    add_demand,
+    add_capacity,
+    add_anti_affinity,
+    add_spread,
+    add_move_limit,
+)
+
+
+def build_placement(
+    problem: Problem,
+    weights: Weights | None = None,
+    extra_terms: Sequence[ObjectiveTerm] = (),
+    hint: Mapping[int, Sequence[int]] | None = None,
+) -> BuiltPlacement:
+    """The CP-SAT model of ``problem``: variables, rules, balance and pile, objective, hint.
+
+    Parameters
+    ----------
+    hint
+        owner -> hosts where its displaced units land in a known plan (usually the greedy's);
+        movable units are hinted to stay.
+    """
+    start = time.perf_counter()
+    model = cp_model.CpModel()
+    upper = 10 * SCALE if problem.explain else SCALE
+    balance = model.new_int_var(min(problem.balance_floor, upper), upper, "balance")
+    pile_cap = sum(problem.demand.values()) + sum(len(v) for v in problem.movable.values())
+    pile_cap += max(problem.fixed_landed.values(), default=0)
+    pile = model.new_int_var(min(problem.pile_floor, pile_cap), max(pile_cap, 0), "pile")
+    built = BuiltPlacement(problem, model, {}, {}, balance, pile)
+    add_variables(built)
+    for rule in RULES:
+        rule(built)
+    if not problem.explain:
+        add_balance(built)
+        add_pile(built)
+        add_objective(built, weights or Weights(), extra_terms)
+    if hint is not None:
+        for (o, h), v in built.land.items():
+            model.add_hint(v, 1 if h in hint.get(o, ()) else 0)
+        for v in built.keep.values():
+            model.add_hint(v, 1)
+    built.build_s = time.perf_counter() - start
+    return built
+
+
+# --------------------------------------------------------------------------------------------
+# Solve and read
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Solver settings; every one explicit, with a default."""
+
+    seed: int = 0
+    workers: int = 1
+    time_limit: float = 10.0
+    #: Stop once the objective is within this fraction of the best bound.
+    relative_gap: float = 0.0
+    #: (owner, host) pairs above which candidates are cut to the least loaded hosts.
+    full_model_limit: int = 30_000
+    #: Candidates kept per owner on large platforms: max(min_candidates, per_unit * units).
+    min_candidates: int = 24
+    candidates_per_unit: int = 4
+    #: Restricted pairs above which the search goes in batches (large neighbourhood search).
+    batch_limit: int = 40_000
+    #: Hosts freed per batch of the large neighbourhood search.
+    batch_hosts: int = 40
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What one CP-SAT solve returned, read into plain values."""
+
+    status: Status
+    landed: Mapping[int, tuple[int, ...]]
+    moved_from: Mapping[int, tuple[int, ...]]
+    unplaced: Mapping[int, int]
+    objective: int | None
+    bound: int | None
+    terms: Mapping[str, int]
+    wall_s: float
+
+
+_STATUS = {
+    cp_model.OPTIMAL: Status.OPTIMAL,
+    cp_model.FEASIBLE: Status.FEASIBLE,
+    cp_model.INFEASIBLE: Status.INFEASIBLE,
+}
+
+
+def _solver(params: SolveParams, time_limit: float | None = None) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.random_seed = params.seed
+    solver.parameters.num_workers = max(1, params.workers)
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit or params.time_limit)
+    solver.parameters.relative_gap_limit = params.relative_gap
+    return solver
+
+
+def solve_placement(
+    built: BuiltPlacement, params: SolveParams, time_limit: float | None = None
+) -> SolveOutcome:
+    """Solve ``built`` and read where units land, which move, and the objective terms."""
+    solver = _solver(params, time_limit)
+    start = time.perf_counter()
+    code = solver.solve(built.model)
+    wall = time.perf_counter() - start
+    status = _STATUS.get(code, Status.UNKNOWN)
+    if not status.has_plan:
+        return SolveOutcome(status, {}, {}, {}, None, None, {}, wall)
+    landed: dict[int, list[int]] = {}
+    for (o, h), v in built.land.items():
+        count = solver.value(v)
+        landed.setdefault(o, []).extend([h] * count)
+    moved: dict[int, list[int]] = {}
+    for (o, h), v in built.keep.items():
+        if not solver.boolean_value(v):
+            moved.setdefault(o, []).append(h)
+    unplaced = {o: solver.value(e) for o, e in built.unplaced.items()}
+    terms = {name: int(solver.value(e)) for name, (_, e) in built.terms.items()}
+    return SolveOutcome(
+        status,
+        {o: tuple(sorted(v)) for o, v in landed.items()},
+        {o: tuple(v) for o, v in moved.items()},
+        {o: n for o, n in unplaced.items() if n},
+        round(solver.objective_value),
+        math.floor(solver.best_objective_bound + 1e-6),
+        terms,
+        wall,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Problems from a situation
+# --------------------------------------------------------------------------------------------
+
+
+def _rank(situ: Situation, o: int, hosts: Sequence[int]) -> list[int]:
+    """``hosts`` ordered by their utilisation once a unit of ``o`` is added, least first."""
+    index = situ.index
+    size = index.size[o]
+    return sorted(
+        hosts,
+        key=lambda h: (
+            _util([u + s for u, s in zip(index.used[h], size, strict=True)], index.cap[h]),
+            h,
+        ),
+    )
+
+
+def _problem(
+    situ: Situation,
+    candidates: Mapping[int, Sequence[int]],
+    bounds: Bounds,
+    *,
+    allow_moves: int,
+    best_effort: bool,
+    explain: bool = False,
+    complete: bool,
+) -> Problem:
+    """The whole scenario as one problem over ``candidates``, every other host fixed."""
+    index = situ.index
+    hosts: set[int] = set()
+    for hs in candidates.values():
+        hosts.update(hs)
+    movable: dict[int, list[int]] = {}
+    if allow_moves:
+        for o, row in enumerate(index.where):
+            for h in row:
+                if h is not None and h in hosts and h not in situ.down:
+                    movable.setdefault(o, []).append(h)
+    cand = {o: list(v) for o, v in candidates.items()}
+    if movable:
+        # A unit moved off a host must land somewhere: its owner needs candidates too.
+        for o in movable:
+            if o not in cand:
+                held = set(situ.held[o])
+                cand[o] = [h for h in sorted(hosts) if h not in held and index.takes(o, h)]
+    movable_set = {(o, h) for o, hs in movable.items() for h in hs}
+    fixed_used = {h: list(index.used[h]) for h in hosts}
+    for o, h in movable_set:
+        for r, amount in enumerate(index.size[o]):
+            fixed_used[h][r] -= amount
+    fixed_hosts = {o: [h for h in situ.held[o] if (o, h) not in movable_set] for o in cand}
+    outside = [
+        _util(index.used[h], index.cap[h])
+        for h in range(len(index.host_ids))
+        if h not in hosts and h not in situ.down
+    ]
+    floor = max(bounds.balance, max(outside, default=0))
+    return Problem(
+        situ=situ,
+        demand={o: len(v) for o, v in situ.displaced.items()},
+        candidates=cand,
+        movable=movable,
+        fixed_hosts=fixed_hosts,
+        fixed_used=fixed_used,
+        fixed_landed={},
+        balance_floor=floor,
+        pile_floor=bounds.pile,
+        max_moves=allow_moves,
+        best_effort=best_effort,
+        explain=explain,
+        complete=complete,
+    )
+
+
+def _candidates(
+    situ: Situation, params: SolveParams, allow_moves: int, greedy: GreedyResult | None
+) -> tuple[dict[int, list[int]], bool]:
+    """Candidate hosts per displaced owner, and whether they are every eligible host."""
+    room = not allow_moves
+    eligible = {o: _eligible(situ, o, room=room) for o in situ.displaced}
+    pairs = sum(len(v) for v in eligible.values())
+    if pairs <= params.full_model_limit:
+        return eligible, True
+    out = {}
+    for o, hosts in eligible.items():
+        keep = max(params.min_candidates, params.candidates_per_unit * len(situ.displaced[o]))
+        chosen = _rank(situ, o, hosts)[:keep]
+        if greedy is not None:
+            chosen = sorted(set(chosen) | set(greedy.landed.get(o, ())))
+        out[o] = chosen
+    return out, False
+
+
+# --------------------------------------------------------------------------------------------
+# The engine's entry point
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlacementResult:
+    """A placement answer: status, new placement, what is unplaced and why, and solve stats."""
+
+    status: Status
+    placement: Placement
+    unplaced: tuple[str, ...]
+    explanation: tuple[str, ...]
+    objective: int | None
+    bound: int | None
+    gap: float | None
+    terms: Mapping[str, int]
+    wall_s: float
+    build_s: float
+    seed: int
+    workers: int
+    method: str
+    #: The objective CP-SAT reported for the plan (equals ``objective`` at the optimum).
+    solver_objective: int | None = None
+
+
+def _gap(objective: int | None, bound: int | None) -> float | None:
+    if objective is None or bound is None:
+        return None
+    return max(0.0, (objective - bound) / max(1, abs(objective)))
+
+
+def _read_placement(
+    situ: Situation, landed: Mapping[int, Sequence[int]], moved_from: Mapping[int, Sequence[int]]
+) -> tuple[dict[str, tuple[str | None, ...]], list[str]]:
+    """The new placement: units that stay keep their index; the others take the landing hosts
+    in host order; units left over are unplaced."""
+    index = situ.index
+    placement: dict[str, tuple[str | None, ...]] = {}
+    unplaced: list[str] = []
+    for o, owner in enumerate(index.owner_ids):
+        row = index.where[o]
+        leaving = Counter(moved_from.get(o, ()))
+        targets = list(landed.get(o, ()))
+        new: list[str | None] = []
+        for i, h in enumerate(row):
+            if h is not None and h not in situ.down and leaving[h] == 0:
+                new.append(index.host_ids[h])
+                continue
+            if h is not None and leaving[h] > 0:
+                leaving[h] -= 1
+            if targets:
+                new.append(index.host_ids[targets.pop(0)])
+            else:
+                new.append(None)
+                unplaced.append(f"{owner}/{i}")
+        placement[owner] = tuple(new)
+    return placement, unplaced
+
+
+def place(
+    platform: Platform,
+    scenario: Scenario | None = None,
+    *,
+    allow_moves: int = 0,
+    best_effort: bool = False,
+    weights: Weights | None = None,
+    params: SolveParams | None = None,
+    extra_terms: Sequence[ObjectiveTerm] = (),
+) -> PlacementResult:
+    """Place every unit the scenario displaces (and every unit never placed) on the platform.
+
+    Parameters
+    ----------
+    platform
+        The platform and its current placement (units with no host are placed too).
+    scenario
+        The hosts and datacenters lost; none for a first placement.
+    allow_moves
+        Up to this many units on healthy hosts may move to make room.
+    best_effort
+        Place what can be placed when not everything can; the rest is listed as unplaced.
+    extra_terms
+        More objective terms (later issues), added to balance, pile, moves and unplaced.
+
+    Returns
+    -------
+    PlacementResult
+        ``infeasible`` with an explanation when the units cannot all be placed (and
+        ``best_effort`` is off); otherwise the new placement and the solve statistics.
+    """
+    weights = weights or Weights()
+    params = params or SolveParams()
+    scenario = scenario or Scenario()
+    start = time.perf_counter()
+    index = PlatformIndex.of(platform)
+    situ = situation(index, scenario.down_hosts(platform))
+    down_ids = frozenset(index.host_ids[h] for h in situ.down)
+    bounds = lower_bounds(situ, allow_moves)
+    analytic = bounds.objective(weights)
+    build_s = 0.0
+
+    def finish(
+        status: Status,
+        landed: Mapping[int, Sequence[int]],
+        moved: Mapping[int, Sequence[int]],
+        method: str,
+        bound: int | None,
+        solver_objective: int | None = None,
+        explanation: tuple[str, ...] = (),
+    ) -> PlacementResult:
+        placement, unplaced = _read_placement(situ, landed, moved)
+        terms = objective_terms(platform, platform.placement, placement, down_ids, len(unplaced))
+        objective = weights.total(terms)
+        if status.has_plan and bound is not None and objective <= bound:
+            status = Status.OPTIMAL
+        return PlacementResult(
+            status,
+            placement,
+            tuple(unplaced),
+            explanation,
+            objective,
+            bound,
+            _gap(objective, bound),
+            terms,
+            time.perf_counter() - start,
+            build_s,
+            params.seed,
+            params.workers,
+            method,
+            solver_objective,
+        )
+
+    def no_plan(status: Status, explanation: tuple[str, ...]) -> PlacementResult:
+        return PlacementResult(
+            status,
+            platform.placement,
+            (),
+            explanation,
+            None,
+            None,
+            None,
+            {},
+            time.perf_counter() - start,
+            build_s,
+            params.seed,
+            params.workers,
+            "cp-sat",
+        )
+
+    def run(candidates: Mapping[int, Sequence[int]], complete: bool, effort: bool) -> SolveOutcome:
+        nonlocal build_s
+        problem = _problem(
+            situ,
+            candidates,
+            bounds,
+            allow_moves=allow_moves,
+            best_effort=effort,
+            complete=complete,
+        )
+        built = build_placement(problem, weights, extra_terms, greedy.landed)
+        build_s += built.build_s
+        outcome = solve_placement(built, params, params.time_limit - (time.perf_counter() - start))
+        log.info(
+            "placement: %d units displaced, %d variables, %s in %.3f s",
+            situ.units_displaced,
+            len(built.land) + len(built.keep),
+            outcome.status,
+            outcome.wall_s,
+        )
+        return outcome
+
+    if not situ.displaced and not allow_moves:
+        return finish(Status.OPTIMAL, {}, {}, "nothing to place", analytic)
+
+    greedy = greedy_place(situ)
+    candidates, complete = _candidates(
+        situ, params, allow_moves, greedy if greedy.complete else None
+    )
+    pairs = sum(len(v) for v in candidates.values())
+    if greedy.complete and not allow_moves and not complete and pairs > params.batch_limit:
+        landed, bound, batch_build_s = _batched_search(situ, greedy, bounds, weights, params, start)
+        build_s += batch_build_s
+        return finish(Status.FEASIBLE, landed, {}, "greedy + cp-sat batches", bound)
+
+    outcome = run(candidates, complete, False)
+    if not outcome.status.has_plan and not complete:
+        # A model on the least loaded candidates proves nothing: try every eligible host.
+        complete = True
+        candidates = {o: _eligible(situ, o, room=not allow_moves) for o in situ.displaced}
+        outcome = run(candidates, complete, False)
+    if outcome.status.has_plan:
+        bound = max(analytic, outcome.bound or 0) if complete else analytic
+        method = "cp-sat" if complete else "cp-sat (least loaded candidates)"
+        return finish(
+            outcome.status, outcome.landed, outcome.moved_from, method, bound, outcome.objective
+        )
+    if outcome.status is Status.UNKNOWN:
+        return no_plan(Status.UNKNOWN, ("no plan found within the time limit",))
+    explanation = explain_infeasible(situ, allow_moves, params, greedy)
+    if not best_effort:
+        return no_plan(Status.INFEASIBLE, explanation)
+    outcome = run(candidates, True, True)
+    if not outcome.status.has_plan:
+        return no_plan(Status.UNKNOWN, explanation)
+    return finish(
+        outcome.status,
+        outcome.landed,
+        outcome.moved_from,
+        "cp-sat (best effort)",
+        max(analytic, outcome.bound or 0),
+        outcome.objective,
+        explanation,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Large displacements: greedy, then CP-SAT on the most loaded hosts, batch after batch
+# --------------------------------------------------------------------------------------------
+
+
+def _batched_search(
+    situ: Situation,
+    greedy: GreedyResult,
+    bounds: Bounds,
+    weights: Weights,
+    params: SolveParams,
+    start: float,
+) -> tuple[dict[int, tuple[int, ...]], int, float]:
+    """Improve the greedy plan by large neighbourhood search: free the units that landed on
+    the most loaded (then the most piled-on) hosts, and let CP-SAT re-place them on those hosts
+    and the least loaded others, every other unit fixed. Each batch's model holds every rule
+    exactly and its objective equals the whole plan's (the fixed hosts enter as floors), so a
+    batch never makes the plan worse. Returns the landing hosts, the bound and build time."""
+    index = situ.index
+    n_hosts = len(index.host_ids)
+    healthy = [h for h in range(n_hosts) if h not in situ.down]
+    used = [list(u) for u in index.used]
+    on_host: list[list[int]] = [[] for _ in range(n_hosts)]  # owners landed per host
+    landed: dict[int, list[int]] = {o: list(hs) for o, hs in greedy.landed.items()}
+    for o, hs in landed.items():
+        for h in hs:
+            on_host[h].append(o)
+            for r, amount in enumerate(index.size[o]):
+                used[h][r] += amount
+    util = [_util(used[h], index.cap[h]) if h not in situ.down else -1 for h in range(n_hosts)]
+    bound = bounds.objective(weights)
+
+    def objective() -> int:
+        return weights.total(
+            {
+                "balance": max(util[h] for h in healthy),
+                "pile": max(len(on_host[h]) for h in healthy),
+            }
+        )
+
+    best = objective()
+    build_s = 0.0
+    stale = 0
+    rounds = 0
+    by_cool = sorted(healthy, key=lambda h: (util[h], h))
+    while best > bound and stale < 3:
+        remaining = params.time_limit - (time.perf_counter() - start)
+        if remaining < 0.2:
+            break
+        rounds += 1
+        hot = sorted(
+            (h for h in healthy if on_host[h]),
+            key=lambda h: (-weights.balance * util[h] - weights.pile * len(on_host[h]), h),
+        )[: params.batch_hosts]
+        hot_set = set(hot)
+        freed: dict[int, list[int]] = {}
+        for h in hot:
+            for o in on_host[h]:
+                freed.setdefault(o, []).append(h)
+        by_cool = sorted(healthy, key=lambda h: (util[h], h))
+        pool = [h for h in by_cool[: 4 * params.batch_hosts] if h not in hot_set]
+        hosts = sorted(hot_set | set(pool))
+        candidates: dict[int, list[int]] = {}
+        fixed_hosts: dict[int, list[int]] = {}
+        for o, from_hosts in freed.items():
+            stays = set(situ.held[o]) | (set(landed[o]) - set(from_hosts))
+            fixed_hosts[o] = sorted(stays)
+            candidates[o] = [h for h in hosts if h not in stays and index.takes(o, h)]
+        fixed_used = {h: list(used[h]) for h in hosts}
+        fixed_landed = {h: len(on_host[h]) for h in hosts}
+        for o, from_hosts in freed.items():
+            for h in from_hosts:
+                fixed_landed[h] -= 1
+                for r, amount in enumerate(index.size[o]):
+                    fixed_used[h][r] -= amount
+        inside = set(hosts)
+        outside = [h for h in healthy if h not in inside]
+        problem = Problem(
+            situ=situ,
+            demand={o: len(v) for o, v in freed.items()},
+            candidates=candidates,
+            movable={},
+            fixed_hosts=fixed_hosts,
+            fixed_used=fixed_used,
+            fixed_landed=fixed_landed,
+            balance_floor=max([bounds.balance] + [util[h] for h in outside]),
+            pile_floor=max([bounds.pile] + [len(on_host[h]) for h in outside]),
+        )
+        built = build_placement(problem, weights, (), {o: v for o, v in freed.items()})
+        build_s += built.build_s
+        outcome = solve_placement(built, params, min(remaining, 5.0))
+        if not outcome.status.has_plan or outcome.objective is None or outcome.objective >= best:
+            stale += 1
+            if not outcome.status.has_plan or outcome.objective is None:
+                continue
+            if outcome.objective > best:
+                continue
+        else:
+            stale = 0
+        for o, from_hosts in freed.items():
+            for h in from_hosts:
+                on_host[h].remove(o)
+                landed[o].remove(h)
+                for r, amount in enumerate(index.size[o]):
+                    used[h][r] -= amount
+            for h in outcome.landed.get(o, ()):
+                on_host[h].append(o)
+                landed[o].append(h)
+                for r, amount in enumerate(index.size[o]):
+                    used[h][r] += amount
+        for h in hosts:
+            util[h] = _util(used[h], index.cap[h])
+        best = min(best, objective())
+    log.info("batched search: %d batches, objective %d, bound %d", rounds, best, bound)
+    return {o: tuple(sorted(v)) for o, v in landed.items()}, bound, build_s
+
+
+# --------------------------------------------------------------------------------------------
+# Infeasible: a minimal set of conflicting rules, in the platform's words, and a fix
+# --------------------------------------------------------------------------------------------
+
+
+def _explain_problem(situ: Situation, owners: Sequence[int], allow_moves: int) -> Problem:
+    """Explain mode: every healthy host of the right role is a candidate (even one that holds
+    the owner or has no room), so that each rule, switched off, really gives way."""
+    index = situ.index
+    healthy = [h for h in range(len(index.host_ids)) if h not in situ.down]
+    candidates = {o: [h for h in healthy if index.takes(o, h)] for o in owners}
+    movable: dict[int, list[int]] = {}
+    units = sum(len(situ.held[o]) for o in range(len(index.owner_ids)))
+    if allow_moves and units * len(healthy) <= 200_000:
+        for o, row in enumerate(index.where):
+            hs = [h for h in row if h is not None and h not in situ.down]
+            if hs:
+                movable[o] = hs
+                candidates.setdefault(o, [h for h in healthy if index.takes(o, h)])
+    fixed_used = {h: list(index.used[h]) for h in healthy}
+    for o, hs in movable.items():
+        for h in hs:
+            for r, amount in enumerate(index.size[o]):
+                fixed_used[h][r] -= amount
+    fixed_hosts = {o: [h for h in situ.held[o] if h not in movable.get(o, ())] for o in candidates}
+    return Problem(
+        situ=situ,
+        demand={o: len(situ.displaced.get(o, ())) for o in candidates},
+        candidates=candidates,
+        movable=movable,
+        fixed_hosts=fixed_hosts,
+        fixed_used=fixed_used,
+        fixed_landed={},
+        balance_floor=0,
+        pile_floor=0,
+        max_moves=allow_moves,
+        explain=True,
+        complete=True,
+    )
+
+
+def minimal_conflict(built: BuiltPlacement, params: SolveParams) -> list[str] | None:
+    """A minimal set of rule literals that cannot hold together, or ``None`` if they can.
+
+    CP-SAT's core comes from assumptions with one worker (cores need a single worker); it is
+    then shrunk by deletion: a rule is dropped when the others are still infeasible without it.
+    """
+    names = sorted(built.literals)
+
+    def infeasible(subset: Sequence[str]) -> bool | None:
+        built.model.clear_assumptions()
+        built.model.add_assumptions([built.literals[n] for n in subset])
+        solver = _solver(SolveParams(seed=params.seed, workers=1), min(params.time_limit, 5.0))
+        code = solver.solve(built.model)
+        if code == cp_model.INFEASIBLE:
+            found = {
+                built.model.get_bool_var_from_proto_index(i).name
+                for i in solver.sufficient_assumptions_for_infeasibility()
+            }
+            core[:] = [n for n in subset if n in found] or list(subset)
+            return True
+        return False if code in (cp_model.FEASIBLE, cp_model.OPTIMAL) else None
+
+    core: list[str] = []
+    if not infeasible(names):
+        return None
+    i = 0
+    while i < len(core):
+        trial = core[:i] + core[i + 1 :]
+        kept = list(core)
+        if infeasible(trial):
+            continue  # core is now the trial (or smaller): look at position i again
+        core[:] = kept
+        i += 1
+    return core
+
+
+def _show_size(index: PlatformIndex, o: int) -> str:
+    return ", ".join(
+        f"{amount / 1000:g} {r}"
+        for r, amount in zip(index.resources, index.size[o], strict=True)
+        if amount
+    )
+
+
+def _what(index: PlatformIndex, o: int) -> str:
+    return f"{'database' if index.is_db[o] else 'app'} {index.owner_ids[o]}"
+
+
+def _describe(situ: Situation, core: Sequence[str], allow_moves: int) -> list[str]:
+    """One sentence per conflict, in the platform's words."""
+    index = situ.index
+    rules: dict[str, set[str]] = {}
+    for name in core:
+        group, _, subject = name.partition("[")
+        rules.setdefault(group, set()).add(subject.rstrip("]"))
+    owners = sorted(index.owner_pos[s] for s in rules.get(RuleGroup.PLACE, ()))
+    resources = sorted(rules.get(RuleGroup.CAPACITY, ()))
+    lines: list[str] = []
+    for o in owners:
+        name = index.owner_ids[o]
+        need = len(situ.displaced.get(o, ()))
+        unit = "node" if index.is_db[o] else "container"
+        room = len(_eligible(situ, o, room=True))
+        if name in rules.get(RuleGroup.SPREAD, ()):
+            dcs = {index.host_dc[h] for h in _eligible(situ, o, room=True)}
+            dcs |= {index.host_dc[h] for h in situ.held[o]}
+            lines.append(
+                f"{_what(index, o)} must run in {index.spread[o]} datacenters; "
+                f"{len(dcs)} have a healthy host with {_show_size(index, o)} free or hold it"
+            )
+        elif name in rules.get(RuleGroup.APART, ()) and len(owners) == 1:
+            runs = len(situ.held[o])
+            lines.append(
+                f"{_what(index, o)} needs {need} more distinct hosts with {_show_size(index, o)} "
+                f"free (it still runs on {runs}); {room} remain"
+            )
+        elif len(owners) == 1:
+            lines.append(
+                f"{_what(index, o)} needs {need} host(s) with {_show_size(index, o)} free for its "
+                f"lost {unit}(s); {room} remain"
+            )
+    if len(owners) > 1:
+        for resource in resources or list(index.resources):
+            r = index.resources.index(resource)
+            demand = sum(index.size[o][r] * len(situ.displaced.get(o, ())) for o in owners)
+            kinds = {index.is_db[o] for o in owners}
+            free = sum(
+                max(0, index.cap[h][r] - index.used[h][r])
+                for h in range(len(index.host_ids))
+                if h not in situ.down
+                and (
+                    (True in kinds and index.takes_dbs[h])
+                    or (False in kinds and index.takes_apps[h])
+                )
+            )
+            names = ", ".join(index.owner_ids[o] for o in owners[:8])
+            more = f" and {len(owners) - 8} more" if len(owners) > 8 else ""
+            lines.append(
+                f"{names}{more} together need {demand / 1000:g} {resource} for their lost units; "
+                f"the healthy hosts that may take them have {free / 1000:g} {resource} free"
+                + ("" if free < demand else ", but not in pieces that fit")
+            )
+    if RuleGroup.MOVES in rules:
+        lines.append(
+            f"at most {allow_moves} unit(s) on healthy hosts may move to make room (--allow-moves)"
+        )
+    if not lines:
+        lines.append("rules in conflict: " + ", ".join(core))
+    return lines
+
+
+def _fix(situ: Situation, owners: Sequence[int]) -> str | None:
+    """How many more hosts of the most common size, in the largest healthy datacenter, let
+    the greedy place every displaced unit (checked, not estimated)."""
+    from dataclasses import replace
+
+    from models.entities import Host
+
+    index = situ.index
+    platform = index.platform
+    kinds = {index.is_db[o] for o in owners} or {False}
+    healthy = [platform.hosts[h] for h in range(len(index.host_ids)) if h not in situ.down]
+    fitting = [
+        h
+        for h in healthy
+        if (True in kinds and h.role.accepts_databases())
+        or (False in kinds and h.role.accepts_apps())
+    ]
+    if not fitting:
+        return None
+    shape, _ = Counter((tuple(sorted(h.capacity.items())), h.role) for h in fitting).most_common(1)[
+        0
+    ]
+    dc, _ = Counter(h.datacenter for h in healthy).most_common(1)[0]
+    down_ids = frozenset(index.host_ids[h] for h in situ.down)
+
+    def works(n: int) -> bool:
+        extra = tuple(Host(f"{dc}-new{i + 1:03d}", dc, dict(shape[0]), shape[1]) for i in range(n))
+        grown = replace(platform, hosts=platform.hosts + extra)
+        grown_index = PlatformIndex(grown)
+        return greedy_place(situation(grown_index, down_ids)).complete
+
+    n = 1
+    while not works(n):
+        n *= 2
+        if n > 4096:
+            return None
+    low, high = n // 2 + 1, n
+    while low < high:
+        mid = (low + high) // 2
+        if works(mid):
+            high = mid
+        else:
+            low = mid + 1
+    size = ", ".join(f"{r} {v:g}" for r, v in shape[0])
+    return (
+        f"fix: {low} more host(s) of the most common size ({size}, role {shape[1].value}) "
+        f"in {dc} would make room"
+    )
+
+
+def explain_infeasible(
+    situ: Situation, allow_moves: int, params: SolveParams, greedy: GreedyResult | None = None
+) -> tuple[str, ...]:
+    """Why the displaced units cannot all be placed: a minimal set of conflicting rules, in the
+    platform's words, and what would fix it."""
+    owners = sorted(situ.displaced)
+    healthy = len(situ.index.host_ids) - len(situ.down)
+    if len(owners) * healthy > params.full_model_limit and greedy is not None and greedy.missing:
+        # Too large to explain whole: the owners the greedy could not place, alone, first.
+        owners = sorted(greedy.missing)
+    built = build_placement(_explain_problem(situ, owners, allow_moves))
+    core = minimal_conflict(built, params)
+    if core is None and len(owners) < len(situ.displaced):
+        built = build_placement(_explain_problem(situ, sorted(situ.displaced), allow_moves))
+        core = minimal_conflict(built, params)
+    if core is None:
+        return ("the displaced units could not be placed within the time limit",)
+    lines = _describe(situ, core, allow_moves)
+    stuck = [
+        situ.index.owner_pos[n.partition("[")[2].rstrip("]")]
+        for n in core
+        if n.startswith(f"{RuleGroup.PLACE}[")
+    ]
+    fix = _fix(situ, stuck)
+    if fix is not None:
+        lines.append(fix)
+    log.info("infeasible: core %s", core)
+    return tuple(lines)
