@@ -8,6 +8,7 @@ becomes its container's host (instances with no machine stay unplaced).
 from __future__ import annotations
 
 import csv
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,15 +31,19 @@ def _rows(path: Path) -> list[list[str]]:
     try:
         with path.open(encoding="utf-8", newline="") as handle:
             return [row for row in csv.reader(handle) if row]
-    except OSError as error:
-        raise TraceError(f"{path}: cannot read file: {error.strerror}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise TraceError(f"{path}: cannot read file: {reason}") from None
 
 
 def _number(path: Path, line: int, text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise TraceError(f"{path}:{line}: expected a number (got {text!r})") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise TraceError(f"{path}:{line}: expected a number (got {text!r})")
+    return value
 
 
 def import_tianchi(
@@ -90,6 +95,8 @@ def import_tianchi(
     for line, row in enumerate(_rows(apps_path), start=1):
         if line == 1 and row[0] == "app_id":
             continue
+        if len(row) < 4:
+            raise TraceError(f"{apps_path}:{line}: expected app_id,cpu_max,cpu_mean,mem_max,...")
         cpu_column = 1 if cpu == "peak" else 2
         cpu_share = max(_number(apps_path, line, row[cpu_column]), 0.001)
         mem_gb = max(_number(apps_path, line, row[3]), 0.001)

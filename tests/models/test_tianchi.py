@@ -168,3 +168,22 @@ def test_instance_without_machine_stays_unplaced(slice_copy: Path, sites: list[S
 def test_missing_file(tmp_path: Path, sites: list[Site]) -> None:
     with pytest.raises(TraceError, match=r"cannot read file: No such file or directory$"):
         import_tianchi(tmp_path, sites)
+
+
+def test_short_app_summary_row(slice_copy: Path, sites: list[Site]) -> None:
+    _spoil(slice_copy / APPS, 4, "app_1,0.5")
+    with pytest.raises(TraceError, match=rf"^{slice_copy / APPS}:4: expected app_id,cpu_max"):
+        import_tianchi(slice_copy, sites)
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf"])
+def test_number_that_is_not_finite(slice_copy: Path, sites: list[Site], text: str) -> None:
+    _spoil(slice_copy / MACHINES, 2, f"machine_40,32,{text},1440,7,3,7")
+    with pytest.raises(TraceError, match=rf"^{slice_copy / MACHINES}:2: expected a number"):
+        import_tianchi(slice_copy, sites)
+
+
+def test_file_that_is_not_text(slice_copy: Path, sites: list[Site]) -> None:
+    (slice_copy / DEPLOY).write_bytes(b"inst_1,app_1,\xff\xfe\n")
+    with pytest.raises(TraceError, match=rf"^{slice_copy / DEPLOY}: cannot read file: .*utf-8"):
+        import_tianchi(slice_copy, sites)
