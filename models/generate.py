@@ -167,6 +167,13 @@ def generate_platform(
                 )
             )
 
+    # With one host per datacenter no datacenter has room for both roles: rather than leave the
+    # databases without a host (and with no nodes), the first host takes them.
+    if apps and databases and all(h.role is Role.APPS for h in host_list):
+        if len(host_list) < 2:
+            raise GenerationError("apps and databases need at least two hosts")
+        host_list[0] = replace(host_list[0], role=Role.DATABASES)
+
     # Anti-affinity: an app cannot have more containers than there are hosts to hold them.
     n_app_hosts = sum(h.role.accepts_apps() for h in host_list)
     n_db_hosts = sum(h.role.accepts_databases() for h in host_list)
