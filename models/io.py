@@ -121,6 +121,8 @@ def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
     """``('hosts', 3, 'capacity', 'cpu')`` -> ``hosts[3].capacity.cpu``."""
     out = ""
     for part in loc:
+        if part == "[key]":  # pydantic's marker for a bad mapping key: the key is in the path
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:

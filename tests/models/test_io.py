@@ -276,6 +276,12 @@ BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
         "unknown SLA tier",
         "'gold'",
     ),
+    "unknown engine in a policy": (
+        _set("policy", value={"rpo_s": {"oracle": 3600}}),
+        "policy.rpo_s.oracle",
+        "'postgresql'",
+        "'oracle'",
+    ),
     "string for a policy figure": (
         _set("policy", value={"backup_min_distance_km": "ten"}),
         "policy.backup_min_distance_km",

@@ -194,9 +194,9 @@ def test_example_writes_a_file_and_will_not_overwrite_it(tmp_path: Path) -> None
     assert refused.stderr == f"{path}: file exists; pass --force to replace it\n"
     assert path.read_text() == "my own edits\n"
 
-    forced = drplan("example", "medium", "-o", path, "--force")
+    forced = drplan("example", "reference", "-o", path, "--force")
     assert forced.exit_code == 0
-    assert load_platform(path).name == "paris-medium"
+    assert load_platform(path).name == "paris-reference"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.yaml"]
 
 
