@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, Strict
 from models.entities import Engine, ReplicaRole, Role, ServiceClass
 
 Id = Annotated[str, Strict(), Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-Amount = Annotated[float, Strict(), Field(gt=0)]
-NonNegative = Annotated[float, Strict(), Field(ge=0)]
+# Finite only: an infinite capacity or size cannot be summed exactly (models.rules.milli).
+Amount = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
 Count = Annotated[int, Strict(), Field(ge=1)]
 Seconds = Annotated[int, Strict(), Field(ge=0)]
 Percent = Annotated[float, Strict(), Field(gt=0, lt=100)]

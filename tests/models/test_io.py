@@ -204,6 +204,24 @@ BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
         "-16384",
     ),
     "empty capacity": (_set("hosts", 0, "capacity", value={}), "hosts[0].capacity", "1 item", "{}"),
+    "infinite capacity": (
+        _set("hosts", 0, "capacity", "cpu", value=float("inf")),
+        "hosts[0].capacity.cpu",
+        "finite number",
+        "Infinity",
+    ),
+    "infinite distance": (
+        _set("distances_km", value=[["eqx-pa2", "th-paris2", float("inf")]]),
+        "distances_km[0][2]",
+        "finite number",
+        "Infinity",
+    ),
+    "not-a-number data size": (
+        _set("databases", 0, "size_gb", value=float("nan")),
+        "databases[0].size_gb",
+        "",
+        "NaN",
+    ),
     "zero container size": (
         _set("apps", 0, "size", "cpu", value=0),
         "apps[0].size.cpu",
