@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from planner.cli.audit import audit_command, report_command
 from planner.cli.backups import backups
 from planner.cli.placement import fail, place
 from planner.cli.platform import platform_commands
@@ -26,3 +27,5 @@ main.add_command(roadef)
 main.add_command(backups)
 main.add_command(place)
 main.add_command(fail)
+main.add_command(audit_command)
+main.add_command(report_command)

@@ -1,0 +1,269 @@
+"""``drplan audit`` and ``drplan report``: every single failure simulated, the worst ranked, the
+headroom; as a summary, JSON, or one self-contained HTML page."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from models.atomic import write_atomic
+from models.entities import Platform
+from planner.audit import AuditResult, AuditSettings, Verdict, audit
+from planner.cli.common import (
+    ExitCode,
+    emit_json,
+    fail_bad_input,
+    file_argument,
+    json_option,
+    load_platform_or_exit,
+)
+from planner.headroom import HostSize, parse_host_size
+from planner.report import (
+    HEADROOM_COLUMNS,
+    SCENARIO_COLUMNS,
+    headroom_rows,
+    headroom_sentence,
+    render_report,
+    scenario_rows,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Sweeps of at least this many scenarios show a progress bar (on a terminal).
+PROGRESS_FROM = 50
+
+
+def sweep_options(func: F) -> F:
+    """The options that say which scenarios to sweep, where, and with what headroom size."""
+    options = [
+        click.option(
+            "--k",
+            "k",
+            type=click.Choice(["1", "2"]),
+            default="1",
+            show_default=True,
+            help="1: every single host; 2: every pair of hosts.",
+        ),
+        click.option(
+            "--sample",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Sweep N host scenarios drawn at random (seeded) instead of all.",
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Seed of the sample and of the solver.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Local worker processes [default: every core].",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            default=None,
+            help="Run the sweep on this Dask scheduler (tcp://host:8786).",
+        ),
+        click.option(
+            "--host-size",
+            metavar="SIZE",
+            default=None,
+            help="Extra hosts of the headroom, e.g. cpu=32,memory_mb=65536[,role=apps] "
+            "[default: the most common host size].",
+        ),
+        click.option("--no-headroom", is_flag=True, help="Skip the headroom."),
+        click.option(
+            "--time-limit",
+            type=click.FloatRange(min=0.1),
+            default=10.0,
+            show_default=True,
+            help="Solver seconds for a scenario the greedy cannot re-place.",
+        ),
+        click.option(
+            "--progress/--no-progress",
+            default=None,
+            help="Progress bar on stderr [default: on a terminal, long sweeps].",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@contextmanager
+def _progress_bar(enabled: bool | None) -> Iterator[Callable[[int, int], None] | None]:
+    console = Console(stderr=True)
+    if enabled is False or (enabled is None and not console.is_terminal):
+        yield None
+        return
+    with Progress(
+        TextColumn("sweeping"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sweep", total=None)
+
+        def update(done: int, total: int) -> None:
+            if enabled or total >= PROGRESS_FROM:
+                bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _run(
+    platform: Platform,
+    *,
+    k: str,
+    sample: int | None,
+    seed: int,
+    workers: int | None,
+    scheduler: str | None,
+    host_size: str | None,
+    no_headroom: bool,
+    time_limit: float,
+    progress: bool | None,
+    source: str,
+) -> AuditResult:
+    size: HostSize | None = None
+    if host_size is not None:
+        try:
+            size = parse_host_size(host_size)
+        except ValueError as error:
+            fail_bad_input([f"--host-size: {error}"])
+    with _progress_bar(progress) as update:
+        try:
+            return audit(
+                platform,
+                k=int(k),
+                sample=sample,
+                seed=seed,
+                workers=workers,
+                scheduler=scheduler,
+                host_size=size,
+                headroom=not no_headroom,
+                settings=AuditSettings(time_limit_s=time_limit, seed=seed),
+                progress=update,
+            )
+        except OSError as error:  # the Dask scheduler cannot be reached
+            fail_bad_input([f"--scheduler {scheduler}: {error}"])
+
+
+def _print_summary(result: AuditResult, source: str, top: int) -> None:
+    probe = Console()
+    # Not on a terminal (make demo, a pipe): wide enough for the table, not 80 columns.
+    console = probe if probe.is_terminal else Console(width=140)
+    s = result.summary_dict()
+    console.print(
+        f"[bold]{source}[/bold]: {s['scenarios']} scenarios "
+        f"({', '.join(f'{n} {kind}' for kind, n in s['by_kind'].items())}), swept on "
+        f"{result.sweep.backend} ({result.sweep.workers} worker(s)) in {result.sweep.wall_s:.1f} s"
+    )
+    console.print(
+        f"recoverable {s['recoverable']}, [red]unrecoverable {s['unrecoverable']}[/red], "
+        f"unknown {s['unknown']}; {s['with_sla_blown']} blow some SLA budget"
+    )
+    table = Table(title=f"Worst {min(top, len(result.outcomes))} scenarios", title_justify="left")
+    for column in SCENARIO_COLUMNS:
+        table.add_column(column, justify="left" if column in ("scenario", "verdict") else "right")
+    ranked = result.ranked()[:top]
+    for outcome, row in zip(ranked, scenario_rows(ranked), strict=True):
+        style = "red" if outcome.verdict is Verdict.UNRECOVERABLE else None
+        table.add_row(*row, style=style)
+    console.print(table)
+    for outcome in ranked:
+        if outcome.explanation:
+            console.print(f"  {outcome.label}: " + "; ".join(outcome.explanation))
+    if result.headroom is not None:
+        console.print(f"[bold]Headroom[/bold]: {headroom_sentence(result)}")
+        rows = headroom_rows(result)
+        if rows:
+            head = Table(title_justify="left")
+            for column in HEADROOM_COLUMNS:
+                head.add_column(column)
+            for row in rows:
+                head.add_row(*row)
+            console.print(head)
+            console.print("  extra hosts: " + ", ".join(h.id for h in result.headroom.hosts))
+
+
+@click.command("audit")
+@file_argument()
+@sweep_options
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Worst scenarios shown.",
+)
+@click.option("--detail", is_flag=True, help="Every scenario in full in the JSON.")
+@json_option()
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON here (atomic)."
+)
+def audit_command(
+    file: str | None, top: int, detail: bool, as_json: bool, output: str | None, **options: Any
+) -> None:
+    """Simulate every single-host and single-datacenter loss of FILE (pairs with --k 2), rank the
+    worst, and compute the headroom: the fewest extra hosts per datacenter that make every single
+    loss recoverable.
+
+    Exit 1 when some scenario is unrecoverable. Without FILE, the embedded reference platform.
+    """
+    platform = load_platform_or_exit(file)
+    source = file or "reference platform"
+    result = _run(platform, source=source, **options)
+    data = result.to_dict(worst=top, detail=detail)
+    if output:
+        emit_json(data, output)
+    if as_json:
+        emit_json(data)
+    else:
+        _print_summary(result, source, top)
+        if output:
+            click.echo(f"wrote {output}", err=True)
+    sys.exit(ExitCode.OK if result.all_recoverable else ExitCode.FINDINGS)
+
+
+@click.command("report")
+@file_argument()
+@sweep_options
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=15,
+    show_default=True,
+    help="Worst scenarios shown.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="The HTML file to write (atomic).",
+)
+def report_command(file: str | None, top: int, output: str, **options: Any) -> None:
+    """The audit of FILE as one self-contained HTML page: the same tables, and plots.
+
+    Exit 0 once written, whatever the audit found. Without FILE, the reference platform.
+    """
+    platform = load_platform_or_exit(file)
+    source = file or "reference platform"
+    result = _run(platform, source=source, **options)
+    write_atomic(output, render_report(platform, result, top))
+    click.echo(f"wrote {output}", err=True)

@@ -1,0 +1,417 @@
+"""Headroom: the fewest extra hosts, per datacenter, that make every single failure recoverable.
+
+Not a percentage rule: one CP-SAT model over the number of extra hosts of a given size in each
+datacenter (and of each role the platform uses), where every failure scenario that cannot be
+recovered today adds its own re-placement problem: its lost units must land on the surviving
+hosts' free room or on the extra hosts of the surviving datacenters, under capacity,
+anti-affinity, roles and spread. The extra-host counts are shared by all the scenarios; the
+objective is their total. A scenario that is recoverable today stays so with more hosts, so only
+the failing ones need to be in the model.
+
+The model pools the extra hosts of a datacenter and role (their total capacity, one unit of an
+owner per host), so its optimum is a lower bound; the answer is then checked host by host by the
+placement engine on the platform with the extra hosts. If the check fails, "that many is not
+enough" is added and the model solved again: the first answer that checks is the minimum.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from models.entities import Host, Platform, Role
+from models.rules import milli
+from planner.placement import (
+    PlatformIndex,
+    Situation,
+    SolveParams,
+    place,
+    recoverable,
+    situation,
+)
+from planner.plan import Scenario, Status
+from planner.sweep import host_datacenters, scenario_label
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HostSize:
+    """The extra hosts' capacity, and their role (``None``: the solver picks among the roles
+    of the platform's hosts)."""
+
+    capacity: Mapping[str, float]
+    role: Role | None = None
+
+    def label(self) -> str:
+        size = ",".join(f"{k}={v:g}" for k, v in self.capacity.items())
+        return size + (f",role={self.role.value}" if self.role is not None else "")
+
+
+def parse_host_size(text: str) -> HostSize:
+    """``cpu=32,memory_mb=65536[,role=apps]`` as a :class:`HostSize`.
+
+    Raises
+    ------
+    ValueError
+        For a malformed item, a non-positive amount or an unknown role.
+    """
+    capacity: dict[str, float] = {}
+    role = None
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"host size item {item!r} is not name=value")
+        if name == "role":
+            try:
+                role = Role(value)
+            except ValueError:
+                roles = ", ".join(r.value for r in Role)
+                raise ValueError(f"host size role {value!r} is not one of {roles}") from None
+            continue
+        try:
+            amount = float(value)
+        except ValueError:
+            raise ValueError(f"host size {name}={value!r} is not a number") from None
+        if amount <= 0:
+            raise ValueError(f"host size {name}={value!r} must be positive")
+        capacity[name] = amount
+    if not capacity:
+        raise ValueError(f"host size {text!r} names no resource (e.g. cpu=32,memory_mb=65536)")
+    return HostSize(capacity, role)
+
+
+def common_host_size(platform: Platform) -> HostSize:
+    """The platform's most common host capacity (ties: the first seen); the role is left to the
+    solver."""
+    shapes = Counter(tuple(sorted(h.capacity.items())) for h in platform.hosts)
+    first: dict[tuple[tuple[str, float], ...], int] = {}
+    for h in platform.hosts:
+        first.setdefault(tuple(sorted(h.capacity.items())), len(first))
+    best = max(shapes, key=lambda s: (shapes[s], -first[s]))
+    return HostSize(dict(best))
+
+
+@dataclass(frozen=True)
+class Headroom:
+    """The extra hosts that make every single failure recoverable, and how that was found."""
+
+    status: Status
+    size: HostSize
+    #: datacenter -> role -> extra hosts.
+    per_datacenter: Mapping[str, Mapping[str, int]]
+    hosts: tuple[Host, ...]
+    #: The scenarios that fail today and that the extra hosts fix.
+    scenarios: tuple[str, ...]
+    #: Whether every single-host and single-datacenter scenario was swept.
+    complete: bool
+    #: True once every failing scenario was re-checked recoverable with the extra hosts.
+    verified: bool = False
+    explanation: tuple[str, ...] = ()
+    bound: int | None = None
+    wall_s: float = 0.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return len(self.hosts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "extra_hosts": self.total,
+            "host_size": dict(self.size.capacity),
+            "role": None if self.size.role is None else self.size.role.value,
+            "per_datacenter": {dc: dict(roles) for dc, roles in self.per_datacenter.items()},
+            "hosts": [
+                {"id": h.id, "datacenter": h.datacenter, "role": h.role.value} for h in self.hosts
+            ],
+            "fixes": list(self.scenarios),
+            "complete": self.complete,
+            "verified": self.verified,
+            "bound": self.bound,
+            "explanation": list(self.explanation),
+            "wall_s": round(self.wall_s, 3),
+        }
+
+
+def _roles(platform: Platform, size: HostSize) -> tuple[Role, ...]:
+    if size.role is not None:
+        return (size.role,)
+    return tuple(r for r in Role if any(h.role is r for h in platform.hosts))
+
+
+def extra_hosts(
+    platform: Platform, counts: Mapping[tuple[str, Role], int], size: HostSize
+) -> tuple[Host, ...]:
+    """``counts[(datacenter, role)]`` new hosts of ``size``, named ``<dc>-extra<n>``."""
+    taken = set(platform.host_by_id)
+    hosts = []
+    for dc in host_datacenters(platform):
+        n = 0
+        for role in Role:
+            for _ in range(counts.get((dc, role), 0)):
+                n += 1
+                name = f"{dc}-extra{n}"
+                while name in taken:
+                    n += 1
+                    name = f"{dc}-extra{n}"
+                taken.add(name)
+                hosts.append(Host(name, dc, dict(size.capacity), role))
+    return tuple(hosts)
+
+
+def with_hosts(platform: Platform, hosts: Sequence[Host]) -> Platform:
+    """A copy of ``platform`` with ``hosts`` added (empty: nothing placed on them)."""
+    return replace(platform, hosts=(*platform.hosts, *hosts))
+
+
+def _recovers(platform: Platform, scenario: Scenario, params: SolveParams) -> Status:
+    """Whether ``scenario``'s lost units can be re-placed on ``platform`` (greedy, then solver)."""
+    if recoverable(platform, scenario) is True:
+        return Status.FEASIBLE
+    status = place(platform, scenario, params=params).status
+    return Status.FEASIBLE if status.has_plan else status
+
+
+@dataclass
+class BuiltHeadroom:
+    """The headroom model: extra-host counts shared by one re-placement block per scenario."""
+
+    model: cp_model.CpModel
+    #: (datacenter, role) -> how many extra hosts of the size go there.
+    count: dict[tuple[str, Role], cp_model.IntVar]
+    index: PlatformIndex
+    capacity: tuple[int, ...]
+
+
+def add_counts(built: BuiltHeadroom, dcs: Sequence[str], roles: Sequence[Role], upper: int) -> None:
+    """Between 0 and ``upper`` extra hosts per datacenter and role; the objective is their sum."""
+    for dc in dcs:
+        for role in roles:
+            built.count[dc, role] = built.model.new_int_var(0, upper, f"extra[{dc}/{role.value}]")
+    built.model.minimize(sum(built.count.values()))
+
+
+def _takes(role: Role, is_db: bool) -> bool:
+    return role.accepts_databases() if is_db else role.accepts_apps()
+
+
+def add_scenario(built: BuiltHeadroom, situ: Situation, name: str, failed_dcs: set[str]) -> None:
+    """Every unit the scenario displaces lands on a surviving host with room, or on the extra
+    hosts of a surviving datacenter: at most one unit of an owner per host (anti-affinity; owners
+    of one unit have one), roles, spread, capacity per surviving host, and the extra hosts'
+    total capacity per datacenter and role (a relaxation: the answer is checked host by host)."""
+    index = built.index
+    m = built.model
+    existing: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
+    extra: dict[tuple[str, Role], list[tuple[int, cp_model.IntVar]]] = {}
+    for o, lost in sorted(situ.displaced.items()):
+        owner = index.owner_ids[o]
+        size = index.size[o]
+        held = set(situ.held[o])
+        options: list[tuple[str, cp_model.IntVar]] = []
+        for h in range(len(index.host_ids)):
+            if h in situ.down or h in held or not index.takes(o, h):
+                continue
+            if any(u + s > c for u, s, c in zip(index.used[h], size, index.cap[h], strict=True)):
+                continue
+            v = m.new_bool_var(f"{name}:land[{owner}@{index.host_ids[h]}]")
+            existing.setdefault(h, []).append((o, v))
+            options.append((index.host_dc[h], v))
+        if all(s <= c for s, c in zip(size, built.capacity, strict=True)):
+            for (dc, role), n in built.count.items():
+                if dc in failed_dcs or not _takes(role, index.is_db[o]):
+                    continue
+                v = m.new_int_var(0, len(lost), f"{name}:land[{owner}@{dc}/{role.value}]")
+                m.add(v <= n)  # one unit of an owner per extra host
+                extra.setdefault((dc, role), []).append((o, v))
+                options.append((dc, v))
+        m.add(sum(v for _, v in options) == len(lost))
+        spread = index.spread[o]
+        covered = {index.host_dc[h] for h in held}
+        if spread > len(covered):
+            opened = []
+            for dc in sorted({dc for dc, _ in options} - covered):
+                z = m.new_bool_var(f"{name}:runs_in[{owner}@{dc}]")
+                m.add(z <= sum(v for d, v in options if d == dc))
+                opened.append(z)
+            m.add(sum(opened) >= spread - len(covered))
+    for h, landing in existing.items():
+        for r in range(len(index.resources)):
+            room = index.cap[h][r] - index.used[h][r]
+            terms = [(v, index.size[o][r]) for o, v in landing if index.size[o][r]]
+            if terms:
+                m.add(sum(c * v for v, c in terms) <= room)
+    for key, landing in extra.items():
+        for r in range(len(index.resources)):
+            terms = [(v, index.size[o][r]) for o, v in landing if index.size[o][r]]
+            if terms:
+                m.add(sum(c * v for v, c in terms) <= built.capacity[r] * built.count[key])
+
+
+def add_more_than(built: BuiltHeadroom, counts: Mapping[tuple[str, Role], int]) -> None:
+    """Some datacenter and role gets more extra hosts than ``counts``, which was checked not to
+    be enough (fewer hosts are not enough either: a host more never hurts)."""
+    m = built.model
+    more = []
+    for key, n in built.count.items():
+        b = m.new_bool_var(f"more[{key[0]}/{key[1].value}>{counts[key]}]")
+        m.add(n >= counts[key] + 1).only_enforce_if(b)
+        more.append(b)
+    m.add_bool_or(more)
+
+
+def plan_headroom(
+    platform: Platform,
+    failing: Sequence[Scenario],
+    size: HostSize | None = None,
+    *,
+    time_limit_s: float = 10.0,
+    seed: int = 0,
+    complete: bool = True,
+    max_rounds: int = 10,
+) -> Headroom:
+    """The fewest extra hosts of ``size`` per datacenter that make every ``failing`` scenario
+    recoverable.
+
+    The model's optimum is a lower bound (extra hosts are pooled per datacenter and role); the
+    extra hosts it asks for are then checked by re-placing every failing scenario on the platform
+    with them (the engine: greedy, then CP-SAT). When that fails, the model is told that this many
+    is not enough and solved again, up to ``max_rounds`` times: the first answer that checks is
+    the minimum.
+
+    Parameters
+    ----------
+    failing
+        Single-host and single-datacenter scenarios that are not recoverable today (the audit
+        gives them); an empty sequence gives a headroom of zero.
+    size
+        The extra hosts' capacity and role; the platform's most common host size, with the role
+        left to the solver, by default.
+    complete
+        Whether ``failing`` comes from a sweep of every single failure (reported as is).
+
+    Returns
+    -------
+    Headroom
+        ``optimal`` with the extra hosts listed; ``feasible`` when they were checked but not
+        proved the fewest; ``infeasible`` or ``unknown`` with an explanation otherwise.
+    """
+    start = time.perf_counter()
+    size = size or common_host_size(platform)
+    labels = tuple(scenario_label(s) for s in failing)
+    if not failing:
+        return Headroom(
+            Status.OPTIMAL,
+            size,
+            {},
+            (),
+            (),
+            complete,
+            True,
+            bound=0,
+            wall_s=time.perf_counter() - start,
+        )
+    dcs = host_datacenters(platform)
+    roles = _roles(platform, size)
+    index = PlatformIndex.of(platform)
+    capacity = tuple(milli(size.capacity.get(r, 0)) for r in index.resources)
+
+    def answer(status: Status, explanation: tuple[str, ...], bound: int | None = None) -> Headroom:
+        return Headroom(
+            status,
+            size,
+            {},
+            (),
+            labels,
+            complete,
+            False,
+            explanation,
+            bound,
+            time.perf_counter() - start,
+        )
+
+    hopeless = [
+        f"losing {label} leaves no datacenter to add hosts to"
+        for s, label in zip(failing, labels, strict=True)
+        if not set(dcs) - set(s.failed_datacenters)
+    ]
+    if hopeless:
+        return answer(Status.INFEASIBLE, tuple(hopeless))
+    situations = [situation(index, s.down_hosts(platform)) for s in failing]
+    upper = max(situ.units_displaced for situ in situations)
+    built = BuiltHeadroom(cp_model.CpModel(), {}, index, capacity)
+    add_counts(built, dcs, roles, upper)
+    for n, (scenario, situ) in enumerate(zip(failing, situations, strict=True)):
+        add_scenario(built, situ, f"s{n}", set(scenario.failed_datacenters))
+    params = SolveParams(seed=seed, workers=1, time_limit=time_limit_s)
+    proved = True
+    bound = 0
+    for round_ in range(max_rounds):
+        solver = cp_model.CpSolver()
+        solver.parameters.random_seed = seed
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = max(0.1, time_limit_s)
+        code = solver.solve(built.model)
+        log.info(
+            "headroom round %d: %d failing scenarios, %d variables, %s in %.2f s",
+            round_ + 1,
+            len(failing),
+            len(built.model.proto.variables),
+            solver.status_name(code),
+            solver.wall_time,
+        )
+        if code == cp_model.INFEASIBLE:
+            return answer(
+                Status.INFEASIBLE,
+                (
+                    f"no number of extra hosts of size {size.label()} fixes every failing "
+                    "scenario: some lost unit is bigger than the host size or needs a role it "
+                    "does not take",
+                ),
+            )
+        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return answer(
+                Status.UNKNOWN,
+                (f"the solver found no headroom in {time_limit_s:g} s",),
+            )
+        proved = proved and code == cp_model.OPTIMAL
+        if round_ == 0:
+            bound = int(solver.best_objective_bound)
+        counts = {key: int(solver.value(v)) for key, v in built.count.items()}
+        hosts = extra_hosts(platform, counts, size)
+        bigger = with_hosts(platform, hosts)
+        checks = [_recovers(bigger, s, params) for s in failing]
+        if all(c is Status.FEASIBLE for c in checks):
+            per_dc: dict[str, dict[str, int]] = {}
+            for (dc, role), n in counts.items():
+                if n:
+                    per_dc.setdefault(dc, {})[role.value] = n
+            return Headroom(
+                Status.OPTIMAL if proved else Status.FEASIBLE,
+                size,
+                per_dc,
+                hosts,
+                labels,
+                complete,
+                True,
+                (),
+                bound,
+                time.perf_counter() - start,
+                {"rounds": round_ + 1},
+            )
+        # Not proved infeasible (time ran out): more hosts may be asked than strictly needed.
+        proved = proved and all(c in (Status.FEASIBLE, Status.INFEASIBLE) for c in checks)
+        add_more_than(built, counts)
+    return answer(
+        Status.UNKNOWN,
+        (f"{max_rounds} rounds of the solver's headroom did not check host by host",),
+        bound,
+    )

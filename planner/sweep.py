@@ -1,0 +1,327 @@
+"""Sweeps: the same question asked of many failure scenarios, on all local cores or on Dask.
+
+A sweep enumerates scenarios (every single host, every single datacenter, every pair of hosts, or
+a seeded sample of them) and runs a picklable ``evaluate(context, scenario)`` on each, where the
+``context`` is what every scenario on one platform shares (indexes, host usage, per-app host
+sets), made once per worker by ``prepare(platform)``. The platform itself is shipped once per
+worker: through the pool's initializer locally, scattered to every worker on Dask.
+
+Results come back in the order of the scenarios given, whatever ran where: a sweep on one core,
+on two, or on a Dask cluster gives the same list.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from models.entities import Platform
+from planner.plan import Scenario
+
+log = logging.getLogger(__name__)
+
+C = TypeVar("C")
+R = TypeVar("R")
+
+#: ``prepare(platform) -> context``: what every scenario on one platform shares.
+Prepare = Callable[[Platform], Any]
+#: ``evaluate(context, scenario) -> result``: one scenario's answer.
+Evaluate = Callable[[Any, Scenario], Any]
+#: ``progress(done, total)``: called as batches of scenarios finish.
+Progress = Callable[[int, int], None]
+
+
+# --------------------------------------------------------------------------------------------
+# Scenarios
+# --------------------------------------------------------------------------------------------
+
+
+def host_datacenters(platform: Platform) -> tuple[str, ...]:
+    """The datacenters that hold hosts (backup-only sites have nothing to lose but replicas)."""
+    return tuple(dc.id for dc in platform.datacenters if platform.hosts_by_datacenter.get(dc.id))
+
+
+def _pair(rank: int, n: int) -> tuple[int, int]:
+    """The ``rank``-th pair ``(i, j)``, ``i < j < n``, in lexicographic order."""
+    # Pairs starting with i number n-1-i; invert the running sum by a square root, then fix up.
+    i = int((2 * n - 1 - math.sqrt((2 * n - 1) ** 2 - 8 * rank)) // 2)
+    while i > 0 and i * (2 * n - i - 1) // 2 > rank:
+        i -= 1
+    while (i + 1) * (2 * n - i - 2) // 2 <= rank:
+        i += 1
+    j = rank - i * (2 * n - i - 1) // 2 + i + 1
+    return i, j
+
+
+def enumerate_scenarios(
+    platform: Platform,
+    k: int = 1,
+    *,
+    sample: int | None = None,
+    seed: int = 0,
+    datacenters: bool = True,
+) -> tuple[Scenario, ...]:
+    """The scenarios of an audit, in a fixed order: datacenters first, then hosts.
+
+    Parameters
+    ----------
+    k
+        1: every single host; 2: every pair of hosts (single hosts are not repeated).
+    sample
+        Draw this many of the host scenarios (without replacement, seeded by ``seed``) instead
+        of all of them; the datacenter scenarios are always all there.
+    datacenters
+        Include the loss of every single datacenter that holds hosts.
+
+    Raises
+    ------
+    ValueError
+        For ``k`` other than 1 or 2, or a negative ``sample``.
+    """
+    if k not in (1, 2):
+        raise ValueError(f"k must be 1 or 2, not {k}")
+    if sample is not None and sample < 0:
+        raise ValueError(f"sample must be positive, not {sample}")
+    hosts = [h.id for h in platform.hosts]
+    n = len(hosts)
+    total = n if k == 1 else n * (n - 1) // 2
+    if sample is not None and sample < total:
+        # Ranks, not materialised combinations: a sample of the pairs of 5,000 hosts stays small.
+        ranks = sorted(random.Random(seed).sample(range(total), sample))
+    else:
+        ranks = list(range(total))
+    if k == 1:
+        host_scenarios = [Scenario(failed_hosts=(hosts[r],)) for r in ranks]
+    elif sample is None or sample >= total:
+        host_scenarios = [
+            Scenario(failed_hosts=(a, b)) for a, b in itertools.combinations(hosts, 2)
+        ]
+    else:
+        host_scenarios = []
+        for r in ranks:
+            i, j = _pair(r, n)
+            host_scenarios.append(Scenario(failed_hosts=(hosts[i], hosts[j])))
+    dc_scenarios = (
+        [Scenario(failed_datacenters=(dc,)) for dc in host_datacenters(platform)]
+        if datacenters
+        else []
+    )
+    return (*dc_scenarios, *host_scenarios)
+
+
+def scenario_label(scenario: Scenario) -> str:
+    """How a scenario reads in a table: ``host h1``, ``hosts h1+h2``, ``datacenter dc1``."""
+    parts = []
+    if scenario.failed_datacenters:
+        noun = "datacenter" if len(scenario.failed_datacenters) == 1 else "datacenters"
+        parts.append(f"{noun} {'+'.join(scenario.failed_datacenters)}")
+    if scenario.failed_hosts:
+        noun = "host" if len(scenario.failed_hosts) == 1 else "hosts"
+        parts.append(f"{noun} {'+'.join(scenario.failed_hosts)}")
+    return ", ".join(parts) or "nothing"
+
+
+# --------------------------------------------------------------------------------------------
+# Running a sweep
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepStats:
+    """Where and how fast a sweep ran."""
+
+    backend: str  # "inline", "local" or "dask"
+    workers: int
+    scenarios: int
+    batches: int
+    wall_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "workers": self.workers,
+            "scenarios": self.scenarios,
+            "batches": self.batches,
+            "wall_s": round(self.wall_s, 3),
+        }
+
+
+@dataclass(frozen=True)
+class SweepResult(Generic[R]):
+    """The answers, in the order of the scenarios, and how the sweep ran."""
+
+    scenarios: tuple[Scenario, ...]
+    results: tuple[R, ...]
+    stats: SweepStats
+
+
+# What one worker holds: the context of each platform it was sent, by sweep token. A worker
+# process serves one sweep at a time locally; on Dask a worker may serve several sweeps.
+_CONTEXTS: dict[str, Any] = {}
+
+
+def _init_worker(token: str, platform: Platform, prepare: Prepare) -> None:
+    """Pool initializer: make the shared context once, when the worker process starts."""
+    _CONTEXTS.clear()
+    _CONTEXTS[token] = prepare(platform)
+
+
+def _run_batch(
+    token: str, evaluate: Evaluate, batch: Sequence[tuple[int, Scenario]]
+) -> list[tuple[int, Any]]:
+    context = _CONTEXTS[token]
+    return [(i, evaluate(context, scenario)) for i, scenario in batch]
+
+
+def _run_dask_batch(
+    platform: Platform,
+    token: str,
+    prepare: Prepare,
+    evaluate: Evaluate,
+    batch: Sequence[tuple[int, Scenario]],
+) -> list[tuple[int, Any]]:
+    """One Dask task: the scattered platform resolves to the worker's copy; its context is made
+    on the first batch the worker runs and kept for the others."""
+    context = _CONTEXTS.get(token)
+    if context is None:
+        if len(_CONTEXTS) > 8:  # long-lived workers: forget old sweeps
+            _CONTEXTS.clear()
+        context = _CONTEXTS[token] = prepare(platform)
+    return [(i, evaluate(context, scenario)) for i, scenario in batch]
+
+
+def _batches(
+    scenarios: Sequence[Scenario], workers: int, batch_size: int | None
+) -> list[list[tuple[int, Scenario]]]:
+    indexed = list(enumerate(scenarios))
+    if batch_size is None:
+        # Enough batches for the progress bar and load balance, few enough to keep overhead low.
+        batch_size = max(1, min(64, math.ceil(len(indexed) / max(1, 8 * workers))))
+    return [indexed[i : i + batch_size] for i in range(0, len(indexed), batch_size)]
+
+
+def run_sweep(
+    platform: Platform,
+    scenarios: Sequence[Scenario],
+    prepare: Prepare,
+    evaluate: Evaluate,
+    *,
+    workers: int | None = None,
+    scheduler: str | Any | None = None,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+) -> SweepResult[Any]:
+    """Run ``evaluate`` over every scenario, locally or on a Dask cluster.
+
+    Parameters
+    ----------
+    prepare, evaluate
+        Module-level functions (they are pickled): ``prepare(platform)`` once per worker,
+        ``evaluate(context, scenario)`` once per scenario.
+    workers
+        Local worker processes; default ``os.cpu_count()``. 1 runs in this process.
+    scheduler
+        A Dask scheduler address (``tcp://host:8786``) or a ``distributed.Client``; when given,
+        the sweep runs on that cluster and ``workers`` is ignored.
+    batch_size
+        Scenarios per task; default a few batches per worker, at most 64 scenarios each.
+    progress
+        Called with ``(done, total)`` as batches finish.
+
+    Returns
+    -------
+    SweepResult
+        The results in the order of ``scenarios``.
+    """
+    start = time.perf_counter()
+    scenarios = tuple(scenarios)
+    total = len(scenarios)
+    token = uuid.uuid4().hex
+    results: list[Any] = [None] * total
+    done = 0
+
+    def collect(pairs: list[tuple[int, Any]]) -> None:
+        nonlocal done
+        for i, result in pairs:
+            results[i] = result
+        done += len(pairs)
+        if progress is not None:
+            progress(done, total)
+
+    if scheduler is not None:
+        backend, n_workers, n_batches = _run_on_dask(
+            platform, scenarios, prepare, evaluate, scheduler, token, batch_size, collect
+        )
+    else:
+        n_workers = max(1, workers or os.cpu_count() or 1)
+        batches = _batches(scenarios, n_workers, batch_size)
+        n_batches = len(batches)
+        if n_workers == 1 or total <= 1:
+            backend, n_workers = "inline", 1
+            context = prepare(platform)
+            for batch in batches:
+                collect([(i, evaluate(context, s)) for i, s in batch])
+        else:
+            backend = "local"
+            with ProcessPoolExecutor(
+                max_workers=n_workers,
+                initializer=_init_worker,
+                initargs=(token, platform, prepare),
+            ) as pool:
+                pending: set[Future[list[tuple[int, Any]]]] = {
+                    pool.submit(_run_batch, token, evaluate, batch) for batch in batches
+                }
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        collect(future.result())
+    wall = time.perf_counter() - start
+    log.info("sweep: %d scenarios on %s (%d workers) in %.2f s", total, backend, n_workers, wall)
+    return SweepResult(
+        scenarios, tuple(results), SweepStats(backend, n_workers, total, n_batches, wall)
+    )
+
+
+def _run_on_dask(
+    platform: Platform,
+    scenarios: Sequence[Scenario],
+    prepare: Prepare,
+    evaluate: Evaluate,
+    scheduler: str | Any,
+    token: str,
+    batch_size: int | None,
+    collect: Callable[[list[tuple[int, Any]]], None],
+) -> tuple[str, int, int]:
+    from distributed import Client, as_completed
+
+    own = isinstance(scheduler, str)
+    client: Any = Client(scheduler) if own else scheduler
+    try:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        batches = _batches(scenarios, n_workers, batch_size)
+        # Shipped once to every worker, not once per task.
+        shared = client.scatter(platform, broadcast=True)
+        futures = client.map(
+            _run_dask_batch,
+            batches,
+            platform=shared,
+            token=token,
+            prepare=prepare,
+            evaluate=evaluate,
+            pure=False,
+        )
+        for future in as_completed(futures):
+            collect(future.result())
+        return "dask", n_workers, len(batches)
+    finally:
+        if own:
+            client.close()
