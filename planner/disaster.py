@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
@@ -41,7 +41,7 @@ from planner.failover import (
     database_outcome,
     transfer_s,
 )
-from planner.plan import AppImpact, Plan, Scenario, moves_between
+from planner.plan import AppImpact, Plan, Scenario
 from planner.sla import app_tier, sla_outcome
 
 logger = logging.getLogger(__name__)
@@ -131,6 +131,15 @@ class Recovery:
     @property
     def unrecoverable(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.databases if o.action is Action.UNRECOVERABLE)
+
+    def with_rehomed(self, sites: Mapping[str, tuple[str | None, ...]]) -> Recovery:
+        """This recovery with the lost replicas' new sites from the backup planner."""
+        replicas = tuple(
+            replace(r, new_site=sites.get(r.database, (None, None, None))[r.number - 1])
+            for r in self.lost_replicas
+        )
+        kept = tuple(f for f in self.findings if not f.startswith(_PENDING))
+        return replace(self, lost_replicas=replicas, findings=kept + _replica_findings(replicas))
 
     def waves(self) -> dict[Wave, tuple[Step, ...]]:
         grouped: dict[Wave, list[Step]] = {wave: [] for wave in Wave}
@@ -231,7 +240,7 @@ def disaster_recovery(
     platform: Platform,
     lost_datacenters: Collection[str],
     after: Placement,
-    rehomed: Mapping[str, tuple[str | None, str | None, str | None]] | None = None,
+    rehomed: Mapping[str, tuple[str | None, ...]] | None = None,
 ) -> Recovery:
     """What losing ``lost_datacenters`` does, read off the engine's new placement ``after``.
 
@@ -361,11 +370,6 @@ def disaster_recovery(
     database_list = tuple(outcomes[db.id] for db in affected)
     apps = _app_impacts(platform, down, steps, database_list)
     replicas = lost_replicas(platform, lost, after)
-    if rehomed is not None:
-        replicas = tuple(
-            replace(r, new_site=rehomed.get(r.database, (None, None, None))[r.number - 1])
-            for r in replicas
-        )
     findings += _findings(database_list, apps, unplaced, replicas)
     time_to_recover = max(
         [o.downtime_s for o in database_list] + [a.downtime_s for a in apps], default=0.0
@@ -379,7 +383,7 @@ def disaster_recovery(
         len(steps),
         time_to_recover,
     )
-    return Recovery(
+    recovery = Recovery(
         tuple(sorted(lost)),
         database_list,
         apps,
@@ -389,6 +393,7 @@ def disaster_recovery(
         time_to_recover,
         runbook_end,
     )
+    return recovery if rehomed is None else recovery.with_rehomed(rehomed)
 
 
 def _starts(platform: Platform, after: Placement) -> list[tuple[str, str | None]]:
@@ -428,7 +433,9 @@ def _app_impacts(
         elif ready[app.id]:
             own = min(ready[app.id])  # up again with its first container
         else:
-            continue  # nothing placed: reported as unplaced
+            # No container found a host: down until capacity comes back (as for a host loss,
+            # the repair time stands for it); the unit is also listed as unplaced.
+            own = float(platform.policy.host_repair_s)
         downtime = app_downtime(own, used)
         sla = sla_outcome(platform.policy, app_tier(app), downtime)
         out.append(
@@ -458,13 +465,20 @@ def _findings(
         out.append(f"{len(blown_db)} database(s) blow their monthly SLA budget: " + _few(blown_db))
     if blown_apps:
         out.append(f"{len(blown_apps)} app(s) blow their monthly SLA budget: " + _few(blown_apps))
+    return out + list(_replica_findings(replicas))
+
+
+_PENDING = "backup replicas not re-homed"
+
+
+def _replica_findings(replicas: Iterable[LostReplica]) -> tuple[str, ...]:
     pending = sorted({r.database for r in replicas if r.new_site is None})
-    if pending:
-        out.append(
-            f"{len(pending)} database(s) run with fewer than three backup replicas until re-homed: "
-            + _few(pending)
-        )
-    return out
+    if not pending:
+        return ()
+    return (
+        f"{_PENDING}: {len(pending)} database(s) run with fewer than three replicas: "
+        + _few(pending),
+    )
 
 
 def _few(ids: list[str], limit: int = 10) -> str:
@@ -472,27 +486,171 @@ def _few(ids: list[str], limit: int = 10) -> str:
     return ", ".join(ids[:limit]) + more
 
 
+class UnknownDatacenterError(ValueError):
+    """A datacenter named in a scenario that the platform does not have."""
+
+    def __init__(self, datacenter: str, known: Iterable[str]) -> None:
+        self.datacenter = datacenter
+        self.known = tuple(known)
+        super().__init__(datacenter)
+
+    def lines(self, source: str) -> list[str]:
+        return [
+            f"{source}: datacenters: unknown datacenter (got {self.datacenter!r}); "
+            f"known: {', '.join(self.known)}"
+        ]
+
+
+def serving_placement(
+    platform: Platform, after: Placement, databases: Iterable[DatabaseOutcome]
+) -> dict[str, tuple[str | None, ...]]:
+    """``after`` with each failed-over database's new primary first (node 0 is the primary),
+    so replica 1 can follow the primary."""
+    out = {**platform.placement, **after}
+    for o in databases:
+        hosts = out.get(o.id, ())
+        if o.action is Action.FAILOVER and o.new_primary in hosts:
+            out[o.id] = (o.new_primary, *(h for h in hosts if h != o.new_primary))
+    return out
+
+
+def _rehome(
+    platform: Platform,
+    lost: tuple[str, ...],
+    recovery: Recovery,
+    after: Placement,
+    seed: int,
+    time_limit: float,
+) -> tuple[Recovery, list[str]]:
+    """``recovery`` with the lost replicas re-homed by the backup planner (issue 5)."""
+    from planner.backups import rehome_after_datacenter_loss
+
+    if not recovery.lost_replicas:
+        return recovery, []
+    placement = serving_placement(platform, after, recovery.databases)
+    try:
+        sites, reduced = rehome_after_datacenter_loss(
+            platform, lost, placement, seed=seed, time_limit_s=time_limit
+        )
+    except ValueError as error:
+        return recovery, [f"backup replicas not re-homed: {error}"]
+    return recovery.with_rehomed(sites), reduced
+
+
 def datacenter_plan(
     platform: Platform,
     base: Plan,
     lost_datacenters: Collection[str],
-    rehome: Callable[[Platform, tuple[str, ...]], Any] | None = None,
+    *,
+    rehome_backups: bool = True,
+    seed: int = 0,
+    time_limit: float = 10.0,
 ) -> Plan:
-    """``base`` (the engine's plan for the loss) completed with the disaster-recovery plan:
-    database outcomes, app impacts with database downtime and SLA, runbook, lost replicas."""
+    """``base`` (the placement engine's plan for the loss) completed with the disaster-recovery
+    plan: database outcomes, app impacts with database downtime and SLA, the runbook, and the
+    lost backup replicas (re-homed by the backup planner when ``rehome_backups``)."""
     lost = tuple(sorted(lost_datacenters))
-    scenario = Scenario(failed_datacenters=lost)
-    rehomed = None
-    if rehome is not None and base.status.has_plan:
-        rehomed = rehome(platform.with_placement(base.placement), lost)
-    recovery = disaster_recovery(platform, lost, base.placement, rehomed)
-    explanation = tuple(base.explanation) + recovery.findings
+    down = Scenario(failed_datacenters=lost).down_hosts(platform)
+    if base.status.has_plan:
+        after: Placement = base.placement
+    else:  # no new placement: every unit of the lost datacenters is left without a host
+        after = {
+            owner: tuple(None if h in down else h for h in hosts)
+            for owner, hosts in platform.placement.items()
+        }
+    recovery = disaster_recovery(platform, lost, after)
+    extra: dict[str, Any] = {}
+    if rehome_backups and base.status.has_plan:
+        recovery, reduced = _rehome(platform, lost, recovery, after, seed, time_limit)
+        extra["reduced_replicas"] = reduced
     return replace(
         base,
-        scenario=scenario,
-        moves=base.moves or moves_between(platform.placement, base.placement),
         apps=recovery.apps,
         databases=tuple(o.to_dict() for o in recovery.databases),
-        explanation=explanation,
-        extra={**base.extra, **recovery.to_extra()},
+        explanation=tuple(base.explanation) + recovery.findings,
+        extra={**base.extra, **recovery.to_extra(), **extra},
+    )
+
+
+#: What leaving one unit unplaced costs on top of the engine's own unplaced weight, in units of
+#: that weight: databases (their data) first, then apps by wave; best effort only.
+UNPLACED_PRIORITY: Mapping[str, int] = {"database": 3, "wave2": 2, "wave3": 1, "wave4": 0}
+
+
+def unplaced_priority_term(platform: Platform) -> Any:
+    """An objective term for the placement engine: with ``best_effort``, what is left unplaced
+    is what the runbook would start last (starter and sandbox apps before business ones, apps
+    before databases)."""
+    extra: dict[str, int] = {db.id: UNPLACED_PRIORITY["database"] for db in platform.databases}
+    for app in platform.apps:
+        extra[app.id] = UNPLACED_PRIORITY[f"wave{int(app_wave(platform, app.uses))}"]
+
+    def term(built: Any) -> tuple[str, int, Any]:
+        from planner.objective import Weights
+
+        owner_ids = built.problem.situ.index.owner_ids
+        expr = sum(extra.get(owner_ids[o], 0) * e for o, e in built.unplaced.items())
+        return "unplaced_priority", Weights().unplaced, expr
+
+    return term
+
+
+def plan_datacenter_failure(
+    platform: Platform,
+    dc: str,
+    seed: int = 0,
+    workers: int = 1,
+    time_limit: float = 30.0,
+    *,
+    allow_moves: int = 0,
+    best_effort: bool = True,
+    rehome_backups: bool = True,
+) -> Plan:
+    """The disaster-recovery plan after losing datacenter ``dc`` for good.
+
+    Parameters
+    ----------
+    platform
+        The platform before the loss.
+    dc
+        The datacenter lost: its hosts and the backup replicas it held.
+    seed, workers, time_limit
+        The placement engine's settings (``time_limit`` in wall seconds).
+    allow_moves
+        Units on healthy hosts that may move to make room.
+    best_effort
+        Place what fits when not everything does (the default: a disaster-recovery plan
+        restores what it can); what is left is what the runbook would start last.
+    rehome_backups
+        Re-home the replicas lost with ``dc`` with the backup planner.
+
+    Returns
+    -------
+    Plan
+        Unchecked: pass it to ``planner.certify.certify_plan``. ``databases`` says per database
+        its action, source, data loss and time to recover; ``extra`` holds the runbook in waves,
+        the lost replicas and their new sites, the unrecoverable databases and the findings.
+
+    Raises
+    ------
+    UnknownDatacenterError
+        When ``dc`` is not a datacenter of the platform.
+    """
+    from planner.failure import plan_scenario
+
+    if dc not in platform.datacenter_by_id:
+        raise UnknownDatacenterError(dc, platform.datacenter_by_id)
+    scenario = Scenario(failed_datacenters=(dc,))
+    base = plan_scenario(
+        platform,
+        scenario,
+        allow_moves=allow_moves,
+        best_effort=best_effort,
+        seed=seed,
+        workers=workers,
+        time_limit=time_limit,
+        extra_terms=(unplaced_priority_term(platform),),
+    )
+    return datacenter_plan(
+        platform, base, (dc,), rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
     )

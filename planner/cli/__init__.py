@@ -6,6 +6,7 @@ import click
 
 from planner.cli.audit import audit_command, report_command
 from planner.cli.backups import backups
+from planner.cli.disaster import rpo  # also attaches `fail datacenter`
 from planner.cli.placement import fail, place
 from planner.cli.platform import platform_commands
 from planner.cli.roadef import roadef
@@ -27,5 +28,6 @@ main.add_command(roadef)
 main.add_command(backups)
 main.add_command(place)
 main.add_command(fail)
+main.add_command(rpo)
 main.add_command(audit_command)
 main.add_command(report_command)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from models.entities import Platform
 from models.io import load_platform
-from planner.disaster import Recovery, Wave, disaster_recovery
+from models.reference import reference_platform
+from planner.check import check_plan
+from planner.cli import main
+from planner.disaster import Recovery, Wave, disaster_recovery, plan_datacenter_failure
 from planner.failover import Action, Source
 
 DATA = Path(__file__).parent.parent / "data"
@@ -155,3 +160,70 @@ def test_replicas_lost_with_the_datacenter(recovery: Recovery) -> None:
         "redis-doomed": 3,
     }
     assert all(r.new_site is None for r in recovery.lost_replicas)
+
+
+EVERY_CASE = DATA / "three_datacenters_every_recovery_case.yaml"
+
+
+def test_datacenter_plan_from_the_engine_passes_the_checker(every_case: Platform) -> None:
+    plan = plan_datacenter_failure(every_case, "dc-a", seed=0, workers=1, time_limit=5)
+    assert plan.status.has_plan and not plan.unplaced
+    assert check_plan(every_case, plan) == []
+    dbs = {d["id"]: d for d in plan.databases}
+    assert (dbs["pg-business"]["source"], dbs["pg-business"]["data_loss_s"]) == ("standby", 0)
+    assert dbs["pg-business"]["downtime_s"] == 40
+    # Few starts per host: every restore starts at minute 0, whatever host the engine chose.
+    assert dbs["pg-one-dc"]["downtime_s"] == pytest.approx(406)
+    assert dbs["redis-doomed"]["action"] == "unrecoverable"
+    assert plan.extra["unrecoverable"] == ["redis-doomed"]
+    # Every replica lost with dc-a is re-homed outside it by the backup planner.
+    replicas = plan.extra["lost_replicas"]
+    assert len(replicas) == 7
+    assert all(r["new_site"] not in (None, "dc-a") for r in replicas)
+
+
+def test_fail_datacenter_command_writes_a_checked_plan(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    args = ["fail", "datacenter", "dc-a", str(EVERY_CASE), "--time-limit", "5", "-o", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output  # redis-doomed lost its data: a finding
+    assert "checked: yes" in result.output
+    assert "business and enterprise databases" in result.output
+    assert "redis-doomed is unrecoverable" in result.output
+    data = json.loads(out.read_text())
+    assert data["checked"] and [w["wave"] for w in data["waves"]] == [1, 2, 3, 4]
+    starter = next(d for d in data["databases"] if d["id"] == "my-starter")
+    assert (starter["source"], starter["data_loss_s"]) == ("replica2", 86400)
+
+
+def test_unknown_datacenter_is_bad_input() -> None:
+    result = CliRunner().invoke(main, ["fail", "datacenter", "dc-z", str(EVERY_CASE)])
+    assert result.exit_code == 2
+    assert "unknown datacenter (got 'dc-z')" in result.output
+
+
+def test_fail_datacenter_on_the_reference_platform() -> None:
+    args = ["fail", "datacenter", "th-paris2", "--time-limit", "20", "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.output.startswith("{"), (result.output, result.exception)
+    data = json.loads(result.output)
+    assert data["checked"] and data["status"] in ("optimal", "feasible"), data["explanation"]
+    assert result.exit_code == (1 if data["unplaced"] or data["unrecoverable"] else 0)
+    assert sum(w["starts"] for w in data["waves"]) > 0
+    policy = reference_platform().policy
+    engines = {db.id: db.engine.value for db in reference_platform().databases}
+    assert data["databases"]
+    for d in data["databases"]:
+        engine = engines[d["id"]]
+        if d["action"] == "failover":
+            assert d["data_loss_s"] == 0 and d["downtime_s"] == policy.failover_s[engine]
+        elif d["action"] == "restore":
+            # Replica 1 sat in th-paris2 with the primary; 2 and 3 are elsewhere.
+            assert d["source"] in ("replica2", "replica3")
+            assert d["data_loss_s"] == (
+                policy.rpo_s[engine] if d["source"] == "replica2" else 86400
+            )
+        else:
+            assert d["action"] == "none" and d["downtime_s"] == 0
+    per_slot = Counter((s["host"], s["minute"]) for s in data["runbook"])
+    assert max(per_slot.values()) <= policy.starts_per_host_per_minute

@@ -1,0 +1,294 @@
+"""``drplan fail datacenter`` (the disaster-recovery plan) and ``drplan rpo`` (data loss and time
+to recover per database and failure class).
+
+``datacenter`` is a subcommand of the ``fail`` group of :mod:`planner.cli.placement`; importing
+this module attaches it. Every plan goes through ``certify_plan`` before it is printed or written.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from planner.cli.common import (
+    ExitCode,
+    emit_json,
+    fail_bad_input,
+    file_argument,
+    json_option,
+    load_platform_or_exit,
+)
+from planner.cli.placement import fail, finish_plan, output_option
+from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
+from planner.plan import Plan
+from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
+
+#: Rows shown per table in the readable summary; --json has everything.
+MAX_ROWS = 40
+
+
+def duration(seconds: float | None, none: str = "-") -> str:
+    """A duration for people: ``40 s``, ``6 min 46 s``, ``24 h``, ``4 h 10 min``."""
+    if seconds is None:
+        return none
+    s = round(seconds)
+    if s < 60:
+        return f"{seconds:g} s" if seconds != s else f"{s} s"
+    if s < 3600:
+        minutes, rest = divmod(s, 60)
+        return f"{minutes} min" + (f" {rest} s" if rest else "")
+    hours, rest = divmod(s, 3600)
+    return f"{hours} h" + (f" {rest // 60} min" if rest // 60 else "")
+
+
+def _console() -> Console:
+    """The terminal's width on a terminal; 120 columns when piped (tables stay readable)."""
+    return Console() if sys.stdout.isatty() else Console(width=120)
+
+
+def _exit_code(plan: Plan) -> ExitCode:
+    """1 when something is not recovered: no plan, units left unplaced, or unrecoverable data."""
+    if not plan.status.has_plan or plan.unplaced or plan.extra.get("unrecoverable"):
+        return ExitCode.FINDINGS
+    return ExitCode.OK
+
+
+def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
+    extra: dict[str, Any] = dict(plan.extra)
+    method = extra.get("method")
+    console.print(
+        f"[bold]{title}[/bold]: {plan.status.value}" + (f" ({method})" if method else ""),
+        highlight=False,
+    )
+    waves = Table(title=f"Runbook (at most {limit} start(s) per host per minute)")
+    for column in ("wave", "what", "starts", "minutes", "last ready"):
+        waves.add_column(column, justify="left" if column == "what" else "right")
+    for wave in extra.get("waves", ()):
+        minutes = (
+            "-" if wave["first_minute"] is None else f"{wave['first_minute']}-{wave['last_minute']}"
+        )
+        waves.add_row(
+            str(wave["wave"]),
+            Wave(wave["wave"]).title,
+            str(wave["starts"]),
+            minutes,
+            duration(wave["ready_s"]),
+        )
+    console.print(waves)
+
+    databases = sorted(
+        plan.databases,
+        key=lambda d: (d["action"] != "unrecoverable", -(d["downtime_s"] or 0), d["id"]),
+    )
+    table = Table(title=f"Databases affected ({len(databases)})")
+    for column in (
+        "database",
+        "action",
+        "source",
+        "data loss",
+        "time to recover",
+        "new primary",
+        "SLA budget",
+        "SLA",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("data loss", "time to recover") else "left"
+        )
+    for d in databases[:MAX_ROWS]:
+        table.add_row(
+            d["id"],
+            d["action"],
+            d["source"] or "-",
+            duration(d["data_loss_s"], none="all data"),
+            duration(d["downtime_s"]),
+            d["new_primary"] or "-",
+            "-" if d["sla_budget_s"] is None else f"{d['sla_tier']} {duration(d['sla_budget_s'])}",
+            "blown" if d["sla_blown"] else "ok",
+        )
+    if len(databases) > MAX_ROWS:
+        table.caption = f"... and {len(databases) - MAX_ROWS} more (see --json)"
+    console.print(table)
+
+    down = [a for a in plan.apps if not a.stays_up]
+    blown = [a for a in plan.apps if a.sla_blown]
+    console.print(
+        f"apps: {len(plan.apps)} affected, {len(down)} down for a while, "
+        f"{len(blown)} blow their SLA budget; longest down: "
+        + ", ".join(
+            f"{a.id} {duration(a.downtime_s)}"
+            for a in sorted(down, key=lambda a: (-a.downtime_s, a.id))[:5]
+        ),
+        highlight=False,
+    )
+    replicas = extra.get("lost_replicas", [])
+    rehomed = [r for r in replicas if r["new_site"] is not None]
+    console.print(
+        f"backup replicas lost or left behind: {len(replicas)}, re-homed: {len(rehomed)}",
+        highlight=False,
+    )
+    for line in plan.explanation:
+        console.print(f"  {line}", markup=False, highlight=False)
+    console.print(
+        f"time to recover: every service back after {duration(extra.get('time_to_recover_s'))}; "
+        f"runbook done after {duration(extra.get('runbook_end_s'))}",
+        highlight=False,
+    )
+    solve = plan.solve
+    console.print(
+        f"solve: objective {solve.objective}, bound {solve.bound}, wall {solve.wall_s:.3f} s "
+        f"(build {solve.build_s:.3f} s), seed {solve.seed}, {solve.workers} worker(s); "
+        f"checked: {'yes' if plan.checked else 'no'}",
+        highlight=False,
+    )
+
+
+@fail.command("datacenter")
+@click.argument("datacenter")
+@file_argument()
+@click.option(
+    "--best-effort/--all-or-nothing",
+    default=True,
+    show_default=True,
+    help="Restore what fits when not everything does, or answer infeasible.",
+)
+@click.option(
+    "--allow-moves",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Units on healthy hosts that may move to make room.",
+)
+@click.option(
+    "--rehome/--no-rehome",
+    default=True,
+    show_default=True,
+    help="Re-home the backup replicas lost with the datacenter.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CP-SAT search workers (1 is deterministic).",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Wall seconds for the placement solver.",
+)
+@json_option()
+@output_option
+def fail_datacenter(
+    datacenter: str,
+    file: str | None,
+    best_effort: bool,
+    allow_moves: int,
+    rehome: bool,
+    seed: int,
+    workers: int,
+    time_limit: float,
+    as_json: bool,
+    output: str | None,
+) -> None:
+    """The disaster-recovery plan after losing DATACENTER of FILE (the reference platform by
+    default): every app and database restored in the surviving datacenters, where each
+    database's data comes from, its data loss and time to recover, and a runbook in waves.
+
+    Exit 1 when something is not recovered (units with no host, unrecoverable databases).
+    """
+    platform = load_platform_or_exit(file)
+    try:
+        plan = plan_datacenter_failure(
+            platform,
+            datacenter,
+            seed,
+            workers,
+            time_limit,
+            allow_moves=allow_moves,
+            best_effort=best_effort,
+            rehome_backups=rehome,
+        )
+    except UnknownDatacenterError as error:
+        fail_bad_input(error.lines(file or "reference platform"))
+    plan = finish_plan(platform, plan)
+    if output:
+        emit_json(plan.to_dict(), output)
+    if as_json:
+        emit_json(plan.to_dict())
+    else:
+        title = f"loss of datacenter {datacenter} ({file or 'reference platform'})"
+        _print_plan(plan, _console(), title, platform.policy.starts_per_host_per_minute)
+        if output:
+            click.echo(f"wrote {output}")
+    sys.exit(_exit_code(plan))
+
+
+def _cell(row: RpoRow | None) -> tuple[str, str]:
+    if row is None:
+        return "-", "-"
+    if row.data_loss_s is None:
+        loss = "all data lost"
+    else:
+        loss = f"{row.action.value} {duration(row.data_loss_s)}"
+    loss += "" if row.within_rpo else " !"
+    if row.time_to_recover_s is None:
+        ttr = "no host left"
+    else:
+        ttr = duration(row.time_to_recover_s) + ("" if row.within_budget else " !")
+    return loss, ttr
+
+
+@click.command()
+@file_argument()
+@click.option(
+    "--redeploy",
+    is_flag=True,
+    help="Host loss: restore sandbox and starter databases instead of waiting for the host.",
+)
+@json_option()
+def rpo(file: str | None, redeploy: bool, as_json: bool) -> None:
+    """Worst-case data loss and time to recover of every database of FILE, when its host, its
+    datacenter or the whole region is lost, against its class's data-loss target and SLA
+    budget ("!" marks a miss). Exit 1 when a host or datacenter loss would lose all of a
+    database's data.
+    """
+    platform = load_platform_or_exit(file)
+    rows = rpo_report(platform, redeploy)
+    findings = rpo_findings(rows)
+    if as_json:
+        emit_json(
+            {
+                "file": file or "reference platform",
+                "rows": [r.to_dict() for r in rows],
+                "findings": findings,
+            }
+        )
+    else:
+        by_db: dict[str, dict[FailureClass, RpoRow]] = {}
+        for row in rows:
+            by_db.setdefault(row.database, {})[row.failure] = row
+        table = Table(
+            title=f"Data loss and time to recover ({file or 'reference platform'})",
+            caption="per lost host, datacenter, region: action and worst-case data loss; "
+            "RTO: time to recover; ! misses the class's target or SLA budget",
+        )
+        for column in ("database", "engine", "class", "host", "RTO", "datacenter", "RTO"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("region")
+        for db_id, classes in by_db.items():
+            any_row = next(iter(classes.values()))
+            host = _cell(classes.get(FailureClass.HOST))
+            dc = _cell(classes.get(FailureClass.DATACENTER))
+            region = _cell(classes.get(FailureClass.REGION))
+            table.add_row(db_id, any_row.engine, any_row.service_class, *host, *dc, region[0])
+        _console().print(table)
+        for line in findings:
+            click.echo(line)
+    sys.exit(ExitCode.FINDINGS if findings else ExitCode.OK)
