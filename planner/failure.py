@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from models.entities import Platform
 from models.rules import capacity_findings, placement_findings
+from planner.failover import with_database_outcomes
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
 from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_between
@@ -205,14 +206,18 @@ def plan_host_failure(
 ) -> Plan:
     """The plan after losing ``failed_hosts``: see :func:`plan_scenario`."""
     scenario = Scenario(failed_hosts=tuple(dict.fromkeys(failed_hosts)))
-    return plan_scenario(
+    # What each database does meanwhile (failover or wait), and its apps down with it: issue 4.
+    return with_database_outcomes(
         platform,
-        scenario,
-        allow_moves=allow_moves,
-        best_effort=best_effort,
-        seed=seed,
-        workers=workers,
-        time_limit=time_limit,
+        plan_scenario(
+            platform,
+            scenario,
+            allow_moves=allow_moves,
+            best_effort=best_effort,
+            seed=seed,
+            workers=workers,
+            time_limit=time_limit,
+        ),
     )
 
 
