@@ -35,6 +35,17 @@ def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
     findings = list(_shape_findings(platform, plan))
     if findings:
         return findings  # the rules below assume one host slot per unit
+    if not plan.status.has_plan:
+        # No plan (infeasible, unknown): nothing may claim to have moved.
+        if plan.moves or plan.unplaced or dict(plan.placement) != dict(plan.before):
+            findings.append(
+                Finding(
+                    Rule.MOVES,
+                    "plan",
+                    f"a {plan.status.value} plan changes the placement or lists moves",
+                )
+            )
+        return findings
     findings += capacity_findings(platform, plan.placement)
     unplaced = set(plan.unplaced)
     for finding in placement_findings(platform, plan.placement):

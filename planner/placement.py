@@ -31,16 +31,17 @@ import math
 import time
 import weakref
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from models.entities import Placement, Platform
 from models.rules import milli
-from planner.objective import SCALE, Weights, objective_terms
+from planner.objective import SCALE, Weights
 from planner.plan import Scenario, Status
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,19 @@ class PlatformIndex:
                         used[h][r] += amount
             self.where.append(row)
         self.used: list[tuple[int, ...]] = [tuple(u) for u in used]
+        #: Utilisation (bp) of each host as placed, and the hosts from the most loaded down.
+        self.util: list[int] = [_util(u, c) for u, c in zip(self.used, self.cap, strict=True)]
+        self.by_util: list[int] = sorted(range(len(hosts)), key=lambda h: (-self.util[h], h))
+        self.on_host: list[list[int]] = [[] for _ in hosts]
+        for o, row in enumerate(self.where):
+            for h in row:
+                if h is not None:
+                    self.on_host[h].append(o)
+        self.never_placed: list[int] = [o for o, row in enumerate(self.where) if None in row]
+        self._rankings: dict[tuple[bool, tuple[int, ...], bool], list[int]] = {}
+        shape = (len(hosts), len(self.resources))
+        self.cap_np = np.asarray(self.cap, dtype=np.int64).reshape(shape)
+        self.used_np = np.asarray(self.used, dtype=np.int64).reshape(shape)
         # A "typical" capacity per resource, to rank unit sizes (big first).
         self.typical_cap: tuple[int, ...] = tuple(
             max(1, sorted(c[r] for c in self.cap)[len(self.cap) // 2] if self.cap else 1)
@@ -112,6 +126,36 @@ class PlatformIndex:
             cls._cache[key] = cached
             weakref.finalize(platform, cls._cache.pop, key, None)
         return cached
+
+    def most_loaded(self, skip: frozenset[int] | set[int]) -> int:
+        """The utilisation (bp) of the most loaded host, as placed, not in ``skip``."""
+        for h in self.by_util:
+            if h not in skip:
+                return self.util[h]
+        return 0
+
+    def ranking(self, o: int, room: bool) -> list[int]:
+        """Hosts of the role owner ``o`` needs (with room for one of its units when ``room``),
+        least loaded first once that unit is added; shared by every owner of one size and
+        every scenario (healthy hosts keep their load whatever else fails)."""
+        key = (self.is_db[o], self.size[o], room)
+        if key not in self._rankings:
+            after = self.used_np + np.asarray(self.size[o], dtype=np.int64)
+            cap = self.cap_np
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(
+                    after > 0,
+                    np.where(cap > 0, -(-SCALE * after // np.maximum(cap, 1)), 10 * SCALE),
+                    0,
+                )
+            util = ratio.max(axis=1) if ratio.size else np.zeros(len(self.host_ids), np.int64)
+            mask = np.asarray(self.takes_dbs if self.is_db[o] else self.takes_apps, dtype=bool)
+            if room:
+                mask &= (after <= cap).all(axis=1)
+            hosts = np.flatnonzero(mask)
+            order = np.lexsort((hosts, util[hosts]))
+            self._rankings[key] = hosts[order].tolist()
+        return self._rankings[key]
 
     def takes(self, owner: int, host: int) -> bool:
         """Whether the role of ``host`` accepts units like those of ``owner``."""
@@ -150,6 +194,10 @@ class Situation:
     displaced: Mapping[int, tuple[int, ...]]
     #: owner -> healthy hosts that hold one of its units.
     held: Mapping[int, tuple[int, ...]]
+    #: The platform's rankings with the down hosts taken out, made when first asked for.
+    _healthy_rankings: dict[tuple[bool, tuple[int, ...], bool], list[int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def units_displaced(self) -> int:
@@ -158,18 +206,53 @@ class Situation:
     def healthy(self, host: int) -> bool:
         return host not in self.down
 
+    def first_free(self, o: int, count: int, room: bool = True) -> list[int]:
+        """The ``count`` least loaded hosts (after adding a unit) that may take a unit of
+        ``o`` and hold none of its units."""
+        index = self.index
+        key = (index.is_db[o], index.size[o], room)
+        ranking = self._healthy_rankings.get(key)
+        if ranking is None:
+            ranking = [h for h in index.ranking(o, room) if h not in self.down]
+            self._healthy_rankings[key] = ranking
+        held = set(self.held[o])
+        out: list[int] = []
+        for h in ranking:
+            if h not in held:
+                out.append(h)
+                if len(out) >= count:
+                    break
+        return out
+
 
 def situation(index: PlatformIndex, down_hosts: frozenset[str]) -> Situation:
     """What ``down_hosts`` displace on the indexed platform."""
     down = frozenset(index.host_pos[h] for h in down_hosts if h in index.host_pos)
+    affected = set(index.never_placed)
+    for h in down:
+        affected.update(index.on_host[h])
     displaced: dict[int, tuple[int, ...]] = {}
-    held: dict[int, tuple[int, ...]] = {}
-    for o, row in enumerate(index.where):
-        lost = tuple(i for i, h in enumerate(row) if h is None or h in down)
-        if lost:
-            displaced[o] = lost
-        held[o] = tuple(h for h in row if h is not None and h not in down)
-    return Situation(index, down, displaced, held)
+    for o in sorted(affected):
+        displaced[o] = tuple(i for i, h in enumerate(index.where[o]) if h is None or h in down)
+    return Situation(index, down, displaced, _Holding(index, down))
+
+
+class _Holding(Mapping[int, tuple[int, ...]]):
+    """owner -> the healthy hosts holding its units, worked out when asked (most owners of a
+    large platform are never asked about)."""
+
+    def __init__(self, index: PlatformIndex, down: frozenset[int]) -> None:
+        self.index = index
+        self.down = down
+
+    def __getitem__(self, o: int) -> tuple[int, ...]:
+        return tuple(h for h in self.index.where[o] if h is not None and h not in self.down)
+
+    def __len__(self) -> int:
+        return len(self.index.owner_ids)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.index.owner_ids)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,10 +272,12 @@ class GreedyResult:
         return not self.missing
 
 
-def greedy_place(situ: Situation) -> GreedyResult:
-    """Place the displaced units one by one, biggest owners first, each on the least loaded
-    healthy host of the right role with room that holds no unit of its owner yet, while the
-    owner still needs new datacenters for its spread, only on hosts in those."""
+def greedy_place(situ: Situation, weights: Weights | None = None) -> GreedyResult:
+    """Place the displaced units one by one, biggest owners first, each on the healthy host of
+    the right role with room that holds no unit of its owner yet and is least loaded (fewest
+    units landed there so far among equals); while the owner still needs datacenters for its
+    spread, only in those."""
+    weights = weights or Weights()
     index = situ.index
     used = [list(u) for u in index.used]
     for h in situ.down:
@@ -203,7 +288,7 @@ def greedy_place(situ: Situation) -> GreedyResult:
     for h in range(len(index.host_ids)):
         if h in situ.down:
             continue
-        entry = (_util(used[h], index.cap[h]), 0, h, 0)
+        entry = (weights.balance * index.util[h], 0, h, 0)
         if index.takes_apps[h]:
             heaps[False].append(entry)
         if index.takes_dbs[h]:
@@ -253,7 +338,9 @@ def greedy_place(situ: Situation) -> GreedyResult:
             holding.add(pick)
             covered.add(index.host_dc[pick])
             chosen.append(pick)
-            new_entry = (_util(used[pick], index.cap[pick]), landed_on[pick], pick, version[pick])
+            # Utilisation first; among equally loaded hosts, the one with fewer new units.
+            key = weights.balance * _util(used[pick], index.cap[pick])
+            new_entry = (key, landed_on[pick], pick, version[pick])
             if index.takes_apps[pick]:
                 heapq.heappush(heaps[False], new_entry)
             if index.takes_dbs[pick]:
@@ -316,7 +403,16 @@ def lower_bounds(situ: Situation, allow_moves: int) -> Bounds:
     healthy = [h for h in range(len(index.host_ids)) if h not in situ.down]
     balance = 0
     if not allow_moves:
-        balance = max((_util(index.used[h], index.cap[h]) for h in healthy), default=0)
+        balance = index.most_loaded(situ.down)
+        # Each owner alone: its d units on d distinct hosts, the d-th least loaded at best.
+        for o, lost in situ.displaced.items():
+            hosts = situ.first_free(o, len(lost))
+            if len(hosts) < len(lost):
+                return Bounds(SCALE + 1, 1)  # cannot be placed: no plan to bound
+            last = hosts[-1]
+            size = index.size[o]
+            used = [u + v for u, v in zip(index.used[last], size, strict=True)]
+            balance = max(balance, _util(used, index.cap[last]))
     pile = 0
     for is_db in (False, True):
         owners = [o for o in situ.displaced if index.is_db[o] is is_db]
@@ -337,14 +433,15 @@ def _water_level(
 ) -> int:
     """The lowest utilisation (bp) of resource ``r`` at which ``hosts`` have room for
     ``demand`` more; with moves allowed, the average level (load can shift between hosts)."""
-    caps = [index.cap[h][r] for h in hosts]
-    used = [index.used[h][r] for h in hosts]
+    rows = np.asarray(hosts, dtype=np.int64)
+    caps = index.cap_np[rows, r]
+    used = index.used_np[rows, r]
     if moves:
-        total_cap = sum(caps)
-        return -(-SCALE * (sum(used) + demand) // total_cap) if total_cap else 10 * SCALE
+        total_cap = int(caps.sum())
+        return -(-SCALE * (int(used.sum()) + demand) // total_cap) if total_cap else 10 * SCALE
 
     def room(level: int) -> int:
-        return sum(max(0, level * c // SCALE - u) for c, u in zip(caps, used, strict=True))
+        return int(np.maximum(0, level * caps // SCALE - used).sum())
 
     if room(SCALE) < demand:
         return SCALE + 1
@@ -475,7 +572,10 @@ def add_demand(built: BuiltPlacement) -> None:
             literal = built.literal(f"{RuleGroup.PLACE}[{index.owner_ids[o]}]")
             _enforce(built.model.add(lands == need), literal)
             if literal is not None:
+                # Switched off, the lost units may stay unplaced; a moved unit still lands.
                 built.model.add(lands <= need)
+                if kept:
+                    built.model.add(lands >= moved_out)
 
 
 def add_capacity(built: BuiltPlacement) -> None:
@@ -508,7 +608,8 @@ def add_anti_affinity(built: BuiltPlacement) -> None:
         staying = set(p.fixed_hosts.get(o, ()))
         for h in p.candidates[o]:
             limit = 0 if h in staying else 1
-            _enforce(built.model.add(built.land[o, h] <= limit), literal)
+            here = built.land[o, h] + built.keep.get((o, h), 0)
+            _enforce(built.model.add(here <= limit), literal)
 
 
 def add_spread(built: BuiltPlacement) -> None:
@@ -645,12 +746,35 @@ def build_placement(
         add_pile(built)
         add_objective(built, weights or Weights(), extra_terms)
     if hint is not None:
-        for (o, h), v in built.land.items():
-            model.add_hint(v, 1 if h in hint.get(o, ()) else 0)
-        for v in built.keep.values():
-            model.add_hint(v, 1)
+        _add_hint(built, hint)
     built.build_s = time.perf_counter() - start
     return built
+
+
+def _add_hint(built: BuiltPlacement, hint: Mapping[int, Sequence[int]]) -> None:
+    """Hint a known plan: units land where ``hint`` says, movable units stay, and balance and
+    pile take the values that plan gives (a complete hint is used as the first solution)."""
+    p = built.problem
+    index = p.situ.index
+    used = {h: list(u) for h, u in p.fixed_used.items()}
+    landed = dict.fromkeys(p.hosts, 0)
+    for (o, h), v in built.keep.items():
+        built.model.add_hint(v, 1)
+        for r, amount in enumerate(index.size[o]):
+            used[h][r] += amount
+    for (o, h), v in built.land.items():
+        on = h in hint.get(o, ())
+        built.model.add_hint(v, 1 if on else 0)
+        if on:
+            landed[h] += 1
+            for r, amount in enumerate(index.size[o]):
+                used[h][r] += amount
+    if p.explain:
+        return
+    balance = max([p.balance_floor] + [_util(u, index.cap[h]) for h, u in used.items()])
+    pile = max([p.pile_floor] + [landed[h] + p.fixed_landed.get(h, 0) for h in landed])
+    built.model.add_hint(built.balance, balance)
+    built.model.add_hint(built.pile, pile)
 
 
 # --------------------------------------------------------------------------------------------
@@ -668,14 +792,16 @@ class SolveParams:
     #: Stop once the objective is within this fraction of the best bound.
     relative_gap: float = 0.0
     #: (owner, host) pairs above which candidates are cut to the least loaded hosts.
-    full_model_limit: int = 30_000
+    full_model_limit: int = 5_000
     #: Candidates kept per owner on large platforms: max(min_candidates, per_unit * units).
     min_candidates: int = 24
     candidates_per_unit: int = 4
     #: Restricted pairs above which the search goes in batches (large neighbourhood search).
     batch_limit: int = 40_000
     #: Hosts freed per batch of the large neighbourhood search.
-    batch_hosts: int = 40
+    batch_hosts: int = 12
+    #: Batches in a row without a better plan before the search stops.
+    batch_patience: int = 5
 
 
 @dataclass(frozen=True)
@@ -746,19 +872,6 @@ def solve_placement(
 # --------------------------------------------------------------------------------------------
 
 
-def _rank(situ: Situation, o: int, hosts: Sequence[int]) -> list[int]:
-    """``hosts`` ordered by their utilisation once a unit of ``o`` is added, least first."""
-    index = situ.index
-    size = index.size[o]
-    return sorted(
-        hosts,
-        key=lambda h: (
-            _util([u + s for u, s in zip(index.used[h], size, strict=True)], index.cap[h]),
-            h,
-        ),
-    )
-
-
 def _problem(
     situ: Situation,
     candidates: Mapping[int, Sequence[int]],
@@ -793,12 +906,7 @@ def _problem(
         for r, amount in enumerate(index.size[o]):
             fixed_used[h][r] -= amount
     fixed_hosts = {o: [h for h in situ.held[o] if (o, h) not in movable_set] for o in cand}
-    outside = [
-        _util(index.used[h], index.cap[h])
-        for h in range(len(index.host_ids))
-        if h not in hosts and h not in situ.down
-    ]
-    floor = max(bounds.balance, max(outside, default=0))
+    floor = max(bounds.balance, index.most_loaded(situ.down | hosts))
     return Problem(
         situ=situ,
         demand={o: len(v) for o, v in situ.displaced.items()},
@@ -819,19 +927,31 @@ def _problem(
 def _candidates(
     situ: Situation, params: SolveParams, allow_moves: int, greedy: GreedyResult | None
 ) -> tuple[dict[int, list[int]], bool]:
-    """Candidate hosts per displaced owner, and whether they are every eligible host."""
+    """Candidate hosts per displaced owner, and whether they are every eligible host.
+
+    On large platforms, the least loaded eligible hosts once a unit is added, ranked once per
+    unit size and role (owners of one size share the ranking), plus the greedy's choices.
+    """
+    index = situ.index
     room = not allow_moves
-    eligible = {o: _eligible(situ, o, room=room) for o in situ.displaced}
-    pairs = sum(len(v) for v in eligible.values())
-    if pairs <= params.full_model_limit:
-        return eligible, True
+    by_kind = {
+        kind: [
+            h
+            for h in range(len(index.host_ids))
+            if h not in situ.down and (index.takes_dbs[h] if kind else index.takes_apps[h])
+        ]
+        for kind in (False, True)
+    }
+    estimate = sum(len(by_kind[index.is_db[o]]) for o in situ.displaced)
+    if estimate <= params.full_model_limit:
+        return {o: _eligible(situ, o, room=room) for o in situ.displaced}, True
     out = {}
-    for o, hosts in eligible.items():
+    for o in situ.displaced:
         keep = max(params.min_candidates, params.candidates_per_unit * len(situ.displaced[o]))
-        chosen = _rank(situ, o, hosts)[:keep]
+        chosen = set(situ.first_free(o, keep, room))
         if greedy is not None:
-            chosen = sorted(set(chosen) | set(greedy.landed.get(o, ())))
-        out[o] = chosen
+            chosen |= set(greedy.landed.get(o, ()))
+        out[o] = sorted(chosen)
     return out, False
 
 
@@ -871,28 +991,66 @@ def _read_placement(
     situ: Situation, landed: Mapping[int, Sequence[int]], moved_from: Mapping[int, Sequence[int]]
 ) -> tuple[dict[str, tuple[str | None, ...]], list[str]]:
     """The new placement: units that stay keep their index; the others take the landing hosts
-    in host order; units left over are unplaced."""
+    in host order; units left over are unplaced. Owners nothing happened to are shared with
+    the platform's placement."""
     index = situ.index
-    placement: dict[str, tuple[str | None, ...]] = {}
+    placement: dict[str, tuple[str | None, ...]] = dict(index.platform.placement)
     unplaced: list[str] = []
-    for o, owner in enumerate(index.owner_ids):
-        row = index.where[o]
-        leaving = Counter(moved_from.get(o, ()))
-        targets = list(landed.get(o, ()))
+    for o in sorted(set(situ.displaced) | set(landed) | set(moved_from)):
+        owner = index.owner_ids[o]
+        leaving = list(moved_from.get(o, ()))
+        targets = list(landed.get(o, ()))[::-1]
         new: list[str | None] = []
-        for i, h in enumerate(row):
-            if h is not None and h not in situ.down and leaving[h] == 0:
+        for i, h in enumerate(index.where[o]):
+            if h is not None and h not in situ.down and h not in leaving:
                 new.append(index.host_ids[h])
                 continue
-            if h is not None and leaving[h] > 0:
-                leaving[h] -= 1
+            if h is not None and h in leaving:
+                leaving.remove(h)
             if targets:
-                new.append(index.host_ids[targets.pop(0)])
+                new.append(index.host_ids[targets.pop()])
             else:
                 new.append(None)
                 unplaced.append(f"{owner}/{i}")
         placement[owner] = tuple(new)
     return placement, unplaced
+
+
+def _terms(
+    situ: Situation,
+    landed: Mapping[int, Sequence[int]],
+    moved_from: Mapping[int, Sequence[int]],
+    unplaced: int,
+) -> dict[str, int]:
+    """The objective terms of a plan, from the hosts it changes (the same numbers as
+    :func:`planner.objective.objective_terms`, which the tests compare them with)."""
+    index = situ.index
+    changed: dict[int, list[int]] = {}
+    arrivals: Counter[int] = Counter()
+
+    def add(h: int, o: int, sign: int) -> None:
+        used = changed.setdefault(h, list(index.used[h]))
+        for r, amount in enumerate(index.size[o]):
+            used[r] += sign * amount
+
+    for o, hosts in landed.items():
+        for h in hosts:
+            add(h, o, 1)
+            arrivals[h] += 1
+    for o, hosts in moved_from.items():
+        for h in hosts:
+            add(h, o, -1)
+    skip = situ.down | set(changed)
+    balance = max(
+        [index.most_loaded(skip)]
+        + [_util(u, index.cap[h]) for h, u in changed.items() if h not in situ.down]
+    )
+    return {
+        "balance": balance,
+        "pile": max(arrivals.values(), default=0),
+        "moves": sum(len(v) for v in moved_from.values()),
+        "unplaced": unplaced,
+    }
 
 
 def place(
@@ -904,6 +1062,7 @@ def place(
     weights: Weights | None = None,
     params: SolveParams | None = None,
     extra_terms: Sequence[ObjectiveTerm] = (),
+    explain: bool = True,
 ) -> PlacementResult:
     """Place every unit the scenario displaces (and every unit never placed) on the platform.
 
@@ -919,6 +1078,8 @@ def place(
         Place what can be placed when not everything can; the rest is listed as unplaced.
     extra_terms
         More objective terms (later issues), added to balance, pile, moves and unplaced.
+    explain
+        Explain an infeasible answer (a few more solves); off for a bare yes/no.
 
     Returns
     -------
@@ -932,7 +1093,6 @@ def place(
     start = time.perf_counter()
     index = PlatformIndex.of(platform)
     situ = situation(index, scenario.down_hosts(platform))
-    down_ids = frozenset(index.host_ids[h] for h in situ.down)
     bounds = lower_bounds(situ, allow_moves)
     analytic = bounds.objective(weights)
     build_s = 0.0
@@ -945,12 +1105,17 @@ def place(
         bound: int | None,
         solver_objective: int | None = None,
         explanation: tuple[str, ...] = (),
+        complete_model: bool = False,
     ) -> PlacementResult:
         placement, unplaced = _read_placement(situ, landed, moved)
-        terms = objective_terms(platform, platform.placement, placement, down_ids, len(unplaced))
+        terms = _terms(situ, landed, moved, len(unplaced))
         objective = weights.total(terms)
-        if status.has_plan and bound is not None and objective <= bound:
-            status = Status.OPTIMAL
+        if status.has_plan:
+            # Optimal only when proven for the whole problem: a restricted model's optimum
+            # counts only when it meets a bound valid for every plan.
+            proven = status is Status.OPTIMAL and complete_model
+            met = bound is not None and objective <= bound
+            status = Status.OPTIMAL if proven or met else Status.FEASIBLE
         return PlacementResult(
             status,
             placement,
@@ -1010,15 +1175,19 @@ def place(
     if not situ.displaced and not allow_moves:
         return finish(Status.OPTIMAL, {}, {}, "nothing to place", analytic)
 
-    greedy = greedy_place(situ)
-    candidates, complete = _candidates(
-        situ, params, allow_moves, greedy if greedy.complete else None
+    greedy = greedy_place(situ, weights)
+    restricted_pairs = sum(
+        max(params.min_candidates, params.candidates_per_unit * len(lost))
+        for lost in situ.displaced.values()
     )
-    pairs = sum(len(v) for v in candidates.values())
-    if greedy.complete and not allow_moves and not complete and pairs > params.batch_limit:
+    if greedy.complete and not allow_moves and restricted_pairs > params.batch_limit:
         landed, bound, batch_build_s = _batched_search(situ, greedy, bounds, weights, params, start)
         build_s += batch_build_s
         return finish(Status.FEASIBLE, landed, {}, "greedy + cp-sat batches", bound)
+
+    candidates, complete = _candidates(
+        situ, params, allow_moves, greedy if greedy.complete else None
+    )
 
     outcome = run(candidates, complete, False)
     if not outcome.status.has_plan and not complete:
@@ -1030,13 +1199,26 @@ def place(
         bound = max(analytic, outcome.bound or 0) if complete else analytic
         method = "cp-sat" if complete else "cp-sat (least loaded candidates)"
         return finish(
-            outcome.status, outcome.landed, outcome.moved_from, method, bound, outcome.objective
+            outcome.status,
+            outcome.landed,
+            outcome.moved_from,
+            method,
+            bound,
+            outcome.objective,
+            complete_model=complete,
         )
     if outcome.status is Status.UNKNOWN:
         return no_plan(Status.UNKNOWN, ("no plan found within the time limit",))
-    explanation = explain_infeasible(situ, allow_moves, params, greedy)
+    explanation = (
+        explain_infeasible(situ, allow_moves, params, greedy)
+        if explain
+        else ("the displaced units cannot all be placed",)
+    )
     if not best_effort:
         return no_plan(Status.INFEASIBLE, explanation)
+    # Units may now stay unplaced: only the most loaded healthy host bounds the balance.
+    bounds = Bounds(0 if allow_moves else index.most_loaded(situ.down), 0)
+    analytic = bounds.objective(weights)
     outcome = run(candidates, True, True)
     if not outcome.status.has_plan:
         return no_plan(Status.UNKNOWN, explanation)
@@ -1048,6 +1230,7 @@ def place(
         max(analytic, outcome.bound or 0),
         outcome.objective,
         explanation,
+        complete_model=True,
     )
 
 
@@ -1096,7 +1279,7 @@ def _batched_search(
     stale = 0
     rounds = 0
     by_cool = sorted(healthy, key=lambda h: (util[h], h))
-    while best > bound and stale < 3:
+    while best > bound and stale < params.batch_patience:
         remaining = params.time_limit - (time.perf_counter() - start)
         if remaining < 0.2:
             break
@@ -1111,7 +1294,7 @@ def _batched_search(
             for o in on_host[h]:
                 freed.setdefault(o, []).append(h)
         by_cool = sorted(healthy, key=lambda h: (util[h], h))
-        pool = [h for h in by_cool[: 4 * params.batch_hosts] if h not in hot_set]
+        pool = [h for h in by_cool[: 3 * params.batch_hosts] if h not in hot_set]
         hosts = sorted(hot_set | set(pool))
         candidates: dict[int, list[int]] = {}
         fixed_hosts: dict[int, list[int]] = {}
@@ -1141,7 +1324,7 @@ def _batched_search(
         )
         built = build_placement(problem, weights, (), {o: v for o, v in freed.items()})
         build_s += built.build_s
-        outcome = solve_placement(built, params, min(remaining, 5.0))
+        outcome = solve_placement(built, params, min(remaining, 1.0))
         if not outcome.status.has_plan or outcome.objective is None or outcome.objective >= best:
             stale += 1
             if not outcome.status.has_plan or outcome.objective is None:
@@ -1181,7 +1364,9 @@ def _explain_problem(situ: Situation, owners: Sequence[int], allow_moves: int) -
     candidates = {o: [h for h in healthy if index.takes(o, h)] for o in owners}
     movable: dict[int, list[int]] = {}
     units = sum(len(situ.held[o]) for o in range(len(index.owner_ids)))
-    if allow_moves and units * len(healthy) <= 200_000:
+    # Units on healthy hosts may move only under the moves literal (even at --allow-moves 0),
+    # so that "allow some moves" shows up as a way out when it is one.
+    if units * len(healthy) <= 200_000:
         for o, row in enumerate(index.where):
             hs = [h for h in row if h is not None and h not in situ.down]
             if hs:
@@ -1280,10 +1465,11 @@ def _describe(situ: Situation, core: Sequence[str], allow_moves: int) -> list[st
                 f"{len(dcs)} have a healthy host with {_show_size(index, o)} free or hold it"
             )
         elif name in rules.get(RuleGroup.APART, ()) and len(owners) == 1:
-            runs = len(situ.held[o])
+            # Its surviving hosts count: they hold a container already.
+            remain = len(situ.held[o]) + room
             lines.append(
-                f"{_what(index, o)} needs {need} more distinct hosts with {_show_size(index, o)} "
-                f"free (it still runs on {runs}); {room} remain"
+                f"{_what(index, o)} needs {index.count[o]} distinct hosts with "
+                f"{_show_size(index, o)} free; {remain} remain"
             )
         elif len(owners) == 1:
             lines.append(
@@ -1313,7 +1499,8 @@ def _describe(situ: Situation, core: Sequence[str], allow_moves: int) -> list[st
             )
     if RuleGroup.MOVES in rules:
         lines.append(
-            f"at most {allow_moves} unit(s) on healthy hosts may move to make room (--allow-moves)"
+            f"at most {allow_moves} unit(s) on healthy hosts may move to make room "
+            f"(--allow-moves {allow_moves})"
         )
     if not lines:
         lines.append("rules in conflict: " + ", ".join(core))
@@ -1339,10 +1526,9 @@ def _fix(situ: Situation, owners: Sequence[int]) -> str | None:
     ]
     if not fitting:
         return None
-    shape, _ = Counter((tuple(sorted(h.capacity.items())), h.role) for h in fitting).most_common(1)[
-        0
-    ]
-    dc, _ = Counter(h.datacenter for h in healthy).most_common(1)[0]
+    shapes = Counter((tuple(sorted(h.capacity.items())), h.role) for h in fitting)
+    shape = shapes.most_common(1)[0][0]
+    dc = Counter(h.datacenter for h in healthy).most_common(1)[0][0]
     down_ids = frozenset(index.host_ids[h] for h in situ.down)
 
     def works(n: int) -> bool:
@@ -1370,6 +1556,22 @@ def _fix(situ: Situation, owners: Sequence[int]) -> str | None:
     )
 
 
+def _fewest_moves(situ: Situation, params: SolveParams) -> int | None:
+    """The fewest units on healthy hosts that must move for every displaced unit to fit."""
+    index = situ.index
+    units = sum(len(situ.held[o]) for o in range(len(index.owner_ids)))
+    scenario = Scenario(failed_hosts=tuple(index.host_ids[h] for h in sorted(situ.down)))
+    result = place(
+        index.platform,
+        scenario,
+        allow_moves=units,
+        weights=Weights(balance=0, pile=0, moves=1),
+        params=SolveParams(seed=params.seed, workers=1, time_limit=min(params.time_limit, 5.0)),
+        explain=False,
+    )
+    return result.terms.get("moves") if result.status.has_plan else None
+
+
 def explain_infeasible(
     situ: Situation, allow_moves: int, params: SolveParams, greedy: GreedyResult | None = None
 ) -> tuple[str, ...]:
@@ -1393,8 +1595,14 @@ def explain_infeasible(
         for n in core
         if n.startswith(f"{RuleGroup.PLACE}[")
     ]
+    fixes = []
+    if any(n.startswith(f"{RuleGroup.MOVES}[") for n in core):
+        moves = _fewest_moves(situ, params)
+        if moves is not None:
+            fixes.append(f"fix: let {moves} unit(s) on healthy hosts move (--allow-moves {moves})")
     fix = _fix(situ, stuck)
     if fix is not None:
-        lines.append(fix)
+        fixes.append(fix if not fixes else "or " + fix.removeprefix("fix: "))
+    lines += fixes
     log.info("infeasible: core %s", core)
     return tuple(lines)

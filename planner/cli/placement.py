@@ -118,7 +118,7 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
         more = f" and {len(plan.unplaced) - MAX_ROWS} more" if len(plan.unplaced) > MAX_ROWS else ""
         console.print(f"unplaced ({len(plan.unplaced)}): {shown}{more}")
     for line in plan.explanation:
-        console.print(f"  {line}", markup=False, highlight=False)
+        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     solve = plan.solve
     if plan.status.has_plan:
         terms = plan.extra.get("objective_terms", {})
