@@ -277,10 +277,22 @@ def disaster_recovery(
         )
         for db in affected
     }
-    starts = _starts(platform, after)
+    starts_by_owner = _starts(platform, after)
     outcomes: dict[str, DatabaseOutcome] = {}
     steps: list[Step] = []
-    unplaced = [unit for unit, host in starts if host is None]
+    unplaced = [
+        f"{owner}/{index}"
+        for owner, moved in starts_by_owner.items()
+        for index, host in moved
+        if host is None
+    ]
+    wave_of = {
+        app.id: app_wave(platform, app.uses) for app in platform.apps if app.id in starts_by_owner
+    }
+    survivors = {
+        owner: sum(1 for h in platform.placement.get(owner, ()) if h is not None and h not in down)
+        for owner in wave_of
+    }
 
     def run_databases(wave: Wave) -> None:
         in_wave = [db for db in affected if _database_wave(db) is wave]
@@ -326,11 +338,7 @@ def disaster_recovery(
             outcomes[db.id] = outcome
 
     def run_apps(wave: Wave) -> None:
-        apps = [
-            app
-            for app in platform.apps
-            if app_wave(platform, app.uses) is wave and app.id in starts_by_owner
-        ]
+        apps = [app for app in platform.apps if wave_of.get(app.id) is wave]
         floors = {
             app.id: max(
                 (
@@ -351,15 +359,6 @@ def disaster_recovery(
                 minute = slots.take(host, floors[app.id])
                 ready = _minute_s(policy, minute) + policy.container_boot_s
                 steps.append(Step(wave, minute, f"{app.id}/{index}", host, "container", ready))
-
-    starts_by_owner: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
-    for unit, host in starts:
-        owner, _, index = unit.rpartition("/")
-        starts_by_owner[owner].append((int(index), host))
-    survivors = {
-        app.id: sum(1 for h in platform.hosts_of(app.id) if h is not None and h not in down)
-        for app in platform.apps
-    }
 
     run_databases(Wave.DATABASES_WITH_FAILOVER)
     run_apps(Wave.APPS_OF_THOSE_DATABASES)
@@ -396,16 +395,21 @@ def disaster_recovery(
     return recovery if rehomed is None else recovery.with_rehomed(rehomed)
 
 
-def _starts(platform: Platform, after: Placement) -> list[tuple[str, str | None]]:
-    """Every unit whose host changes, with its new host (``None``: left unplaced)."""
-    out = []
-    for owner in (*platform.app_by_id, *platform.database_by_id):
-        before = platform.hosts_of(owner)
-        new = after.get(owner, before)
-        for index, host in enumerate(new):
-            old = before[index] if index < len(before) else None
-            if host != old:
-                out.append((f"{owner}/{index}", host))
+def _starts(platform: Platform, after: Placement) -> dict[str, list[tuple[int, str | None]]]:
+    """Per owner, every unit index whose host changes, with its new host (``None``: left
+    unplaced)."""
+    out: dict[str, list[tuple[int, str | None]]] = {}
+    for owner, new in after.items():
+        before = platform.placement.get(owner, ())
+        if tuple(new) == tuple(before):
+            continue
+        moved = [
+            (index, host)
+            for index, host in enumerate(new)
+            if host != (before[index] if index < len(before) else None)
+        ]
+        if moved:
+            out[owner] = moved
     return out
 
 
@@ -423,8 +427,8 @@ def _app_impacts(
     db_down = {o.id: o.downtime_s for o in databases if o.is_down}
     out = []
     for app in platform.apps:
-        hosts = platform.hosts_of(app.id)
-        lost = sum(1 for h in hosts if h is not None and h in down)
+        hosts = platform.placement.get(app.id) or platform.hosts_of(app.id)
+        lost = sum(1 for h in hosts if h in down)
         used = [db_down[db] for db in app.uses if db in db_down]
         if not lost and not used:
             continue
