@@ -335,6 +335,12 @@ def disaster_recovery(
                         _minute_s(policy, minute) + transfer_s(policy, db) + policy.database_boot_s
                     )
                 steps.append(Step(wave, minute, f"{db.id}/{index}", host, kind, ready))
+            if restarting and (not new_hosts or new_hosts[0] is None):
+                # No host for its primary: down until capacity comes back (the repair time
+                # stands for it, as for an app with no host); the unit is listed as unplaced.
+                downtime = float(policy.host_repair_s)
+                sla = sla_outcome(policy, outcome.sla.tier, downtime)
+                outcome = replace(outcome, downtime_s=downtime, new_primary=None, sla=sla)
             outcomes[db.id] = outcome
 
     def run_apps(wave: Wave) -> None:

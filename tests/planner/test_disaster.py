@@ -227,3 +227,15 @@ def test_fail_datacenter_on_the_reference_platform() -> None:
             assert d["action"] == "none" and d["downtime_s"] == 0
     per_slot = Counter((s["host"], s["minute"]) for s in data["runbook"])
     assert max(per_slot.values()) <= policy.starts_per_host_per_minute
+
+
+def test_database_with_no_host_for_its_primary_waits_for_capacity(every_case: Platform) -> None:
+    after = {**AFTER_DC_A, "my-starter": (None,)}
+    recovery = disaster_recovery(every_case, ["dc-a"], after)
+    starter = next(o for o in recovery.databases if o.id == "my-starter")
+    assert starter.downtime_s == 4 * 3600 and starter.new_primary is None
+    assert starter.data_loss_s == 86400  # its data still comes from replica 2
+    assert any("1 unit(s) found no host: my-starter/0" in f for f in recovery.findings)
+    # worker starts once my-starter serves: minute ceil((14400 - 30) / 60) = 240, +60 s boot.
+    worker = next(a for a in recovery.apps if a.id == "worker")
+    assert worker.downtime_s == 30 + 240 * 60 + 60
