@@ -72,8 +72,9 @@ class ScenarioOutcome:
     placement: Status
     #: How that was decided: ``nothing lost``, ``greedy``, ``counting`` or ``cp-sat``.
     method: str
-    #: Units the solver could not place, and why (only when the placement is infeasible).
-    unplaced: tuple[str, ...] = ()
+    #: Why the lost units cannot be re-placed, in the platform's words. Filled after the sweep
+    #: for the worst scenarios only (:func:`explain_worst`): the explanation comes from a
+    #: time-limited search, and the sweep's own records must not depend on machine load.
     explanation: tuple[str, ...] = ()
     #: Every app that lost a container or uses a database that is down.
     apps: tuple[AppImpact, ...] = ()
@@ -158,7 +159,6 @@ class ScenarioOutcome:
             "databases_unrecoverable": list(self.databases_unrecoverable),
             "data_loss_s": self.data_loss_s,
             "sla_blown": list(self.sla_blown),
-            "unplaced": list(self.unplaced),
             "explanation": list(self.explanation),
         }
         if detail:
@@ -255,23 +255,23 @@ def _situation(context: AuditContext, down: frozenset[str]) -> Situation:
 
 def _placement_verdict(
     context: AuditContext, scenario: Scenario, down: frozenset[str]
-) -> tuple[Status, str, tuple[str, ...], tuple[str, ...]]:
-    """Whether the lost units can be re-placed: the greedy, then CP-SAT only if it fails."""
+) -> tuple[Status, str]:
+    """Whether the lost units can be re-placed: the greedy; else the engine's counting proof
+    (some owner has fewer eligible hosts than lost units); else CP-SAT."""
     if greedy_place(_situation(context, down)).complete:
-        return Status.FEASIBLE, "greedy", (), ()
+        return Status.FEASIBLE, "greedy"
     quick = recoverable(context.platform, scenario)
     if quick is True:
-        return Status.FEASIBLE, "greedy", (), ()
+        return Status.FEASIBLE, "greedy"
+    if quick is False:
+        return Status.INFEASIBLE, "counting"
     settings = context.settings
     result = place(
         context.platform,
         scenario,
         params=SolveParams(seed=settings.seed, workers=1, time_limit=settings.time_limit_s),
     )
-    if result.status.has_plan:
-        return Status.FEASIBLE, "cp-sat", (), ()
-    method = "counting" if quick is False else "cp-sat"
-    return result.status, method, result.unplaced, result.explanation
+    return (Status.FEASIBLE if result.status.has_plan else result.status), "cp-sat"
 
 
 def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutcome:
@@ -285,7 +285,7 @@ def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutc
             lost[owner] += n
     if not lost:
         return ScenarioOutcome(scenario, len(down), 0, Status.FEASIBLE, "nothing lost")
-    status, method, unplaced, explanation = _placement_verdict(context, scenario, down)
+    status, method = _placement_verdict(context, scenario, down)
     placeable = status is Status.FEASIBLE
     view = _affected(context, lost)
     impacts = app_impacts(view, scenario, placeable)
@@ -307,8 +307,7 @@ def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutc
         sum(lost.values()),
         status,
         method,
-        unplaced,
-        explanation,
+        (),
         apps,
         databases,
     )
@@ -398,6 +397,7 @@ def audit(
     headroom: bool = True,
     settings: AuditSettings | None = None,
     progress: Callable[[int, int], None] | None = None,
+    explain: int = 3,
 ) -> AuditResult:
     """Simulate every single failure (or pair, or a sample) and plan the headroom.
 
@@ -413,6 +413,9 @@ def audit(
     headroom
         Plan the headroom: the fewest extra hosts per datacenter that make every single-host and
         single-datacenter loss recoverable.
+    explain
+        Explain why the lost units cannot be re-placed for this many of the worst unrecoverable
+        scenarios (the placement engine's minimal conflict, in the platform's words).
 
     Returns
     -------
@@ -431,7 +434,7 @@ def audit(
         scheduler=scheduler,
         progress=progress,
     )
-    outcomes: tuple[ScenarioOutcome, ...] = sweep.results
+    outcomes = explain_worst(platform, sweep.results, explain, settings)
     plan = None
     if headroom:
         plan = plan_headroom(
@@ -452,6 +455,25 @@ def audit(
         sweep.stats,
         time.perf_counter() - start,
     )
+
+
+def explain_worst(
+    platform: Platform,
+    outcomes: Sequence[ScenarioOutcome],
+    count: int,
+    settings: AuditSettings | None = None,
+) -> tuple[ScenarioOutcome, ...]:
+    """``outcomes`` with the explanation filled for the ``count`` worst whose lost units cannot
+    be re-placed (the placement engine's explanation of its infeasible answer)."""
+    settings = settings or AuditSettings()
+    params = SolveParams(seed=settings.seed, workers=1, time_limit=settings.time_limit_s)
+    order = sorted(range(len(outcomes)), key=lambda i: (outcomes[i].severity(), i))
+    chosen = [i for i in order if outcomes[i].placement is Status.INFEASIBLE][:count]
+    out = list(outcomes)
+    for i in chosen:
+        result = place(platform, outcomes[i].scenario, params=params)
+        out[i] = replace(outcomes[i], explanation=result.explanation)
+    return tuple(out)
 
 
 def single_failures(

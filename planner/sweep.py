@@ -183,11 +183,11 @@ def _run_batch(
 
 
 def _run_dask_batch(
+    batch: Sequence[tuple[int, Scenario]],
     platform: Platform,
     token: str,
     prepare: Prepare,
     evaluate: Evaluate,
-    batch: Sequence[tuple[int, Scenario]],
 ) -> list[tuple[int, Any]]:
     """One Dask task: the scattered platform resolves to the worker's copy; its context is made
     on the first batch the worker runs and kept for the others."""
