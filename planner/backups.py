@@ -21,8 +21,8 @@ Every plan leaves through :func:`check_backup_plan`, which runs the plain-Python
 from __future__ import annotations
 
 import logging
-import math
 import time
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,9 +58,11 @@ __all__ = [
 Sites3 = tuple[str | None, str | None, str | None]
 
 #: Above this many count variables the model merges size classes, then keeps fewer choices.
-DEFAULT_MAX_VARIABLES = 30_000
-#: Size classes per replica-1 group once classes are merged.
-MERGED_SIZE_CLASSES = 6
+DEFAULT_MAX_VARIABLES = 6_000
+#: Size classes once classes are merged (the same bounds for every replica-1 site).
+MERGED_SIZE_CLASSES = 8
+#: The search stops this close to the bound (relative); the plan reports the gap.
+DEFAULT_RELATIVE_GAP = 1e-4
 #: Fewest choices kept per group when choices are cut.
 MIN_CHOICES = 6
 
@@ -204,7 +206,8 @@ class BackupPlan:
                 f"{k.same_provider} replica 3 at the provider or campus of another replica, "
                 f"{k.moves} replicas moved"
             )
-        lines.append(f"  planned {len(self.planned)} databases, changed {len(self.changed)}")
+        if self.status.has_plan:
+            lines.append(f"  planned {len(self.planned)} databases, changed {len(self.changed)}")
         if self.lost_datacenters:
             lines.append(
                 f"  lost {', '.join(self.lost_datacenters)}: {len(self.reduced)} databases ran "
@@ -309,6 +312,13 @@ def backup_cost(
     sites = platform.backups if backups is None else backups
     w = _Weights.of(platform)
     dcs = platform.datacenter_by_id
+    metres: dict[tuple[str, str], int] = {}
+
+    def apart_m(a: str, b: str) -> int:
+        if (a, b) not in metres:
+            metres[(a, b)] = _metres(topo.distance_km(a, b))
+        return metres[(a, b)]
+
     realtime_m = snapshot_m = shared = moves = 0
     remote_gb: Counter[str] = Counter()
     for db in platform.databases:
@@ -321,8 +331,8 @@ def backup_cost(
             moves += sum(o is not None and o != n for o, n in zip(old[1:], (r2, r3), strict=True))
         if r1 is None or r2 is None or r3 is None:
             continue
-        realtime_m += _metres(topo.distance_km(r1, r2))
-        snapshot_m += _metres(topo.distance_km(r1, r3))
+        realtime_m += apart_m(r1, r2)
+        snapshot_m += apart_m(r1, r3)
         shared += _shares(dcs[r3], (dcs[r1], dcs[r2]))
     spread = max(remote_gb.values(), default=0)
     total = (
@@ -345,9 +355,10 @@ class _Sites:
         self.index = {s: i for i, s in enumerate(self.ids)}
         n = len(self.ids)
         km = np.zeros((n, n))
-        for i, a in enumerate(self.ids):
-            for j in range(i + 1, n):
-                km[i, j] = km[j, i] = topo.distance_km(a, self.ids[j])
+        # The topology's own distances (the checker's), read straight off its edges.
+        for a, b, d in topo.graph.edges(data="distance_km"):
+            if d is not None and a in self.index and b in self.index:
+                km[self.index[a], self.index[b]] = km[self.index[b], self.index[a]] = d
         self.km = km
         self.metres = np.rint(km * 1000).astype(np.int64)
         self.limit = platform.policy.backup_min_distance_km
@@ -399,21 +410,30 @@ def _choices_for(
     return a, b, cost.astype(np.int64), by_role, by_role - len(a)
 
 
-def _cut(a: np.ndarray, b: np.ndarray, cost: np.ndarray, keep: int, current: int | None):
+def _cut(
+    a: np.ndarray, b: np.ndarray, cost: np.ndarray, keep: int, current: int | None
+) -> np.ndarray:
     """The ``keep`` cheapest choices, no site in more than a third of them (room to spread)."""
-    order = np.lexsort((b, a, cost))
     per_site = max(2, keep // 3)
-    used2: Counter[int] = Counter()
-    used3: Counter[int] = Counter()
-    kept: list[int] = []
-    for k in order.tolist():
-        if len(kept) >= keep:
+    shortlist = min(len(cost), 40 * keep)
+    for _ in range(2):
+        pool = np.argpartition(cost, shortlist - 1)[:shortlist] if shortlist < len(cost) else None
+        idx = np.arange(len(cost)) if pool is None else pool
+        order = idx[np.lexsort((b[idx], a[idx], cost[idx]))]
+        used2: Counter[int] = Counter()
+        used3: Counter[int] = Counter()
+        kept: list[int] = []
+        for k, x, y in zip(order.tolist(), a[order].tolist(), b[order].tolist(), strict=True):
+            if len(kept) >= keep:
+                break
+            if used2[x] >= per_site or used3[y] >= per_site:
+                continue
+            used2[x] += 1
+            used3[y] += 1
+            kept.append(k)
+        if len(kept) >= keep or pool is None:
             break
-        if used2[int(a[k])] >= per_site or used3[int(b[k])] >= per_site:
-            continue
-        used2[int(a[k])] += 1
-        used3[int(b[k])] += 1
-        kept.append(k)
+        shortlist = len(cost)  # the shortlist was too narrow for the spread rule: take all
     if current is not None and current not in kept:
         kept.append(current)
     return np.array(sorted(kept), dtype=np.int64)
@@ -528,9 +548,13 @@ def build_backup_model(
         by_key[(r.local, r.before)].append(r)
     exact_classes = {key: len({r.size_milli for r in by_key[key]}) for key in keys}
     classes = dict(exact_classes)
-    merged = sum(classes[k] * len(raw[k][0]) for k in keys) > max_variables
-    if merged:
-        classes = {k: min(v, MERGED_SIZE_CLASSES) for k, v in exact_classes.items()}
+    bounds: list[int] | None = None
+    if sum(classes[k] * len(raw[k][0]) for k in keys) > max_variables:
+        bounds = _class_bounds([r.size_milli for r in requests], MERGED_SIZE_CLASSES)
+        classes = {
+            k: len({bounds[bisect_left(bounds, r.size_milli)] for r in by_key[k]}) for k in keys
+        }
+    merged = any(classes[k] < exact_classes[k] for k in keys)
     total_classes = sum(classes.values()) or 1
     keep = None
     if sum(classes[k] * len(raw[k][0]) for k in keys) > max_variables:
@@ -547,7 +571,7 @@ def build_backup_model(
         ids = sites.ids
         pairs = tuple((ids[x], ids[y]) for x, y in zip(a.tolist(), b.tolist(), strict=True))
         costs = tuple(int(c) for c in cost.tolist())
-        for size_class in _size_classes(by_key[key], classes[key]):
+        for size_class in _size_classes(by_key[key], bounds):
             weight = max(r.size_milli for r in size_class)
             reserve += sum(weight - r.size_milli for r in size_class)
             local, before = key
@@ -585,7 +609,7 @@ def build_backup_model(
         choices_too_close=too_close,
         variables=sum(len(c) for c in counts),
         choices_cut=keep is not None,
-        size_classes_merged=merged and any(classes[k] < exact_classes[k] for k in keys),
+        size_classes_merged=merged,
         capacity_reserve_gb=reserve / 1000,
         limit_km=sites.limit,
     )
@@ -616,27 +640,52 @@ def _current_index(
     return int(hit[0]) if len(hit) else None
 
 
-def _size_classes(requests: list[BackupRequest], count: int) -> list[list[BackupRequest]]:
-    """Requests split into ``count`` classes of consecutive sizes (exact when one size each)."""
+def _class_bounds(sizes: Sequence[int], count: int) -> list[int]:
+    """Upper bounds of ``count`` size classes that waste the least capacity, a class weighing
+    as its largest database (dynamic programme over the distinct sizes)."""
+    distinct, numbers = np.unique(np.asarray(sizes, dtype=np.int64), return_counts=True)
+    n = len(distinct)
+    if n <= count:
+        return distinct.tolist()
+    cum_n = np.concatenate(([0], np.cumsum(numbers)))
+    cum_s = np.concatenate(([0], np.cumsum(numbers * distinct)))
+    big = np.iinfo(np.int64).max // 4
+    # waste[i, j]: capacity lost by one class holding sizes i..j-1 (weighing distinct[j-1]).
+    i_idx = np.arange(n + 1)[:, None]
+    j_idx = np.arange(n + 1)[None, :]
+    top = distinct[np.maximum(j_idx - 1, 0)]
+    waste = top * (cum_n[j_idx] - cum_n[i_idx]) - (cum_s[j_idx] - cum_s[i_idx])
+    waste = np.where(i_idx < j_idx, waste, big)
+    # best[j]: least waste covering the j smallest sizes; cuts[k][j]: where the last class starts.
+    best = np.full(n + 1, big, dtype=np.int64)
+    best[0] = 0
+    cuts = []
+    for _ in range(count):
+        total = np.minimum(best[:, None] + waste, big)
+        cut = np.argmin(total, axis=0)
+        best = total[cut, np.arange(n + 1)]
+        best[0] = 0
+        cuts.append(cut)
+    bounds = []
+    j = n
+    for cut in reversed(cuts):
+        if j == 0:
+            break
+        bounds.append(int(distinct[j - 1]))
+        j = int(cut[j])
+    return sorted(bounds)
+
+
+def _size_classes(
+    requests: list[BackupRequest], bounds: Sequence[int] | None
+) -> list[list[BackupRequest]]:
+    """Requests by size class: one class per size (``bounds`` None), else by class bound."""
     ordered = sorted(requests, key=lambda r: (r.size_milli, r.database))
-    sizes = sorted({r.size_milli for r in ordered})
-    if count >= len(sizes):
-        by_size: dict[int, list[BackupRequest]] = defaultdict(list)
-        for r in ordered:
-            by_size[r.size_milli].append(r)
-        return [by_size[s] for s in sizes]
-    # Equal numbers of databases per class; a size never straddles two classes.
-    out: list[list[BackupRequest]] = []
-    per_class = math.ceil(len(ordered) / count)
-    current: list[BackupRequest] = []
+    classes: dict[int, list[BackupRequest]] = defaultdict(list)
     for r in ordered:
-        if len(current) >= per_class and r.size_milli != current[-1].size_milli:
-            out.append(current)
-            current = []
-        current.append(r)
-    if current:
-        out.append(current)
-    return out
+        key = r.size_milli if bounds is None else bounds[bisect_left(bounds, r.size_milli)]
+        classes[key].append(r)
+    return [classes[k] for k in sorted(classes)]
 
 
 def _fixed_load(
@@ -773,8 +822,10 @@ def solve_backup_model(
     time_limit_s: float = 10.0,
     workers: int = 1,
     hint: BackupSites | None = None,
+    relative_gap: float = DEFAULT_RELATIVE_GAP,
 ) -> BackupPlan:
-    """Solve the model and read the sites of every database (not yet checked)."""
+    """Solve the model and read the sites of every database (not yet checked); the search stops
+    at ``relative_gap`` from the bound."""
     platform = built.platform
     if built.precheck:
         return BackupPlan(
@@ -790,13 +841,15 @@ def solve_backup_model(
     solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = workers
+    solver.parameters.relative_gap_limit = relative_gap
     code = solver.solve(built.model)
     if code == cp_model.MODEL_INVALID:
         raise RuntimeError(f"backup model invalid: {built.model.validate()}")
     status = _STATUS[code]
     exact = not (built.candidates.choices_cut or built.candidates.size_classes_merged)
-    if status is Status.OPTIMAL and not exact:
-        # Optimal for a narrowed model only: no claim for the platform.
+    proven = solver.objective_value == solver.best_objective_bound
+    if status is Status.OPTIMAL and not (exact and proven):
+        # Optimal for a narrowed model, or within the gap limit only: no claim for the platform.
         status = Status.FEASIBLE
     stats = SolveStats(
         wall_s=solver.wall_time,
@@ -844,10 +897,25 @@ def solve_backup_model(
 
 
 def _add_hint(built: BuiltBackupModel, hint: BackupSites) -> None:
+    """Hint every variable: each database at its ``hint`` pair when the model has it, else at
+    its group's cheapest pair; the fullest site as that gives."""
+    load: Counter[str] = Counter()
     for g, n in zip(built.groups, built.counts, strict=True):
-        wanted = Counter(tuple(hint.get(db, (None,) * 3)[1:]) for db in g.databases)
-        for var, pair in zip(n, g.pairs, strict=True):
-            built.model.add_hint(var, wanted.get(pair, 0))
+        index = {pair: k for k, pair in enumerate(g.pairs)}
+        cheapest = min(range(len(g.pairs)), key=lambda k: g.costs[k], default=None)
+        wanted: Counter[int] = Counter()
+        for db in g.databases:
+            k = index.get(tuple(hint.get(db, (None,) * 3)[1:]), cheapest)  # type: ignore[arg-type]
+            if k is not None:
+                wanted[k] += 1
+        for k, var in enumerate(n):
+            built.model.add_hint(var, wanted[k])
+            for site in g.pairs[k]:
+                load[site] += wanted[k] * g.spread_gb
+    if built.spread is not None:
+        fixed = _fixed_load(built.platform, built.fixed, built.requests)[1]
+        load.update(fixed)
+        built.model.add_hint(built.spread, max(load.values(), default=0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -889,6 +957,7 @@ def plan_backups(
     workers: int = 1,
     topology: Topology | None = None,
     max_variables: int = DEFAULT_MAX_VARIABLES,
+    relative_gap: float = DEFAULT_RELATIVE_GAP,
 ) -> BackupPlan:
     """Replicas 2 and 3 of every database, chosen afresh (the file's sites are ignored).
 
@@ -902,7 +971,9 @@ def plan_backups(
     if problems:
         return BackupPlan(Status.INFEASIBLE, dict(platform.backups), explanation=tuple(problems))
     fresh = platform.with_backups({})
-    plan = _plan(fresh, requests, topo, frozenset(), seed, time_limit_s, workers, max_variables)
+    plan = _plan(
+        fresh, requests, topo, frozenset(), seed, time_limit_s, workers, max_variables, relative_gap
+    )
     if plan.status.has_plan:
         plan = replace(plan, changed=_changed(platform.backups, plan.backups, platform))
     return check_backup_plan(platform, plan, topo)
@@ -917,6 +988,7 @@ def fix_backups(
     topology: Topology | None = None,
     unavailable: Iterable[str] = (),
     max_variables: int = DEFAULT_MAX_VARIABLES,
+    relative_gap: float = DEFAULT_RELATIVE_GAP,
 ) -> BackupPlan:
     """Repair the file's backup sites, moving only databases in violation.
 
@@ -942,7 +1014,9 @@ def fix_backups(
     if problems:
         return BackupPlan(Status.INFEASIBLE, dict(platform.backups), explanation=tuple(problems))
     # Replica 1 follows the primary: a request's local site is the primary's datacenter.
-    plan = _plan(platform, requests, topo, lost, seed, time_limit_s, workers, max_variables)
+    plan = _plan(
+        platform, requests, topo, lost, seed, time_limit_s, workers, max_variables, relative_gap
+    )
     if plan.status.has_plan:
         plan = replace(plan, changed=_changed(platform.backups, plan.backups, platform))
     return check_backup_plan(platform, plan, topo, before=platform.backups)
@@ -965,17 +1039,23 @@ def _plan(
     time_limit_s: float,
     workers: int,
     max_variables: int,
+    relative_gap: float,
 ) -> BackupPlan:
     """Build, solve, read; if narrowed and infeasible, widen once; explain what is infeasible."""
     deadline = time.perf_counter() + time_limit_s
-    hint = greedy_backup_sites(platform, topo, respect_capacity=True, databases=requests)
     budget = max_variables
     for _attempt in range(2):
         built = build_backup_model(
             platform, requests, topology=topo, unavailable=lost, max_variables=budget
         )
         left = deadline - time.perf_counter()
-        plan = solve_backup_model(built, seed=seed, time_limit_s=left, workers=workers, hint=hint)
+        plan = solve_backup_model(
+            built,
+            seed=seed,
+            time_limit_s=left,
+            workers=workers,
+            relative_gap=relative_gap,
+        )
         narrowed = built.candidates.choices_cut or built.candidates.size_classes_merged
         if plan.status.has_plan or built.precheck or not narrowed:
             break
@@ -1035,6 +1115,8 @@ def _precheck(
     for r in requests:
         by_local[r.local].append(r)
     free = {site: cap - fixed_load.get(site, 0) for site, cap in sites.capacity.items()}
+    unlimited = 1 << 62
+    free_at = np.array([free.get(site, unlimited) for site in sites.ids], dtype=np.int64)
     for local, group in sorted(by_local.items()):
         if not dcs[local].may_hold(ReplicaRole.LOCAL) or local in sites.unavailable:
             lines.append(
@@ -1046,8 +1128,8 @@ def _precheck(
         if len(a) == 0:
             lines.append(_no_pair_line(platform, topo, sites, local, group))
             continue
-        lines += _too_big_lines(topo, sites, local, group, a, b, free)
-        lines += _volume_lines(sites, local, group, a, b, free, limit)
+        lines += _too_big_lines(topo, sites, local, group, a, b, free_at)
+        lines += _volume_lines(sites, local, group, a, b, free_at, limit)
     return lines
 
 
@@ -1103,7 +1185,8 @@ def _no_pair_line(
     if best is None:
         return (
             f"the only site more than {limit:g} km from {local} that may hold replicas is "
-            f"{realtime[0]}, and {who} need two: add another site more than {limit:g} km away"
+            f"{realtime[0]}, so {who} cannot keep replicas 2 and 3 apart: add another site more "
+            f"than {limit:g} km away"
         )
     return (
         f"no real-time and snapshot sites more than {limit:g} km from {local} are more than "
@@ -1120,14 +1203,14 @@ def _too_big_lines(
     group: list[BackupRequest],
     a: np.ndarray,
     b: np.ndarray,
-    free: Mapping[str, int],
+    free_at: np.ndarray,
 ) -> list[str]:
     """A database larger than the free room of every choice it has."""
     limit = sites.limit
-    inf = 1 << 62
     ids = sites.ids
-    room2 = np.array([free.get(ids[x], inf) for x in a.tolist()], dtype=np.int64)
-    room3 = np.array([free.get(ids[y], inf) for y in b.tolist()], dtype=np.int64)
+    free = {s: int(free_at[i]) for i, s in enumerate(ids)}
+    room2 = free_at[a]
+    room3 = free_at[b]
     lines = []
     seen: set[int] = set()
     for r in sorted(group, key=lambda r: (-r.size_milli, r.database)):
@@ -1139,7 +1222,8 @@ def _too_big_lines(
         fits2 = room2 >= r.size_milli
         if not fits2.any():
             cands = sorted(
-                {ids[x] for x in a.tolist()}, key=lambda s: (topo.distance_km(local, s), s)
+                (ids[x] for x in np.flatnonzero(np.bincount(a, minlength=len(ids))).tolist()),
+                key=lambda s: (topo.distance_km(local, s), s),
             )
             near = cands[0]
             lines.append(
@@ -1151,20 +1235,21 @@ def _too_big_lines(
             )
             continue
         s2_options = sorted(
-            {ids[x] for x, ok in zip(a.tolist(), fits2.tolist(), strict=True) if ok},
+            (ids[x] for x in np.unique(a[fits2]).tolist()),
             key=lambda s: (topo.distance_km(local, s), s),
         )
         s2 = s2_options[0]
         cands3 = sorted(
-            {ids[y] for x, y in zip(a.tolist(), b.tolist(), strict=True) if ids[x] == s2},
+            (ids[y] for y in np.unique(b[a == sites.index[s2]]).tolist()),
             key=lambda s: (topo.distance_km(local, s), s),
         )
-        near = cands3[0] if cands3 else None
+        near3 = cands3[0] if cands3 else None
         tail = (
-            f": the nearest that would qualify, {near} ({topo.distance_km(local, near):.3f} km), "
-            f"has {_gb(max(0, free.get(near, 0)))} free; add "
-            f"{_gb(r.size_milli - max(0, free.get(near, 0)))} there"
-            if near
+            f": the nearest that would qualify, {near3} "
+            f"({topo.distance_km(local, near3):.3f} km), has "
+            f"{_gb(max(0, free.get(near3, 0)))} free; add "
+            f"{_gb(r.size_milli - max(0, free.get(near3, 0)))} there"
+            if near3
             else ""
         )
         lines.append(
@@ -1180,17 +1265,18 @@ def _volume_lines(
     group: list[BackupRequest],
     a: np.ndarray,
     b: np.ndarray,
-    free: Mapping[str, int],
+    free_at: np.ndarray,
     limit: float,
 ) -> list[str]:
     """The group's replicas 2 (or 3) need more room than all their allowed sites have free."""
     lines = []
     need = sum(r.size_milli for r in group)
     for column, number, role in ((a, 2, "real-time"), (b, 3, "snapshot")):
-        names = sorted({sites.ids[x] for x in column.tolist()})
-        if any(s not in free for s in names):
+        where = np.flatnonzero(np.bincount(column, minlength=len(sites.ids)))
+        if (free_at[where] >= (1 << 62)).any():
             continue  # an unlimited site takes any volume
-        have = sum(max(0, free[s]) for s in names)
+        names = sorted(sites.ids[x] for x in where.tolist())
+        have = int(np.maximum(free_at[where], 0).sum())
         if need > have:
             shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
             lines.append(
@@ -1279,56 +1365,47 @@ def greedy_backup_sites(
         databases, _ = _requests(
             platform.with_backups({}), [d.id for d in platform.databases], False
         )
-    free = dict(sites.capacity)
-    order = (
-        sorted(databases, key=lambda r: (-r.size_milli, r.database))
-        if respect_capacity
-        else list(databases)
-    )
+    unlimited = 1 << 62
+    free = [sites.capacity.get(s, unlimited) for s in ids]
+    order = sorted(databases, key=lambda r: (-r.size_milli, r.database))
     if respect_capacity:
         for r in order:
-            if r.local in free:
-                free[r.local] -= r.size_milli
+            free[sites.index[r.local]] -= r.size_milli
+    realtime = sites.holds[ReplicaRole.REALTIME]
+    snapshot = sites.holds[ReplicaRole.SNAPSHOT]
+    ranked2: dict[int, list[int]] = {}
+    ranked3: dict[tuple[int, int], list[int]] = {}
+
+    def second_of(i: int) -> list[int]:
+        if i not in ranked2:
+            ok = np.flatnonzero(sites.apart[i] & realtime)
+            ranked2[i] = ok[np.argsort(sites.km[i, ok], kind="stable")].tolist()
+        return ranked2[i]
+
+    def third_of(i: int, j: int) -> list[int]:
+        if (i, j) not in ranked3:
+            ok = np.flatnonzero(sites.apart[i] & sites.apart[j] & snapshot)
+            shared = sites.shares[ok, i] | sites.shares[ok, j]
+            ranked3[(i, j)] = ok[np.lexsort((sites.km[i, ok], shared))].tolist()
+        return ranked3[(i, j)]
+
     out: dict[str, Sites3] = {}
-    ranked: dict[str, list[int]] = {}
     for r in order:
         i = sites.index[r.local]
-        if r.local not in ranked:
-            ranked[r.local] = [int(j) for j in np.argsort(sites.km[i], kind="stable") if j != i]
-        near = ranked[r.local]
-
-        def room(j: int, size: int = r.size_milli) -> bool:
-            return not respect_capacity or free.get(ids[j], 1 << 62) >= size
-
-        second = next(
-            (
-                j
-                for j in near
-                if sites.apart[i, j] and sites.holds[ReplicaRole.REALTIME][j] and room(j)
-            ),
-            None,
-        )
+        size = r.size_milli if respect_capacity else 0
+        second = next((j for j in second_of(i) if free[j] >= size), None)
         third = None
         if second is not None:
-            valid = [
-                j
-                for j in near
-                if sites.apart[i, j]
-                and sites.apart[second, j]
-                and sites.holds[ReplicaRole.SNAPSHOT][j]
-                and room(j)
-            ]
-            other = [j for j in valid if not (sites.shares[j, i] or sites.shares[j, second])]
-            third = (other or valid)[0] if valid else None
+            third = next((k for k in third_of(i, second) if free[k] >= size), None)
         for j in (second, third):
-            if j is not None and respect_capacity and ids[j] in free:
-                free[ids[j]] -= r.size_milli
+            if j is not None:
+                free[j] -= size
         out[r.database] = (
             r.local,
             ids[second] if second is not None else None,
             ids[third] if third is not None else None,
         )
-    return out
+    return {r.database: out[r.database] for r in databases}
 
 
 # --------------------------------------------------------------------------------------------
