@@ -1,0 +1,294 @@
+"""Z3 certifies a platform or a plan: every invariant proved from the facts, or refuted.
+
+An invariant holds when Z3 proves that the facts (where every unit runs, what every host is,
+where the replicas are) imply it: the facts and the invariant's negation, asserted as a named,
+tracked assertion in a push/pop scope, are unsatisfiable. Otherwise Z3's model is the
+counterexample, read back as plain data: every subject (host, app, database, unit) whose clause
+the model makes false. The facts themselves are plain assertions: tracking them too would turn
+100,000 unit equalities into guarded clauses Z3 no longer propagates (a hundred times slower).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from models.entities import Platform
+from planner.plan import Plan
+from planner.verify import terms as t
+from planner.verify.encoding import (
+    Encoding,
+    EncodingError,
+    encode,
+    plan_carries_backups,
+)
+from planner.verify.invariants import REGISTRY, Invariant, Scope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One subject for which an invariant fails, with the counterexample Z3 found."""
+
+    invariant: str
+    subject: str
+    counterexample: Mapping[str, Any]
+
+    def __str__(self) -> str:
+        details = ", ".join(f"{k}={v}" for k, v in self.counterexample.items())
+        return f"{self.invariant}: {self.subject}: {details}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "invariant": self.invariant,
+            "subject": self.subject,
+            "counterexample": dict(self.counterexample),
+        }
+
+
+@dataclass(frozen=True)
+class InvariantResult:
+    """Whether one invariant holds; if not, for which subjects."""
+
+    name: str
+    description: str
+    holds: bool
+    violations: tuple[Violation, ...] = ()
+    #: Z3 answered unknown (time limit): neither proved nor refuted.
+    unknown: bool = False
+    clauses: int = 0
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "holds": self.holds,
+            "unknown": self.unknown,
+            "clauses": self.clauses,
+            "violations": [v.to_dict() for v in self.violations],
+            "wall_s": round(self.wall_s, 4),
+        }
+
+
+@dataclass(frozen=True)
+class TheoremResult:
+    """A survivability theorem: proved (unsat), or refuted with counterexamples."""
+
+    name: str
+    statement: str
+    proved: bool
+    counterexamples: tuple[Mapping[str, Any], ...] = ()
+    unknown: bool = False
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "statement": self.statement,
+            "proved": self.proved,
+            "unknown": self.unknown,
+            "counterexamples": [dict(c) for c in self.counterexamples],
+            "wall_s": round(self.wall_s, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """What Z3 proved about a platform or plan, and what it refuted."""
+
+    invariants: tuple[InvariantResult, ...]
+    theorems: tuple[TheoremResult, ...] = ()
+    encode_s: float = 0.0
+    wall_s: float = 0.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def proved(self) -> tuple[str, ...]:
+        """Names of the invariants that hold."""
+        return tuple(r.name for r in self.invariants if r.holds)
+
+    @property
+    def violations(self) -> tuple[Violation, ...]:
+        return tuple(v for r in self.invariants for v in r.violations)
+
+    @property
+    def ok(self) -> bool:
+        """Every invariant holds and every theorem is proved."""
+        return all(r.holds for r in self.invariants) and all(t.proved for t in self.theorems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "verified": list(self.proved),
+            "invariants": [r.to_dict() for r in self.invariants],
+            "theorems": [r.to_dict() for r in self.theorems],
+            "encode_s": round(self.encode_s, 4),
+            "wall_s": round(self.wall_s, 4),
+        }
+
+
+class InvariantViolation(Exception):
+    """A plan breaks invariants it must keep: a bug in whatever wrote the plan."""
+
+    def __init__(self, violated: Sequence[str], violations: Sequence[Violation]) -> None:
+        self.violated = tuple(violated)
+        self.violations = tuple(violations)
+        shown = "; ".join(str(v) for v in self.violations[:5])
+        more = len(self.violations) - 5
+        super().__init__(
+            f"plan breaks {', '.join(self.violated)}: {shown}"
+            + (f" (and {more} more)" if more > 0 else "")
+        )
+
+
+def fact_solver(enc: Encoding, timeout_ms: int | None = None) -> z3.Solver:
+    """A fresh solver holding the encoding's facts; checks push and pop their own assertions."""
+    solver = z3.Solver()
+    if timeout_ms is not None:
+        solver.set("timeout", timeout_ms)
+    for facts in enc.facts.values():
+        for fact in facts:
+            z3.Z3_solver_assert(solver.ctx.ref(), solver.solver, fact.as_ast())
+    return solver
+
+
+def check_invariant(
+    enc: Encoding, inv: Invariant, solver: z3.Solver, max_violations: int = 50
+) -> InvariantResult:
+    """Prove ``inv`` from the facts in ``solver`` (pushed and popped), or refute it."""
+    started = time.perf_counter()
+    formula = inv.build(enc)
+    solver.push()
+    try:
+        solver.assert_and_track(t.not_(formula.expr), f"not:{inv.name}")
+        answer = solver.check()
+        if answer == z3.unsat:
+            return InvariantResult(
+                inv.name,
+                inv.description,
+                True,
+                clauses=len(formula.clauses),
+                wall_s=time.perf_counter() - started,
+            )
+        if answer == z3.unknown:
+            return InvariantResult(
+                inv.name,
+                inv.description,
+                False,
+                unknown=True,
+                clauses=len(formula.clauses),
+                wall_s=time.perf_counter() - started,
+            )
+        model = solver.model()
+        violations = []
+        for clause in formula.clauses:
+            if z3.is_false(model.eval(clause.expr, model_completion=True)):
+                violations.append(Violation(inv.name, clause.subject, clause.describe(model)))
+                if len(violations) >= max_violations:
+                    break
+        return InvariantResult(
+            inv.name,
+            inv.description,
+            False,
+            violations=tuple(violations),
+            clauses=len(formula.clauses),
+            wall_s=time.perf_counter() - started,
+        )
+    finally:
+        solver.pop()
+
+
+def scopes_for(plan: Plan | None) -> dict[Scope, bool]:
+    """Which invariants apply: the state of a platform, or a plan (its backups if it has any)."""
+    if plan is None:
+        return {Scope.PLACEMENT: True, Scope.BACKUPS: True, Scope.PLAN: False}
+    return {Scope.PLACEMENT: True, Scope.BACKUPS: plan_carries_backups(plan), Scope.PLAN: True}
+
+
+def certify(
+    platform: Platform,
+    plan: Plan | None = None,
+    *,
+    names: Iterable[str] | None = None,
+    theorems: bool = False,
+    k: int = 2,
+    max_counterexamples: int = 5,
+    timeout_ms: int | None = None,
+) -> Certificate:
+    """Check every invariant (and optionally the survivability theorems) on a platform or a plan.
+
+    Parameters
+    ----------
+    platform
+        The platform; its placement and backup sites are checked when ``plan`` is ``None``.
+    plan
+        A plan: its new placement, its moves against its old placement and, when the plan
+        carries backup sites (``extra["backups"]``), those.
+    names
+        Only these invariants (default: every one that applies).
+    theorems
+        Also prove the survivability theorems (single host, single datacenter, ``k`` hosts).
+
+    Raises
+    ------
+    EncodingError
+        When the placement, plan or backups name hosts, datacenters or units the platform lacks.
+    """
+    started = time.perf_counter()
+    enc = encode(platform, plan)
+    encode_s = time.perf_counter() - started
+    if names is None:
+        scopes = scopes_for(plan)
+        chosen = [inv for inv in REGISTRY.values() if scopes[inv.scope]]
+    else:
+        unknown = [n for n in names if n not in REGISTRY]
+        if unknown:
+            raise KeyError(f"unknown invariant(s): {', '.join(unknown)}")
+        chosen = [REGISTRY[n] for n in names]
+    solver = fact_solver(enc, timeout_ms)
+    results = tuple(check_invariant(enc, inv, solver) for inv in chosen)
+    proofs: tuple[TheoremResult, ...] = ()
+    if theorems:
+        from planner.verify.theorems import prove_all
+
+        proofs = prove_all(enc, k=k, max_counterexamples=max_counterexamples)
+    wall = time.perf_counter() - started
+    log.info("certified %s in %.2f s (encoding %.2f s)", platform.name, wall, encode_s)
+    return Certificate(results, proofs, encode_s=encode_s, wall_s=wall)
+
+
+def certify_plan_invariants(platform: Platform, plan: Plan) -> tuple[str, ...]:
+    """The names of the invariants Z3 proved on ``plan``, for its ``verified`` key.
+
+    A plan without a placement (infeasible, unknown) has nothing to certify and gets ``()``.
+
+    Raises
+    ------
+    InvariantViolation
+        When the plan breaks an invariant, or names hosts or units the platform does not have:
+        a bug in whatever wrote the plan, which must not be written out.
+    """
+    if not plan.status.has_plan:
+        return ()
+    try:
+        certificate = certify(platform, plan)
+    except EncodingError as error:
+        raise InvariantViolation(
+            ["known-names"],
+            [Violation("known-names", line, {}) for line in error.lines],
+        ) from error
+    failed = [r for r in certificate.invariants if not r.holds]
+    if failed:
+        raise InvariantViolation(
+            [r.name for r in failed],
+            [v for r in failed for v in r.violations]
+            or [Violation(r.name, "unknown", {"unknown": True}) for r in failed],
+        )
+    return certificate.proved

@@ -1,0 +1,360 @@
+"""A platform (and optionally a plan) as Z3 terms: one integer per unit for its host.
+
+Hosts and datacenters are numbered in file order. Each container or node is an integer constant
+``host[app-id/i]`` holding the number of its host; an unplaced unit holds a negative number of its
+own, so that "pairwise distinct hosts" stays one ``Distinct`` per app. What a host is (its
+datacenter, whether it is down) and how far apart two datacenters are are uninterpreted
+functions pinned by one axiom per host or pair of datacenters.
+
+Two modes:
+
+* **concrete** (:func:`encode`): the facts fix every unit to the host the platform (or the plan)
+  puts it on. The invariants stay formulas over the variables; Z3 decides them against the facts.
+  Per-host terms (capacity, failed hosts, roles) only list the units that may be on that host,
+  which here is the units the facts put there: the sums are exact under the facts and the
+  encoding stays linear in the size of the platform.
+* **symbolic** (:func:`encode_symbolic`): the units may be on any host; the facts only bound the
+  variables. Used to explain why no placement exists.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import z3
+
+from models.entities import Placement, Platform
+from models.topology import Topology
+from planner.plan import Plan
+from planner.verify import terms as t
+
+#: Names of the groups of facts, tracked apart so that a proof says which facts it used.
+FACT_GROUPS = ("hosts", "distances", "placement", "before", "backups", "moves", "policy")
+
+
+class EncodingError(ValueError):
+    """A placement or plan names a host, datacenter or unit the platform does not have."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = tuple(lines)
+
+
+@dataclass(frozen=True)
+class UnitVar:
+    """One container or node and the integer holding its host."""
+
+    owner: str
+    index: int
+    is_database: bool
+    var: z3.ArithRef
+    #: The host number the facts give it (``None``: unplaced or symbolic).
+    host: int | None
+    #: The number the facts give its variable: its host's, or a negative one of its own when
+    #: unplaced (0 in symbolic encodings, where no fact fixes it).
+    number: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.owner}/{self.index}"
+
+
+@dataclass(frozen=True)
+class MoveVars:
+    """What the plan's list of moves says about one unit: how many moves name it, from, to."""
+
+    count: z3.ArithRef
+    source: z3.ArithRef
+    target: z3.ArithRef
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """The Z3 terms of one platform (and plan): variables, functions and the facts fixing them."""
+
+    platform: Platform
+    plan: Plan | None
+    symbolic: bool
+    host_ids: tuple[str, ...]
+    datacenter_ids: tuple[str, ...]
+    #: host number -> datacenter number.
+    datacenter_of: z3.FuncDeclRef
+    #: host number -> is it down (failed, or in a failed datacenter; and every "unplaced" number).
+    down: z3.FuncDeclRef
+    #: (datacenter, datacenter) -> km.
+    distance: z3.FuncDeclRef
+    #: owner -> its units, where they run now (or after the plan).
+    units: Mapping[str, tuple[UnitVar, ...]]
+    #: owner -> the hosts before the plan (plans only).
+    before: Mapping[str, tuple[z3.ArithRef, ...]]
+    #: database -> datacenters of replicas 1, 2 and 3 (negative when missing).
+    replicas: Mapping[str, tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]]
+    #: unit id -> what the plan's moves say about it (plans only; units no move names are absent).
+    moves: Mapping[str, MoveVars]
+    #: engine -> worst-case data loss (policy ``rpo_s``), seconds.
+    data_loss_s: Mapping[str, z3.ArithRef]
+    #: service class -> the most data loss the class allows (policy ``rpo_target_s``), seconds.
+    loss_target_s: Mapping[str, z3.ArithRef]
+    #: host number -> ``host[u] == h`` for every unit ``u`` that may be on it.
+    on_host: Mapping[int, tuple[tuple[UnitVar, z3.BoolRef], ...]]
+    #: group name -> facts.
+    facts: Mapping[str, tuple[z3.BoolRef, ...]]
+    #: Host numbers that are down in the plan's scenario.
+    down_hosts: frozenset[int]
+
+    def host_name(self, number: int) -> str | None:
+        """The id of host ``number`` (``None`` for the numbers of unplaced units)."""
+        return self.host_ids[number] if 0 <= number < len(self.host_ids) else None
+
+    def datacenter_name(self, number: int) -> str | None:
+        """The id of datacenter ``number`` (``None`` for a missing replica)."""
+        return self.datacenter_ids[number] if 0 <= number < len(self.datacenter_ids) else None
+
+    def live_host(self, var: z3.ArithRef) -> z3.BoolRef:
+        """``var`` is the number of a host of the platform that is not down."""
+        return t.and_(
+            [t.ge(var, t.num(0)), t.lt(var, t.num(len(self.host_ids))), self.is_down(var, False)]
+        )
+
+    def is_down(self, var: z3.ExprRef, value: bool = True) -> z3.BoolRef:
+        term = t.apply(self.down, var)
+        assert isinstance(term, z3.BoolRef)
+        return term if value else t.not_(term)
+
+    def dc_of(self, var: z3.ExprRef) -> z3.ArithRef:
+        term = t.apply(self.datacenter_of, var)
+        assert isinstance(term, z3.ArithRef)
+        return term
+
+    def km(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ArithRef:
+        term = t.apply(self.distance, a, b)
+        assert isinstance(term, z3.ArithRef)
+        return term
+
+    def where(self, unit: UnitVar) -> z3.ArithRef:
+        """Where a unit runs: the number the facts give it (concrete), else its variable.
+
+        Theorems quantify over failures, not over placements: stating them over the placed
+        numbers spares Z3 a hundred thousand equalities it would only substitute back.
+        """
+        return unit.var if self.symbolic else t.num(unit.number)
+
+    def all_facts(self) -> list[z3.BoolRef]:
+        return [fact for group in self.facts.values() for fact in group]
+
+
+def _unplaced_number(counter: list[int]) -> int:
+    counter[0] -= 1
+    return counter[0]
+
+
+def encode(platform: Platform, plan: Plan | None = None) -> Encoding:
+    """The platform (its placement, or the plan's) with facts fixing every variable.
+
+    Raises
+    ------
+    EncodingError
+        When a placement, a backup site or a move names something the platform does not have.
+    """
+    return _encode(platform, plan, symbolic=False)
+
+
+def encode_symbolic(platform: Platform, plan: Plan | None = None) -> Encoding:
+    """The platform with every unit free to run on any of its hosts (backups stay fixed)."""
+    return _encode(platform, plan, symbolic=True)
+
+
+def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encoding:
+    host_ids = tuple(h.id for h in platform.hosts)
+    host_number = {h: i for i, h in enumerate(host_ids)}
+    dc_ids = tuple(dc.id for dc in platform.datacenters)
+    dc_number = {d: i for i, d in enumerate(dc_ids)}
+    problems: list[str] = []
+
+    datacenter_of = z3.Function("datacenter_of", z3.IntSort(), z3.IntSort())
+    down = z3.Function("down", z3.IntSort(), z3.BoolSort())
+    distance = z3.Function("distance_km", z3.IntSort(), z3.IntSort(), z3.RealSort())
+
+    down_ids = plan.scenario.down_hosts(platform) if plan is not None else frozenset()
+    down_hosts = frozenset(host_number[h] for h in down_ids if h in host_number)
+    if plan is not None:
+        for h in plan.scenario.failed_hosts:
+            if h not in host_number:
+                problems.append(f"scenario.failed_hosts: unknown host {h}")
+        for d in plan.scenario.failed_datacenters:
+            if d not in dc_number:
+                problems.append(f"scenario.failed_datacenters: unknown datacenter {d}")
+
+    host_facts: list[z3.BoolRef] = []
+    for number, host in enumerate(platform.hosts):
+        h = t.num(number)
+        host_facts.append(t.eq(t.apply(datacenter_of, h), t.num(dc_number[host.datacenter])))
+        fact = t.apply(down, h)
+        assert isinstance(fact, z3.BoolRef)
+        host_facts.append(fact if number in down_hosts else t.not_(fact))
+
+    topology = Topology(platform)
+    distance_facts = [
+        t.eq(
+            t.apply(distance, t.num(i), t.num(j)),
+            z3.RealVal(Fraction(topology.distance_km(a, b)).limit_denominator(10**6)),
+        )
+        for i, a in enumerate(dc_ids)
+        for j, b in enumerate(dc_ids)
+    ]
+
+    after: Placement = plan.placement if plan is not None else platform.placement
+    unplaced = [0]
+    sentinel: dict[str, int] = {}
+    unplaced_facts: list[z3.BoolRef] = []
+
+    def number_of(unit_id: str, host: str | None, where: str) -> int:
+        if host is None:
+            if unit_id not in sentinel:
+                sentinel[unit_id] = _unplaced_number(unplaced)
+                fact = t.apply(down, t.num(sentinel[unit_id]))
+                assert isinstance(fact, z3.BoolRef)
+                unplaced_facts.append(fact)
+            return sentinel[unit_id]
+        if host not in host_number:
+            problems.append(f"{where}: unknown host {host}")
+            return _unplaced_number(unplaced)
+        return host_number[host]
+
+    units: dict[str, tuple[UnitVar, ...]] = {}
+    before: dict[str, tuple[z3.ArithRef, ...]] = {}
+    placement_facts: list[z3.BoolRef] = []
+    before_facts: list[z3.BoolRef] = []
+    on_host: dict[int, list[tuple[UnitVar, z3.BoolRef]]] = defaultdict(list)
+    n_hosts = t.num(len(host_ids))
+    zero = t.num(0)
+    owners = [(a.id, a.containers, False) for a in platform.apps] + [
+        (d.id, d.nodes, True) for d in platform.databases
+    ]
+    for owner, count, is_db in owners:
+        where = tuple(after.get(owner, ())) + (None,) * count
+        unit_vars = []
+        for index in range(count):
+            unit_id = f"{owner}/{index}"
+            var = t.int_const(f"host[{unit_id}]")
+            if symbolic:
+                unit = UnitVar(owner, index, is_db, var, None)
+                placement_facts.append(t.and_([t.ge(var, zero), t.lt(var, n_hosts)]))
+                for h in range(len(host_ids)):
+                    on_host[h].append((unit, t.eq(var, t.num(h))))
+            else:
+                number = number_of(unit_id, where[index], f"placement.{owner}[{index}]")
+                unit = UnitVar(owner, index, is_db, var, number if number >= 0 else None, number)
+                fact = t.eq(var, t.num(number))
+                placement_facts.append(fact)
+                if number >= 0:
+                    # The fact itself is the unit's literal on its host.
+                    on_host[number].append((unit, fact))
+            unit_vars.append(unit)
+        units[owner] = tuple(unit_vars)
+        if plan is not None and not symbolic:
+            old = tuple(plan.before.get(owner, ())) + (None,) * count
+            old_vars = []
+            for index in range(count):
+                unit_id = f"{owner}/{index}"
+                var = t.int_const(f"before[{unit_id}]")
+                number = number_of(unit_id, old[index], f"before.{owner}[{index}]")
+                before_facts.append(t.eq(var, t.num(number)))
+                old_vars.append(var)
+            before[owner] = tuple(old_vars)
+    known_owners = {owner for owner, _, _ in owners}
+    for owner in after:
+        if owner not in known_owners:
+            problems.append(f"placement.{owner}: unknown app or database")
+
+    backups = _plan_backups(plan) if plan is not None else None
+    sites = backups if backups is not None else platform.backups
+    replicas: dict[str, tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]] = {}
+    backup_facts: list[z3.BoolRef] = []
+    for db in platform.databases:
+        given = (*sites.get(db.id, ()), None, None, None)
+        triple = []
+        for number, site in enumerate(given[:3], start=1):
+            var = t.int_const(f"replica{number}[{db.id}]")
+            if site is not None and site not in dc_number:
+                problems.append(f"backups.{db.id}[{number - 1}]: unknown datacenter {site}")
+            value = dc_number.get(site, -1) if site is not None else -1
+            backup_facts.append(t.eq(var, t.num(value)))
+            triple.append(var)
+        replicas[db.id] = (triple[0], triple[1], triple[2])
+
+    moves: dict[str, MoveVars] = {}
+    move_facts: list[z3.BoolRef] = []
+    if plan is not None and not symbolic:
+        named: dict[str, list[tuple[str | None, str | None]]] = defaultdict(list)
+        for i, move in enumerate(plan.moves):
+            owner, _, index = move.unit.rpartition("/")
+            if owner not in known_owners or not index.isdigit():
+                problems.append(f"moves[{i}].unit: unknown unit {move.unit}")
+            elif int(index) >= platform.count_of(owner):
+                problems.append(f"moves[{i}].unit: {owner} has no unit {index}")
+            else:
+                named[move.unit].append((move.source, move.target))
+        for unit_id, said in named.items():
+            source = t.int_const(f"move_from[{unit_id}]")
+            target = t.int_const(f"move_to[{unit_id}]")
+            count = t.int_const(f"moves_naming[{unit_id}]")
+            source_at, target_at = said[-1]
+            move_facts += [
+                t.eq(count, t.num(len(said))),
+                t.eq(source, t.num(number_of(unit_id, source_at, f"moves[{unit_id}].from"))),
+                t.eq(target, t.num(number_of(unit_id, target_at, f"moves[{unit_id}].to"))),
+            ]
+            moves[unit_id] = MoveVars(count, source, target)
+
+    policy = platform.policy
+    data_loss_s = {str(e): t.int_const(f"data_loss_s[{e}]") for e in policy.rpo_s}
+    loss_target_s = {str(c): t.int_const(f"loss_target_s[{c}]") for c in policy.rpo_target_s}
+    policy_facts = [t.eq(v, t.num(int(policy.rpo_s[e]))) for e, v in data_loss_s.items()]
+    policy_facts += [t.eq(v, t.num(int(policy.rpo_target_s[c]))) for c, v in loss_target_s.items()]
+
+    if problems:
+        raise EncodingError(problems)
+    return Encoding(
+        platform=platform,
+        plan=plan,
+        symbolic=symbolic,
+        host_ids=host_ids,
+        datacenter_ids=dc_ids,
+        datacenter_of=datacenter_of,
+        down=down,
+        distance=distance,
+        units=units,
+        before=before,
+        replicas=replicas,
+        moves=moves,
+        data_loss_s=data_loss_s,
+        loss_target_s=loss_target_s,
+        on_host={h: tuple(pairs) for h, pairs in on_host.items()},
+        facts={
+            "hosts": tuple(host_facts + unplaced_facts),
+            "distances": tuple(distance_facts),
+            "placement": tuple(placement_facts),
+            "before": tuple(before_facts),
+            "backups": tuple(backup_facts),
+            "moves": tuple(move_facts),
+            "policy": tuple(policy_facts),
+        },
+        down_hosts=down_hosts,
+    )
+
+
+def _plan_backups(plan: Plan) -> Mapping[str, Sequence[str | None]] | None:
+    """The backup sites a plan carries (``extra["backups"]``), if it carries any."""
+    backups = plan.extra.get("backups")
+    if isinstance(backups, Mapping):
+        return {str(k): tuple(v) for k, v in backups.items()}
+    return None
+
+
+def plan_carries_backups(plan: Plan | None) -> bool:
+    """Whether the plan says where the replicas go (otherwise the platform's sites stand)."""
+    return plan is not None and _plan_backups(plan) is not None

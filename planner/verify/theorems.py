@@ -1,0 +1,214 @@
+"""Survivability theorems: the failure is a Z3 variable, so one proof covers every failure.
+
+"Whichever host is lost" is an integer ``lost_host[0]`` ranging over the live hosts; the theorem's
+negation says some app or database is down for that value. Unsat means no host's loss takes
+anything down (proved); sat gives the host, and the model says which apps and databases are down.
+Each counterexample is then blocked and the check repeated, to list several.
+
+Each theorem gets a fresh solver holding the facts about hosts and replicas; units appear as the
+host numbers the placement gives them (:meth:`Encoding.where`), so the only unknowns are the
+failures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from planner.verify import terms as t
+from planner.verify.certificate import TheoremResult
+from planner.verify.encoding import Encoding, UnitVar
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What must survive: one app or database, and its condition over the lost variables."""
+
+    kind: str  # "apps", "databases"
+    subject: str
+    expr: z3.BoolRef
+
+
+def _running_elsewhere(enc: Encoding, units: Sequence[UnitVar], lost: Sequence[z3.ArithRef]):
+    """Some unit is on a host that is up and is none of ``lost``."""
+    return t.or_(
+        [
+            t.and_(
+                [enc.is_down(enc.where(u), False), *(t.not_(t.eq(enc.where(u), f)) for f in lost)]
+            )
+            for u in units
+        ]
+    )
+
+
+def _host_domain(enc: Encoding, lost: Sequence[z3.ArithRef]) -> list[z3.BoolRef]:
+    """Each lost variable is a live host; several are listed in increasing order (no repeats)."""
+    domain = [enc.live_host(f) for f in lost]
+    domain += [t.lt(a, b) for a, b in itertools.pairwise(lost)]
+    return domain
+
+
+def theorem_solver(enc: Encoding, timeout_ms: int | None = None) -> z3.Solver:
+    """A fresh solver with the facts about hosts and replicas (theorems need no others)."""
+    solver = z3.Solver()
+    if timeout_ms is not None:
+        solver.set("timeout", timeout_ms)
+    for group in ("hosts", "backups", "placement") if enc.symbolic else ("hosts", "backups"):
+        for fact in enc.facts[group]:
+            z3.Z3_solver_assert(solver.ctx.ref(), solver.solver, fact.as_ast())
+    return solver
+
+
+def _prove(
+    enc: Encoding,
+    solver: z3.Solver | None,
+    name: str,
+    statement: str,
+    lost: Sequence[z3.ArithRef],
+    domain: Sequence[z3.BoolRef],
+    claims: Sequence[Claim],
+    read_lost: Callable[[list[int]], dict[str, Any]],
+    max_counterexamples: int,
+) -> TheoremResult:
+    started = time.perf_counter()
+    scoped = solver is not None
+    if solver is None:
+        # A solver of its own, never pushed: Z3 keeps its non-incremental preprocessing.
+        solver = theorem_solver(enc)
+    else:
+        solver.push()
+    try:
+        for i, d in enumerate(domain):
+            solver.assert_and_track(d, f"domain:{name}:{i}")
+        solver.assert_and_track(t.not_(t.and_([c.expr for c in claims])), f"not:{name}")
+        found: list[dict[str, Any]] = []
+        while len(found) < max_counterexamples:
+            answer = solver.check()
+            if answer == z3.unknown:
+                return TheoremResult(
+                    name, statement, False, tuple(found), True, time.perf_counter() - started
+                )
+            if answer == z3.unsat:
+                break
+            model = solver.model()
+            values = [model.eval(f, model_completion=True).as_long() for f in lost]  # type: ignore[attr-defined]
+            down: dict[str, list[str]] = {"apps": [], "databases": []}
+            for claim in claims:
+                if z3.is_false(model.eval(claim.expr, model_completion=True)):
+                    down[claim.kind].append(claim.subject)
+            found.append({**read_lost(values), **down})
+            # The same loss once is enough: ask for another one.
+            solver.add(
+                t.not_(t.and_([t.eq(f, t.num(v)) for f, v in zip(lost, values, strict=True)]))
+            )
+        return TheoremResult(
+            name, statement, not found, tuple(found), False, time.perf_counter() - started
+        )
+    finally:
+        if scoped:
+            solver.pop()
+
+
+def survive_host_losses(
+    enc: Encoding, solver: z3.Solver | None = None, k: int = 1, max_counterexamples: int = 5
+) -> TheoremResult:
+    """Whichever ``k`` live hosts are lost, every app with more than ``k`` containers still has a
+    running container and every business or enterprise database with more than ``k`` nodes still
+    has a node (``k = 1``: every app with 2+ containers, every business or enterprise database)."""
+    lost = [t.int_const(f"lost_host[{i}]") for i in range(k)]
+    claims = []
+    for owner, units in enc.units.items():
+        if len(units) <= k:
+            continue
+        if units[0].is_database:
+            if not enc.platform.database_by_id[owner].service_class.has_failover:
+                continue
+            kind = "databases"
+        else:
+            kind = "apps"
+        claims.append(Claim(kind, owner, _running_elsewhere(enc, units, lost)))
+    name = "survives-host-loss" if k == 1 else f"survives-{k}-host-losses"
+    statement = (
+        "whichever host is lost, every app with 2+ containers keeps a running container and "
+        "every business or enterprise database keeps a node"
+        if k == 1
+        else f"whichever {k} hosts are lost, every app with more than {k} containers keeps a "
+        f"running container and every business or enterprise database with more than {k} nodes "
+        "keeps a node"
+    )
+
+    def read(values: list[int]) -> dict[str, Any]:
+        hosts = [enc.host_name(v) for v in values]
+        return {"host": hosts[0]} if k == 1 else {"hosts": hosts}
+
+    return _prove(
+        enc,
+        solver,
+        name,
+        statement,
+        lost,
+        _host_domain(enc, lost),
+        claims,
+        read,
+        max_counterexamples,
+    )
+
+
+def survive_datacenter_loss(
+    enc: Encoding, solver: z3.Solver | None = None, max_counterexamples: int = 5
+) -> TheoremResult:
+    """Whichever datacenter is lost, every database still has a replica elsewhere, and every app
+    or database whose spread asks for 2+ datacenters keeps a running container or node."""
+    lost = t.int_const("lost_datacenter")
+    failed = set(enc.plan.scenario.failed_datacenters) if enc.plan is not None else set()
+    domain = [t.ge(lost, t.num(0)), t.lt(lost, t.num(len(enc.datacenter_ids)))]
+    domain += [
+        t.not_(t.eq(lost, t.num(i))) for i, d in enumerate(enc.datacenter_ids) if d in failed
+    ]
+    claims = []
+    zero = t.num(0)
+    for db_id, replicas in enc.replicas.items():
+        kept = t.or_([t.and_([t.ge(r, zero), t.not_(t.eq(r, lost))]) for r in replicas])
+        claims.append(Claim("databases", f"{db_id} replicas", kept))
+    spread = [a.id for a in enc.platform.apps if a.spread > 1]
+    spread += [d.id for d in enc.platform.databases if d.spread > 1]
+    for owner in spread:
+        units = enc.units[owner]
+        running = t.or_(
+            [
+                t.and_([enc.is_down(u.var, False), t.not_(t.eq(enc.dc_of(u.var), lost))])
+                for u in units
+            ]
+        )
+        kind = "databases" if units and units[0].is_database else "apps"
+        claims.append(Claim(kind, owner, running))
+    return _prove(
+        enc,
+        solver,
+        "survives-datacenter-loss",
+        "whichever datacenter is lost, every database keeps a replica elsewhere and every app or "
+        "database spread over 2+ datacenters keeps a running container or node",
+        [lost],
+        domain,
+        claims,
+        lambda values: {"datacenter": enc.datacenter_name(values[0])},
+        max_counterexamples,
+    )
+
+
+def prove_all(
+    enc: Encoding, *, k: int = 2, max_counterexamples: int = 5, solver: z3.Solver | None = None
+) -> tuple[TheoremResult, ...]:
+    """The single-host, single-datacenter and (for ``k >= 2``) k-host theorems."""
+    results = [
+        survive_host_losses(enc, solver, 1, max_counterexamples),
+        survive_datacenter_loss(enc, solver, max_counterexamples),
+    ]
+    if k >= 2:
+        results.append(survive_host_losses(enc, solver, k, max_counterexamples))
+    return tuple(results)
