@@ -10,6 +10,7 @@ from planner.cli.disaster import rpo  # also attaches `fail datacenter`
 from planner.cli.placement import fail, place
 from planner.cli.platform import platform_commands
 from planner.cli.roadef import roadef
+from planner.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,3 +32,4 @@ main.add_command(fail)
 main.add_command(rpo)
 main.add_command(audit_command)
 main.add_command(report_command)
+main.add_command(verify)

@@ -1,0 +1,126 @@
+"""``drplan verify``: Z3 proves the platform's (or a plan's) invariants and survivability."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from planner.cli.common import (
+    ExitCode,
+    emit_json,
+    fail_bad_input,
+    file_argument,
+    json_option,
+    load_platform_or_exit,
+)
+
+
+@click.command()
+@file_argument()
+@click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(dir_okay=False),
+    help="A plan JSON written by drplan: verify its placement and moves instead.",
+)
+@json_option()
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1, 4),
+    default=2,
+    show_default=True,
+    help="Also prove survival of any K hosts lost at once (1: single host only).",
+)
+@click.option(
+    "--max-counterexamples",
+    type=click.IntRange(1, 100),
+    default=5,
+    show_default=True,
+    help="How many failures to list per refuted theorem.",
+)
+def verify(
+    file: str | None, plan_path: str | None, as_json: bool, k: int, max_counterexamples: int
+) -> None:
+    """Prove every invariant and survivability theorem with Z3, or show counterexamples.
+
+    Exit 0 when everything holds, 1 when something is violated or refuted, 2 for bad input.
+    """
+    from planner.verify import EncodingError, certify
+    from planner.verify.plan_file import PlanFileError, load_plan
+
+    platform = load_platform_or_exit(file)
+    plan = None
+    if plan_path is not None:
+        try:
+            plan = load_plan(plan_path, platform)
+        except PlanFileError as error:
+            fail_bad_input(list(error.lines))
+    try:
+        certificate = certify(
+            platform, plan, theorems=True, k=k, max_counterexamples=max_counterexamples
+        )
+    except EncodingError as error:
+        source = plan_path or file or "reference platform"
+        fail_bad_input([f"{source}: {line}" for line in error.lines])
+    if as_json:
+        emit_json(certificate.to_dict())
+    else:
+        _print_table(certificate, platform.name or (file or "reference"), plan_path)
+    sys.exit(ExitCode.OK if certificate.ok else ExitCode.FINDINGS)
+
+
+def _print_table(certificate: Any, name: str, plan_path: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    title = f"Z3 verification of {name}" + (f", plan {plan_path}" if plan_path else "")
+    table = Table(title=title, show_lines=False)
+    table.add_column("check")
+    table.add_column("kind")
+    table.add_column("result")
+    table.add_column("details", overflow="fold")
+    for inv in certificate.invariants:
+        if inv.holds:
+            table.add_row(inv.name, "invariant", "[green]proved[/]", inv.description)
+        elif inv.unknown:
+            table.add_row(inv.name, "invariant", "[yellow]unknown[/]", "Z3 gave up (time limit)")
+        else:
+            table.add_row(
+                inv.name,
+                "invariant",
+                f"[red]violated[/] ({len(inv.violations)})",
+                inv.violations[0].subject if inv.violations else "",
+            )
+            for violation in inv.violations:
+                details = ", ".join(f"{k}={v}" for k, v in violation.counterexample.items())
+                table.add_row("", "", "", f"{violation.subject}: {details}")
+    for theorem in certificate.theorems:
+        if theorem.proved:
+            table.add_row(theorem.name, "theorem", "[green]proved[/]", theorem.statement)
+        elif theorem.unknown:
+            table.add_row(theorem.name, "theorem", "[yellow]unknown[/]", theorem.statement)
+        else:
+            table.add_row(theorem.name, "theorem", "[red]refuted[/]", theorem.statement)
+            for example in theorem.counterexamples:
+                table.add_row("", "", "", _counterexample(example))
+    console = Console(width=max(120, Console().width))
+    console.print(table)
+    verdict = "everything holds" if certificate.ok else "violations found"
+    console.print(
+        f"{len(certificate.proved)}/{len(certificate.invariants)} invariants proved, "
+        f"{sum(t.proved for t in certificate.theorems)}/{len(certificate.theorems)} theorems "
+        f"proved in {certificate.wall_s:.2f} s: {verdict}"
+    )
+
+
+def _counterexample(example: Any) -> str:
+    lost = example.get("host") or example.get("datacenter") or example.get("hosts")
+    parts = [f"lose {lost}"]
+    if example.get("apps"):
+        parts.append("apps down: " + ", ".join(example["apps"]))
+    if example.get("databases"):
+        parts.append("databases down: " + ", ".join(example["databases"]))
+    return "; ".join(parts)
