@@ -839,6 +839,10 @@ def solve_placement(
 ) -> SolveOutcome:
     """Solve ``built`` and read where units land, which move, and the objective terms."""
     solver = _solver(params, time_limit)
+    if len(built.land) + len(built.keep) > params.full_model_limit:
+        # Probing large models in presolve can take the whole time limit; the search
+        # (seeded by the hint) makes better use of it.
+        solver.parameters.cp_model_probing_level = 0
     start = time.perf_counter()
     code = solver.solve(built.model)
     wall = time.perf_counter() - start
@@ -1190,6 +1194,9 @@ def place(
     )
 
     outcome = run(candidates, complete, False)
+    if outcome.status is Status.UNKNOWN and greedy.complete and not allow_moves:
+        # The solver found nothing in time, but the greedy plan (its hint) is sound.
+        return finish(Status.FEASIBLE, greedy.landed, {}, "greedy (cp-sat out of time)", analytic)
     if not outcome.status.has_plan and not complete:
         # A model on the least loaded candidates proves nothing: try every eligible host.
         complete = True

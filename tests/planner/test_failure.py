@@ -1,0 +1,191 @@
+"""Host failure plans and their commands: downtime, anti-affinity after recovery, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from models.entities import Platform
+from models.io import load_platform
+from models.reference import reference_platform
+from models.rules import Finding, Rule
+from planner.certify import PlanDefect, certify_plan
+from planner.cli.placement import fail, place
+from planner.failure import UnknownHostError, plan_first_placement, plan_host_failure
+from planner.plan import Status
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _path(name: str) -> str:
+    return str(DATA / f"{name}.yaml")
+
+
+@pytest.fixture
+def solo_web() -> Platform:
+    """solo (one container) and web (three) share h1; detection 20 s, boot 40 s."""
+    return load_platform(_path("one_container_app_on_lost_host"))
+
+
+# The plan -------------------------------------------------------------------------------------
+
+
+def test_one_container_app_is_down_for_detection_plus_boot(solo_web: Platform) -> None:
+    plan = certify_plan(solo_web, plan_host_failure(solo_web, ["h1"]))
+    impact = {a.id: a for a in plan.apps}
+    assert impact["solo"].containers_lost == 1
+    assert not impact["solo"].stays_up
+    assert impact["solo"].downtime_s == 20 + 40
+    assert impact["solo"].sla_tier is None
+
+
+def test_multi_container_app_stays_up_on_distinct_hosts(solo_web: Platform) -> None:
+    plan = certify_plan(solo_web, plan_host_failure(solo_web, ["h1"]))
+    web = next(a for a in plan.apps if a.id == "web")
+    assert web.stays_up and web.downtime_s == 0
+    assert web.sla_tier == "app_multi"
+    assert web.sla_budget_s == 2592.0  # 99.9 % of 30 days
+    assert sorted(h or "" for h in plan.placement["web"]) == [
+        "h2",
+        "h3",
+        "h4",
+    ]  # never two on one host
+
+
+def test_reference_host_loss_keeps_every_multi_container_app_apart() -> None:
+    platform = reference_platform()
+    plan = certify_plan(platform, plan_host_failure(platform, ["eqx-pa2-h0011"]))
+    assert plan.checked and plan.status is Status.OPTIMAL
+    for app in platform.apps:
+        hosts = plan.placement[app.id]
+        if app.containers >= 2:
+            assert len(set(hosts)) == len(hosts)
+    singles = [a for a in plan.apps if platform.app_by_id[a.id].containers == 1]
+    assert singles and all(a.downtime_s == 90 and not a.stays_up for a in singles)
+    assert all(a.stays_up for a in plan.apps if platform.app_by_id[a.id].containers >= 2)
+
+
+def test_unknown_host_is_bad_input(solo_web: Platform) -> None:
+    with pytest.raises(UnknownHostError) as error:
+        plan_host_failure(solo_web, ["h1", "h9"])
+    assert error.value.hosts == ("h9",)
+
+
+def test_same_seed_gives_the_same_plan() -> None:
+    platform = reference_platform()
+    hosts = ["eqx-pa2-h0011", "th-paris2-h0012"]
+    first = plan_host_failure(platform, hosts, seed=7, time_limit=3)
+    second = plan_host_failure(platform, hosts, seed=7, time_limit=3)
+    assert first.placement == second.placement and first.moves == second.moves
+
+
+def test_certify_refuses_a_broken_plan(solo_web: Platform) -> None:
+    plan = plan_host_failure(solo_web, ["h1"])
+    broken = type(plan)(**{**plan.__dict__, "placement": solo_web.placement})
+    with pytest.raises(PlanDefect) as defect:
+        certify_plan(solo_web, broken)
+    assert {f.rule for f in defect.value.findings} >= {Rule.DOWN_HOST, Rule.MOVES}
+
+
+def test_first_placement_of_a_platform_with_none() -> None:
+    platform = load_platform(_path("one_container_app_on_lost_host")).with_placement({})
+    plan = certify_plan(platform, plan_first_placement(platform, time_limit=2))
+    assert plan.status.has_plan and not plan.unplaced
+    assert len(set(plan.placement["web"])) == 3
+
+
+# drplan fail host -----------------------------------------------------------------------------
+
+
+def test_cli_fail_host_prints_a_checked_plan() -> None:
+    result = CliRunner().invoke(fail, ["host", "h1", _path("one_container_app_on_lost_host")])
+    assert result.exit_code == 0, result.output
+    assert "checked: yes" in result.output
+    assert "60 s" in result.output  # solo's downtime
+
+
+def test_cli_loss_that_cannot_be_absorbed_exits_1_with_the_reason() -> None:
+    result = CliRunner().invoke(fail, ["host", "h1", "-f", _path("shop_web_loses_a_host")])
+    assert result.exit_code == 1
+    assert "infeasible" in result.output
+    assert "app shop-web needs 4 distinct hosts with 0.5 cpu, 512 memory_mb free; 3 remain" in (
+        result.output
+    )
+    assert "fix: 1 more host(s)" in result.output
+
+
+def test_cli_allow_moves_makes_the_tight_case_feasible() -> None:
+    path = _path("loss_needs_one_move")
+    assert CliRunner().invoke(fail, ["host", "h1", path]).exit_code == 1
+    result = CliRunner().invoke(fail, ["host", "h1", path, "--allow-moves", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["status"] == "optimal" and data["checked"] is True
+    assert len(data["moves"]) == 2  # big/0 off the lost host, one unit to make room
+    assert data["allow_moves"] == 1
+
+
+def test_cli_json_has_the_documented_keys() -> None:
+    result = CliRunner().invoke(
+        fail, ["host", "h1", _path("one_container_app_on_lost_host"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    for key in ("status", "scenario", "placement", "moves", "apps", "solve", "checked"):
+        assert key in data
+    assert data["scenario"] == {"failed_hosts": ["h1"], "failed_datacenters": []}
+    assert {"unit", "from", "to"} <= set(data["moves"][0])
+    assert {"id", "containers_lost", "stays_up", "downtime_s"} <= set(data["apps"][0])
+    assert {"wall_s", "objective", "bound", "gap", "seed"} <= set(data["solve"])
+
+
+def test_cli_unknown_hosts_exit_2_one_line_each() -> None:
+    result = CliRunner().invoke(
+        fail, ["host", "h1", "h8", "h9", _path("one_container_app_on_lost_host")]
+    )
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line]
+    assert len(lines) == 2 and "'h8'" in lines[0] and "'h9'" in lines[1]
+
+
+def test_cli_best_effort_lists_what_is_left(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = CliRunner().invoke(
+        fail, ["host", "h1", _path("shop_web_loses_a_host"), "--best-effort", "-o", str(out)]
+    )
+    assert result.exit_code == 1  # some unit has no host
+    data = json.loads(out.read_text())
+    assert data["unplaced"] == ["shop-web/0"] and data["checked"] is True
+
+
+def test_cli_plan_failing_its_checks_exits_3_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "planner.certify.check_plan", lambda p, plan: [Finding(Rule.CAPACITY, "h2", "boom")]
+    )
+    out = tmp_path / "plan.json"
+    result = CliRunner().invoke(
+        fail, ["host", "h1", _path("one_container_app_on_lost_host"), "-o", str(out)]
+    )
+    assert result.exit_code == 3
+    assert "capacity: boom" in result.output
+    assert not out.exists()
+
+
+# drplan place ---------------------------------------------------------------------------------
+
+
+def test_cli_place_writes_a_complete_platform(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.yaml"
+    text = Path(_path("one_container_app_on_lost_host")).read_text()
+    bare.write_text(text.split("placement:")[0] + "policy:" + text.split("policy:")[1])
+    out = tmp_path / "placed.yaml"
+    result = CliRunner().invoke(place, [str(bare), "-o", str(out), "--time-limit", "2"])
+    assert result.exit_code == 0, result.output
+    placed = load_platform(out)
+    assert placed.is_fully_placed()
+    assert len(set(placed.placement["web"])) == 3

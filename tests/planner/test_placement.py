@@ -1,0 +1,246 @@
+"""The placement engine: rules hold, the objective is the one definition, bounds are valid,
+infeasible answers are explained, and it is deterministic."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.entities import Platform
+from models.generate import GenerationError, generate_platform
+from models.io import load_platform
+from models.reference import reference_platform
+from planner.check import check_plan
+from planner.objective import Weights, objective_of
+from planner.placement import (
+    PlatformIndex,
+    SolveParams,
+    greedy_place,
+    lower_bounds,
+    place,
+    recoverable,
+    situation,
+)
+from planner.plan import Plan, Scenario, Status, moves_between
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+PARAMS = SolveParams(seed=0, workers=1, time_limit=5.0)
+
+
+def _load(name: str) -> Platform:
+    return load_platform(DATA / f"{name}.yaml")
+
+
+def _as_plan(platform: Platform, scenario: Scenario, result, allow_moves: int = 0) -> Plan:  # type: ignore[no-untyped-def]
+    """The engine's answer as a plan, for the checker."""
+    placement = result.placement if result.status.has_plan else platform.placement
+    return Plan(
+        status=result.status,
+        scenario=scenario,
+        before=platform.placement,
+        placement=placement,
+        moves=moves_between(platform.placement, placement) if result.status.has_plan else (),
+        unplaced=result.unplaced,
+        explanation=result.explanation,
+        extra={"allow_moves": allow_moves},
+    )
+
+
+@pytest.fixture(scope="module")
+def reference() -> Platform:
+    """The embedded reference platform: 60 hosts, 300 apps, 100 databases."""
+    return reference_platform()
+
+
+@pytest.fixture
+def spare() -> Platform:
+    """h2 has exactly the room for one container of api once h1 is lost."""
+    return _load("spare_host_fits_exactly")
+
+
+@pytest.fixture
+def spread_roles() -> Platform:
+    """api must run in two datacenters; database orders may only use databases hosts."""
+    return _load("spread_and_roles_on_lost_hosts")
+
+
+# Host failure on the reference platform -------------------------------------------------------
+
+
+def test_reference_host_loss_is_checked_and_optimal(reference: Platform) -> None:
+    scenario = Scenario(failed_hosts=("eqx-pa2-h0011",))
+    result = place(reference, scenario, params=PARAMS)
+    assert result.status is Status.OPTIMAL
+    assert check_plan(reference, _as_plan(reference, scenario, result)) == []
+    moved = {m.source for m in moves_between(reference.placement, result.placement)}
+    assert moved == {"eqx-pa2-h0011"}  # nothing on a healthy host moved
+
+
+def test_solver_objective_equals_the_one_definition(reference: Platform) -> None:
+    for hosts in (("eqx-pa2-h0011",), ("eqx-pa2-h0011", "th-paris2-h0012", "ue-velizy-h0013")):
+        scenario = Scenario(failed_hosts=hosts)
+        result = place(reference, scenario, params=PARAMS)
+        assert result.status is Status.OPTIMAL
+        defined = objective_of(
+            reference, reference.placement, result.placement, scenario.down_hosts(reference)
+        )
+        assert result.solver_objective == defined == result.objective
+        assert result.bound == result.objective
+
+
+def test_bound_never_exceeds_the_objective(reference: Platform) -> None:
+    scenario = Scenario(failed_hosts=tuple(h.id for h in reference.hosts[:6]))
+    result = place(reference, scenario, params=PARAMS)
+    assert result.status.has_plan
+    assert result.bound is not None and result.objective is not None
+    assert result.bound <= result.objective
+
+
+def test_same_seed_gives_the_same_plan(reference: Platform) -> None:
+    scenario = Scenario(failed_hosts=("eqx-pa2-h0011", "th-paris2-h0012"))
+    first = place(reference, scenario, params=PARAMS)
+    second = place(reference, scenario, params=PARAMS)
+    assert first.placement == second.placement
+    assert first.objective == second.objective
+
+
+# Rules ----------------------------------------------------------------------------------------
+
+
+def test_host_filled_exactly_to_capacity_is_accepted(spare: Platform) -> None:
+    scenario = Scenario(failed_hosts=("h1",))
+    result = place(spare, scenario, params=PARAMS)
+    assert result.status is Status.OPTIMAL
+    assert result.placement["api"] == ("h2", "h3")
+    assert result.terms["balance"] == 10_000  # h2 full to the last unit
+    assert check_plan(spare, _as_plan(spare, scenario, result)) == []
+
+
+def test_one_unit_over_capacity_is_infeasible_and_explained(spare: Platform) -> None:
+    hosts = tuple(
+        replace(h, capacity={"cpu": 3.999, "memory_mb": 3072}) if h.id == "h2" else h
+        for h in spare.hosts
+    )
+    tight = replace(spare, hosts=hosts)
+    result = place(tight, Scenario(failed_hosts=("h1",)), params=PARAMS)
+    assert result.status is Status.INFEASIBLE
+    assert (
+        result.explanation[0]
+        == "app api needs 2 distinct hosts with 2 cpu, 1536 memory_mb free; 1 remain"
+    )
+    assert result.explanation[-1].startswith("fix: 1 more host(s) of the most common size")
+
+
+def test_spread_and_roles_hold_after_a_loss(spread_roles: Platform) -> None:
+    scenario = Scenario(failed_hosts=("b1", "d1"))
+    result = place(spread_roles, scenario, params=PARAMS)
+    assert result.status is Status.OPTIMAL
+    assert result.placement["api"] == ("a1", "b2")  # dc-b although a2 is emptier
+    assert result.placement["orders"] == ("d3", "d2")  # the only databases host left
+    assert check_plan(spread_roles, _as_plan(spread_roles, scenario, result)) == []
+
+
+def test_allow_moves_makes_a_tight_loss_feasible() -> None:
+    platform = _load("loss_needs_one_move")
+    scenario = Scenario(failed_hosts=("h1",))
+    assert place(platform, scenario, params=PARAMS).status is Status.INFEASIBLE
+    result = place(platform, scenario, allow_moves=1, params=PARAMS)
+    assert result.status is Status.OPTIMAL
+    assert result.terms["moves"] == 1
+    assert check_plan(platform, _as_plan(platform, scenario, result, allow_moves=1)) == []
+
+
+def test_explanation_is_the_minimal_conflict_with_its_fixes() -> None:
+    platform = _load("loss_needs_one_move")
+    result = place(platform, Scenario(failed_hosts=("h1",)), params=PARAMS)
+    assert result.explanation == (
+        "app big needs 1 host(s) with 4 cpu, 2048 memory_mb free for its lost container(s); "
+        "0 remain",
+        "at most 0 unit(s) on healthy hosts may move to make room (--allow-moves 0)",
+        "fix: let 1 unit(s) on healthy hosts move (--allow-moves 1)",
+        "or 1 more host(s) of the most common size (cpu 8, memory_mb 16384, role apps) in dc-a "
+        "would make room",
+    )
+
+
+def test_best_effort_places_what_fits_and_lists_the_rest() -> None:
+    platform = _load("shop_web_loses_a_host")
+    scenario = Scenario(failed_hosts=("h1",))
+    result = place(platform, scenario, best_effort=True, params=PARAMS)
+    assert result.status.has_plan
+    assert result.unplaced == ("shop-web/0",)
+    assert result.explanation[0] == (
+        "app shop-web needs 4 distinct hosts with 0.5 cpu, 512 memory_mb free; 3 remain"
+    )
+    assert check_plan(platform, _as_plan(platform, scenario, result)) == []
+
+
+def test_first_placement_places_every_unit(reference: Platform) -> None:
+    empty = reference.with_placement({})
+    result = place(empty, params=SolveParams(time_limit=5.0))
+    assert result.status.has_plan
+    assert not result.unplaced
+    assert check_plan(empty, _as_plan(empty, Scenario(), result)) == []
+
+
+# The cheap path -------------------------------------------------------------------------------
+
+
+def test_recoverable_agrees_with_the_solver(reference: Platform) -> None:
+    assert recoverable(reference, Scenario(failed_hosts=("eqx-pa2-h0011",))) is True
+    assert recoverable(_load("shop_web_loses_a_host"), Scenario(failed_hosts=("h1",))) is False
+
+
+def test_greedy_is_never_better_than_the_bound(reference: Platform) -> None:
+    scenario = Scenario(failed_hosts=("eqx-pa2-h0011", "th-paris2-h0012"))
+    situ = situation(PlatformIndex.of(reference), scenario.down_hosts(reference))
+    greedy = greedy_place(situ)
+    assert greedy.complete
+    bounds = lower_bounds(situ, 0)
+    result = place(reference, scenario, params=PARAMS)
+    assert bounds.objective(Weights()) <= result.objective  # type: ignore[operator]
+
+
+# Properties -----------------------------------------------------------------------------------
+
+
+@st.composite
+def platforms_and_losses(draw: st.DrawFn) -> tuple[Platform, Scenario]:
+    hosts = draw(st.integers(4, 14))
+    apps = draw(st.integers(2, 4 * hosts))
+    databases = draw(st.integers(0, 3))
+    datacenters = draw(st.integers(1, min(3, hosts)))
+    seed = draw(st.integers(0, 10_000))
+    try:
+        platform = generate_platform(hosts, apps, databases, datacenters, seed)
+    except GenerationError:
+        platform = generate_platform(hosts, 2, 0, datacenters, seed)
+    lost = draw(st.lists(st.sampled_from([h.id for h in platform.hosts]), min_size=1, max_size=3))
+    return platform, Scenario(failed_hosts=tuple(dict.fromkeys(lost)))
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(platforms_and_losses())
+def test_any_loss_gives_a_checked_plan_or_an_explained_infeasibility(
+    case: tuple[Platform, Scenario],
+) -> None:
+    platform, scenario = case
+    result = place(platform, scenario, params=SolveParams(time_limit=3.0))
+    if result.status.has_plan:
+        assert check_plan(platform, _as_plan(platform, scenario, result)) == []
+        assert result.bound is None or result.bound <= (result.objective or 0)
+        defined = objective_of(
+            platform, platform.placement, result.placement, scenario.down_hosts(platform)
+        )
+        assert defined == result.objective
+    else:
+        assert result.status is Status.INFEASIBLE
+        assert result.explanation and all(result.explanation)
