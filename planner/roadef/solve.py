@@ -53,9 +53,11 @@ class SolveParams:
     workers: int = 1  # CP-SAT workers per sub-problem
     max_iterations: int | None = None  # sub-problems to solve; None: until the time limit
     min_machines: int = 2  # machines per sub-problem at the start
-    max_machines: int = 8
-    max_free: int = 120  # processes freed per sub-problem
-    sub_deterministic_time: float = 0.5  # CP-SAT deterministic-time budget per sub-problem
+    max_machines: int = 3  # reached after many sub-problems in a row gain nothing
+    max_free: int = 40  # processes freed per sub-problem
+    sub_deterministic_time: float = 0.1  # CP-SAT deterministic-time budget per sub-problem
+    # Presolve costs more wall time than it saves on sub-problems this small (measured on a2_5).
+    presolve: bool = False
     descent_share: float = 0.5  # most of the time limit the greedy warm start may take
 
 
@@ -112,22 +114,45 @@ def add_assignment(model: cp_model.CpModel, free: Sequence[int], place: dict) ->
         model.add_exactly_one(options[p])
 
 
+@dataclass(frozen=True)
+class Usage:
+    """A picked machine's usage of one resource: a constant plus weighted placement literals."""
+
+    constant: int
+    literals: tuple[cp_model.IntVar, ...]
+    coefficients: tuple[int, ...]
+
+    @property
+    def low(self) -> int:
+        """The least usage any placement gives."""
+        return self.constant
+
+    @property
+    def high(self) -> int:
+        """The largest usage any placement gives."""
+        return self.constant + sum(self.coefficients)
+
+    def expr(self) -> Expr:
+        """The usage as a CP-SAT linear expression."""
+        return cp_model.LinearExpr.weighted_sum(self.literals, self.coefficients) + self.constant
+
+
 def add_capacity(
     model: cp_model.CpModel,
     state: SearchState,
     machines: Sequence[int],
     free: Sequence[int],
     place: dict,
-) -> dict[int, list[Expr]]:
+) -> dict[int, list[Usage]]:
     """A machine's usage of every resource stays within its capacity; returns usage by machine.
 
     On a transient resource the bound also counts what processes moved away still hold there.
+    Bounds that no placement can break are left out.
     """
     inst = state.instance
     fixed_use = state.usage[list(machines)].copy()
     fixed_held = state.held[list(machines)].copy()
     row = {m: i for i, m in enumerate(machines)}
-    held_const = np.zeros_like(fixed_held)
     for p in free:
         cur, origin = int(state.assignment[p]), int(state.initial[p])
         req = inst.requirement[p]
@@ -136,26 +161,32 @@ def add_capacity(
         if origin in row:
             if origin != cur:
                 fixed_held[row[origin]] -= req * inst.transient
-            held_const[row[origin]] += req * inst.transient
-    usage: dict[int, list[Expr]] = {}
+            fixed_held[row[origin]] += req * inst.transient  # held there wherever p goes
+    by_machine: dict[int, list[tuple[int, cp_model.IntVar]]] = {m: [] for m in machines}
+    for (p, m), lit in place.items():
+        by_machine[m].append((p, lit))
+    usage: dict[int, list[Usage]] = {}
     for m in machines:
         i = row[m]
-        lits = [(p, lit) for (p, mm), lit in place.items() if mm == m]
-        per_resource: list[Expr] = []
+        procs = [p for p, _ in by_machine[m]]
+        lits = tuple(lit for _, lit in by_machine[m])
+        reqs = inst.requirement[procs] if procs else np.zeros((0, inst.num_resources), np.int64)
+        away = np.array([int(state.initial[p]) != m for p in procs], dtype=bool)
+        per_resource: list[Usage] = []
         for r in range(inst.num_resources):
-            terms = [int(inst.requirement[p, r]) * lit for p, lit in lits]
-            use = int(fixed_use[i, r]) + sum(terms)
+            use = Usage(int(fixed_use[i, r]), lits, tuple(reqs[:, r].tolist()))
             per_resource.append(use)
             cap = int(inst.capacity[m, r])
             if inst.transient[r]:
-                moved_in = [
-                    int(inst.requirement[p, r]) * lit
-                    for p, lit in lits
-                    if int(state.initial[p]) != m
-                ]
-                model.add(int(fixed_held[i, r] + held_const[i, r]) + sum(moved_in) <= cap)
-            else:
-                model.add(use <= cap)
+                held = Usage(
+                    int(fixed_held[i, r]),
+                    tuple(lit for lit, a in zip(lits, away, strict=True) if a),
+                    tuple(reqs[away, r].tolist()),
+                )
+                if held.high > cap:
+                    model.add(held.expr() <= cap)
+            elif use.high > cap:
+                model.add(use.expr() <= cap)
         usage[m] = per_resource
     return usage
 
@@ -307,30 +338,42 @@ def load_and_balance_cost(
     model: cp_model.CpModel,
     state: SearchState,
     machines: Sequence[int],
-    usage: dict[int, list[Expr]],
+    usage: dict[int, list[Usage]],
 ) -> Expr:
-    """Weighted usage above safety capacity, and balance shortfalls, on the picked machines."""
+    """Weighted usage above safety capacity, and balance shortfalls, on the picked machines.
+
+    A term that is zero, or positive, under every placement needs no auxiliary variable.
+    """
     inst = state.instance
     terms: list[Expr] = []
     for m in machines:
         for r in range(inst.num_resources):
             weight = int(inst.load_weight[r])
-            room = int(inst.capacity[m, r] - inst.safety_capacity[m, r])
-            if weight == 0:
+            use, safe = usage[m][r], int(inst.safety_capacity[m, r])
+            if weight == 0 or use.high <= safe:
                 continue
-            over = model.new_int_var(0, max(0, room), f"over[m{m}/r{r}]")
-            model.add(over >= usage[m][r] - int(inst.safety_capacity[m, r]))
+            if use.low >= safe:
+                terms.append(weight * (use.expr() - safe))
+                continue
+            over = model.new_int_var(0, use.high - safe, f"over[m{m}/r{r}]")
+            model.add(over >= use.expr() - safe)
             terms.append(weight * over)
-        for b in range(inst.balance_r1.shape[0]):
-            r1, r2 = int(inst.balance_r1[b]), int(inst.balance_r2[b])
-            target, weight = int(inst.balance_target[b]), int(inst.balance_weight[b])
+        for b, (r1, r2, target, weight) in enumerate(state.balance_terms):
             if weight == 0:
                 continue
-            room1 = int(inst.capacity[m, r1]) - usage[m][r1]
-            room2 = int(inst.capacity[m, r2]) - usage[m][r2]
-            top = target * int(inst.capacity[m, r1])
-            short = model.new_int_var(0, max(0, top), f"short[m{m}/b{b}]")
-            model.add(short >= target * room1 - room2)
+            u1, u2 = usage[m][r1], usage[m][r2]
+            c1, c2 = int(inst.capacity[m, r1]), int(inst.capacity[m, r2])
+            # shortfall = target * (c1 - u1) - (c2 - u2)
+            high = target * (c1 - u1.low) - (c2 - u2.high)
+            low = target * (c1 - u1.high) - (c2 - u2.low)
+            if high <= 0:
+                continue
+            shortfall = target * (c1 - u1.expr()) - (c2 - u2.expr())
+            if low >= 0:
+                terms.append(weight * shortfall)
+                continue
+            short = model.new_int_var(0, high, f"short[m{m}/b{b}]")
+            model.add(short >= shortfall)
             terms.append(weight * short)
     return sum(terms)
 
@@ -445,6 +488,7 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = params.workers
     solver.parameters.max_deterministic_time = params.sub_deterministic_time
+    solver.parameters.cp_model_presolve = params.presolve
     while time.monotonic() < deadline:
         if params.max_iterations is not None and iterations >= params.max_iterations:
             break

@@ -136,7 +136,7 @@ def test_solver_keeps_the_initial_assignment_without_budget(
     a1_1: tuple[Instance, IntArray],
 ) -> None:
     instance, initial = a1_1
-    result = solve(instance, initial, SolveParams(max_iterations=0))
+    result = solve(instance, initial, SolveParams(time_limit=0.0, max_iterations=0))
     assert result.status is SolveStatus.INITIAL
     assert np.array_equal(result.assignment, initial)
     assert result.objective == 49_528_750
