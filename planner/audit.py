@@ -72,9 +72,10 @@ class ScenarioOutcome:
     placement: Status
     #: How that was decided: ``nothing lost``, ``greedy``, ``counting`` or ``cp-sat``.
     method: str
-    #: Why the lost units cannot be re-placed, in the platform's words. Filled after the sweep
-    #: for the worst scenarios only (:func:`explain_worst`): the explanation comes from a
-    #: time-limited search, and the sweep's own records must not depend on machine load.
+    #: Why the lost units cannot be re-placed, in the platform's words: the shortfall of hosts
+    #: when counting proves it; else filled after the sweep for the worst scenarios only
+    #: (:func:`explain_worst`), since the engine's explanation is a time-limited search and the
+    #: sweep's records must not depend on machine load.
     explanation: tuple[str, ...] = ()
     #: Every app that lost a container or uses a database that is down.
     apps: tuple[AppImpact, ...] = ()
@@ -253,25 +254,53 @@ def _situation(context: AuditContext, down: frozenset[str]) -> Situation:
     return Situation(index, down_pos, displaced, held)
 
 
+def shortfall(situ: Situation) -> tuple[str, ...]:
+    """The owners that lost more units than there are hosts left to take them (hosts up, of the
+    right role, with room for one unit, not already running one): the counting proof, in
+    words."""
+    index = situ.index
+    lines = []
+    for o, lost in sorted(situ.displaced.items()):
+        held = set(situ.held[o])
+        size = index.size[o]
+        room = sum(
+            1
+            for h in range(len(index.host_ids))
+            if h not in situ.down
+            and h not in held
+            and index.takes(o, h)
+            and all(u + s <= c for u, s, c in zip(index.used[h], size, index.cap[h], strict=True))
+        )
+        if room < len(lost):
+            what = ("database", "node") if index.is_db[o] else ("app", "container")
+            lines.append(
+                f"{what[0]} {index.owner_ids[o]} lost {len(lost)} {what[1]}(s) and "
+                f"{room} host(s) are left that could take one"
+                + (f" (it still runs on {len(held)})" if held else "")
+            )
+    return tuple(lines)
+
+
 def _placement_verdict(
     context: AuditContext, scenario: Scenario, down: frozenset[str]
-) -> tuple[Status, str]:
+) -> tuple[Status, str, tuple[str, ...]]:
     """Whether the lost units can be re-placed: the greedy; else the engine's counting proof
     (some owner has fewer eligible hosts than lost units); else CP-SAT."""
-    if greedy_place(_situation(context, down)).complete:
-        return Status.FEASIBLE, "greedy"
+    situ = _situation(context, down)
+    if greedy_place(situ).complete:
+        return Status.FEASIBLE, "greedy", ()
     quick = recoverable(context.platform, scenario)
     if quick is True:
-        return Status.FEASIBLE, "greedy"
+        return Status.FEASIBLE, "greedy", ()
     if quick is False:
-        return Status.INFEASIBLE, "counting"
+        return Status.INFEASIBLE, "counting", shortfall(situ)
     settings = context.settings
     result = place(
         context.platform,
         scenario,
         params=SolveParams(seed=settings.seed, workers=1, time_limit=settings.time_limit_s),
     )
-    return (Status.FEASIBLE if result.status.has_plan else result.status), "cp-sat"
+    return (Status.FEASIBLE if result.status.has_plan else result.status), "cp-sat", ()
 
 
 def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutcome:
@@ -285,7 +314,7 @@ def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutc
             lost[owner] += n
     if not lost:
         return ScenarioOutcome(scenario, len(down), 0, Status.FEASIBLE, "nothing lost")
-    status, method = _placement_verdict(context, scenario, down)
+    status, method, explanation = _placement_verdict(context, scenario, down)
     placeable = status is Status.FEASIBLE
     view = _affected(context, lost)
     impacts = app_impacts(view, scenario, placeable)
@@ -307,7 +336,7 @@ def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutc
         sum(lost.values()),
         status,
         method,
-        (),
+        explanation,
         apps,
         databases,
     )
@@ -463,12 +492,16 @@ def explain_worst(
     count: int,
     settings: AuditSettings | None = None,
 ) -> tuple[ScenarioOutcome, ...]:
-    """``outcomes`` with the explanation filled for the ``count`` worst whose lost units cannot
-    be re-placed (the placement engine's explanation of its infeasible answer)."""
+    """``outcomes`` with the explanation filled for the ``count`` worst whose lost units the
+    solver proved cannot be re-placed (the placement engine's explanation of its answer)."""
     settings = settings or AuditSettings()
     params = SolveParams(seed=settings.seed, workers=1, time_limit=settings.time_limit_s)
     order = sorted(range(len(outcomes)), key=lambda i: (outcomes[i].severity(), i))
-    chosen = [i for i in order if outcomes[i].placement is Status.INFEASIBLE][:count]
+    chosen = [
+        i
+        for i in order
+        if outcomes[i].placement is Status.INFEASIBLE and not outcomes[i].explanation
+    ][:count]
     out = list(outcomes)
     for i in chosen:
         result = place(platform, outcomes[i].scenario, params=params)
