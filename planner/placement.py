@@ -272,11 +272,13 @@ class GreedyResult:
         return not self.missing
 
 
-def greedy_place(situ: Situation, weights: Weights | None = None) -> GreedyResult:
+def greedy_place(
+    situ: Situation, weights: Weights | None = None, pile_cap: int | None = None
+) -> GreedyResult:
     """Place the displaced units one by one, biggest owners first, each on the healthy host of
     the right role with room that holds no unit of its owner yet and is least loaded (fewest
     units landed there so far among equals); while the owner still needs datacenters for its
-    spread, only in those."""
+    spread, only in those. With ``pile_cap``, no host takes more than that many units."""
     weights = weights or Weights()
     index = situ.index
     used = [list(u) for u in index.used]
@@ -341,6 +343,8 @@ def greedy_place(situ: Situation, weights: Weights | None = None) -> GreedyResul
             # Utilisation first; among equally loaded hosts, the one with fewer new units.
             key = weights.balance * _util(used[pick], index.cap[pick])
             new_entry = (key, landed_on[pick], pick, version[pick])
+            if pile_cap is not None and landed_on[pick] >= pile_cap:
+                continue  # the host is full of new units: it leaves the heaps
             if index.takes_apps[pick]:
                 heapq.heappush(heaps[False], new_entry)
             if index.takes_dbs[pick]:
@@ -839,7 +843,7 @@ def solve_placement(
 ) -> SolveOutcome:
     """Solve ``built`` and read where units land, which move, and the objective terms."""
     solver = _solver(params, time_limit)
-    if len(built.land) + len(built.keep) > params.full_model_limit:
+    if len(built.land) + len(built.keep) > 2_000:
         # Probing large models in presolve can take the whole time limit; the search
         # (seeded by the hint) makes better use of it.
         solver.parameters.cp_model_probing_level = 0
@@ -1185,6 +1189,7 @@ def place(
         for lost in situ.displaced.values()
     )
     if greedy.complete and not allow_moves and restricted_pairs > params.batch_limit:
+        greedy = _capped_greedy(situ, greedy, bounds, weights)
         landed, bound, batch_build_s = _batched_search(situ, greedy, bounds, weights, params, start)
         build_s += batch_build_s
         return finish(Status.FEASIBLE, landed, {}, "greedy + cp-sat batches", bound)
@@ -1246,6 +1251,25 @@ def place(
 # --------------------------------------------------------------------------------------------
 
 
+def _capped_greedy(
+    situ: Situation, greedy: GreedyResult, bounds: Bounds, weights: Weights, tries: int = 3
+) -> GreedyResult:
+    """The best of the greedy plan and greedy plans that cap the units landing on one host at
+    the pile's lower bound and just above: the plain greedy piles units on the hosts that were
+    least loaded, which a cap spreads at a small cost in balance."""
+    best, best_objective = greedy, weights.total(_terms(situ, greedy.landed, {}, 0))
+    piled = _terms(situ, greedy.landed, {}, 0)["pile"]
+    for cap in range(bounds.pile, min(piled, bounds.pile + tries)):
+        capped = greedy_place(situ, weights, pile_cap=cap)
+        if not capped.complete:
+            continue
+        objective = weights.total(_terms(situ, capped.landed, {}, 0))
+        log.info("greedy with at most %d units per host: objective %d", cap, objective)
+        if objective < best_objective:
+            best, best_objective = capped, objective
+    return best
+
+
 def _batched_search(
     situ: Situation,
     greedy: GreedyResult,
@@ -1291,17 +1315,27 @@ def _batched_search(
         if remaining < 0.2:
             break
         rounds += 1
-        hot = sorted(
-            (h for h in healthy if on_host[h]),
-            key=lambda h: (-weights.balance * util[h] - weights.pile * len(on_host[h]), h),
-        )[: params.batch_hosts]
+        # Alternate batches on the most loaded hosts (balance) and the most piled-on (pile),
+        # shifting the window while batches bring nothing, so that ties get their turn.
+        if rounds % 2:
+            order = sorted((h for h in healthy if on_host[h]), key=lambda h: (-util[h], h))
+        else:
+            order = sorted(
+                (h for h in healthy if on_host[h]), key=lambda h: (-len(on_host[h]), -util[h], h)
+            )
+        shift = (stale // 2) * params.batch_hosts // 2
+        hot = order[shift : shift + params.batch_hosts]
         hot_set = set(hot)
+        pile_now = max(len(on_host[h]) for h in healthy)
         freed: dict[int, list[int]] = {}
         for h in hot:
             for o in on_host[h]:
                 freed.setdefault(o, []).append(h)
-        by_cool = sorted(healthy, key=lambda h: (util[h], h))
-        pool = [h for h in by_cool[: 3 * params.batch_hosts] if h not in hot_set]
+        # Room to give: the least loaded hosts that are not yet among the most piled-on.
+        by_cool = sorted(
+            (h for h in healthy if len(on_host[h]) < pile_now - 1), key=lambda h: (util[h], h)
+        )
+        pool = [h for h in by_cool if h not in hot_set][: 3 * params.batch_hosts]
         hosts = sorted(hot_set | set(pool))
         candidates: dict[int, list[int]] = {}
         fixed_hosts: dict[int, list[int]] = {}
@@ -1331,15 +1365,22 @@ def _batched_search(
         )
         built = build_placement(problem, weights, (), {o: v for o, v in freed.items()})
         build_s += built.build_s
-        outcome = solve_placement(built, params, min(remaining, 1.0))
+        outcome = solve_placement(built, params, min(remaining, 2.0))
+        log.debug(
+            "batch %d: %d units, floors %d/%d, %s %s (best %d)",
+            rounds,
+            sum(problem.demand.values()),
+            problem.balance_floor,
+            problem.pile_floor,
+            outcome.status,
+            outcome.objective,
+            best,
+        )
         if not outcome.status.has_plan or outcome.objective is None or outcome.objective >= best:
+            # Nothing better (often a plateau: other hosts outside the batch tie at the worst).
             stale += 1
-            if not outcome.status.has_plan or outcome.objective is None:
-                continue
-            if outcome.objective > best:
-                continue
-        else:
-            stale = 0
+            continue
+        stale = 0
         for o, from_hosts in freed.items():
             for h in from_hosts:
                 on_host[h].remove(o)
