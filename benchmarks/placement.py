@@ -1,0 +1,265 @@
+"""Host and datacenter loss at scale (issue 3): the placement engine against first-fit.
+
+Generated platforms of 500 and 5,000 hosts at about 20 containers per host (5,000 hosts: about
+100,000 containers), three datacenters. Two losses each: one host (the one running the most
+units) and a datacenter's worth, a third of the hosts at once (about 33,000 units at 5,000
+hosts). Side by side, in the same process and on the same platform object:
+
+- **drplan**: ``planner.placement.place`` (CP-SAT, greedy hint, analytic bounds, batches for
+  large losses), its plan then checked by ``planner.check.check_plan``;
+- **first-fit**: one container at a time, in file order, on the first healthy host (in host
+  order) of the right role with room, as a Kubernetes- or Nomad-like scheduler does without
+  affinity rules;
+- **first-fit + anti-affinity**: the same, skipping hosts that already run a container of the
+  app (required pod anti-affinity, Nomad ``distinct_hosts``).
+
+Reported: wall time (median of ``--runs`` for the one-host cases), the most loaded host's
+utilisation, the most units landing on one host, units left unplaced, rules broken (the plan
+checker's findings by rule), the objective and the lower bound, and peak memory (maximum
+resident set of a child process that runs the case on the inherited platform).
+
+    .venv/bin/python -m benchmarks.placement [--sizes 500 5000] [--runs 3] [--time-limit 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import multiprocessing as mp
+import os
+import platform as machine
+import resource
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from models.entities import Platform
+from models.generate import generate_platform
+from models.rules import milli
+from planner.check import check_plan
+from planner.objective import Weights, objective_terms
+from planner.placement import PlatformIndex, SolveParams, place
+from planner.plan import Plan, Scenario, Status, moves_between
+
+#: Mean containers per generated app (models.generate.CONTAINER_COUNTS), to hit 20 per host.
+CONTAINERS_PER_APP = 3.4
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return machine.processor() or "unknown"
+
+
+def make_platform(hosts: int, seed: int = 1) -> Platform:
+    apps = round(20 * hosts / CONTAINERS_PER_APP)
+    return generate_platform(hosts, apps, hosts // 10, datacenters=3, seed=seed)
+
+
+def busiest_host(platform: Platform) -> str:
+    count: Counter[str] = Counter()
+    for hosts in platform.placement.values():
+        count.update(h for h in hosts if h is not None)
+    return max(sorted(count), key=lambda h: count[h])
+
+
+def first_fit(platform: Platform, scenario: Scenario, anti_affinity: bool) -> Plan:
+    """One container (or database node) at a time, in file order, on the first healthy host in
+    host order with the right role and room (and, with ``anti_affinity``, none of its owner)."""
+    down = scenario.down_hosts(platform)
+    resources = platform.resources
+    host_ids = [h.id for h in platform.hosts]
+    pos = {h: i for i, h in enumerate(host_ids)}
+    cap = np.array([[milli(h.capacity.get(r, 0)) for r in resources] for h in platform.hosts])
+    used = np.zeros_like(cap)
+    healthy = np.array([h.id not in down for h in platform.hosts])
+    takes_apps = healthy & np.array([h.role.accepts_apps() for h in platform.hosts])
+    takes_dbs = healthy & np.array([h.role.accepts_databases() for h in platform.hosts])
+    placement: dict[str, list[str | None]] = {}
+    lost: list[tuple[str, int]] = []
+    for owner in (*platform.app_by_id, *platform.database_by_id):
+        where = list(platform.hosts_of(owner))
+        size = np.array([milli(platform.size_of(owner).get(r, 0)) for r in resources])
+        for index, host in enumerate(where):
+            if host is not None and host not in down:
+                used[pos[host]] += size
+            else:
+                lost.append((owner, index))
+        placement[owner] = where
+    unplaced = []
+    for owner, index in lost:
+        size = np.array([milli(platform.size_of(owner).get(r, 0)) for r in resources])
+        mask = (takes_dbs if owner in platform.database_by_id else takes_apps) & (
+            (used + size) <= cap
+        ).all(axis=1)
+        if anti_affinity:
+            for host in placement[owner]:
+                if host is not None and host not in down:
+                    mask[pos[host]] = False
+        fits = np.flatnonzero(mask)
+        if fits.size == 0:
+            placement[owner][index] = None
+            unplaced.append(f"{owner}/{index}")
+            continue
+        h = int(fits[0])
+        used[h] += size
+        placement[owner][index] = host_ids[h]
+    after = {owner: tuple(hosts) for owner, hosts in placement.items()}
+    return Plan(
+        status=Status.FEASIBLE,
+        scenario=scenario,
+        before=platform.placement,
+        placement=after,
+        moves=moves_between(platform.placement, after),
+        unplaced=tuple(unplaced),
+        extra={"allow_moves": 0},
+    )
+
+
+def drplan(platform: Platform, scenario: Scenario, time_limit: float) -> tuple[Plan, Any]:
+    result = place(platform, scenario, params=SolveParams(seed=0, workers=1, time_limit=time_limit))
+    placement = result.placement if result.status.has_plan else platform.placement
+    plan = Plan(
+        status=result.status,
+        scenario=scenario,
+        before=platform.placement,
+        placement=placement,
+        moves=moves_between(platform.placement, placement) if result.status.has_plan else (),
+        unplaced=result.unplaced,
+        extra={"allow_moves": 0},
+    )
+    return plan, result
+
+
+def run_case(
+    platform: Platform, scenario: Scenario, method: str, runs: int, time_limit: float
+) -> dict[str, Any]:
+    """Run one method on one loss ``runs`` times; score the last plan."""
+    walls = []
+    result = None
+    for _ in range(runs):
+        start = time.perf_counter()
+        if method == "drplan":
+            plan, result = drplan(platform, scenario, time_limit)
+        else:
+            plan = first_fit(platform, scenario, anti_affinity=method.endswith("anti-affinity"))
+        walls.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    findings = check_plan(platform, plan)
+    check_s = time.perf_counter() - start
+    down = scenario.down_hosts(platform)
+    terms = objective_terms(platform, platform.placement, plan.placement, down, len(plan.unplaced))
+    broken = Counter(f.rule.value for f in findings)
+    return {
+        "method": method,
+        "wall_s": statistics.median(walls),
+        "status": plan.status.value,
+        "units": sum(1 for m in plan.moves if m.source in down or m.source is None)
+        + len(plan.unplaced),
+        "balance_pct": terms["balance"] / 100,
+        "pile": terms["pile"],
+        "unplaced": len(plan.unplaced),
+        "broken": dict(broken),
+        "objective": Weights().total(terms),
+        "bound": None if result is None else result.bound,
+        "gap": None if result is None else result.gap,
+        "method_detail": "" if result is None else result.method,
+        "check_s": check_s,
+    }
+
+
+def _child(
+    conn: Any,
+    platform: Platform,
+    scenario: Scenario,
+    method: str,
+    runs: int,
+    time_limit: float,
+    index_first: bool,
+) -> None:
+    row: dict[str, Any] = {}
+    if index_first:
+        start = time.perf_counter()
+        PlatformIndex.of(platform)
+        row["index_s"] = time.perf_counter() - start
+    row |= run_case(platform, scenario, method, runs, time_limit)
+    row["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    conn.send(row)
+    conn.close()
+
+
+def in_child(target: Callable[..., None], *args: Any) -> dict[str, Any]:
+    """Run ``target`` in a forked child (it inherits the platform) and return what it sends."""
+    context = mp.get_context("fork")
+    parent, child = context.Pipe(duplex=False)
+    process = context.Process(target=target, args=(child, *args))
+    process.start()
+    row = parent.recv()
+    process.join()
+    return row  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[500, 5000])
+    parser.add_argument("--runs", type=int, default=3, help="Runs of each one-host case.")
+    parser.add_argument("--time-limit", type=float, default=25.0, help="drplan's limit (s).")
+    args = parser.parse_args()
+
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores (shared); {now}")
+    print(f"python {machine.python_version()}; one worker; seed 0")
+    header = (
+        "| hosts | containers | loss | units | method | wall s | most loaded host | "
+        "most units on one host | unplaced | rules broken | objective (bound, gap) | peak MiB |"
+    )
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for size in args.sizes:
+        start = time.perf_counter()
+        platform = make_platform(size)
+        gen_s = time.perf_counter() - start
+        containers = sum(a.containers for a in platform.apps)
+        nodes = sum(d.nodes for d in platform.databases)
+        print(
+            f"<!-- {size} hosts: {containers} containers, {nodes} database nodes, "
+            f"generated in {gen_s:.1f} s -->"
+        )
+        third = platform.datacenters[0].id
+        cases = [
+            (f"host {busiest_host(platform)}", Scenario(failed_hosts=(busiest_host(platform),))),
+            (f"datacenter {third} (1/3 of hosts)", Scenario(failed_datacenters=(third,))),
+        ]
+        for label, scenario in cases:
+            runs = args.runs if scenario.failed_hosts else 1
+            for method in ("drplan", "first-fit", "first-fit + anti-affinity"):
+                row = in_child(
+                    _child, platform, scenario, method, runs, args.time_limit, method == "drplan"
+                )
+                broken = ", ".join(f"{k} {v}" for k, v in sorted(row["broken"].items())) or "none"
+                score = str(row["objective"])
+                if row["bound"] is not None:
+                    score += f" ({row['bound']}, {100 * row['gap']:.2f} %)"
+                wall = f"{row['wall_s']:.2f}"
+                if "index_s" in row:
+                    wall += f" (+{row['index_s']:.2f} index)"
+                name = method if method != "drplan" else f"drplan ({row['status']})"
+                print(
+                    f"| {size} | {containers} | {label} | {row['units']} | {name} | {wall} | "
+                    f"{row['balance_pct']:.2f} % | {row['pile']} | {row['unplaced']} | "
+                    f"{broken} | {score} | {row['peak_mib']:.0f} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
