@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from models.entities import Platform
+from models.generate import generate_platform
 from models.io import load_platform
 from models.reference import reference_platform
 from planner.check import check_plan
@@ -239,3 +242,32 @@ def test_database_with_no_host_for_its_primary_waits_for_capacity(every_case: Pl
     # worker starts once my-starter serves: minute ceil((14400 - 30) / 60) = 240, +60 s boot.
     worker = next(a for a in recovery.apps if a.id == "worker")
     assert worker.downtime_s == 30 + 240 * 60 + 60
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), which=st.integers(0, 2))
+def test_generated_datacenter_losses_give_checked_ordered_plans(seed: int, which: int) -> None:
+    platform = generate_platform(hosts=15, apps=25, databases=8, datacenters=3, seed=seed)
+    dc = platform.datacenters[which].id
+    plan = plan_datacenter_failure(platform, dc, time_limit=1, rehome_backups=False)
+    assert check_plan(platform, plan) == []
+    assert plan.status.has_plan or plan.explanation
+    policy = platform.policy
+    per_slot = Counter((s["host"], s["minute"]) for s in plan.extra["runbook"])
+    assert max(per_slot.values(), default=0) <= policy.starts_per_host_per_minute
+    ready = {d["id"]: d["downtime_s"] for d in plan.databases}
+    for step in plan.extra["runbook"]:
+        app = platform.app_by_id.get(step["unit"].rpartition("/")[0])
+        if app is not None:
+            start_s = policy.host_detection_s + 60 * step["minute"]
+            assert all(start_s >= ready.get(db, 0) for db in app.uses)
+    for d in plan.databases:
+        engine = platform.database_by_id[d["id"]].engine.value
+        expected = {
+            "standby": 0,
+            "primary": 0,
+            "replica2": policy.rpo_s[engine],
+            "replica3": max(policy.rpo_s[engine], policy.snapshot_interval_s),
+            None: None,
+        }
+        assert d["data_loss_s"] == expected[d["source"]]
