@@ -30,6 +30,31 @@ VERDICT_COLOURS = {
 }
 
 
+#: A database's outcome: a :class:`DatabaseOutcome`, or its record in ``Plan.databases``.
+DatabaseRecord = DatabaseOutcome | Mapping[str, Any]
+
+
+def _db(record: DatabaseRecord) -> tuple[str, str, float, float | None, float | None, bool]:
+    """(id, action, downtime, data loss, SLA budget, blown) of a database outcome or record."""
+    if isinstance(record, DatabaseOutcome):
+        return (
+            record.id,
+            record.action.value,
+            record.downtime_s,
+            record.data_loss_s,
+            record.sla.budget_s,
+            record.sla.blown,
+        )
+    return (
+        str(record["id"]),
+        str(record["action"]),
+        float(record["downtime_s"]),
+        record.get("data_loss_s"),
+        record.get("sla_budget_s"),
+        bool(record.get("sla_blown")),
+    )
+
+
 def png_data_uri(figure: Figure, dpi: int = 100) -> str:
     """``figure`` as a ``data:image/png;base64,...`` URI, for an ``<img>`` in a single file."""
     buffer = io.BytesIO()
@@ -108,7 +133,7 @@ def _datacenter_ticks(ax: Any, platform: Platform) -> None:
 
 def downtime_vs_budget(
     apps: Sequence[AppImpact],
-    databases: Sequence[DatabaseOutcome] = (),
+    databases: Sequence[DatabaseRecord] = (),
     title: str = "Downtime against the monthly SLA budget",
     top: int = 30,
 ) -> Figure:
@@ -117,11 +142,10 @@ def downtime_vs_budget(
     rows: list[tuple[str, float, float | None, bool]] = [
         (a.id, a.downtime_s, a.sla_budget_s, a.sla_blown) for a in apps if a.downtime_s > 0
     ]
-    rows += [
-        (f"{d.id} ({d.action.value})", d.downtime_s, d.sla.budget_s, d.sla.blown)
-        for d in databases
-        if d.downtime_s > 0
-    ]
+    for record in databases:
+        db_id, action, downtime, _, budget, blown = _db(record)
+        if downtime > 0:
+            rows.append((f"{db_id} ({action})", downtime, budget, blown))
     rows.sort(key=lambda r: (-r[1], r[0]))
     rows = rows[:top]
     figure = Figure(figsize=(7.5, max(2.5, 0.26 * len(rows) + 1.2)))
@@ -205,20 +229,21 @@ def datacenter_map(
 
 def data_loss_by_engine(
     platform: Platform,
-    databases: Iterable[DatabaseOutcome],
+    databases: Iterable[DatabaseRecord],
     title: str = "Worst-case data loss per engine",
 ) -> Figure:
     """The worst data loss (hours) among the databases of each engine; hatched when some
     database of that engine lost everything."""
     worst: dict[str, float] = {}
     everything: set[str] = set()
-    for outcome in databases:
-        engine = platform.database_by_id[outcome.id].engine.value
-        if outcome.data_loss_s is None:
+    for record in databases:
+        db_id, _, _, loss, _, _ = _db(record)
+        engine = platform.database_by_id[db_id].engine.value
+        if loss is None:
             everything.add(engine)
             worst.setdefault(engine, 0.0)
         else:
-            worst[engine] = max(worst.get(engine, 0.0), outcome.data_loss_s)
+            worst[engine] = max(worst.get(engine, 0.0), float(loss))
     engines = sorted(worst)
     figure = Figure(figsize=(6.5, 3.4))
     ax = figure.add_subplot()
