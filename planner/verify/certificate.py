@@ -153,9 +153,7 @@ def fact_solver(enc: Encoding, timeout_ms: int | None = None) -> z3.Solver:
     solver = z3.Solver()
     if timeout_ms is not None:
         solver.set("timeout", timeout_ms)
-    for facts in enc.facts.values():
-        for fact in facts:
-            z3.Z3_solver_assert(solver.ctx.ref(), solver.solver, fact.as_ast())
+    t.assert_all(solver, [fact for facts in enc.facts.values() for fact in facts])
     return solver
 
 

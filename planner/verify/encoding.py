@@ -243,8 +243,8 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
             if symbolic:
                 unit = UnitVar(owner, index, is_db, var, None)
                 placement_facts.append(t.and_([t.ge(var, zero), t.lt(var, n_hosts)]))
-                for h in range(len(host_ids)):
-                    on_host[h].append((unit, t.eq(var, t.num(h))))
+                for candidate in range(len(host_ids)):
+                    on_host[candidate].append((unit, t.eq(var, t.num(candidate))))
             else:
                 number = number_of(unit_id, where[index], f"placement.{owner}[{index}]")
                 unit = UnitVar(owner, index, is_db, var, number if number >= 0 else None, number)
@@ -291,11 +291,11 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
     if plan is not None and not symbolic:
         named: dict[str, list[tuple[str | None, str | None]]] = defaultdict(list)
         for i, move in enumerate(plan.moves):
-            owner, _, index = move.unit.rpartition("/")
-            if owner not in known_owners or not index.isdigit():
+            owner, _, position = move.unit.rpartition("/")
+            if owner not in known_owners or not position.isdigit():
                 problems.append(f"moves[{i}].unit: unknown unit {move.unit}")
-            elif int(index) >= platform.count_of(owner):
-                problems.append(f"moves[{i}].unit: {owner} has no unit {index}")
+            elif int(position) >= platform.count_of(owner):
+                problems.append(f"moves[{i}].unit: {owner} has no unit {position}")
             else:
                 named[move.unit].append((move.source, move.target))
         for unit_id, said in named.items():

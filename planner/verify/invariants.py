@@ -62,8 +62,9 @@ class Invariant:
 
     @property
     def description(self) -> str:
-        """The first line of the function's docstring: what it means on the platform."""
-        return (self.build.__doc__ or "").strip().splitlines()[0]
+        """The first paragraph of the function's docstring: what it means on the platform."""
+        first = (self.build.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(line.strip() for line in first.splitlines())
 
 
 REGISTRY: dict[str, Invariant] = {}

@@ -78,7 +78,7 @@ def plan_from_dict(data: Any, platform: Platform, source: str = "plan") -> Plan:
     dcs = platform.datacenter_by_id
     status = Status.UNKNOWN
     try:
-        status = Status(data.get("status"))
+        status = Status(str(data.get("status")))
     except ValueError:
         choices = ", ".join(s.value for s in Status)
         bad("status", f"unknown status, use one of {choices}", data.get("status"))
@@ -132,15 +132,15 @@ def plan_from_dict(data: Any, platform: Platform, source: str = "plan") -> Plan:
         if owner not in owners or not index.isdigit() or int(index) >= platform.count_of(owner):
             bad(f"moves[{i}].unit", "unknown unit", unit)
         for key in ("from", "to"):
-            host = move.get(key)
-            if host is not None and host not in hosts:
-                bad(f"moves[{i}].{key}", "unknown host", host)
-        source, target = move.get("from"), move.get("to")
+            named = move.get(key)
+            if named is not None and named not in hosts:
+                bad(f"moves[{i}].{key}", "unknown host", named)
+        source_at, target_at = move.get("from"), move.get("to")
         moves.append(
             Move(
                 unit,
-                None if source is None else str(source),
-                None if target is None else str(target),
+                None if source_at is None else str(source_at),
+                None if target_at is None else str(target_at),
             )
         )
 

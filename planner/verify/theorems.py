@@ -58,9 +58,8 @@ def theorem_solver(enc: Encoding, timeout_ms: int | None = None) -> z3.Solver:
     solver = z3.Solver()
     if timeout_ms is not None:
         solver.set("timeout", timeout_ms)
-    for group in ("hosts", "backups", "placement") if enc.symbolic else ("hosts", "backups"):
-        for fact in enc.facts[group]:
-            z3.Z3_solver_assert(solver.ctx.ref(), solver.solver, fact.as_ast())
+    groups = ("hosts", "backups", "placement") if enc.symbolic else ("hosts", "backups")
+    t.assert_all(solver, [fact for group in groups for fact in enc.facts[group]])
     return solver
 
 
@@ -181,7 +180,12 @@ def survive_datacenter_loss(
         units = enc.units[owner]
         running = t.or_(
             [
-                t.and_([enc.is_down(u.var, False), t.not_(t.eq(enc.dc_of(u.var), lost))])
+                t.and_(
+                    [
+                        enc.is_down(enc.where(u), False),
+                        t.not_(t.eq(enc.dc_of(enc.where(u)), lost)),
+                    ]
+                )
                 for u in units
             ]
         )
