@@ -204,6 +204,10 @@ def prepare_audit(platform: Platform, settings: AuditSettings | None = None) -> 
         for host in hosts:
             if host is not None:
                 on.setdefault(host, Counter())[owner] += 1
+    users: dict[str, list[str]] = {}
+    for app in platform.apps:
+        for db_id in app.uses:
+            users.setdefault(db_id, []).append(app.id)
     index = PlatformIndex.of(platform)
     return AuditContext(
         platform,
@@ -211,7 +215,7 @@ def prepare_audit(platform: Platform, settings: AuditSettings | None = None) -> 
         settings or AuditSettings(),
         {host: tuple(sorted(c.items())) for host, c in on.items()},
         {host: tuple(sorted(index.owner_pos[o] for o in c)) for host, c in on.items()},
-        {db.id: tuple(a.id for a in platform.apps if db.id in a.uses) for db in platform.databases},
+        {db_id: tuple(apps) for db_id, apps in users.items()},
     )
 
 
@@ -220,12 +224,15 @@ def _affected(context: AuditContext, lost: Counter[str]) -> Platform:
     unit, and the apps using such a database), so that per-app accounting does not walk every
     app of a large platform for each scenario."""
     platform = context.platform
-    dbs = [db for db in platform.databases if db.id in lost]
-    touched = set(lost)
-    for db in dbs:
-        touched.update(context.users_of.get(db.id, ()))
+    position = context.index.owner_pos  # file order: apps first, then databases
+    dbs = sorted((o for o in lost if o in platform.database_by_id), key=position.__getitem__)
+    touched = {o for o in lost if o in platform.app_by_id}
+    for db_id in dbs:
+        touched.update(context.users_of.get(db_id, ()))
     return replace(
-        platform, apps=tuple(a for a in platform.apps if a.id in touched), databases=tuple(dbs)
+        platform,
+        apps=tuple(platform.app_by_id[a] for a in sorted(touched, key=position.__getitem__)),
+        databases=tuple(platform.database_by_id[d] for d in dbs),
     )
 
 
