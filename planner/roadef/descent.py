@@ -96,8 +96,14 @@ def best_shift(state: SearchState, p: int, most_moved: int) -> tuple[int, int]:
     return best, int(delta[best])
 
 
-def shift_descent(state: SearchState, deadline: float, max_passes: int = 50) -> int:
-    """Apply improving single-process moves until none is left or the deadline; return the gain."""
+def shift_descent(
+    state: SearchState, deadline: float, max_passes: int = 50, swaps: bool = False
+) -> int:
+    """Apply improving moves until none is left or the deadline; return the gain.
+
+    A process that no single move improves is offered every exchange with a process of another
+    service when ``swaps`` is set (costly: one pass looks at every pair).
+    """
     inst = state.instance
     start = state.total()
     for number in range(max_passes):
@@ -113,7 +119,113 @@ def shift_descent(state: SearchState, deadline: float, max_passes: int = 50) -> 
                 state.move([(p, target)])
                 gained -= delta
                 most_moved = max(most_moved, int(state.moved_in_service[inst.service[p]]))
+            elif swaps:
+                q, delta = best_swap(state, p, most_moved)
+                if delta < 0:
+                    m, n = int(state.assignment[p]), int(state.assignment[q])
+                    state.move([(p, n), (q, m)])
+                    gained -= delta
+                    most_moved = int(state.moved_in_service.max())
         log.debug("shift pass %d gained %d", number, gained)
         if gained == 0 or time.monotonic() >= deadline:
             break
     return start - state.total()
+
+
+def _cost_rows(state: SearchState, machines: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """Load + balance cost of machine ``machines[i]`` at usage ``use[i]``, for every i."""
+    inst = state.instance
+    cost = np.maximum(0, use - inst.safety_capacity[machines]) @ inst.load_weight
+    if state.balance_terms:
+        remaining = inst.capacity[machines] - use
+        for r1, r2, target, weight in state.balance_terms:
+            cost = cost + weight * np.maximum(0, target * remaining[:, r1] - remaining[:, r2])
+    return np.asarray(cost, dtype=np.int64)
+
+
+def _spread_ok(state: SearchState, services: np.ndarray, old: np.ndarray, new: np.ndarray):
+    """For each i: service ``services[i]`` keeps its spread if one process moves old -> new."""
+    inst = state.instance
+    counts = state.service_location
+    lo, ln = inst.location[old], inst.location[new]
+    distinct = np.count_nonzero(counts[services], axis=1)
+    lose = (counts[services, lo] == 1) & (lo != ln)
+    gain = (counts[services, ln] == 0) & (lo != ln)
+    return distinct - lose + gain >= inst.spread_min[services]
+
+
+def best_swap(state: SearchState, p: int, most_moved: int) -> tuple[int, int]:
+    """The process q whose exchange of machines with p lowers the total most, and the change.
+
+    Dependencies are checked conservatively: a swap across neighbourhoods is only taken when
+    neither service depends on the other and each move would be allowed on its own.
+    Returns (-1, 0) when no swap improves.
+    """
+    inst = state.instance
+    m = int(state.assignment[p])
+    s = int(inst.service[p])
+    origin = int(state.initial[p])
+    others = np.flatnonzero(state.assignment != m)
+    others = others[inst.service[others] != s]
+    if others.size == 0:
+        return -1, 0
+    n = state.assignment[others]
+    sq = inst.service[others]
+    oq = state.initial[others]
+    rp = inst.requirement[p]
+    tp = rp * inst.transient
+    rq = inst.requirement[others]
+    tq = rq * inst.transient
+    # Capacity with transient resources held by processes away from their original machine.
+    held_m = state.held[m] - rp + tp * (origin == m) + rq - tq * (oq == m)[:, None]
+    held_n = state.held[n] - rq + tq * (oq == n)[:, None] + rp - tp * (origin == n)[:, None]
+    ok = np.all(held_m <= inst.capacity[m], axis=1) & np.all(held_n <= inst.capacity[n], axis=1)
+    # Conflict: s must be absent from n, and q's service absent from m.
+    on_machine = np.zeros(inst.num_machines, dtype=bool)
+    on_machine[state.assignment[state.processes_of[s]]] = True
+    ok &= ~on_machine[n]
+    blocked = {int(inst.service[x]) for x in state.on_machine[m] if x != p}
+    if blocked:
+        ok &= ~np.isin(sq, list(blocked))
+    # Spread, each service on its own.
+    ok &= _spread_ok(state, np.full(n.shape, s), np.full(n.shape, m), n)
+    ok &= _spread_ok(state, sq, n, np.full(n.shape, m))
+    # Dependency, conservatively across neighbourhoods.
+    nm, nn = int(inst.neighbourhood[m]), inst.neighbourhood[n]
+    across = nn != nm
+    if across.any():
+        sn = state.service_neighbourhood
+        related = set(state.depends_on[s]) | set(state.dependents[s])
+        if related:
+            ok &= ~(across & np.isin(sq, list(related)))
+        deps = state.depends_on[s]
+        if deps:
+            ok &= ~across | np.all(sn[deps] > 0, axis=0)[nn]
+        if sn[s, nm] == 1 and any(sn[u, nm] > 0 for u in state.dependents[s] if u != s):
+            ok &= ~across
+        for i in np.flatnonzero(ok & across).tolist():
+            t, home = int(sq[i]), int(nn[i])
+            if any(sn[d, nm] == 0 for d in state.depends_on[t]) or (
+                sn[t, home] == 1 and any(sn[u, home] > 0 for u in state.dependents[t] if u != t)
+            ):
+                ok[i] = False
+    if not ok.any():
+        return -1, 0
+    delta = _cost_rows(state, np.full(n.shape, m), state.usage[m] - rp + rq)
+    delta += _cost_rows(state, n, state.usage[n] - rq + rp)
+    delta -= state.machine_cost[m] + state.machine_cost[n]
+    mmc = inst.machine_move_cost
+    delta += inst.machine_move_weight * (mmc[origin, n] - mmc[origin, m] + mmc[oq, m] - mmc[oq, n])
+    pmc_w = inst.process_move_weight
+    pmc_q = inst.process_move_cost[others]
+    delta += pmc_w * int(inst.process_move_cost[p]) * ((m == origin) * 1 - (n == origin))
+    delta += pmc_w * pmc_q * ((n == oq).astype(np.int64) - (m == oq))
+    grown_p = int(state.moved_in_service[s]) + (1 if m == origin else 0)
+    grown_q = state.moved_in_service[sq] + (n == oq)
+    worst = np.maximum(grown_p, grown_q)
+    delta += inst.service_move_weight * np.maximum(0, worst - most_moved)
+    delta = np.where(ok, delta, np.iinfo(np.int64).max)
+    best = int(np.argmin(delta))
+    if delta[best] >= 0:
+        return -1, 0
+    return int(others[best]), int(delta[best])

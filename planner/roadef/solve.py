@@ -59,6 +59,7 @@ class SolveParams:
     # Presolve costs more wall time than it saves on sub-problems this small (measured on a2_5).
     presolve: bool = False
     descent_share: float = 0.5  # most of the time limit the greedy warm start may take
+    max_swap_processes: int = 5000  # the warm start tries swaps only up to this many processes
 
 
 @dataclass(frozen=True)
@@ -481,7 +482,11 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     rng = np.random.default_rng(params.seed)
     current = state.total()
     assert current == first.costs.total, "incremental costs disagree with the evaluator"
-    shift_descent(state, min(deadline, started + params.descent_share * params.time_limit))
+    shift_descent(
+        state,
+        min(deadline, started + params.descent_share * params.time_limit),
+        swaps=instance.num_processes <= params.max_swap_processes,
+    )
     current = state.total()
     size = params.min_machines
     failures = iterations = improvements = 0
