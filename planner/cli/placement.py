@@ -104,6 +104,23 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
         if len(plan.apps) > MAX_ROWS:
             table.caption = f"... and {len(plan.apps) - MAX_ROWS} more (see --json)"
         console.print(table)
+    if plan.databases:
+        table = Table(title=f"Affected databases ({len(plan.databases)})")
+        for column in ("database", "action", "downtime", "data loss", "SLA tier"):
+            table.add_column(
+                column, justify="right" if column in ("downtime", "data loss") else "left"
+            )
+        for record in plan.databases[:MAX_ROWS]:
+            table.add_row(
+                str(record.get("id", "-")),
+                str(record.get("action", "-")),
+                f"{record.get('downtime_s', 0):g} s",
+                f"{record.get('data_loss_s', 0):g} s",
+                str(record.get("sla_tier") or "-"),
+            )
+        if len(plan.databases) > MAX_ROWS:
+            table.caption = f"... and {len(plan.databases) - MAX_ROWS} more (see --json)"
+        console.print(table)
     if plan.moves:
         table = Table(title=f"Moves ({len(plan.moves)})")
         for column in ("unit", "from", "to"):
