@@ -9,7 +9,7 @@ rules a placement must obey.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -104,22 +104,25 @@ def capacity(enc: Encoding) -> Formula:
     """No host holds more of any resource than its capacity."""
     clauses = []
     platform = enc.platform
+    milli_of: dict[float, int] = {}
     sizes = {
-        owner: {r: milli(amount) for r, amount in platform.size_of(owner).items()}
+        owner: {
+            r: milli_of.setdefault(amount, milli(amount))
+            for r, amount in platform.size_of(owner).items()
+        }
         for owner in enc.units
     }
     for number, pairs in sorted(enc.on_host.items()):
         host = platform.hosts[number]
+        literals = [lit for _, lit in pairs]
         for resource in platform.resources:
-            sized = [(u, lit, sizes[u.owner].get(resource, 0)) for u, lit in pairs]
-            sized = [s for s in sized if s[2] > 0]
-            if not sized:
+            weights = [sizes[u.owner].get(resource, 0) for u, _ in pairs]
+            if not any(weights):
                 continue
             cap = milli(host.capacity.get(resource, 0))
-            expr = t.at_most([s[1] for s in sized], [s[2] for s in sized], cap)
-            clauses.append(
-                Clause(f"host {host.id} {resource}", expr, _load(enc, number, resource, sized, cap))
-            )
+            expr = t.at_most(literals, weights, cap)
+            describe = _load(enc, number, resource, pairs, weights, cap)
+            clauses.append(Clause(f"host {host.id} {resource}", expr, describe))
     return Formula(tuple(clauses))
 
 
@@ -127,11 +130,16 @@ def _load(
     enc: Encoding,
     number: int,
     resource: str,
-    sized: list[tuple[UnitVar, z3.BoolRef, int]],
+    pairs: Sequence[tuple[UnitVar, z3.BoolRef]],
+    weights: list[int],
     cap: int,
 ) -> Describe:
     def describe(model: z3.ModelRef) -> dict[str, Any]:
-        there = [(u, w) for u, _, w in sized if value(model, u.var) == number]
+        there = [
+            (u, w)
+            for (u, _), w in zip(pairs, weights, strict=True)
+            if w and value(model, u.var) == number
+        ]
         return {
             "host": enc.host_ids[number],
             "resource": resource,

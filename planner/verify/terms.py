@@ -156,14 +156,17 @@ def at_most(literals: Sequence[z3.BoolRef], weights: Sequence[int], bound: int) 
     """
     if not literals:
         return z3.BoolVal(bound >= 0, _CTX)
-    divisor = math.gcd(bound, *weights) or 1
-    coefficients = [w // divisor for w in weights]
+    pairs = [(lit, w) for lit, w in zip(literals, weights, strict=True) if w]
+    if not pairs:
+        return z3.BoolVal(bound >= 0, _CTX)
+    divisor = math.gcd(bound, *(w for _, w in pairs)) or 1
+    coefficients = [w // divisor for _, w in pairs]
     limit = bound // divisor
     if max(max(coefficients), abs(limit)) > _C_INT_MAX:
-        total = z3.Sum([z3.If(lit, w, 0) for lit, w in zip(literals, weights, strict=True)])
+        total = z3.Sum([z3.If(lit, w, 0) for lit, w in pairs])
         return total <= bound
     ints = (ctypes.c_int * len(coefficients))(*coefficients)
-    return _bool(_MK_PBLE(_REF, len(literals), _ast_array(literals), ints, limit))
+    return _bool(_MK_PBLE(_REF, len(pairs), _ast_array([lit for lit, _ in pairs]), ints, limit))
 
 
 def assert_all(solver: z3.Solver, facts: Sequence[z3.BoolRef]) -> None:
