@@ -1,0 +1,282 @@
+"""The rules themselves checked: on every small platform, the placement rules imply survival.
+
+Here nothing is concrete. A platform of up to ``hosts`` hosts in up to ``datacenters``
+datacenters, with up to ``apps`` apps of 1 to ``containers`` containers, has its number of hosts
+and datacenters, each host's datacenter and capacity, each app's container count, size and
+spread, and the placement of every container as Z3 variables. Z3 then proves, for all of them at
+once, that the placement rules (capacity, anti-affinity, spread) imply the survivability
+theorems, or, when a rule is left out, returns a concrete platform where a failure takes an app
+down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from models.entities import App, Datacenter, Host, Platform
+
+#: The placement rules of the small-platform model.
+RULES = ("capacity", "anti-affinity", "spread")
+#: The theorems: single host loss and single datacenter loss.
+THEOREMS = ("survives-host-loss", "survives-datacenter-loss")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """How large the small platforms get."""
+
+    hosts: int = 4
+    apps: int = 3
+    datacenters: int = 2
+    containers: int = 4
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """Whether ``rules`` imply ``theorem`` on every platform within ``bound``."""
+
+    theorem: str
+    rules: tuple[str, ...]
+    bound: Bound
+    proved: bool
+    #: A platform within the bound obeying ``rules`` where the theorem fails, as plain data.
+    counterexample: dict[str, Any] | None = None
+
+
+class _Model:
+    """The variables of every platform within a bound."""
+
+    def __init__(self, bound: Bound) -> None:
+        self.bound = bound
+        H, A, D, C = bound.hosts, bound.apps, bound.datacenters, bound.containers
+        self.n_hosts = z3.Int("hosts")
+        self.n_dcs = z3.Int("datacenters")
+        self.dc = [z3.Int(f"datacenter_of[h{h}]") for h in range(H)]
+        self.cap = [z3.Int(f"capacity[h{h}]") for h in range(H)]
+        self.count = [z3.Int(f"containers[a{a}]") for a in range(A)]
+        self.size = [z3.Int(f"size[a{a}]") for a in range(A)]
+        self.spread = [z3.Int(f"spread[a{a}]") for a in range(A)]
+        self.x = [[z3.Int(f"host[a{a}/{i}]") for i in range(C)] for a in range(A)]
+        self.well_formed: list[z3.BoolRef] = [
+            self.n_hosts >= 1,
+            self.n_hosts <= H,
+            self.n_dcs >= 1,
+            self.n_dcs <= D,
+        ]
+        for h in range(H):
+            self.well_formed += [self.dc[h] >= 0, self.dc[h] < self.n_dcs, self.cap[h] >= 0]
+        # Every datacenter holds a host (hosts are listed datacenter by datacenter).
+        for d in range(D):
+            self.well_formed.append(
+                z3.Implies(
+                    d < self.n_dcs,
+                    z3.Or([z3.And(h < self.n_hosts, self.dc[h] == d) for h in range(H)]),
+                )
+            )
+        for a in range(A):
+            self.well_formed += [
+                self.count[a] >= 1,
+                self.count[a] <= C,
+                self.size[a] >= 1,
+                self.spread[a] >= 1,
+                self.spread[a] <= self.n_dcs,
+            ]
+            for i in range(C):
+                self.well_formed.append(
+                    z3.Implies(
+                        self.exists(a, i), z3.And(self.x[a][i] >= 0, self.x[a][i] < self.n_hosts)
+                    )
+                )
+
+    def exists(self, a: int, i: int) -> z3.BoolRef:
+        return self.count[a] > i
+
+    def dc_at(self, host: z3.ArithRef) -> z3.ArithRef:
+        """The datacenter of a symbolic host."""
+        term: z3.ArithRef = self.dc[-1]
+        for h in reversed(range(self.bound.hosts - 1)):
+            term = z3.If(host == h, self.dc[h], term)
+        return term
+
+    def rule(self, name: str) -> z3.BoolRef:
+        A, C = self.bound.apps, self.bound.containers
+        if name == "capacity":
+            return z3.And(
+                [
+                    z3.Sum(
+                        [
+                            z3.If(z3.And(self.exists(a, i), self.x[a][i] == h), self.size[a], 0)
+                            for a in range(A)
+                            for i in range(C)
+                        ]
+                    )
+                    <= self.cap[h]
+                    for h in range(self.bound.hosts)
+                ]
+            )
+        if name == "anti-affinity":
+            return z3.And(
+                [
+                    z3.Implies(
+                        z3.And(self.exists(a, i), self.exists(a, j)), self.x[a][i] != self.x[a][j]
+                    )
+                    for a in range(A)
+                    for i in range(C)
+                    for j in range(i + 1, C)
+                ]
+            )
+        if name == "spread":
+            return z3.And(
+                [
+                    z3.Sum(
+                        [
+                            z3.If(
+                                z3.Or(
+                                    [
+                                        z3.And(self.exists(a, i), self.dc_at(self.x[a][i]) == d)
+                                        for i in range(C)
+                                    ]
+                                ),
+                                1,
+                                0,
+                            )
+                            for d in range(self.bound.datacenters)
+                        ]
+                    )
+                    >= self.spread[a]
+                    for a in range(A)
+                ]
+            )
+        raise KeyError(name)
+
+    def broken(self, theorem: str) -> tuple[z3.BoolRef, z3.ArithRef]:
+        """The theorem's negation, and the variable standing for what is lost."""
+        A, C = self.bound.apps, self.bound.containers
+        if theorem == "survives-host-loss":
+            lost = z3.Int("lost_host")
+            down = z3.Or(
+                [
+                    z3.And(
+                        self.count[a] >= 2,
+                        z3.And(
+                            [z3.Implies(self.exists(a, i), self.x[a][i] == lost) for i in range(C)]
+                        ),
+                    )
+                    for a in range(A)
+                ]
+            )
+            return z3.And(lost >= 0, lost < self.n_hosts, down), lost
+        if theorem == "survives-datacenter-loss":
+            lost = z3.Int("lost_datacenter")
+            down = z3.Or(
+                [
+                    z3.And(
+                        self.spread[a] >= 2,
+                        z3.And(
+                            [
+                                z3.Implies(self.exists(a, i), self.dc_at(self.x[a][i]) == lost)
+                                for i in range(C)
+                            ]
+                        ),
+                    )
+                    for a in range(A)
+                ]
+            )
+            return z3.And(lost >= 0, lost < self.n_dcs, down), lost
+        raise KeyError(theorem)
+
+    def read(self, model: z3.ModelRef, lost: z3.ArithRef, theorem: str) -> dict[str, Any]:
+        def num(term: z3.ExprRef) -> int:
+            got = model.eval(term, model_completion=True)
+            assert isinstance(got, z3.IntNumRef)
+            return got.as_long()
+
+        n_hosts = num(self.n_hosts)
+        apps = []
+        for a in range(self.bound.apps):
+            count = num(self.count[a])
+            apps.append(
+                {
+                    "id": f"a{a}",
+                    "containers": count,
+                    "size": num(self.size[a]),
+                    "spread": num(self.spread[a]),
+                    "hosts": [f"h{num(self.x[a][i])}" for i in range(count)],
+                }
+            )
+        lost_value = num(lost)
+        return {
+            "datacenters": [f"d{d}" for d in range(num(self.n_dcs))],
+            "hosts": [
+                {"id": f"h{h}", "datacenter": f"d{num(self.dc[h])}", "capacity": num(self.cap[h])}
+                for h in range(n_hosts)
+            ],
+            "apps": apps,
+            "lost": f"h{lost_value}" if theorem == "survives-host-loss" else f"d{lost_value}",
+        }
+
+
+def check_rules(
+    theorem: str, rules: Sequence[str] = RULES, bound: Bound | None = None
+) -> RuleCheck:
+    """Prove that ``rules`` imply ``theorem`` on every platform within ``bound``, or give a
+    platform obeying ``rules`` on which the theorem fails."""
+    bound = bound or Bound()
+    model = _Model(bound)
+    solver = z3.Solver()
+    solver.add(model.well_formed)
+    for name in rules:
+        solver.assert_and_track(model.rule(name), f"rule:{name}")
+    broken, lost = model.broken(theorem)
+    solver.assert_and_track(broken, f"not:{theorem}")
+    answer = solver.check()
+    if answer == z3.unsat:
+        return RuleCheck(theorem, tuple(rules), bound, True)
+    if answer == z3.unknown:
+        raise RuntimeError(
+            f"Z3 could not decide {theorem} within the bound: {solver.reason_unknown()}"
+        )
+    # The smallest counterexample reads best: fewest hosts, then fewest containers, then the
+    # smallest numbers.
+    smallest = z3.Optimize()
+    smallest.set("timeout", 10_000)
+    smallest.add(*model.well_formed, *(model.rule(name) for name in rules), broken)
+    smallest.minimize(model.n_hosts)
+    smallest.minimize(z3.Sum(model.count))
+    smallest.minimize(z3.Sum(model.size) + z3.Sum(model.cap))
+    found = smallest.model() if smallest.check() == z3.sat else solver.model()
+    return RuleCheck(theorem, tuple(rules), bound, False, model.read(found, lost, theorem))
+
+
+def to_platform(counterexample: dict[str, Any]) -> Platform:
+    """A counterexample of :func:`check_rules` as a platform, to hand to the concrete verifier."""
+    datacenters = tuple(
+        # Far apart: distances play no part in these rules.
+        Datacenter(d, d, 45.0 + 2 * i, 2.0)
+        for i, d in enumerate(counterexample["datacenters"])
+    )
+    hosts = tuple(
+        Host(h["id"], h["datacenter"], {"cpu": h["capacity"]}) for h in counterexample["hosts"]
+    )
+    apps = tuple(
+        App(a["id"], a["containers"], {"cpu": a["size"]}, spread=a["spread"])
+        for a in counterexample["apps"]
+    )
+    placement = {a["id"]: tuple(a["hosts"]) for a in counterexample["apps"]}
+    return Platform(datacenters, hosts, apps, (), placement=placement, name="rulecheck")
+
+
+def rules_admit(bound: Bound | None = None, *, containers: int = 2, spread: int = 2) -> bool:
+    """Whether the rules admit a platform with an app of ``containers`` containers and the given
+    spread (so that the proofs above are not vacuous)."""
+    bound = bound or Bound()
+    model = _Model(bound)
+    solver = z3.Solver()
+    solver.add(model.well_formed)
+    solver.add([model.rule(name) for name in RULES])
+    solver.add(model.count[0] == containers, model.spread[0] == spread)
+    return solver.check() == z3.sat

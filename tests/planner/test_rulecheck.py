@@ -1,0 +1,60 @@
+"""The formal model checked: on every platform of up to 4 hosts, 3 apps and 2 datacenters (all
+symbolic), the placement rules imply survival; without a rule Z3 finds a platform that fails."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.verify import certify, encode, survive_datacenter_loss, survive_host_losses
+from planner.verify.rulecheck import RULES, Bound, check_rules, rules_admit, to_platform
+
+
+@pytest.mark.parametrize("theorem", ["survives-host-loss", "survives-datacenter-loss"])
+def test_the_rules_imply_survival_on_every_small_platform(theorem: str) -> None:
+    result = check_rules(theorem)
+    assert result.proved
+    assert result.counterexample is None
+    assert result.bound == Bound(hosts=4, apps=3, datacenters=2, containers=4)
+
+
+def test_the_proofs_are_not_vacuous() -> None:
+    # The rules admit apps that the theorems speak of.
+    assert rules_admit(containers=2, spread=1)
+    assert rules_admit(containers=4, spread=2)
+    # ...but not an app needing more distinct hosts than the bound has.
+    assert not rules_admit(Bound(hosts=2), containers=3, spread=1)
+
+
+def test_without_anti_affinity_a_host_loss_takes_an_app_down() -> None:
+    result = check_rules("survives-host-loss", [r for r in RULES if r != "anti-affinity"])
+    assert not result.proved and result.counterexample is not None
+    example = result.counterexample
+    lost = example["lost"]
+    down = [a for a in example["apps"] if a["containers"] >= 2 and set(a["hosts"]) == {lost}]
+    assert down, example
+    # The concrete verifier agrees on the same platform: anti-affinity broken, the host fatal.
+    platform = to_platform(example)
+    certificate = certify(platform, names=["anti-affinity", "capacity", "spread"])
+    assert [r.name for r in certificate.invariants if not r.holds] == ["anti-affinity"]
+    theorem = survive_host_losses(encode(platform))
+    assert not theorem.proved
+    assert theorem.counterexamples[0]["host"] == lost
+    assert down[0]["id"] in theorem.counterexamples[0]["apps"]
+
+
+def test_without_spread_a_datacenter_loss_takes_an_app_down() -> None:
+    result = check_rules("survives-datacenter-loss", ["capacity", "anti-affinity"])
+    assert not result.proved and result.counterexample is not None
+    platform = to_platform(result.counterexample)
+    (spread,) = certify(platform, names=["spread"]).invariants
+    assert not spread.holds
+    theorem = survive_datacenter_loss(encode(platform))
+    assert not theorem.proved
+    assert result.counterexample["lost"] in {c["datacenter"] for c in theorem.counterexamples}
+
+
+def test_spread_alone_does_not_protect_against_host_loss() -> None:
+    # Two containers in two datacenters are on two hosts, but without anti-affinity an app with
+    # spread 1 may still stack its containers.
+    assert not check_rules("survives-host-loss", ["capacity", "spread"]).proved
+    assert check_rules("survives-datacenter-loss", ["spread"]).proved
