@@ -297,6 +297,10 @@ def plan_headroom(
         left to the solver, by default.
     complete
         Whether ``failing`` comes from a sweep of every single failure (reported as is).
+    time_limit_s
+        The solver's budget per round in CP-SAT's deterministic seconds (so the answer does not
+        depend on the machine's load; wall time is capped at ten times as much), and the engine's
+        wall-clock limit when it checks the answer.
 
     Returns
     -------
@@ -358,15 +362,19 @@ def plan_headroom(
         solver = cp_model.CpSolver()
         solver.parameters.random_seed = seed
         solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = max(0.1, time_limit_s)
+        # Deterministic time, not wall time: the answer must not depend on the machine's load.
+        # The wall-clock limit is only a safety net, far beyond it on any machine seen so far.
+        solver.parameters.max_deterministic_time = max(0.1, time_limit_s)
+        solver.parameters.max_time_in_seconds = max(1.0, 10 * time_limit_s)
         code = solver.solve(built.model)
         log.info(
-            "headroom round %d: %d failing scenarios, %d variables, %s in %.2f s",
+            "headroom round %d: %d failing scenarios, %d variables, %s in %.2f s (%.2f dtime)",
             round_ + 1,
             len(failing),
             len(built.model.proto.variables),
             solver.status_name(code),
             solver.wall_time,
+            solver.deterministic_time,
         )
         if code == cp_model.INFEASIBLE:
             return answer(
