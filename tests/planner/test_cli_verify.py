@@ -1,0 +1,143 @@
+"""``drplan verify``: a table or JSON of invariants and theorems, exit 0 / 1 / 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from models.entities import Platform
+from models.io import save_platform
+from models.reference import reference_platform
+from planner.cli import main
+from planner.plan import Plan, Scenario, Status, moves_between
+
+
+@pytest.fixture(scope="module")
+def reference() -> Platform:
+    """The embedded reference platform."""
+    return reference_platform()
+
+
+@pytest.fixture
+def two_containers_one_host(reference: Platform, tmp_path: Path) -> tuple[Path, str, str]:
+    """The reference with both containers of one app moved onto one host, as a file."""
+    app = next(a.id for a in reference.apps if a.containers == 2)
+    host = reference.placement[app][0]
+    assert host is not None
+    path = tmp_path / "two_containers_one_host.yaml"
+    save_platform(reference.with_placement({**reference.placement, app: (host, host)}), path)
+    return path, app, host
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, ["verify", *args], catch_exceptions=False)
+
+
+def test_reference_proves_everything() -> None:
+    result = run()
+    assert result.exit_code == 0, result.output
+    assert "10/10 invariants proved, 3/3 theorems proved" in result.output
+    assert "violated" not in result.output and "refuted" not in result.output
+
+
+def test_two_containers_on_one_host_reported_with_the_fatal_host(
+    two_containers_one_host: tuple[Path, str, str],
+) -> None:
+    path, app, host = two_containers_one_host
+    result = run(str(path), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    violated = [i for i in data["invariants"] if not i["holds"]]
+    assert [(i["name"], [v["subject"] for v in i["violations"]]) for i in violated] == [
+        ("anti-affinity", [f"app {app}"])
+    ]
+    refuted = {t["name"]: t["counterexamples"] for t in data["theorems"] if not t["proved"]}
+    assert refuted == {"survives-host-loss": [{"host": host, "apps": [app], "databases": []}]}
+    table = run(str(path))
+    assert table.exit_code == 1
+    assert f"lose {host}; apps down: {app}" in table.output
+    assert "violated" in table.output and "9/10 invariants proved" in table.output
+
+
+def write_plan(reference: Platform, path: Path, **changes: object) -> Path:
+    """A plan losing the host of one single-container app, moved to another app host."""
+    app = next(a.id for a in reference.apps if a.containers == 1)
+    (lost,) = reference.placement[app]
+    target = next(h.id for h in reversed(reference.hosts) if h.role.accepts_apps() and h.id != lost)
+    after = {**reference.placement}
+    for owner, hosts in reference.placement.items():
+        if lost in hosts:
+            other = next(
+                h.id
+                for h in reversed(reference.hosts)
+                if h.id not in hosts
+                and h.role.value == reference.host_by_id[lost].role.value
+                and h.id != target
+            )
+            after[owner] = tuple(other if h == lost else h for h in hosts)
+    after[app] = (target,)
+    plan = Plan(
+        Status.FEASIBLE,
+        Scenario(failed_hosts=(lost,)),
+        reference.placement,
+        after,
+        moves_between(reference.placement, after),
+    )
+    data = plan.to_dict()
+    data.update(changes)
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_plan_is_verified(reference: Platform, tmp_path: Path) -> None:
+    path = write_plan(reference, tmp_path / "plan.json")
+    result = run("--plan", str(path), "--json", "--k", "1")
+    data = json.loads(result.output)
+    assert {i["name"]: i["holds"] for i in data["invariants"]}["moves-match"]
+    assert {i["name"]: i["holds"] for i in data["invariants"]}["nothing-on-failed"]
+    assert [t["name"] for t in data["theorems"]] == [
+        "survives-host-loss",
+        "survives-datacenter-loss",
+    ]
+    assert data["ok"] and result.exit_code == 0
+
+
+def test_a_plan_with_moves_missing_is_violated(reference: Platform, tmp_path: Path) -> None:
+    path = write_plan(reference, tmp_path / "plan.json", moves=[])
+    result = run("--plan", str(path), "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert not {i["name"]: i["holds"] for i in data["invariants"]}["moves-match"]
+
+
+def test_unreadable_plan_is_bad_input(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text("{not json")
+    result = CliRunner().invoke(main, ["verify", "--plan", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith(f"{path}: line 1")
+    missing = CliRunner().invoke(main, ["verify", "--plan", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2
+
+
+def test_plan_naming_unknown_hosts_lists_every_problem(reference: Platform, tmp_path: Path) -> None:
+    app = reference.apps[0].id
+    placement = {owner: list(hosts) for owner, hosts in reference.placement.items()}
+    placement[app][0] = "atlantis-h1"
+    path = write_plan(
+        reference,
+        tmp_path / "plan.json",
+        placement=placement,
+        moves=[{"unit": "ghost/0", "from": None, "to": "atlantis-h2"}],
+    )
+    result = CliRunner().invoke(main, ["verify", "--plan", str(path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"{path}: placement.{app}[0]: unknown host ('atlantis-h1')",
+        f"{path}: moves[0].unit: unknown unit ('ghost/0')",
+        f"{path}: moves[0].to: unknown host ('atlantis-h2')",
+    ]
