@@ -1442,18 +1442,25 @@ def _explain_problem(situ: Situation, owners: Sequence[int], allow_moves: int) -
     )
 
 
-def minimal_conflict(built: BuiltPlacement, params: SolveParams) -> list[str] | None:
-    """A minimal set of rule literals that cannot hold together, or ``None`` if they can.
+def minimal_conflict(
+    built: BuiltPlacement, params: SolveParams, deadline: float | None = None
+) -> list[str] | None:
+    """A minimal set of rule literals that cannot hold together, or ``None`` if they can (or
+    the solver cannot tell in time).
 
     CP-SAT's core comes from assumptions with one worker (cores need a single worker); it is
     then shrunk by deletion: a rule is dropped when the others are still infeasible without it.
+    Past ``deadline`` (a ``time.perf_counter()`` value) the shrinking stops and the core found
+    so far, still a conflict but perhaps not minimal, is returned.
     """
     names = sorted(built.literals)
+    deadline = deadline if deadline is not None else time.perf_counter() + 4 * params.time_limit
 
     def infeasible(subset: Sequence[str]) -> bool | None:
         built.model.clear_assumptions()
         built.model.add_assumptions([built.literals[n] for n in subset])
-        solver = _solver(SolveParams(seed=params.seed, workers=1), min(params.time_limit, 5.0))
+        budget = min(params.time_limit, 5.0, max(0.1, deadline - time.perf_counter()))
+        solver = _solver(SolveParams(seed=params.seed, workers=1), budget)
         code = solver.solve(built.model)
         if code == cp_model.INFEASIBLE:
             found = {
@@ -1469,6 +1476,9 @@ def minimal_conflict(built: BuiltPlacement, params: SolveParams) -> list[str] | 
         return None
     i = 0
     while i < len(core):
+        if time.perf_counter() > deadline:
+            log.info("conflict left unshrunk at the deadline: %d rules", len(core))
+            break
         trial = core[:i] + core[i + 1 :]
         kept = list(core)
         if infeasible(trial):
@@ -1604,6 +1614,33 @@ def _fix(situ: Situation, owners: Sequence[int]) -> str | None:
     )
 
 
+def _obvious_conflict(situ: Situation) -> list[str] | None:
+    """A conflict seen without a solver: one owner without enough distinct hosts with room
+    (its own rules conflict), or more demand of a resource than the healthy hosts have free."""
+    index = situ.index
+    for o, lost in sorted(situ.displaced.items()):
+        if len(situ.first_free(o, len(lost))) < len(lost):
+            name = index.owner_ids[o]
+            core = [f"{RuleGroup.PLACE}[{name}]"]
+            if index.apart[o]:
+                core.append(f"{RuleGroup.APART}[{name}]")
+            return core + [f"{RuleGroup.CAPACITY}[{r}]" for r in index.resources]
+    for is_db in (False, True):
+        owners = [o for o in situ.displaced if index.is_db[o] is is_db]
+        takes = index.takes_dbs if is_db else index.takes_apps
+        for r, resource in enumerate(index.resources):
+            demand = sum(index.size[o][r] * len(situ.displaced[o]) for o in owners)
+            free = sum(
+                max(0, index.cap[h][r] - index.used[h][r])
+                for h in range(len(index.host_ids))
+                if h not in situ.down and takes[h]
+            )
+            if demand > free:
+                names = [f"{RuleGroup.PLACE}[{index.owner_ids[o]}]" for o in owners]
+                return [*names, f"{RuleGroup.CAPACITY}[{resource}]"]
+    return None
+
+
 def _fewest_moves(situ: Situation, params: SolveParams) -> int | None:
     """The fewest units on healthy hosts that must move for every displaced unit to fit."""
     index = situ.index
@@ -1627,16 +1664,25 @@ def explain_infeasible(
     platform's words, and what would fix it."""
     owners = sorted(situ.displaced)
     healthy = len(situ.index.host_ids) - len(situ.down)
-    if len(owners) * healthy > params.full_model_limit and greedy is not None and greedy.missing:
+    deadline = time.perf_counter() + 3 * params.time_limit
+    large = len(owners) * healthy > params.full_model_limit
+    core = _obvious_conflict(situ) if large else None
+    if core is None and large and greedy is not None and greedy.missing:
         # Too large to explain whole: the owners the greedy could not place, alone, first.
         owners = sorted(greedy.missing)
-    built = build_placement(_explain_problem(situ, owners, allow_moves))
-    core = minimal_conflict(built, params)
-    if core is None and len(owners) < len(situ.displaced):
-        built = build_placement(_explain_problem(situ, sorted(situ.displaced), allow_moves))
-        core = minimal_conflict(built, params)
+        built = build_placement(_explain_problem(situ, owners, allow_moves))
+        core = minimal_conflict(built, params, deadline)
+        owners = sorted(situ.displaced)
     if core is None:
-        return ("the displaced units could not be placed within the time limit",)
+        built = build_placement(_explain_problem(situ, owners, allow_moves))
+        core = minimal_conflict(built, params, deadline)
+    if core is None:
+        stuck_now = sorted(greedy.missing) if greedy is not None else []
+        names = ", ".join(situ.index.owner_ids[o] for o in stuck_now[:8])
+        return (
+            "not every displaced unit fits, but no small set of conflicting rules was found "
+            "within the time limit" + (f"; the greedy could not place: {names}" if names else ""),
+        )
     lines = _describe(situ, core, allow_moves)
     stuck = [
         situ.index.owner_pos[n.partition("[")[2].rstrip("]")]
