@@ -532,19 +532,28 @@ def _rehome(
     seed: int,
     time_limit: float,
 ) -> tuple[Recovery, list[str]]:
-    """``recovery`` with the lost replicas re-homed by the backup planner (issue 5)."""
-    from planner.backups import rehome_after_datacenter_loss
+    """``recovery`` with the lost replicas re-homed by the backup planner (issue 5), and the
+    databases that ran with fewer than three replicas."""
+    from planner.backups import plan_rehome
 
     if not recovery.lost_replicas:
         return recovery, []
     placement = serving_placement(platform, after, recovery.databases)
     try:
-        sites, reduced = rehome_after_datacenter_loss(
+        backup_plan, post_loss = plan_rehome(
             platform, lost, placement, seed=seed, time_limit_s=time_limit
         )
     except ValueError as error:
-        return recovery, [f"backup replicas not re-homed: {error}"]
-    return recovery.with_rehomed(sites), reduced
+        return replace(
+            recovery, findings=(*recovery.findings, f"backup replicas not re-homed: {error}")
+        ), []
+    # Without a plan, the post-loss sites stand: replica 1 with the primary, the rest missing.
+    sites = backup_plan.backups if backup_plan.status.has_plan else post_loss.backups
+    rehomed = recovery.with_rehomed(sites)
+    if not backup_plan.status.has_plan:
+        why = tuple(f"backup planner: {line}" for line in backup_plan.explanation)
+        rehomed = replace(rehomed, findings=(*rehomed.findings, *why))
+    return rehomed, list(backup_plan.reduced)
 
 
 def datacenter_plan(

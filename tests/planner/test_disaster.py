@@ -233,6 +233,9 @@ def test_fail_datacenter_on_the_reference_platform() -> None:
             assert d["action"] == "none" and d["downtime_s"] == 0
     per_slot = Counter((s["host"], s["minute"]) for s in data["runbook"])
     assert max(per_slot.values()) <= policy.starts_per_host_per_minute
+    # Replicas the backup planner could not re-home are explained, not dropped.
+    pending = [r for r in data["lost_replicas"] if r["new_site"] is None]
+    assert not pending or any("backup" in line for line in data["explanation"])
 
 
 def test_database_with_no_host_for_its_primary_waits_for_capacity(every_case: Platform) -> None:
