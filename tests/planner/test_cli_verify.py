@@ -12,7 +12,7 @@ from models.entities import Platform
 from models.io import save_platform
 from models.reference import reference_platform
 from planner.cli import main
-from planner.plan import Plan, Scenario, Status, moves_between
+from tests.planner.test_verify import evacuation
 
 
 @pytest.fixture(scope="module")
@@ -63,30 +63,8 @@ def test_two_containers_on_one_host_reported_with_the_fatal_host(
 
 
 def write_plan(reference: Platform, path: Path, **changes: object) -> Path:
-    """A plan losing the host of one single-container app, moved to another app host."""
-    app = next(a.id for a in reference.apps if a.containers == 1)
-    (lost,) = reference.placement[app]
-    target = next(h.id for h in reversed(reference.hosts) if h.role.accepts_apps() and h.id != lost)
-    after = {**reference.placement}
-    for owner, hosts in reference.placement.items():
-        if lost in hosts:
-            other = next(
-                h.id
-                for h in reversed(reference.hosts)
-                if h.id not in hosts
-                and h.role.value == reference.host_by_id[lost].role.value
-                and h.id != target
-            )
-            after[owner] = tuple(other if h == lost else h for h in hosts)
-    after[app] = (target,)
-    plan = Plan(
-        Status.FEASIBLE,
-        Scenario(failed_hosts=(lost,)),
-        reference.placement,
-        after,
-        moves_between(reference.placement, after),
-    )
-    data = plan.to_dict()
+    """A plan losing host eqx-pa2-h0015, its units moved to hosts with room, as JSON."""
+    data = evacuation(reference, "eqx-pa2-h0015").to_dict()
     data.update(changes)
     path.write_text(json.dumps(data))
     return path
