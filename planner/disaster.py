@@ -44,6 +44,22 @@ from planner.failover import (
 from planner.plan import AppImpact, Plan, Scenario
 from planner.sla import app_tier, sla_outcome
 
+__all__ = [
+    "UNPLACED_PRIORITY",
+    "LostReplica",
+    "Recovery",
+    "Step",
+    "UnknownDatacenterError",
+    "Wave",
+    "app_wave",
+    "datacenter_plan",
+    "disaster_recovery",
+    "lost_replicas",
+    "plan_datacenter_failure",
+    "serving_placement",
+    "unplaced_priority_term",
+]
+
 logger = logging.getLogger(__name__)
 
 MINUTE_S = 60

@@ -30,6 +30,23 @@ from models.policy import Policy
 from planner.plan import AppImpact, Plan
 from planner.sla import SlaOutcome, app_tier, database_tier, sla_outcome
 
+__all__ = [
+    "REPLICA_SOURCES",
+    "Action",
+    "DatabaseOutcome",
+    "Source",
+    "app_downtime",
+    "apps_with_database_downtime",
+    "best_replica",
+    "database_outcome",
+    "database_outcomes_for_host_failure",
+    "outcome_records",
+    "replica_data_loss_s",
+    "restore_time_s",
+    "transfer_s",
+    "with_database_outcomes",
+]
+
 logger = logging.getLogger(__name__)
 
 

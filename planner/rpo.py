@@ -17,6 +17,14 @@ from models.entities import Database, Platform
 from planner.failover import Action, DatabaseOutcome, Source, database_outcome
 from planner.sla import database_tier
 
+__all__ = [
+    "FailureClass",
+    "RpoRow",
+    "database_rpo",
+    "rpo_findings",
+    "rpo_report",
+]
+
 
 class FailureClass(StrEnum):
     """What is lost: one host, one datacenter, or every datacenter with hosts."""

@@ -14,6 +14,15 @@ from typing import Any
 from models.entities import App, Database
 from models.policy import Policy
 
+__all__ = [
+    "APP_MULTI",
+    "SlaOutcome",
+    "app_tier",
+    "database_tier",
+    "sla_outcome",
+]
+
+
 #: The SLA tier of apps with two or more containers.
 APP_MULTI = "app_multi"
 
