@@ -311,8 +311,9 @@ def _app_impact(
 def with_database_outcomes(platform: Platform, plan: Plan, redeploy: bool = False) -> Plan:
     """``plan`` (a host-failure plan) with its ``databases`` filled and apps that use a database
     that is down reported down with it: the hook for ``drplan fail host``."""
+    placed = plan.placement if plan.status.has_plan else None
     outcomes = database_outcomes_for_host_failure(
-        platform, plan.scenario.down_hosts(platform), redeploy, plan.placement
+        platform, plan.scenario.down_hosts(platform), redeploy, placed
     )
     return replace(
         plan,
