@@ -103,12 +103,17 @@ def gap(cost: int, best: int | None) -> float | None:
     return None if not best else 100.0 * (cost - best) / best
 
 
+def score(cost: int, best: int | None, initial: int) -> float | None:
+    """The challenge's score: 100 * (cost - best known) / initial cost."""
+    return None if best is None or not initial else 100.0 * (cost - best) / initial
+
+
 def table(records: list[dict]) -> str:
     """The markdown table of ``records``, with per-set average gaps of drplan and the baseline."""
     lines = [
         "| instance | initial (baseline) | drplan | best known | gap drplan % | "
-        "gap baseline % | time s | feasible |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "gap baseline % | challenge score % | time s | feasible |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     order = {s: i for i, s in enumerate(SETS)}
     records = sorted(
@@ -118,11 +123,15 @@ def table(records: list[dict]) -> str:
         g, g0 = gap(r["drplan"], r["best_known"]), gap(r["initial"], r["best_known"])
         lines.append(
             f"| {r['instance']} | {r['initial']:,} | {r['drplan']:,} | {r['best_known']:,} | "
-            f"{g:.2f} | {g0:.2f} | {r['time']:.0f} | {'yes' if r['feasible'] else 'NO'} |"
+            f"{g:.2f} | {g0:.2f} | {score(r['drplan'], r['best_known'], r['initial']):.3f} | "
+            f"{r['time']:.0f} | {'yes' if r['feasible'] else 'NO'} |"
         )
     lines.append("")
-    lines.append("| set | instances | average gap drplan % | average gap baseline % | target |")
-    lines.append("|---|---:|---:|---:|---|")
+    lines.append(
+        "| set | instances | average gap drplan % | average gap baseline % | "
+        "average challenge score % | all feasible | target (average gap) |"
+    )
+    lines.append("|---|---:|---:|---:|---:|---|---|")
     targets = {"a1": "within 1 %", "a2": "within 1 %", "b": "within 3 %"}
     for s in SETS:
         rows = [r for r in records if r["set"] == s]
@@ -130,7 +139,12 @@ def table(records: list[dict]) -> str:
             continue
         avg = sum(gap(r["drplan"], r["best_known"]) or 0.0 for r in rows) / len(rows)
         avg0 = sum(gap(r["initial"], r["best_known"]) or 0.0 for r in rows) / len(rows)
-        lines.append(f"| {s.upper()} | {len(rows)} | {avg:.2f} | {avg0:.2f} | {targets[s]} |")
+        avg_score = sum(score(r["drplan"], r["best_known"], r["initial"]) or 0.0 for r in rows)
+        feasible = "yes" if all(r["feasible"] for r in rows) else "NO"
+        lines.append(
+            f"| {s.upper()} | {len(rows)} | {avg:.2f} | {avg0:.2f} | "
+            f"{avg_score / len(rows):.3f} | {feasible} | {targets[s]} |"
+        )
     return "\n".join(lines) + "\n"
 
 

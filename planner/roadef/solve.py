@@ -58,7 +58,7 @@ class SolveParams:
     sub_deterministic_time: float = 0.1  # CP-SAT deterministic-time budget per sub-problem
     # Presolve costs more wall time than it saves on sub-problems this small (measured on a2_5).
     presolve: bool = False
-    descent_share: float = 0.5  # most of the time limit the greedy warm start may take
+    descent_share: float = 0.6  # most of the time limit the greedy warm start may take
     max_swap_processes: int = 5000  # the warm start tries swaps only up to this many processes
 
 
