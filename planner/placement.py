@@ -793,6 +793,9 @@ class SolveParams:
     seed: int = 0
     workers: int = 1
     time_limit: float = 10.0
+    #: CP-SAT's deterministic time per solve (machine independent): with one worker, the same
+    #: seed then gives the same plan however loaded the machine is. ``None``: wall time only.
+    deterministic_time: float | None = None
     #: Stop once the objective is within this fraction of the best bound.
     relative_gap: float = 0.0
     #: (owner, host) pairs above which candidates are cut to the least loaded hosts.
@@ -835,6 +838,8 @@ def _solver(params: SolveParams, time_limit: float | None = None) -> cp_model.Cp
     solver.parameters.num_workers = max(1, params.workers)
     solver.parameters.max_time_in_seconds = max(0.01, time_limit or params.time_limit)
     solver.parameters.relative_gap_limit = params.relative_gap
+    if params.deterministic_time is not None:
+        solver.parameters.max_deterministic_time = params.deterministic_time
     return solver
 
 

@@ -77,8 +77,8 @@ def test_unknown_host_is_bad_input(solo_web: Platform) -> None:
 def test_same_seed_gives_the_same_plan() -> None:
     platform = reference_platform()
     hosts = ["eqx-pa2-h0011", "th-paris2-h0012"]
-    first = plan_host_failure(platform, hosts, seed=7, time_limit=3)
-    second = plan_host_failure(platform, hosts, seed=7, time_limit=3)
+    first = plan_host_failure(platform, hosts, seed=7, time_limit=30)
+    second = plan_host_failure(platform, hosts, seed=7, time_limit=30)
     assert first.placement == second.placement and first.moves == second.moves
 
 
