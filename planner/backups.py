@@ -21,6 +21,7 @@ Every plan leaves through :func:`check_backup_plan`, which runs the plain-Python
 from __future__ import annotations
 
 import logging
+import random
 import time
 from bisect import bisect_left
 from collections import Counter, defaultdict
@@ -60,9 +61,15 @@ Sites3 = tuple[str | None, str | None, str | None]
 #: Above this many count variables the model merges size classes, then keeps fewer choices.
 DEFAULT_MAX_VARIABLES = 6_000
 #: Size classes once classes are merged (the same bounds for every replica-1 site).
-MERGED_SIZE_CLASSES = 8
+MERGED_SIZE_CLASSES = 16
 #: The search stops this close to the bound (relative); the plan reports the gap.
 DEFAULT_RELATIVE_GAP = 1e-4
+#: Above this many databases to plan, improve the greedy plan neighbourhood by neighbourhood.
+NEIGHBOURHOOD_THRESHOLD = 2_000
+#: Databases per neighbourhood, variables per neighbourhood model, passes over all of them.
+NEIGHBOURHOOD_DATABASES = 400
+NEIGHBOURHOOD_VARIABLES = 4_000
+NEIGHBOURHOOD_PASSES = 3
 #: Fewest choices kept per group when choices are cut.
 MIN_CHOICES = 6
 
@@ -101,6 +108,8 @@ class CandidateStats:
     #: Capacity set aside because a merged size class weighs as its largest database, in GB.
     capacity_reserve_gb: float = 0.0
     limit_km: float = 10.0
+    #: Large platforms: how many neighbourhoods were re-planned from the greedy plan.
+    neighbourhoods: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,6 +123,7 @@ class CandidateStats:
             "size_classes_merged": self.size_classes_merged,
             "capacity_reserve_gb": round(self.capacity_reserve_gb, 3),
             "limit_km": self.limit_km,
+            "neighbourhoods": self.neighbourhoods,
         }
 
 
@@ -217,7 +227,9 @@ class BackupPlan:
         extra = []
         if c.size_classes_merged:
             extra.append(f"size classes merged, {c.capacity_reserve_gb:g} GB held in reserve")
-        if c.choices_cut:
+        if c.neighbourhoods:
+            extra.append(f"greedy start improved in {c.neighbourhoods} neighbourhoods")
+        elif c.choices_cut:
             extra.append("only the cheapest choices kept")
         lines.append(
             f"  solve: {c.variables} variables, build {s.build_s:.2f} s, wall {s.wall_s:.2f} s, "
@@ -396,6 +408,20 @@ def _choices_for(
     np.fill_diagonal(by_role_mask, False)
     valid = by_role_mask & sites.apart[i][:, None] & sites.apart[i][None, :] & sites.apart
     a, b = np.nonzero(valid)
+    by_role = int(by_role_mask.sum())
+    return a, b, _costs(sites, w, i, a, b, before), by_role, by_role - len(a)
+
+
+def _costs(
+    sites: _Sites,
+    w: _Weights,
+    i: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    before: tuple[str | None, str | None],
+) -> np.ndarray:
+    """Per database, in thousandths: :func:`backup_cost`'s terms for replica 1 at site ``i``
+    and replicas 2 and 3 at ``a`` and ``b`` (the spread aside)."""
     cost = (
         w.realtime * sites.metres[i, a]
         + w.snapshot * sites.metres[i, b]
@@ -406,8 +432,7 @@ def _choices_for(
             cost = cost + 1000 * w.move * (column != sites.index[old])
         elif old is not None:
             cost = cost + 1000 * w.move
-    by_role = int(by_role_mask.sum())
-    return a, b, cost.astype(np.int64), by_role, by_role - len(a)
+    return np.asarray(cost, dtype=np.int64)
 
 
 def _cut(
@@ -507,6 +532,10 @@ class BuiltBackupModel:
     #: Why the model has no solution, found before solving (fixed load over capacity, no choice).
     precheck: tuple[str, ...] = ()
     unavailable: frozenset[str] = frozenset()
+    #: Remote replicas' whole GB per site that stay put (the spread's floor).
+    fixed_gb: Mapping[str, int] = field(default_factory=dict)
+    #: A solution to start from (the greedy's, when the model was narrowed around it).
+    hint: Mapping[str, Sites3] = field(default_factory=dict)
 
 
 def build_backup_model(
@@ -517,6 +546,10 @@ def build_backup_model(
     unavailable: Iterable[str] = (),
     max_variables: int = DEFAULT_MAX_VARIABLES,
     explain: bool = False,
+    keep_pairs: Mapping[str, tuple[str | None, str | None]] | None = None,
+    merge_classes: bool = True,
+    _sites: _Sites | None = None,
+    _fixed_state: tuple[Mapping[str, int], Mapping[str, int], int] | None = None,
 ) -> BuiltBackupModel:
     """The CP-SAT model choosing replicas 2 and 3 for ``requests``; other databases stay put.
 
@@ -530,15 +563,27 @@ def build_backup_model(
         Above this many count variables, size classes are merged, then choices cut.
     explain
         Switch each site's capacity by a named literal (for an unsat core).
+    keep_pairs
+        Sites of replicas 2 and 3 per database that stay among the choices however narrowed
+        (the current plan, when improving it); by default the capacity-aware greedy's.
+    merge_classes
+        Merge size classes when over budget (else only cut choices: exact capacity).
     """
     start = time.perf_counter()
     topo = topology or Topology(platform)
     lost = frozenset(unavailable)
-    sites = _Sites(platform, topo, lost)
+    sites = _sites if _sites is not None else _Sites(platform, topo, lost)
     w = _Weights.of(platform)
     planned = {r.database for r in requests}
     fixed = {db: s for db, s in platform.backups.items() if db not in planned}
-    fixed_load, fixed_gb = _fixed_load(platform, fixed, requests)
+    # What stays put: storage per site, remote GB per site, objective; the caller may know it.
+    fixed_load: Mapping[str, int]
+    fixed_gb: Mapping[str, int]
+    if _fixed_state is None:
+        fixed_load, fixed_gb = _fixed_load(platform, fixed, requests)
+        offset = _offset(platform, fixed, sites, w)
+    else:
+        fixed_load, fixed_gb, offset = _fixed_state
 
     # The choices per (replica-1 site, previous sites): computed once, shared by size classes.
     keys = sorted({(r.local, r.before) for r in requests}, key=str)
@@ -549,7 +594,7 @@ def build_backup_model(
     exact_classes = {key: len({r.size_milli for r in by_key[key]}) for key in keys}
     classes = dict(exact_classes)
     bounds: list[int] | None = None
-    if sum(classes[k] * len(raw[k][0]) for k in keys) > max_variables:
+    if merge_classes and sum(classes[k] * len(raw[k][0]) for k in keys) > max_variables:
         bounds = _class_bounds([r.size_milli for r in requests], MERGED_SIZE_CLASSES)
         classes = {
             k: len({bounds[bisect_left(bounds, r.size_milli)] for r in by_key[k]}) for k in keys
@@ -560,21 +605,55 @@ def build_backup_model(
     if sum(classes[k] * len(raw[k][0]) for k in keys) > max_variables:
         keep = max(MIN_CHOICES, max_variables // total_classes)
 
+    classes_of = {key: _size_classes(by_key[key], bounds) for key in keys}
+    # Narrowed: the capacity-aware greedy's own choices (at the classes' weights) stay in the
+    # model, so the model keeps a solution whenever the greedy finds one.
+    seeds: dict[str, tuple[int | None, int | None]] = {}
+    if keep_pairs is not None:
+        seeds = {
+            db: (sites.index.get(pair[0] or ""), sites.index.get(pair[1] or ""))
+            for db, pair in keep_pairs.items()
+        }
+    elif keep is not None:
+        weighted = [
+            replace(r, size_milli=max(x.size_milli for x in size_class))
+            for key in keys
+            for size_class in classes_of[key]
+            for r in size_class
+        ]
+        seeds = _greedy_indices(sites, weighted, fixed_load)
+        log.info(
+            "greedy seed placed %d of %d databases",
+            sum(None not in pair for pair in seeds.values()),
+            len(seeds),
+        )
     groups: list[_Group] = []
     reserve = 0
+    ids = sites.ids
     for key in keys:
+        local, before = key
         a, b, cost, _, _ = raw[key]
         if keep is not None and len(a) > keep:
-            current = _current_index(sites, a, b, key[1])
+            current = _current_index(sites, a, b, before)
             idx = _cut(a, b, cost, keep, current)
             a, b, cost = a[idx], b[idx], cost[idx]
-        ids = sites.ids
-        pairs = tuple((ids[x], ids[y]) for x, y in zip(a.tolist(), b.tolist(), strict=True))
-        costs = tuple(int(c) for c in cost.tolist())
-        for size_class in _size_classes(by_key[key], bounds):
+        kept = set(zip(a.tolist(), b.tolist(), strict=True))
+        for size_class in classes_of[key]:
             weight = max(r.size_milli for r in size_class)
             reserve += sum(weight - r.size_milli for r in size_class)
-            local, before = key
+            extra = sorted(
+                {
+                    (x, y)
+                    for x, y in (seeds.get(r.database, (None, None)) for r in size_class)
+                    if x is not None and y is not None and (x, y) not in kept
+                }
+            )
+            ga, gb, gc = a, b, cost
+            if extra:
+                ea = np.array([x for x, _ in extra], dtype=np.int64)
+                eb = np.array([y for _, y in extra], dtype=np.int64)
+                ga, gb = np.concatenate((a, ea)), np.concatenate((b, eb))
+                gc = np.concatenate((cost, _costs(sites, w, sites.index[local], ea, eb, before)))
             name = f"{local}|{before[0] or '-'}+{before[1] or '-'}|{weight / 1000:g}GB"
             groups.append(
                 _Group(
@@ -584,8 +663,8 @@ def build_backup_model(
                     weight,
                     _gb_up(weight),
                     tuple(sorted(r.database for r in size_class)),
-                    pairs,
-                    costs,
+                    tuple((ids[x], ids[y]) for x, y in zip(ga.tolist(), gb.tolist(), strict=True)),
+                    tuple(int(c) for c in gc.tolist()),
                 )
             )
 
@@ -593,7 +672,6 @@ def build_backup_model(
     counts = add_choice_counts(model, groups)
     add_every_database_placed(model, groups, counts)
     literals = add_site_capacity(model, groups, counts, sites.capacity, fixed_load, explain)
-    offset = _offset(platform, fixed, topo, w)
     spread = add_spread_objective(model, groups, counts, fixed_gb, w, offset)
 
     # What the rule removed depends on replica 1's site only: count each site once.
@@ -628,6 +706,12 @@ def build_backup_model(
         build_s=time.perf_counter() - start,
         precheck=tuple(precheck),
         unavailable=lost,
+        fixed_gb=dict(fixed_gb),
+        hint={
+            db: (None, sites.ids[x], sites.ids[y])
+            for db, (x, y) in seeds.items()
+            if x is not None and y is not None
+        },
     )
 
 
@@ -708,16 +792,19 @@ def _fixed_load(
     return load, remote
 
 
-def _offset(platform: Platform, fixed: BackupSites, topo: Topology, w: _Weights) -> int:
-    """The objective of the databases that stay put, but for the spread (constant in the model)."""
+def _offset(platform: Platform, fixed: BackupSites, sites: _Sites, w: _Weights) -> int:
+    """The objective of the databases that stay put, but for the spread (constant in the model);
+    :func:`backup_cost`'s per-database terms, read off the distance matrix."""
     dcs = platform.datacenter_by_id
+    index = sites.index
     total = 0
     for r1, r2, r3 in fixed.values():
         if r1 is None or r2 is None or r3 is None:
             continue
+        i = index[r1]
         total += (
-            w.realtime * _metres(topo.distance_km(r1, r2))
-            + w.snapshot * _metres(topo.distance_km(r1, r3))
+            w.realtime * int(sites.metres[i, index[r2]])
+            + w.snapshot * int(sites.metres[i, index[r3]])
             + 1000 * w.same_provider * _shares(dcs[r3], (dcs[r1], dcs[r2]))
         )
     return total
@@ -835,7 +922,8 @@ def solve_backup_model(
             candidates=built.candidates,
             solve=SolveStats(build_s=built.build_s, seed=seed, workers=workers),
         )
-    if hint is not None:
+    hint = built.hint if hint is None else hint
+    if hint:
         _add_hint(built, hint)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
@@ -913,8 +1001,7 @@ def _add_hint(built: BuiltBackupModel, hint: BackupSites) -> None:
             for site in g.pairs[k]:
                 load[site] += wanted[k] * g.spread_gb
     if built.spread is not None:
-        fixed = _fixed_load(built.platform, built.fixed, built.requests)[1]
-        load.update(fixed)
+        load.update(built.fixed_gb)
         built.model.add_hint(built.spread, max(load.values(), default=0))
 
 
@@ -942,7 +1029,10 @@ def check_backup_plan(
     if findings:
         log.error("backup plan failed its check: %s", "; ".join(map(str, findings)))
     cost = backup_cost(after, topology=topology, before=before)
-    return replace(plan, checked=not findings, findings=findings, cost=cost)
+    solve = plan.solve
+    if solve.objective is None:  # improved by neighbourhoods: the objective is the cost
+        solve = replace(solve, objective=cost.total)
+    return replace(plan, checked=not findings, findings=findings, cost=cost, solve=solve)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1041,8 +1131,15 @@ def _plan(
     max_variables: int,
     relative_gap: float,
 ) -> BackupPlan:
-    """Build, solve, read; if narrowed and infeasible, widen once; explain what is infeasible."""
+    """Build, solve, read; if narrowed and infeasible, widen once; explain what is infeasible.
+    Large platforms are improved neighbourhood by neighbourhood from the greedy plan."""
     deadline = time.perf_counter() + time_limit_s
+    if len(requests) > NEIGHBOURHOOD_THRESHOLD:
+        improved = _plan_by_neighbourhoods(
+            platform, requests, topo, lost, seed, deadline, workers, relative_gap
+        )
+        if improved is not None:
+            return improved
     budget = max_variables
     for _attempt in range(2):
         built = build_backup_model(
@@ -1079,6 +1176,168 @@ def _plan(
             *explanation,
         ]
     return replace(plan, explanation=tuple(dict.fromkeys(explanation)))
+
+
+@dataclass
+class _Neighbourhoods:
+    steps: int = 0
+    improved: int = 0
+    build_s: float = 0.0
+    wall_s: float = 0.0
+
+
+def _plan_by_neighbourhoods(
+    platform: Platform,
+    requests: list[BackupRequest],
+    topo: Topology,
+    lost: frozenset[str],
+    seed: int,
+    deadline: float,
+    workers: int,
+    relative_gap: float,
+) -> BackupPlan | None:
+    """Large platforms: start from the capacity-aware greedy (exact sizes), then re-plan the
+    databases of a few replica-1 sites at a time with exact size classes, everything else fixed
+    (fix-and-optimise). The current sites stay among each model's choices, so no step makes
+    the plan worse, and every step is exact. ``None`` when the greedy cannot place everything
+    (the caller then solves the narrowed model whole)."""
+    start = time.perf_counter()
+    sites = _Sites(platform, topo, lost)
+    planned = {r.database for r in requests}
+    fixed = {db: s for db, s in platform.backups.items() if db not in planned}
+    used, _ = _fixed_load(platform, fixed, requests)
+    chosen = _greedy_indices(sites, requests, used)
+    if any(None in pair for pair in chosen.values()):
+        return None
+    ids = sites.ids
+    current: dict[str, Sites3] = dict(fixed)
+    for r in requests:
+        x, y = chosen[r.database]
+        current[r.database] = (
+            r.local,
+            ids[x] if x is not None else None,
+            ids[y] if y is not None else None,
+        )
+    by_local: dict[str, list[BackupRequest]] = defaultdict(list)
+    for r in requests:
+        by_local[r.local].append(r)
+    order = sorted(by_local)
+    random.Random(seed).shuffle(order)
+    # Each step takes replica-1 sites until about NEIGHBOURHOOD_DATABASES databases.
+    chunks: list[list[str]] = [[]]
+    for local in order:
+        if sum(len(by_local[x]) for x in chunks[-1]) >= NEIGHBOURHOOD_DATABASES:
+            chunks.append([])
+        chunks[-1].append(local)
+    # Storage, remote GB and objective of the whole current plan, kept up to date step by step.
+    w = _Weights.of(platform)
+    size = {db.id: milli(db.size_gb) for db in platform.databases}
+    load_all, gb_all = _fixed_load(platform, current, ())
+    cost_all = _offset(platform, current, sites, w)
+    run = _Neighbourhoods(build_s=time.perf_counter() - start)
+    step = 0
+    while time.perf_counter() < deadline - 0.2 and step < NEIGHBOURHOOD_PASSES * len(chunks):
+        chunk = chunks[step % len(chunks)]
+        step += 1
+        sub = [r for local in chunk for r in by_local[local]]
+        t0 = time.perf_counter()
+        own = {r.database: current[r.database] for r in sub}
+        load, gb = Counter(load_all), Counter(gb_all)
+        _count(own, size, load, gb, -1)
+        for r in sub:  # replica 1 stays where it is
+            load[r.local] += r.size_milli
+        built = build_backup_model(
+            platform.with_backups(current),
+            sub,
+            topology=topo,
+            unavailable=lost,
+            max_variables=NEIGHBOURHOOD_VARIABLES,
+            keep_pairs={r.database: (current[r.database][1], current[r.database][2]) for r in sub},
+            merge_classes=False,
+            _sites=sites,
+            _fixed_state=(load, gb, cost_all - _offset(platform, own, sites, w)),
+        )
+        run.build_s += time.perf_counter() - t0
+        left = deadline - time.perf_counter()
+        if left <= 0.1:
+            break
+        plan = solve_backup_model(
+            built,
+            seed=seed,
+            time_limit_s=min(left, 2.0),
+            workers=workers,
+            relative_gap=relative_gap,
+        )
+        run.wall_s += plan.solve.wall_s
+        run.steps += 1
+        if plan.status.has_plan:
+            changed = [r.database for r in sub if plan.backups[r.database] != current[r.database]]
+            run.improved += bool(changed)
+            new = {r.database: plan.backups[r.database] for r in sub}
+            _count(own, size, load_all, gb_all, -1)
+            _count(new, size, load_all, gb_all, +1)
+            cost_all += _offset(platform, new, sites, w) - _offset(platform, own, sites, w)
+            current.update(new)
+    log.info(
+        "neighbourhoods: %d steps, %d improved, build %.2f s, solve %.2f s",
+        run.steps,
+        run.improved,
+        run.build_s,
+        run.wall_s,
+    )
+    backups = {db.id: current.get(db.id, (None, None, None)) for db in platform.databases}
+    return BackupPlan(
+        Status.FEASIBLE,
+        backups,
+        planned=tuple(r.database for r in requests),
+        candidates=_candidate_stats(sites, sorted(by_local), run.steps),
+        solve=SolveStats(wall_s=run.wall_s, build_s=run.build_s, seed=seed, workers=workers),
+    )
+
+
+def _count(
+    backups: Mapping[str, Sites3],
+    size: Mapping[str, int],
+    load: Counter[str],
+    gb: Counter[str],
+    sign: int,
+) -> None:
+    """Add (``sign`` +1) or remove (-1) the storage and remote GB of ``backups``."""
+    for db_id, sites in backups.items():
+        for number, site in enumerate(sites, start=1):
+            if site is not None:
+                load[site] += sign * size[db_id]
+                if number > 1:
+                    gb[site] += sign * _gb_up(size[db_id])
+
+
+def _candidate_stats(sites: _Sites, locals_: Sequence[str], steps: int) -> CandidateStats:
+    """What the distance rule removed for these replica-1 sites (the neighbourhood path)."""
+    n = len(sites.ids)
+    realtime = sites.holds[ReplicaRole.REALTIME]
+    snapshot = sites.holds[ReplicaRole.SNAPSHOT]
+    by_role = too_close = 0
+    for local in locals_:
+        i = sites.index[local]
+        r2, r3 = realtime.copy(), snapshot.copy()
+        r2[i] = r3[i] = False
+        mask = r2[:, None] & r3[None, :]
+        np.fill_diagonal(mask, False)
+        valid = mask & sites.apart[i][:, None] & sites.apart[i][None, :] & sites.apart
+        allowed = int(mask.sum())
+        by_role += allowed
+        too_close += allowed - int(valid.sum())
+    return CandidateStats(
+        datacenters=n,
+        site_pairs=n * (n - 1) // 2,
+        site_pairs_too_close=int((~sites.apart).sum() - n) // 2,
+        choices_by_role=by_role,
+        choices_too_close=too_close,
+        variables=0,
+        choices_cut=True,
+        neighbourhoods=steps,
+        limit_km=sites.limit,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1357,20 +1616,41 @@ def greedy_backup_sites(
     """The nearest-valid-site baseline: per database, replica 2 at the nearest site allowed to
     hold it beyond the distance, replica 3 at the nearest allowed beyond it from both (another
     provider or campus first). With ``respect_capacity``, largest databases first, a site
-    without room is skipped."""
+    without room is skipped (replica 1 counted first)."""
     topo = topology or Topology(platform)
     sites = _Sites(platform, topo, frozenset())
-    ids = sites.ids
     if databases is None:
         databases, _ = _requests(
             platform.with_backups({}), [d.id for d in platform.databases], False
         )
-    unlimited = 1 << 62
-    free = [sites.capacity.get(s, unlimited) for s in ids]
-    order = sorted(databases, key=lambda r: (-r.size_milli, r.database))
+    used: Counter[str] | None = None
     if respect_capacity:
-        for r in order:
-            free[sites.index[r.local]] -= r.size_milli
+        used = Counter()
+        for r in databases:
+            used[r.local] += r.size_milli
+    chosen = _greedy_indices(sites, databases, used)
+    ids = sites.ids
+    return {
+        r.database: (
+            r.local,
+            *(ids[j] if j is not None else None for j in chosen[r.database]),
+        )  # type: ignore[misc]
+        for r in databases
+    }
+
+
+def _greedy_indices(
+    sites: _Sites, requests: Sequence[BackupRequest], used: Mapping[str, int] | None
+) -> dict[str, tuple[int | None, int | None]]:
+    """The greedy's (replica 2, replica 3) site indices per database; ``used``: storage taken
+    per site before it starts (``None``: capacity ignored)."""
+    unlimited = 1 << 62
+    ids = sites.ids
+    free = [
+        sites.capacity.get(s, unlimited) - (used.get(s, 0) if used is not None else 0) for s in ids
+    ]
+    if used is None:
+        free = [unlimited] * len(ids)
     realtime = sites.holds[ReplicaRole.REALTIME]
     snapshot = sites.holds[ReplicaRole.SNAPSHOT]
     ranked2: dict[int, list[int]] = {}
@@ -1389,23 +1669,19 @@ def greedy_backup_sites(
             ranked3[(i, j)] = ok[np.lexsort((sites.km[i, ok], shared))].tolist()
         return ranked3[(i, j)]
 
-    out: dict[str, Sites3] = {}
-    for r in order:
+    out: dict[str, tuple[int | None, int | None]] = {}
+    for r in sorted(requests, key=lambda r: (-r.size_milli, r.database)):
         i = sites.index[r.local]
-        size = r.size_milli if respect_capacity else 0
+        size = r.size_milli if used is not None else 0
         second = next((j for j in second_of(i) if free[j] >= size), None)
         third = None
         if second is not None:
             third = next((k for k in third_of(i, second) if free[k] >= size), None)
-        for j in (second, third):
-            if j is not None:
-                free[j] -= size
-        out[r.database] = (
-            r.local,
-            ids[second] if second is not None else None,
-            ids[third] if third is not None else None,
-        )
-    return {r.database: out[r.database] for r in databases}
+        if second is not None and third is not None:
+            free[second] -= size
+            free[third] -= size
+        out[r.database] = (second, third)
+    return out
 
 
 # --------------------------------------------------------------------------------------------

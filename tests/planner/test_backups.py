@@ -360,3 +360,25 @@ def test_plan_is_checked_or_explained(
     else:
         assert plan.status is Status.INFEASIBLE
         assert plan.explanation and all(line for line in plan.explanation)
+
+
+def test_large_platforms_improve_the_greedy_plan_by_neighbourhoods(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import planner.backups as backups
+
+    monkeypatch.setattr(backups, "NEIGHBOURHOOD_THRESHOLD", 100)
+    monkeypatch.setattr(backups, "NEIGHBOURHOOD_DATABASES", 60)
+    platform = generate_platform(
+        hosts=150, apps=50, databases=300, datacenters=6, seed=5, backup_sites=6
+    )
+    topo = Topology(platform)
+    plan = plan_backups(platform, **SOLVE, topology=topo)
+    assert plan.candidates.neighbourhoods > 0
+    assert plan.status is Status.FEASIBLE and plan.checked and plan.cost is not None
+    greedy = greedy_backup_sites(platform, topo, respect_capacity=True)
+    # The greedy plan is where it starts; no step makes it worse.
+    assert (
+        plan.cost.total_milli
+        <= backup_cost(platform.with_backups(greedy), topology=topo).total_milli
+    )
