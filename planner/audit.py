@@ -288,12 +288,50 @@ def shortfall(situ: Situation) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def volume_shortfall(situ: Situation) -> tuple[str, ...]:
+    """The resources of which the lost app containers (or database nodes, or both together) need
+    more than the hosts left up that take them have free: the cheapest proof that a loss cannot
+    be recovered, whatever the placement."""
+    index = situ.index
+    kinds = (("app containers", (False,)), ("database nodes", (True,)), ("units", (False, True)))
+    lines = []
+    for what, is_db in kinds:
+        need = [0] * len(index.resources)
+        for o, lost in situ.displaced.items():
+            if index.is_db[o] in is_db:
+                for r, amount in enumerate(index.size[o]):
+                    need[r] += amount * len(lost)
+        if not any(need):
+            continue
+        free = [0] * len(index.resources)
+        for h in range(len(index.host_ids)):
+            takes = (True in is_db and index.takes_dbs[h]) or (
+                False in is_db and index.takes_apps[h]
+            )
+            if h not in situ.down and takes:
+                for r in range(len(free)):
+                    free[r] += index.cap[h][r] - index.used[h][r]
+        for r, resource in enumerate(index.resources):
+            if need[r] > free[r]:
+                lines.append(
+                    f"the lost {what} need {need[r] / 1000:g} {resource}; the hosts left that "
+                    f"take them have {free[r] / 1000:g} free"
+                )
+        if lines:
+            break
+    return tuple(lines)
+
+
 def _placement_verdict(
     context: AuditContext, scenario: Scenario, down: frozenset[str]
 ) -> tuple[Status, str, tuple[str, ...]]:
-    """Whether the lost units can be re-placed: the greedy; else the engine's counting proof
-    (some owner has fewer eligible hosts than lost units); else CP-SAT."""
+    """Whether the lost units can be re-placed: not if they need more of a resource than is free
+    in total; yes if the engine's greedy re-places them; not if some owner has fewer eligible
+    hosts than lost units (the engine's counting proof); else CP-SAT decides."""
     situ = _situation(context, down)
+    volume = volume_shortfall(situ)
+    if volume:
+        return Status.INFEASIBLE, "counting", volume
     if greedy_place(situ).complete:
         return Status.FEASIBLE, "greedy", ()
     quick = recoverable(context.platform, scenario)

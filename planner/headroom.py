@@ -203,39 +203,62 @@ def _takes(role: Role, is_db: bool) -> bool:
     return role.accepts_databases() if is_db else role.accepts_apps()
 
 
+#: (owner, host) pairs above which a scenario's surviving hosts are pooled per datacenter and
+#: role, like the extra hosts (a weaker relaxation, still checked host by host).
+POOL_ABOVE = 60_000
+
+
 def add_scenario(built: BuiltHeadroom, situ: Situation, name: str, failed_dcs: set[str]) -> None:
     """Every unit the scenario displaces lands on a surviving host with room, or on the extra
     hosts of a surviving datacenter: at most one unit of an owner per host (anti-affinity; owners
     of one unit have one), roles, spread, capacity per surviving host, and the extra hosts'
-    total capacity per datacenter and role (a relaxation: the answer is checked host by host)."""
+    total capacity per datacenter and role (a relaxation: the answer is checked host by host).
+    On large scenarios the surviving hosts are pooled per datacenter and role too."""
     index = built.index
     m = built.model
-    existing: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
-    extra: dict[tuple[str, Role], list[tuple[int, cp_model.IntVar]]] = {}
+    eligible: dict[int, list[int]] = {}
+    for o in situ.displaced:
+        held = set(situ.held[o])
+        size = index.size[o]
+        eligible[o] = [
+            h
+            for h in range(len(index.host_ids))
+            if h not in situ.down
+            and h not in held
+            and index.takes(o, h)
+            and all(u + s <= c for u, s, c in zip(index.used[h], size, index.cap[h], strict=True))
+        ]
+    pooled = sum(len(v) for v in eligible.values()) > POOL_ABOVE
+    # A place is a surviving host (an int), or a pool: (datacenter, role, "up" | "extra").
+    landing: dict[Any, list[tuple[int, cp_model.IntVar]]] = {}
     for o, lost in sorted(situ.displaced.items()):
         owner = index.owner_ids[o]
-        size = index.size[o]
-        held = set(situ.held[o])
         options: list[tuple[str, cp_model.IntVar]] = []
-        for h in range(len(index.host_ids)):
-            if h in situ.down or h in held or not index.takes(o, h):
-                continue
-            if any(u + s > c for u, s, c in zip(index.used[h], size, index.cap[h], strict=True)):
-                continue
-            v = m.new_bool_var(f"{name}:land[{owner}@{index.host_ids[h]}]")
-            existing.setdefault(h, []).append((o, v))
-            options.append((index.host_dc[h], v))
-        if all(s <= c for s, c in zip(size, built.capacity, strict=True)):
+        if pooled:
+            groups: Counter[tuple[str, str]] = Counter(
+                (index.host_dc[h], _role_of(index, h).value) for h in eligible[o]
+            )
+            for (dc, role), hosts in sorted(groups.items()):
+                upper = min(len(lost), hosts)  # one unit of an owner per host
+                v = m.new_int_var(0, upper, f"{name}:land[{owner}@{dc}/{role}/up]")
+                landing.setdefault((dc, role, "up"), []).append((o, v))
+                options.append((dc, v))
+        else:
+            for h in eligible[o]:
+                v = m.new_bool_var(f"{name}:land[{owner}@{index.host_ids[h]}]")
+                landing.setdefault(h, []).append((o, v))
+                options.append((index.host_dc[h], v))
+        if all(s <= c for s, c in zip(index.size[o], built.capacity, strict=True)):
             for (dc, role), n in built.count.items():
                 if dc in failed_dcs or not _takes(role, index.is_db[o]):
                     continue
-                v = m.new_int_var(0, len(lost), f"{name}:land[{owner}@{dc}/{role.value}]")
+                v = m.new_int_var(0, len(lost), f"{name}:land[{owner}@{dc}/{role.value}/extra]")
                 m.add(v <= n)  # one unit of an owner per extra host
-                extra.setdefault((dc, role), []).append((o, v))
+                landing.setdefault((dc, role, "extra"), []).append((o, v))
                 options.append((dc, v))
         m.add(sum(v for _, v in options) == len(lost))
         spread = index.spread[o]
-        covered = {index.host_dc[h] for h in held}
+        covered = {index.host_dc[h] for h in situ.held[o]}
         if spread > len(covered):
             opened = []
             for dc in sorted({dc for dc, _ in options} - covered):
@@ -243,17 +266,33 @@ def add_scenario(built: BuiltHeadroom, situ: Situation, name: str, failed_dcs: s
                 m.add(z <= sum(v for d, v in options if d == dc))
                 opened.append(z)
             m.add(sum(opened) >= spread - len(covered))
-    for h, landing in existing.items():
+    room_up: dict[tuple[str, str], list[int]] = {}
+    if pooled:
+        for h in range(len(index.host_ids)):
+            if h not in situ.down:
+                pool = room_up.setdefault(
+                    (index.host_dc[h], _role_of(index, h).value), [0] * len(index.resources)
+                )
+                for r in range(len(pool)):
+                    pool[r] += index.cap[h][r] - index.used[h][r]
+    for where, placed in landing.items():
         for r in range(len(index.resources)):
-            room = index.cap[h][r] - index.used[h][r]
-            terms = [(v, index.size[o][r]) for o, v in landing if index.size[o][r]]
-            if terms:
-                m.add(sum(c * v for v, c in terms) <= room)
-    for key, landing in extra.items():
-        for r in range(len(index.resources)):
-            terms = [(v, index.size[o][r]) for o, v in landing if index.size[o][r]]
-            if terms:
-                m.add(sum(c * v for v, c in terms) <= built.capacity[r] * built.count[key])
+            terms = [(v, index.size[o][r]) for o, v in placed if index.size[o][r]]
+            if not terms:
+                continue
+            expr = sum(c * v for v, c in terms)
+            if isinstance(where, int):
+                m.add(expr <= index.cap[where][r] - index.used[where][r])
+            elif where[2] == "up":
+                m.add(expr <= room_up[where[0], where[1]][r])
+            else:
+                m.add(expr <= built.capacity[r] * built.count[where[0], where[1]])
+
+
+def _role_of(index: PlatformIndex, h: int) -> Role:
+    if index.takes_apps[h] and index.takes_dbs[h]:
+        return Role.ANY
+    return Role.APPS if index.takes_apps[h] else Role.DATABASES
 
 
 def add_more_than(built: BuiltHeadroom, counts: Mapping[tuple[str, Role], int]) -> None:
