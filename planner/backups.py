@@ -67,8 +67,8 @@ DEFAULT_RELATIVE_GAP = 1e-4
 #: Above this many databases to plan, improve the greedy plan neighbourhood by neighbourhood.
 NEIGHBOURHOOD_THRESHOLD = 2_000
 #: Databases per neighbourhood, variables per neighbourhood model, passes over all of them.
-NEIGHBOURHOOD_DATABASES = 400
-NEIGHBOURHOOD_VARIABLES = 4_000
+NEIGHBOURHOOD_DATABASES = 150
+NEIGHBOURHOOD_VARIABLES = 800
 NEIGHBOURHOOD_PASSES = 3
 #: Fewest choices kept per group when choices are cut.
 MIN_CHOICES = 6
