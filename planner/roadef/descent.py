@@ -143,15 +143,23 @@ def _cost_rows(state: SearchState, machines: np.ndarray, use: np.ndarray) -> np.
     return np.asarray(cost, dtype=np.int64)
 
 
-def _spread_ok(state: SearchState, services: np.ndarray, old: np.ndarray, new: np.ndarray):
-    """For each i: service ``services[i]`` keeps its spread if one process moves old -> new."""
+def _spread_ok(
+    state: SearchState,
+    distinct: np.ndarray,
+    services: np.ndarray,
+    old: np.ndarray,
+    new: np.ndarray,
+) -> np.ndarray:
+    """For each i: service ``services[i]`` keeps its spread if one process moves old -> new.
+
+    ``distinct[s]`` is the number of locations service s occupies now.
+    """
     inst = state.instance
     counts = state.service_location
     lo, ln = inst.location[old], inst.location[new]
-    distinct = np.count_nonzero(counts[services], axis=1)
     lose = (counts[services, lo] == 1) & (lo != ln)
     gain = (counts[services, ln] == 0) & (lo != ln)
-    return distinct - lose + gain >= inst.spread_min[services]
+    return distinct[services] - lose + gain >= inst.spread_min[services]
 
 
 def best_swap(state: SearchState, p: int, most_moved: int) -> tuple[int, int]:
@@ -166,7 +174,47 @@ def best_swap(state: SearchState, p: int, most_moved: int) -> tuple[int, int]:
     s = int(inst.service[p])
     origin = int(state.initial[p])
     others = np.flatnonzero(state.assignment != m)
-    others = others[inst.service[others] != s]
+    # Cheap tests first, each shrinking the candidates: conflict, spread, dependency.
+    on_machine = np.zeros(inst.num_machines, dtype=bool)
+    on_machine[state.assignment[state.processes_of[s]]] = True
+    others = others[~on_machine[state.assignment[others]]]
+    blocked = np.zeros(inst.num_services, dtype=bool)
+    blocked[[int(inst.service[x]) for x in state.on_machine[m] if x != p]] = True
+    blocked[s] = True
+    others = others[~blocked[inst.service[others]]]
+    if others.size == 0:
+        return -1, 0
+    distinct = np.count_nonzero(state.service_location, axis=1)
+    spread_p = _spread_ok(
+        state,
+        distinct,
+        np.full(inst.num_machines, s),
+        np.full(inst.num_machines, m),
+        np.arange(inst.num_machines),
+    )
+    n = state.assignment[others]
+    keep = spread_p[n] & _spread_ok(state, distinct, inst.service[others], n, np.full(n.shape, m))
+    others = others[keep]
+    nm = int(inst.neighbourhood[m])
+    across = inst.neighbourhood[state.assignment[others]] != nm
+    if across.any():
+        present = state.service_neighbourhood > 0
+        edges_from, edges_to = inst.dependency_from, inst.dependency_to
+        # served[s]: everything s depends on runs in p's neighbourhood nm.
+        served = np.ones(inst.num_services, dtype=bool)
+        served[edges_from[~present[edges_to, nm]]] = False
+        # pinned[t, k]: t's last process in k is needed there by a service depending on t.
+        needed = np.zeros(present.shape, dtype=bool)
+        own = edges_from != edges_to
+        np.logical_or.at(needed, edges_to[own], present[edges_from[own]])
+        pinned = needed & (state.service_neighbourhood == 1)
+        related = np.zeros(inst.num_services, dtype=bool)
+        related[state.depends_on[s] + state.dependents[s]] = True
+        home = inst.neighbourhood[state.assignment[others]]
+        sq = inst.service[others]
+        allowed_p = present[state.depends_on[s]].all(axis=0) & ~pinned[s, nm]
+        keep = allowed_p[home] & ~related[sq] & served[sq] & ~pinned[sq, home]
+        others = others[~across | keep]
     if others.size == 0:
         return -1, 0
     n = state.assignment[others]
@@ -180,37 +228,9 @@ def best_swap(state: SearchState, p: int, most_moved: int) -> tuple[int, int]:
     held_m = state.held[m] - rp + tp * (origin == m) + rq - tq * (oq == m)[:, None]
     held_n = state.held[n] - rq + tq * (oq == n)[:, None] + rp - tp * (origin == n)[:, None]
     ok = np.all(held_m <= inst.capacity[m], axis=1) & np.all(held_n <= inst.capacity[n], axis=1)
-    # Conflict: s must be absent from n, and q's service absent from m.
-    on_machine = np.zeros(inst.num_machines, dtype=bool)
-    on_machine[state.assignment[state.processes_of[s]]] = True
-    ok &= ~on_machine[n]
-    blocked = {int(inst.service[x]) for x in state.on_machine[m] if x != p}
-    if blocked:
-        ok &= ~np.isin(sq, list(blocked))
-    # Spread, each service on its own.
-    ok &= _spread_ok(state, np.full(n.shape, s), np.full(n.shape, m), n)
-    ok &= _spread_ok(state, sq, n, np.full(n.shape, m))
-    # Dependency, conservatively across neighbourhoods.
-    nm, nn = int(inst.neighbourhood[m]), inst.neighbourhood[n]
-    across = nn != nm
-    if across.any():
-        sn = state.service_neighbourhood
-        related = set(state.depends_on[s]) | set(state.dependents[s])
-        if related:
-            ok &= ~(across & np.isin(sq, list(related)))
-        deps = state.depends_on[s]
-        if deps:
-            ok &= ~across | np.all(sn[deps] > 0, axis=0)[nn]
-        if sn[s, nm] == 1 and any(sn[u, nm] > 0 for u in state.dependents[s] if u != s):
-            ok &= ~across
-        for i in np.flatnonzero(ok & across).tolist():
-            t, home = int(sq[i]), int(nn[i])
-            if any(sn[d, nm] == 0 for d in state.depends_on[t]) or (
-                sn[t, home] == 1 and any(sn[u, home] > 0 for u in state.dependents[t] if u != t)
-            ):
-                ok[i] = False
     if not ok.any():
         return -1, 0
+    others, n, sq, oq, rq = others[ok], n[ok], sq[ok], oq[ok], rq[ok]
     delta = _cost_rows(state, np.full(n.shape, m), state.usage[m] - rp + rq)
     delta += _cost_rows(state, n, state.usage[n] - rq + rp)
     delta -= state.machine_cost[m] + state.machine_cost[n]
@@ -224,7 +244,6 @@ def best_swap(state: SearchState, p: int, most_moved: int) -> tuple[int, int]:
     grown_q = state.moved_in_service[sq] + (n == oq)
     worst = np.maximum(grown_p, grown_q)
     delta += inst.service_move_weight * np.maximum(0, worst - most_moved)
-    delta = np.where(ok, delta, np.iinfo(np.int64).max)
     best = int(np.argmin(delta))
     if delta[best] >= 0:
         return -1, 0

@@ -60,6 +60,8 @@ class SolveParams:
     presolve: bool = False
     descent_share: float = 0.6  # most of the time limit the greedy warm start may take
     max_swap_processes: int = 5000  # the warm start tries swaps only up to this many processes
+    redescent_every: int = 0  # sub-problems between two single descent passes; 0: never
+    redescent_share: float = 0.05  # most of the time limit one such pass may take
 
 
 @dataclass(frozen=True)
@@ -482,10 +484,9 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     rng = np.random.default_rng(params.seed)
     current = state.total()
     assert current == first.costs.total, "incremental costs disagree with the evaluator"
+    swaps = instance.num_processes <= params.max_swap_processes
     shift_descent(
-        state,
-        min(deadline, started + params.descent_share * params.time_limit),
-        swaps=instance.num_processes <= params.max_swap_processes,
+        state, min(deadline, started + params.descent_share * params.time_limit), swaps=swaps
     )
     current = state.total()
     size = params.min_machines
@@ -526,6 +527,11 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
             if total > current:
                 state.move(undo)
             failures += 1
+        if params.redescent_every and iterations % params.redescent_every == 0:
+            # Sub-problems shake the solution; single moves and swaps then polish it cheaply.
+            budget = time.monotonic() + params.redescent_share * params.time_limit
+            shift_descent(state, min(deadline, budget), max_passes=1, swaps=swaps)
+            current = state.total()
         if failures > 30 and size < params.max_machines:
             size, failures = size + 1, 0
         elif failures == 0 and size > params.min_machines and rng.random() < 0.05:
