@@ -27,7 +27,7 @@ from planner.verify.encoding import (
     encode,
     plan_carries_backups,
 )
-from planner.verify.invariants import REGISTRY, Invariant, Scope
+from planner.verify.invariants import REGISTRY, Formula, Invariant, Scope
 
 log = logging.getLogger(__name__)
 
@@ -149,58 +149,67 @@ class InvariantViolation(Exception):
 
 
 def fact_solver(enc: Encoding, timeout_ms: int | None = None) -> z3.Solver:
-    """A fresh solver holding the encoding's facts; checks push and pop their own assertions."""
+    """A fresh solver holding what hosts and datacenters are; formulas come to it grounded
+    (:meth:`Encoding.ground`), and checks push and pop their own assertions."""
     solver = z3.Solver()
     if timeout_ms is not None:
         solver.set("timeout", timeout_ms)
-    t.assert_all(solver, [fact for facts in enc.facts.values() for fact in facts])
+    t.assert_all(solver, [*enc.axioms, *enc.domain])
     return solver
 
 
+def _violations(
+    enc: Encoding, formula: Formula, name: str, max_violations: int, timeout_ms: int | None
+) -> tuple[Violation, ...] | None:
+    """The subjects a model of the facts and the invariant's negation gets wrong (``None``:
+    Z3 found no model in time)."""
+    solver = z3.Solver()
+    if timeout_ms is not None:
+        solver.set("timeout", timeout_ms)
+    t.assert_all(solver, enc.facts())
+    solver.assert_and_track(t.not_(formula.expr), f"not:{name}")
+    if solver.check() != z3.sat:
+        return None
+    model = solver.model()
+    violations = []
+    for clause in formula.clauses:
+        if z3.is_false(model.eval(clause.expr, model_completion=True)):
+            violations.append(Violation(name, clause.subject, clause.describe(model)))
+            if len(violations) >= max_violations:
+                break
+    return tuple(violations)
+
+
 def check_invariant(
-    enc: Encoding, inv: Invariant, solver: z3.Solver, max_violations: int = 50
+    enc: Encoding,
+    inv: Invariant,
+    solver: z3.Solver,
+    max_violations: int = 50,
+    timeout_ms: int | None = None,
 ) -> InvariantResult:
-    """Prove ``inv`` from the facts in ``solver`` (pushed and popped), or refute it."""
+    """Prove ``inv`` from the facts (``solver`` from :func:`fact_solver`, pushed and popped), or
+    refute it with up to ``max_violations`` subjects it fails for."""
     started = time.perf_counter()
     formula = inv.build(enc)
     solver.push()
     try:
-        solver.assert_and_track(t.not_(formula.expr), f"not:{inv.name}")
+        solver.assert_and_track(t.not_(enc.ground(formula.expr)), f"not:{inv.name}")
         answer = solver.check()
-        if answer == z3.unsat:
-            return InvariantResult(
-                inv.name,
-                inv.description,
-                True,
-                clauses=len(formula.clauses),
-                wall_s=time.perf_counter() - started,
-            )
-        if answer == z3.unknown:
-            return InvariantResult(
-                inv.name,
-                inv.description,
-                False,
-                unknown=True,
-                clauses=len(formula.clauses),
-                wall_s=time.perf_counter() - started,
-            )
-        model = solver.model()
-        violations = []
-        for clause in formula.clauses:
-            if z3.is_false(model.eval(clause.expr, model_completion=True)):
-                violations.append(Violation(inv.name, clause.subject, clause.describe(model)))
-                if len(violations) >= max_violations:
-                    break
-        return InvariantResult(
-            inv.name,
-            inv.description,
-            False,
-            violations=tuple(violations),
-            clauses=len(formula.clauses),
-            wall_s=time.perf_counter() - started,
-        )
     finally:
         solver.pop()
+    holds = answer == z3.unsat
+    violations: tuple[Violation, ...] | None = ()
+    if answer == z3.sat:
+        violations = _violations(enc, formula, inv.name, max_violations, timeout_ms)
+    return InvariantResult(
+        inv.name,
+        inv.description,
+        holds,
+        violations=violations or (),
+        unknown=answer == z3.unknown or violations is None,
+        clauses=len(formula.clauses),
+        wall_s=time.perf_counter() - started,
+    )
 
 
 def scopes_for(plan: Plan | None) -> dict[Scope, bool]:
@@ -251,7 +260,7 @@ def certify(
             raise KeyError(f"unknown invariant(s): {', '.join(unknown)}")
         chosen = [REGISTRY[n] for n in names]
     solver = fact_solver(enc, timeout_ms)
-    results = tuple(check_invariant(enc, inv, solver) for inv in chosen)
+    results = tuple(check_invariant(enc, inv, solver, timeout_ms=timeout_ms) for inv in chosen)
     proofs: tuple[TheoremResult, ...] = ()
     if theorems:
         from planner.verify.theorems import prove_all

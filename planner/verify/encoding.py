@@ -9,10 +9,15 @@ functions pinned by one axiom per host or pair of datacenters.
 Two modes:
 
 * **concrete** (:func:`encode`): the facts fix every unit to the host the platform (or the plan)
-  puts it on. The invariants stay formulas over the variables; Z3 decides them against the facts.
-  Per-host terms (capacity, failed hosts, roles) only list the units that may be on that host,
-  which here is the units the facts put there: the sums are exact under the facts and the
-  encoding stays linear in the size of the platform.
+  puts it on, every replica to its site, every figure of the policy. The invariants stay formulas
+  over the variables; Z3 decides them against the facts. The facts are kept as a substitution
+  (variable -> number), which Z3 applies to a formula in one call (:meth:`Encoding.ground`):
+  that is what asserting 100,000 equalities and letting Z3 propagate them comes to, without
+  the cost of internalising them. When a formula fails, the equalities themselves are asserted
+  (:meth:`Encoding.facts`) to get a model to read the counterexample from. Per-host terms
+  (capacity, failed hosts, roles) only list the units that may be on that host, which here is
+  the units the facts put there: the sums are exact under the facts and the encoding stays
+  linear in the size of the platform.
 * **symbolic** (:func:`encode_symbolic`): the units may be on any host; the facts only bound the
   variables. Used to explain why no placement exists.
 """
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import z3
@@ -30,9 +35,6 @@ from models.entities import Placement, Platform
 from models.topology import Topology
 from planner.plan import Plan
 from planner.verify import terms as t
-
-#: Names of the groups of facts, tracked apart so that a proof says which facts it used.
-FACT_GROUPS = ("hosts", "distances", "placement", "before", "backups", "moves", "policy")
 
 
 class EncodingError(ValueError):
@@ -88,10 +90,12 @@ class Encoding:
     distance: z3.FuncDeclRef
     #: owner -> its units, where they run now (or after the plan).
     units: Mapping[str, tuple[UnitVar, ...]]
-    #: owner -> the hosts before the plan (plans only).
-    before: Mapping[str, tuple[z3.ArithRef, ...]]
+    #: owner -> the numbers of its hosts before the plan (plans only; negative: unplaced).
+    before: Mapping[str, tuple[int, ...]]
     #: database -> datacenters of replicas 1, 2 and 3 (negative when missing).
     replicas: Mapping[str, tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]]
+    #: database -> the numbers of those datacenters.
+    replica_numbers: Mapping[str, tuple[int, int, int]]
     #: unit id -> what the plan's moves say about it (plans only; units no move names are absent).
     moves: Mapping[str, MoveVars]
     #: engine -> worst-case data loss (policy ``rpo_s``), seconds.
@@ -100,10 +104,28 @@ class Encoding:
     loss_target_s: Mapping[str, z3.ArithRef]
     #: host number -> ``host[u] == h`` for every unit ``u`` that may be on it.
     on_host: Mapping[int, tuple[tuple[UnitVar, z3.BoolRef], ...]]
-    #: group name -> facts.
-    facts: Mapping[str, tuple[z3.BoolRef, ...]]
+    #: What hosts and datacenters are: the datacenter and state of every host number (and
+    #: every unplaced number is down), the distance between every two datacenters.
+    axioms: tuple[z3.BoolRef, ...]
+    #: Symbolic encodings: every unit is on some host.
+    domain: tuple[z3.BoolRef, ...]
+    #: The facts fixing variables: (variable, number).
+    values: tuple[tuple[z3.ArithRef, int], ...]
     #: Host numbers that are down in the plan's scenario.
     down_hosts: frozenset[int]
+    #: ``values`` as two C arrays (variables, numbers), for :meth:`ground`.
+    substitution: tuple[object, object] = field(repr=False, compare=False, default=(None, None))
+
+    def facts(self) -> list[z3.BoolRef]:
+        """Every fact as an assertion: axioms, domain, and one equality per fixed variable."""
+        fixed = [t.eq(var, t.num(number)) for var, number in self.values]
+        return [*self.axioms, *self.domain, *fixed]
+
+    def ground(self, expr: z3.BoolRef) -> z3.BoolRef:
+        """``expr`` with every fixed variable replaced by its number (one Z3 call)."""
+        if not self.values:
+            return expr
+        return t.substitute(expr, self.substitution[0], self.substitution[1], len(self.values))
 
     def host_name(self, number: int) -> str | None:
         """The id of host ``number`` (``None`` for the numbers of unplaced units)."""
@@ -138,17 +160,13 @@ class Encoding:
         """Where a unit runs: the number the facts give it (concrete), else its variable.
 
         Theorems quantify over failures, not over placements: stating them over the placed
-        numbers spares Z3 a hundred thousand equalities it would only substitute back.
+        numbers is the substitution :meth:`ground` would make, done while building.
         """
         return unit.var if self.symbolic else t.num(unit.number)
 
-    def all_facts(self) -> list[z3.BoolRef]:
-        return [fact for group in self.facts.values() for fact in group]
-
-
-def _unplaced_number(counter: list[int]) -> int:
-    counter[0] -= 1
-    return counter[0]
+    def site(self, db_id: str, replica: int) -> z3.ArithRef:
+        """The datacenter number of a replica (0, 1, 2), as the facts give it."""
+        return t.num(self.replica_numbers[db_id][replica])
 
 
 def encode(platform: Platform, plan: Plan | None = None) -> Encoding:
@@ -188,16 +206,15 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
             if d not in dc_number:
                 problems.append(f"scenario.failed_datacenters: unknown datacenter {d}")
 
-    host_facts: list[z3.BoolRef] = []
+    axioms: list[z3.BoolRef] = []
     for number, host in enumerate(platform.hosts):
         h = t.num(number)
-        host_facts.append(t.eq(t.apply(datacenter_of, h), t.num(dc_number[host.datacenter])))
-        fact = t.apply(down, h)
-        assert isinstance(fact, z3.BoolRef)
-        host_facts.append(fact if number in down_hosts else t.not_(fact))
-
+        axioms.append(t.eq(t.apply(datacenter_of, h), t.num(dc_number[host.datacenter])))
+        is_down = t.apply(down, h)
+        assert isinstance(is_down, z3.BoolRef)
+        axioms.append(is_down if number in down_hosts else t.not_(is_down))
     topology = Topology(platform)
-    distance_facts = [
+    axioms += [
         t.eq(
             t.apply(distance, t.num(i), t.num(j)),
             z3.RealVal(Fraction(topology.distance_km(a, b)).limit_denominator(10**6)),
@@ -207,27 +224,26 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
     ]
 
     after: Placement = plan.placement if plan is not None else platform.placement
-    unplaced = [0]
-    sentinel: dict[str, int] = {}
-    unplaced_facts: list[z3.BoolRef] = []
+    unplaced: dict[str, int] = {}
 
     def number_of(unit_id: str, host: str | None, where: str) -> int:
-        if host is None:
-            if unit_id not in sentinel:
-                sentinel[unit_id] = _unplaced_number(unplaced)
-                fact = t.apply(down, t.num(sentinel[unit_id]))
-                assert isinstance(fact, z3.BoolRef)
-                unplaced_facts.append(fact)
-            return sentinel[unit_id]
-        if host not in host_number:
+        """A host's number; a unit with no host gets a negative number of its own, down."""
+        if host is not None:
+            number = host_number.get(host)
+            if number is not None:
+                return number
             problems.append(f"{where}: unknown host {host}")
-            return _unplaced_number(unplaced)
-        return host_number[host]
+        if unit_id not in unplaced:
+            unplaced[unit_id] = -1 - len(unplaced)
+            is_down = t.apply(down, t.num(unplaced[unit_id]))
+            assert isinstance(is_down, z3.BoolRef)
+            axioms.append(is_down)
+        return unplaced[unit_id]
 
     units: dict[str, tuple[UnitVar, ...]] = {}
-    before: dict[str, tuple[z3.ArithRef, ...]] = {}
-    placement_facts: list[z3.BoolRef] = []
-    before_facts: list[z3.BoolRef] = []
+    before: dict[str, tuple[int, ...]] = {}
+    values: list[tuple[z3.ArithRef, int]] = []
+    domain: list[z3.BoolRef] = []
     on_host: dict[int, list[tuple[UnitVar, z3.BoolRef]]] = defaultdict(list)
     n_hosts = t.num(len(host_ids))
     zero = t.num(0)
@@ -235,36 +251,29 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
         (d.id, d.nodes, True) for d in platform.databases
     ]
     for owner, count, is_db in owners:
-        where = tuple(after.get(owner, ())) + (None,) * count
+        where = (*after.get(owner, ()), *((None,) * count))
         unit_vars = []
         for index in range(count):
             unit_id = f"{owner}/{index}"
             var = t.int_const(f"host[{unit_id}]")
             if symbolic:
                 unit = UnitVar(owner, index, is_db, var, None)
-                placement_facts.append(t.and_([t.ge(var, zero), t.lt(var, n_hosts)]))
+                domain.append(t.and_([t.ge(var, zero), t.lt(var, n_hosts)]))
                 for candidate in range(len(host_ids)):
                     on_host[candidate].append((unit, t.eq(var, t.num(candidate))))
             else:
                 number = number_of(unit_id, where[index], f"placement.{owner}[{index}]")
                 unit = UnitVar(owner, index, is_db, var, number if number >= 0 else None, number)
-                fact = t.eq(var, t.num(number))
-                placement_facts.append(fact)
+                values.append((var, number))
                 if number >= 0:
-                    # The fact itself is the unit's literal on its host.
-                    on_host[number].append((unit, fact))
+                    on_host[number].append((unit, t.eq(var, t.num(number))))
             unit_vars.append(unit)
         units[owner] = tuple(unit_vars)
         if plan is not None and not symbolic:
-            old = tuple(plan.before.get(owner, ())) + (None,) * count
-            old_vars = []
-            for index in range(count):
-                unit_id = f"{owner}/{index}"
-                var = t.int_const(f"before[{unit_id}]")
-                number = number_of(unit_id, old[index], f"before.{owner}[{index}]")
-                before_facts.append(t.eq(var, t.num(number)))
-                old_vars.append(var)
-            before[owner] = tuple(old_vars)
+            old = (*plan.before.get(owner, ()), *((None,) * count))
+            before[owner] = tuple(
+                number_of(f"{owner}/{i}", old[i], f"before.{owner}[{i}]") for i in range(count)
+            )
     known_owners = {owner for owner, _, _ in owners}
     for owner in after:
         if owner not in known_owners:
@@ -273,21 +282,23 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
     backups = _plan_backups(plan) if plan is not None else None
     sites = backups if backups is not None else platform.backups
     replicas: dict[str, tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]] = {}
-    backup_facts: list[z3.BoolRef] = []
+    replica_numbers: dict[str, tuple[int, int, int]] = {}
     for db in platform.databases:
-        given = (*sites.get(db.id, ()), None, None, None)
+        given = (*sites.get(db.id, ()), None, None, None)[:3]
         triple = []
-        for number, site in enumerate(given[:3], start=1):
+        numbers = []
+        for number, site in enumerate(given, start=1):
             var = t.int_const(f"replica{number}[{db.id}]")
             if site is not None and site not in dc_number:
                 problems.append(f"backups.{db.id}[{number - 1}]: unknown datacenter {site}")
             value = dc_number.get(site, -1) if site is not None else -1
-            backup_facts.append(t.eq(var, t.num(value)))
+            values.append((var, value))
             triple.append(var)
+            numbers.append(value)
         replicas[db.id] = (triple[0], triple[1], triple[2])
+        replica_numbers[db.id] = (numbers[0], numbers[1], numbers[2])
 
     moves: dict[str, MoveVars] = {}
-    move_facts: list[z3.BoolRef] = []
     if plan is not None and not symbolic:
         named: dict[str, list[tuple[str | None, str | None]]] = defaultdict(list)
         for i, move in enumerate(plan.moves):
@@ -303,18 +314,18 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
             target = t.int_const(f"move_to[{unit_id}]")
             count = t.int_const(f"moves_naming[{unit_id}]")
             source_at, target_at = said[-1]
-            move_facts += [
-                t.eq(count, t.num(len(said))),
-                t.eq(source, t.num(number_of(unit_id, source_at, f"moves[{unit_id}].from"))),
-                t.eq(target, t.num(number_of(unit_id, target_at, f"moves[{unit_id}].to"))),
+            values += [
+                (count, len(said)),
+                (source, number_of(unit_id, source_at, f"moves[{unit_id}].from")),
+                (target, number_of(unit_id, target_at, f"moves[{unit_id}].to")),
             ]
             moves[unit_id] = MoveVars(count, source, target)
 
     policy = platform.policy
     data_loss_s = {str(e): t.int_const(f"data_loss_s[{e}]") for e in policy.rpo_s}
     loss_target_s = {str(c): t.int_const(f"loss_target_s[{c}]") for c in policy.rpo_target_s}
-    policy_facts = [t.eq(v, t.num(int(policy.rpo_s[e]))) for e, v in data_loss_s.items()]
-    policy_facts += [t.eq(v, t.num(int(policy.rpo_target_s[c]))) for c, v in loss_target_s.items()]
+    values += [(v, int(policy.rpo_s[e])) for e, v in data_loss_s.items()]
+    values += [(v, int(policy.rpo_target_s[c])) for c, v in loss_target_s.items()]
 
     if problems:
         raise EncodingError(problems)
@@ -330,20 +341,19 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
         units=units,
         before=before,
         replicas=replicas,
+        replica_numbers=replica_numbers,
         moves=moves,
         data_loss_s=data_loss_s,
         loss_target_s=loss_target_s,
         on_host={h: tuple(pairs) for h, pairs in on_host.items()},
-        facts={
-            "hosts": tuple(host_facts + unplaced_facts),
-            "distances": tuple(distance_facts),
-            "placement": tuple(placement_facts),
-            "before": tuple(before_facts),
-            "backups": tuple(backup_facts),
-            "moves": tuple(move_facts),
-            "policy": tuple(policy_facts),
-        },
+        axioms=tuple(axioms),
+        domain=tuple(domain),
+        values=tuple(values),
         down_hosts=down_hosts,
+        substitution=(
+            t.ast_array([var for var, _ in values]),
+            t.ast_array([t.num(number) for _, number in values]),
+        ),
     )
 
 

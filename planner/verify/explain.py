@@ -104,7 +104,7 @@ def explain_infeasible(
     enc = encode_symbolic(platform, plan)
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
-    t.assert_all(solver, list(enc.facts["hosts"]) + list(enc.facts["placement"]))
+    t.assert_all(solver, enc.facts())
     tracked: dict[str, tuple[str, Clause]] = {}
     literals: list[z3.BoolRef] = []
     for name in rules:

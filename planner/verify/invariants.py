@@ -339,10 +339,11 @@ def moves_match(enc: Encoding) -> Formula:
         old = enc.before.get(owner)
         if old is None:
             continue
-        for unit, before in zip(units, old, strict=True):
+        for unit, was in zip(units, old, strict=True):
+            before = t.num(was)
             move = enc.moves.get(unit.id)
             if move is None:
-                expr = t.eq(before, unit.var)
+                expr = t.eq(unit.var, before)
                 describe = _moved(enc, unit, before, None)
             else:
                 expr = t.and_(
@@ -350,7 +351,7 @@ def moves_match(enc: Encoding) -> Formula:
                         t.eq(move.count, t.num(1)),
                         t.eq(move.source, before),
                         t.eq(move.target, unit.var),
-                        t.not_(t.eq(before, unit.var)),
+                        t.not_(t.eq(unit.var, before)),
                     ]
                 )
                 describe = _moved(enc, unit, before, (move.source, move.target, move.count))

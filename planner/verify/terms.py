@@ -43,6 +43,7 @@ _MK_SYMBOL = _c(z3.Z3_mk_string_symbol)
 _MK_PBLE = _c(z3.Z3_mk_pble)
 _INC_REF = _c(z3.Z3_inc_ref)
 _SOLVER_ASSERT = _c(z3.Z3_solver_assert)
+_SUBSTITUTE = _c(z3.Z3_substitute)
 _TRUE = z3.BoolVal(True, _CTX)
 _FALSE = z3.BoolVal(False, _CTX)
 
@@ -72,8 +73,13 @@ _NUMERALS: dict[int, z3.ArithRef] = {}
 _C_INT_MAX = 2**31 - 1
 
 
-def _ast_array(terms: Sequence[z3.ExprRef]) -> z3.Ast:
+def _ast_array(terms: Sequence[z3.ExprRef]) -> Any:
     return (z3.Ast * len(terms))(*[term.ast for term in terms])
+
+
+def ast_array(terms: Sequence[z3.ExprRef]) -> Any:
+    """A C array of the terms (the caller keeps the terms alive while the array is used)."""
+    return _ast_array(terms)
 
 
 def int_const(name: str) -> z3.ArithRef:
@@ -173,3 +179,8 @@ def assert_all(solver: z3.Solver, facts: Sequence[z3.BoolRef]) -> None:
     """Assert every fact in ``solver`` (plain assertions, one C call each)."""
     for fact in facts:
         _SOLVER_ASSERT(_REF, solver.solver, fact.ast)
+
+
+def substitute(expr: z3.BoolRef, froms: Any, tos: Any, count: int) -> z3.BoolRef:
+    """``expr`` with ``froms[i]`` replaced by ``tos[i]`` (C arrays of ``count`` terms)."""
+    return _bool(_SUBSTITUTE(_REF, expr.ast, count, froms, tos))

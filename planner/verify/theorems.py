@@ -54,12 +54,12 @@ def _host_domain(enc: Encoding, lost: Sequence[z3.ArithRef]) -> list[z3.BoolRef]
 
 
 def theorem_solver(enc: Encoding, timeout_ms: int | None = None) -> z3.Solver:
-    """A fresh solver with the facts about hosts and replicas (theorems need no others)."""
+    """A fresh solver with what hosts and datacenters are (theorems need no other facts)."""
     solver = z3.Solver()
     if timeout_ms is not None:
         solver.set("timeout", timeout_ms)
-    groups = ("hosts", "backups", "placement") if enc.symbolic else ("hosts", "backups")
-    t.assert_all(solver, [fact for group in groups for fact in enc.facts[group]])
+    # Concrete theorems are stated over the placed numbers: only the axioms are needed.
+    t.assert_all(solver, enc.facts() if enc.symbolic else list(enc.axioms))
     return solver
 
 
@@ -171,8 +171,9 @@ def survive_datacenter_loss(
     ]
     claims = []
     zero = t.num(0)
-    for db_id, replicas in enc.replicas.items():
-        kept = t.or_([t.and_([t.ge(r, zero), t.not_(t.eq(r, lost))]) for r in replicas])
+    for db_id in enc.replicas:
+        sites = [enc.site(db_id, i) for i in range(3)]
+        kept = t.or_([t.and_([t.ge(r, zero), t.not_(t.eq(r, lost))]) for r in sites])
         claims.append(Claim("databases", f"{db_id} replicas", kept))
     spread = [a.id for a in enc.platform.apps if a.spread > 1]
     spread += [d.id for d in enc.platform.databases if d.spread > 1]
