@@ -114,6 +114,7 @@ def generate_platform(
     sites: Sequence[Site] | None = None,
     backup_sites: int = 2,
     database_host_share: float | None = None,
+    max_containers: int | None = None,
     name: str = "",
     policy: Policy | None = None,
 ) -> Platform:
@@ -127,6 +128,11 @@ def generate_platform(
         replicas only. Synthetic sites are drawn when omitted.
     backup_sites
         Extra backup-only sites drawn when ``sites`` is omitted.
+    database_host_share
+        Share of each datacenter's hosts that take database nodes; by default the databases'
+        share of the memory demand.
+    max_containers
+        Cap on the containers of one app (anti-affinity always caps it at the app hosts).
 
     Raises
     ------
@@ -177,7 +183,8 @@ def generate_platform(
     # Anti-affinity: an app cannot have more containers than there are hosts to hold them.
     n_app_hosts = sum(h.role.accepts_apps() for h in host_list)
     n_db_hosts = sum(h.role.accepts_databases() for h in host_list)
-    app_list = [replace(a, containers=min(a.containers, n_app_hosts)) for a in app_list]
+    cap = min(n_app_hosts, max_containers or n_app_hosts)
+    app_list = [replace(a, containers=min(a.containers, cap)) for a in app_list]
     db_list = [replace(d, nodes=min(d.nodes, n_db_hosts)) for d in db_list]
     placement = _place(host_list, host_dcs, app_list, db_list, rng)
     platform = Platform(
@@ -212,13 +219,12 @@ def _draw_databases(count: int, rng: random.Random) -> list[Database]:
     classes = list(ServiceClass)
     out = []
     for i in range(count):
-        engine = engines[i % len(engines)] if i < len(engines) else rng.choice(engines)
-        # The first 28 databases cover every engine in every class; then random.
-        service_class = (
-            classes[(i + i // len(engines)) % len(classes)]
-            if i < len(engines) * len(classes)
-            else rng.choice(classes)
-        )
+        # The first 28 databases take every (engine, class) pair once; then random.
+        if i < len(engines) * len(classes):
+            engine = engines[i % len(engines)]
+            service_class = classes[(i // len(engines) + i % len(engines)) % len(classes)]
+        else:
+            engine, service_class = rng.choice(engines), rng.choice(classes)
         size_index = max(0, classes.index(service_class) + rng.randint(-1, 0))
         cpu, mem, (low, high) = DATABASE_SIZES[size_index]
         out.append(

@@ -69,9 +69,14 @@ def build_examples() -> dict[str, Platform]:
         datacenters=3,
         seed=SEED,
         sites=sites,
+        # Enough app hosts, and apps of at most 12 containers, for the region to absorb the
+        # loss of any one datacenter (the audit shows what is left of the headroom).
+        database_host_share=0.3,
+        max_containers=12,
         name="paris-reference",
     )
-    # Backup-only sites hold replicas within a storage budget; the host sites are unlimited.
+    # Backup-only sites hold replicas within a storage budget (three times what they hold, so
+    # that replicas lost with a datacenter can be re-homed); the host sites are unlimited.
     stored: dict[str, float] = {}
     for db in reference.databases:
         for site in reference.backups[db.id]:
@@ -81,7 +86,7 @@ def build_examples() -> dict[str, Platform]:
         dc
         if dc.id in HOST_SITES
         else replace(
-            dc, backup_capacity_gb=float(max(1000, 500 * round(2 * stored.get(dc.id, 0) / 500)))
+            dc, backup_capacity_gb=float(max(2000, 500 * round(3 * stored.get(dc.id, 0) / 500)))
         )
         for dc in reference.datacenters
     )

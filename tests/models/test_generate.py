@@ -104,13 +104,6 @@ def test_apps_and_databases_on_a_single_host_is_impossible() -> None:
         generate_platform(1, 1, 1, 1, seed=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator bug left for the integrator: engines after the 7th are drawn at random and "
-    "classes[(i + i // 7) % 4] is classes[i % 7 % 4], so the first 28 databases do not cover "
-    "every engine in every class as models/generate.py promises; fixing it regenerates the "
-    "example files others test against",
-)
 def test_first_databases_cover_every_engine_and_class() -> None:
     """models/generate.py: 'The first 28 databases cover every engine in every class'."""
     platform = generate_platform(40, 10, 28, 3, seed=3)
