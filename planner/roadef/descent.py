@@ -97,15 +97,24 @@ def best_shift(state: SearchState, p: int, most_moved: int) -> tuple[int, int]:
 
 
 def shift_descent(
-    state: SearchState, deadline: float, max_passes: int = 50, swaps: bool = False
+    state: SearchState,
+    deadline: float,
+    max_passes: int = 50,
+    swaps: bool = False,
+    swap_machines: int | None = None,
+    seed: int = 0,
 ) -> int:
     """Apply improving moves until none is left or the deadline; return the gain.
 
     A process that no single move improves is offered every exchange with a process of another
-    service when ``swaps`` is set (costly: one pass looks at every pair).
+    service when ``swaps`` is set (costly: one pass looks at every pair), or only with those on
+    ``swap_machines`` machines drawn at random for it when that is given.
     """
+    rng = np.random.default_rng(seed)
     inst = state.instance
     start = state.total()
+    # Single moves first; swaps, which cost far more, once single moves gain under 0.1 %.
+    with_swaps = swaps and max_passes == 1
     for number in range(max_passes):
         gained = 0
         # Processes on the costliest machines first.
@@ -119,15 +128,22 @@ def shift_descent(
                 state.move([(p, target)])
                 gained -= delta
                 most_moved = max(most_moved, int(state.moved_in_service[inst.service[p]]))
-            elif swaps:
-                q, delta = best_swap(state, p, most_moved)
+            elif with_swaps:
+                sample = None
+                if swap_machines is not None and swap_machines < inst.num_machines:
+                    sample = rng.choice(inst.num_machines, size=swap_machines, replace=False)
+                q, delta = best_swap(state, p, most_moved, sample)
                 if delta < 0:
                     m, n = int(state.assignment[p]), int(state.assignment[q])
                     state.move([(p, n), (q, m)])
                     gained -= delta
                     most_moved = int(state.moved_in_service.max())
-        log.debug("shift pass %d gained %d", number, gained)
-        if gained == 0 or time.monotonic() >= deadline:
+        log.debug("pass %d (swaps %s) gained %d", number, with_swaps, gained)
+        if time.monotonic() >= deadline:
+            break
+        if swaps and not with_swaps and gained * 1000 < state.total():
+            with_swaps = True
+        elif gained == 0:
             break
     return start - state.total()
 
@@ -162,18 +178,25 @@ def _spread_ok(
     return distinct[services] - lose + gain >= inst.spread_min[services]
 
 
-def best_swap(state: SearchState, p: int, most_moved: int) -> tuple[int, int]:
+def best_swap(
+    state: SearchState, p: int, most_moved: int, machines: np.ndarray | None = None
+) -> tuple[int, int]:
     """The process q whose exchange of machines with p lowers the total most, and the change.
 
     Dependencies are checked conservatively: a swap across neighbourhoods is only taken when
     neither service depends on the other and each move would be allowed on its own.
+    Partners are sought on ``machines`` only, when given (a sample, on large instances).
     Returns (-1, 0) when no swap improves.
     """
     inst = state.instance
     m = int(state.assignment[p])
     s = int(inst.service[p])
     origin = int(state.initial[p])
-    others = np.flatnonzero(state.assignment != m)
+    if machines is None:
+        others = np.flatnonzero(state.assignment != m)
+    else:
+        pool = [q for k in machines.tolist() if k != m for q in state.on_machine[k]]
+        others = np.array(sorted(pool), dtype=np.int64)
     # Cheap tests first, each shrinking the candidates: conflict, spread, dependency.
     on_machine = np.zeros(inst.num_machines, dtype=bool)
     on_machine[state.assignment[state.processes_of[s]]] = True

@@ -59,8 +59,9 @@ class SolveParams:
     # Presolve costs more wall time than it saves on sub-problems this small (measured on a2_5).
     presolve: bool = False
     descent_share: float = 0.6  # most of the time limit the greedy warm start may take
-    max_swap_processes: int = 5000  # the warm start tries swaps only up to this many processes
-    redescent_every: int = 0  # sub-problems between two single descent passes; 0: never
+    max_swap_processes: int = 5000  # above this many processes, swaps are sampled:
+    swap_machines: int = 8  # partners are sought on this many random machines per process
+    redescent_every: int = 100  # sub-problems between two single descent passes; 0: never
     redescent_share: float = 0.05  # most of the time limit one such pass may take
 
 
@@ -484,9 +485,14 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     rng = np.random.default_rng(params.seed)
     current = state.total()
     assert current == first.costs.total, "incremental costs disagree with the evaluator"
-    swaps = instance.num_processes <= params.max_swap_processes
+    # Swaps look at every partner on small instances and at a few machines' on large ones.
+    sample = None if instance.num_processes <= params.max_swap_processes else params.swap_machines
     shift_descent(
-        state, min(deadline, started + params.descent_share * params.time_limit), swaps=swaps
+        state,
+        min(deadline, started + params.descent_share * params.time_limit),
+        swaps=True,
+        swap_machines=sample,
+        seed=params.seed,
     )
     current = state.total()
     size = params.min_machines
@@ -530,7 +536,14 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
         if params.redescent_every and iterations % params.redescent_every == 0:
             # Sub-problems shake the solution; single moves and swaps then polish it cheaply.
             budget = time.monotonic() + params.redescent_share * params.time_limit
-            shift_descent(state, min(deadline, budget), max_passes=1, swaps=swaps)
+            shift_descent(
+                state,
+                min(deadline, budget),
+                max_passes=1,
+                swaps=True,
+                swap_machines=sample,
+                seed=params.seed + iterations,
+            )
             current = state.total()
         if failures > 30 and size < params.max_machines:
             size, failures = size + 1, 0
