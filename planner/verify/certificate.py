@@ -249,23 +249,24 @@ def certify(
         When the placement, plan or backups name hosts, datacenters or units the platform lacks.
     """
     started = time.perf_counter()
-    enc = encode(platform, plan)
-    encode_s = time.perf_counter() - started
-    if names is None:
-        scopes = scopes_for(plan)
-        chosen = [inv for inv in REGISTRY.values() if scopes[inv.scope]]
-    else:
-        unknown = [n for n in names if n not in REGISTRY]
-        if unknown:
-            raise KeyError(f"unknown invariant(s): {', '.join(unknown)}")
-        chosen = [REGISTRY[n] for n in names]
-    solver = fact_solver(enc, timeout_ms)
-    results = tuple(check_invariant(enc, inv, solver, timeout_ms=timeout_ms) for inv in chosen)
-    proofs: tuple[TheoremResult, ...] = ()
-    if theorems:
-        from planner.verify.theorems import prove_all
+    with t.paused_gc():
+        enc = encode(platform, plan)
+        encode_s = time.perf_counter() - started
+        if names is None:
+            scopes = scopes_for(plan)
+            chosen = [inv for inv in REGISTRY.values() if scopes[inv.scope]]
+        else:
+            unknown = [n for n in names if n not in REGISTRY]
+            if unknown:
+                raise KeyError(f"unknown invariant(s): {', '.join(unknown)}")
+            chosen = [REGISTRY[n] for n in names]
+        solver = fact_solver(enc, timeout_ms)
+        results = tuple(check_invariant(enc, inv, solver, timeout_ms=timeout_ms) for inv in chosen)
+        proofs: tuple[TheoremResult, ...] = ()
+        if theorems:
+            from planner.verify.theorems import prove_all
 
-        proofs = prove_all(enc, k=k, max_counterexamples=max_counterexamples)
+            proofs = prove_all(enc, k=k, max_counterexamples=max_counterexamples)
     wall = time.perf_counter() - started
     log.info("certified %s in %.2f s (encoding %.2f s)", platform.name, wall, encode_s)
     return Certificate(results, proofs, encode_s=encode_s, wall_s=wall)

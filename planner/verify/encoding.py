@@ -82,7 +82,8 @@ class Encoding:
     symbolic: bool
     host_ids: tuple[str, ...]
     datacenter_ids: tuple[str, ...]
-    #: host number -> datacenter number.
+    #: host number -> datacenter number (as data, and as a Z3 function pinned by the axioms).
+    host_datacenters: tuple[int, ...]
     datacenter_of: z3.FuncDeclRef
     #: host number -> is it down (failed, or in a failed datacenter; and every "unplaced" number).
     down: z3.FuncDeclRef
@@ -335,6 +336,7 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
         symbolic=symbolic,
         host_ids=host_ids,
         datacenter_ids=dc_ids,
+        host_datacenters=tuple(dc_number[h.datacenter] for h in platform.hosts),
         datacenter_of=datacenter_of,
         down=down,
         distance=distance,

@@ -5,9 +5,10 @@ negation says some app or database is down for that value. Unsat means no host's
 anything down (proved); sat gives the host, and the model says which apps and databases are down.
 Each counterexample is then blocked and the check repeated, to list several.
 
-Each theorem gets a fresh solver holding the facts about hosts and replicas; units appear as the
-host numbers the placement gives them (:meth:`Encoding.where`), so the only unknowns are the
-failures.
+Theorems are about a concrete encoding and quantify over failures, not placements: each unit
+appears as the number of its host (:meth:`Encoding.where`), each replica as the number of its
+site, and a unit on a host that is already down (or unplaced) is simply not running: the facts
+substituted while building, so that each theorem's fresh solver has only the failure to find.
 """
 
 from __future__ import annotations
@@ -34,32 +35,37 @@ class Claim:
     expr: z3.BoolRef
 
 
-def _running_elsewhere(enc: Encoding, units: Sequence[UnitVar], lost: Sequence[z3.ArithRef]):
-    """Some unit is on a host that is up and is none of ``lost``."""
+def _running(enc: Encoding, units: Sequence[UnitVar]) -> list[UnitVar]:
+    """The units placed on a host that is up (before the failure the theorem is about)."""
+    return [u for u in units if u.number >= 0 and u.number not in enc.down_hosts]
+
+
+def _running_elsewhere(
+    enc: Encoding, units: Sequence[UnitVar], lost: Sequence[z3.ArithRef]
+) -> z3.BoolRef:
+    """Some running unit is on none of the ``lost`` hosts."""
     return t.or_(
-        [
-            t.and_(
-                [enc.is_down(enc.where(u), False), *(t.not_(t.eq(enc.where(u), f)) for f in lost)]
-            )
-            for u in units
-        ]
+        [t.and_([t.not_(t.eq(enc.where(u), f)) for f in lost]) for u in _running(enc, units)]
     )
 
 
 def _host_domain(enc: Encoding, lost: Sequence[z3.ArithRef]) -> list[z3.BoolRef]:
-    """Each lost variable is a live host; several are listed in increasing order (no repeats)."""
-    domain = [enc.live_host(f) for f in lost]
+    """Each lost variable is a host that is up; several are in increasing order (no repeats)."""
+    domain = []
+    for f in lost:
+        domain += [t.ge(f, t.num(0)), t.lt(f, t.num(len(enc.host_ids)))]
+        domain += [t.not_(t.eq(f, t.num(h))) for h in sorted(enc.down_hosts)]
     domain += [t.lt(a, b) for a, b in itertools.pairwise(lost)]
     return domain
 
 
 def theorem_solver(enc: Encoding, timeout_ms: int | None = None) -> z3.Solver:
-    """A fresh solver with what hosts and datacenters are (theorems need no other facts)."""
+    """A fresh solver: a concrete theorem carries its facts in its numbers."""
+    if enc.symbolic:
+        raise ValueError("survivability theorems are stated over a concrete placement")
     solver = z3.Solver()
     if timeout_ms is not None:
         solver.set("timeout", timeout_ms)
-    # Concrete theorems are stated over the placed numbers: only the axioms are needed.
-    t.assert_all(solver, enc.facts() if enc.symbolic else list(enc.axioms))
     return solver
 
 
@@ -181,13 +187,8 @@ def survive_datacenter_loss(
         units = enc.units[owner]
         running = t.or_(
             [
-                t.and_(
-                    [
-                        enc.is_down(enc.where(u), False),
-                        t.not_(t.eq(enc.dc_of(enc.where(u)), lost)),
-                    ]
-                )
-                for u in units
+                t.not_(t.eq(t.num(enc.host_datacenters[u.number]), lost))
+                for u in _running(enc, units)
             ]
         )
         kind = "databases" if units and units[0].is_database else "apps"
@@ -210,10 +211,11 @@ def prove_all(
     enc: Encoding, *, k: int = 2, max_counterexamples: int = 5, solver: z3.Solver | None = None
 ) -> tuple[TheoremResult, ...]:
     """The single-host, single-datacenter and (for ``k >= 2``) k-host theorems."""
-    results = [
-        survive_host_losses(enc, solver, 1, max_counterexamples),
-        survive_datacenter_loss(enc, solver, max_counterexamples),
-    ]
-    if k >= 2:
-        results.append(survive_host_losses(enc, solver, k, max_counterexamples))
+    with t.paused_gc():
+        results = [
+            survive_host_losses(enc, solver, 1, max_counterexamples),
+            survive_datacenter_loss(enc, solver, max_counterexamples),
+        ]
+        if k >= 2:
+            results.append(survive_host_losses(enc, solver, k, max_counterexamples))
     return tuple(results)
