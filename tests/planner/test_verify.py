@@ -378,3 +378,28 @@ def test_datacenter_loss_takes_down_an_app_whose_spread_is_broken(reference: Pla
     same_dc = [h.id for h in reference.hosts if h.datacenter == dc and h.role.accepts_apps()]
     theorem = survive_datacenter_loss(encode(moved(spread, app, (same_dc[0], same_dc[1]))))
     assert theorem.counterexamples == ({"datacenter": dc, "apps": [app], "databases": []},)
+
+
+def test_units_left_on_a_failed_host_are_not_running(reference: Platform) -> None:
+    app = first_app(reference, 2)
+    a, b = reference.placement[app]
+    assert a is not None and b is not None
+    # A plan that loses host a but moves nothing: the app runs on b alone.
+    stay = Plan(
+        Status.FEASIBLE, Scenario(failed_hosts=(a,)), reference.placement, reference.placement
+    )
+    theorem = survive_host_losses(encode(reference, stay), max_counterexamples=200)
+    assert not theorem.proved
+    fatal = {c["host"]: c["apps"] for c in theorem.counterexamples}
+    assert a not in fatal  # a host already down is not lost again
+    assert app in fatal[b]
+
+
+def test_a_plan_round_trips_through_its_json(reference: Platform, plan: Plan) -> None:
+    from planner.verify import plan_from_dict
+
+    again = plan_from_dict(plan.to_dict(), reference)
+    assert again.placement == plan.placement
+    assert again.moves == plan.moves
+    assert again.scenario == plan.scenario
+    assert certify_plan_invariants(reference, again) == certify_plan_invariants(reference, plan)
