@@ -168,14 +168,14 @@ def _spread_ok(
 ) -> np.ndarray:
     """For each i: service ``services[i]`` keeps its spread if one process moves old -> new.
 
-    ``distinct[s]`` is the number of locations service s occupies now.
+    ``distinct[i]`` is the number of locations ``services[i]`` occupies now.
     """
     inst = state.instance
     counts = state.service_location
     lo, ln = inst.location[old], inst.location[new]
     lose = (counts[services, lo] == 1) & (lo != ln)
     gain = (counts[services, ln] == 0) & (lo != ln)
-    return distinct[services] - lose + gain >= inst.spread_min[services]
+    return distinct - lose + gain >= inst.spread_min[services]
 
 
 def best_swap(
@@ -207,16 +207,17 @@ def best_swap(
     others = others[~blocked[inst.service[others]]]
     if others.size == 0:
         return -1, 0
-    distinct = np.count_nonzero(state.service_location, axis=1)
     spread_p = _spread_ok(
         state,
-        distinct,
+        np.asarray(np.count_nonzero(state.service_location[s])),
         np.full(inst.num_machines, s),
         np.full(inst.num_machines, m),
         np.arange(inst.num_machines),
     )
     n = state.assignment[others]
-    keep = spread_p[n] & _spread_ok(state, distinct, inst.service[others], n, np.full(n.shape, m))
+    sq = inst.service[others]
+    distinct = np.count_nonzero(state.service_location[sq], axis=1)
+    keep = spread_p[n] & _spread_ok(state, distinct, sq, n, np.full(n.shape, m))
     others = others[keep]
     nm = int(inst.neighbourhood[m])
     across = inst.neighbourhood[state.assignment[others]] != nm
@@ -227,9 +228,13 @@ def best_swap(
         served = np.ones(inst.num_services, dtype=bool)
         served[edges_from[~present[edges_to, nm]]] = False
         # pinned[t, k]: t's last process in k is needed there by a service depending on t.
-        needed = np.zeros(present.shape, dtype=bool)
         own = edges_from != edges_to
-        np.logical_or.at(needed, edges_to[own], present[edges_from[own]])
+        needers, needed_services = edges_from[own], edges_to[own]
+        needed = np.zeros(present.shape, dtype=bool)
+        for k in range(present.shape[1]):
+            weights = present[needers, k].astype(np.float64)
+            hits = np.bincount(needed_services, weights=weights, minlength=inst.num_services)
+            needed[:, k] = hits > 0
         pinned = needed & (state.service_neighbourhood == 1)
         related = np.zeros(inst.num_services, dtype=bool)
         related[state.depends_on[s] + state.dependents[s]] = True
