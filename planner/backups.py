@@ -1757,7 +1757,6 @@ def _post_loss_platform(
         raise ValueError(f"unknown datacenter(s): {', '.join(unknown)}")
     hosts = platform.host_by_id
     new_placement = dict(placement) if placement is not None else dict(platform.placement)
-    restored_at: dict[str, str] = {}
     if placement is None:
         for db in platform.databases:
             where = new_placement.get(db.id)
@@ -1766,31 +1765,46 @@ def _post_loss_platform(
             alive = [h for h in where if h is not None and hosts[h].datacenter not in lost]
             if alive:  # failover: the first surviving standby becomes the primary
                 new_placement[db.id] = (alive[0], *(h for h in where if h != alive[0]))
-            else:
-                new_placement[db.id] = (None, *where[1:])
-                restored_at[db.id] = _restore_site(platform, hosts[where[0]].datacenter, lost)
+    # A primary still in a lost datacenter has no host yet: it will be restored elsewhere.
+    for db in platform.databases:
+        where = new_placement.get(db.id)
+        if where and where[0] is not None and hosts[where[0]].datacenter in lost:
+            new_placement[db.id] = (None, *where[1:])
     datacenters = tuple(
         replace(dc, backup_roles=frozenset(), backup_capacity_gb=0.0) if dc.id in lost else dc
         for dc in platform.datacenters
     )
     after = replace(platform, datacenters=datacenters, placement=new_placement)
+    restore = _RestoreSites(platform, lost)
     backups: dict[str, Sites3] = {}
     for db in platform.databases:
         old = platform.backups.get(db.id, (None, None, None))
-        r1 = after.primary_datacenter(db.id) or restored_at.get(db.id)
+        r1 = after.primary_datacenter(db.id)
+        if r1 is None:
+            was = platform.primary_datacenter(db.id) or old[0]
+            r1 = restore.near(was) if was is not None and was in lost else was
         r2, r3 = (s if s not in lost else None for s in old[1:])
         backups[db.id] = (r1, r2, r3)
     return after.with_backups(backups)
 
 
-def _restore_site(platform: Platform, lost_site: str, lost: frozenset[str]) -> str:
-    topo = Topology(platform)
-    candidates = [
-        dc
-        for dc, hosts in platform.hosts_by_datacenter.items()
-        if dc not in lost and any(h.role.accepts_databases() for h in hosts)
-    ]
-    near = topo.nearest(lost_site, candidates)
-    if near is None:
-        raise ValueError("no surviving datacenter has database hosts")
-    return near
+class _RestoreSites:
+    """Where a database with no surviving node is restored: the surviving datacenter with
+    database hosts nearest the lost one (the recovery plan may choose otherwise)."""
+
+    def __init__(self, platform: Platform, lost: frozenset[str]) -> None:
+        self.topo = Topology(platform)
+        self.candidates = [
+            dc
+            for dc, hosts in platform.hosts_by_datacenter.items()
+            if dc not in lost and any(h.role.accepts_databases() for h in hosts)
+        ]
+        self.cache: dict[str, str] = {}
+
+    def near(self, lost_site: str) -> str:
+        if lost_site not in self.cache:
+            near = self.topo.nearest(lost_site, self.candidates)
+            if near is None:
+                raise ValueError("no surviving datacenter has database hosts")
+            self.cache[lost_site] = near
+        return self.cache[lost_site]
