@@ -517,7 +517,7 @@ def audit(
             host_size,
             time_limit_s=settings.time_limit_s,
             seed=settings.seed,
-            complete=k == 1 and sample is None and datacenters,
+            complete=datacenters and (k == 2 or sample is None),
         )
     return AuditResult(
         platform.name,

@@ -70,15 +70,16 @@ def enumerate_scenarios(
     seed: int = 0,
     datacenters: bool = True,
 ) -> tuple[Scenario, ...]:
-    """The scenarios of an audit, in a fixed order: datacenters first, then hosts.
+    """The scenarios of an audit, in a fixed order: datacenters, single hosts, then pairs.
 
     Parameters
     ----------
     k
-        1: every single host; 2: every pair of hosts (single hosts are not repeated).
+        1: every single host; 2: every single host and every pair of hosts.
     sample
-        Draw this many of the host scenarios (without replacement, seeded by ``seed``) instead
-        of all of them; the datacenter scenarios are always all there.
+        Draw this many of the scenarios of the highest order (single hosts for ``k=1``, pairs
+        for ``k=2``) without replacement, seeded by ``seed``, instead of all of them; the
+        datacenter scenarios (and, for ``k=2``, the single hosts) are always all there.
     datacenters
         Include the loss of every single datacenter that holds hosts.
 
@@ -94,28 +95,29 @@ def enumerate_scenarios(
     hosts = [h.id for h in platform.hosts]
     n = len(hosts)
     total = n if k == 1 else n * (n - 1) // 2
+    ranks = None
     if sample is not None and sample < total:
         # Ranks, not materialised combinations: a sample of the pairs of 5,000 hosts stays small.
         ranks = sorted(random.Random(seed).sample(range(total), sample))
-    else:
-        ranks = list(range(total))
+    singles: list[Scenario] = []
+    pairs: list[Scenario] = []
     if k == 1:
-        host_scenarios = [Scenario(failed_hosts=(hosts[r],)) for r in ranks]
-    elif sample is None or sample >= total:
-        host_scenarios = [
-            Scenario(failed_hosts=(a, b)) for a, b in itertools.combinations(hosts, 2)
-        ]
+        chosen = range(n) if ranks is None else ranks
+        singles = [Scenario(failed_hosts=(hosts[r],)) for r in chosen]
     else:
-        host_scenarios = []
-        for r in ranks:
-            i, j = _pair(r, n)
-            host_scenarios.append(Scenario(failed_hosts=(hosts[i], hosts[j])))
+        singles = [Scenario(failed_hosts=(h,)) for h in hosts]
+        if ranks is None:
+            pairs = [Scenario(failed_hosts=pair) for pair in itertools.combinations(hosts, 2)]
+        else:
+            for r in ranks:
+                i, j = _pair(r, n)
+                pairs.append(Scenario(failed_hosts=(hosts[i], hosts[j])))
     dc_scenarios = (
         [Scenario(failed_datacenters=(dc,)) for dc in host_datacenters(platform)]
         if datacenters
         else []
     )
-    return (*dc_scenarios, *host_scenarios)
+    return (*dc_scenarios, *singles, *pairs)
 
 
 def scenario_label(scenario: Scenario) -> str:

@@ -49,13 +49,14 @@ def sweep_options(func: F) -> F:
             type=click.Choice(["1", "2"]),
             default="1",
             show_default=True,
-            help="1: every single host; 2: every pair of hosts.",
+            help="1: every single host; 2: every single host and every pair of hosts.",
         ),
         click.option(
             "--sample",
             type=click.IntRange(min=1),
             default=None,
-            help="Sweep N host scenarios drawn at random (seeded) instead of all.",
+            help="Sweep N host scenarios (pairs with --k 2) drawn at random (seeded) "
+            "instead of all.",
         ),
         click.option(
             "--seed",

@@ -66,11 +66,13 @@ def test_single_failures_are_every_datacenter_then_every_host(one_fatal_host):
     assert [s.failed_hosts for s in scenarios[2:]] == [("a1",), ("a2",), ("b1",), ("b2",)]
 
 
-def test_pairs_are_every_pair_of_hosts_once(one_fatal_host):
-    pairs = enumerate_scenarios(one_fatal_host, k=2, datacenters=False)
-    assert [s.failed_hosts for s in pairs] == list(
-        itertools.combinations(["a1", "a2", "b1", "b2"], 2)
-    )
+def test_k2_is_every_single_host_then_every_pair_once(one_fatal_host):
+    hosts = ["a1", "a2", "b1", "b2"]
+    scenarios = enumerate_scenarios(one_fatal_host, k=2, datacenters=False)
+    assert [s.failed_hosts for s in scenarios] == [
+        *((h,) for h in hosts),
+        *itertools.combinations(hosts, 2),
+    ]
 
 
 @pytest.mark.parametrize("n", [2, 3, 7, 40])
@@ -86,10 +88,12 @@ def test_sample_is_deterministic_for_a_seed(small_generated):
     other = enumerate_scenarios(small_generated, k=2, sample=15, seed=4)
     assert first == again
     assert first != other
-    hosts = [s.failed_hosts for s in first if s.failed_hosts]
-    assert len(hosts) == 15 == len(set(hosts))
-    assert all(len(set(pair)) == 2 for pair in hosts)
-    assert sum(1 for s in first if s.failed_datacenters) == 3  # every datacenter, always
+    pairs = [s.failed_hosts for s in first if len(s.failed_hosts) == 2]
+    assert len(pairs) == 15 == len(set(pairs))
+    assert all(a != b for a, b in pairs)
+    # Every datacenter and every single host, always; only the pairs are sampled.
+    assert sum(1 for s in first if s.failed_datacenters) == 3
+    assert sum(1 for s in first if len(s.failed_hosts) == 1) == len(small_generated.hosts)
 
 
 def test_k2_audit_is_deterministic_for_a_seed(small_generated):
@@ -98,7 +102,7 @@ def test_k2_audit_is_deterministic_for_a_seed(small_generated):
         for _ in range(2)
     ]
     assert [o.to_dict() for o in runs[0].outcomes] == [o.to_dict() for o in runs[1].outcomes]
-    assert all(len(o.scenario.failed_hosts) in (0, 2) for o in runs[0].outcomes)
+    assert sum(1 for o in runs[0].outcomes if len(o.scenario.failed_hosts) == 2) == 12
 
 
 def test_bad_k_and_sample_are_refused(one_fatal_host):
