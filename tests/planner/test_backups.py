@@ -18,6 +18,7 @@ from models.rules import Rule, backup_findings
 from models.topology import Topology
 from planner.backups import (
     backup_cost,
+    check_backup_plan,
     fix_backups,
     greedy_backup_sites,
     plan_backups,
@@ -391,3 +392,22 @@ def test_large_platforms_improve_the_greedy_plan_by_neighbourhoods(
         plan.cost.total_milli
         <= backup_cost(platform.with_backups(greedy), topology=topo).total_milli
     )
+
+
+def test_a_plan_failing_its_check_is_a_bug_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    # The module, not the click group planner.cli re-exports under the same name.
+    cli = importlib.import_module("planner.cli.backups")
+    platform = load("backup_sites_10001m_apart.yaml")
+    real = plan_backups(platform, **SOLVE)
+    broken = replace(real, backups={"db1": ("par-a", "par-b", "par-b")})
+    monkeypatch.setattr(cli, "plan_backups", lambda *a, **k: check_backup_plan(platform, broken))
+    out = tmp_path / "out.yaml"
+    code, text = run(
+        "backups", "plan", str(DATA / "backup_sites_10001m_apart.yaml"), "-o", str(out)
+    )
+    assert code == 3 and "bug" in text and "backup-same-site" in text
+    assert not out.exists()
