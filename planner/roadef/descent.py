@@ -113,7 +113,7 @@ def shift_descent(
     rng = np.random.default_rng(seed)
     inst = state.instance
     start = state.total()
-    # Single moves first; swaps, which cost far more, once single moves gain under 0.1 %.
+    # Single moves first; swaps, which cost far more, once a pass of single moves gains < 2 %.
     with_swaps = swaps and max_passes == 1
     for number in range(max_passes):
         gained = 0
@@ -141,7 +141,7 @@ def shift_descent(
         log.debug("pass %d (swaps %s) gained %d", number, with_swaps, gained)
         if time.monotonic() >= deadline:
             break
-        if swaps and not with_swaps and gained * 1000 < state.total():
+        if swaps and not with_swaps and gained * 50 < state.total():
             with_swaps = True
         elif gained == 0:
             break
