@@ -9,10 +9,13 @@ definition of the objective).
 
 Scale: databases with the same replica-1 site, the same previous sites and the same size class
 are interchangeable, so the model counts databases per (group, (site 2, site 3)) choice instead of
-deciding each database; the distance rule removes choices before the solver sees them. On large
-platforms the size classes are merged (a class weighs as its largest database, so capacity is
-never under-counted) and only the cheapest choices per group are kept; the plan then says so and
-claims no optimality.
+deciding each database; the distance rule removes choices before the solver sees them. Over
+``DEFAULT_MAX_VARIABLES`` the size classes are merged (a class weighs as its largest database, so
+capacity is never under-counted) and only the cheapest choices per group are kept; the plan then
+says so and claims no optimality. Over ``NEIGHBOURHOOD_THRESHOLD`` databases (20,000 in the
+benchmark) one model does not pay: the plan starts from the capacity-aware greedy and re-plans the
+databases of one replica-1 site at a time with an exact model, everything else fixed, until the
+time limit (``BENCHMARKS.md`` says how little that gains).
 
 Every plan leaves through :func:`check_backup_plan`, which runs the plain-Python
 ``models.rules.backup_findings`` on it; a plan that fails it is a bug.
@@ -1166,7 +1169,7 @@ def _plan(
         # Infeasible among the choices kept only: no proof for the platform.
         explanation = [
             "no plan found among the nearest choices kept (the model was narrowed to "
-            f"{built.candidates.variables} variables): raise the variable budget",
+            f"{built.candidates.variables} variables), which proves nothing for the platform",
             *explanation,
         ]
         plan = replace(plan, status=Status.UNKNOWN)
