@@ -3,11 +3,12 @@
 A greedy warm start (:mod:`planner.roadef.descent`: improving single moves, then swaps) takes
 at most ``descent_share`` of the time. Then each step picks a few machines (hosts) and some of
 the processes (containers) on them, frees those processes, and asks CP-SAT for their best
-placement on the picked machines with every other process held where it is. The sub-model holds every hard constraint restricted to the
-picked machines and the exact change of the five cost terms, so its optimum never makes the
-whole solution worse. The working state is costed exactly and incrementally after each step, a
-step is kept only if the total does not grow, and the final solution is re-checked by the
-independent evaluator in :mod:`planner.roadef.evaluate` before it is returned.
+placement on the picked machines with every other process held where it is. The sub-model
+holds every hard constraint restricted to the picked machines and the exact change of the five
+cost terms, so its optimum never makes the whole solution worse. The working state is costed
+exactly and incrementally after each step, a step is kept only if the total does not grow, and
+the final solution is re-checked by the independent evaluator in
+:mod:`planner.roadef.evaluate` before it is returned.
 
 The search is deterministic for a given seed, worker count and iteration budget: each CP-SAT
 call is bounded by deterministic time, not wall time. A wall-clock limit that cuts the warm
