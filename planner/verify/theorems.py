@@ -40,15 +40,6 @@ def _running(enc: Encoding, units: Sequence[UnitVar]) -> list[UnitVar]:
     return [u for u in units if u.number >= 0 and u.number not in enc.down_hosts]
 
 
-def _running_elsewhere(
-    enc: Encoding, units: Sequence[UnitVar], lost: Sequence[z3.ArithRef]
-) -> z3.BoolRef:
-    """Some running unit is on none of the ``lost`` hosts."""
-    return t.or_(
-        [t.and_([t.not_(t.eq(enc.where(u), f)) for f in lost]) for u in _running(enc, units)]
-    )
-
-
 def _host_domain(enc: Encoding, lost: Sequence[z3.ArithRef]) -> list[z3.BoolRef]:
     """Each lost variable is a host that is up; several are in increasing order (no repeats)."""
     domain = []
@@ -59,14 +50,20 @@ def _host_domain(enc: Encoding, lost: Sequence[z3.ArithRef]) -> list[z3.BoolRef]
     return domain
 
 
-def theorem_solver(enc: Encoding, timeout_ms: int | None = None) -> z3.Solver:
+def theorem_solver(
+    enc: Encoding, timeout_ms: int | None = None, logic: str | None = None
+) -> z3.Solver:
     """A fresh solver: a concrete theorem carries its facts in its numbers."""
     if enc.symbolic:
         raise ValueError("survivability theorems are stated over a concrete placement")
-    solver = z3.Solver()
+    solver = z3.SolverFor(logic) if logic else z3.Solver()
     if timeout_ms is not None:
         solver.set("timeout", timeout_ms)
     return solver
+
+
+#: Reads a model: the failure as plain data, and a clause excluding that same failure.
+ReadFailure = Callable[[z3.ModelRef], tuple[dict[str, Any], z3.BoolRef]]
 
 
 def _prove(
@@ -74,17 +71,17 @@ def _prove(
     solver: z3.Solver | None,
     name: str,
     statement: str,
-    lost: Sequence[z3.ArithRef],
     domain: Sequence[z3.BoolRef],
     claims: Sequence[Claim],
-    read_lost: Callable[[list[int]], dict[str, Any]],
+    read: ReadFailure,
     max_counterexamples: int,
+    logic: str | None = None,
 ) -> TheoremResult:
     started = time.perf_counter()
     scoped = solver is not None
     if solver is None:
         # A solver of its own, never pushed: Z3 keeps its non-incremental preprocessing.
-        solver = theorem_solver(enc)
+        solver = theorem_solver(enc, logic=logic)
     else:
         solver.push()
     try:
@@ -101,16 +98,14 @@ def _prove(
             if answer == z3.unsat:
                 break
             model = solver.model()
-            values = [model.eval(f, model_completion=True).as_long() for f in lost]  # type: ignore[attr-defined]
+            failure, same_again = read(model)
             down: dict[str, list[str]] = {"apps": [], "databases": []}
             for claim in claims:
                 if z3.is_false(model.eval(claim.expr, model_completion=True)):
                     down[claim.kind].append(claim.subject)
-            found.append({**read_lost(values), **down})
-            # The same loss once is enough: ask for another one.
-            solver.add(
-                t.not_(t.and_([t.eq(f, t.num(v)) for f, v in zip(lost, values, strict=True)]))
-            )
+            found.append({**failure, **down})
+            # The same failure once is enough: ask for another one.
+            solver.add(t.not_(same_again))
         return TheoremResult(
             name, statement, not found, tuple(found), False, time.perf_counter() - started
         )
@@ -119,24 +114,35 @@ def _prove(
             solver.pop()
 
 
-def survive_host_losses(
-    enc: Encoding, solver: z3.Solver | None = None, k: int = 1, max_counterexamples: int = 5
-) -> TheoremResult:
-    """Whichever ``k`` live hosts are lost, every app with more than ``k`` containers still has a
-    running container and every business or enterprise database with more than ``k`` nodes still
-    has a node (``k = 1``: every app with 2+ containers, every business or enterprise database)."""
-    lost = [t.int_const(f"lost_host[{i}]") for i in range(k)]
-    claims = []
+def _at_risk(enc: Encoding, k: int) -> list[tuple[str, str, list[UnitVar]]]:
+    """(kind, owner, running units) of every app with more than ``k`` containers and every
+    business or enterprise database with more than ``k`` nodes."""
+    out = []
     for owner, units in enc.units.items():
         if len(units) <= k:
             continue
         if units[0].is_database:
             if not enc.platform.database_by_id[owner].service_class.has_failover:
                 continue
-            kind = "databases"
+            out.append(("databases", owner, _running(enc, units)))
         else:
-            kind = "apps"
-        claims.append(Claim(kind, owner, _running_elsewhere(enc, units, lost)))
+            out.append(("apps", owner, _running(enc, units)))
+    return out
+
+
+def survive_host_losses(
+    enc: Encoding, solver: z3.Solver | None = None, k: int = 1, max_counterexamples: int = 5
+) -> TheoremResult:
+    """Whichever ``k`` hosts (up before the failure) are lost, every app with more than ``k``
+    containers still has a running container and every business or enterprise database with
+    more than ``k`` nodes still has a node (``k = 1``: every app with 2+ containers, every
+    business or enterprise database).
+
+    One host lost is an integer ranging over the hosts that are up. ``k`` hosts lost are a
+    Boolean per host that is up, exactly ``k`` of them true (distinct by construction), decided
+    by Z3's SAT solver with native cardinality constraints: stated with ``k`` integers, Z3 would
+    split cases on every pair of containers and hosts.
+    """
     name = "survives-host-loss" if k == 1 else f"survives-{k}-host-losses"
     statement = (
         "whichever host is lost, every app with 2+ containers keeps a running container and "
@@ -146,21 +152,44 @@ def survive_host_losses(
         f"running container and every business or enterprise database with more than {k} nodes "
         "keeps a node"
     )
+    if k == 1:
+        lost = t.int_const("lost_host")
+        claims = [
+            Claim(kind, owner, t.or_([t.not_(t.eq(enc.where(u), lost)) for u in running]))
+            for kind, owner, running in _at_risk(enc, k)
+        ]
 
-    def read(values: list[int]) -> dict[str, Any]:
-        hosts = [enc.host_name(v) for v in values]
-        return {"host": hosts[0]} if k == 1 else {"hosts": hosts}
+        def read_one(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
+            got = model.eval(lost, model_completion=True)
+            assert isinstance(got, z3.IntNumRef)
+            return {"host": enc.host_name(got.as_long())}, t.eq(lost, t.num(got.as_long()))
 
+        domain = _host_domain(enc, [lost])
+        return _prove(enc, solver, name, statement, domain, claims, read_one, max_counterexamples)
+
+    up = [h for h in range(len(enc.host_ids)) if h not in enc.down_hosts]
+    is_lost = {h: z3.Bool(f"lost[{enc.host_ids[h]}]") for h in up}
+    kept = {h: t.not_(is_lost[h]) for h in up}
+    claims = [
+        Claim(kind, owner, t.or_([kept[u.number] for u in running]))
+        for kind, owner, running in _at_risk(enc, k)
+    ]
+
+    def read_set(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
+        hosts = [h for h in up if z3.is_true(model.eval(is_lost[h], model_completion=True))]
+        return {"hosts": [enc.host_ids[h] for h in hosts]}, t.and_([is_lost[h] for h in hosts])
+
+    domain = [z3.PbEq([(is_lost[h], 1) for h in up], k)] if len(up) >= k else [z3.BoolVal(False)]
     return _prove(
         enc,
         solver,
         name,
         statement,
-        lost,
-        _host_domain(enc, lost),
+        domain,
         claims,
-        read,
+        read_set,
         max_counterexamples,
+        logic="QF_FD",
     )
 
 
@@ -193,16 +222,24 @@ def survive_datacenter_loss(
         )
         kind = "databases" if units and units[0].is_database else "apps"
         claims.append(Claim(kind, owner, running))
+
+    def read_dc(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
+        got = model.eval(lost, model_completion=True)
+        assert isinstance(got, z3.IntNumRef)
+        return (
+            {"datacenter": enc.datacenter_name(got.as_long())},
+            t.eq(lost, t.num(got.as_long())),
+        )
+
     return _prove(
         enc,
         solver,
         "survives-datacenter-loss",
         "whichever datacenter is lost, every database keeps a replica elsewhere and every app or "
         "database spread over 2+ datacenters keeps a running container or node",
-        [lost],
         domain,
         claims,
-        lambda values: {"datacenter": enc.datacenter_name(values[0])},
+        read_dc,
         max_counterexamples,
     )
 
