@@ -418,7 +418,7 @@ def _choices_for(
 def _costs(
     sites: _Sites,
     w: _Weights,
-    i: int,
+    i: int | np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
     before: tuple[str | None, str | None],
@@ -1226,6 +1226,25 @@ def _plan_by_neighbourhoods(
         by_local[r.local].append(r)
     order = sorted(by_local)
     random.Random(seed).shuffle(order)
+    # Sites whose databases the capacities pushed farthest from their cheapest choice first.
+    w = _Weights.of(platform)
+    nearest = _greedy_indices(sites, [by_local[local][0] for local in order], None)
+    rows = [
+        (sites.index[r.local], *chosen[r.database], *nearest[by_local[r.local][0].database])
+        for r in requests
+    ]
+    rows = [row for row in rows if None not in row]
+    pushed: Counter[str] = Counter()
+    if rows:
+        at, now2, now3, near2, near3 = (
+            np.array(column, dtype=np.int64) for column in zip(*rows, strict=True)
+        )
+        extra = _costs(sites, w, at, now2, now3, (None, None)) - _costs(
+            sites, w, at, near2, near3, (None, None)
+        )
+        per_site = np.bincount(at, weights=extra, minlength=len(sites.ids))
+        pushed.update({sites.ids[k]: float(v) for k, v in enumerate(per_site) if v})
+    order.sort(key=lambda local: -pushed[local])
     # Each step takes replica-1 sites until about NEIGHBOURHOOD_DATABASES databases.
     chunks: list[list[str]] = [[]]
     for local in order:
@@ -1233,7 +1252,6 @@ def _plan_by_neighbourhoods(
             chunks.append([])
         chunks[-1].append(local)
     # Storage, remote GB and objective of the whole current plan, kept up to date step by step.
-    w = _Weights.of(platform)
     size = {db.id: milli(db.size_gb) for db in platform.databases}
     load_all, gb_all = _fixed_load(platform, current, ())
     cost_all = _offset(platform, current, sites, w)
@@ -1267,7 +1285,7 @@ def _plan_by_neighbourhoods(
         plan = solve_backup_model(
             built,
             seed=seed,
-            time_limit_s=min(left, 2.0),
+            time_limit_s=min(left, 1.0),
             workers=workers,
             relative_gap=relative_gap,
         )
