@@ -235,7 +235,8 @@ class BackupPlan:
         elif c.choices_cut:
             extra.append("only the cheapest choices kept")
         lines.append(
-            f"  solve: {c.variables} variables, build {s.build_s:.2f} s, wall {s.wall_s:.2f} s, "
+            f"  solve: {c.variables or 'per-neighbourhood'} variables, build {s.build_s:.2f} s, "
+            f"wall {s.wall_s:.2f} s, "
             f"objective {s.objective}, bound {s.bound}, gap {s.gap}, seed {s.seed}"
             + (f" ({'; '.join(extra)})" if extra else "")
         )
