@@ -32,7 +32,7 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import ClassVar
 
@@ -472,6 +472,7 @@ class RuleGroup(StrEnum):
     APART = "apart"  # anti-affinity of an owner's units
     SPREAD = "spread"  # an owner runs in at least k datacenters
     MOVES = "moves"  # at most N units leave a healthy host
+    ROLE = "role"  # database nodes on hosts that take databases, containers on app hosts
 
 
 @dataclass(frozen=True)
@@ -496,6 +497,10 @@ class Problem:
     best_effort: bool = False
     #: True: switchable rules get literals, and rules may be relaxed (explain mode).
     explain: bool = False
+    #: Explain mode on the placement model itself (one boolean per owner and candidate host):
+    #: only demand, capacity and spread can be switched off, but proofs are as quick as the
+    #: placement's. For losses too large to explain with every rule relaxable.
+    strong: bool = False
     #: True when the candidates are every eligible host: the solver's bound is then valid.
     complete: bool = False
 
@@ -550,7 +555,7 @@ def add_variables(built: BuiltPlacement) -> None:
     for o, hosts in p.candidates.items():
         owner = index.owner_ids[o]
         # Without the anti-affinity rule (explain mode) several units may share a host.
-        upper = 1 if not p.explain else p.demand.get(o, 0) + len(p.movable.get(o, ()))
+        upper = 1 if p.strong or not p.explain else p.demand.get(o, 0) + len(p.movable.get(o, ()))
         for h in hosts:
             built.land[o, h] = m.new_int_var(0, max(1, upper), f"land[{owner}@{index.host_ids[h]}]")
     for o, hosts in p.movable.items():
@@ -602,7 +607,7 @@ def add_anti_affinity(built: BuiltPlacement) -> None:
     """The containers of an app with 2+ containers, and the nodes of a database, run on
     pairwise distinct hosts: at most one unit lands on a host, none where one stays."""
     p = built.problem
-    if not p.explain:
+    if not p.explain or p.strong:
         return  # one boolean per host and no candidate holding the owner: already true
     index = p.situ.index
     for o in p.candidates:
@@ -614,6 +619,20 @@ def add_anti_affinity(built: BuiltPlacement) -> None:
             limit = 0 if h in staying else 1
             here = built.land[o, h] + built.keep.get((o, h), 0)
             _enforce(built.model.add(here <= limit), literal)
+
+
+def add_roles(built: BuiltPlacement) -> None:
+    """A database node runs only on a host that takes databases, a container only on a host
+    that takes apps. Outside explain mode the candidates already obey it; down hosts are never
+    candidates at all (a lost host is a fact, not a rule to relax)."""
+    p = built.problem
+    if not p.explain:
+        return
+    index = p.situ.index
+    for (o, h), v in built.land.items():
+        if not index.takes(o, h):
+            kind = "databases" if index.is_db[o] else "apps"
+            built.model.add(v == 0).only_enforce_if(built.literal(f"{RuleGroup.ROLE}[{kind}]"))
 
 
 def add_spread(built: BuiltPlacement) -> None:
@@ -715,6 +734,7 @@ RULES: tuple[Callable[[BuiltPlacement], None], ...] = (
     add_demand,
     add_capacity,
     add_anti_affinity,
+    add_roles,
     add_spread,
     add_move_limit,
 )
@@ -1410,16 +1430,16 @@ def _batched_search(
 
 
 def _explain_problem(situ: Situation, owners: Sequence[int], allow_moves: int) -> Problem:
-    """Explain mode: every healthy host of the right role is a candidate (even one that holds
-    the owner or has no room), so that each rule, switched off, really gives way."""
+    """Explain mode: every healthy host is a candidate (even one of the wrong role, holding the
+    owner or without room), so that each rule, switched off, really gives way."""
     index = situ.index
     healthy = [h for h in range(len(index.host_ids)) if h not in situ.down]
-    candidates = {o: [h for h in healthy if index.takes(o, h)] for o in owners}
+    candidates = {o: list(healthy) for o in owners}
     movable: dict[int, list[int]] = {}
     units = sum(len(situ.held[o]) for o in range(len(index.owner_ids)))
     # Units on healthy hosts may move only under the moves literal (even at --allow-moves 0),
     # so that "allow some moves" shows up as a way out when it is one.
-    if units * len(healthy) <= 200_000:
+    if units * len(healthy) <= 20_000:
         for o, row in enumerate(index.where):
             hs = [h for h in row if h is not None and h not in situ.down]
             if hs:
@@ -1461,10 +1481,12 @@ def minimal_conflict(
     names = sorted(built.literals)
     deadline = deadline if deadline is not None else time.perf_counter() + 4 * params.time_limit
 
-    def infeasible(subset: Sequence[str]) -> bool | None:
+    def infeasible(subset: Sequence[str], first: bool = False) -> bool | None:
         built.model.clear_assumptions()
         built.model.add_assumptions([built.literals[n] for n in subset])
-        budget = min(params.time_limit, 5.0, max(0.1, deadline - time.perf_counter()))
+        # The first proof may take what time there is; each shrinking step a few seconds.
+        left = max(0.1, deadline - time.perf_counter())
+        budget = left if first else min(params.time_limit, 5.0, left)
         solver = _solver(SolveParams(seed=params.seed, workers=1), budget)
         code = solver.solve(built.model)
         if code == cp_model.INFEASIBLE:
@@ -1477,7 +1499,7 @@ def minimal_conflict(
         return False if code in (cp_model.FEASIBLE, cp_model.OPTIMAL) else None
 
     core: list[str] = []
-    if not infeasible(names):
+    if not infeasible(names, first=True):
         return None
     i = 0
     while i < len(core):
@@ -1515,18 +1537,23 @@ def _describe(situ: Situation, core: Sequence[str], allow_moves: int) -> list[st
     owners = sorted(index.owner_pos[s] for s in rules.get(RuleGroup.PLACE, ()))
     resources = sorted(rules.get(RuleGroup.CAPACITY, ()))
     lines: list[str] = []
+    for subject in sorted(rules.get(RuleGroup.SPREAD, ())):
+        o = index.owner_pos[subject]
+        full = bool(resources)  # without the capacity rule in the conflict, any host counts
+        dcs = {index.host_dc[h] for h in _eligible(situ, o, room=full)}
+        dcs |= {index.host_dc[h] for h in situ.held[o]}
+        where = f"with {_show_size(index, o)} free " if full else ""
+        lines.append(
+            f"{_what(index, o)} must run in {index.spread[o]} datacenters; healthy hosts "
+            f"{where}that may take it (or still run it) remain in {len(dcs)}"
+        )
     for o in owners:
         name = index.owner_ids[o]
         need = len(situ.displaced.get(o, ()))
         unit = "node" if index.is_db[o] else "container"
         room = len(_eligible(situ, o, room=True))
         if name in rules.get(RuleGroup.SPREAD, ()):
-            dcs = {index.host_dc[h] for h in _eligible(situ, o, room=True)}
-            dcs |= {index.host_dc[h] for h in situ.held[o]}
-            lines.append(
-                f"{_what(index, o)} must run in {index.spread[o]} datacenters; "
-                f"{len(dcs)} have a healthy host with {_show_size(index, o)} free or hold it"
-            )
+            continue  # said above
         elif name in rules.get(RuleGroup.APART, ()) and len(owners) == 1:
             # Its surviving hosts count: they hold a container already.
             remain = len(situ.held[o]) + room
@@ -1560,6 +1587,11 @@ def _describe(situ: Situation, core: Sequence[str], allow_moves: int) -> list[st
                 f"the healthy hosts that may take them have {free / 1000:g} {resource} free"
                 + ("" if free < demand else ", but not in pieces that fit")
             )
+    for kind in sorted(rules.get(RuleGroup.ROLE, ())):
+        unit, role = (
+            ("database nodes", "databases") if kind == "databases" else ("containers", "apps")
+        )
+        lines.append(f"{unit} run only on hosts whose role takes {role} (role {role} or any)")
     if RuleGroup.MOVES in rules:
         lines.append(
             f"at most {allow_moves} unit(s) on healthy hosts may move to make room "
@@ -1573,13 +1605,14 @@ def _describe(situ: Situation, core: Sequence[str], allow_moves: int) -> list[st
 def _fix(situ: Situation, owners: Sequence[int]) -> str | None:
     """How many more hosts of the most common size, in the largest healthy datacenter, let
     the greedy place every displaced unit (checked, not estimated)."""
-    from dataclasses import replace
 
     from models.entities import Host
 
     index = situ.index
     platform = index.platform
-    kinds = {index.is_db[o] for o in owners} or {False}
+    if not owners:
+        return None  # no shortage of room (a spread no datacenter left can give)
+    kinds = {index.is_db[o] for o in owners}
     healthy = [platform.hosts[h] for h in range(len(index.host_ids)) if h not in situ.down]
     fitting = [
         h
@@ -1603,7 +1636,7 @@ def _fix(situ: Situation, owners: Sequence[int]) -> str | None:
     n = 1
     while not works(n):
         n *= 2
-        if n > 4096:
+        if n > 256:
             return None
     low, high = n // 2 + 1, n
     while low < high:
@@ -1629,6 +1662,8 @@ def _obvious_conflict(situ: Situation) -> list[str] | None:
             core = [f"{RuleGroup.PLACE}[{name}]"]
             if index.apart[o]:
                 core.append(f"{RuleGroup.APART}[{name}]")
+            if any(not index.takes(o, h) for h in range(len(index.host_ids)) if h not in situ.down):
+                core.append(f"{RuleGroup.ROLE}[{'databases' if index.is_db[o] else 'apps'}]")
             return core + [f"{RuleGroup.CAPACITY}[{r}]" for r in index.resources]
     for is_db in (False, True):
         owners = [o for o in situ.displaced if index.is_db[o] is is_db]
@@ -1642,7 +1677,9 @@ def _obvious_conflict(situ: Situation) -> list[str] | None:
             )
             if demand > free:
                 names = [f"{RuleGroup.PLACE}[{index.owner_ids[o]}]" for o in owners]
-                return [*names, f"{RuleGroup.CAPACITY}[{resource}]"]
+                role = f"{RuleGroup.ROLE}[{'databases' if is_db else 'apps'}]"
+                others = any(not takes[h] for h in range(len(index.host_ids)) if h not in situ.down)
+                return [*names, f"{RuleGroup.CAPACITY}[{resource}]", *([role] if others else [])]
     return None
 
 
@@ -1669,18 +1706,22 @@ def explain_infeasible(
     platform's words, and what would fix it."""
     owners = sorted(situ.displaced)
     healthy = len(situ.index.host_ids) - len(situ.down)
-    deadline = time.perf_counter() + 3 * params.time_limit
+    deadline = time.perf_counter() + params.time_limit
     large = len(owners) * healthy > params.full_model_limit
     core = _obvious_conflict(situ) if large else None
-    if core is None and large and greedy is not None and greedy.missing:
-        # Too large to explain whole: the owners the greedy could not place, alone, first.
-        owners = sorted(greedy.missing)
+    if core is None and not large:
+        # Every rule relaxable: roles, anti-affinity and moves can show up in the conflict.
         built = build_placement(_explain_problem(situ, owners, allow_moves))
         core = minimal_conflict(built, params, deadline)
-        owners = sorted(situ.displaced)
     if core is None:
-        built = build_placement(_explain_problem(situ, owners, allow_moves))
-        core = minimal_conflict(built, params, deadline)
+        # Large, or too hard to prove with every rule relaxable: the placement model itself,
+        # with only demand, capacity and spread switchable, proves as fast as the placement.
+        strong = {o: _eligible(situ, o, room=False) for o in owners}
+        problem = _problem(
+            situ, strong, Bounds(0, 0), allow_moves=0, best_effort=False, complete=True
+        )
+        built = build_placement(replace(problem, explain=True, strong=True))
+        core = minimal_conflict(built, params, deadline + params.time_limit)
     if core is None:
         stuck_now = sorted(greedy.missing) if greedy is not None else []
         names = ", ".join(situ.index.owner_ids[o] for o in stuck_now[:8])

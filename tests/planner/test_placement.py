@@ -157,6 +157,17 @@ def test_spread_and_roles_hold_after_a_loss(spread_roles: Platform) -> None:
     assert check_plan(spread_roles, _as_plan(spread_roles, scenario, result)) == []
 
 
+def test_spread_no_datacenter_can_give_is_explained(spread_roles: Platform) -> None:
+    result = place(spread_roles, Scenario(failed_hosts=("b1", "b2")), params=PARAMS)
+    assert result.status is Status.INFEASIBLE
+    assert result.explanation == (
+        "app api must run in 2 datacenters; healthy hosts that may take it (or still run it) "
+        "remain in 1",
+        # d2, a databases host, is the one host left in dc-b.
+        "containers run only on hosts whose role takes apps (role apps or any)",
+    )
+
+
 def test_allow_moves_makes_a_tight_loss_feasible() -> None:
     platform = _load("loss_needs_one_move")
     scenario = Scenario(failed_hosts=("h1",))
@@ -232,6 +243,15 @@ def platforms_and_losses(draw: st.DrawFn) -> tuple[Platform, Scenario]:
         platform = generate_platform(hosts, apps, databases, datacenters, seed)
     except GenerationError:
         platform = generate_platform(hosts, 2, 0, datacenters, seed)
+    if draw(st.booleans()):
+        # Apps spread over 2+ datacenters keep that spread as a rule (it holds as placed).
+        spread = []
+        for app in platform.apps:
+            dcs = {platform.host_by_id[h].datacenter for h in platform.hosts_of(app.id) if h}
+            spread.append(replace(app, spread=len(dcs)) if len(dcs) >= 2 else app)
+        platform = replace(platform, apps=tuple(spread))
+    if datacenters > 1 and draw(st.booleans()):
+        return platform, Scenario(failed_datacenters=(platform.hosts[0].datacenter,))
     lost = draw(st.lists(st.sampled_from([h.id for h in platform.hosts]), min_size=1, max_size=3))
     return platform, Scenario(failed_hosts=tuple(dict.fromkeys(lost)))
 
