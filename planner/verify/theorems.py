@@ -13,7 +13,6 @@ substituted while building, so that each theorem's fresh solver has only the fai
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -38,16 +37,6 @@ class Claim:
 def _running(enc: Encoding, units: Sequence[UnitVar]) -> list[UnitVar]:
     """The units placed on a host that is up (before the failure the theorem is about)."""
     return [u for u in units if u.number >= 0 and u.number not in enc.down_hosts]
-
-
-def _host_domain(enc: Encoding, lost: Sequence[z3.ArithRef]) -> list[z3.BoolRef]:
-    """Each lost variable is a host that is up; several are in increasing order (no repeats)."""
-    domain = []
-    for f in lost:
-        domain += [t.ge(f, t.num(0)), t.lt(f, t.num(len(enc.host_ids)))]
-        domain += [t.not_(t.eq(f, t.num(h))) for h in sorted(enc.down_hosts)]
-    domain += [t.lt(a, b) for a, b in itertools.pairwise(lost)]
-    return domain
 
 
 def theorem_solver(
@@ -138,10 +127,10 @@ def survive_host_losses(
     more than ``k`` nodes still has a node (``k = 1``: every app with 2+ containers, every
     business or enterprise database).
 
-    One host lost is an integer ranging over the hosts that are up. ``k`` hosts lost are a
-    Boolean per host that is up, exactly ``k`` of them true (distinct by construction), decided
-    by Z3's SAT solver with native cardinality constraints: stated with ``k`` integers, Z3 would
-    split cases on every pair of containers and hosts.
+    The lost hosts are a Boolean per host that is up, exactly ``k`` of them true (distinct by
+    construction), decided by Z3's SAT solver with native cardinality constraints. Stated with
+    an integer host index instead, the same theorem took Z3 minutes at 5,000 hosts (its
+    arithmetic splits on every container's host), this seconds.
     """
     name = "survives-host-loss" if k == 1 else f"survives-{k}-host-losses"
     statement = (
@@ -152,21 +141,6 @@ def survive_host_losses(
         f"running container and every business or enterprise database with more than {k} nodes "
         "keeps a node"
     )
-    if k == 1:
-        lost = t.int_const("lost_host")
-        claims = [
-            Claim(kind, owner, t.or_([t.not_(t.eq(enc.where(u), lost)) for u in running]))
-            for kind, owner, running in _at_risk(enc, k)
-        ]
-
-        def read_one(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
-            got = model.eval(lost, model_completion=True)
-            assert isinstance(got, z3.IntNumRef)
-            return {"host": enc.host_name(got.as_long())}, t.eq(lost, t.num(got.as_long()))
-
-        domain = _host_domain(enc, [lost])
-        return _prove(enc, solver, name, statement, domain, claims, read_one, max_counterexamples)
-
     up = [h for h in range(len(enc.host_ids)) if h not in enc.down_hosts]
     is_lost = {h: z3.Bool(f"lost[{enc.host_ids[h]}]") for h in up}
     kept = {h: t.not_(is_lost[h]) for h in up}
@@ -177,7 +151,10 @@ def survive_host_losses(
 
     def read_set(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
         hosts = [h for h in up if z3.is_true(model.eval(is_lost[h], model_completion=True))]
-        return {"hosts": [enc.host_ids[h] for h in hosts]}, t.and_([is_lost[h] for h in hosts])
+        same = t.and_([is_lost[h] for h in hosts])
+        if k == 1:
+            return {"host": enc.host_ids[hosts[0]]}, same
+        return {"hosts": [enc.host_ids[h] for h in hosts]}, same
 
     domain = [z3.PbEq([(is_lost[h], 1) for h in up], k)] if len(up) >= k else [z3.BoolVal(False)]
     return _prove(
