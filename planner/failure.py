@@ -22,6 +22,7 @@ from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_be
 __all__ = [
     "UnknownHostError",
     "app_impacts",
+    "placed_platform",
     "plan_first_placement",
     "plan_host_failure",
     "plan_scenario",
@@ -219,6 +220,29 @@ def plan_host_failure(
             time_limit=time_limit,
         ),
     )
+
+
+def placed_platform(platform: Platform, plan: Plan) -> tuple[Platform, tuple[str, ...]]:
+    """The platform with the plan's placement, and the databases whose backup sites were reset.
+
+    A database whose primary moved to another datacenter (or that had no backup sites) gets the
+    nearest valid sites (replica 1 with the new primary); ``drplan backups`` optimises them.
+    """
+    from models.generate import nearest_backup_sites
+
+    placed = platform.with_placement(plan.placement)
+    stale = []
+    for db in platform.databases:
+        sites = platform.backups.get(db.id)
+        primary = placed.primary_datacenter(db.id)
+        if primary is not None and (sites is None or None in sites or sites[0] != primary):
+            stale.append(db.id)
+    if not stale:
+        return placed, ()
+    nearest = nearest_backup_sites(placed)
+    backups = dict(platform.backups)
+    backups.update({db_id: nearest[db_id] for db_id in stale})
+    return placed.with_backups(backups), tuple(stale)
 
 
 def plan_first_placement(

@@ -27,7 +27,12 @@ from planner.cli.common import (
     json_option,
     load_platform_or_exit,
 )
-from planner.failure import UnknownHostError, plan_first_placement, plan_host_failure
+from planner.failure import (
+    UnknownHostError,
+    placed_platform,
+    plan_first_placement,
+    plan_host_failure,
+)
 from planner.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -196,7 +201,13 @@ def place(
             platform, best_effort=best_effort, seed=seed, workers=workers, time_limit=time_limit
         ),
     )
-    placed = platform.with_placement(plan.placement)
+    placed, reset = placed_platform(platform, plan)
+    if reset and not as_json:
+        click.echo(
+            f"backup sites of {len(reset)} database(s) whose primary moved set to the nearest "
+            "valid sites (drplan backups optimises them)",
+            err=True,
+        )
     if plan.status.has_plan and output:
         from models.atomic import write_atomic
 

@@ -14,8 +14,13 @@ from models.reference import reference_platform
 from models.rules import Finding, Rule
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.placement import fail, place
-from planner.failure import UnknownHostError, plan_first_placement, plan_host_failure
-from planner.plan import Status
+from planner.failure import (
+    UnknownHostError,
+    placed_platform,
+    plan_first_placement,
+    plan_host_failure,
+)
+from planner.plan import Plan, Scenario, Status
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -189,3 +194,22 @@ def test_cli_place_writes_a_complete_platform(tmp_path: Path) -> None:
     placed = load_platform(out)
     assert placed.is_fully_placed()
     assert len(set(placed.placement["web"])) == 3
+
+
+def test_placed_platform_resets_backups_of_moved_primaries() -> None:
+    platform = reference_platform()
+    db = platform.databases[0]
+    hosts = platform.hosts_of(db.id)
+    old_dc = platform.primary_datacenter(db.id)
+    taken = set(hosts)
+    target = next(
+        h.id
+        for h in platform.hosts
+        if h.datacenter != old_dc and h.role.accepts_databases() and h.id not in taken
+    )
+    moved = {**platform.placement, db.id: (target, *hosts[1:])}
+    plan = Plan(Status.FEASIBLE, Scenario(), platform.placement, moved)
+    placed, reset = placed_platform(platform, plan)
+    assert reset == (db.id,)
+    assert placed.backups[db.id][0] == platform.host_by_id[target].datacenter
+    assert placed.backups[platform.databases[1].id] == platform.backups[platform.databases[1].id]
