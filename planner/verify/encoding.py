@@ -178,12 +178,14 @@ def encode(platform: Platform, plan: Plan | None = None) -> Encoding:
     EncodingError
         When a placement, a backup site or a move names something the platform does not have.
     """
-    return _encode(platform, plan, symbolic=False)
+    with t.paused_gc():
+        return _encode(platform, plan, symbolic=False)
 
 
 def encode_symbolic(platform: Platform, plan: Plan | None = None) -> Encoding:
     """The platform with every unit free to run on any of its hosts (backups stay fixed)."""
-    return _encode(platform, plan, symbolic=True)
+    with t.paused_gc():
+        return _encode(platform, plan, symbolic=True)
 
 
 def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encoding:

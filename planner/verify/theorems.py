@@ -55,7 +55,12 @@ def theorem_solver(
 ReadFailure = Callable[[z3.ModelRef], tuple[dict[str, Any], z3.BoolRef]]
 
 
-def _prove(
+def _prove(*args: Any, **kwargs: Any) -> TheoremResult:
+    with t.paused_gc():
+        return _prove_now(*args, **kwargs)
+
+
+def _prove_now(
     enc: Encoding,
     solver: z3.Solver | None,
     name: str,
