@@ -73,6 +73,12 @@ NEIGHBOURHOOD_THRESHOLD = 2_000
 NEIGHBOURHOOD_DATABASES = 150
 NEIGHBOURHOOD_VARIABLES = 800
 NEIGHBOURHOOD_PASSES = 3
+#: Wall time may exceed the deterministic budget by this factor before the search is cut.
+#: Neighbourhood steps per second of time limit (calibrated on 2 cores: about one a second,
+#: model building included), and the deterministic time of each step's solve.
+STEPS_PER_SECOND = 1.0
+STEP_DETERMINISTIC_TIME = 0.5
+WALL_SAFETY = 4.0
 #: Fewest choices kept per group when choices are cut.
 MIN_CHOICES = 6
 
@@ -914,9 +920,14 @@ def solve_backup_model(
     workers: int = 1,
     hint: BackupSites | None = None,
     relative_gap: float = DEFAULT_RELATIVE_GAP,
+    deterministic_time: float | None = None,
 ) -> BackupPlan:
     """Solve the model and read the sites of every database (not yet checked); the search stops
-    at ``relative_gap`` from the bound."""
+    at ``relative_gap`` from the bound.
+
+    With ``deterministic_time``, the search budget is CP-SAT's deterministic time, so the same
+    model, seed and workers give the same answer however loaded the machine is;
+    ``time_limit_s`` is then only a safety net on wall time."""
     platform = built.platform
     if built.precheck:
         return BackupPlan(
@@ -931,6 +942,8 @@ def solve_backup_model(
         _add_hint(built, hint)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+    if deterministic_time is not None:
+        solver.parameters.max_deterministic_time = max(0.01, deterministic_time)
     solver.parameters.random_seed = seed
     solver.parameters.num_workers = workers
     solver.parameters.relative_gap_limit = relative_gap
@@ -948,6 +961,7 @@ def solve_backup_model(
         build_s=built.build_s,
         seed=seed,
         workers=workers,
+        deterministic_time=solver.deterministic_time,
     )
     if not status.has_plan:
         return BackupPlan(
@@ -1136,11 +1150,15 @@ def _plan(
     relative_gap: float,
 ) -> BackupPlan:
     """Build, solve, read; if narrowed and infeasible, widen once; explain what is infeasible.
-    Large platforms are improved neighbourhood by neighbourhood from the greedy plan."""
-    deadline = time.perf_counter() + time_limit_s
+    Large platforms are improved neighbourhood by neighbourhood from the greedy plan.
+
+    ``time_limit_s`` is spent as CP-SAT deterministic time (repeatable: the same file, seed and
+    workers give the same plan on a busy machine too); wall time is capped at
+    ``WALL_SAFETY`` times the limit in case the machine is far slower than usual."""
+    deadline = time.perf_counter() + WALL_SAFETY * time_limit_s
     if len(requests) > NEIGHBOURHOOD_THRESHOLD:
         improved = _plan_by_neighbourhoods(
-            platform, requests, topo, lost, seed, deadline, workers, relative_gap
+            platform, requests, topo, lost, seed, deadline, workers, relative_gap, time_limit_s
         )
         if improved is not None:
             return improved
@@ -1156,6 +1174,7 @@ def _plan(
             time_limit_s=left,
             workers=workers,
             relative_gap=relative_gap,
+            deterministic_time=time_limit_s,
         )
         narrowed = built.candidates.choices_cut or built.candidates.size_classes_merged
         if plan.status.has_plan or built.precheck or not narrowed:
@@ -1199,12 +1218,15 @@ def _plan_by_neighbourhoods(
     deadline: float,
     workers: int,
     relative_gap: float,
+    budget: float,
 ) -> BackupPlan | None:
     """Large platforms: start from the capacity-aware greedy (exact sizes), then re-plan the
     databases of a few replica-1 sites at a time with exact size classes, everything else fixed
     (fix-and-optimise). The current sites stay among each model's choices, so no step makes
     the plan worse, and every step is exact. ``None`` when the greedy cannot place everything
-    (the caller then solves the narrowed model whole)."""
+    (the caller then solves the narrowed model whole). ``budget`` (seconds) sets the number of
+    steps, each with a fixed deterministic time, so the plan does not depend on the machine's
+    load."""
     start = time.perf_counter()
     sites = _Sites(platform, topo, lost)
     planned = {r.database for r in requests}
@@ -1258,7 +1280,14 @@ def _plan_by_neighbourhoods(
     cost_all = _offset(platform, current, sites, w)
     run = _Neighbourhoods(build_s=time.perf_counter() - start)
     step = 0
-    while time.perf_counter() < deadline - 0.2 and step < NEIGHBOURHOOD_PASSES * len(chunks):
+    spent = 0.0
+    # A fixed number of steps, each with a deterministic-time budget: how far the search gets
+    # depends on the budget only, never on how busy the machine is.
+    steps = min(NEIGHBOURHOOD_PASSES * len(chunks), max(1, round(budget * STEPS_PER_SECOND)))
+    while step < steps:
+        if time.perf_counter() > deadline:
+            log.warning("backup search stopped by the wall-time safety net: may not repeat")
+            break
         chunk = chunks[step % len(chunks)]
         step += 1
         sub = [r for local in chunk for r in by_local[local]]
@@ -1280,16 +1309,15 @@ def _plan_by_neighbourhoods(
             _fixed_state=(load, gb, cost_all - _offset(platform, own, sites, w)),
         )
         run.build_s += time.perf_counter() - t0
-        left = deadline - time.perf_counter()
-        if left <= 0.1:
-            break
         plan = solve_backup_model(
             built,
             seed=seed,
-            time_limit_s=min(left, 1.0),
+            time_limit_s=max(0.1, deadline - time.perf_counter()),
             workers=workers,
             relative_gap=relative_gap,
+            deterministic_time=STEP_DETERMINISTIC_TIME,
         )
+        spent += plan.solve.deterministic_time or 0.0
         run.wall_s += plan.solve.wall_s
         run.steps += 1
         if plan.status.has_plan:
@@ -1313,7 +1341,13 @@ def _plan_by_neighbourhoods(
         backups,
         planned=tuple(r.database for r in requests),
         candidates=_candidate_stats(sites, sorted(by_local), run.steps),
-        solve=SolveStats(wall_s=run.wall_s, build_s=run.build_s, seed=seed, workers=workers),
+        solve=SolveStats(
+            wall_s=run.wall_s,
+            build_s=run.build_s,
+            seed=seed,
+            workers=workers,
+            deterministic_time=spent,
+        ),
     )
 
 

@@ -69,10 +69,15 @@ class SolveStats:
     gap: float | None = None
     seed: int = 0
     workers: int = 1
+    #: CP-SAT's deterministic time spent: the budget that makes a search repeatable.
+    deterministic_time: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "wall_s": round(self.wall_s, 4),
+            "deterministic_time": (
+                None if self.deterministic_time is None else round(self.deterministic_time, 4)
+            ),
             "build_s": round(self.build_s, 4),
             "objective": self.objective,
             "bound": self.bound,

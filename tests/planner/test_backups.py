@@ -255,6 +255,16 @@ def test_same_seed_same_plan() -> None:
     assert first.cost == second.cost
 
 
+def test_large_platforms_same_seed_same_plan() -> None:
+    """Above the neighbourhood threshold the search is cut by steps of deterministic time,
+    not by the clock: a busy machine gives the same plan."""
+    platform = generate_platform(400, 0, 2_100, 12, seed=5, backup_sites=6).with_backups({})
+    first = plan_backups(platform, seed=3, time_limit_s=2, workers=1)
+    second = plan_backups(platform, seed=3, time_limit_s=2, workers=1)
+    assert first.status.has_plan and first.checked
+    assert first.backups == second.backups
+
+
 def test_json_output_has_sites_distances_cost_and_stats() -> None:
     import json
 
