@@ -343,7 +343,9 @@ def _placement_verdict(
     result = place(
         context.platform,
         scenario,
-        params=SolveParams(seed=settings.seed, workers=1, time_limit=settings.time_limit_s),
+        params=SolveParams.repeatable(
+            seed=settings.seed, workers=1, time_limit=settings.time_limit_s
+        ),
     )
     return (Status.FEASIBLE if result.status.has_plan else result.status), "cp-sat", ()
 
@@ -540,7 +542,7 @@ def explain_worst(
     """``outcomes`` with the explanation filled for the ``count`` worst whose lost units the
     solver proved cannot be re-placed (the placement engine's explanation of its answer)."""
     settings = settings or AuditSettings()
-    params = SolveParams(seed=settings.seed, workers=1, time_limit=settings.time_limit_s)
+    params = SolveParams.repeatable(seed=settings.seed, workers=1, time_limit=settings.time_limit_s)
     order = sorted(range(len(outcomes)), key=lambda i: (outcomes[i].severity(), i))
     chosen = [
         i

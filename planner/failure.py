@@ -188,7 +188,7 @@ def plan_scenario(
         allow_moves=allow_moves,
         best_effort=best_effort,
         weights=weights,
-        params=SolveParams(seed=seed, workers=workers, time_limit=time_limit),
+        params=SolveParams.repeatable(seed=seed, workers=workers, time_limit=time_limit),
         extra_terms=extra_terms,
     )
     log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)

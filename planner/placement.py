@@ -806,6 +806,12 @@ def _add_hint(built: BuiltPlacement, hint: Mapping[int, Sequence[int]]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+#: How far wall time may exceed a repeatable search's deterministic budget before it is cut.
+WALL_SAFETY = 4.0
+#: Deterministic time of one batch of the large neighbourhood search.
+BATCH_DETERMINISTIC_TIME = 1.0
+
+
 @dataclass(frozen=True)
 class SolveParams:
     """Solver settings; every one explicit, with a default."""
@@ -829,6 +835,18 @@ class SolveParams:
     batch_hosts: int = 12
     #: Batches in a row without a better plan before the search stops.
     batch_patience: int = 5
+
+    @classmethod
+    def repeatable(cls, seed: int = 0, workers: int = 1, time_limit: float = 10.0) -> SolveParams:
+        """Settings whose answer does not depend on the machine's load: ``time_limit`` is spent
+        as CP-SAT deterministic time, wall time only cut at ``WALL_SAFETY`` times it (a machine
+        that much slower than usual). With one worker, the same seed gives the same plan."""
+        return cls(
+            seed=seed,
+            workers=workers,
+            time_limit=WALL_SAFETY * time_limit,
+            deterministic_time=time_limit,
+        )
 
 
 @dataclass(frozen=True)
@@ -1390,7 +1408,11 @@ def _batched_search(
         )
         built = build_placement(problem, weights, (), {o: v for o, v in freed.items()})
         build_s += built.build_s
-        outcome = solve_placement(built, params, min(remaining, 2.0))
+        if params.deterministic_time is None:
+            outcome = solve_placement(built, params, min(remaining, 2.0))
+        else:  # repeatable: each batch gets the same deterministic budget, wall time a safety
+            batch = replace(params, deterministic_time=BATCH_DETERMINISTIC_TIME)
+            outcome = solve_placement(built, batch, remaining)
         log.debug(
             "batch %d: %d units, floors %d/%d, %s %s (best %d)",
             rounds,
