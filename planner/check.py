@@ -91,12 +91,27 @@ def _shape_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
 
 
 def _down_host_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
-    """Nothing runs on a host that is down."""
+    """Nothing runs on a host that is down, but the units that wait for it (listed as waiting,
+    left where they were); a waiting unit is on a down host."""
     down = plan.scenario.down_hosts(platform)
+    waiting = set(plan.waiting)
     for owner, hosts in plan.placement.items():
+        before = plan.before.get(owner, ())
         for index, host in enumerate(hosts):
-            if host is not None and host in down:
-                yield Finding(Rule.DOWN_HOST, owner, f"{owner}/{index} on down host {host}")
+            unit = f"{owner}/{index}"
+            was = before[index] if index < len(before) else None
+            if unit in waiting:
+                if host is None or host not in down or host != was:
+                    yield Finding(
+                        Rule.DOWN_HOST,
+                        owner,
+                        f"{unit} is listed as waiting for its host, but is on {host}",
+                    )
+            elif host is not None and host in down:
+                yield Finding(Rule.DOWN_HOST, owner, f"{unit} on down host {host}")
+    placed = {f"{o}/{i}" for o, hosts in plan.placement.items() for i in range(len(hosts))}
+    for unit in sorted(waiting - placed):
+        yield Finding(Rule.DOWN_HOST, unit, f"waiting unit {unit} does not exist")
 
 
 def _unplaced_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:

@@ -99,8 +99,8 @@ class DatabaseOutcome:
         return {
             "id": self.id,
             "action": self.action.value,
-            "downtime_s": self.downtime_s,
-            "data_loss_s": self.data_loss_s,
+            "downtime_s": round(self.downtime_s, 3),
+            "data_loss_s": None if self.data_loss_s is None else round(self.data_loss_s, 3),
             "new_primary": self.new_primary,
             "source": None if self.source is None else self.source.value,
             "nodes_to_replace": list(self.nodes_to_replace),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from models.entities import Platform
 from models.rules import capacity_findings, placement_findings
@@ -204,21 +205,50 @@ def plan_host_failure(
     seed: int = 0,
     workers: int = 1,
     time_limit: float = 10.0,
+    redeploy: bool = False,
 ) -> Plan:
-    """The plan after losing ``failed_hosts``: see :func:`plan_scenario`."""
+    """The plan after losing ``failed_hosts``: see :func:`plan_scenario`.
+
+    Business and enterprise databases fail over to a standby; sandbox and starter ones wait for
+    their host, their node left there (``Plan.waiting``), unless ``redeploy`` restores them
+    elsewhere from their best backup.
+    """
     scenario = Scenario(failed_hosts=tuple(dict.fromkeys(failed_hosts)))
-    # What each database does meanwhile (failover or wait), and its apps down with it: issue 4.
-    return with_database_outcomes(
+    plan = plan_scenario(
         platform,
-        plan_scenario(
-            platform,
-            scenario,
-            allow_moves=allow_moves,
-            best_effort=best_effort,
-            seed=seed,
-            workers=workers,
-            time_limit=time_limit,
-        ),
+        scenario,
+        allow_moves=allow_moves,
+        best_effort=best_effort,
+        seed=seed,
+        workers=workers,
+        time_limit=time_limit,
+    )
+    # What each database does meanwhile (failover, wait, restore), and its apps down with it.
+    return keep_waiting_units(platform, with_database_outcomes(platform, plan, redeploy))
+
+
+def keep_waiting_units(platform: Platform, plan: Plan) -> Plan:
+    """The plan with the nodes of databases that wait for their host left on it: they are not
+    redeployed, so the plan must not move them (the engine placed them as if they were)."""
+    waiting_dbs = sorted(d["id"] for d in plan.databases if d.get("action") == "wait")
+    if not waiting_dbs or not plan.status.has_plan:
+        return plan
+    down = plan.scenario.down_hosts(platform)
+    placement = dict(plan.placement)
+    waiting: list[str] = []
+    for db_id in waiting_dbs:
+        hosts = list(placement[db_id])
+        for index, host in enumerate(platform.hosts_of(db_id)):
+            if host is not None and host in down:
+                hosts[index] = host
+                waiting.append(f"{db_id}/{index}")
+        placement[db_id] = tuple(hosts)
+    return replace(
+        plan,
+        placement=placement,
+        moves=moves_between(plan.before, placement),
+        unplaced=tuple(u for u in plan.unplaced if u not in set(waiting)),
+        waiting=tuple(waiting),
     )
 
 

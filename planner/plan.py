@@ -125,6 +125,9 @@ class Plan:
     databases: tuple[Mapping[str, Any], ...] = ()
     #: Units that could not be placed (``--best-effort``), as ``owner/index``.
     unplaced: tuple[str, ...] = ()
+    #: Units that stay on their lost host, waiting for its repair (sandbox and starter database
+    #: nodes without ``--redeploy``), as ``owner/index``.
+    waiting: tuple[str, ...] = ()
     #: Why the plan is infeasible, in the platform's words, and what would fix it.
     explanation: tuple[str, ...] = ()
     solve: SolveStats = field(default_factory=SolveStats)
@@ -152,6 +155,7 @@ class Plan:
             "apps": [a.to_dict() for a in self.apps],
             "databases": [dict(d) for d in self.databases],
             "unplaced": list(self.unplaced),
+            "waiting": list(self.waiting),
             "explanation": list(self.explanation),
             "solve": self.solve.to_dict(),
             "checked": self.checked,

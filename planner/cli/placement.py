@@ -139,6 +139,13 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
         shown = ", ".join(plan.unplaced[:MAX_ROWS])
         more = f" and {len(plan.unplaced) - MAX_ROWS} more" if len(plan.unplaced) > MAX_ROWS else ""
         console.print(f"unplaced ({len(plan.unplaced)}): {shown}{more}")
+    if plan.waiting:
+        shown = ", ".join(plan.waiting[:MAX_ROWS])
+        more = f" and {len(plan.waiting) - MAX_ROWS} more" if len(plan.waiting) > MAX_ROWS else ""
+        console.print(
+            f"waiting for their host ({len(plan.waiting)}, --redeploy restores them elsewhere): "
+            f"{shown}{more}"
+        )
     for line in plan.explanation:
         console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     solve = plan.solve
@@ -243,6 +250,12 @@ def fail() -> None:
     help="Units on healthy hosts that may move to make room.",
 )
 @click.option("--best-effort", is_flag=True, help="Place what fits; list the rest.")
+@click.option(
+    "--redeploy",
+    is_flag=True,
+    help="Restore sandbox and starter databases elsewhere from their best backup "
+    "(data loss) instead of waiting for their host.",
+)
 @solve_options
 @json_option()
 @output_option
@@ -251,6 +264,7 @@ def fail_host(
     file: str | None,
     allow_moves: int,
     best_effort: bool,
+    redeploy: bool,
     seed: int,
     workers: int,
     time_limit: float,
@@ -276,6 +290,7 @@ def fail_host(
             seed=seed,
             workers=workers,
             time_limit=time_limit,
+            redeploy=redeploy,
         )
     except UnknownHostError as error:
         fail_bad_input(error.lines(file or "reference platform"))

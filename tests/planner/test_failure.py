@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from models.io import load_platform
 from models.reference import reference_platform
 from models.rules import Finding, Rule
 from planner.certify import PlanDefect, certify_plan
+from planner.check import check_plan
 from planner.cli.placement import fail, place
 from planner.failure import (
     UnknownHostError,
@@ -213,3 +215,42 @@ def test_placed_platform_resets_backups_of_moved_primaries() -> None:
     assert reset == (db.id,)
     assert placed.backups[db.id][0] == platform.host_by_id[target].datacenter
     assert placed.backups[platform.databases[1].id] == platform.backups[platform.databases[1].id]
+
+
+def _sandbox_host(platform: Platform) -> tuple[str, str]:
+    """A sandbox database of the reference platform and the host of its only node."""
+    db = next(d for d in platform.databases if d.service_class.value == "sandbox")
+    host = platform.placement[db.id][0]
+    assert host is not None
+    return db.id, host
+
+
+def test_sandbox_database_waits_for_its_host_and_stays_on_it() -> None:
+    platform = reference_platform()
+    db_id, host = _sandbox_host(platform)
+    plan = certify_plan(platform, plan_host_failure(platform, [host]))
+    record = next(d for d in plan.databases if d["id"] == db_id)
+    assert record["action"] == "wait"
+    assert record["downtime_s"] == platform.policy.host_repair_s
+    assert f"{db_id}/0" in plan.waiting
+    assert plan.placement[db_id][0] == host  # not moved: it waits for the repair
+    assert not any(m.unit == f"{db_id}/0" for m in plan.moves)
+
+
+def test_redeploy_restores_the_sandbox_database_elsewhere() -> None:
+    platform = reference_platform()
+    db_id, host = _sandbox_host(platform)
+    plan = certify_plan(platform, plan_host_failure(platform, [host], redeploy=True))
+    record = next(d for d in plan.databases if d["id"] == db_id)
+    assert record["action"] == "restore" and record["data_loss_s"] > 0
+    assert plan.waiting == ()
+    assert plan.placement[db_id][0] not in (None, host)
+    assert record["new_primary"] == plan.placement[db_id][0]
+
+
+def test_checker_refuses_a_waiting_unit_that_moved() -> None:
+    platform = reference_platform()
+    db_id, host = _sandbox_host(platform)
+    plan = plan_host_failure(platform, [host], redeploy=True)
+    lie = replace(plan, waiting=(f"{db_id}/0",))
+    assert any(f.rule is Rule.DOWN_HOST for f in check_plan(platform, lie))
