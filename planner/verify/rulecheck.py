@@ -11,6 +11,7 @@ down.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,8 @@ from models.entities import App, Datacenter, Host, Platform
 
 #: The placement rules of the small-platform model.
 RULES = ("capacity", "anti-affinity", "spread")
-#: The theorems: single host loss and single datacenter loss.
-THEOREMS = ("survives-host-loss", "survives-datacenter-loss")
+#: The theorems: one host lost, two hosts lost, one datacenter lost.
+THEOREMS = ("survives-host-loss", "survives-2-host-losses", "survives-datacenter-loss")
 
 
 @dataclass(frozen=True)
@@ -153,23 +154,33 @@ class _Model:
             )
         raise KeyError(name)
 
-    def broken(self, theorem: str) -> tuple[z3.BoolRef, z3.ArithRef]:
-        """The theorem's negation, and the variable standing for what is lost."""
+    def broken(self, theorem: str) -> tuple[z3.BoolRef, list[z3.ArithRef]]:
+        """The theorem's negation, and the variables standing for what is lost."""
         A, C = self.bound.apps, self.bound.containers
-        if theorem == "survives-host-loss":
-            lost = z3.Int("lost_host")
+        if theorem in ("survives-host-loss", "survives-2-host-losses"):
+            # k hosts lost, in increasing order (distinct); an app with more than k containers
+            # is down when every one of them is on a lost host.
+            k = 1 if theorem == "survives-host-loss" else 2
+            lost = [z3.Int(f"lost_host[{j}]") for j in range(k)]
             down = z3.Or(
                 [
                     z3.And(
-                        self.count[a] >= 2,
+                        self.count[a] > k,
                         z3.And(
-                            [z3.Implies(self.exists(a, i), self.x[a][i] == lost) for i in range(C)]
+                            [
+                                z3.Implies(
+                                    self.exists(a, i), z3.Or([self.x[a][i] == f for f in lost])
+                                )
+                                for i in range(C)
+                            ]
                         ),
                     )
                     for a in range(A)
                 ]
             )
-            return z3.And(lost >= 0, lost < self.n_hosts, down), lost
+            domain = [z3.And(f >= 0, f < self.n_hosts) for f in lost]
+            domain += [a < b for a, b in itertools.pairwise(lost)]
+            return z3.And(*domain, down), lost
         if theorem == "survives-datacenter-loss":
             lost = z3.Int("lost_datacenter")
             down = z3.Or(
@@ -186,10 +197,10 @@ class _Model:
                     for a in range(A)
                 ]
             )
-            return z3.And(lost >= 0, lost < self.n_dcs, down), lost
+            return z3.And(lost >= 0, lost < self.n_dcs, down), [lost]
         raise KeyError(theorem)
 
-    def read(self, model: z3.ModelRef, lost: z3.ArithRef, theorem: str) -> dict[str, Any]:
+    def read(self, model: z3.ModelRef, lost: list[z3.ArithRef], theorem: str) -> dict[str, Any]:
         def num(term: z3.ExprRef) -> int:
             got = model.eval(term, model_completion=True)
             assert isinstance(got, z3.IntNumRef)
@@ -208,7 +219,8 @@ class _Model:
                     "hosts": [f"h{num(self.x[a][i])}" for i in range(count)],
                 }
             )
-        lost_value = num(lost)
+        prefix = "d" if theorem == "survives-datacenter-loss" else "h"
+        names = [f"{prefix}{num(f)}" for f in lost]
         return {
             "datacenters": [f"d{d}" for d in range(num(self.n_dcs))],
             "hosts": [
@@ -216,7 +228,7 @@ class _Model:
                 for h in range(n_hosts)
             ],
             "apps": apps,
-            "lost": f"h{lost_value}" if theorem == "survives-host-loss" else f"d{lost_value}",
+            "lost": names[0] if len(names) == 1 else names,
         }
 
 
