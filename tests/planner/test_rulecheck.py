@@ -58,3 +58,17 @@ def test_spread_alone_does_not_protect_against_host_loss() -> None:
     # spread 1 may still stack its containers.
     assert not check_rules("survives-host-loss", ["capacity", "spread"]).proved
     assert check_rules("survives-datacenter-loss", ["spread"]).proved
+
+
+def test_any_two_hosts_lost() -> None:
+    result = check_rules("survives-2-host-losses", ["capacity", "spread"])
+    assert not result.proved and result.counterexample is not None
+    lost = set(result.counterexample["lost"])
+    assert len(lost) == 2
+    down = [
+        a for a in result.counterexample["apps"] if a["containers"] > 2 and set(a["hosts"]) <= lost
+    ]
+    assert down, result.counterexample
+    theorem = survive_host_losses(encode(to_platform(result.counterexample)), k=2)
+    assert not theorem.proved
+    assert frozenset(lost) in {frozenset(c["hosts"]) for c in theorem.counterexamples}
