@@ -22,7 +22,13 @@ from planner.cli.common import (
     json_option,
     load_platform_or_exit,
 )
-from planner.cli.placement import fail, finish_plan, output_option
+from planner.cli.placement import (
+    emit_plan,
+    fail,
+    finish_plan,
+    output_option,
+    solve_options_with,
+)
 from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
 from planner.plan import Plan
 from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
@@ -168,21 +174,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     show_default=True,
     help="Re-home the backup replicas lost with the datacenter.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed.")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="CP-SAT search workers (1 is deterministic).",
-)
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Wall seconds for the placement solver.",
-)
+@solve_options_with(30.0)
 @json_option()
 @output_option
 def fail_datacenter(
@@ -218,15 +210,9 @@ def fail_datacenter(
     except UnknownDatacenterError as error:
         fail_bad_input(error.lines(file or "reference platform"))
     plan = finish_plan(platform, plan)
-    if output:
-        emit_json(plan.to_dict(), output)
-    if as_json:
-        emit_json(plan.to_dict())
-    else:
-        title = f"loss of datacenter {datacenter} ({file or 'reference platform'})"
-        _print_plan(plan, _console(), title, platform.policy.starts_per_host_per_minute)
-        if output:
-            click.echo(f"wrote {output}")
+    title = f"loss of datacenter {datacenter} ({file or 'reference platform'})"
+    starts = platform.policy.starts_per_host_per_minute
+    emit_plan(plan, as_json, output, lambda: _print_plan(plan, _console(), title, starts))
     sys.exit(_exit_code(plan))
 
 
