@@ -1,9 +1,12 @@
 """The rules themselves checked: on every small platform, the placement rules imply survival.
 
 Here nothing is concrete. A platform of up to ``hosts`` hosts in up to ``datacenters``
-datacenters, with up to ``apps`` apps of 1 to ``containers`` containers, has its number of hosts
-and datacenters, each host's datacenter and capacity, each app's container count, size and
-spread, and the placement of every container as Z3 variables. Z3 then proves, for all of them at
+datacenters, with up to ``apps`` apps of 1 to ``containers`` containers and ``databases``
+databases of 1 to 3 nodes (2 and more: business and enterprise, which fail over), has its number
+of hosts and datacenters, each host's datacenter and capacity, each app's container count, size
+and spread, each database's node count and size, and the placement of every container and node
+as Z3 variables. (Fewer apps or databases are covered too: an extra one-unit app or database
+fits on a host of large enough capacity.) Z3 then proves, for all of them at
 once, that the placement rules (capacity, anti-affinity, spread) imply the survivability
 theorems, or, when a rule is left out, returns a concrete platform where a failure takes an app
 down.
@@ -18,10 +21,12 @@ from typing import Any
 
 import z3
 
-from models.entities import App, Datacenter, Host, Platform
+from models.entities import App, Database, Datacenter, Engine, Host, Platform, ServiceClass
 
 #: The placement rules of the small-platform model.
-RULES = ("capacity", "anti-affinity", "spread")
+RULES = ("capacity", "anti-affinity", "database-nodes-apart", "spread")
+#: Nodes of a database by service class: 1 (sandbox, starter), 2 (business), 3 (enterprise).
+MAX_NODES = 3
 #: The theorems: one host lost, two hosts lost, one datacenter lost.
 THEOREMS = ("survives-host-loss", "survives-2-host-losses", "survives-datacenter-loss")
 
@@ -34,6 +39,7 @@ class Bound:
     apps: int = 3
     datacenters: int = 2
     containers: int = 4
+    databases: int = 1
 
 
 @dataclass(frozen=True)
@@ -53,15 +59,19 @@ class _Model:
 
     def __init__(self, bound: Bound) -> None:
         self.bound = bound
-        H, A, D, C = bound.hosts, bound.apps, bound.datacenters, bound.containers
+        H, A, D = bound.hosts, bound.apps, bound.datacenters
+        # Groups 0..apps-1 are apps, the others databases; slots hold containers or nodes.
+        self.groups = bound.apps + bound.databases
+        C = self.slots = max(bound.containers, MAX_NODES)
+        G = self.groups
         self.n_hosts = z3.Int("hosts")
         self.n_dcs = z3.Int("datacenters")
         self.dc = [z3.Int(f"datacenter_of[h{h}]") for h in range(H)]
         self.cap = [z3.Int(f"capacity[h{h}]") for h in range(H)]
-        self.count = [z3.Int(f"containers[a{a}]") for a in range(A)]
-        self.size = [z3.Int(f"size[a{a}]") for a in range(A)]
-        self.spread = [z3.Int(f"spread[a{a}]") for a in range(A)]
-        self.x = [[z3.Int(f"host[a{a}/{i}]") for i in range(C)] for a in range(A)]
+        self.count = [z3.Int(f"units[{self.name(g)}]") for g in range(G)]
+        self.size = [z3.Int(f"size[{self.name(g)}]") for g in range(G)]
+        self.spread = [z3.Int(f"spread[{self.name(g)}]") for g in range(G)]
+        self.x = [[z3.Int(f"host[{self.name(g)}/{i}]") for i in range(C)] for g in range(G)]
         self.well_formed: list[z3.BoolRef] = [
             self.n_hosts >= 1,
             self.n_hosts <= H,
@@ -78,13 +88,14 @@ class _Model:
                     z3.Or([z3.And(h < self.n_hosts, self.dc[h] == d) for h in range(H)]),
                 )
             )
-        for a in range(A):
+        for a in range(G):
+            most = bound.containers if a < A else MAX_NODES
             self.well_formed += [
                 self.count[a] >= 1,
-                self.count[a] <= C,
+                self.count[a] <= most,
                 self.size[a] >= 1,
                 self.spread[a] >= 1,
-                self.spread[a] <= self.n_dcs,
+                self.spread[a] <= (self.n_dcs if a < A else 1),
             ]
             for i in range(C):
                 self.well_formed.append(
@@ -92,6 +103,13 @@ class _Model:
                         self.exists(a, i), z3.And(self.x[a][i] >= 0, self.x[a][i] < self.n_hosts)
                     )
                 )
+
+    def name(self, group: int) -> str:
+        apps = self.bound.apps
+        return f"a{group}" if group < apps else f"db{group - apps}"
+
+    def is_database(self, group: int) -> bool:
+        return group >= self.bound.apps
 
     def exists(self, a: int, i: int) -> z3.BoolRef:
         return self.count[a] > i
@@ -104,7 +122,7 @@ class _Model:
         return term
 
     def rule(self, name: str) -> z3.BoolRef:
-        A, C = self.bound.apps, self.bound.containers
+        A, C = self.groups, self.slots
         if name == "capacity":
             return z3.And(
                 [
@@ -119,13 +137,15 @@ class _Model:
                     for h in range(self.bound.hosts)
                 ]
             )
-        if name == "anti-affinity":
+        if name in ("anti-affinity", "database-nodes-apart"):
+            databases = name == "database-nodes-apart"
             return z3.And(
                 [
                     z3.Implies(
                         z3.And(self.exists(a, i), self.exists(a, j)), self.x[a][i] != self.x[a][j]
                     )
                     for a in range(A)
+                    if self.is_database(a) == databases
                     for i in range(C)
                     for j in range(i + 1, C)
                 ]
@@ -156,16 +176,16 @@ class _Model:
 
     def broken(self, theorem: str) -> tuple[z3.BoolRef, list[z3.ArithRef]]:
         """The theorem's negation, and the variables standing for what is lost."""
-        A, C = self.bound.apps, self.bound.containers
+        A, C = self.groups, self.slots
         if theorem in ("survives-host-loss", "survives-2-host-losses"):
-            # k hosts lost, in increasing order (distinct); an app with more than k containers
-            # is down when every one of them is on a lost host.
+            # k hosts lost, in increasing order (distinct); an app with more than k containers,
+            # or a database with 2+ nodes and more than k, is down when all are on lost hosts.
             k = 1 if theorem == "survives-host-loss" else 2
             lost = [z3.Int(f"lost_host[{j}]") for j in range(k)]
             down = z3.Or(
                 [
                     z3.And(
-                        self.count[a] > k,
+                        self.count[a] > max(k, 1),
                         z3.And(
                             [
                                 z3.Implies(
@@ -207,18 +227,17 @@ class _Model:
             return got.as_long()
 
         n_hosts = num(self.n_hosts)
-        apps = []
-        for a in range(self.bound.apps):
+        groups: dict[str, list[dict[str, Any]]] = {"apps": [], "databases": []}
+        for a in range(self.groups):
             count = num(self.count[a])
-            apps.append(
-                {
-                    "id": f"a{a}",
-                    "containers": count,
-                    "size": num(self.size[a]),
-                    "spread": num(self.spread[a]),
-                    "hosts": [f"h{num(self.x[a][i])}" for i in range(count)],
-                }
-            )
+            group = {
+                "id": self.name(a),
+                "units": count,
+                "size": num(self.size[a]),
+                "spread": num(self.spread[a]),
+                "hosts": [f"h{num(self.x[a][i])}" for i in range(count)],
+            }
+            groups["databases" if self.is_database(a) else "apps"].append(group)
         prefix = "d" if theorem == "survives-datacenter-loss" else "h"
         names = [f"{prefix}{num(f)}" for f in lost]
         return {
@@ -227,7 +246,7 @@ class _Model:
                 {"id": f"h{h}", "datacenter": f"d{num(self.dc[h])}", "capacity": num(self.cap[h])}
                 for h in range(n_hosts)
             ],
-            "apps": apps,
+            **groups,
             "lost": names[0] if len(names) == 1 else names,
         }
 
@@ -275,11 +294,19 @@ def to_platform(counterexample: dict[str, Any]) -> Platform:
         Host(h["id"], h["datacenter"], {"cpu": h["capacity"]}) for h in counterexample["hosts"]
     )
     apps = tuple(
-        App(a["id"], a["containers"], {"cpu": a["size"]}, spread=a["spread"])
+        App(a["id"], a["units"], {"cpu": a["size"]}, spread=a["spread"])
         for a in counterexample["apps"]
     )
-    placement = {a["id"]: tuple(a["hosts"]) for a in counterexample["apps"]}
-    return Platform(datacenters, hosts, apps, (), placement=placement, name="rulecheck")
+    classes = {1: ServiceClass.STARTER, 2: ServiceClass.BUSINESS, 3: ServiceClass.ENTERPRISE}
+    databases = tuple(
+        Database(
+            d["id"], Engine.POSTGRESQL, classes[d["units"]], 1.0, {"cpu": d["size"]}, d["units"]
+        )
+        for d in counterexample["databases"]
+    )
+    groups = (*counterexample["apps"], *counterexample["databases"])
+    placement = {g["id"]: tuple(g["hosts"]) for g in groups}
+    return Platform(datacenters, hosts, apps, databases, placement=placement, name="rulecheck")
 
 
 def rules_admit(bound: Bound | None = None, *, containers: int = 2, spread: int = 2) -> bool:
@@ -291,4 +318,7 @@ def rules_admit(bound: Bound | None = None, *, containers: int = 2, spread: int 
     solver.add(model.well_formed)
     solver.add([model.rule(name) for name in RULES])
     solver.add(model.count[0] == containers, model.spread[0] == spread)
+    if bound.databases:
+        # ...and an enterprise database beside it.
+        solver.add(model.count[bound.apps] == MAX_NODES)
     return solver.check() == z3.sat

@@ -30,11 +30,13 @@ def test_without_anti_affinity_a_host_loss_takes_an_app_down() -> None:
     assert not result.proved and result.counterexample is not None
     example = result.counterexample
     lost = example["lost"]
-    down = [a for a in example["apps"] if a["containers"] >= 2 and set(a["hosts"]) == {lost}]
+    down = [a for a in example["apps"] if a["units"] >= 2 and set(a["hosts"]) == {lost}]
     assert down, example
     # The concrete verifier agrees on the same platform: anti-affinity broken, the host fatal.
     platform = to_platform(example)
-    certificate = certify(platform, names=["anti-affinity", "capacity", "spread"])
+    certificate = certify(
+        platform, names=["anti-affinity", "database-nodes-apart", "capacity", "spread"]
+    )
     assert [r.name for r in certificate.invariants if not r.holds] == ["anti-affinity"]
     theorem = survive_host_losses(encode(platform))
     assert not theorem.proved
@@ -65,10 +67,25 @@ def test_any_two_hosts_lost() -> None:
     assert not result.proved and result.counterexample is not None
     lost = set(result.counterexample["lost"])
     assert len(lost) == 2
-    down = [
-        a for a in result.counterexample["apps"] if a["containers"] > 2 and set(a["hosts"]) <= lost
-    ]
+    down = [a for a in result.counterexample["apps"] if a["units"] > 2 and set(a["hosts"]) <= lost]
     assert down, result.counterexample
     theorem = survive_host_losses(encode(to_platform(result.counterexample)), k=2)
     assert not theorem.proved
     assert frozenset(lost) in {frozenset(c["hosts"]) for c in theorem.counterexamples}
+
+
+def test_without_database_nodes_apart_a_host_loss_takes_a_database_down() -> None:
+    rules = [r for r in RULES if r != "database-nodes-apart"]
+    result = check_rules("survives-host-loss", rules)
+    assert not result.proved and result.counterexample is not None
+    example = result.counterexample
+    (db,) = example["databases"]
+    assert db["units"] >= 2 and set(db["hosts"]) == {example["lost"]}
+    platform = to_platform(example)
+    assert platform.database_by_id[db["id"]].service_class.has_failover
+    theorem = survive_host_losses(encode(platform))
+    assert theorem.counterexamples[0] == {
+        "host": example["lost"],
+        "apps": [],
+        "databases": [db["id"]],
+    }
