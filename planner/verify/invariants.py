@@ -104,12 +104,8 @@ def capacity(enc: Encoding) -> Formula:
     """No host holds more of any resource than its capacity."""
     clauses = []
     platform = enc.platform
-    milli_of: dict[float, int] = {}
     sizes = {
-        owner: {
-            r: milli_of.setdefault(amount, milli(amount))
-            for r, amount in platform.size_of(owner).items()
-        }
+        owner: {r: milli(amount) for r, amount in platform.size_of(owner).items()}
         for owner in enc.units
     }
     for number, pairs in sorted(enc.on_host.items()):
