@@ -18,14 +18,15 @@ Two modes:
   (capacity, failed hosts, roles) only list the units that may be on that host, which here is
   the units the facts put there: the sums are exact under the facts and the encoding stays
   linear in the size of the platform.
-* **symbolic** (:func:`encode_symbolic`): the units may be on any host; the facts only bound the
-  variables. Used to explain why no placement exists.
+* **symbolic** (:func:`encode_symbolic`): the units may be on any host (or only some units, the
+  others staying where they run); the facts only bound the free variables. Used to explain why
+  no placement exists.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -182,13 +183,23 @@ def encode(platform: Platform, plan: Plan | None = None) -> Encoding:
         return _encode(platform, plan, symbolic=False)
 
 
-def encode_symbolic(platform: Platform, plan: Plan | None = None) -> Encoding:
-    """The platform with every unit free to run on any of its hosts (backups stay fixed)."""
+def encode_symbolic(
+    platform: Platform, plan: Plan | None = None, free: Collection[str] | None = None
+) -> Encoding:
+    """The platform with units free to run on any of its hosts: those in ``free`` (unit ids),
+    or every one; the others stay where the platform (or the plan) puts them, and backups stay
+    fixed."""
     with t.paused_gc():
-        return _encode(platform, plan, symbolic=True)
+        return _encode(platform, plan, symbolic=True, free=free)
 
 
-def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encoding:
+def _encode(
+    platform: Platform,
+    plan: Plan | None,
+    *,
+    symbolic: bool,
+    free: Collection[str] | None = None,
+) -> Encoding:
     host_ids = tuple(h.id for h in platform.hosts)
     host_number = {h: i for i, h in enumerate(host_ids)}
     dc_ids = tuple(dc.id for dc in platform.datacenters)
@@ -259,7 +270,7 @@ def _encode(platform: Platform, plan: Plan | None, *, symbolic: bool) -> Encodin
         for index in range(count):
             unit_id = f"{owner}/{index}"
             var = t.int_const(f"host[{unit_id}]")
-            if symbolic:
+            if symbolic and (free is None or unit_id in free):
                 unit = UnitVar(owner, index, is_db, var, None)
                 domain.append(t.and_([t.ge(var, zero), t.lt(var, n_hosts)]))
                 for candidate in range(len(host_ids)):

@@ -1,14 +1,15 @@
 """Why no placement exists: a minimal set of conflicting rules, in the platform's words.
 
-Every unit is left free to run on any host (a symbolic encoding) and every placement rule of the
-registry is asserted per subject (this app's anti-affinity, that host's memory, that host being
-down) behind its own tracking literal. If Z3 finds no placement, its unsat core names rules that
-conflict; the core is not minimal, so it is shrunk by deletion: drop one rule, and if the rest
-still conflict, leave it out for good. What remains is a minimal conflict: drop any one of its
-rules and a placement exists.
+The units a failure displaces (those on down hosts, and those with no host) are left free to run
+on any host, the others staying where they are (``movable="all"`` frees every unit); every
+placement rule of the registry is asserted per subject (this app's anti-affinity, that host's
+memory, that host being down) behind its own tracking literal. If Z3 finds no placement, its
+unsat core names rules that conflict; the core is not minimal, so it is shrunk by deletion: drop
+one rule, and if the rest still conflict, leave it out for good. What remains is a minimal
+conflict: drop any one of its rules and a placement exists.
 
-The symbolic encoding has one literal per unit and host: meant for the platforms of a test or a
-what-if, not for 5,000 hosts.
+The symbolic encoding has one literal per free unit and host: fine for the units of a failure on
+the reference platform, not for freeing 100,000 containers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import z3
 
@@ -80,6 +81,7 @@ def explain_infeasible(
     scenario: Scenario | None = None,
     *,
     rules: Sequence[str] = PLACEMENT_RULES,
+    movable: Literal["displaced", "all"] = "displaced",
     timeout_ms: int = 10_000,
 ) -> Explanation:
     """Find a placement obeying ``rules`` with ``scenario``'s hosts down, or a minimal conflict.
@@ -90,6 +92,9 @@ def explain_infeasible(
         Hosts and datacenters that are down (nothing may run there).
     rules
         Names of placement invariants to obey (default: every placement invariant).
+    movable
+        ``displaced``: only units on down hosts or with no host may be placed (every unit when
+        there are none); ``all``: every unit.
 
     Returns
     -------
@@ -100,8 +105,9 @@ def explain_infeasible(
     started = time.perf_counter()
     plan = None
     if scenario is not None:
-        plan = Plan(Status.UNKNOWN, scenario, platform.placement, {})
-    enc = encode_symbolic(platform, plan)
+        plan = Plan(Status.UNKNOWN, scenario, platform.placement, platform.placement)
+    free = None if movable == "all" else _displaced(platform, scenario)
+    enc = encode_symbolic(platform, plan, free or None)
     solver = z3.Solver()
     solver.set("timeout", timeout_ms)
     t.assert_all(solver, enc.facts())
@@ -154,6 +160,17 @@ def explain_infeasible(
     )
 
 
+def _displaced(platform: Platform, scenario: Scenario | None) -> set[str]:
+    """Units with no host or on a host the scenario takes down."""
+    down = scenario.down_hosts(platform) if scenario is not None else frozenset()
+    return {
+        f"{owner}/{i}"
+        for owner in (*platform.app_by_id, *platform.database_by_id)
+        for i, host in enumerate(platform.hosts_of(owner))
+        if host is None or host in down
+    }
+
+
 def _placement(enc: Encoding, model: z3.ModelRef) -> dict[str, tuple[str | None, ...]]:
     return {
         owner: tuple(enc.host_name(value(model, u.var)) for u in units)
@@ -168,7 +185,15 @@ def sentence(platform: Platform, enc: Encoding, rule: str, clause: Clause) -> st
     if rule == "capacity":
         host_id, resource = words[1], words[2]
         host = platform.host_by_id[host_id]
-        return f"host {host_id} has {host.capacity.get(resource, 0):g} {resource}"
+        number = enc.host_ids.index(host_id)
+        staying = sum(
+            platform.size_of(u.owner).get(resource, 0)
+            for units in enc.units.values()
+            for u in units
+            if u.host == number
+        )
+        said = f"host {host_id} has {host.capacity.get(resource, 0):g} {resource}"
+        return said + (f", {staying:g} of it taken by units that stay" if staying else "")
     if rule in ("anti-affinity", "database-nodes-apart"):
         owner = words[1]
         unit = "nodes" if rule == "database-nodes-apart" else "containers"

@@ -70,3 +70,27 @@ def test_a_feasible_placement_is_certified() -> None:
     assert explanation.lines() == ()
     placed = shop.with_placement(explanation.placement)
     assert certify(placed).ok
+
+
+def test_a_host_loss_whose_displaced_container_fits_nowhere() -> None:
+    # web stays on h1 and h2; the big worker of h3 needs 3.5 cpu where 3 are left.
+    placed = platform(3, App("web", 2, {"cpu": 1}), App("big", 1, {"cpu": 3.5})).with_placement(
+        {"web": ("h1", "h2"), "big": ("h3",)}
+    )
+    assert explain_infeasible(placed).status is Status.FEASIBLE
+    explanation = explain_infeasible(placed, Scenario(failed_hosts=("h3",)))
+    assert explanation.status is Status.INFEASIBLE
+    assert {(c.rule, c.subject) for c in explanation.conflicts} == {
+        ("capacity", "host h1 cpu"),
+        ("capacity", "host h2 cpu"),
+        ("nothing-on-failed", "host h3"),
+    }
+    assert "- host h1 has 4 cpu, 1 of it taken by units that stay" in explanation.lines()
+    # Were web free to move too, stacking it on one host would make room: anti-affinity joins.
+    everything = explain_infeasible(placed, Scenario(failed_hosts=("h3",)), movable="all")
+    assert {(c.rule, c.subject) for c in everything.conflicts} == {
+        ("anti-affinity", "app web"),
+        ("capacity", "host h1 cpu"),
+        ("capacity", "host h2 cpu"),
+        ("nothing-on-failed", "host h3"),
+    }
