@@ -46,9 +46,11 @@ def verify(
 ) -> None:
     """Prove every invariant and survivability theorem with Z3, or show counterexamples.
 
-    Exit 0 when everything holds, 1 when something is violated or refuted, 2 for bad input.
+    For an infeasible plan, a minimal set of rules that conflict (no placement obeys them all).
+    Exit 0 when everything holds, 1 when something is violated, refuted or infeasible, 2 for bad
+    input.
     """
-    from planner.verify import EncodingError, certify
+    from planner.verify import EncodingError, certify, explain_infeasible
     from planner.verify.plan_file import PlanFileError, load_plan
 
     platform = load_platform_or_exit(file)
@@ -58,6 +60,17 @@ def verify(
             plan = load_plan(plan_path, platform)
         except PlanFileError as error:
             fail_bad_input(list(error.lines))
+    if plan is not None and not plan.status.has_plan:
+        explanation = explain_infeasible(platform, plan.scenario)
+        if as_json:
+            emit_json({**explanation.to_dict(), "lines": list(explanation.lines())})
+        else:
+            lines = explanation.lines() or (
+                f"Z3 found the plan's rules {explanation.status.value}: no conflict to show",
+            )
+            for line in lines:
+                click.echo(line)
+        sys.exit(ExitCode.FINDINGS)
     try:
         certificate = certify(
             platform, plan, theorems=True, k=k, max_counterexamples=max_counterexamples

@@ -119,3 +119,31 @@ def test_plan_naming_unknown_hosts_lists_every_problem(reference: Platform, tmp_
         f"{path}: moves[0].unit: unknown unit ('ghost/0')",
         f"{path}: moves[0].to: unknown host ('atlantis-h2')",
     ]
+
+
+def test_an_infeasible_plan_is_explained_by_its_conflicting_rules(tmp_path: Path) -> None:
+    from models.entities import App, Datacenter, Host
+
+    site = Datacenter("par1", "Paris 1", 48.85, 2.35)
+    shop = Platform(
+        (site,),
+        tuple(Host(f"h{i}", "par1", {"cpu": 4}) for i in (1, 2, 3)),
+        (App("shop", 3, {"cpu": 1}),),
+        (),
+        placement={"shop": ("h1", "h2", "h3")},
+    )
+    save_platform(shop, tmp_path / "shop.yaml")
+    plan = {
+        "status": "infeasible",
+        "scenario": {"failed_hosts": ["h2"], "failed_datacenters": []},
+        "placement": {},
+        "moves": [],
+    }
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    result = run(str(tmp_path / "shop.yaml"), "--plan", str(tmp_path / "plan.json"))
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "no placement satisfies these 2 rules together:",
+        "- app shop runs its 3 containers on 3 distinct hosts (anti-affinity)",
+        "- host h2 is down: nothing may run there",
+    ]
