@@ -403,3 +403,13 @@ def test_a_plan_round_trips_through_its_json(reference: Platform, plan: Plan) ->
     assert again.moves == plan.moves
     assert again.scenario == plan.scenario
     assert certify_plan_invariants(reference, again) == certify_plan_invariants(reference, plan)
+
+
+def test_a_plan_of_the_placement_engine_is_certified(reference: Platform) -> None:
+    from planner.failure import plan_host_failure
+
+    host = next(h.id for h in reference.hosts if h.role.accepts_apps())
+    plan = plan_host_failure(reference, [host], seed=0, workers=1, time_limit=5.0)
+    assert plan.status.has_plan
+    names = certify_plan_invariants(reference, plan)
+    assert {"capacity", "anti-affinity", "nothing-on-failed", "moves-match"} <= set(names)
