@@ -1,9 +1,10 @@
 """Survivability theorems: the failure is a Z3 variable, so one proof covers every failure.
 
-"Whichever host is lost" is an integer ``lost_host[0]`` ranging over the live hosts; the theorem's
-negation says some app or database is down for that value. Unsat means no host's loss takes
-anything down (proved); sat gives the host, and the model says which apps and databases are down.
-Each counterexample is then blocked and the check repeated, to list several.
+"Whichever k hosts are lost" is a Boolean ``lost[host]`` per host that is up, exactly k of them
+true; "whichever datacenter is lost" an integer ranging over the datacenters. The theorem's
+negation says some app or database is down for that choice. Unsat means no such loss takes
+anything down (proved); sat gives the hosts or the datacenter, and the model says which apps and
+databases are down. Each counterexample is then excluded and the check repeated, to list several.
 
 Theorems are about a concrete encoding and quantify over failures, not placements: each unit
 appears as the number of its host (:meth:`Encoding.where`), each replica as the number of its
@@ -56,6 +57,7 @@ ReadFailure = Callable[[z3.ModelRef], tuple[dict[str, Any], z3.BoolRef]]
 
 
 def _prove(*args: Any, **kwargs: Any) -> TheoremResult:
+    """:func:`_prove_now` with the collector paused."""
     with t.paused_gc():
         return _prove_now(*args, **kwargs)
 
