@@ -1,0 +1,184 @@
+"""Z3 verification against the plain-Python checker, on the reference platform and at scale.
+
+Side by side, in the same process, on the same platforms:
+
+- **plain Python** (baseline): ``models.rules.state_findings`` (capacity, anti-affinity, roles,
+  spread, backups) for a platform; ``models.rules`` capacity and placement findings of the new
+  placement for a plan;
+- **Z3 invariants**: ``planner.verify.certify`` (every invariant proved from the facts, a
+  counterexample for each failure) for a platform; ``certify_plan_invariants`` for a plan;
+- **Z3 theorems**: the survivability theorems with the failure symbolic (single host, single
+  datacenter, any two hosts).
+
+The plan is the evacuation of one host (its units moved to hosts of the same role with room).
+Medians of ``--runs`` runs on the reference platform, ``--big-runs`` on the large one.
+
+    python benchmarks/verify.py --runs 5 --big-runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform as sysplatform
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import z3  # noqa: E402
+
+from models.entities import Platform  # noqa: E402
+from models.generate import generate_platform  # noqa: E402
+from models.reference import reference_platform  # noqa: E402
+from models.rules import capacity_findings, placement_findings, state_findings  # noqa: E402
+from planner.plan import Plan, Scenario, Status, moves_between  # noqa: E402
+from planner.verify import (  # noqa: E402
+    certify,
+    certify_plan_invariants,
+    encode,
+    survive_datacenter_loss,
+    survive_host_losses,
+)
+
+
+def machine() -> str:
+    """The CPU model and core count of this machine."""
+    model = sysplatform.processor() or "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def timed(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
+    """The median wall time of ``runs`` calls, and the last result."""
+    times = []
+    result = None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def evacuation(platform: Platform, host: str) -> Plan:
+    """Every unit of ``host`` moved to the first host of the same role with room."""
+    load: dict[str, Counter[str]] = {h.id: Counter() for h in platform.hosts}
+    for owner, hosts in platform.placement.items():
+        for h in hosts:
+            if h is not None:
+                load[h].update(platform.size_of(owner))
+    after = dict(platform.placement)
+    role = platform.host_by_id[host].role
+    for owner, hosts in platform.placement.items():
+        if host not in hosts:
+            continue
+        size = platform.size_of(owner)
+        spare = next(
+            h.id
+            for h in platform.hosts
+            if h.id != host
+            and h.id not in hosts
+            and h.role == role
+            and all(load[h.id][r] + v <= h.capacity.get(r, 0) for r, v in size.items())
+        )
+        load[spare].update(size)
+        after[owner] = tuple(spare if h == host else h for h in hosts)
+    return Plan(
+        Status.FEASIBLE,
+        Scenario(failed_hosts=(host,)),
+        platform.placement,
+        after,
+        moves_between(platform.placement, after),
+    )
+
+
+def python_plan_check(platform: Platform, plan: Plan) -> int:
+    """The plain-Python rules on a plan's new placement, plus its moves and failed hosts."""
+    findings = list(capacity_findings(platform, plan.placement))
+    findings += placement_findings(platform, plan.placement)
+    down = plan.scenario.down_hosts(platform)
+    on_down = sum(h in down for hosts in plan.placement.values() for h in hosts)
+    wrong_moves = moves_between(plan.before, plan.placement) != plan.moves
+    return len(findings) + on_down + int(wrong_moves)
+
+
+def bench(name: str, platform: Platform, runs: int, k: int) -> list[tuple[str, str, str, str]]:
+    rows = []
+    units = sum(a.containers for a in platform.apps) + sum(d.nodes for d in platform.databases)
+    label = f"{name} ({len(platform.hosts)} hosts, {units} units)"
+
+    py_s, findings = timed(runs, lambda: state_findings(platform))
+    z3_s, certificate = timed(runs, lambda: certify(platform))
+    assert not findings and certificate.ok, "the platform must be valid"
+    rows.append((label + ": platform state", f"{py_s:.3f}", f"{z3_s:.3f}", f"{z3_s / py_s:.1f}x"))
+
+    host = next(h.id for h in platform.hosts if h.role.accepts_apps())
+    plan = evacuation(platform, host)
+    py_s, bad = timed(runs, lambda: python_plan_check(platform, plan))
+    z3_s, names = timed(runs, lambda: certify_plan_invariants(platform, plan))
+    assert bad == 0 and "moves-match" in names
+    rows.append(
+        (
+            label + f": plan, {len(plan.moves)} moves",
+            f"{py_s:.3f}",
+            f"{z3_s:.3f}",
+            f"{z3_s / py_s:.1f}x",
+        )
+    )
+
+    enc_s, enc = timed(1, lambda: encode(platform))
+    theorems: list[tuple[str, Callable[[], Any]]] = [
+        ("any 1 host lost", lambda: survive_host_losses(enc, k=1)),
+        ("any datacenter lost", lambda: survive_datacenter_loss(enc)),
+    ]
+    if k >= 2:
+        theorems.append((f"any {k} hosts lost", lambda: survive_host_losses(enc, k=k)))
+    for what, prove in theorems:
+        proof_s, proof = timed(runs, prove)
+        assert proof.proved
+        rows.append((f"{label}: theorem, {what}", "-", f"{proof_s:.3f}", "-"))
+    rows.append((f"{label}: encoding alone", "-", f"{enc_s:.3f}", "-"))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs on the reference platform")
+    parser.add_argument("--big-runs", type=int, default=1, help="runs on the large platform")
+    parser.add_argument("--hosts", type=int, default=5000)
+    parser.add_argument("--apps", type=int, default=30000)
+    parser.add_argument("--databases", type=int, default=2000)
+    parser.add_argument("--big-k", type=int, default=1, help="k of the k-host theorem at scale")
+    args = parser.parse_args()
+
+    print(f"machine: {machine()}; z3 {z3.get_version_string()}; python {sys.version.split()[0]}")
+    print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"load average at start: {os.getloadavg()[0]:.1f}")
+    rows = bench("reference", reference_platform(), args.runs, k=2)
+    started = time.perf_counter()
+    big = generate_platform(args.hosts, args.apps, args.databases, seed=1)
+    print(f"generated the large platform in {time.perf_counter() - started:.1f} s")
+    rows += bench("generated", big, args.big_runs, k=args.big_k)
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
+    print()
+    print("| case | plain Python (s) | Z3 (s) | Z3 / Python |")
+    print("| --- | ---: | ---: | ---: |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
