@@ -111,12 +111,17 @@ def _print_table(certificate: Any, name: str, plan_path: str | None) -> None:
                 details = ", ".join(f"{k}={v}" for k, v in violation.counterexample.items())
                 table.add_row("", "", "", f"{violation.subject}: {details}")
     for theorem in certificate.theorems:
+        covers = theorem.covers
+        statement = (
+            f"{theorem.statement} ({covers.get('apps', 0)} apps, "
+            f"{covers.get('databases', 0)} databases)"
+        )
         if theorem.proved:
-            table.add_row(theorem.name, "theorem", "[green]proved[/]", theorem.statement)
+            table.add_row(theorem.name, "theorem", "[green]proved[/]", statement)
         elif theorem.unknown:
-            table.add_row(theorem.name, "theorem", "[yellow]unknown[/]", theorem.statement)
+            table.add_row(theorem.name, "theorem", "[yellow]unknown[/]", statement)
         else:
-            table.add_row(theorem.name, "theorem", "[red]refuted[/]", theorem.statement)
+            table.add_row(theorem.name, "theorem", "[red]refuted[/]", statement)
             for example in theorem.counterexamples:
                 table.add_row("", "", "", _counterexample(example))
     console = Console(width=max(120, Console().width))

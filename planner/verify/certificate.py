@@ -90,6 +90,8 @@ class TheoremResult:
     counterexamples: tuple[Mapping[str, Any], ...] = ()
     unknown: bool = False
     wall_s: float = 0.0
+    #: How many apps and databases the theorem speaks of ({"apps": n, "databases": m}).
+    covers: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +99,7 @@ class TheoremResult:
             "statement": self.statement,
             "proved": self.proved,
             "unknown": self.unknown,
+            "covers": dict(self.covers),
             "counterexamples": [dict(c) for c in self.counterexamples],
             "wall_s": round(self.wall_s, 4),
         }

@@ -74,6 +74,7 @@ def _prove_now(
     logic: str | None = None,
 ) -> TheoremResult:
     started = time.perf_counter()
+    covers = {kind: sum(c.kind == kind for c in claims) for kind in ("apps", "databases")}
     scoped = solver is not None
     if solver is None:
         # A solver of its own, never pushed: Z3 keeps its non-incremental preprocessing.
@@ -89,7 +90,13 @@ def _prove_now(
             answer = solver.check()
             if answer == z3.unknown:
                 return TheoremResult(
-                    name, statement, False, tuple(found), True, time.perf_counter() - started
+                    name,
+                    statement,
+                    False,
+                    tuple(found),
+                    True,
+                    time.perf_counter() - started,
+                    covers,
                 )
             if answer == z3.unsat:
                 break
@@ -103,7 +110,7 @@ def _prove_now(
             # The same failure once is enough: ask for another one.
             solver.add(t.not_(same_again))
         return TheoremResult(
-            name, statement, not found, tuple(found), False, time.perf_counter() - started
+            name, statement, not found, tuple(found), False, time.perf_counter() - started, covers
         )
     finally:
         if scoped:

@@ -77,6 +77,15 @@ def test_reference_proves_every_invariant_and_theorem(reference: Platform) -> No
         "survives-2-host-losses",
     ]
     assert all(t.proved for t in certificate.theorems)
+    # The proofs speak of real apps and databases (every app of 2+ containers, every business or
+    # enterprise database); no app of the reference asks for a spread of 2 datacenters.
+    host, datacenter, two_hosts = certificate.theorems
+    assert host.covers["apps"] == sum(a.containers >= 2 for a in reference.apps)
+    assert host.covers["databases"] == sum(
+        d.service_class.has_failover and d.nodes >= 2 for d in reference.databases
+    )
+    assert datacenter.covers == {"apps": 0, "databases": len(reference.databases)}
+    assert two_hosts.covers["apps"] == sum(a.containers >= 3 for a in reference.apps)
 
 
 # -- capacity: inside, exactly at, one unit over -----------------------------------------------
