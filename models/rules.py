@@ -37,6 +37,8 @@ class Rule(StrEnum):
     UNIT_COUNT = "unit-count"
     MOVES = "moves"
     MOVE_LIMIT = "move-limit"
+    # A Z3 invariant that a plan passing the plain-Python rules still breaks (planner.verify).
+    PROOF = "proof"
 
 
 @dataclass(frozen=True)

@@ -1,41 +1,52 @@
 """The one door every plan goes through before it is printed or written.
 
-:func:`certify_plan` runs the independent checker (and, later, the Z3 invariants of
-``planner.verify``); a plan that fails is a bug in drplan, never shown to the user as a plan.
+:func:`certify_plan` runs the independent plain-Python checker, then proves the Z3 invariants
+of ``planner.verify`` on the plan; a plan that fails either is a bug in drplan, never shown to
+the user as a plan.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from models.entities import Platform
 from models.rules import Finding
 from planner.check import check_plan
 from planner.plan import Plan
+from planner.verify import InvariantViolation, certify_plan_invariants
 
 __all__ = ["PlanDefect", "certify_plan"]
 
 
 class PlanDefect(Exception):
-    """A plan broke its own rules: a bug in drplan. Carries every finding."""
+    """A plan broke its own rules: a bug in drplan. Carries every finding of the checker, or
+    the Z3 invariants it breaks with their counterexamples."""
 
-    def __init__(self, findings: list[Finding]) -> None:
+    def __init__(self, findings: list[Finding], violations: Sequence[str] = ()) -> None:
         self.findings = tuple(findings)
-        super().__init__("\n".join(str(f) for f in self.findings))
+        self.violations = tuple(violations)
+        super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        return [str(f) for f in self.findings]
+        return [str(f) for f in self.findings] + [f"z3: {v}" for v in self.violations]
 
 
 def certify_plan(platform: Platform, plan: Plan) -> Plan:
-    """``plan`` marked ``checked`` once the independent checker finds nothing wrong.
+    """``plan`` marked ``checked`` once the independent checker finds nothing wrong, and
+    ``verified`` with the names of the Z3 invariants proved on it.
 
-    Infeasible plans carry no new placement; only their shape is checked.
+    Infeasible plans carry no new placement; only their shape is checked, and nothing is proved.
 
     Raises
     ------
     PlanDefect
-        With every finding, when the plan breaks a rule.
+        With every finding, when the plan breaks a rule, or with the invariants it breaks.
     """
     findings = check_plan(platform, plan)
     if findings:
         raise PlanDefect(findings)
-    return plan.with_checks(checked=True)
+    try:
+        verified = certify_plan_invariants(platform, plan)
+    except InvariantViolation as error:
+        raise PlanDefect([], [str(v) for v in error.violations] or [str(error)]) from error
+    return plan.with_checks(checked=True, verified=verified)

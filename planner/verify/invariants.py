@@ -190,10 +190,26 @@ def _nothing_on(enc: Encoding, number: int, which: Callable[[UnitVar], bool]) ->
     return Clause(f"host {enc.host_ids[number]}", expr, describe)
 
 
+def _stays(unit: UnitVar, was: int) -> Clause:
+    """A unit waiting for its host stays on it."""
+
+    def describe(model: z3.ModelRef) -> dict[str, Any]:
+        return {"unit": unit.id, "host": value(model, unit.var), "before": was}
+
+    return Clause(f"waiting {unit.id}", t.eq(unit.var, t.num(was)), describe)
+
+
 @invariant("nothing-on-failed", Scope.PLACEMENT)
 def nothing_on_failed(enc: Encoding) -> Formula:
-    """No container or node runs on a failed host or in a failed datacenter."""
-    clauses = [_nothing_on(enc, number, lambda u: True) for number in sorted(enc.down_hosts)]
+    """No container or node runs on a failed host or in a failed datacenter, but the database
+    nodes that wait for their host to be repaired: those stay exactly where they were."""
+    waiting = set(enc.plan.waiting) if enc.plan is not None else set()
+    clauses = [
+        _nothing_on(enc, number, lambda u: u.id not in waiting) for number in sorted(enc.down_hosts)
+    ]
+    for unit_id in sorted(waiting):
+        owner, _, index = unit_id.rpartition("/")
+        clauses.append(_stays(enc.units[owner][int(index)], enc.before[owner][int(index)]))
     return Formula(tuple(c for c in clauses if c is not None))
 
 

@@ -24,6 +24,7 @@ _FIELDS = (
     "apps",
     "databases",
     "unplaced",
+    "waiting",
     "explanation",
     "solve",
     "checked",
@@ -156,6 +157,11 @@ def plan_from_dict(data: Any, platform: Platform, source: str = "plan") -> Plan:
                     if site is not None and site not in dcs:
                         bad(f"backups.{db_id}[{i}]", "unknown datacenter", site)
 
+    waiting = tuple(str(u) for u in data.get("waiting") or ())
+    for i, unit in enumerate(waiting):
+        owner, _, index = unit.rpartition("/")
+        if not index.isdigit() or int(index) >= len(placement.get(owner, ())):
+            bad(f"waiting[{i}]", "unknown unit", unit)
     if problems:
         raise PlanFileError(problems)
     extra = {k: v for k, v in data.items() if k not in _FIELDS}
@@ -166,6 +172,7 @@ def plan_from_dict(data: Any, platform: Platform, source: str = "plan") -> Plan:
         placement=placement,
         moves=tuple(moves),
         unplaced=tuple(str(u) for u in data.get("unplaced") or ()),
+        waiting=waiting,
         explanation=tuple(str(e) for e in data.get("explanation") or ()),
         checked=bool(data.get("checked", False)),
         verified=tuple(str(v) for v in data.get("verified") or ()),

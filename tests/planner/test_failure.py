@@ -23,6 +23,7 @@ from planner.failure import (
     plan_host_failure,
 )
 from planner.plan import Plan, Scenario, Status
+from planner.verify import InvariantViolation, certify_plan_invariants
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -254,3 +255,19 @@ def test_checker_refuses_a_waiting_unit_that_moved() -> None:
     plan = plan_host_failure(platform, [host], redeploy=True)
     lie = replace(plan, waiting=(f"{db_id}/0",))
     assert any(f.rule is Rule.DOWN_HOST for f in check_plan(platform, lie))
+
+
+def test_z3_refuses_a_waiting_unit_that_moved() -> None:
+    platform = reference_platform()
+    db_id, host = _sandbox_host(platform)
+    plan = plan_host_failure(platform, [host], redeploy=True)
+    with pytest.raises(InvariantViolation) as error:
+        certify_plan_invariants(platform, replace(plan, waiting=(f"{db_id}/0",)))
+    assert "nothing-on-failed" in error.value.violated
+
+
+def test_every_certified_plan_carries_its_z3_invariants() -> None:
+    platform = reference_platform()
+    plan = certify_plan(platform, plan_host_failure(platform, [_sandbox_host(platform)[1]]))
+    assert plan.checked
+    assert {"capacity", "anti-affinity", "nothing-on-failed", "moves-match"} <= set(plan.verified)
