@@ -262,15 +262,23 @@ def _sites(enc: Encoding, db_id: str) -> Describe:
 @invariant("replica-local", Scope.BACKUPS)
 def replica_local(enc: Encoding) -> Formula:
     """Replica 1 of a database is kept in the datacenter of its primary."""
-    clauses = []
+    # Concrete encodings: databases whose primary host and replica 1 the facts make equal share
+    # one clause (the same formula once grounded); symbolic ones keep a clause each.
+    groups: dict[tuple[int, int] | str, list[str]] = {}
     for db in enc.platform.databases:
         if not enc.units[db.id]:
             continue
-        primary = enc.units[db.id][0].var
-        first = enc.replicas[db.id][0]
+        key: tuple[int, int] | str = (
+            db.id if enc.symbolic else (enc.units[db.id][0].number, enc.replica_numbers[db.id][0])
+        )
+        groups.setdefault(key, []).append(db.id)
+    clauses = []
+    for ids in groups.values():
+        primary = enc.units[ids[0]][0].var
+        first = enc.replicas[ids[0]][0]
         placed = t.and_([t.ge(primary, t.num(0)), t.ge(first, t.num(0))])
         expr = t.implies(placed, t.eq(first, enc.dc_of(primary)))
-        clauses.append(Clause(f"database {db.id}", expr, _sites(enc, db.id)))
+        clauses.append(Clause(_group_subject(ids), expr, _group_sites(enc, ids)))
     return Formula(tuple(clauses))
 
 
