@@ -13,6 +13,7 @@ already in ``--out``, so several runs (for example one per core) can be merged.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -72,6 +73,8 @@ def run_one(
     instance = read_instance(model)
     initial = read_assignment(assignment, instance)
     params = SolveParams(time_limit=args.time_limit, seed=args.seed, workers=args.workers)
+    if args.greedy_only:  # the warm start alone: single moves and swaps until none improves
+        params = dataclasses.replace(params, descent_share=1.0, max_iterations=0)
     started = time.monotonic()
     result = solve(instance, initial, params)
     elapsed = time.monotonic() - started
@@ -159,6 +162,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "roadef2012")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "roadef")
     parser.add_argument("--table-only", action="store_true", help="merge records in --out")
+    parser.add_argument(
+        "--greedy-only", action="store_true", help="run only the greedy warm start (a baseline)"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"# machine: {machine()}")
