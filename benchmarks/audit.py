@@ -35,23 +35,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from models.generate import generate_platform  # noqa: E402
-from planner.audit import AuditResult, AuditSettings, audit  # noqa: E402
-from planner.failure import plan_host_failure  # noqa: E402
-from planner.sweep import enumerate_scenarios  # noqa: E402
-
-
-def machine() -> str:
-    """The CPU model and core count of this machine."""
-    model = sysplatform.processor() or "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
+from benchmarks.machine import machine
+from models.generate import generate_platform
+from planner.audit import AuditResult, AuditSettings, audit
+from planner.failure import plan_host_failure
+from planner.sweep import enumerate_scenarios
 
 
 def records(result: AuditResult) -> list[dict]:

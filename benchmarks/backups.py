@@ -22,11 +22,15 @@ import os
 import platform as machine
 import random
 import statistics
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
+from benchmarks.machine import cpu_model
 from models.entities import BackupSites, Platform, ReplicaRole
 from models.generate import Site, generate_platform
 from models.rules import Rule, backup_findings, milli
@@ -172,7 +176,7 @@ def run(runs: int, time_limit: float, seed: int, slack: float) -> None:
             times.append(time.perf_counter() - start)
         rows.append((name, statistics.median(times), _score(platform, backups, topo)))
 
-    cpu = _cpu_model()
+    cpu = cpu_model()
     print(f"machine: {cpu}, {os.cpu_count()} cores; python {machine.python_version()}")
     print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(
@@ -208,17 +212,6 @@ def run(runs: int, time_limit: float, seed: int, slack: float) -> None:
         "capacity ignored, the fullest site at least the average); CP-SAT is within "
         f"{best / lower - 1:.1%} of it."  # type: ignore[operator]
     )
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return machine.processor() or "unknown cpu"
 
 
 def main() -> None:

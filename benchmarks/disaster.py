@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import heapq
-import os
-import platform as sysplatform
 import resource
 import statistics
 import sys
@@ -36,31 +34,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from models.entities import Placement, Platform  # noqa: E402
-from models.generate import generate_platform  # noqa: E402
-from models.rules import host_usage, milli  # noqa: E402
-from planner.check import check_plan  # noqa: E402
-from planner.disaster import (  # noqa: E402
+from benchmarks.machine import machine
+from models.entities import Placement, Platform
+from models.generate import generate_platform
+from models.rules import host_usage, milli
+from planner.check import check_plan
+from planner.disaster import (
     Recovery,
     datacenter_plan,
     disaster_recovery,
     plan_datacenter_failure,
 )
-from planner.failure import plan_scenario  # noqa: E402
-from planner.plan import Plan, Scenario, Status, moves_between  # noqa: E402
-
-
-def machine() -> str:
-    """The CPU model and core count of this machine."""
-    model = sysplatform.processor() or "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {sysplatform.python_version()}"
+from planner.failure import plan_scenario
+from planner.plan import Plan, Scenario, Status, moves_between
 
 
 def greedy_placement(platform: Platform, down: frozenset[str]) -> tuple[Placement, list[str]]:

@@ -30,13 +30,17 @@ import os
 import platform as machine
 import resource
 import statistics
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
+from benchmarks.machine import cpu_model
 from models.entities import Platform
 from models.generate import generate_platform
 from models.rules import milli
@@ -47,17 +51,6 @@ from planner.plan import Plan, Scenario, Status, moves_between
 
 #: Mean containers per generated app (models.generate.CONTAINER_COUNTS), to hit 20 per host.
 CONTAINERS_PER_APP = 3.4
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return machine.processor() or "unknown"
 
 
 def make_platform(hosts: int, seed: int = 1) -> Platform:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform as sysplatform
 import statistics
 import sys
 import time
@@ -33,33 +32,21 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import z3  # noqa: E402
+import z3
 
-from models.entities import Platform  # noqa: E402
-from models.generate import generate_platform  # noqa: E402
-from models.reference import reference_platform  # noqa: E402
-from models.rules import capacity_findings, placement_findings, state_findings  # noqa: E402
-from planner.plan import Plan, Scenario, Status, moves_between  # noqa: E402
-from planner.verify import (  # noqa: E402
+from benchmarks.machine import machine
+from models.entities import Platform
+from models.generate import generate_platform
+from models.reference import reference_platform
+from models.rules import capacity_findings, placement_findings, state_findings
+from planner.plan import Plan, Scenario, Status, moves_between
+from planner.verify import (
     certify,
     certify_plan_invariants,
     encode,
     survive_datacenter_loss,
     survive_host_losses,
 )
-
-
-def machine() -> str:
-    """The CPU model and core count of this machine."""
-    model = sysplatform.processor() or "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def timed(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
