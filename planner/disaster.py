@@ -635,7 +635,7 @@ def plan_datacenter_failure(
     dc: str,
     seed: int = 0,
     workers: int = 1,
-    time_limit: float = 30.0,
+    time_limit: float = 10.0,
     *,
     allow_moves: int = 0,
     best_effort: bool = True,

@@ -806,8 +806,12 @@ def _add_hint(built: BuiltPlacement, hint: Mapping[int, Sequence[int]]) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-#: How far wall time may exceed a repeatable search's deterministic budget before it is cut.
-WALL_SAFETY = 4.0
+#: How far wall time may exceed a repeatable search's time limit before it is cut.
+WALL_SAFETY = 2.0
+#: Wall seconds one unit of CP-SAT deterministic time took on the placement models of a 2-core
+#: machine (measured on the reference platform's datacenter loss: 3.9 s per unit); a time limit
+#: is turned into a deterministic budget with it.
+SECONDS_PER_DETERMINISTIC_UNIT = 4.0
 #: Deterministic time of one batch of the large neighbourhood search.
 BATCH_DETERMINISTIC_TIME = 1.0
 
@@ -838,14 +842,15 @@ class SolveParams:
 
     @classmethod
     def repeatable(cls, seed: int = 0, workers: int = 1, time_limit: float = 10.0) -> SolveParams:
-        """Settings whose answer does not depend on the machine's load: ``time_limit`` is spent
-        as CP-SAT deterministic time, wall time only cut at ``WALL_SAFETY`` times it (a machine
-        that much slower than usual). With one worker, the same seed gives the same plan."""
+        """Settings whose answer does not depend on the machine's load: the search is cut by
+        CP-SAT deterministic time, ``time_limit / SECONDS_PER_DETERMINISTIC_UNIT`` of it, so it
+        ends near ``time_limit`` on a 2-core machine; wall time is only a safety net, at
+        ``WALL_SAFETY`` times the limit. With one worker, the same seed gives the same plan."""
         return cls(
             seed=seed,
             workers=workers,
             time_limit=WALL_SAFETY * time_limit,
-            deterministic_time=time_limit,
+            deterministic_time=time_limit / SECONDS_PER_DETERMINISTIC_UNIT,
         )
 
 
@@ -861,6 +866,8 @@ class SolveOutcome:
     bound: int | None
     terms: Mapping[str, int]
     wall_s: float
+    #: CP-SAT deterministic time spent.
+    deterministic_time: float = 0.0
 
 
 _STATUS = {
@@ -895,7 +902,7 @@ def solve_placement(
     wall = time.perf_counter() - start
     status = _STATUS.get(code, Status.UNKNOWN)
     if not status.has_plan:
-        return SolveOutcome(status, {}, {}, {}, None, None, {}, wall)
+        return SolveOutcome(status, {}, {}, {}, None, None, {}, wall, solver.deterministic_time)
     landed: dict[int, list[int]] = {}
     for (o, h), v in built.land.items():
         count = solver.value(v)
@@ -915,6 +922,7 @@ def solve_placement(
         math.floor(solver.best_objective_bound + 1e-6),
         terms,
         wall,
+        solver.deterministic_time,
     )
 
 
@@ -1353,10 +1361,13 @@ def _batched_search(
     stale = 0
     rounds = 0
     by_cool = sorted(healthy, key=lambda h: (util[h], h))
+    spent = 0.0  # deterministic time of the batches
     while best > bound and stale < params.batch_patience:
         remaining = params.time_limit - (time.perf_counter() - start)
         if remaining < 0.2:
             break
+        if params.deterministic_time is not None and spent >= params.deterministic_time:
+            break  # the budget is spent: where the search stops does not depend on the clock
         rounds += 1
         # Alternate batches on the most loaded hosts (balance) and the most piled-on (pile),
         # shifting the window while batches bring nothing, so that ties get their turn.
@@ -1413,6 +1424,7 @@ def _batched_search(
         else:  # repeatable: each batch gets the same deterministic budget, wall time a safety
             batch = replace(params, deterministic_time=BATCH_DETERMINISTIC_TIME)
             outcome = solve_placement(built, batch, remaining)
+            spent += outcome.deterministic_time
         log.debug(
             "batch %d: %d units, floors %d/%d, %s %s (best %d)",
             rounds,

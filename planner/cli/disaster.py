@@ -27,7 +27,7 @@ from planner.cli.placement import (
     fail,
     finish_plan,
     output_option,
-    solve_options_with,
+    solve_options,
 )
 from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
 from planner.plan import Plan
@@ -174,7 +174,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     show_default=True,
     help="Re-home the backup replicas lost with the datacenter.",
 )
-@solve_options_with(30.0)
+@solve_options
 @json_option()
 @output_option
 def fail_datacenter(
