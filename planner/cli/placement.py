@@ -53,7 +53,7 @@ def solve_options_with(time_limit: float) -> Callable[[F], F]:
             default=time_limit,
             show_default=True,
             help="Search budget in seconds, spent as CP-SAT deterministic time so the plan "
-            "repeats on a busy machine (wall time is cut at 4x).",
+            "repeats on a busy machine (wall time is cut at 2x).",
         )(func)
         func = click.option(
             "--workers",
