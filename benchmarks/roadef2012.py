@@ -26,9 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from models.atomic import write_atomic  # noqa: E402
-from planner.roadef import evaluate, format_assignment, read_assignment, read_instance  # noqa: E402
-from planner.roadef.solve import SolveParams, solve  # noqa: E402
+from models.atomic import write_atomic
+from planner.roadef import evaluate, format_assignment, read_assignment, read_instance
+from planner.roadef.solve import SolveParams, solve
 
 SETS = ("a1", "a2", "b")
 
