@@ -16,8 +16,6 @@ import argparse
 import dataclasses
 import datetime
 import json
-import os
-import platform
 import re
 import sys
 import time
@@ -26,24 +24,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.machine import machine
 from models.atomic import write_atomic
 from planner.roadef import evaluate, format_assignment, read_assignment, read_instance
 from planner.roadef.solve import SolveParams, solve
 
 SETS = ("a1", "a2", "b")
-
-
-def machine() -> str:
-    """The CPU model and core count of this machine."""
-    model = platform.processor() or "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def best_known(data: Path) -> dict[str, int]:
