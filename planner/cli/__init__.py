@@ -2,18 +2,43 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from planner.cli.audit import audit_command, report_command
-from planner.cli.backups import backups
-from planner.cli.disaster import rpo  # also attaches `fail datacenter`
-from planner.cli.placement import fail, place
 from planner.cli.platform import platform_commands
-from planner.cli.roadef import roadef
-from planner.cli.verify import verify
+
+#: Command name -> (module, attribute). A command's module is imported when the command is
+#: used, so that ``drplan validate`` does not start by loading OR-Tools, Z3 and Dask.
+#: ``planner.cli.disaster`` attaches ``fail datacenter`` to the placement module's ``fail`` group.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "audit": ("planner.cli.audit", "audit_command"),
+    "backups": ("planner.cli.backups", "backups"),
+    "fail": ("planner.cli.disaster", "fail"),
+    "place": ("planner.cli.placement", "place"),
+    "report": ("planner.cli.audit", "report_command"),
+    "roadef": ("planner.cli.roadef", "roadef"),
+    "rpo": ("planner.cli.disaster", "rpo"),
+    "verify": ("planner.cli.verify", "verify"),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose heavier commands are imported on first use (click's lazy loading)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module, attribute = LAZY_COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command), f"{module}.{attribute} is no command"
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="drplan", prog_name="drplan")
 def main() -> None:
     """drplan: recovery plans for container platforms, solved and proved.
@@ -25,11 +50,3 @@ def main() -> None:
 
 for command in platform_commands:
     main.add_command(command)
-main.add_command(roadef)
-main.add_command(backups)
-main.add_command(place)
-main.add_command(fail)
-main.add_command(rpo)
-main.add_command(audit_command)
-main.add_command(report_command)
-main.add_command(verify)

@@ -255,7 +255,7 @@ def place(
 
 @click.group()
 def fail() -> None:
-    """Plans for losing hosts (and, with later commands, datacenters)."""
+    """Plans for losing hosts or a whole datacenter."""
 
 
 @fail.command("host")
