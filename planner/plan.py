@@ -73,11 +73,8 @@ class SolveStats:
     deterministic_time: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "wall_s": round(self.wall_s, 4),
-            "deterministic_time": (
-                None if self.deterministic_time is None else round(self.deterministic_time, 4)
-            ),
             "build_s": round(self.build_s, 4),
             "objective": self.objective,
             "bound": self.bound,
@@ -85,6 +82,9 @@ class SolveStats:
             "seed": self.seed,
             "workers": self.workers,
         }
+        if self.deterministic_time is not None:
+            data["deterministic_time"] = round(self.deterministic_time, 4)
+        return data
 
 
 @dataclass(frozen=True)
