@@ -23,7 +23,9 @@ from planner.cli.common import (
     load_platform_or_exit,
 )
 from planner.cli.placement import (
+    allow_moves_option,
     emit_plan,
+    exit_code,
     fail,
     finish_plan,
     output_option,
@@ -58,9 +60,9 @@ def _console() -> Console:
 
 def _exit_code(plan: Plan) -> ExitCode:
     """1 when something is not recovered: no plan, units left unplaced, or unrecoverable data."""
-    if not plan.status.has_plan or plan.unplaced or plan.extra.get("unrecoverable"):
+    if plan.extra.get("unrecoverable"):
         return ExitCode.FINDINGS
-    return ExitCode.OK
+    return exit_code(plan)
 
 
 def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
@@ -161,13 +163,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     show_default=True,
     help="Restore what fits when not everything does, or answer infeasible.",
 )
-@click.option(
-    "--allow-moves",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Units on healthy hosts that may move to make room.",
-)
+@allow_moves_option
 @click.option(
     "--rehome/--no-rehome",
     default=True,

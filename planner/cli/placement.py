@@ -84,6 +84,17 @@ def emit_plan(plan: Plan, as_json: bool, output: str | None, summary: Callable[[
             click.echo(f"wrote {Path(output)}")
 
 
+def allow_moves_option(func: F) -> F:
+    """``--allow-moves N``: units on healthy hosts that may move to make room."""
+    return click.option(
+        "--allow-moves",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="Units on healthy hosts that may move to make room.",
+    )(func)
+
+
 def output_option(func: F) -> F:
     return click.option(
         "-o", "--output", type=click.Path(dir_okay=False), help="Write the result here (atomic)."
@@ -263,13 +274,7 @@ def fail() -> None:
 @click.option(
     "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
 )
-@click.option(
-    "--allow-moves",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Units on healthy hosts that may move to make room.",
-)
+@allow_moves_option
 @click.option("--best-effort", is_flag=True, help="Place what fits; list the rest.")
 @click.option(
     "--redeploy",
