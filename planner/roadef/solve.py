@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from planner.roadef.annealing import AnnealParams, anneal
 from planner.roadef.descent import shift_descent
 from planner.roadef.evaluate import Costs, evaluate
 from planner.roadef.instance import Instance, IntArray
@@ -66,6 +67,11 @@ class SolveParams:
     swap_machines: int = 8  # partners are sought on this many random machines per process
     redescent_every: int = 100  # sub-problems between two single descent passes; 0: never
     redescent_share: float = 0.05  # most of the time limit one such pass may take
+    anneal_share: float = 0.75  # share of the time left after the warm start spent annealing
+    # Proposals of the annealing; None: as many as its share of the time allows. Set, it
+    # makes the run repeatable (with max_iterations) whatever the machine's speed.
+    anneal_proposals: int | None = None
+    anneal: AnnealParams = dataclasses.field(default_factory=AnnealParams)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class SolveResult:
     improvements: int
     explanation: str
     descent_time: float = 0.0  # wall seconds in the greedy warm start and its re-runs
+    anneal_time: float = 0.0  # wall seconds annealing
     build_time: float = 0.0  # wall seconds building CP-SAT sub-models
     solve_time: float = 0.0  # wall seconds inside CP-SAT
 
@@ -101,7 +108,8 @@ class SolveResult:
             f"final       {self.objective:>16,}  (-{share:.2f} %)\n"
             f"time        {self.wall_time:.1f} s, {self.iterations} sub-problems, "
             f"{self.improvements} kept, seed {self.seed}, {self.workers} worker(s)\n"
-            f"split       warm start {self.descent_time:.1f} s, build {self.build_time:.1f} s, "
+            f"split       warm start {self.descent_time:.1f} s, "
+            f"annealing {self.anneal_time:.1f} s, build {self.build_time:.1f} s, "
             f"CP-SAT {self.solve_time:.1f} s\n"
             f"{self.explanation}"
         )
@@ -503,6 +511,16 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
         seed=params.seed,
     )
     timing = {"descent": time.monotonic() - started, "build": 0.0, "solve": 0.0}
+    clock = time.monotonic()
+    if params.anneal_share > 0:
+        anneal(
+            state,
+            clock + params.anneal_share * max(0.0, deadline - clock),
+            seed=params.seed,
+            params=params.anneal,
+            proposals=params.anneal_proposals,
+        )
+    timing["anneal"] = time.monotonic() - clock
     current = state.total()
     size = params.min_machines
     failures = iterations = improvements = 0
@@ -570,6 +588,7 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     return dataclasses.replace(
         result,
         descent_time=timing["descent"],
+        anneal_time=timing["anneal"],
         build_time=timing["build"],
         solve_time=timing["solve"],
     )

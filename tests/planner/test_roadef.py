@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,10 @@ from planner.roadef import (
     read_assignment,
     read_instance,
 )
+from planner.roadef.annealing import Annealer, AnnealParams, anneal
 from planner.roadef.instance import IntArray
 from planner.roadef.solve import SolveParams, SolveStatus, solve
+from planner.roadef.state import SearchState
 
 DATA = Path(__file__).parent.parent / "data" / "roadef"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "roadef2012"
@@ -37,6 +40,14 @@ def a1_1() -> tuple[Instance, IntArray]:
     """Instance a1_1: 4 machines, 100 processes, optimum 44,306,501."""
     instance = read_instance(DATA / "model_a1_1.txt")
     return instance, read_assignment(DATA / "assignment_a1_1.txt", instance)
+
+
+@pytest.fixture(scope="module")
+def a1_4() -> tuple[Instance, IntArray]:
+    """Instance a1_4: 50 machines, 1,000 processes; every constraint kind (a transient
+    resource, 297 dependencies over 50 neighbourhoods, spread over 50 locations, balance)."""
+    instance = read_instance(DATA / "model_a1_4.txt")
+    return instance, read_assignment(DATA / "assignment_a1_4.txt", instance)
 
 
 def test_example_initial_costs_4200(example: tuple[Instance, IntArray]) -> None:
@@ -109,11 +120,68 @@ def test_swap_holds_transient_resources_on_both_machines(
         assert result.violation.constraint is Constraint.TRANSIENT
 
 
+@pytest.mark.parametrize("temperature", [0.0, 1e5, 1e12])
+@pytest.mark.parametrize(
+    "moves",
+    [
+        AnnealParams(swap_percent=0),  # shifts only
+        AnnealParams(swap_percent=100, chain_percent=0),  # swaps only
+        AnnealParams(swap_percent=100, chain_percent=100),  # chains (some are swaps)
+        AnnealParams(swap_percent=30, chain_percent=50, home_percent=50),
+    ],
+    ids=["shifts", "swaps", "chains", "mixed"],
+)
+def test_annealer_keeps_every_constraint_and_exact_costs(
+    a1_4: tuple[Instance, IntArray], temperature: float, moves: AnnealParams
+) -> None:
+    instance, initial = a1_4
+    annealer = Annealer(SearchState.start(instance, initial), moves)
+    accepted = annealer.run(300_000, seed=3, temperature=temperature)
+    current = evaluate(instance, initial, annealer.assignment)
+    assert current.costs is not None, current.violation
+    assert current.costs.total == annealer.cost
+    best = evaluate(instance, initial, annealer.best_assignment)
+    assert best.costs is not None, best.violation
+    assert best.costs.total == annealer.best_cost <= 632_499_600
+    assert accepted > 0
+    if temperature > 1e9:  # nearly every feasible proposal is taken: a long random walk
+        assert np.count_nonzero(annealer.assignment != initial) > 300
+        assert annealer.cost > annealer.best_cost
+
+
+@pytest.mark.parametrize(("capacity", "movable"), [(13, True), (12, True), (11, False)])
+def test_annealer_holds_transient_resources_on_both_machines(
+    tmp_path: Path, capacity: int, movable: bool
+) -> None:
+    instance, initial = _two_machines_swap(tmp_path, capacity)
+    annealer = Annealer(SearchState.start(instance, initial))
+    annealer.run(1_000, seed=1, temperature=1e12)
+    assert (annealer.accepted > 0) is movable
+    check = evaluate(instance, initial, annealer.assignment)
+    assert check.costs is not None, check.violation
+
+
+def test_anneal_is_repeatable_and_gains(a1_4: tuple[Instance, IntArray]) -> None:
+    instance, initial = a1_4
+    finals = []
+    for _ in range(2):
+        state = SearchState.start(instance, initial)
+        gain = anneal(state, time.monotonic() + 120, seed=5, proposals=400_000)
+        assert gain > 0
+        check = evaluate(instance, initial, state.assignment)
+        assert check.costs is not None, check.violation
+        assert check.costs.total == state.total() == 632_499_600 - gain
+        finals.append(state.assignment.copy())
+    assert np.array_equal(finals[0], finals[1])
+
+
 def test_solver_a1_1_is_feasible_no_worse_and_agrees_with_the_checker(
     a1_1: tuple[Instance, IntArray],
 ) -> None:
     instance, initial = a1_1
-    params = SolveParams(time_limit=30.0, seed=7, workers=1, max_iterations=25)
+    params = SolveParams(
+        time_limit=30.0, seed=7, workers=1, max_iterations=25, anneal_proposals=200_000
+    )
     result = solve(instance, initial, params)
     check = evaluate(instance, initial, result.assignment)
     assert check.costs is not None
@@ -125,7 +193,9 @@ def test_solver_a1_1_is_feasible_no_worse_and_agrees_with_the_checker(
 
 def test_solver_same_seed_and_workers_same_solution(a1_1: tuple[Instance, IntArray]) -> None:
     instance, initial = a1_1
-    params = SolveParams(time_limit=30.0, seed=11, workers=1, max_iterations=15)
+    params = SolveParams(
+        time_limit=30.0, seed=11, workers=1, max_iterations=15, anneal_proposals=200_000
+    )
     first = solve(instance, initial, params)
     second = solve(instance, initial, params)
     assert first.objective == second.objective
