@@ -145,7 +145,7 @@ def test_annealer_keeps_every_constraint_and_exact_costs(
     assert best.costs.total == annealer.best_cost <= 632_499_600
     assert accepted > 0
     if temperature > 1e9:  # nearly every feasible proposal is taken: a long random walk
-        assert np.count_nonzero(annealer.assignment != initial) > 300
+        assert np.count_nonzero(annealer.assignment != initial) > 200
         assert annealer.cost > annealer.best_cost
 
 
