@@ -372,7 +372,9 @@ class AnnealParams:
     chain_percent: int = 50  # share of those where the second process goes to a third machine
     # Share of a moved process's shifts (and chain ends) that send it back to its original
     # machine, freeing the transient resources it holds there: random targets find home once
-    # in M tries, and on a2_2 these moves take the annealing from 960 to 800 million.
+    # in M tries, and on a2_2 these moves take the annealing from 960 to 800 million. Without
+    # transient resources there is nothing to free, only a bias towards few moves (a2_5, single
+    # runs: 382 million with them, 327 million with neither them nor chains): none are made.
     home_percent: int = 60
     calibration: int = 1_000_000  # proposals at temperature 0 that measure the mean increase
     chunk: int = 200_000  # proposals between two looks at the clock
@@ -384,6 +386,7 @@ class Annealer:
     def __init__(self, state: SearchState, params: AnnealParams | None = None) -> None:
         self.params = params or AnnealParams()
         inst: Instance = state.instance
+        self.home_percent = self.params.home_percent if inst.transient.any() else 0
         i64 = np.int64
         num_s = inst.num_services
         self.static = (
@@ -447,7 +450,7 @@ class Annealer:
             self.assignment, self.usage, self.held, self.machine_cost,
             self.service_location, self.service_neighbourhood, self.distinct,
             self.moved, self.hist, self.scalars, self.best_assignment,
-            steps, self.params.swap_percent, self.params.chain_percent, self.params.home_percent,
+            steps, self.params.swap_percent, self.params.chain_percent, self.home_percent,
             seed % (2**31 - 1),
             temperature,
         )  # fmt: skip
