@@ -12,8 +12,10 @@ transient resources it holds there. The move is checked against every hard const
 (capacity, transient usage, conflict, spread, dependency), costed exactly and incrementally,
 and accepted by the Metropolis rule at a temperature that falls geometrically over the run. The
 starting temperature is a multiple of the mean cost increase of the worsening moves met while
-calibrating, so one setting serves costs of 200 and of 10^10. Measured on a2_2 from the
-greedy descent's local optimum: about 2 million proposals a second on one core.
+calibrating, so one setting starts right on costs of 200 and of 10^10. It is fixed for the
+run: where the cost falls by orders of magnitude (a2_1: 5 million to hundreds) it ends too
+hot. Measured on a2_2 from the greedy descent's local optimum: about 2 million proposals a
+second on one core.
 
 The kernel works in place on numpy arrays that mirror :class:`planner.roadef.state.SearchState`
 and keeps the best assignment it met. It is deterministic for a given seed, proposal count and
