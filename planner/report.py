@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from models.entities import Platform
 from planner.audit import AuditResult, ScenarioOutcome
+from planner.durations import duration
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -31,19 +32,6 @@ SCENARIO_COLUMNS = (
 HEADROOM_COLUMNS = ("datacenter", "role", "extra hosts", "host size")
 
 
-def duration(seconds: float | None) -> str:
-    """A duration as people read it: ``none``, ``40 s``, ``30 min``, ``24 h``, ``all data``."""
-    if seconds is None:
-        return "all data"
-    if seconds <= 0:
-        return "none"
-    if seconds < 120:
-        return f"{seconds:g} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def scenario_rows(outcomes: Sequence[ScenarioOutcome], start: int = 1) -> list[tuple[str, ...]]:
     """One row per scenario, in :data:`SCENARIO_COLUMNS` order."""
     return [
@@ -55,7 +43,7 @@ def scenario_rows(outcomes: Sequence[ScenarioOutcome], start: int = 1) -> list[t
             str(len(o.apps_down)),
             f"{o.app_downtime_s / 60:.0f}",
             str(len(o.databases_down)),
-            duration(o.data_loss_s),
+            duration(o.data_loss_s, none="all data"),
             str(len(o.sla_blown)),
         )
         for i, o in enumerate(outcomes)

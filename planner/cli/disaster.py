@@ -32,25 +32,12 @@ from planner.cli.placement import (
     solve_options,
 )
 from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
+from planner.durations import duration
 from planner.plan import Plan
 from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
 
 #: Rows shown per table in the readable summary; --json has everything.
 MAX_ROWS = 40
-
-
-def duration(seconds: float | None, none: str = "-") -> str:
-    """A duration for people: ``40 s``, ``6 min 46 s``, ``24 h``, ``4 h 10 min``."""
-    if seconds is None:
-        return none
-    s = round(seconds)
-    if s < 60:
-        return f"{seconds:g} s" if seconds != s else f"{s} s"
-    if s < 3600:
-        minutes, rest = divmod(s, 60)
-        return f"{minutes} min" + (f" {rest} s" if rest else "")
-    hours, rest = divmod(s, 3600)
-    return f"{hours} h" + (f" {rest // 60} min" if rest // 60 else "")
 
 
 def _console() -> Console:
