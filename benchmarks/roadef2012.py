@@ -1,4 +1,4 @@
-"""ROADEF/EURO 2012 machine reassignment: drplan's LNS against the initial assignment.
+"""ROADEF/EURO 2012 machine reassignment: drplan against the initial assignment and a peer.
 
 Runs each instance of the chosen sets with a time limit, re-checks every solution with the
 independent evaluator, writes the solutions and one JSON record per instance to ``--out``, and
@@ -8,6 +8,15 @@ already in ``--out``, so several runs (for example one per core) can be merged.
 
     python benchmarks/roadef2012.py --set a1 a2 b --time-limit 300 \\
         --data ../shared/roadef2012 --out benchmarks/out/roadef
+
+``--peer PATH`` runs a peer solver side by side: the challenge winner S41's
+``machineReassignment`` (Gavranović et al., built outside this repository), on the same instance,
+at the same time, with the same wall limit, each on one core (``taskset``: the peer on core 1,
+drplan on core 0). The peer's solution is re-checked by drplan's evaluator, the SysV
+shared-memory segments it leaves are removed, and a second table gives both costs and the ratio
+drplan / peer (below 1: drplan is ahead), with the geometric mean. ``--proposals`` and
+``--iterations`` bound drplan's annealing and neighbourhood search, so that a run repeats for a
+seed whatever the machine's load (the wall limit is then only a safety net).
 """
 
 from __future__ import annotations
@@ -16,9 +25,14 @@ import argparse
 import dataclasses
 import datetime
 import json
+import math
+import os
 import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,12 +73,20 @@ def run_one(
     """Solve one instance, re-check it, write its solution and JSON record; return the record."""
     instance = read_instance(model)
     initial = read_assignment(assignment, instance)
-    params = SolveParams(time_limit=args.time_limit, seed=args.seed, workers=args.workers)
+    params = SolveParams(
+        time_limit=args.time_limit,
+        seed=args.seed,
+        workers=args.workers,
+        anneal_proposals=args.proposals,
+        max_iterations=args.iterations,
+    )
     if args.greedy_only:  # the warm start alone: single moves and swaps until none improves
         params = dataclasses.replace(params, descent_share=1.0, anneal_share=0.0, max_iterations=0)
+    peer = start_peer(args, model, assignment) if args.peer else None
     started = time.monotonic()
     result = solve(instance, initial, params)
     elapsed = time.monotonic() - started
+    peer_record = finish_peer(peer, instance, initial) if peer else {}
     check = evaluate(instance, initial, result.assignment)
     feasible = check.costs is not None and check.costs.total == result.objective
     write_atomic(args.out / f"solution_{name}.txt", format_assignment(result.assignment))
@@ -85,10 +107,80 @@ def run_one(
         "seed": args.seed,
         "workers": args.workers,
         "time_limit": args.time_limit,
+        "proposals": args.proposals,
+        "iterations_budget": args.iterations,
         "machine": machine(),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        **peer_record,
     }
     write_atomic(args.out / f"{name}.json", json.dumps(record, indent=2) + "\n")
+    return record
+
+
+class Peer:
+    """A peer solver running in its own scratch folder, pinned to one core."""
+
+    def __init__(self, process: subprocess.Popen[bytes], folder: Path, before: set[str]) -> None:
+        self.process = process
+        self.folder = folder
+        self.before = before  # shared-memory segments that existed before it started
+        self.started = time.monotonic()
+
+
+def shm_segments() -> set[str]:
+    """The ids of the SysV shared-memory segments on this machine (``ipcs -m``)."""
+    done = subprocess.run(["ipcs", "-m"], capture_output=True, text=True, check=False)
+    ids = set()
+    for line in done.stdout.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].startswith("0x") and fields[1].isdigit():
+            ids.add(fields[1])
+    return ids
+
+
+def start_peer(args: argparse.Namespace, model: Path, assignment: Path) -> Peer:
+    """Start the peer on core 1 with the same wall limit; drplan runs meanwhile on core 0."""
+    folder = Path(tempfile.mkdtemp(prefix="roadef-peer-"))
+    before = shm_segments()
+    argv = [
+        str(Path(args.peer).resolve()),
+        "-t",
+        str(int(args.time_limit)),
+        "-p",
+        str(model.resolve()),
+        "-i",
+        str(assignment.resolve()),
+        "-o",
+        str(folder / "solution.txt"),
+        "-s",
+        str(args.seed + 1),  # S41 wants a positive seed
+    ]
+    if shutil.which("taskset"):
+        argv = ["taskset", "-c", str(args.peer_core), *argv]
+    process = subprocess.Popen(
+        argv, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return Peer(process, folder, before)
+
+
+def finish_peer(peer: Peer, instance: object, initial: object) -> dict[str, object]:
+    """Wait for the peer, check its solution with drplan's evaluator, clean up after it."""
+    try:
+        peer.process.wait(timeout=600)
+    except subprocess.TimeoutExpired:
+        peer.process.kill()
+        peer.process.wait()
+    elapsed = time.monotonic() - peer.started
+    for segment in shm_segments() - peer.before:
+        subprocess.run(["ipcrm", "-m", segment], capture_output=True, check=False)
+    solution = peer.folder / "solution.txt"
+    record: dict[str, object] = {"peer_time": round(elapsed, 1), "peer": None}
+    if solution.exists():
+        assignment = read_assignment(solution, instance)  # type: ignore[arg-type]
+        check = evaluate(instance, initial, assignment)  # type: ignore[arg-type]
+        record["peer_feasible"] = check.costs is not None
+        record["peer"] = None if check.costs is None else check.costs.total
+    shutil.rmtree(peer.folder, ignore_errors=True)
     return record
 
 
@@ -162,6 +254,39 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def peer_table(records: list[dict]) -> str:
+    """drplan and the peer side by side: costs, ratio drplan / peer, and the geometric mean."""
+    rows = [r for r in records if r.get("peer") is not None]
+    if not rows:
+        return ""
+    order = {s: i for i, s in enumerate(SETS)}
+    rows.sort(key=lambda r: (order.get(r["set"], 9), int(r["instance"].split("_")[-1])))
+    lines = [
+        "| instance | drplan | peer (S41) | drplan / peer | best known | drplan gap % "
+        "| peer gap % | both feasible |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    ratios = []
+    for r in rows:
+        ratio = r["drplan"] / r["peer"] if r["peer"] else 1.0
+        ratios.append(ratio)
+        best = r["best_known"]
+        both = r["feasible"] and r.get("peer_feasible", False)
+        lines.append(
+            f"| {r['instance']} | {r['drplan']:,} | {r['peer']:,} | {ratio:.4f} | "
+            f"{best:,} | {gap(r['drplan'], best):.2f} | {gap(r['peer'], best):.2f} | "
+            f"{'yes' if both else 'NO'} |"
+        )
+    mean = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+    ahead = sum(1 for x in ratios if x <= 1.0)
+    lines.append("")
+    lines.append(
+        f"drplan at or below the peer on {ahead} of {len(ratios)}; geometric mean of "
+        f"drplan / peer {mean:.4f}"
+    )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     """Parse the options, run the instances (or only merge records) and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -173,11 +298,18 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "roadef2012")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "roadef")
     parser.add_argument("--table-only", action="store_true", help="merge records in --out")
+    parser.add_argument("--peer", help="a peer solver's executable (S41's machineReassignment)")
+    parser.add_argument("--peer-core", type=int, default=1, help="the core the peer runs on")
+    parser.add_argument("--drplan-core", type=int, default=0, help="the core drplan runs on")
+    parser.add_argument("--proposals", type=int, default=None, help="annealing proposals")
+    parser.add_argument("--iterations", type=int, default=None, help="CP-SAT sub-problems")
     parser.add_argument(
         "--greedy-only", action="store_true", help="run only the greedy warm start (a baseline)"
     )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.peer and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.drplan_core})
     print(f"# machine: {machine()}")
     print(f"# date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     if not args.table_only:
@@ -202,6 +334,9 @@ def main() -> None:
             )
     records = [json.loads(p.read_text()) for p in sorted(args.out.glob("*.json"))]
     text = table(records)
+    peers = peer_table(records)
+    if peers:
+        text += "\n" + peers
     write_atomic(args.out / "table.md", text)
     print()
     print(text)
