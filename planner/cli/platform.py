@@ -61,14 +61,10 @@ def validate(file: str | None, as_json: bool) -> None:
     unknown = unknown_distances(platform)  # reported, never a finding
     source = file or "reference platform"
     if as_json:
-        emit_json(
-            {
-                "file": source,
-                "ok": not findings,
-                "findings": [f.to_dict() for f in findings],
-                "unknown": [f.to_dict() for f in unknown],
-            }
-        )
+        report = {"file": source, "ok": not findings, "findings": [f.to_dict() for f in findings]}
+        if unknown:
+            report["unknown"] = [f.to_dict() for f in unknown]
+        emit_json(report)
     else:
         for finding in (*findings, *unknown):
             click.echo(f"{source}: {finding}")
