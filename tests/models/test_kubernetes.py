@@ -328,21 +328,21 @@ def test_located_sites_still_break_the_distance_rule() -> None:
 def test_a_bad_sites_file_names_each_field() -> None:
     with pytest.raises(KubernetesInputError) as error:
         load_sites(DATA / "sites_bad.yaml")
+    source = DATA / "sites_bad.yaml"
     assert error.value.lines() == [
-        f"{DATA / 'sites_bad.yaml'}: zones.eu-west-3a.lat: Input should be less than or equal to 90 (got 148.9)",
-        f"{DATA / 'sites_bad.yaml'}: zones.eu-west-3b.lat: missing field",
-        f"{DATA / 'sites_bad.yaml'}: zones.eu-west-3b.lon: missing field",
+        f"{source}: zones.eu-west-3a.lat: Input should be less than or equal to 90 (got 148.9)",
+        f"{source}: zones.eu-west-3b.lat: missing field",
+        f"{source}: zones.eu-west-3b.lon: missing field",
     ]
 
 
-def test_an_unlocated_datacenter_round_trips() -> None:
-    dc = Datacenter("z", "z", 0.0, 0.0, region="r", located=False)
-    result = import_kubernetes([CLUSTER])
-    data = platform_to_dict(result.platform)
+def test_the_imported_platform_round_trips_through_its_file(imported: KubernetesImport) -> None:
+    """Unlocated datacenters, regions, cordoned hosts, min_up and origins survive the file."""
+    data = platform_to_dict(imported.platform)
     assert data["datacenters"][0]["located"] is False
-    again = parse_platform(data)
-    assert again == result.platform
-    assert not dc.located
+    assert data["datacenters"][0]["region"] == "eu-west-3"
+    assert parse_platform(data) == imported.platform
+    assert Datacenter("z", "z", 1.0, 2.0).located
 
 
 # --- files, bad input, the command -------------------------------------------------------------
@@ -367,7 +367,8 @@ def test_bad_input_is_one_line_per_problem_with_its_json_path() -> None:
         [
             f"{bad}: items[3].status.allocatable.memory: cannot read quantity '12Qi'",
             f"{bad}: items[4].status.allocatable: Expected `object | null`, got `array`",
-            f"{bad}: items[5].spec.containers[0].resources.requests.cpu: cannot read quantity 'half'",
+            f"{bad}: items[5].spec.containers[0].resources.requests.cpu: "
+            "cannot read quantity 'half'",
         ]
     )
 
