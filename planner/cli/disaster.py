@@ -31,7 +31,7 @@ from planner.cli.placement import (
     output_option,
     solve_options,
 )
-from planner.cli.runbook import emit_runbook, runbook_option
+from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
 from planner.durations import duration
 from planner.plan import Plan
@@ -182,6 +182,7 @@ def fail_datacenter(
     Exit 1 when something is not recovered (units with no host, unrecoverable databases).
     """
     platform = load_platform_or_exit(file)
+    check_runbook(platform, runbook, file or "reference platform")
     try:
         plan = plan_datacenter_failure(
             platform,

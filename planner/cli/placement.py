@@ -27,7 +27,7 @@ from planner.cli.common import (
     json_option,
     load_platform_or_exit,
 )
-from planner.cli.runbook import emit_runbook, runbook_option
+from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failure import (
     UnknownHostError,
     placed_platform,
@@ -310,6 +310,7 @@ def fail_host(
     if not hosts:
         fail_bad_input([f"{file}: no host given; usage: drplan fail host HOST [HOST ...] [FILE]"])
     platform = load_platform_or_exit(file)
+    check_runbook(platform, runbook, file or "reference platform")
     try:
         plan = plan_host_failure(
             platform,

@@ -32,6 +32,15 @@ def runbook_option(func: F) -> F:
     )(func)
 
 
+def check_runbook(platform: Platform, path: str | None, source: str) -> None:
+    """Exit 2 before any solving when a ``.sh`` runbook is asked of a platform that does not
+    come from Kubernetes."""
+    if path is not None and path.endswith(".sh") and not is_from_kubernetes(platform):
+        from planner.cli.common import fail_bad_input
+
+        fail_bad_input([f"{path}: {source} was not imported from Kubernetes: use FILE.md"])
+
+
 def emit_runbook(platform: Platform, plan: Plan, path: str | None, source: str) -> None:
     """Write the runbook of a checked plan (atomically); exit 2 for a ``.sh`` runbook of a
     platform that does not come from Kubernetes."""
@@ -41,16 +50,12 @@ def emit_runbook(platform: Platform, plan: Plan, path: str | None, source: str) 
         click.echo(f"{path}: not written: there is no plan to follow", err=True)
         return
     headroom = None
-    if path.endswith(".sh"):
-        if not is_from_kubernetes(platform):
-            from planner.cli.common import fail_bad_input
+    check_runbook(platform, path, source)
+    if path.endswith(".sh") and plan.unplaced:
+        from planner.headroom import plan_headroom
 
-            fail_bad_input([f"{path}: {source} was not imported from Kubernetes: use FILE.md"])
-        if plan.unplaced:
-            from planner.headroom import plan_headroom
-
-            found = plan_headroom(platform, [plan.scenario], time_limit_s=5.0)
-            headroom = found.per_datacenter if found.status.has_plan else None
+        found = plan_headroom(platform, [plan.scenario], time_limit_s=5.0)
+        headroom = found.per_datacenter if found.status.has_plan else None
     try:
         write_runbook(path, platform, plan, source=source, headroom=headroom)
     except RunbookError as error:
