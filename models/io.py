@@ -268,6 +268,10 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
                 if isinstance(used, str) and used not in db_ids:
                     yield Problem(source, f"apps[{index}].uses[{j}]", "unknown database", used)
             spread, count = item.get("spread"), counts.get(_id(item) or "")
+            min_up = item.get("min_up") if section == "apps" else None
+            if isinstance(min_up, int) and count is not None and min_up > count:
+                message = f"cannot keep more than its {count} container(s) up"
+                yield Problem(source, f"apps[{index}].min_up", message, min_up)
             if isinstance(spread, int) and count is not None and spread > count:
                 yield Problem(
                     source,

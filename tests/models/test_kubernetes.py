@@ -13,7 +13,7 @@ from lightkube.models.policy_v1 import PodDisruptionBudgetSpec
 from lightkube.resources.core_v1 import Pod
 
 from models.entities import Datacenter, Engine, Role, ServiceClass
-from models.io import load_platform, parse_platform, platform_to_dict
+from models.io import PlatformFileError, load_platform, parse_platform, platform_to_dict
 from models.kubernetes import (
     KubernetesImport,
     KubernetesInputError,
@@ -411,3 +411,13 @@ def test_every_note_kind_is_in_the_summary(imported: KubernetesImport) -> None:
     summary = imported.summary()
     for kind in NoteKind:
         assert f"  {kind.value}: " in summary
+
+
+def test_min_up_above_the_containers_is_a_file_problem(imported: KubernetesImport) -> None:
+    data = platform_to_dict(imported.platform)
+    data["apps"][0]["min_up"] = 4  # shop.web has 3 containers
+    with pytest.raises(PlatformFileError) as error:
+        parse_platform(data, "p.yaml")
+    assert error.value.lines() == [
+        "p.yaml: apps[0].min_up: cannot keep more than its 3 container(s) up (got 4)"
+    ]
