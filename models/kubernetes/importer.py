@@ -221,8 +221,42 @@ def _placement(
                 )
             )
             node = None
+        elif node is None:
+            notes.append(
+                Note(
+                    NoteKind.RECORDED,
+                    f"pod {namespace_of(found)}/{name_of(found)}",
+                    f"pending, on no node: {what} unplaced",
+                )
+            )
         where.append(node)
     return tuple(where)
+
+
+def _controllers(objects: Objects, groups: Mapping[Controller, Group], notes: list[Note]) -> None:
+    """Deployments and StatefulSets, when given: those with no pod, and those whose pods are
+    fewer or more than their replicas (the pods are what is imported)."""
+    for kind, found_list in (
+        ("Deployment", objects.deployments),
+        ("StatefulSet", objects.statefulsets),
+    ):
+        for found in found_list:
+            c = Controller(kind, namespace_of(found), name_of(found))
+            spec = found.obj.spec
+            wanted = spec.replicas if spec is not None and spec.replicas is not None else 1
+            group = groups.get(c)
+            if group is None:
+                if wanted:
+                    notes.append(Note(NoteKind.EXCLUDED, str(c), f"{wanted} replicas, no pod"))
+                continue
+            if len(group.pods) != wanted:
+                notes.append(
+                    Note(
+                        NoteKind.GUESSED,
+                        str(c),
+                        f"{wanted} replicas, {len(group.pods)} pods: one container per pod",
+                    )
+                )
 
 
 def _apps(
@@ -414,6 +448,7 @@ def import_kubernetes(
         h if dc_ids[h.datacenter] == h.datacenter else _moved(h, dc_ids[h.datacenter])
         for h in hosts
     ]
+    _controllers(objects, groups, notes)
     if objects.ignored:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(objects.ignored.items()))
         notes.append(Note(NoteKind.EXCLUDED, "objects", f"kinds drplan does not read: {kinds}"))

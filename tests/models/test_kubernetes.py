@@ -421,3 +421,45 @@ def test_min_up_above_the_containers_is_a_file_problem(imported: KubernetesImpor
     assert error.value.lines() == [
         "p.yaml: apps[0].min_up: cannot keep more than its 3 container(s) up (got 4)"
     ]
+
+
+def test_controllers_when_given_and_pending_pods(tmp_path: Path) -> None:
+    items = json.loads(CLUSTER.read_text())["items"]
+    pending = next(i for i in items if i["metadata"]["name"].startswith("api-"))
+    pending = json.loads(json.dumps(pending))
+    pending["metadata"]["name"] = "api-5f6d7c8b9a-zzzzz"
+    del pending["spec"]["nodeName"]
+    deployments = [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"replicas": replicas, "selector": {}, "template": {}},
+        }
+        for name, replicas in (("web", 4), ("idle", 2))
+    ]
+    path = tmp_path / "more.json"
+    path.write_text(json.dumps({"kind": "List", "items": [*items, pending, *deployments]}))
+    result = import_kubernetes([path])
+    assert result.platform.placement["shop.api"] == ("node-a2", "node-c3", None)
+    assert "recorded: pending, on no node: shop.api container unplaced" in _notes(
+        result, "pod shop/api-5f6d7c8b9a-zzzzz"
+    )
+    assert "guessed: 4 replicas, 3 pods: one container per pod" in _notes(
+        result, "Deployment shop/web"
+    )
+    assert _notes(result, "Deployment shop/idle") == ["excluded: 2 replicas, no pod"]
+    assert Rule.UNPLACED in {f.rule for f in state_findings(result.platform)}
+
+
+def test_validate_reports_unknown_distances_without_failing(
+    imported: KubernetesImport, tmp_path: Path
+) -> None:
+    data = platform_to_dict(imported.platform)
+    data["backups"] = {"shop.shop-db": ["eu-west-3b", "eu-west-3a", "eu-west-3c"]}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "backup-distance-unknown: database shop.shop-db replicas 1 (eu-west-3b)" in result.output
+    assert "backup-too-close" not in result.output
