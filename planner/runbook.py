@@ -89,7 +89,17 @@ def _steps(platform: Platform, plan: Plan) -> list[dict[str, Any]]:
 
 
 def _check(platform: Platform, step: Mapping[str, Any], databases: Mapping[str, Any]) -> str:
-    """What the engineer checks once a step is done, in the platform's words."""
+    """What the engineer checks once a step is done, in the platform's words (first, that a
+    cordoned host is opened: drplan does not plan with cordons yet)."""
+    host = platform.host_by_id.get(str(step["host"]))
+    if host is not None and host.cordoned:
+        return f"{host.id} is cordoned: uncordon it first; then " + _check_unit(
+            platform, step, databases
+        )
+    return _check_unit(platform, step, databases)
+
+
+def _check_unit(platform: Platform, step: Mapping[str, Any], databases: Mapping[str, Any]) -> str:
     owner = str(step["unit"]).rsplit("/", 1)[0]
     policy = platform.policy
     kind = step["kind"]
@@ -359,6 +369,14 @@ def kubectl_runbook(
         out.append(f"kubectl delete pod {q(pod[1])} -n {q(pod[0])}{flag}")
     if not moved:
         out.append("# none: every pod on a healthy node stays")
+    cordoned = sorted(
+        {m.target for m in plan.moves if m.target and platform.host_by_id[m.target].cordoned}
+    )
+    for node in cordoned:
+        units = ", ".join(m.unit for m in plan.moves if m.target == node)
+        out.append(f"# the plan starts {units} on cordoned node {node}: open it, or the")
+        out.append("# scheduler places them elsewhere")
+        out.append(f"kubectl uncordon {q(node)}{flag}")
     for d in plan.databases:
         if d["action"] in ("failover", "restore", "unrecoverable"):
             out.append(

@@ -195,3 +195,21 @@ def test_drain_order_puts_budget_slack_last_and_warns(cluster: Platform) -> None
     assert drains == ["node-a2", "node-a1"]  # node-a1 holds budgeted pods: drained last
     assert "# shop.web: 1 of its 3 pods here, its budget keeps 3 up" in text
     assert "# add 1 node(s) in zone eu-west-3b (role apps)" in text
+
+
+def test_a_start_on_a_cordoned_node_says_to_open_it(cluster: Platform) -> None:
+    after = {**cluster.placement, "shop.web": ("node-c2", "node-b1", "node-c1")}
+    plan = Plan(
+        Status.OPTIMAL,
+        Scenario(failed_hosts=("node-a1",)),
+        cluster.placement,
+        after,
+        moves=(Move("shop.web/0", "node-a1", "node-c2"),),
+        checked=True,
+    )
+    script = kubectl_runbook(cluster, plan)
+    assert "# the plan starts shop.web/0 on cordoned node node-c2: open it, or the" in script
+    assert "kubectl uncordon node-c2 --dry-run=server" in _mutations(script)
+    markdown = markdown_runbook(cluster, plan)
+    assert "| node-c2 | container |" in markdown
+    assert "node-c2 is cordoned: uncordon it first; then answers on its port" in markdown
