@@ -34,6 +34,7 @@ from models.entities import (
     Platform,
     Role,
 )
+from models.io import PlatformFileError, parse_platform, platform_to_dict
 from models.kubernetes.cnpg import cnpg_databases
 from models.kubernetes.quantity import QuantityError, amount
 from models.kubernetes.reading import Found, KubernetesInputError, Objects, read_objects
@@ -190,6 +191,8 @@ def _hosts(
             )
         if capacity:
             hosts.append(Host(name, zone, capacity, role, labels.get(keys.rack), cordoned))
+        elif not problems:
+            notes.append(Note(NoteKind.EXCLUDED, f"node {name}", "allocates nothing"))
     return hosts, regions
 
 
@@ -377,6 +380,10 @@ def _datacenters(
             ids[zone] = zone
             continue
         ident = site.id or zone
+        ids[zone] = ident
+        if any(dc.id == ident for dc in datacenters):
+            notes.append(Note(NoteKind.RECORDED, f"zone {zone}", f"in datacenter {ident} too"))
+            continue
         datacenters.append(
             Datacenter(
                 ident,
@@ -388,7 +395,6 @@ def _datacenters(
                 region=region,
             )
         )
-        ids[zone] = ident
     if unlocated:
         notes.append(
             Note(
@@ -476,7 +482,13 @@ def import_kubernetes(
         placement={**placement, **db_placement},
         name=name,
     )
-    return KubernetesImport(platform, tuple(notes))
+    # The platform is made as a file would make it, so that an invalid one cannot leave here
+    # (a sites file that gives a zone's id to a host's name, say).
+    try:
+        checked = parse_platform(platform_to_dict(platform), "the imported platform")
+    except PlatformFileError as error:
+        raise KubernetesInputError(error.lines()) from None
+    return KubernetesImport(checked, tuple(notes))
 
 
 def _moved(host: Host, datacenter: str) -> Host:

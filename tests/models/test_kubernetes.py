@@ -463,3 +463,18 @@ def test_validate_reports_unknown_distances_without_failing(
     assert result.exit_code == 0, result.output
     assert "backup-distance-unknown: database shop.shop-db replicas 1 (eu-west-3b)" in result.output
     assert "backup-too-close" not in result.output
+
+
+def test_two_zones_in_one_datacenter(tmp_path: Path) -> None:
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(
+        "zones:\n"
+        "  eu-west-3a: {id: eqx-pa2, lat: 48.927166, lon: 2.350664}\n"
+        "  eu-west-3b: {id: eqx-pa2, lat: 48.927166, lon: 2.350664}\n"
+        "  eu-west-3c: {id: ue-velizy, lat: 48.782499, lon: 2.208747}\n"
+    )
+    result = import_kubernetes([CLUSTER], sites=load_sites(sites))
+    p = result.platform
+    assert [dc.id for dc in p.datacenters] == ["eqx-pa2", "ue-velizy"]
+    assert p.host_by_id["node-b1"].datacenter == "eqx-pa2"
+    assert "recorded: in datacenter eqx-pa2 too" in _notes(result, "zone eu-west-3b")
