@@ -59,6 +59,8 @@ from models.kubernetes.workloads import (
 
 CONTROL_PLANE_LABELS = ("node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master")
 NO_ZONE = "no-zone"
+#: Subjects named in the summary for one sentence; the notes keep every one.
+SUMMARY_SUBJECTS = 3
 #: Pods of these controllers are not apps drplan re-places: one per node, or run to completion.
 LEFT_OUT = {"DaemonSet": "runs one pod per node", "Job": "runs to completion", "Node": "static"}
 
@@ -88,7 +90,17 @@ class KubernetesImport:
             f"{len(p.databases)} databases; {len(self.notes)} note(s):"
         ]
         for kind in NoteKind:
-            lines += [f"  {note}" for note in self.notes if note.kind is kind]
+            # One line per note; the same sentence about many subjects is one line with a count.
+            subjects: dict[str, list[str]] = defaultdict(list)
+            for note in self.notes:
+                if note.kind is kind:
+                    subjects[note.message].append(note.subject)
+            for message, names in subjects.items():
+                if len(names) <= SUMMARY_SUBJECTS:
+                    lines += [f"  {kind.value}: {name}: {message}" for name in names]
+                else:
+                    shown = ", ".join(names[:SUMMARY_SUBJECTS])
+                    lines.append(f"  {kind.value}: {len(names)} of them ({shown}, ...): {message}")
         return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ resource: cores for ``cpu``, MB (2^20 bytes, as ``memory_mb`` everywhere in drpl
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from lightkube.utils.quantity import parse_quantity
 
@@ -37,13 +38,20 @@ def quantity(text: object) -> Decimal:
         text = str(text)  # JSON numbers are quantities too ("cpu": 2)
     if not isinstance(text, str) or not text.strip():
         raise QuantityError(f"cannot read quantity {text!r}")
-    try:
-        value = parse_quantity(text.strip())
-    except (ValueError, InvalidOperation):
-        raise QuantityError(f"cannot read quantity {text!r}") from None
-    if value is None or value < 0 or not value.is_finite():
+    value = _parse(text.strip())
+    if value is None:
         raise QuantityError(f"cannot read quantity {text!r}")
     return value
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Decimal | None:
+    """A cluster repeats the same few quantities on thousands of pods: parse each once."""
+    try:
+        value = parse_quantity(text)
+    except (ValueError, InvalidOperation):
+        return None
+    return value if value is not None and value >= 0 and value.is_finite() else None
 
 
 def convert(resource: str, value: Decimal) -> tuple[str, float]:

@@ -18,6 +18,7 @@ from models.kubernetes import (
     KubernetesImport,
     KubernetesInputError,
     LabelKeys,
+    Note,
     NoteKind,
     QuantityError,
     amount,
@@ -478,3 +479,15 @@ def test_two_zones_in_one_datacenter(tmp_path: Path) -> None:
     assert [dc.id for dc in p.datacenters] == ["eqx-pa2", "ue-velizy"]
     assert p.host_by_id["node-b1"].datacenter == "eqx-pa2"
     assert "recorded: in datacenter eqx-pa2 too" in _notes(result, "zone eu-west-3b")
+
+
+def test_the_summary_counts_one_sentence_about_many_subjects() -> None:
+    notes = tuple(
+        Note(NoteKind.GUESSED, f"Deployment shop/d{i}", "Deployment named from the label")
+        for i in range(5)
+    )
+    summary = KubernetesImport(import_kubernetes([CLUSTER]).platform, notes).summary()
+    assert summary.splitlines()[1:] == [
+        "  guessed: 5 of them (Deployment shop/d0, Deployment shop/d1, Deployment shop/d2, ...): "
+        "Deployment named from the label"
+    ]
