@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lightkube.resources.core_v1 import Node, Pod
@@ -138,7 +138,7 @@ def _group_pods(objects: Objects, notes: list[Note]) -> dict[Controller, Group]:
         if phase in ("Succeeded", "Failed"):
             finished += 1
             continue
-        controller, guessed = controller_of(found, objects, notes)
+        controller, guessed = controller_of(found, objects)
         if controller is None:
             controller = Controller("Pod", namespace_of(found), name_of(found))
         if controller.kind in LEFT_OUT:
@@ -188,9 +188,7 @@ def _hosts(
             notes.append(Note(NoteKind.EXCLUDED, f"node {name}", f"{taints[0]}, runs no app"))
             continue
         elif taints:
-            role = {"apps": Role.APPS, "databases": Role.DATABASES}.get(
-                "".join(sorted(what)), Role.ANY
-            )
+            role = Role.ANY if len(what) > 1 else Role(next(iter(what)))
             notes.append(Note(NoteKind.GUESSED, f"node {name}", f"{taints[0]}: role {role.value}"))
         cordoned = bool(node.spec and node.spec.unschedulable)
         if cordoned:
@@ -324,8 +322,6 @@ def _budgets(
     problems: list[str],
 ) -> list[App]:
     """``min_up`` of each app from the PodDisruptionBudgets that select its pods."""
-    from dataclasses import replace
-
     out = {app.id: app for app in apps}
     for found in objects.pdbs:
         spec, subject = (
@@ -446,12 +442,15 @@ def import_kubernetes(
     problems: list[str] = list(objects.problems)
     notes: list[Note] = []
     groups = _group_pods(objects, notes)
+    # What runs on each node decides the role of a tainted one. Pods of a CloudNativePG
+    # cluster whose Cluster object was not given are an app like any other.
+    clusters = {Controller("Cluster", namespace_of(c), name_of(c)) for c in objects.clusters}
     runs: dict[str, set[str]] = defaultdict(set)
     for controller, group in groups.items():
         for found in group.pods:
             node = found.obj.spec.nodeName if found.obj.spec else None
             if node:
-                runs[node].add("databases" if controller.kind == "Cluster" else "apps")
+                runs[node].add("databases" if controller in clusters else "apps")
     hosts, regions = _hosts(objects, keys, runs, notes, problems)
     known = {h.id for h in hosts}
     databases, db_placement, pods_of = cnpg_databases(objects, groups, known, problems, notes)
@@ -504,8 +503,6 @@ def import_kubernetes(
 
 
 def _moved(host: Host, datacenter: str) -> Host:
-    from dataclasses import replace
-
     return replace(host, datacenter=datacenter)
 
 

@@ -132,9 +132,7 @@ class Controller:
         return f"{self.kind} {self.namespace}/{self.name}"
 
 
-def controller_of(
-    found: Found[Pod], objects: Objects, notes: list[Note]
-) -> tuple[Controller | None, bool]:
+def controller_of(found: Found[Pod], objects: Objects) -> tuple[Controller | None, bool]:
     """The pod's controller (a ReplicaSet read as its Deployment), or ``None`` for a bare pod;
     and whether the Deployment's name was guessed from the ``pod-template-hash`` label."""
     meta = found.obj.metadata

@@ -491,3 +491,17 @@ def test_the_summary_counts_one_sentence_about_many_subjects() -> None:
         "  guessed: 5 of them (Deployment shop/d0, Deployment shop/d1, Deployment shop/d2, ...): "
         "Deployment named from the label"
     ]
+
+
+def test_cloudnativepg_pods_without_their_cluster_object_are_an_app(tmp_path: Path) -> None:
+    items = [i for i in json.loads(CLUSTER.read_text())["items"] if i["kind"] != "Cluster"]
+    path = tmp_path / "no_cluster.json"
+    path.write_text(json.dumps({"kind": "List", "items": items}))
+    result = import_kubernetes([path])
+    assert result.platform.databases == ()
+    db_pods = result.platform.app_by_id["shop.shop-db"]
+    assert db_pods.containers == 3
+    assert result.platform.host_by_id["node-b2"].role is Role.APPS  # tainted, runs that app
+    assert "guessed: unknown controller: its pods as one app" in _notes(
+        result, "Cluster shop/shop-db"
+    )
