@@ -505,3 +505,11 @@ def test_cloudnativepg_pods_without_their_cluster_object_are_an_app(tmp_path: Pa
     assert "guessed: unknown controller: its pods as one app" in _notes(
         result, "Cluster shop/shop-db"
     )
+
+
+def test_kubectl_yaml_output_reads_the_same(tmp_path: Path, imported: KubernetesImport) -> None:
+    import yaml
+
+    path = tmp_path / "cluster.yaml"
+    path.write_text(yaml.safe_dump(json.loads(CLUSTER.read_text())))
+    assert import_kubernetes([path]).platform == imported.platform
