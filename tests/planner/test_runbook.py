@@ -128,12 +128,14 @@ def test_kubernetes_runbook_passes_bash_n_and_only_dry_runs(tmp_path: Path) -> N
     mutations = _mutations(text)
     assert mutations and all(line.endswith(" --dry-run=server") for line in mutations)
     # both lost nodes cordoned, then drained one at a time
-    assert [m.split()[1:3] for m in mutations] == [
+    assert [m.split()[1:3] for m in mutations if m.split()[1] != "uncordon"] == [
         ["cordon", "node-a1"],
         ["cordon", "node-a2"],
         ["drain", "node-a2"],
         ["drain", "node-a1"],
     ]
+    # only the cordoned node the plan starts units on is opened
+    assert {m.split()[2] for m in mutations if m.split()[1] == "uncordon"} <= {"node-c2"}
     assert "kubectl rollout status deployment/web -n shop --timeout=300s" in text
 
 
