@@ -100,9 +100,24 @@ class Datacenter:
     backup_capacity_gb: float | None = None
     #: Which replicas the site may hold; ``None`` means every role.
     backup_roles: frozenset[ReplicaRole] | None = None
+    region: str = ""
+    #: False when ``lat``/``lon`` are placeholders (a Kubernetes zone imported without
+    #: ``--sites``): distances from this site are unknown, never counted as too close.
+    located: bool = True
 
     def may_hold(self, role: ReplicaRole) -> bool:
         return self.backup_roles is None or role in self.backup_roles
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The object an app or database was imported from: ``Deployment shop/web``, with the name
+    of the pod behind each container or node, in placement order."""
+
+    kind: str
+    namespace: str
+    name: str
+    units: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,9 @@ class Host:
     capacity: Resources
     role: Role = Role.ANY
     rack: str | None = None
+    #: Kept in service but closed to new units by its operator (a cordoned Kubernetes node);
+    #: recorded, not yet planned with.
+    cordoned: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +144,11 @@ class App:
     uses: tuple[str, ...] = ()
     #: At least this many distinct datacenters must hold a container (1: no rule).
     spread: int = 1
+    #: Containers that must stay up during voluntary disruptions (a PodDisruptionBudget);
+    #: recorded, not yet planned with.
+    min_up: int | None = None
+    #: Where the app comes from (a Kubernetes controller and its pods), if imported.
+    origin: Origin | None = None
 
     @property
     def anti_affinity(self) -> bool:
@@ -144,6 +167,7 @@ class Database:
     node_size: Resources
     nodes: int
     spread: int = 1
+    origin: Origin | None = None
 
 
 @dataclass(frozen=True)

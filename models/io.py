@@ -17,9 +17,18 @@ import yaml
 from pydantic import ValidationError
 
 from models.atomic import write_atomic
-from models.entities import App, Database, Datacenter, Host, Platform, ReplicaRole, ServiceClass
+from models.entities import (
+    App,
+    Database,
+    Datacenter,
+    Host,
+    Origin,
+    Platform,
+    ReplicaRole,
+    ServiceClass,
+)
 from models.policy import Policy
-from models.schema import PlatformFile
+from models.schema import OriginSpec, PlatformFile
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -259,6 +268,10 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
                 if isinstance(used, str) and used not in db_ids:
                     yield Problem(source, f"apps[{index}].uses[{j}]", "unknown database", used)
             spread, count = item.get("spread"), counts.get(_id(item) or "")
+            min_up = item.get("min_up") if section == "apps" else None
+            if isinstance(min_up, int) and count is not None and min_up > count:
+                message = f"cannot keep more than its {count} container(s) up"
+                yield Problem(source, f"apps[{index}].min_up", message, min_up)
             if isinstance(spread, int) and count is not None and spread > count:
                 yield Problem(
                     source,
@@ -343,6 +356,20 @@ def _build_policy(spec: PlatformFile) -> Policy:
     return Policy(**given)
 
 
+def _origin(spec: OriginSpec | None) -> Origin | None:
+    if spec is None:
+        return None
+    return Origin(spec.kind, spec.namespace, spec.name, tuple(spec.units))
+
+
+def _origin_dict(origin: Origin) -> dict[str, Any]:
+    item: dict[str, Any] = {"kind": origin.kind, "namespace": origin.namespace}
+    item["name"] = origin.name
+    if origin.units:
+        item["units"] = list(origin.units)
+    return item
+
+
 def _build(spec: PlatformFile) -> Platform:
     datacenters = tuple(
         Datacenter(
@@ -354,11 +381,18 @@ def _build(spec: PlatformFile) -> Platform:
             campus=dc.campus,
             backup_capacity_gb=dc.backup_capacity_gb,
             backup_roles=frozenset(dc.backup_roles) if dc.backup_roles is not None else None,
+            region=dc.region,
+            located=dc.located,
         )
         for dc in spec.datacenters
     )
-    hosts = tuple(Host(h.id, h.datacenter, dict(h.capacity), h.role, h.rack) for h in spec.hosts)
-    apps = tuple(App(a.id, a.containers, dict(a.size), tuple(a.uses), a.spread) for a in spec.apps)
+    hosts = tuple(
+        Host(h.id, h.datacenter, dict(h.capacity), h.role, h.rack, h.cordoned) for h in spec.hosts
+    )
+    apps = tuple(
+        App(a.id, a.containers, dict(a.size), tuple(a.uses), a.spread, a.min_up, _origin(a.origin))
+        for a in spec.apps
+    )
     databases = tuple(
         Database(
             id=d.id,
@@ -368,6 +402,7 @@ def _build(spec: PlatformFile) -> Platform:
             node_size=dict(d.node_size),
             nodes=d.nodes or d.service_class.default_nodes,
             spread=d.spread,
+            origin=_origin(d.origin),
         )
         for d in spec.databases
     )
@@ -420,6 +455,10 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
         if dc.backup_roles is not None:
             order = list(ReplicaRole)
             item["backup_roles"] = [r.value for r in sorted(dc.backup_roles, key=order.index)]
+        if dc.region:
+            item["region"] = dc.region
+        if not dc.located:
+            item["located"] = False
         data["datacenters"].append(item)
     data["hosts"] = []
     for host in platform.hosts:
@@ -427,6 +466,8 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
         item["role"] = host.role.value
         if host.rack is not None:
             item["rack"] = host.rack
+        if host.cordoned:
+            item["cordoned"] = True
         data["hosts"].append(item)
     data["apps"] = []
     for app in platform.apps:
@@ -435,6 +476,10 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
             item["uses"] = list(app.uses)
         if app.spread != 1:
             item["spread"] = app.spread
+        if app.min_up is not None:
+            item["min_up"] = app.min_up
+        if app.origin is not None:
+            item["origin"] = _origin_dict(app.origin)
         data["apps"].append(item)
     data["databases"] = []
     for db in platform.databases:
@@ -449,6 +494,8 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
             item["nodes"] = db.nodes
         if db.spread != 1:
             item["spread"] = db.spread
+        if db.origin is not None:
+            item["origin"] = _origin_dict(db.origin)
         data["databases"].append(item)
     data["placement"] = {owner: list(hosts) for owner, hosts in platform.placement.items()}
     data["backups"] = {db: list(sites) for db, sites in platform.backups.items()}

@@ -32,6 +32,8 @@ class Rule(StrEnum):
     BACKUP_TOO_CLOSE = "backup-too-close"
     BACKUP_ROLE = "backup-role"
     BACKUP_CAPACITY = "backup-capacity"
+    #: Not a violation: two replicas at a site without coordinates (``located: false``).
+    BACKUP_DISTANCE_UNKNOWN = "backup-distance-unknown"
     # Rules of a plan (checked by planner.check): what changed between two placements.
     DOWN_HOST = "down-host"
     UNIT_COUNT = "unit-count"
@@ -218,6 +220,8 @@ def _replica_findings(
                     db_id,
                     f"database {db_id} replicas {na} and {nb} both at {a}",
                 )
+            elif not _located(platform, a, b):
+                continue  # unknown, not violated: see unknown_distances
             elif topo.distance_km(a, b) <= limit:
                 yield Finding(
                     Rule.BACKUP_TOO_CLOSE,
@@ -225,6 +229,31 @@ def _replica_findings(
                     f"database {db_id} replicas {na} ({a}) and {nb} ({b}) are "
                     f"{topo.distance_km(a, b):.3f} km apart, need more than {limit:g} km",
                 )
+
+
+def _located(platform: Platform, *sites: str) -> bool:
+    return all(platform.datacenter_by_id[site].located for site in sites)
+
+
+def unknown_distances(platform: Platform) -> list[Finding]:
+    """Pairs of replicas whose distance is unknown, a site having no coordinates: the
+    minimum-distance rule is neither kept nor broken there."""
+    out = []
+    for db in platform.databases:
+        sites = platform.backups.get(db.id, (None, None, None))
+        present = [(n, s) for n, s in enumerate(sites, start=1) if s is not None]
+        for i, (na, a) in enumerate(present):
+            for nb, b in present[i + 1 :]:
+                if a != b and not _located(platform, a, b):
+                    out.append(
+                        Finding(
+                            Rule.BACKUP_DISTANCE_UNKNOWN,
+                            db.id,
+                            f"database {db.id} replicas {na} ({a}) and {nb} ({b}): distance "
+                            "unknown, a site has no coordinates",
+                        )
+                    )
+    return out
 
 
 def state_findings(platform: Platform, topology: Topology | None = None) -> list[Finding]:

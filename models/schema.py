@@ -42,6 +42,10 @@ class DatacenterSpec(_Spec):
     backup_roles: list[ReplicaRole] | None = Field(
         None, description="Replicas this site may hold (local, realtime, snapshot); omitted: all."
     )
+    region: str = ""
+    located: bool = Field(
+        True, description="false: lat/lon are placeholders; distances from here are unknown."
+    )
 
 
 class HostSpec(_Spec):
@@ -52,6 +56,16 @@ class HostSpec(_Spec):
     capacity: Resources
     role: Role = Role.ANY
     rack: str | None = None
+    cordoned: bool = Field(False, description="Closed to new units by its operator (recorded).")
+
+
+class OriginSpec(_Spec):
+    """The object an app or database was imported from, and the pod of each unit."""
+
+    kind: str
+    namespace: str = ""
+    name: str
+    units: list[str] = Field(default_factory=list)
 
 
 class AppSpec(_Spec):
@@ -62,6 +76,10 @@ class AppSpec(_Spec):
     size: Resources
     uses: list[Id] = Field(default_factory=list)
     spread: Count = Field(1, description="At least this many distinct datacenters.")
+    min_up: Annotated[int, Strict(), Field(ge=0)] | None = Field(
+        None, description="Containers kept up in voluntary disruptions (recorded, not planned)."
+    )
+    origin: OriginSpec | None = None
 
 
 class DatabaseSpec(_Spec):
@@ -76,6 +94,7 @@ class DatabaseSpec(_Spec):
         None, description="Default by class: sandbox/starter 1, business 2, enterprise 3."
     )
     spread: Count = 1
+    origin: OriginSpec | None = None
 
 
 class BackupWeightsSpec(_Spec):

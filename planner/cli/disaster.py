@@ -31,6 +31,7 @@ from planner.cli.placement import (
     output_option,
     solve_options,
 )
+from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
 from planner.durations import duration
 from planner.plan import Plan
@@ -160,6 +161,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
 @solve_options
 @json_option()
 @output_option
+@runbook_option
 def fail_datacenter(
     datacenter: str,
     file: str | None,
@@ -171,6 +173,7 @@ def fail_datacenter(
     time_limit: float,
     as_json: bool,
     output: str | None,
+    runbook: str | None,
 ) -> None:
     """The disaster-recovery plan after losing DATACENTER of FILE (the reference platform by
     default): every app and database restored in the surviving datacenters, where each
@@ -179,6 +182,7 @@ def fail_datacenter(
     Exit 1 when something is not recovered (units with no host, unrecoverable databases).
     """
     platform = load_platform_or_exit(file)
+    check_runbook(platform, runbook, file or "reference platform")
     try:
         plan = plan_datacenter_failure(
             platform,
@@ -196,6 +200,7 @@ def fail_datacenter(
     title = f"loss of datacenter {datacenter} ({file or 'reference platform'})"
     starts = platform.policy.starts_per_host_per_minute
     emit_plan(plan, as_json, output, lambda: _print_plan(plan, _console(), title, starts))
+    emit_runbook(platform, plan, runbook, file or "reference platform")
     sys.exit(_exit_code(plan))
 
 

@@ -27,6 +27,7 @@ from planner.cli.common import (
     json_option,
     load_platform_or_exit,
 )
+from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failure import (
     UnknownHostError,
     placed_platform,
@@ -285,6 +286,7 @@ def fail() -> None:
 @solve_options
 @json_option()
 @output_option
+@runbook_option
 def fail_host(
     hosts: tuple[str, ...],
     file: str | None,
@@ -296,6 +298,7 @@ def fail_host(
     time_limit: float,
     as_json: bool,
     output: str | None,
+    runbook: str | None,
 ) -> None:
     """The plan after losing HOST [HOST ...] of FILE (the reference platform by default).
 
@@ -307,6 +310,7 @@ def fail_host(
     if not hosts:
         fail_bad_input([f"{file}: no host given; usage: drplan fail host HOST [HOST ...] [FILE]"])
     platform = load_platform_or_exit(file)
+    check_runbook(platform, runbook, file or "reference platform")
     try:
         plan = plan_host_failure(
             platform,
@@ -323,4 +327,5 @@ def fail_host(
     plan = finish_plan(platform, plan)
     title = f"loss of {', '.join(hosts)}"
     emit_plan(plan, as_json, output, lambda: print_summary(plan, Console(), title))
+    emit_runbook(platform, plan, runbook, file or "reference platform")
     sys.exit(exit_code(plan))

@@ -15,7 +15,7 @@ from models.atomic import write_atomic
 from models.generate import GenerationError, generate_platform
 from models.io import dump_platform_text
 from models.reference import EXAMPLES, HOST_SITES, example_path, paris_facilities
-from models.rules import state_findings
+from models.rules import state_findings, unknown_distances
 from models.schema import json_schema
 from planner.cli.common import (
     ExitCode,
@@ -58,11 +58,15 @@ def validate(file: str | None, as_json: bool) -> None:
     """
     platform = load_platform_or_exit(file)
     findings = state_findings(platform)
+    unknown = unknown_distances(platform)  # reported, never a finding
     source = file or "reference platform"
     if as_json:
-        emit_json({"file": source, "ok": not findings, "findings": [f.to_dict() for f in findings]})
+        report = {"file": source, "ok": not findings, "findings": [f.to_dict() for f in findings]}
+        if unknown:
+            report["unknown"] = [f.to_dict() for f in unknown]
+        emit_json(report)
     else:
-        for finding in findings:
+        for finding in (*findings, *unknown):
             click.echo(f"{source}: {finding}")
         if not findings:
             click.echo(
@@ -230,6 +234,48 @@ def tianchi(
         fail_bad_input([str(error)])
     fmt = "json" if output and output.endswith(".json") else "yaml"
     _write_output(output, dump_platform_text(platform, fmt), force)
+
+
+@import_group.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "--sites",
+    type=click.Path(dir_okay=False),
+    help="YAML mapping each zone to its datacenter and coordinates (README: Kubernetes).",
+)
+@click.option("--zone-label", default="topology.kubernetes.io/zone", show_default=True)
+@click.option("--region-label", default="topology.kubernetes.io/region", show_default=True)
+@click.option("--rack-label", default="topology.kubernetes.io/rack", show_default=True)
+@click.option("--name", default="kubernetes", show_default=True, help="The platform's name.")
+@_output_options
+def kubernetes(
+    files: tuple[str, ...],
+    sites: str | None,
+    zone_label: str,
+    region_label: str,
+    rack_label: str,
+    name: str,
+    output: str | None,
+    force: bool,
+) -> None:
+    """A Kubernetes cluster as a platform, from `kubectl get nodes,pods,poddisruptionbudgets -A
+    -o json` (optionally also deployments, statefulsets, replicasets and CloudNativePG
+    clusters.postgresql.cnpg.io), one List or object per FILE.
+
+    The summary on stderr lists everything dropped, guessed or only recorded.
+    """
+    from models.kubernetes import KubernetesInputError, LabelKeys, import_kubernetes, load_sites
+
+    try:
+        zones = load_sites(sites) if sites else None
+        result = import_kubernetes(
+            files, sites=zones, keys=LabelKeys(zone_label, region_label, rack_label), name=name
+        )
+    except KubernetesInputError as error:
+        fail_bad_input(error.lines())
+    click.echo(result.summary(), err=True, nl=False)
+    fmt = "json" if output and output.endswith(".json") else "yaml"
+    _write_output(output, dump_platform_text(result.platform, fmt), force)
 
 
 platform_commands = (validate, show, example, schema, generate, import_group)
