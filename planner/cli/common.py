@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from enum import IntEnum
 from typing import Any, NoReturn
 
@@ -58,3 +59,36 @@ def file_argument() -> Any:
 def json_option() -> Any:
     """``--json``: machine-readable output on stdout instead of the readable summary."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a summary.")
+
+
+#: Extensions of platform files (the extension decides the format, JSON or YAML).
+PLATFORM_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def looks_like_file(arg: str) -> bool:
+    """Whether a command-line argument is a platform file rather than an id: an existing file,
+    or a name ending in ``.yaml``, ``.yml`` or ``.json``."""
+    from pathlib import Path
+
+    return arg.lower().endswith(PLATFORM_SUFFIXES) or Path(arg).is_file()
+
+
+def unknown_id_lines(
+    source: str, field: str, kind: str, unknown: Iterable[str], known: Iterable[str]
+) -> list[str]:
+    """One line per unknown id, naming the nearest known ids (difflib), e.g. ``small.yaml:
+    hosts: unknown host (got 'par-a-h1'); nearest known: par-a-h01``."""
+    import difflib
+
+    ids = sorted(known)
+    lines = []
+    for got in unknown:
+        near = difflib.get_close_matches(got, ids, n=3, cutoff=0.5)
+        hint = (
+            f"nearest known: {', '.join(near)}"
+            if near
+            else f"known: {', '.join(ids[:10])}"
+            + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        )
+        lines.append(f"{source}: {field}: unknown {kind} (got {got!r}); {hint}")
+    return lines

@@ -21,6 +21,8 @@ from planner.cli.common import (
     file_argument,
     json_option,
     load_platform_or_exit,
+    looks_like_file,
+    unknown_id_lines,
 )
 from planner.cli.placement import (
     allow_moves_option,
@@ -178,6 +180,9 @@ def fail_datacenter(
 
     Exit 1 when something is not recovered (units with no host, unrecoverable databases).
     """
+    if looks_like_file(datacenter):
+        usage = "usage: drplan fail datacenter DATACENTER [FILE]"
+        fail_bad_input([f"{datacenter}: a platform file given as the datacenter; {usage}"])
     platform = load_platform_or_exit(file)
     try:
         plan = plan_datacenter_failure(
@@ -191,7 +196,10 @@ def fail_datacenter(
             rehome_backups=rehome,
         )
     except UnknownDatacenterError as error:
-        fail_bad_input(error.lines(file or "reference platform"))
+        source = file or "reference platform"
+        fail_bad_input(
+            unknown_id_lines(source, "datacenters", "datacenter", [datacenter], error.known)
+        )
     plan = finish_plan(platform, plan)
     title = f"loss of datacenter {datacenter} ({file or 'reference platform'})"
     starts = platform.policy.starts_per_host_per_minute

@@ -20,12 +20,15 @@ from models.entities import Platform
 from models.io import dump_platform_text
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.common import (
+    PLATFORM_SUFFIXES,
     ExitCode,
     emit_json,
     fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
+    looks_like_file,
+    unknown_id_lines,
 )
 from planner.failure import (
     UnknownHostError,
@@ -37,7 +40,6 @@ from planner.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PLATFORM_SUFFIXES = (".yaml", ".yml", ".json")
 #: Rows shown per table in the readable summary; --json has everything.
 MAX_ROWS = 40
 
@@ -203,13 +205,23 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
 
 
 def _split_file(args: tuple[str, ...], file: str | None) -> tuple[tuple[str, ...], str | None]:
-    """The hosts, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json``."""
-    if args and args[-1].lower().endswith(PLATFORM_SUFFIXES):
+    """The hosts, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json``. A file
+    anywhere else (``fail host FILE HOST``: the arguments swapped) is bad input."""
+    if args and looks_like_file(args[-1]) and args[-1].lower().endswith(PLATFORM_SUFFIXES):
         if file is not None:
             fail_bad_input(
                 [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
             )
-        return args[:-1], args[-1]
+        args, file = args[:-1], args[-1]
+    misplaced = [a for a in args if looks_like_file(a)]
+    if misplaced:
+        fail_bad_input(
+            [
+                f"{a}: a platform file given as a host (arguments swapped?); usage: drplan fail "
+                "host HOST [HOST ...] [FILE]"
+                for a in misplaced
+            ]
+        )
     return args, file
 
 
@@ -319,7 +331,8 @@ def fail_host(
             redeploy=redeploy,
         )
     except UnknownHostError as error:
-        fail_bad_input(error.lines(file or "reference platform"))
+        source = file or "reference platform"
+        fail_bad_input(unknown_id_lines(source, "hosts", "host", error.hosts, platform.host_by_id))
     plan = finish_plan(platform, plan)
     title = f"loss of {', '.join(hosts)}"
     emit_plan(plan, as_json, output, lambda: print_summary(plan, Console(), title))

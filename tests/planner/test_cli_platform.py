@@ -335,3 +335,34 @@ def test_import_from_a_missing_folder_exits_2(tmp_path: Path) -> None:
     result = drplan("import", "tianchi", "--data", tmp_path / "nowhere")
     assert result.exit_code == 2
     assert "cannot read file: No such file or directory" in result.stderr
+
+
+# fail: arguments ----------------------------------------------------------------------------
+
+ONE_CONTAINER = DATA / "one_container_app_on_lost_host.yaml"
+
+
+def test_fail_host_with_the_arguments_swapped_names_the_file() -> None:
+    """``fail host FILE HOST`` used to take the file name for a host."""
+    result = drplan("fail", "host", ONE_CONTAINER, "h1")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"{ONE_CONTAINER}: a platform file given as a host (arguments swapped?); usage: drplan "
+        "fail host HOST [HOST ...] [FILE]"
+    )
+
+
+def test_fail_host_unknown_host_names_the_nearest_known_ids() -> None:
+    result = drplan("fail", "host", "hh1", ONE_CONTAINER)
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        f"{ONE_CONTAINER}: hosts: unknown host (got 'hh1'); nearest known: h1"
+    )
+
+
+def test_fail_datacenter_swapped_or_unknown() -> None:
+    swapped = drplan("fail", "datacenter", TWO_PARIS, "par-a")
+    assert swapped.exit_code == 2 and "a platform file given as the datacenter" in swapped.output
+    unknown = drplan("fail", "datacenter", "ue-velisy")
+    assert unknown.exit_code == 2
+    assert "unknown datacenter (got 'ue-velisy'); nearest known: ue-velizy" in unknown.output
