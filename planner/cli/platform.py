@@ -146,8 +146,9 @@ def example(name: str, output: str | None, force: bool) -> None:
 
 
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema of the platform file."""
+@json_option()
+def schema(as_json: bool) -> None:
+    """Print the JSON Schema of the platform file (JSON with or without --json)."""
     click.echo(json.dumps(json_schema(), indent=2))
 
 

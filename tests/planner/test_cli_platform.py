@@ -366,3 +366,41 @@ def test_fail_datacenter_swapped_or_unknown() -> None:
     unknown = drplan("fail", "datacenter", "ue-velisy")
     assert unknown.exit_code == 2
     assert "unknown datacenter (got 'ue-velisy'); nearest known: ue-velizy" in unknown.output
+
+
+# --json on every reporting command ------------------------------------------------------------
+
+REPORTING = (
+    ("validate",),
+    ("show",),
+    ("schema",),
+    ("place",),
+    ("fail", "host"),
+    ("fail", "datacenter"),
+    ("rpo",),
+    ("backups", "plan"),
+    ("backups", "check"),
+    ("verify",),
+    ("audit",),
+    ("report",),
+)
+
+
+@pytest.mark.parametrize("command", REPORTING, ids=" ".join)
+def test_every_reporting_command_takes_json(command: tuple[str, ...]) -> None:
+    assert "--json" in drplan(*command, "--help").output
+
+
+def test_schema_json_is_the_schema() -> None:
+    result = drplan("schema", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == json.loads(drplan("schema").output)
+
+
+def test_report_json_writes_the_page_and_prints_the_audit(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = drplan("report", DATA / "one_fatal_host.yaml", "--workers", "1", "-o", out, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["report"] == str(out) and out.read_text().startswith("<!DOCTYPE html")
+    assert data["summary"]["unrecoverable"] >= 1
