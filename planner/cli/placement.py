@@ -242,8 +242,9 @@ def place(
 ) -> None:
     """Place every container and database node of FILE that has no host yet.
 
-    Writes the placed platform to OUTPUT (atomically; YAML, or JSON for *.json), or prints it.
-    With --json the plan is printed as JSON instead. Without FILE, the reference platform.
+    Writes the placed platform to OUTPUT (atomically; YAML, or JSON for *.json; '-' prints it,
+    the summary going to stderr); without -o, only the summary. With --json the plan is printed
+    as JSON instead. Without FILE, the reference platform.
     """
     platform = load_platform_or_exit(file)
     plan = finish_plan(
@@ -259,20 +260,24 @@ def place(
             "valid sites (drplan backups optimises them)",
             err=True,
         )
-    if plan.status.has_plan and output:
+    if plan.status.has_plan and output and output != "-":
         from models.atomic import write_atomic
 
         fmt = "json" if output.lower().endswith(".json") else "yaml"
         write_atomic(output, dump_platform_text(placed, fmt))
-    if as_json:
+    title = f"placement of {file or 'reference platform'}"
+    if output == "-" and plan.status.has_plan:
+        # The platform on stdout (to pipe), everything else on stderr.
+        print_summary(plan, Console(stderr=True), title)
+        click.echo(dump_platform_text(placed), nl=False)
+    elif as_json:
         emit_json(plan.to_dict())
-    elif output or not plan.status.has_plan:
-        print_summary(plan, Console(), f"placement of {file or 'reference platform'}")
+    else:
+        print_summary(plan, Console(), title)
         if output and plan.status.has_plan:
             click.echo(f"wrote {output}")
-    else:
-        print_summary(plan, Console(stderr=True), f"placement of {file or 'reference platform'}")
-        click.echo(dump_platform_text(placed), nl=False)
+        elif plan.status.has_plan:
+            click.echo("not written: -o FILE writes the placed platform (-o - prints it)")
     sys.exit(exit_code(plan))
 
 

@@ -404,3 +404,45 @@ def test_report_json_writes_the_page_and_prints_the_audit(tmp_path: Path) -> Non
     data = json.loads(result.stdout)
     assert data["report"] == str(out) and out.read_text().startswith("<!DOCTYPE html")
     assert data["summary"]["unrecoverable"] >= 1
+
+
+# place and backups: a summary, the platform only with -o - ------------------------------------
+
+
+def _bare(tmp_path: Path) -> Path:
+    """The one-container platform without its placement."""
+    bare = tmp_path / "bare.yaml"
+    text = ONE_CONTAINER.read_text()
+    bare.write_text(text.split("placement:")[0] + "policy:" + text.split("policy:")[1])
+    return bare
+
+
+def _no_platform_in(text: str) -> None:
+    assert "datacenters:" not in text and "hosts:" not in text
+
+
+def test_place_without_output_prints_a_summary_not_the_platform(tmp_path: Path) -> None:
+    bare = _bare(tmp_path)
+    result = drplan("place", bare, "--time-limit", "2")
+    assert result.exit_code == 0, result.output
+    _no_platform_in(result.output)
+    assert "checked: yes" in result.output and "-o - prints it" in result.output
+    dash = drplan("place", bare, "--time-limit", "2", "-o", "-")
+    assert dash.exit_code == 0
+    assert parse_platform(yaml.safe_load(dash.stdout)).is_fully_placed()
+    assert "checked: yes" in dash.stderr and not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("args", [("plan",), ("check", "--fix")], ids=" ".join)
+def test_backups_without_output_print_a_summary_not_the_platform(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    source = DATA / "backup_fix_one_too_close.yaml"
+    result = drplan("backups", *args, source, "--time-limit", "5")
+    assert result.exit_code == 0, result.output
+    _no_platform_in(result.stdout)
+    assert "backup sites: optimal" in result.stdout and "not written" in result.stdout
+    dash = drplan("backups", *args, source, "--time-limit", "5", "-o", "-")
+    assert dash.exit_code == 0
+    written = parse_platform(yaml.safe_load(dash.stdout))
+    assert written.backups and "backup sites" in dash.stderr
