@@ -157,7 +157,23 @@ def test_one_unit_over_capacity_is_infeasible_and_explained(spare: Platform) -> 
         result.explanation[0]
         == "app api needs 2 distinct hosts with 2 cpu, 1536 memory_mb free; 1 remain"
     )
-    assert result.explanation[-1].startswith("fix: 1 more host(s) of the most common size")
+    # h1 and h3 (4 cpu, 4096 MB) are the most common size, not h2 (3.999 cpu, 3072 MB), though
+    # h2 and h3 are the healthy hosts: the hint used to name h2's size.
+    assert result.explanation[-1] == (
+        "fix: 1 more host(s) of the most common size (cpu 4, memory_mb 4096, role apps) in dc-a "
+        "would make room"
+    )
+
+
+def test_fix_names_a_size_that_takes_the_unit_when_the_most_common_cannot() -> None:
+    """A 12 GB container on the one 16 GB host; the other hosts have 8 GB."""
+    platform = _load("twelve_gb_container_one_big_host")
+    result = place(platform, Scenario(failed_hosts=("big1",)), params=PARAMS)
+    assert result.status is Status.INFEASIBLE
+    assert result.explanation[-1] == (
+        "fix: 1 more host(s) of a size that fits (cpu 8, memory_mb 16384, role apps) in dc-a "
+        "would make room"
+    )
 
 
 def test_spread_and_roles_hold_after_a_loss(spread_roles: Platform) -> None:
