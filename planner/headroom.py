@@ -521,3 +521,29 @@ def plan_headroom(
         (f"{max_rounds} rounds of the solver's headroom did not check host by host",),
         bound,
     )
+
+
+def n1_safe(
+    platform: Platform, *, time_limit_s: float = 10.0, seed: int = 0, workers: int | None = 1
+) -> tuple[Platform, Headroom]:
+    """``platform`` with the headroom's extra hosts added, so that every single-host and
+    single-datacenter loss is recoverable (each failing one checked host by host on the grown
+    platform), and the headroom itself.
+
+    A datacenter loss no extra host can absorb (one datacenter) stays listed in
+    ``Headroom.not_absorbable``; when the headroom has no answer, the platform comes back
+    unchanged with it.
+    """
+    from planner.audit import AuditSettings, audit  # the audit plans the headroom
+
+    result = audit(
+        platform,
+        workers=workers,
+        settings=AuditSettings(time_limit_s=time_limit_s, seed=seed),
+        explain=0,
+    )
+    headroom = result.headroom
+    assert headroom is not None  # audit(headroom=True) always plans one
+    if not headroom.status.has_plan:
+        return platform, headroom
+    return with_hosts(platform, headroom.hosts), headroom
