@@ -20,7 +20,6 @@ from models.entities import Platform
 from models.io import dump_platform_text
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.common import (
-    PLATFORM_SUFFIXES,
     ExitCode,
     emit_json,
     fail_bad_input,
@@ -205,9 +204,10 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
 
 
 def _split_file(args: tuple[str, ...], file: str | None) -> tuple[tuple[str, ...], str | None]:
-    """The hosts, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json``. A file
-    anywhere else (``fail host FILE HOST``: the arguments swapped) is bad input."""
-    if args and looks_like_file(args[-1]) and args[-1].lower().endswith(PLATFORM_SUFFIXES):
+    """The hosts, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json`` (or
+    existing file). A file anywhere else (``fail host FILE HOST``: the arguments swapped) is bad
+    input."""
+    if args and looks_like_file(args[-1]):
         if file is not None:
             fail_bad_input(
                 [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
