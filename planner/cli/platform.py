@@ -276,6 +276,13 @@ def tianchi(
         )
     except TraceError as error:
         fail_bad_input([str(error)])
+    waiting = sum(h is None for hosts in platform.placement.values() for h in hosts)
+    if waiting:
+        click.echo(
+            f"{waiting} container(s) had no machine in the trace and are left unplaced "
+            "(drplan validate lists them, drplan place places them)",
+            err=True,
+        )
     _write_output(output, dump_platform_text(platform, _format_of(output)), force)
 
 

@@ -486,3 +486,25 @@ def test_generate_n1_safe_survives_every_single_loss(tmp_path: Path) -> None:
     assert drplan("validate", tmp_path / "safe.yaml").exit_code == 0
     after = audit(platform, workers=1, settings=settings)
     assert after.all_recoverable and after.headroom is not None and after.headroom.total == 0
+
+
+def test_import_says_how_many_containers_the_trace_left_unplaced(tmp_path: Path) -> None:
+    folder = tmp_path / "trace"
+    folder.mkdir()
+    for name in (
+        "tianchi2018b_machine_resources.csv",
+        "tianchi2018b_app_resources_summary.csv",
+    ):
+        (folder / name).write_text((TIANCHI / name).read_text())
+    deploy = (TIANCHI / "tianchi2018b_instance_deploy.csv").read_text().splitlines()
+    instance, app, _ = deploy[0].split(",")
+    (folder / "tianchi2018b_instance_deploy.csv").write_text(
+        "\n".join([f"{instance},{app},", *deploy[1:]]) + "\n"
+    )
+    path = tmp_path / "waiting.yaml"
+    result = drplan("import", "tianchi", "--data", folder, "-o", path)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(
+        "1 container(s) had no machine in the trace and are left unplaced"
+    )
+    assert not load_platform(path).is_fully_placed()
