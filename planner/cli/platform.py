@@ -211,7 +211,8 @@ def generate(
         if not headroom.status.has_plan:
             click.echo(f"generate: not N-1 safe: {headroom.sentence()}", err=True)
             sys.exit(ExitCode.FINDINGS)
-        click.echo(f"N-1 safe: {headroom.sentence()}", err=True)
+        safe = "N-1 safe for host losses only" if headroom.not_absorbable else "N-1 safe"
+        click.echo(f"{safe}: {headroom.sentence()}", err=True)
     else:
         click.echo("N-1 safety not checked: drplan audit tells; --n1-safe adds the hosts", err=True)
     _write_output(output, dump_platform_text(platform, _format_of(output)), force)

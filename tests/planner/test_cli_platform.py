@@ -508,3 +508,11 @@ def test_import_says_how_many_containers_the_trace_left_unplaced(tmp_path: Path)
         "1 container(s) had no machine in the trace and are left unplaced"
     )
     assert not load_platform(path).is_fully_placed()
+
+
+def test_generate_n1_safe_on_one_datacenter_says_what_it_cannot_absorb(tmp_path: Path) -> None:
+    args = ("--hosts", "4", "--apps", "6", "--databases", "0", "--datacenters", "1")
+    result = drplan("generate", *args, "--n1-safe", "-o", tmp_path / "one.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("N-1 safe for host losses only: ")
+    assert "cannot be absorbed by extra hosts" in result.stderr
