@@ -516,3 +516,11 @@ def test_generate_n1_safe_on_one_datacenter_says_what_it_cannot_absorb(tmp_path:
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("N-1 safe for host losses only: ")
     assert "cannot be absorbed by extra hosts" in result.stderr
+
+
+def test_nearest_ids_prefer_the_closest_length() -> None:
+    from planner.cli.common import nearest_ids
+
+    hosts = [f"eqx-pa2-h{i:04d}" for i in range(1, 21)]
+    assert nearest_ids("eqx-pa2-h001", hosts)[0] == "eqx-pa2-h0001"
+    assert nearest_ids("zzz", hosts) == []
