@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from models.entities import Platform
@@ -52,3 +54,30 @@ def test_reference_and_medium_survive_every_single_loss(name: str) -> None:
     result = audit(_example(name), workers=1, settings=SETTINGS, explain=0)
     assert result.all_recoverable
     assert result.headroom is not None and result.headroom.total == 0
+
+
+#: The shared data folder beside the checkout (``../shared/data``, the import's default), or
+#: beside the worktrees' folder.
+SHARED = next(
+    (
+        p / "shared" / "data"
+        for p in Path(__file__).resolve().parents[3:5]
+        if (p / "shared" / "data").is_dir()
+    ),
+    Path("../shared/data"),
+)
+
+
+@pytest.mark.parametrize("sample", [False, True], ids=["slice", "sample"])
+def test_tianchi_import_keeps_every_rule_and_survives_every_single_loss(sample: bool) -> None:
+    """The tests' 20-machine slice, and the 300-machine sample when the shared data is here."""
+    from models.reference import HOST_SITES, paris_facilities
+    from models.tianchi import import_tianchi
+
+    folder = SHARED if sample else Path(__file__).resolve().parents[1] / "data" / "tianchi_small"
+    if sample and not (folder / "tianchi2018b_sample300_machine_resources.csv").is_file():
+        pytest.skip("the shared Tianchi sample is not on this machine")
+    facilities = paris_facilities()
+    platform = import_tianchi(folder, [facilities[s] for s in HOST_SITES], sample=sample)
+    assert state_findings(platform) == []
+    assert audit(platform, workers=1, settings=SETTINGS, explain=0).all_recoverable
