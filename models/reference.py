@@ -9,6 +9,7 @@ Names and coordinates come from PeeringDB (``data/paris_facilities.csv``). The p
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 from importlib import resources
@@ -58,8 +59,22 @@ def reference_platform() -> Platform:
     return load_platform(example_path("reference"))
 
 
-def build_examples() -> dict[str, Platform]:
-    """Build the example platforms from the facility data (deterministic)."""
+def build_examples(
+    n1_safe: Callable[[Platform], Platform] | None = None,
+) -> dict[str, Platform]:
+    """Build the example platforms from the facility data (deterministic).
+
+    Each tells one story (the README says which): ``reference`` is a realistic region whose
+    audit ranks what a loss costs, ``small`` survives every single host and datacenter loss, and
+    ``medium`` is the reference's shape at five times its size.
+
+    Parameters
+    ----------
+    n1_safe
+        Adds the extra hosts that make a platform survive every single host and datacenter
+        loss (``planner.headroom.n1_safe``, as ``drplan generate --n1-safe``); the small example
+        is made with it. Passed in because ``models`` does not depend on the planner.
+    """
     facilities = paris_facilities()
     sites = [facilities[s] for s in (*HOST_SITES, *BACKUP_SITES)]
     reference = generate_platform(
@@ -100,6 +115,8 @@ def build_examples() -> dict[str, Platform]:
         name="paris-small",
         sites=[facilities[s] for s in (*HOST_SITES, "eqx-pa1", "th-paris3")],
     )
+    if n1_safe is not None:
+        small = n1_safe(small)
     medium = generate_platform(
         hosts=300,
         apps=1500,
@@ -113,6 +130,8 @@ def build_examples() -> dict[str, Platform]:
 
 
 if __name__ == "__main__":
-    for example, platform in build_examples().items():
+    from planner.headroom import n1_safe  # the build script, not the library, uses the planner
+
+    for example, platform in build_examples(lambda p: n1_safe(p)[0]).items():
         save_platform(platform, example_path(example))
         print(f"wrote {example_path(example)}")

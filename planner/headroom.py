@@ -31,6 +31,7 @@ from planner.placement import (
     PlatformIndex,
     Situation,
     SolveParams,
+    common_capacity,
     place,
     recoverable,
     situation,
@@ -88,14 +89,13 @@ def parse_host_size(text: str) -> HostSize:
 
 
 def common_host_size(platform: Platform) -> HostSize:
-    """The platform's most common host capacity (ties: the first seen); the role is left to the
-    solver."""
-    shapes = Counter(tuple(sorted(h.capacity.items())) for h in platform.hosts)
-    first: dict[tuple[tuple[str, float], ...], int] = {}
-    for h in platform.hosts:
-        first.setdefault(tuple(sorted(h.capacity.items())), len(first))
-    best = max(shapes, key=lambda s: (shapes[s], -first[s]))
-    return HostSize(dict(best))
+    """The platform's most common host capacity (ties: the first seen; the one definition is
+    :func:`planner.placement.common_capacity`); the role is left to the solver."""
+    return HostSize(common_capacity(platform))
+
+
+def _size_text(capacity: Mapping[str, float]) -> str:
+    return ", ".join(f"{r} {v:g}" for r, v in capacity.items())
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,41 @@ class Headroom:
     bound: int | None = None
     wall_s: float = 0.0
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Failing scenarios no extra host can fix (losing the only datacenter with hosts), each
+    #: with the reason; the extra hosts fix the others.
+    not_absorbable: tuple[str, ...] = ()
+    #: What else the reader must know: e.g. the size chosen because the most common cannot
+    #: take a lost unit.
+    notes: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
         return len(self.hosts)
+
+    def sentence(self) -> str:
+        """The headroom in a few sentences: the extra hosts and what they fix, the losses no
+        extra host can absorb, and the notes."""
+        fixed = "every single-host and single-datacenter loss"
+        if self.not_absorbable:  # only a one-datacenter platform has such losses
+            fixed = "every single-host loss"
+        if self.status.has_plan and self.total == 0:
+            head = f"{fixed[0].upper()}{fixed[1:]} is recoverable: no extra host needed."
+        elif not self.status.has_plan:
+            head = f"Headroom {self.status.value}: " + " ".join(self.explanation)
+        else:
+            proof = (
+                "the fewest, proved" if self.status is Status.OPTIMAL else "not proved the fewest"
+            )
+            where = ", ".join(
+                f"{n} in {dc}"
+                for dc, roles in self.per_datacenter.items()
+                for n in [sum(roles.values())]
+            )
+            head = (
+                f"{self.total} extra host(s) of size {self.size.label()} ({where}) make {fixed} "
+                f"recoverable ({proof}; checked host by host: {'yes' if self.verified else 'no'})."
+            )
+        return " ".join([head, *self.not_absorbable, *self.notes])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +168,8 @@ class Headroom:
             "verified": self.verified,
             "bound": self.bound,
             "explanation": list(self.explanation),
+            "not_absorbable": list(self.not_absorbable),
+            "notes": list(self.notes),
             "wall_s": round(self.wall_s, 3),
         }
 
@@ -348,8 +381,32 @@ def plan_headroom(
         proved the fewest; ``infeasible`` or ``unknown`` with an explanation otherwise.
     """
     start = time.perf_counter()
-    size = size or common_host_size(platform)
+    dcs = host_datacenters(platform)
+    # Losing every datacenter with hosts (a datacenter loss on a one-datacenter platform) leaves
+    # nowhere to add hosts: said apart, and the headroom answers for the other scenarios.
+    hopeless = [s for s in failing if not set(dcs) - set(s.failed_datacenters)]
+    not_absorbable = tuple(
+        f"Losing {scenario_label(s)} cannot be absorbed by extra hosts: no other datacenter "
+        "has hosts (surviving a datacenter loss needs hosts in a second datacenter)."
+        for s in hopeless
+    )
+    failing = [s for s in failing if s not in hopeless]
     labels = tuple(scenario_label(s) for s in failing)
+    index = PlatformIndex.of(platform)
+    situations = [situation(index, s.down_hosts(platform)) for s in failing]
+    units = [
+        platform.size_of(index.owner_ids[o])
+        for o in sorted({o for situ in situations for o in situ.displaced})
+    ]
+    fitting = HostSize(common_capacity(platform, units))
+    notes: list[str] = []
+    if size is None:
+        size = fitting
+        if dict(size.capacity) != common_capacity(platform):
+            notes.append(
+                f"The most common host size ({_size_text(common_capacity(platform))}) cannot take "
+                f"every lost unit: extra hosts of size {_size_text(size.capacity)} instead."
+            )
     if not failing:
         return Headroom(
             Status.OPTIMAL,
@@ -361,10 +418,9 @@ def plan_headroom(
             True,
             bound=0,
             wall_s=time.perf_counter() - start,
+            not_absorbable=not_absorbable,
         )
-    dcs = host_datacenters(platform)
     roles = _roles(platform, size)
-    index = PlatformIndex.of(platform)
     capacity = tuple(milli(size.capacity.get(r, 0)) for r in index.resources)
 
     def answer(status: Status, explanation: tuple[str, ...], bound: int | None = None) -> Headroom:
@@ -379,22 +435,17 @@ def plan_headroom(
             explanation,
             bound,
             time.perf_counter() - start,
+            not_absorbable=not_absorbable,
+            notes=tuple(notes),
         )
 
-    hopeless = [
-        f"losing {label} leaves no datacenter to add hosts to"
-        for s, label in zip(failing, labels, strict=True)
-        if not set(dcs) - set(s.failed_datacenters)
-    ]
-    if hopeless:
-        return answer(Status.INFEASIBLE, tuple(hopeless))
-    situations = [situation(index, s.down_hosts(platform)) for s in failing]
     upper = max(situ.units_displaced for situ in situations)
     built = BuiltHeadroom(cp_model.CpModel(), {}, index, capacity)
     add_counts(built, dcs, roles, upper)
     for n, (scenario, situ) in enumerate(zip(failing, situations, strict=True)):
         add_scenario(built, situ, f"s{n}", set(scenario.failed_datacenters))
-    params = SolveParams(seed=seed, workers=1, time_limit=time_limit_s)
+    # The check host by host, on CP-SAT deterministic time like the model (not wall time).
+    params = SolveParams.repeatable(seed=seed, workers=1, time_limit=time_limit_s)
     proved = True
     bound = 0
     for round_ in range(max_rounds):
@@ -416,12 +467,18 @@ def plan_headroom(
             solver.deterministic_time,
         )
         if code == cp_model.INFEASIBLE:
+            would = (
+                f"; hosts of size {_size_text(fitting.capacity)} would take every lost unit "
+                f"(--host-size {fitting.label()})"
+                if dict(fitting.capacity) != dict(size.capacity)
+                else ""
+            )
             return answer(
                 Status.INFEASIBLE,
                 (
                     f"no number of extra hosts of size {size.label()} fixes every failing "
                     "scenario: some lost unit is bigger than the host size or needs a role it "
-                    "does not take",
+                    f"does not take{would}",
                 ),
             )
         if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -453,6 +510,8 @@ def plan_headroom(
                 bound,
                 time.perf_counter() - start,
                 {"rounds": round_ + 1},
+                not_absorbable,
+                tuple(notes),
             )
         # Not proved infeasible (time ran out): more hosts may be asked than strictly needed.
         proved = proved and all(c in (Status.FEASIBLE, Status.INFEASIBLE) for c in checks)
@@ -462,3 +521,29 @@ def plan_headroom(
         (f"{max_rounds} rounds of the solver's headroom did not check host by host",),
         bound,
     )
+
+
+def n1_safe(
+    platform: Platform, *, time_limit_s: float = 10.0, seed: int = 0, workers: int | None = 1
+) -> tuple[Platform, Headroom]:
+    """``platform`` with the headroom's extra hosts added, so that every single-host and
+    single-datacenter loss is recoverable (each failing one checked host by host on the grown
+    platform), and the headroom itself.
+
+    A datacenter loss no extra host can absorb (one datacenter) stays listed in
+    ``Headroom.not_absorbable``; when the headroom has no answer, the platform comes back
+    unchanged with it.
+    """
+    from planner.audit import AuditSettings, audit  # the audit plans the headroom
+
+    result = audit(
+        platform,
+        workers=workers,
+        settings=AuditSettings(time_limit_s=time_limit_s, seed=seed),
+        explain=0,
+    )
+    headroom = result.headroom
+    assert headroom is not None  # audit(headroom=True) always plans one
+    if not headroom.status.has_plan:
+        return platform, headroom
+    return with_hosts(platform, headroom.hosts), headroom

@@ -39,7 +39,7 @@ from typing import ClassVar
 import numpy as np
 from ortools.sat.python import cp_model
 
-from models.entities import Placement, Platform
+from models.entities import Placement, Platform, Role
 from models.rules import milli
 from planner.objective import SCALE, Weights
 from planner.plan import Scenario, Status
@@ -1636,9 +1636,33 @@ def _describe(situ: Situation, core: Sequence[str], allow_moves: int) -> list[st
     return lines
 
 
+def common_capacity(
+    platform: Platform, units: Sequence[Mapping[str, float]] = ()
+) -> dict[str, float]:
+    """The platform's most common host capacity (over all its hosts; ties: the first seen), or,
+    when it cannot take one of ``units`` (unit sizes), the most common capacity among the hosts
+    that take them all, else the most common raised resource by resource to the largest unit:
+    the one definition of "the most common size" of extra hosts."""
+
+    def fits(capacity: Mapping[str, float]) -> bool:
+        return all(milli(u.get(r, 0)) <= milli(capacity.get(r, 0)) for u in units for r in u)
+
+    shapes = Counter(tuple(sorted(h.capacity.items())) for h in platform.hosts)
+    ranked = [dict(shape) for shape, _ in shapes.most_common()]  # stable: ties in file order
+    for capacity in ranked:
+        if fits(capacity):
+            return capacity
+    grown = dict(ranked[0]) if ranked else {}
+    for unit in units:
+        for r, v in unit.items():
+            grown[r] = max(grown.get(r, 0), v)
+    return grown
+
+
 def _fix(situ: Situation, owners: Sequence[int]) -> str | None:
-    """How many more hosts of the most common size, in the largest healthy datacenter, let
-    the greedy place every displaced unit (checked, not estimated)."""
+    """How many more hosts of the most common size (:func:`common_capacity`: one that takes
+    the stuck units), in the largest healthy datacenter, let the greedy place every displaced
+    unit (checked, not estimated)."""
 
     from models.entities import Host
 
@@ -1656,8 +1680,10 @@ def _fix(situ: Situation, owners: Sequence[int]) -> str | None:
     ]
     if not fitting:
         return None
-    shapes = Counter((tuple(sorted(h.capacity.items())), h.role) for h in fitting)
-    shape = shapes.most_common(1)[0][0]
+    roles = Counter(h.role for h in fitting if all(_takes_kind(h.role, k) for k in kinds))
+    role = roles.most_common(1)[0][0] if roles else Role.ANY
+    capacity = common_capacity(platform, [platform.size_of(index.owner_ids[o]) for o in owners])
+    shape = (tuple(sorted(capacity.items())), role)
     dc = Counter(h.datacenter for h in healthy).most_common(1)[0][0]
     down_ids = frozenset(index.host_ids[h] for h in situ.down)
 
@@ -1680,10 +1706,15 @@ def _fix(situ: Situation, owners: Sequence[int]) -> str | None:
         else:
             low = mid + 1
     size = ", ".join(f"{r} {v:g}" for r, v in shape[0])
+    which = "the most common size" if capacity == common_capacity(platform) else "a size that fits"
     return (
-        f"fix: {low} more host(s) of the most common size ({size}, role {shape[1].value}) "
+        f"fix: {low} more host(s) of {which} ({size}, role {shape[1].value}) "
         f"in {dc} would make room"
     )
+
+
+def _takes_kind(role: Role, is_db: bool) -> bool:
+    return role.accepts_databases() if is_db else role.accepts_apps()
 
 
 def _obvious_conflict(situ: Situation) -> list[str] | None:

@@ -68,19 +68,7 @@ def headroom_sentence(result: AuditResult) -> str:
     h = result.headroom
     if h is None:
         return "Headroom not computed."
-    if h.status.has_plan and h.total == 0:
-        return "Every single-host and single-datacenter loss is recoverable: no extra host needed."
-    if not h.status.has_plan:
-        return f"Headroom {h.status.value}: " + " ".join(h.explanation)
-    proof = "the fewest, proved" if h.status.value == "optimal" else "not proved the fewest"
-    where = ", ".join(
-        f"{n} in {dc}" for dc, roles in h.per_datacenter.items() for n in [sum(roles.values())]
-    )
-    return (
-        f"{h.total} extra host(s) of size {h.size.label()} ({where}) make every single-host and "
-        f"single-datacenter loss recoverable ({proof}; checked host by host: "
-        f"{'yes' if h.verified else 'no'})."
-    )
+    return h.sentence()
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") -> str:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from models.entities import Database, Platform
+from planner.durations import duration
 from planner.failover import Action, DatabaseOutcome, Source, database_outcome
 from planner.sla import database_tier
 
@@ -24,6 +25,10 @@ __all__ = [
     "rpo_findings",
     "rpo_report",
 ]
+
+
+#: The marker of a row that misses its class's data-loss target or SLA budget.
+MISS = " !"
 
 
 class FailureClass(StrEnum):
@@ -66,6 +71,21 @@ class RpoRow:
         if self.sla_budget_s is None:
             return True
         return self.time_to_recover_s is not None and self.time_to_recover_s <= self.sla_budget_s
+
+    def loss_cell(self) -> str:
+        """The action and data loss as a table shows them, `` !`` when over the target."""
+        loss = (
+            "all data lost"
+            if self.data_loss_s is None
+            else f"{self.action.value} {duration(self.data_loss_s)}"
+        )
+        return loss + ("" if self.within_rpo else MISS)
+
+    def recover_cell(self) -> str:
+        """The time to recover as a table shows it, `` !`` when over the SLA budget (no host
+        left to recover on is over any budget)."""
+        ttr = "no host left" if self.time_to_recover_s is None else duration(self.time_to_recover_s)
+        return ttr + ("" if self.within_budget else MISS)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -258,8 +258,10 @@ def audit_command(
     required=True,
     help="The HTML file to write (atomic).",
 )
-def report_command(file: str | None, top: int, output: str, **options: Any) -> None:
-    """The audit of FILE as one self-contained HTML page: the same tables, and plots.
+@json_option()
+def report_command(file: str | None, top: int, output: str, as_json: bool, **options: Any) -> None:
+    """The audit of FILE as one self-contained HTML page: the same tables, and plots. With
+    --json, the audit's JSON (as ``drplan audit --json``) is printed too, with the page's path.
 
     Exit 0 once written, whatever the audit found. Without FILE, the reference platform.
     """
@@ -267,4 +269,6 @@ def report_command(file: str | None, top: int, output: str, **options: Any) -> N
     source = file or "reference platform"
     result = _run(platform, source=source, **options)
     write_atomic(output, render_report(platform, result, top))
+    if as_json:
+        emit_json({"report": output, **result.to_dict(worst=top)})
     click.echo(f"wrote {output}", err=True)

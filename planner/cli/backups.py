@@ -37,7 +37,8 @@ def _output_option(function: Any) -> Any:
         "-o",
         "--output",
         type=click.Path(dir_okay=False),
-        help="Write the platform with its backup sites here (atomic); else print it.",
+        help="Write the platform with its backup sites here (atomic; '-': print it); "
+        "else only the summary.",
     )(function)
 
 
@@ -54,17 +55,25 @@ def _bug(plan: BackupPlan) -> NoReturn:
 
 
 def _emit_platform(platform: Platform, plan: BackupPlan, output: str | None, as_json: bool) -> None:
-    """Write (or print) the platform with the plan's sites; the summary or JSON alongside."""
+    """Write the platform with the plan's sites to ``output`` (``-``: print it, the summary
+    going to stderr); the summary or JSON alongside. Without ``output``, only the summary."""
     result = platform.with_backups(plan.backups)
+    if output == "-":
+        click.echo(dump_platform_text(result), nl=False)
+        if not as_json:
+            click.echo(plan.summary(), err=True)
+        return
     if output:
         save_platform(result, output)
     if as_json:
         emit_json(plan.to_dict(platform))
-    elif output:
-        click.echo(plan.summary())
     else:
-        click.echo(dump_platform_text(result), nl=False)
-        click.echo(plan.summary(), err=True)
+        click.echo(plan.summary())
+        click.echo(
+            f"wrote {output}"
+            if output
+            else "not written: -o FILE writes the platform with these sites (-o - prints it)"
+        )
 
 
 def _fail_infeasible(platform: Platform, plan: BackupPlan, as_json: bool) -> NoReturn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from enum import IntEnum
 from typing import Any, NoReturn
 
@@ -58,3 +59,48 @@ def file_argument() -> Any:
 def json_option() -> Any:
     """``--json``: machine-readable output on stdout instead of the readable summary."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a summary.")
+
+
+#: Extensions of platform files (the extension decides the format, JSON or YAML).
+PLATFORM_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def looks_like_file(arg: str) -> bool:
+    """Whether a command-line argument is a platform file rather than an id: an existing file,
+    or a name ending in ``.yaml``, ``.yml`` or ``.json``."""
+    from pathlib import Path
+
+    return arg.lower().endswith(PLATFORM_SUFFIXES) or Path(arg).is_file()
+
+
+def nearest_ids(got: str, known: Iterable[str], n: int = 3) -> list[str]:
+    """The ``n`` known ids most like ``got`` (difflib's ratio of at least 0.5; ties: the
+    closest length, then the id)."""
+    import difflib
+
+    matcher = difflib.SequenceMatcher(b=got)
+    scored = []
+    for candidate in known:
+        matcher.set_seq1(candidate)
+        ratio = matcher.ratio()
+        if ratio >= 0.5:
+            scored.append((-ratio, abs(len(candidate) - len(got)), candidate))
+    return [c for _, _, c in sorted(scored)[:n]]
+
+
+def unknown_id_lines(
+    source: str, field: str, kind: str, unknown: Iterable[str], known: Iterable[str]
+) -> list[str]:
+    """One line per unknown id, naming the nearest known ids, e.g. ``small.yaml: hosts: unknown
+    host (got 'par-a-h1'); nearest known: par-a-h01``."""
+    ids = sorted(known)
+    lines = []
+    for got in unknown:
+        near = nearest_ids(got, ids)
+        if near:
+            hint = f"nearest known: {', '.join(near)}"
+        else:
+            more = f" and {len(ids) - 10} more" if len(ids) > 10 else ""
+            hint = f"known: {', '.join(ids[:10])}{more}"
+        lines.append(f"{source}: {field}: unknown {kind} (got {got!r}); {hint}")
+    return lines

@@ -21,6 +21,8 @@ from planner.cli.common import (
     file_argument,
     json_option,
     load_platform_or_exit,
+    looks_like_file,
+    unknown_id_lines,
 )
 from planner.cli.placement import (
     allow_moves_option,
@@ -181,6 +183,9 @@ def fail_datacenter(
 
     Exit 1 when something is not recovered (units with no host, unrecoverable databases).
     """
+    if looks_like_file(datacenter):
+        usage = "usage: drplan fail datacenter DATACENTER [FILE]"
+        fail_bad_input([f"{datacenter}: a platform file given as the datacenter; {usage}"])
     platform = load_platform_or_exit(file)
     check_runbook(platform, runbook, file or "reference platform")
     try:
@@ -195,7 +200,10 @@ def fail_datacenter(
             rehome_backups=rehome,
         )
     except UnknownDatacenterError as error:
-        fail_bad_input(error.lines(file or "reference platform"))
+        source = file or "reference platform"
+        fail_bad_input(
+            unknown_id_lines(source, "datacenters", "datacenter", [datacenter], error.known)
+        )
     plan = finish_plan(platform, plan)
     title = f"loss of datacenter {datacenter} ({file or 'reference platform'})"
     starts = platform.policy.starts_per_host_per_minute
@@ -205,18 +213,7 @@ def fail_datacenter(
 
 
 def _cell(row: RpoRow | None) -> tuple[str, str]:
-    if row is None:
-        return "-", "-"
-    if row.data_loss_s is None:
-        loss = "all data lost"
-    else:
-        loss = f"{row.action.value} {duration(row.data_loss_s)}"
-    loss += "" if row.within_rpo else " !"
-    if row.time_to_recover_s is None:
-        ttr = "no host left"
-    else:
-        ttr = duration(row.time_to_recover_s) + ("" if row.within_budget else " !")
-    return loss, ttr
+    return ("-", "-") if row is None else (row.loss_cell(), row.recover_cell())
 
 
 @click.command()
@@ -255,14 +252,16 @@ def rpo(file: str | None, redeploy: bool, as_json: bool) -> None:
         )
         for column in ("database", "engine", "class", "host", "RTO", "datacenter", "RTO"):
             table.add_column(column, no_wrap=True)
-        table.add_column("region")
+        table.add_column("region", no_wrap=True)
+        table.add_column("RTO", no_wrap=True)
         for db_id, classes in by_db.items():
             any_row = next(iter(classes.values()))
             host = _cell(classes.get(FailureClass.HOST))
             dc = _cell(classes.get(FailureClass.DATACENTER))
             region = _cell(classes.get(FailureClass.REGION))
-            table.add_row(db_id, any_row.engine, any_row.service_class, *host, *dc, region[0])
-        _console().print(table)
+            table.add_row(db_id, any_row.engine, any_row.service_class, *host, *dc, *region)
+        # Wide enough when piped that no cell, and no "!", is cut.
+        (_console() if sys.stdout.isatty() else Console(width=140)).print(table)
         for line in findings:
             click.echo(line)
     sys.exit(ExitCode.FINDINGS if findings else ExitCode.OK)

@@ -26,6 +26,8 @@ from planner.cli.common import (
     file_argument,
     json_option,
     load_platform_or_exit,
+    looks_like_file,
+    unknown_id_lines,
 )
 from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failure import (
@@ -38,7 +40,6 @@ from planner.plan import Plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PLATFORM_SUFFIXES = (".yaml", ".yml", ".json")
 #: Rows shown per table in the readable summary; --json has everything.
 MAX_ROWS = 40
 
@@ -204,13 +205,24 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
 
 
 def _split_file(args: tuple[str, ...], file: str | None) -> tuple[tuple[str, ...], str | None]:
-    """The hosts, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json``."""
-    if args and args[-1].lower().endswith(PLATFORM_SUFFIXES):
+    """The hosts, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json`` (or
+    existing file). A file anywhere else (``fail host FILE HOST``: the arguments swapped) is bad
+    input."""
+    if args and looks_like_file(args[-1]):
         if file is not None:
             fail_bad_input(
                 [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
             )
-        return args[:-1], args[-1]
+        args, file = args[:-1], args[-1]
+    misplaced = [a for a in args if looks_like_file(a)]
+    if misplaced:
+        fail_bad_input(
+            [
+                f"{a}: a platform file given as a host (arguments swapped?); usage: drplan fail "
+                "host HOST [HOST ...] [FILE]"
+                for a in misplaced
+            ]
+        )
     return args, file
 
 
@@ -231,8 +243,9 @@ def place(
 ) -> None:
     """Place every container and database node of FILE that has no host yet.
 
-    Writes the placed platform to OUTPUT (atomically; YAML, or JSON for *.json), or prints it.
-    With --json the plan is printed as JSON instead. Without FILE, the reference platform.
+    Writes the placed platform to OUTPUT (atomically; YAML, or JSON for *.json; '-' prints it,
+    the summary going to stderr); without -o, only the summary. With --json the plan is printed
+    as JSON instead. Without FILE, the reference platform.
     """
     platform = load_platform_or_exit(file)
     plan = finish_plan(
@@ -248,20 +261,24 @@ def place(
             "valid sites (drplan backups optimises them)",
             err=True,
         )
-    if plan.status.has_plan and output:
+    if plan.status.has_plan and output and output != "-":
         from models.atomic import write_atomic
 
         fmt = "json" if output.lower().endswith(".json") else "yaml"
         write_atomic(output, dump_platform_text(placed, fmt))
-    if as_json:
+    title = f"placement of {file or 'reference platform'}"
+    if output == "-" and plan.status.has_plan:
+        # The platform on stdout (to pipe), everything else on stderr.
+        print_summary(plan, Console(stderr=True), title)
+        click.echo(dump_platform_text(placed), nl=False)
+    elif as_json:
         emit_json(plan.to_dict())
-    elif output or not plan.status.has_plan:
-        print_summary(plan, Console(), f"placement of {file or 'reference platform'}")
+    else:
+        print_summary(plan, Console(), title)
         if output and plan.status.has_plan:
             click.echo(f"wrote {output}")
-    else:
-        print_summary(plan, Console(stderr=True), f"placement of {file or 'reference platform'}")
-        click.echo(dump_platform_text(placed), nl=False)
+        elif plan.status.has_plan:
+            click.echo("not written: -o FILE writes the placed platform (-o - prints it)")
     sys.exit(exit_code(plan))
 
 
@@ -323,7 +340,8 @@ def fail_host(
             redeploy=redeploy,
         )
     except UnknownHostError as error:
-        fail_bad_input(error.lines(file or "reference platform"))
+        source = file or "reference platform"
+        fail_bad_input(unknown_id_lines(source, "hosts", "host", error.hosts, platform.host_by_id))
     plan = finish_plan(platform, plan)
     title = f"loss of {', '.join(hosts)}"
     emit_plan(plan, as_json, output, lambda: print_summary(plan, Console(), title))

@@ -41,6 +41,11 @@ def _write_output(output: str | None, text: str, force: bool) -> None:
     click.echo(f"wrote {output}", err=True)
 
 
+def _format_of(output: str | None) -> str:
+    """JSON for ``*.json``, else YAML: the extension decides, as on reading."""
+    return "json" if output and output.lower().endswith(".json") else "yaml"
+
+
 def _output_options(func: Any) -> Any:
     func = click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")(func)
     return click.option(
@@ -145,13 +150,18 @@ def show(file: str | None, as_json: bool) -> None:
 @click.argument("name", required=False, default="reference", type=click.Choice(EXAMPLES))
 @_output_options
 def example(name: str, output: str | None, force: bool) -> None:
-    """Write an example platform (reference, small or medium) as a file to start from."""
-    _write_output(output, example_path(name).read_text(encoding="utf-8"), force)
+    """Write an example platform (reference, small or medium) as a file to start from: YAML,
+    or JSON for *.json."""
+    text = example_path(name).read_text(encoding="utf-8")
+    if _format_of(output) == "json":
+        text = dump_platform_text(load_platform_or_exit(str(example_path(name))), "json")
+    _write_output(output, text, force)
 
 
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema of the platform file."""
+@json_option()
+def schema(as_json: bool) -> None:
+    """Print the JSON Schema of the platform file (JSON with or without --json)."""
     click.echo(json.dumps(json_schema(), indent=2))
 
 
@@ -168,6 +178,12 @@ def schema() -> None:
     help="Extra datacenters that hold backup replicas only.",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--n1-safe",
+    is_flag=True,
+    help="Add the headroom (drplan audit's fewest extra hosts) so that every single host and "
+    "datacenter loss is recoverable.",
+)
 @_output_options
 def generate(
     hosts: int,
@@ -176,18 +192,34 @@ def generate(
     datacenters: int,
     backup_sites: int,
     seed: int,
+    n1_safe: bool,
     output: str | None,
     force: bool,
 ) -> None:
-    """Write a valid generated platform (placement and backup sites included)."""
+    """Write a valid generated platform (placement and backup sites included).
+
+    A generated platform is not N-1 safe as such (some single loss may be unrecoverable:
+    drplan audit tells); with --n1-safe the extra hosts that make it so are added, and the
+    command says what they fix. Exit 1, writing nothing, when no headroom is found.
+    """
     try:
         platform = generate_platform(
             hosts, apps, databases, datacenters, seed, backup_sites=backup_sites
         )
     except GenerationError as error:
         fail_bad_input([f"generate: {error}"])
-    fmt = "json" if output and output.endswith(".json") else "yaml"
-    _write_output(output, dump_platform_text(platform, fmt), force)
+    if n1_safe:
+        from planner.headroom import n1_safe as add_headroom
+
+        platform, headroom = add_headroom(platform, seed=seed)
+        if not headroom.status.has_plan:
+            click.echo(f"generate: not N-1 safe: {headroom.sentence()}", err=True)
+            sys.exit(ExitCode.FINDINGS)
+        safe = "N-1 safe for host losses only" if headroom.not_absorbable else "N-1 safe"
+        click.echo(f"{safe}: {headroom.sentence()}", err=True)
+    else:
+        click.echo("N-1 safety not checked: drplan audit tells; --n1-safe adds the hosts", err=True)
+    _write_output(output, dump_platform_text(platform, _format_of(output)), force)
 
 
 @click.group(name="import")
@@ -213,11 +245,24 @@ def import_group() -> None:
     help="Size containers by their app's mean or peak CPU.",
 )
 @click.option(
+    "--memory",
+    type=click.Choice(["mean", "peak"]),
+    default="mean",
+    show_default=True,
+    help="Size containers by their app's mean or peak memory (summed peaks overfill machines).",
+)
+@click.option(
     "--datacenters", type=click.IntRange(1, len(HOST_SITES)), default=3, show_default=True
 )
 @_output_options
 def tianchi(
-    data_dir: str, sample: bool, cpu: str, datacenters: int, output: str | None, force: bool
+    data_dir: str,
+    sample: bool,
+    cpu: str,
+    memory: str,
+    datacenters: int,
+    output: str | None,
+    force: bool,
 ) -> None:
     """Alibaba's 2018 trace: machines, apps and the machine of each container, as a platform.
 
@@ -228,12 +273,22 @@ def tianchi(
     facilities = paris_facilities()
     try:
         platform = import_tianchi(
-            data_dir, [facilities[s] for s in HOST_SITES[:datacenters]], sample=sample, cpu=cpu
+            data_dir,
+            [facilities[s] for s in HOST_SITES[:datacenters]],
+            sample=sample,
+            cpu=cpu,
+            memory=memory,
         )
     except TraceError as error:
         fail_bad_input([str(error)])
-    fmt = "json" if output and output.endswith(".json") else "yaml"
-    _write_output(output, dump_platform_text(platform, fmt), force)
+    waiting = sum(h is None for hosts in platform.placement.values() for h in hosts)
+    if waiting:
+        click.echo(
+            f"{waiting} container(s) had no machine in the trace and are left unplaced "
+            "(drplan validate lists them, drplan place places them)",
+            err=True,
+        )
+    _write_output(output, dump_platform_text(platform, _format_of(output)), force)
 
 
 @import_group.command()

@@ -73,14 +73,17 @@ def test_every_instance_is_a_container_on_its_machine(sites: list[Site]) -> None
 
 
 @pytest.mark.parametrize(("cpu", "column"), [("mean", 2), ("peak", 1)])
-def test_apps_are_sized_from_the_summary(sites: list[Site], cpu: str, column: int) -> None:
-    platform = import_tianchi(SLICE, sites, cpu=cpu)
+@pytest.mark.parametrize(("memory", "mem_column"), [("mean", 4), ("peak", 3)])
+def test_apps_are_sized_from_the_summary(
+    sites: list[Site], cpu: str, column: int, memory: str, mem_column: int
+) -> None:
+    platform = import_tianchi(SLICE, sites, cpu=cpu, memory=memory)
     summary = {row[0]: row for row in _csv(APPS)[1:]}
     for app in platform.apps:
         row = summary[app.id]
         assert app.size == {
             "cpu": round(float(row[column]), 3),
-            "memory_mb": round(float(row[3]) * 1024),
+            "memory_mb": round(float(row[mem_column]) * 1024),
         }, app.id
 
 
@@ -91,11 +94,12 @@ def test_mean_and_peak_cpu_differ_on_the_slice(sites: list[Site]) -> None:
 
 
 def test_imported_platform_is_a_valid_file(sites: list[Site]) -> None:
-    """It round-trips through the file format; its only findings are the trace's own
-    memory overcommit (summed peak memory), never a broken placement."""
+    """It round-trips through the file format and keeps every rule (mean memory); only summed
+    peak memory can overfill a machine, never a broken placement."""
     platform = import_tianchi(SLICE, sites)
     assert parse_platform(platform_to_dict(platform)) == platform
-    findings = state_findings(platform)
+    assert state_findings(platform) == []
+    findings = state_findings(import_tianchi(SLICE, sites, memory="peak"))
     assert {f.rule for f in findings} <= {Rule.CAPACITY}
 
 

@@ -28,7 +28,19 @@ from planner.placement import (
 from planner.plan import Plan, Scenario, Status, moves_between
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-PARAMS = SolveParams(seed=0, workers=1, time_limit=30.0, deterministic_time=5.0)
+#: A wall-clock limit that never binds: every solve below stops on CP-SAT deterministic time, so
+#: a loaded machine cannot change its outcome.
+NO_WALL_LIMIT = 3600.0
+
+
+def budget(deterministic_time: float) -> SolveParams:
+    """One worker, seed 0, and a search cut by deterministic time only."""
+    return SolveParams(
+        seed=0, workers=1, time_limit=NO_WALL_LIMIT, deterministic_time=deterministic_time
+    )
+
+
+PARAMS = budget(5.0)
 
 
 def _load(name: str) -> Platform:
@@ -90,7 +102,7 @@ def test_solver_objective_equals_the_one_definition(reference: Platform) -> None
     optimal = 0
     for platform, hosts in cases:
         scenario = Scenario(failed_hosts=hosts)
-        result = place(platform, scenario, params=SolveParams(time_limit=10.0))
+        result = place(platform, scenario, params=budget(5.0))
         defined = objective_of(
             platform, platform.placement, result.placement, scenario.down_hosts(platform)
         )
@@ -145,7 +157,23 @@ def test_one_unit_over_capacity_is_infeasible_and_explained(spare: Platform) -> 
         result.explanation[0]
         == "app api needs 2 distinct hosts with 2 cpu, 1536 memory_mb free; 1 remain"
     )
-    assert result.explanation[-1].startswith("fix: 1 more host(s) of the most common size")
+    # h1 and h3 (4 cpu, 4096 MB) are the most common size, not h2 (3.999 cpu, 3072 MB), though
+    # h2 and h3 are the healthy hosts: the hint used to name h2's size.
+    assert result.explanation[-1] == (
+        "fix: 1 more host(s) of the most common size (cpu 4, memory_mb 4096, role apps) in dc-a "
+        "would make room"
+    )
+
+
+def test_fix_names_a_size_that_takes_the_unit_when_the_most_common_cannot() -> None:
+    """A 12 GB container on the one 16 GB host; the other hosts have 8 GB."""
+    platform = _load("twelve_gb_container_one_big_host")
+    result = place(platform, Scenario(failed_hosts=("big1",)), params=PARAMS)
+    assert result.status is Status.INFEASIBLE
+    assert result.explanation[-1] == (
+        "fix: 1 more host(s) of a size that fits (cpu 8, memory_mb 16384, role apps) in dc-a "
+        "would make room"
+    )
 
 
 def test_spread_and_roles_hold_after_a_loss(spread_roles: Platform) -> None:
@@ -205,7 +233,7 @@ def test_best_effort_places_what_fits_and_lists_the_rest() -> None:
 
 def test_first_placement_places_every_unit(reference: Platform) -> None:
     empty = reference.with_placement({})
-    result = place(empty, params=SolveParams(time_limit=5.0))
+    result = place(empty, params=budget(2.5))
     assert result.status.has_plan
     assert not result.unplaced
     assert check_plan(empty, _as_plan(empty, Scenario(), result)) == []
@@ -266,7 +294,7 @@ def test_any_loss_gives_a_checked_plan_or_an_explained_infeasibility(
     case: tuple[Platform, Scenario],
 ) -> None:
     platform, scenario = case
-    result = place(platform, scenario, params=SolveParams(time_limit=3.0))
+    result = place(platform, scenario, params=budget(1.0))
     if result.status.has_plan:
         assert check_plan(platform, _as_plan(platform, scenario, result)) == []
         assert result.bound is None or result.bound <= (result.objective or 0)

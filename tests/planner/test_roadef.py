@@ -26,6 +26,9 @@ from planner.roadef.state import SearchState
 
 DATA = Path(__file__).parent.parent / "data" / "roadef"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "roadef2012"
+#: A wall-clock limit that never binds: the searches below stop on their own budgets (sub-problems,
+#: annealing proposals, CP-SAT deterministic time), so a loaded machine cannot change the outcome.
+NO_WALL_LIMIT = 3600.0
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +169,7 @@ def test_anneal_is_repeatable_and_gains(a1_4: tuple[Instance, IntArray]) -> None
     finals = []
     for _ in range(2):
         state = SearchState.start(instance, initial)
-        gain = anneal(state, time.monotonic() + 120, seed=5, proposals=400_000)
+        gain = anneal(state, time.monotonic() + NO_WALL_LIMIT, seed=5, proposals=400_000)
         assert gain > 0
         check = evaluate(instance, initial, state.assignment)
         assert check.costs is not None, check.violation
@@ -180,21 +183,21 @@ def test_solver_a1_1_is_feasible_no_worse_and_agrees_with_the_checker(
 ) -> None:
     instance, initial = a1_1
     params = SolveParams(
-        time_limit=30.0, seed=7, workers=1, max_iterations=25, anneal_proposals=200_000
+        time_limit=NO_WALL_LIMIT, seed=7, workers=1, max_iterations=25, anneal_proposals=200_000
     )
     result = solve(instance, initial, params)
     check = evaluate(instance, initial, result.assignment)
     assert check.costs is not None
     assert result.objective == check.costs.total
-    assert result.objective <= 49_528_750
+    assert result.objective < 49_528_750  # the initial assignment's cost
     assert result.objective >= 44_306_501  # the proven optimum
-    assert result.status in (SolveStatus.IMPROVED, SolveStatus.INITIAL)
+    assert result.status is SolveStatus.IMPROVED
 
 
 def test_solver_same_seed_and_workers_same_solution(a1_1: tuple[Instance, IntArray]) -> None:
     instance, initial = a1_1
     params = SolveParams(
-        time_limit=30.0, seed=11, workers=1, max_iterations=15, anneal_proposals=200_000
+        time_limit=NO_WALL_LIMIT, seed=11, workers=1, max_iterations=15, anneal_proposals=200_000
     )
     first = solve(instance, initial, params)
     second = solve(instance, initial, params)

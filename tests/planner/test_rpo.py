@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from models.entities import Platform
 from models.io import load_platform
+from models.reference import reference_platform as load_reference
 from planner.cli import main
 from planner.failover import Action, Source
 from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
@@ -93,3 +94,20 @@ def test_rpo_command_summary_on_the_reference_platform() -> None:
     result = CliRunner().invoke(main, ["rpo"])
     assert result.exit_code == 0, result.output
     assert "datacenter" in result.output and "postgresql" in result.output
+
+
+def test_every_miss_in_the_json_is_marked_in_the_table() -> None:
+    """A row with ``within_rpo`` or ``within_budget`` false shows "!" in that cell (the region
+    rows of the reference platform have no host left, over their SLA budget, and were shown
+    without a marker)."""
+    rows = json.loads(CliRunner().invoke(main, ["rpo", "--json"]).output)["rows"]
+    misses = sum((not r["within_rpo"]) + (not r["within_budget"]) for r in rows)
+    assert misses > 0
+    table = CliRunner().invoke(main, ["rpo"]).output
+    body = table.split("per lost host")[0]  # the caption explains the marker once
+    assert body.count(" !") == misses
+    by_key = {(r.database, r.failure.value): r for r in rpo_report(load_reference())}
+    for r in rows:
+        row = by_key[r["database"], r["failure"]]
+        assert row.loss_cell().endswith(" !") is not r["within_rpo"]
+        assert row.recover_cell().endswith(" !") is not r["within_budget"]
