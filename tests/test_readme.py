@@ -23,7 +23,7 @@ def _section(title: str) -> str:
 
 def test_the_yaml_example_validates() -> None:
     """The platform file example loads and keeps every rule."""
-    blocks = re.findall(r"```yaml\n(.*?)```", README, flags=re.DOTALL)
+    blocks = re.findall(r"```yaml\n(.*?)```", _section("The platform file"), flags=re.DOTALL)
     assert len(blocks) == 1
     platform = parse_platform(yaml.safe_load(blocks[0]), "README.md")
     assert state_findings(platform) == []
