@@ -220,9 +220,16 @@ def check_invariant(
 
 def scopes_for(plan: Plan | None) -> dict[Scope, bool]:
     """Which invariants apply: the state of a platform, or a plan (its backups if it has any)."""
+    # The policy's figures are the platform's, not the plan's: a plan is not held to them (it
+    # says which failovers break the promise instead).
     if plan is None:
-        return {Scope.PLACEMENT: True, Scope.BACKUPS: True, Scope.PLAN: False}
-    return {Scope.PLACEMENT: True, Scope.BACKUPS: plan_carries_backups(plan), Scope.PLAN: True}
+        return {Scope.PLACEMENT: True, Scope.BACKUPS: True, Scope.PLAN: False, Scope.POLICY: True}
+    return {
+        Scope.PLACEMENT: True,
+        Scope.BACKUPS: plan_carries_backups(plan),
+        Scope.PLAN: True,
+        Scope.POLICY: False,
+    }
 
 
 def certify(
