@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from models.entities import Platform
 from models.rules import Finding
-from planner.check import check_plan, spread_after_loss
+from planner.check import check_plan
 from planner.plan import Plan
 from planner.verify import InvariantViolation, certify_plan_invariants
 
@@ -45,10 +45,8 @@ def certify_plan(platform: Platform, plan: Plan) -> Plan:
     findings = check_plan(platform, plan)
     if findings:
         raise PlanDefect(findings)
-    # The checker and the invariants hold the plan to the spreads its loss leaves possible.
-    relaxed, _ = spread_after_loss(platform, plan.scenario)
     try:
-        verified = certify_plan_invariants(relaxed, plan)
+        verified = certify_plan_invariants(platform, plan)
     except InvariantViolation as error:
         raise PlanDefect([], [str(v) for v in error.violations] or [str(error)]) from error
     return plan.with_checks(checked=True, verified=verified)

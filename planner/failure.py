@@ -316,12 +316,15 @@ def plan_host_failure(
     workers: int = 1,
     time_limit: float = 10.0,
     redeploy: bool = False,
+    rehome_backups: bool = True,
 ) -> Plan:
     """The plan after losing ``failed_hosts``: see :func:`plan_scenario`.
 
     Business and enterprise databases fail over to a standby; sandbox and starter ones wait for
     their host, their node left there (``Plan.waiting``), unless ``redeploy`` restores them
-    elsewhere from their best backup.
+    elsewhere from their best backup. Node 0 of a failed-over database is its new primary;
+    with ``rehome_backups`` (off for a sweep that needs only the downtimes: the backup planner
+    costs a few seconds on large platforms) replica 1 follows it (:func:`serving_plan`).
     """
     scenario = Scenario(failed_hosts=tuple(dict.fromkeys(failed_hosts)))
     plan = plan_scenario(
@@ -339,7 +342,9 @@ def plan_host_failure(
         )
     # What each database does meanwhile (failover, wait, restore), and its apps down with it.
     plan = keep_waiting_units(platform, with_database_outcomes(platform, plan, redeploy))
-    return serving_plan(platform, plan, seed=seed, time_limit=time_limit)
+    return serving_plan(
+        platform, plan, rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
+    )
 
 
 def _with_best_effort_downtimes(

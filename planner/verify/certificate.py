@@ -262,6 +262,11 @@ def certify(
         When the placement, plan or backups name hosts, datacenters or units the platform lacks.
     """
     started = time.perf_counter()
+    if plan is not None:
+        # A plan is held to the spreads its loss leaves possible (as the checker holds it).
+        from planner.check import spread_after_loss
+
+        platform, _ = spread_after_loss(platform, plan.scenario)
     with t.paused_gc():
         enc = encode(platform, plan)
         encode_s = time.perf_counter() - started

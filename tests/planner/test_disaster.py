@@ -344,3 +344,17 @@ def test_recovery_line_never_pairs_a_0_s_runbook_with_a_later_recovery() -> None
         done
         == "time to recover: every service back after 2 min 40 s; runbook done after 3 min 20 s"
     )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_status_and_bound_of_a_partial_datacenter_plan_tell_the_truth(seed: int) -> None:
+    # Two datacenters, one lost: a good part finds no host. The plan is the best found for what
+    # fits, never "optimal", and its bound (on the same objective, the runbook priority of what
+    # is left unplaced included) is never above its objective.
+    platform = generate_platform(10, 30, 8, 2, seed=seed)
+    plan = plan_datacenter_failure(platform, "dc001", time_limit=1, rehome_backups=False)
+    assert plan.unplaced and plan.status.value == "feasible"
+    solve = plan.solve
+    assert solve.objective is not None and solve.bound is not None
+    assert solve.bound <= solve.objective
+    assert plan.extra["objective_terms"]["extra"] > 0
