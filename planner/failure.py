@@ -254,6 +254,10 @@ def plan_scenario(
             params=params,
             extra_terms=extra_terms,
         )
+        if durable:  # the time of the first try counts
+            result = replace(
+                result, wall_s=result.wall_s + first.wall_s, build_s=result.build_s + first.build_s
+            )
     log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)
     plan = _plan_from(platform, scenario, result, allow_moves)
     if relaxations:

@@ -72,10 +72,21 @@ def test_every_host_loss_of_the_reference_round_trips(host: str) -> None:
 _medium = load_platform(EXAMPLES / "medium.yaml")
 
 
+def _first_database_host_per_datacenter(platform: Platform) -> list[str]:
+    firsts: dict[str, str] = {}
+    for host in platform.hosts:
+        if host.role.accepts_databases() and any(
+            host.id in platform.hosts_of(db.id) for db in platform.databases
+        ):
+            firsts.setdefault(host.datacenter, host.id)
+    return sorted(firsts.values())
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("host", _hosts(_medium)[::50])
+@pytest.mark.parametrize("host", _first_database_host_per_datacenter(_medium))
 def test_host_losses_of_medium_round_trip(host: str) -> None:
-    # 300 hosts at about 3 s each: every 50th host, both roles and every datacenter among them.
+    # 300 hosts at 3 to 8 s each is too long for the suite: one database host per datacenter
+    # (failovers, new standbys and re-homed replicas happen there).
     assert_round_trip(_medium, host)
 
 
