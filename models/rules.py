@@ -26,13 +26,13 @@ class Rule(StrEnum):
     SPREAD = "spread"
     UNPLACED = "unplaced"
     UNKNOWN_HOST = "unknown-host"
+    FAILOVER_MAX = "failover-max"
     BACKUP_MISSING = "backup-missing"
     BACKUP_LOCAL = "backup-local"
     BACKUP_SAME_SITE = "backup-same-site"
     BACKUP_TOO_CLOSE = "backup-too-close"
     BACKUP_ROLE = "backup-role"
     BACKUP_CAPACITY = "backup-capacity"
-    FAILOVER_MAX = "failover-max"
     # Rules of a plan (checked by planner.check): what changed between two placements.
     DOWN_HOST = "down-host"
     UNIT_COUNT = "unit-count"
@@ -228,6 +228,19 @@ def _replica_findings(
                 )
 
 
+def state_findings(platform: Platform, topology: Topology | None = None) -> list[Finding]:
+    """Every rule the platform's current placement, backup sites and policy break."""
+    findings = list(capacity_findings(platform, platform.placement))
+    findings += placement_findings(platform, platform.placement)
+    findings += backup_findings(platform, topology)
+    findings += failover_findings(platform)
+    return findings
+
+
+def count_by_rule(findings: Iterable[Finding]) -> Mapping[str, int]:
+    return dict(Counter(f.rule.value for f in findings))
+
+
 def failover_findings(platform: Platform) -> Iterable[Finding]:
     """Every engine a business or enterprise database runs fails over within the provider's
     promise: ``policy.failover_s`` of the engine at most ``policy.failover_max_s``."""
@@ -248,16 +261,3 @@ def failover_findings(platform: Platform) -> Iterable[Finding]:
                 f"{policy.failover_max_s:g} s; {len(ids)} database(s) fail over slower than "
                 f"promised: {shown}",
             )
-
-
-def state_findings(platform: Platform, topology: Topology | None = None) -> list[Finding]:
-    """Every rule the platform's current placement, backup sites and policy break."""
-    findings = list(capacity_findings(platform, platform.placement))
-    findings += placement_findings(platform, platform.placement)
-    findings += backup_findings(platform, topology)
-    findings += failover_findings(platform)
-    return findings
-
-
-def count_by_rule(findings: Iterable[Finding]) -> Mapping[str, int]:
-    return dict(Counter(f.rule.value for f in findings))
