@@ -18,6 +18,7 @@ from rich.table import Table
 
 from models.entities import Platform
 from models.io import dump_platform_text
+from planner import durations
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.common import (
     ExitCode,
@@ -27,7 +28,6 @@ from planner.cli.common import (
     json_option,
     load_platform_or_exit,
 )
-from planner.durations import duration
 from planner.failure import (
     UnknownHostError,
     placed_platform,
@@ -135,9 +135,11 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                 app.id,
                 str(app.containers_lost),
                 _yes(app.stays_up),
-                duration(app.downtime_s),
+                durations.duration(app.downtime_s),
                 app.sla_tier or "-",
-                "-" if app.sla_budget_s is None else f"{duration(app.sla_budget_s)}/month",
+                "-"
+                if app.sla_budget_s is None
+                else f"{durations.duration(app.sla_budget_s)}/month",
             )
         if len(plan.apps) > MAX_ROWS:
             table.caption = f"... and {len(plan.apps) - MAX_ROWS} more (see --json)"
@@ -152,8 +154,8 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
             table.add_row(
                 str(record.get("id", "-")),
                 str(record.get("action", "-")),
-                duration(record.get("downtime_s", 0)),
-                duration(record.get("data_loss_s", 0), none="all data"),
+                durations.duration(record.get("downtime_s", 0)),
+                durations.duration(record.get("data_loss_s", 0), none="all data"),
                 str(record.get("sla_tier") or "-"),
             )
         if len(plan.databases) > MAX_ROWS:
