@@ -26,6 +26,7 @@ class Rule(StrEnum):
     SPREAD = "spread"
     UNPLACED = "unplaced"
     UNKNOWN_HOST = "unknown-host"
+    FAILOVER_MAX = "failover-max"
     BACKUP_MISSING = "backup-missing"
     BACKUP_LOCAL = "backup-local"
     BACKUP_SAME_SITE = "backup-same-site"
@@ -257,12 +258,35 @@ def unknown_distances(platform: Platform) -> list[Finding]:
 
 
 def state_findings(platform: Platform, topology: Topology | None = None) -> list[Finding]:
-    """Every rule the platform's current placement and backup sites break."""
+    """Every rule the platform's current placement, backup sites and policy break."""
     findings = list(capacity_findings(platform, platform.placement))
     findings += placement_findings(platform, platform.placement)
     findings += backup_findings(platform, topology)
+    findings += failover_findings(platform)
     return findings
 
 
 def count_by_rule(findings: Iterable[Finding]) -> Mapping[str, int]:
     return dict(Counter(f.rule.value for f in findings))
+
+
+def failover_findings(platform: Platform) -> Iterable[Finding]:
+    """Every engine a business or enterprise database runs fails over within the provider's
+    promise: ``policy.failover_s`` of the engine at most ``policy.failover_max_s``."""
+    policy = platform.policy
+    by_engine: dict[str, list[str]] = defaultdict(list)
+    for db in platform.databases:
+        if db.service_class.has_failover:
+            by_engine[db.engine.value].append(db.id)
+    for engine, ids in by_engine.items():
+        seconds = policy.failover_s.get(engine)
+        if seconds is None or seconds > policy.failover_max_s:
+            shown = ", ".join(ids[:5]) + (f" (+{len(ids) - 5} more)" if len(ids) > 5 else "")
+            took = "has no figure" if seconds is None else f"{seconds:g} s"
+            yield Finding(
+                Rule.FAILOVER_MAX,
+                engine,
+                f"policy.failover_s.{engine}: {took}, above policy.failover_max_s "
+                f"{policy.failover_max_s:g} s; {len(ids)} database(s) fail over slower than "
+                f"promised: {shown}",
+            )

@@ -8,13 +8,50 @@ placements, and no more moves off healthy hosts than allowed.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from models.entities import Platform
-from models.rules import Finding, Rule, capacity_findings, placement_findings
-from planner.plan import Plan, moves_between
+from models.rules import Finding, Rule, backup_findings, capacity_findings, placement_findings
+from planner.plan import Plan, Scenario, moves_between
 
-__all__ = ["check_plan"]
+__all__ = ["check_plan", "departures", "spread_after_loss"]
+
+
+def spread_after_loss(
+    platform: Platform, scenario: Scenario
+) -> tuple[Platform, dict[str, tuple[str, int, int]]]:
+    """The platform with every spread the loss makes impossible relaxed to what the surviving
+    datacenters allow: the number of datacenters that keep a healthy host taking the owner's
+    units (apps, or databases).
+
+    Returns
+    -------
+    (Platform, dict)
+        The variant (the platform itself when nothing is relaxed), and per relaxed owner
+        ``(what, spread asked, spread relaxed to)``, ``what`` being ``app`` or ``database``.
+    """
+    down = scenario.down_hosts(platform)
+    alive = [h for h in platform.hosts if h.id not in down]
+    app_dcs = len({h.datacenter for h in alive if h.role.accepts_apps()})
+    db_dcs = len({h.datacenter for h in alive if h.role.accepts_databases()})
+    relaxed: dict[str, tuple[str, int, int]] = {}
+    apps = []
+    for app in platform.apps:
+        if app.spread > max(1, app_dcs):
+            relaxed[app.id] = ("app", app.spread, max(1, app_dcs))
+            app = replace(app, spread=max(1, app_dcs))
+        apps.append(app)
+    databases = []
+    for db in platform.databases:
+        if db.spread > max(1, db_dcs):
+            relaxed[db.id] = ("database", db.spread, max(1, db_dcs))
+            db = replace(db, spread=max(1, db_dcs))
+        databases.append(db)
+    if not relaxed:
+        return platform, relaxed
+    return replace(platform, apps=tuple(apps), databases=tuple(databases)), relaxed
 
 
 def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
@@ -32,6 +69,8 @@ def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
     list[Finding]
         One finding per violation, with the host, app or database it is about.
     """
+    # A spread no surviving set of datacenters can meet is held to what they allow.
+    platform, _ = spread_after_loss(platform, plan.scenario)
     findings = list(_shape_findings(platform, plan))
     if findings:
         return findings  # the rules below assume one host slot per unit
@@ -55,7 +94,26 @@ def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
     findings += _down_host_findings(platform, plan)
     findings += _unplaced_findings(platform, plan)
     findings += _move_findings(platform, plan)
+    findings += _backup_findings(platform, plan)
     return findings
+
+
+def _backup_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
+    """The backup sites a plan carries (``extra["backups"]``) break no rule the platform's own
+    sites did not already break, with replica 1 where the plan's primaries run."""
+    sites = plan.extra.get("backups")
+    if not isinstance(sites, Mapping):
+        return []
+    backups = {str(db): tuple(s) for db, s in sites.items()}
+    missing = sorted(set(platform.database_by_id) - set(backups))
+    if missing:
+        return [
+            Finding(Rule.BACKUP_MISSING, db, f"the plan's backup sites leave out database {db}")
+            for db in missing
+        ]
+    already = {str(f) for f in backup_findings(platform)}
+    after = platform.with_placement(plan.placement).with_backups(backups)  # type: ignore[arg-type]
+    return [f for f in backup_findings(after) if str(f) not in already]
 
 
 def _all_listed(finding: Finding, plan: Plan, unplaced: set[str]) -> bool:
@@ -159,11 +217,36 @@ def _move_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
             )
     limit = plan.extra.get("allow_moves")
     if limit is not None:
-        down = plan.scenario.down_hosts(platform)
-        voluntary = [m for m in expected.values() if m.source is not None and m.source not in down]
+        voluntary = departures(platform, plan)
         if len(voluntary) > int(limit):
             yield Finding(
                 Rule.MOVE_LIMIT,
                 "moves",
                 f"{len(voluntary)} unit(s) leave a healthy host, at most {limit} allowed",
             )
+
+
+def departures(platform: Platform, plan: Plan) -> list[tuple[str, str]]:
+    """The units that leave a healthy host, as ``(owner, host)``.
+
+    A unit leaves its host when its host changes, but for a database whose new node 0 ran a
+    standby before (a failover promoted it): its nodes are renumbered, the new primary first,
+    and a node leaves a healthy host only when that host no longer holds a node of it.
+    """
+    down = plan.scenario.down_hosts(platform)
+    out = []
+    for owner in sorted(set(plan.before) | set(plan.placement)):
+        old = tuple(plan.before.get(owner, ()))
+        new = tuple(plan.placement.get(owner, ()))
+        healthy = [h for h in old if h is not None and h not in down]
+        promoted = owner in platform.database_by_id and bool(new) and new[0] in old[1:]
+        if promoted:
+            left = Counter(healthy) - Counter(h for h in new if h is not None)
+            out += [(owner, host) for host in sorted(left.elements())]
+        else:
+            out += [
+                (owner, host)
+                for index, host in enumerate(old)
+                if host in healthy and (index >= len(new) or new[index] != host)
+            ]
+    return out

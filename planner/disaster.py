@@ -39,9 +39,11 @@ from planner.failover import (
     DatabaseOutcome,
     app_downtime,
     database_outcome,
+    serving_placement,
+    slow_failovers,
     transfer_s,
 )
-from planner.plan import AppImpact, Plan, Scenario
+from planner.plan import AppImpact, Plan, Scenario, moves_between
 from planner.sla import app_tier, sla_outcome
 
 __all__ = [
@@ -527,19 +529,6 @@ class UnknownDatacenterError(ValueError):
         ]
 
 
-def serving_placement(
-    platform: Platform, after: Placement, databases: Iterable[DatabaseOutcome]
-) -> dict[str, tuple[str | None, ...]]:
-    """``after`` with each failed-over database's new primary first (node 0 is the primary),
-    so replica 1 can follow the primary."""
-    out = {**platform.placement, **after}
-    for o in databases:
-        hosts = out.get(o.id, ())
-        if o.action is Action.FAILOVER and o.new_primary in hosts:
-            out[o.id] = (o.new_primary, *(h for h in hosts if h != o.new_primary))
-    return out
-
-
 def _rehome(
     platform: Platform,
     lost: tuple[str, ...],
@@ -547,29 +536,35 @@ def _rehome(
     after: Placement,
     seed: int,
     time_limit: float,
-) -> tuple[Recovery, list[str]]:
-    """``recovery`` with the lost replicas re-homed by the backup planner (issue 5), and the
-    databases that ran with fewer than three replicas."""
+) -> tuple[Recovery, list[str], dict[str, Any] | None]:
+    """``recovery`` with the lost replicas re-homed by the backup planner (issue 5), the
+    databases that ran with fewer than three replicas, and every database's sites when the
+    backup planner found a plan."""
     from planner.backups import plan_rehome
 
     if not recovery.lost_replicas:
-        return recovery, []
+        return recovery, [], None
     placement = serving_placement(platform, after, recovery.databases)
     try:
         backup_plan, post_loss = plan_rehome(
             platform, lost, placement, seed=seed, time_limit_s=time_limit
         )
     except ValueError as error:
-        return replace(
-            recovery, findings=(*recovery.findings, f"backup replicas not re-homed: {error}")
-        ), []
+        return (
+            replace(
+                recovery, findings=(*recovery.findings, f"backup replicas not re-homed: {error}")
+            ),
+            [],
+            None,
+        )
     # Without a plan, the post-loss sites stand: replica 1 with the primary, the rest missing.
     sites = backup_plan.backups if backup_plan.status.has_plan else post_loss.backups
     rehomed = recovery.with_rehomed(sites)
     if not backup_plan.status.has_plan:
         why = tuple(f"backup planner: {line}" for line in backup_plan.explanation)
         rehomed = replace(rehomed, findings=(*rehomed.findings, *why))
-    return rehomed, list(backup_plan.reduced)
+    planned = dict(backup_plan.backups) if backup_plan.status.has_plan else None
+    return rehomed, list(backup_plan.reduced), planned
 
 
 def datacenter_plan(
@@ -594,12 +589,23 @@ def datacenter_plan(
             for owner, hosts in platform.placement.items()
         }
     recovery = disaster_recovery(platform, lost, after)
+    slow = slow_failovers(platform, recovery.databases)
+    if slow:
+        recovery = replace(recovery, findings=(*recovery.findings, *slow))
     extra: dict[str, Any] = {}
+    placement = base.placement
+    if base.status.has_plan:
+        # Node 0 is the primary: a failed-over database's serving standby comes first.
+        placement = serving_placement(platform, after, recovery.databases)
     if rehome_backups and base.status.has_plan:
-        recovery, reduced = _rehome(platform, lost, recovery, after, seed, time_limit)
+        recovery, reduced, sites = _rehome(platform, lost, recovery, after, seed, time_limit)
         extra["reduced_replicas"] = reduced
+        if sites is not None:
+            extra["backups"] = {db_id: list(s) for db_id, s in sites.items()}
     return replace(
         base,
+        placement=placement,
+        moves=moves_between(base.before, placement) if base.status.has_plan else base.moves,
         apps=recovery.apps,
         databases=tuple(o.to_dict() for o in recovery.databases),
         explanation=tuple(base.explanation) + recovery.findings,

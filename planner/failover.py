@@ -43,6 +43,8 @@ __all__ = [
     "outcome_records",
     "replica_data_loss_s",
     "restore_time_s",
+    "serving_placement",
+    "slow_failovers",
     "transfer_s",
     "with_database_outcomes",
 ]
@@ -221,7 +223,9 @@ def database_outcome(
         return outcome(Action.FAILOVER, downtime, 0.0, hosts[standby], Source.STANDBY)
     may_wait = not lost_datacenters
     replica = best_replica(platform, database.id, lost_datacenters)
-    if may_wait and (not redeploy or replica is None):
+    # Redeploying needs a host for the primary: when the engine found none, the database waits.
+    no_host = new_hosts is not None and (not new_hosts or new_hosts[0] is None)
+    if may_wait and (not redeploy or replica is None or no_host):
         return outcome(Action.WAIT, float(policy.host_repair_s), 0.0, hosts[0], Source.HOST)
     if replica is None:
         # Recreated empty: it serves again once booted, but every byte of data is gone.
@@ -319,7 +323,42 @@ def with_database_outcomes(platform: Platform, plan: Plan, redeploy: bool = Fals
         plan,
         databases=tuple(o.to_dict() for o in outcomes),
         apps=apps_with_database_downtime(platform, plan.apps, outcomes),
+        explanation=(*plan.explanation, *slow_failovers(platform, outcomes)),
     )
+
+
+def slow_failovers(platform: Platform, outcomes: Iterable[DatabaseOutcome]) -> tuple[str, ...]:
+    """One line per database whose failover takes longer than the provider's promise
+    (``policy.failover_max_s``)."""
+    promise = platform.policy.failover_max_s
+    return tuple(
+        f"database {o.id} fails over in {o.downtime_s:g} s, above the promised "
+        f"{promise:g} s (policy.failover_max_s)"
+        for o in outcomes
+        if o.action is Action.FAILOVER and o.downtime_s > promise
+    )
+
+
+def serving_placement(
+    platform: Platform,
+    after: Placement,
+    databases: Iterable[DatabaseOutcome | Mapping[str, Any]],
+) -> dict[str, tuple[str | None, ...]]:
+    """``after`` with each failed-over database's new primary as node 0 (the file format says
+    node 0 is the primary), the other nodes in their order: the placement a plan reports.
+
+    ``databases`` are outcomes, or their records (``Plan.databases``). Only the node order
+    changes: every database keeps the same set of hosts.
+    """
+    out = {**platform.placement, **after}
+    for o in databases:
+        action = o.action.value if isinstance(o, DatabaseOutcome) else o.get("action")
+        primary = o.new_primary if isinstance(o, DatabaseOutcome) else o.get("new_primary")
+        db_id = o.id if isinstance(o, DatabaseOutcome) else str(o.get("id"))
+        hosts = out.get(db_id, ())
+        if action == Action.FAILOVER.value and primary is not None and primary in hosts:
+            out[db_id] = (primary, *(h for h in hosts if h != primary))
+    return out
 
 
 def outcome_records(outcomes: Iterable[DatabaseOutcome]) -> tuple[Mapping[str, Any], ...]:

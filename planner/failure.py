@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from models.entities import Platform
 from models.rules import capacity_findings, placement_findings
-from planner.failover import with_database_outcomes
+from planner.check import spread_after_loss
+from planner.failover import serving_placement, with_database_outcomes
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
 from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_between
@@ -23,10 +24,14 @@ from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_be
 __all__ = [
     "UnknownHostError",
     "app_impacts",
+    "durable_spread",
+    "follow_primaries",
     "placed_platform",
     "plan_first_placement",
     "plan_host_failure",
     "plan_scenario",
+    "serving_plan",
+    "standby_findings",
 ]
 
 log = logging.getLogger(__name__)
@@ -119,8 +124,9 @@ def _plan_from(
             )
             for a in apps
         )
+    status, objective, bound, terms = _honest_solve(result)
     return Plan(
-        status=result.status,
+        status=status,
         scenario=scenario,
         before=platform.placement,
         placement=placement,
@@ -131,18 +137,54 @@ def _plan_from(
         solve=SolveStats(
             wall_s=result.wall_s,
             build_s=result.build_s,
-            objective=result.objective,
-            bound=result.bound,
-            gap=None if result.gap is None else round(result.gap, 6),
+            objective=objective,
+            bound=bound,
+            gap=_gap(objective, bound),
             seed=result.seed,
             workers=result.workers,
         ),
         extra={
             "allow_moves": allow_moves,
             "method": result.method,
-            "objective_terms": dict(result.terms),
+            "objective_terms": terms,
         },
     )
+
+
+def _honest_solve(
+    result: PlacementResult,
+) -> tuple[Status, float | None, float | None, dict[str, int]]:
+    """The status, objective, bound and objective terms a plan may claim.
+
+    - A plan that leaves units without a host is never ``optimal``: it is the best found for
+      what fits, not a plan that recovers everything.
+    - The objective is what the solver minimised: with extra terms (the runbook priority of
+      what is left unplaced), the sum of every term, the extra ones under ``extra``; the
+      solver's bound is a bound on that sum.
+    - A bound above the objective of a minimisation bounds something else: it is not shown,
+      and the plan is not called ``optimal`` on its strength.
+    """
+    status = result.status
+    objective: float | None = result.objective
+    terms = dict(result.terms)
+    solver = result.solver_objective
+    if objective is not None and solver is not None and solver > objective:
+        terms["extra"] = int(solver - objective)
+        objective = solver
+    bound: float | None = result.bound
+    if bound is not None and objective is not None and bound > objective:
+        bound = None
+        if status is Status.OPTIMAL:
+            status = Status.FEASIBLE
+    if result.unplaced and status is Status.OPTIMAL:
+        status = Status.FEASIBLE
+    return status, objective, bound, terms
+
+
+def _gap(objective: float | None, bound: float | None) -> float | None:
+    if objective is None or bound is None:
+        return None
+    return round(max(0.0, (objective - bound) / max(1.0, abs(objective))), 6)
 
 
 def plan_scenario(
@@ -183,17 +225,89 @@ def plan_scenario(
             explanation=tuple(problems),
             extra={"allow_moves": allow_moves},
         )
-    result = place(
-        platform,
-        scenario,
-        allow_moves=allow_moves,
-        best_effort=best_effort,
-        weights=weights,
-        params=SolveParams.repeatable(seed=seed, workers=workers, time_limit=time_limit),
-        extra_terms=extra_terms,
-    )
+    relaxed, relaxations = spread_after_loss(platform, scenario)
+    params = SolveParams.repeatable(seed=seed, workers=workers, time_limit=time_limit)
+    durable = durable_spread(relaxed, scenario)
+    result = None
+    if durable:
+        # First with every database that fails over keeping its nodes in distinct datacenters
+        # (the new standby away from the primary), then, if that cannot be met, without.
+        tight = _with_spreads(relaxed, durable)
+        first = place(
+            tight,
+            scenario,
+            allow_moves=allow_moves,
+            weights=weights,
+            params=params,
+            extra_terms=extra_terms,
+            explain=False,
+        )
+        if first.status.has_plan:
+            result = first
+    if result is None:
+        result = place(
+            relaxed,
+            scenario,
+            allow_moves=allow_moves,
+            best_effort=best_effort,
+            weights=weights,
+            params=params,
+            extra_terms=extra_terms,
+        )
+        if durable:  # the time of the first try counts
+            result = replace(
+                result, wall_s=result.wall_s + first.wall_s, build_s=result.build_s + first.build_s
+            )
     log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)
-    return _plan_from(platform, scenario, result, allow_moves)
+    plan = _plan_from(platform, scenario, result, allow_moves)
+    if relaxations:
+        lines = tuple(
+            f"{what} {owner} asks for spread {old}, only {new} datacenter(s) survive that can "
+            f"take it: relaxed to spread {new} for this plan"
+            for owner, (what, old, new) in relaxations.items()
+        )
+        plan = replace(
+            plan,
+            explanation=(*plan.explanation, *lines),
+            extra={
+                **plan.extra,
+                "relaxed_spread": {o: [old, new] for o, (_, old, new) in relaxations.items()},
+            },
+        )
+    return plan
+
+
+def durable_spread(platform: Platform, scenario: Scenario) -> dict[str, int]:
+    """The spread that keeps a business or enterprise database durable after the loss: each
+    one that loses a node but keeps one gets its new node(s) in datacenters its surviving
+    nodes are not in, as far as the surviving datacenters with database hosts allow.
+
+    Returns only the databases whose spread this raises (database id -> spread).
+    """
+    down = scenario.down_hosts(platform)
+    db_dcs = {
+        h.datacenter for h in platform.hosts if h.id not in down and h.role.accepts_databases()
+    }
+    out = {}
+    for db in platform.databases:
+        if not db.service_class.has_failover:
+            continue
+        hosts = [h for h in platform.hosts_of(db.id) if h is not None]
+        alive = {platform.host_by_id[h].datacenter for h in hosts if h not in down}
+        if not alive or len(alive) == len(hosts):
+            continue
+        want = min(db.nodes, len(alive) + 1, len(db_dcs))
+        if want > max(db.spread, len(alive)):
+            out[db.id] = want
+    return out
+
+
+def _with_spreads(platform: Platform, spreads: Mapping[str, int]) -> Platform:
+    """A variant of the platform whose databases named in ``spreads`` ask for that spread."""
+    databases = tuple(
+        replace(db, spread=spreads[db.id]) if db.id in spreads else db for db in platform.databases
+    )
+    return replace(platform, databases=databases)
 
 
 def plan_host_failure(
@@ -206,12 +320,15 @@ def plan_host_failure(
     workers: int = 1,
     time_limit: float = 10.0,
     redeploy: bool = False,
+    rehome_backups: bool = True,
 ) -> Plan:
     """The plan after losing ``failed_hosts``: see :func:`plan_scenario`.
 
     Business and enterprise databases fail over to a standby; sandbox and starter ones wait for
     their host, their node left there (``Plan.waiting``), unless ``redeploy`` restores them
-    elsewhere from their best backup.
+    elsewhere from their best backup. Node 0 of a failed-over database is its new primary;
+    with ``rehome_backups`` (off for a sweep that needs only the downtimes: the backup planner
+    costs a few seconds on large platforms) replica 1 follows it (:func:`serving_plan`).
     """
     scenario = Scenario(failed_hosts=tuple(dict.fromkeys(failed_hosts)))
     plan = plan_scenario(
@@ -223,8 +340,158 @@ def plan_host_failure(
         workers=workers,
         time_limit=time_limit,
     )
+    if plan.status is Status.INFEASIBLE and not best_effort and "method" in plan.extra:
+        plan = _with_best_effort_downtimes(
+            platform, plan, seed=seed, workers=workers, time_limit=time_limit
+        )
     # What each database does meanwhile (failover, wait, restore), and its apps down with it.
-    return keep_waiting_units(platform, with_database_outcomes(platform, plan, redeploy))
+    plan = keep_waiting_units(platform, with_database_outcomes(platform, plan, redeploy))
+    return serving_plan(
+        platform, plan, rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
+    )
+
+
+def _with_best_effort_downtimes(
+    platform: Platform, plan: Plan, *, seed: int, workers: int, time_limit: float
+) -> Plan:
+    """An infeasible plan with each app's downtime as ``--best-effort`` would give it: the apps
+    whose containers do find a host restart there; only the others wait for the repair."""
+    effort = plan_scenario(
+        platform,
+        plan.scenario,
+        allow_moves=int(plan.extra.get("allow_moves", 0)),
+        best_effort=True,
+        seed=seed,
+        workers=workers,
+        time_limit=time_limit,
+    )
+    if not effort.status.has_plan:
+        return plan
+    line = (
+        "downtimes are those of the best-effort plan (--best-effort): "
+        f"{len(effort.unplaced)} unit(s) find no host and wait for theirs to be repaired"
+    )
+    return replace(plan, apps=effort.apps, explanation=(*plan.explanation, line))
+
+
+def serving_plan(
+    platform: Platform,
+    plan: Plan,
+    *,
+    rehome_backups: bool = True,
+    seed: int = 0,
+    time_limit: float = 10.0,
+) -> Plan:
+    """``plan`` as the platform will run it: node 0 of each failed-over database its new
+    primary (the moves re-read from the placements), the new standbys that share their
+    primary's datacenter said, and, with ``rehome_backups``, replica 1 of every database
+    whose primary changed datacenter following it (``extra["backups"]``, re-planned by the
+    backup planner under the same rules).
+    """
+    if not plan.status.has_plan:
+        return plan
+    placement = serving_placement(platform, plan.placement, plan.databases)
+    plan = replace(plan, placement=placement, moves=moves_between(plan.before, placement))
+    lines = standby_findings(platform, plan)
+    if lines:
+        plan = replace(plan, explanation=(*plan.explanation, *lines))
+    return (
+        follow_primaries(platform, plan, seed=seed, time_limit=time_limit)
+        if rehome_backups
+        else plan
+    )
+
+
+def standby_findings(platform: Platform, plan: Plan) -> tuple[str, ...]:
+    """Business and enterprise databases whose new node runs in the datacenter of their
+    primary: durability is reduced, and the line says why."""
+    down = plan.scenario.down_hosts(platform)
+    db_dcs = {
+        h.datacenter for h in platform.hosts if h.id not in down and h.role.accepts_databases()
+    }
+    out = []
+    for db in platform.databases:
+        if not db.service_class.has_failover:
+            continue
+        before = platform.hosts_of(db.id)
+        after = plan.placement.get(db.id, ())
+        new = [h for h in after if h is not None and h not in before]
+        if not new or after[0] is None:
+            continue
+        primary_dc = platform.host_by_id[after[0]].datacenter
+        shared = [
+            h for h in new if h != after[0] and platform.host_by_id[h].datacenter == primary_dc
+        ]
+        if not shared:
+            continue
+        spans = len({platform.host_by_id[h].datacenter for h in after if h is not None})
+        why = (
+            "no other datacenter with database hosts survives"
+            if len(db_dcs) <= 1
+            else f"its nodes span {spans} datacenter(s): no plan with them in more was found"
+        )
+        out.append(
+            f"database {db.id}: new standby {', '.join(shared)} runs in {primary_dc} with its "
+            f"primary ({why})"
+        )
+    return tuple(out)
+
+
+def follow_primaries(
+    platform: Platform, plan: Plan, *, seed: int = 0, time_limit: float = 10.0
+) -> Plan:
+    """``plan`` with the backup sites that follow its primaries: every database whose primary
+    now runs in another datacenter than its replica 1 gets replica 1 there, replicas 2 and 3
+    re-planned where they no longer fit (``planner.backups.plan_rehome``). The plan carries
+    every site (``extra["backups"]``) and names the databases re-homed."""
+    from planner.backups import plan_rehome
+
+    placed = platform.with_placement(plan.placement)
+    stale = [
+        db.id
+        for db in platform.databases
+        if placed.primary_datacenter(db.id) is not None
+        and platform.backups.get(db.id, (None,))[0] != placed.primary_datacenter(db.id)
+    ]
+    if not stale:
+        return plan
+    explanation = list(plan.explanation)
+    try:
+        backup_plan, _ = plan_rehome(
+            platform, (), plan.placement, seed=seed, time_limit_s=time_limit
+        )
+    except ValueError as error:
+        explanation.append(f"backup sites not re-homed: {error}")
+        return replace(plan, explanation=tuple(explanation))
+    if not backup_plan.status.has_plan:
+        explanation.append(
+            f"backup sites not re-homed: replica 1 of {len(stale)} database(s) stays behind "
+            f"its primary: {', '.join(stale[:10])}"
+        )
+        explanation += [f"backup planner: {line}" for line in backup_plan.explanation]
+        return replace(plan, explanation=tuple(explanation))
+    sites = dict(backup_plan.backups)
+    changed = [
+        db.id
+        for db in platform.databases
+        if tuple(sites[db.id]) != tuple(platform.backups.get(db.id, ()))
+    ]
+    if changed:
+        explanation.append(
+            f"backup sites of {len(changed)} database(s) re-homed, replica 1 with the new "
+            "primary: "
+            + ", ".join(f"{db} ({' '.join(str(s) for s in sites[db])})" for db in changed[:10])
+            + (f" (+{len(changed) - 10} more)" if len(changed) > 10 else "")
+        )
+    return replace(
+        plan,
+        explanation=tuple(explanation),
+        extra={
+            **plan.extra,
+            "backups": {db_id: list(s) for db_id, s in sites.items()},
+            "rehomed_backups": changed,
+        },
+    )
 
 
 def keep_waiting_units(platform: Platform, plan: Plan) -> Plan:

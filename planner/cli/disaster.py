@@ -26,6 +26,7 @@ from planner.cli.common import (
 )
 from planner.cli.placement import (
     allow_moves_option,
+    checked_line,
     emit_plan,
     exit_code,
     fail,
@@ -130,18 +131,30 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     )
     for line in plan.explanation:
         console.print(f"  {line}", markup=False, highlight=False)
-    console.print(
-        f"time to recover: every service back after {duration(extra.get('time_to_recover_s'))}; "
-        f"runbook done after {duration(extra.get('runbook_end_s'))}",
-        highlight=False,
-    )
+    console.print(recovery_line(extra), highlight=False)
     solve = plan.solve
     console.print(
         f"solve: objective {solve.objective}, bound {solve.bound}, wall {solve.wall_s:.3f} s "
-        f"(build {solve.build_s:.3f} s), seed {solve.seed}, {solve.workers} worker(s); "
-        f"checked: {'yes' if plan.checked else 'no'}",
+        f"(build {solve.build_s:.3f} s), seed {solve.seed}, {solve.workers} worker(s)",
         highlight=False,
     )
+    console.print(checked_line(plan), highlight=False)
+
+
+def recovery_line(extra: dict[str, Any]) -> str:
+    """When every service is back, and when the runbook's last start is ready: what the
+    runbook cannot start (no host) waits for hosts to come back, and the line says so."""
+    back = extra.get("time_to_recover_s") or 0.0
+    end = extra.get("runbook_end_s") or 0.0
+    line = f"time to recover: every service back after {duration(back)}"
+    if not extra.get("runbook"):
+        return line + " (no start in the runbook: what is down waits for hosts to come back)"
+    if back > end:
+        return (
+            line + f" (the runbook's starts are ready after {duration(end)}; the rest waits "
+            "for hosts to come back)"
+        )
+    return line + f"; runbook done after {duration(end)}"
 
 
 @fail.command("datacenter")

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from models.entities import Platform
 from models.io import dump_platform_text
+from planner import durations
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.common import (
     ExitCode,
@@ -136,9 +137,11 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                 app.id,
                 str(app.containers_lost),
                 _yes(app.stays_up),
-                f"{app.downtime_s:g} s",
+                durations.duration(app.downtime_s),
                 app.sla_tier or "-",
-                "-" if app.sla_budget_s is None else f"{app.sla_budget_s:g} s/month",
+                "-"
+                if app.sla_budget_s is None
+                else f"{durations.duration(app.sla_budget_s)}/month",
             )
         if len(plan.apps) > MAX_ROWS:
             table.caption = f"... and {len(plan.apps) - MAX_ROWS} more (see --json)"
@@ -153,8 +156,8 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
             table.add_row(
                 str(record.get("id", "-")),
                 str(record.get("action", "-")),
-                f"{record.get('downtime_s', 0):g} s",
-                f"{record.get('data_loss_s', 0):g} s",
+                durations.duration(record.get("downtime_s", 0)),
+                durations.duration(record.get("data_loss_s", 0), none="all data"),
                 str(record.get("sla_tier") or "-"),
             )
         if len(plan.databases) > MAX_ROWS:
@@ -187,7 +190,8 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
         terms = plan.extra.get("objective_terms", {})
         console.print(
             f"solve: {plan.extra.get('method', 'cp-sat')}, objective {solve.objective}, "
-            f"bound {solve.bound}, gap {100 * (solve.gap or 0):.2f} %, "
+            f"bound {'-' if solve.bound is None else solve.bound}, gap "
+            f"{'-' if solve.gap is None else f'{100 * solve.gap:.2f} %'}, "
             f"wall {solve.wall_s:.3f} s (build {solve.build_s:.3f} s), seed {solve.seed}, "
             f"{solve.workers} worker(s)",
             highlight=False,
@@ -201,7 +205,21 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
-    console.print(f"checked: {_yes(plan.checked)}")
+    console.print(checked_line(plan), highlight=False)
+
+
+def checked_line(plan: Plan) -> str:
+    """What the checks established: a plan's placement checked and proved, or, with no plan,
+    only that nothing claims to have moved."""
+    if not plan.checked:
+        return "checked: no"
+    if not plan.status.has_plan:
+        return (
+            f"checked: yes, that this {plan.status.value} answer changes no placement and lists "
+            "no move (there is no plan to check)"
+        )
+    proved = f", {len(plan.verified)} Z3 invariant(s) proved" if plan.verified else ""
+    return f"checked: yes, the plan's placement and moves{proved}"
 
 
 def _split_file(args: tuple[str, ...], file: str | None) -> tuple[tuple[str, ...], str | None]:

@@ -220,9 +220,16 @@ def check_invariant(
 
 def scopes_for(plan: Plan | None) -> dict[Scope, bool]:
     """Which invariants apply: the state of a platform, or a plan (its backups if it has any)."""
+    # The policy's figures are the platform's, not the plan's: a plan is not held to them (it
+    # says which failovers break the promise instead).
     if plan is None:
-        return {Scope.PLACEMENT: True, Scope.BACKUPS: True, Scope.PLAN: False}
-    return {Scope.PLACEMENT: True, Scope.BACKUPS: plan_carries_backups(plan), Scope.PLAN: True}
+        return {Scope.PLACEMENT: True, Scope.BACKUPS: True, Scope.PLAN: False, Scope.POLICY: True}
+    return {
+        Scope.PLACEMENT: True,
+        Scope.BACKUPS: plan_carries_backups(plan),
+        Scope.PLAN: True,
+        Scope.POLICY: False,
+    }
 
 
 def certify(
@@ -255,6 +262,11 @@ def certify(
         When the placement, plan or backups name hosts, datacenters or units the platform lacks.
     """
     started = time.perf_counter()
+    if plan is not None:
+        # A plan is held to the spreads its loss leaves possible (as the checker holds it).
+        from planner.check import spread_after_loss
+
+        platform, _ = spread_after_loss(platform, plan.scenario)
     with t.paused_gc():
         enc = encode(platform, plan)
         encode_s = time.perf_counter() - started

@@ -50,6 +50,8 @@ class Scope(StrEnum):
     PLACEMENT = "placement"
     BACKUPS = "backups"
     PLAN = "plan"
+    #: The platform's figures against its promises (no placement involved).
+    POLICY = "policy"
 
 
 @dataclass(frozen=True)
@@ -370,6 +372,46 @@ def _loss(
             "class": str(service_class),
             "data_loss_s": value(model, loss) if loss is not None else None,
             "target_s": value(model, target) if target is not None else None,
+        }
+
+    return describe
+
+
+# -- policy ------------------------------------------------------------------------------------
+
+
+@invariant("failover-max", Scope.POLICY)
+def failover_max(enc: Encoding) -> Formula:
+    """A business or enterprise database fails over within the provider's promise: its engine's
+    failover time (``policy.failover_s``) is at most ``policy.failover_max_s``."""
+    policy = enc.platform.policy
+    engines: dict[str, list[str]] = {}
+    for db in enc.platform.databases:
+        if db.service_class.has_failover:
+            engines.setdefault(db.engine.value, []).append(db.id)
+    clauses = []
+    for engine, ids in engines.items():
+        seconds = policy.failover_s.get(engine)
+        # An engine the policy gives no failover time for cannot be shown to keep the promise.
+        expr = (
+            z3.BoolVal(False)
+            if seconds is None
+            else t.ge(t.num(int(policy.failover_max_s)), t.num(int(seconds)))
+        )
+        clauses.append(
+            Clause(f"engine {engine}", expr, _failover(engine, ids, seconds, policy.failover_max_s))
+        )
+    return Formula(tuple(clauses))
+
+
+def _failover(engine: str, ids: list[str], seconds: int | None, promise: int) -> Describe:
+    def describe(model: z3.ModelRef) -> dict[str, Any]:
+        return {
+            "engine": engine,
+            "failover_s": seconds,
+            "failover_max_s": promise,
+            "databases": ids[:10],
+            "count": len(ids),
         }
 
     return describe

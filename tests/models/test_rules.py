@@ -308,3 +308,47 @@ def test_finding_text_and_dict() -> None:
     finding = Finding(Rule.CAPACITY, "h1", "host h1 cpu 9/8")
     assert str(finding) == "capacity: host h1 cpu 9/8"
     assert finding.to_dict() == {"rule": "capacity", "subject": "h1", "message": "host h1 cpu 9/8"}
+
+
+# failover-max: every engine of a business or enterprise database fails over within the promise
+
+
+def _failover_in(seconds: int, service_class: Class = Class.BUSINESS) -> Platform:
+    tiny = tiny_platform()
+    db = replace(tiny.databases[0], service_class=service_class)
+    policy = replace(tiny.policy, failover_s={**tiny.policy.failover_s, "postgresql": seconds})
+    return replace(tiny, databases=(db,), policy=policy)
+
+
+def test_failover_well_inside_and_exactly_at_the_promise_holds() -> None:
+    assert _failover_in(40).policy.failover_max_s == 60
+    assert state_findings(_failover_in(40)) == []
+    assert state_findings(_failover_in(60)) == []
+
+
+def test_failover_one_second_over_the_promise_is_a_finding() -> None:
+    (finding,) = state_findings(_failover_in(61))
+    assert finding.rule is Rule.FAILOVER_MAX and finding.subject == "postgresql"
+    assert str(finding) == (
+        "failover-max: policy.failover_s.postgresql: 61 s, above policy.failover_max_s 60 s; "
+        "1 database(s) fail over slower than promised: db"
+    )
+
+
+def test_a_slow_failover_of_an_engine_no_database_fails_over_with_is_no_finding() -> None:
+    assert state_findings(_failover_in(300, Class.STARTER)) == []
+
+
+def test_the_failover_promise_is_a_z3_invariant_too() -> None:
+    from planner.verify import certify
+
+    def holds(platform: Platform) -> bool:
+        (result,) = certify(platform, names=["failover-max"]).invariants
+        return result.holds
+
+    assert holds(_failover_in(60))
+    assert not holds(_failover_in(61))
+    (violation,) = certify(_failover_in(300), names=["failover-max"]).invariants[0].violations
+    assert violation.subject == "engine postgresql"
+    # verify checks it on the platform; plans are not held to the policy, they flag it.
+    assert "failover-max" in certify(_failover_in(40)).proved

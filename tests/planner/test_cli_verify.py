@@ -39,7 +39,7 @@ def run(*args: str):
 def test_reference_proves_everything() -> None:
     result = run()
     assert result.exit_code == 0, result.output
-    assert "10/10 invariants proved, 3/3 theorems proved" in result.output
+    assert "11/11 invariants proved, 3/3 theorems proved" in result.output
     assert "violated" not in result.output and "refuted" not in result.output
 
 
@@ -59,7 +59,7 @@ def test_two_containers_on_one_host_reported_with_the_fatal_host(
     table = run(str(path))
     assert table.exit_code == 1
     assert f"lose {host}; apps down: {app}" in table.output
-    assert "violated" in table.output and "9/10 invariants proved" in table.output
+    assert "violated" in table.output and "10/11 invariants proved" in table.output
 
 
 def write_plan(reference: Platform, path: Path, **changes: object) -> Path:

@@ -277,3 +277,84 @@ def test_generated_datacenter_losses_give_checked_ordered_plans(seed: int, which
             None: None,
         }
         assert d["data_loss_s"] == expected[d["source"]]
+
+
+@pytest.fixture(scope="module")
+def spread_3() -> Platform:
+    """web and mongo ask for a spread of 3 over exactly three datacenters."""
+    return load_platform(DATA / "spread_3_over_3_datacenters.yaml")
+
+
+def test_a_spread_no_surviving_datacenters_can_meet_is_relaxed_and_said(
+    spread_3: Platform,
+) -> None:
+    from planner.certify import certify_plan
+    from planner.check import spread_after_loss
+    from planner.plan import Scenario
+
+    _, relaxed = spread_after_loss(spread_3, Scenario(failed_datacenters=("dc-c",)))
+    assert relaxed == {"web": ("app", 3, 2), "mongo": ("database", 3, 2)}
+    # Losing a-app1 leaves three datacenters with app hosts: nothing is relaxed; losing c-app1,
+    # the only one of dc-c, relaxes web alone.
+    assert spread_after_loss(spread_3, Scenario(failed_hosts=("a-app1",)))[1] == {}
+    assert spread_after_loss(spread_3, Scenario(failed_hosts=("c-app1",)))[1] == {
+        "web": ("app", 3, 2)
+    }
+
+    plan = certify_plan(spread_3, plan_datacenter_failure(spread_3, "dc-c", time_limit=2))
+    assert plan.checked and plan.status.has_plan and not plan.unplaced
+    assert plan.extra["relaxed_spread"] == {"web": [3, 2], "mongo": [3, 2]}
+    assert (
+        "app web asks for spread 3, only 2 datacenter(s) survive that can take it: relaxed to "
+        "spread 2 for this plan"
+    ) in plan.explanation
+    starter = next(d for d in plan.databases if d["id"] == "pg-starter")
+    # Restored from replica 2 (dc-a) in a few minutes, not the 4 h repair of a host.
+    assert starter["action"] == "restore" and starter["new_primary"] is not None
+    assert starter["downtime_s"] < 600
+    # The plan's backup sites follow the restored primary and break no rule.
+    assert (
+        plan.extra["backups"]["pg-starter"][0]
+        == spread_3.host_by_id[plan.placement["pg-starter"][0]].datacenter
+    )
+
+
+def test_datacenter_plan_puts_the_serving_node_first(every_case: Platform) -> None:
+    from planner.certify import certify_plan
+
+    plan = certify_plan(every_case, plan_datacenter_failure(every_case, "dc-a", time_limit=2))
+    for record in plan.databases:
+        if record["action"] == "failover":
+            assert plan.placement[record["id"]][0] == record["new_primary"]
+
+
+def test_recovery_line_never_pairs_a_0_s_runbook_with_a_later_recovery() -> None:
+    from planner.cli.disaster import recovery_line
+
+    nothing = recovery_line({"runbook": [], "time_to_recover_s": 14400, "runbook_end_s": 0})
+    assert "runbook done after 0 s" not in nothing
+    assert nothing == (
+        "time to recover: every service back after 4 h (no start in the runbook: what is down "
+        "waits for hosts to come back)"
+    )
+    partial = recovery_line({"runbook": [{}], "time_to_recover_s": 14400, "runbook_end_s": 160})
+    assert "runbook's starts are ready after 2 min 40 s; the rest waits" in partial
+    done = recovery_line({"runbook": [{}], "time_to_recover_s": 160, "runbook_end_s": 200})
+    assert (
+        done
+        == "time to recover: every service back after 2 min 40 s; runbook done after 3 min 20 s"
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_status_and_bound_of_a_partial_datacenter_plan_tell_the_truth(seed: int) -> None:
+    # Two datacenters, one lost: a good part finds no host. The plan is the best found for what
+    # fits, never "optimal", and its bound (on the same objective, the runbook priority of what
+    # is left unplaced included) is never above its objective.
+    platform = generate_platform(10, 30, 8, 2, seed=seed)
+    plan = plan_datacenter_failure(platform, "dc001", time_limit=1, rehome_backups=False)
+    assert plan.unplaced and plan.status.value == "feasible"
+    solve = plan.solve
+    assert solve.objective is not None and solve.bound is not None
+    assert solve.bound <= solve.objective
+    assert plan.extra["objective_terms"]["extra"] > 0

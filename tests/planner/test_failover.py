@@ -179,3 +179,44 @@ def test_host_failure_plan_gains_database_records(every_case: Platform) -> None:
     assert records["pg-one-dc"]["action"] == "none"
     worker = next(a for a in plan.apps if a.id == "worker")
     assert worker.downtime_s == 14400 and not worker.stays_up
+
+
+def test_a_failover_above_the_promise_is_flagged_in_the_plan(every_case: Platform) -> None:
+    from planner.certify import certify_plan
+    from planner.failure import plan_host_failure
+
+    slow = replace(
+        every_case,
+        policy=replace(
+            every_case.policy, failover_s={**every_case.policy.failover_s, "postgresql": 300}
+        ),
+    )
+    plan = certify_plan(slow, plan_host_failure(slow, ["a-db1"], time_limit=2))
+    assert plan.checked
+    flagged = [line for line in plan.explanation if "above the promised" in line]
+    assert flagged == [
+        "database pg-business fails over in 300 s, above the promised 60 s (policy.failover_max_s)",
+        "database pg-one-dc fails over in 300 s, above the promised 60 s (policy.failover_max_s)",
+    ]
+    # MongoDB's 12 s election keeps the promise; at exactly 60 s nothing is flagged.
+    at_limit = replace(
+        slow, policy=replace(slow.policy, failover_s={**slow.policy.failover_s, "postgresql": 60})
+    )
+    plan = plan_host_failure(at_limit, ["a-db1"], time_limit=2)
+    assert not [line for line in plan.explanation if "above the promised" in line]
+
+
+def test_redeploy_with_no_host_for_the_primary_waits_instead_of_restoring(
+    every_case: Platform,
+) -> None:
+    # Every database host lost, --best-effort --redeploy: nothing can be restored anywhere.
+    from planner.certify import certify_plan
+    from planner.failure import plan_host_failure
+
+    lost = [h.id for h in every_case.hosts if h.role.value == "databases"]
+    plan = plan_host_failure(every_case, lost, best_effort=True, redeploy=True, time_limit=2)
+    plan = certify_plan(every_case, plan)
+    assert plan.status is Status.FEASIBLE  # something found no host: never "optimal"
+    assert {d["action"] for d in plan.databases} == {"wait"}
+    assert all(d["new_primary"] in lost for d in plan.databases)
+    assert "pg-business/0" in plan.waiting and not plan.unplaced

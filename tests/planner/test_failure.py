@@ -111,8 +111,10 @@ def test_first_placement_of_a_platform_with_none() -> None:
 def test_cli_fail_host_prints_a_checked_plan() -> None:
     result = CliRunner().invoke(fail, ["host", "h1", _path("one_container_app_on_lost_host")])
     assert result.exit_code == 0, result.output
-    assert "checked: yes" in result.output
-    assert "60 s" in result.output  # solo's downtime
+    assert "checked: yes, the plan's placement and moves" in result.output
+    # One unit style (planner.durations): solo's 60 s downtime, web's 2592 s monthly budget.
+    assert "1 min" in result.output and "60 s" not in result.output
+    assert "43 min 12 s/month" in result.output and "2592" not in result.output
 
 
 def test_cli_loss_that_cannot_be_absorbed_exits_1_with_the_reason() -> None:
@@ -271,3 +273,39 @@ def test_every_certified_plan_carries_its_z3_invariants() -> None:
     plan = certify_plan(platform, plan_host_failure(platform, [_sandbox_host(platform)[1]]))
     assert plan.checked
     assert {"capacity", "anti-affinity", "nothing-on-failed", "moves-match"} <= set(plan.verified)
+
+
+def test_infeasible_loss_reports_the_downtimes_of_the_best_effort_plan() -> None:
+    # shop-web's lost container finds no host, but solo (one small container on h1) does: it is
+    # down for detection + boot, as --best-effort says, not for the 4 h host repair.
+    platform = load_platform(_path("shop_web_loses_a_host"))
+    from models.entities import App
+
+    platform = replace(
+        platform,
+        apps=(*platform.apps, App("solo", 1, {"cpu": 0.5, "memory_mb": 256})),
+        placement={**platform.placement, "solo": ("h1",)},
+    )
+    plan = certify_plan(platform, plan_host_failure(platform, ["h1"]))
+    effort = certify_plan(platform, plan_host_failure(platform, ["h1"], best_effort=True))
+    assert plan.status is Status.INFEASIBLE and effort.status is Status.FEASIBLE
+    solo = next(a for a in plan.apps if a.id == "solo")
+    assert solo.downtime_s == 30 + 60
+    assert [a.to_dict() for a in plan.apps] == [a.to_dict() for a in effort.apps]
+    assert any(
+        line.startswith("downtimes are those of the best-effort plan") for line in plan.explanation
+    )
+
+
+def test_a_plan_with_unplaced_units_is_never_optimal() -> None:
+    platform = load_platform(_path("shop_web_loses_a_host"))
+    plan = certify_plan(platform, plan_host_failure(platform, ["h1"], best_effort=True))
+    assert plan.unplaced == ("shop-web/0",)
+    assert plan.status is Status.FEASIBLE
+
+
+def test_infeasible_summary_says_what_was_checked() -> None:
+    result = CliRunner().invoke(fail, ["host", "h1", "-f", _path("shop_web_loses_a_host")])
+    assert result.exit_code == 1
+    assert "checked: yes\n" not in result.output
+    assert "checked: yes, that this infeasible answer changes no placement" in result.output
