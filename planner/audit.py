@@ -18,6 +18,7 @@ from models.entities import Platform
 from planner.headroom import Headroom, HostSize, plan_headroom
 from planner.placement import SolveParams, place
 from planner.plan import Scenario, Status
+from planner.recoverability import single_loss_theorem
 from planner.scenarios import (
     VERDICT_ORDER,
     AuditContext,
@@ -100,6 +101,7 @@ class AuditResult:
             "sample": self.sample,
             "seed": self.seed,
             "summary": self.summary_dict(),
+            "theorem": single_loss_theorem(self.outcomes).to_dict(),
             "worst": [o.to_dict(detail=True) for o in self.ranked()[:worst]],
             "scenarios": [o.to_dict(detail=detail) for o in self.outcomes],
             "headroom": None if self.headroom is None else self.headroom.to_dict(),
