@@ -231,7 +231,9 @@ def audit_command(
     worst, and compute the headroom: the fewest extra hosts per datacenter that make every single
     loss recoverable.
 
-    Exit 1 when some scenario is unrecoverable. Without FILE, the embedded reference platform.
+    Each loss is answered as `drplan fail host|datacenter` answers it (same verdict, same
+    downtimes); --time-limit and --seed are fail's. Exit 1 when some scenario is not recoverable
+    (degraded, unrecoverable or unknown). Without FILE, the embedded reference platform.
     """
     platform = load_platform_or_exit(file)
     source = file or "reference platform"
