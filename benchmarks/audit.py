@@ -158,8 +158,9 @@ def main() -> None:
     summary = inline.summary_dict()
     print()
     print(
-        f"outcomes: {summary['recoverable']} recoverable, {summary['unrecoverable']} "
-        f"unrecoverable, {summary['unknown']} unknown; decided by {summary['solved_by']}"
+        f"outcomes: {summary['recoverable']} recoverable, {summary['degraded']} degraded, "
+        f"{summary['unrecoverable']} unrecoverable, {summary['unknown']} unknown; decided by "
+        f"{summary['solved_by']}"
     )
     print(
         f"load average during the run: {os.getloadavg()[0]:.1f} "

@@ -26,6 +26,7 @@ KM_PER_DEGREE = 111.32
 VERDICT_COLOURS = {
     Verdict.UNRECOVERABLE: "#c0392b",
     Verdict.UNKNOWN: "#e67e22",
+    Verdict.DEGRADED: "#f1c40f",
     Verdict.RECOVERABLE: "#2e86c1",
 }
 

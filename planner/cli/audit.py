@@ -25,6 +25,7 @@ from planner.cli.common import (
     load_platform_or_exit,
 )
 from planner.headroom import HostSize, parse_host_size
+from planner.recoverability import single_loss_theorem
 from planner.report import (
     HEADROOM_COLUMNS,
     SCENARIO_COLUMNS,
@@ -175,15 +176,21 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
         f"{result.sweep.backend} ({result.sweep.workers} worker(s)) in {result.sweep.wall_s:.1f} s"
     )
     console.print(
-        f"recoverable {s['recoverable']}, [red]unrecoverable {s['unrecoverable']}[/red], "
-        f"unknown {s['unknown']}; {s['with_sla_blown']} blow some SLA budget"
+        f"recoverable {s['recoverable']}, [yellow]degraded {s['degraded']}[/yellow], "
+        f"[red]unrecoverable {s['unrecoverable']}[/red], unknown {s['unknown']}; "
+        f"{s['with_sla_blown']} blow some SLA budget"
+    )
+    theorem = single_loss_theorem(result.outcomes)
+    console.print(
+        f"{theorem.name}: {'proved' if theorem.proved else 'refuted'}: {theorem.statement}",
+        highlight=False,
     )
     table = Table(title=f"Worst {min(top, len(result.outcomes))} scenarios", title_justify="left")
     for column in SCENARIO_COLUMNS:
         table.add_column(column, justify="left" if column in ("scenario", "verdict") else "right")
     ranked = result.ranked()[:top]
     for outcome, row in zip(ranked, scenario_rows(ranked), strict=True):
-        style = "red" if outcome.verdict is Verdict.UNRECOVERABLE else None
+        style = {Verdict.UNRECOVERABLE: "red", Verdict.DEGRADED: "yellow"}.get(outcome.verdict)
         table.add_row(*row, style=style)
     console.print(table)
     for outcome in ranked:
@@ -224,7 +231,9 @@ def audit_command(
     worst, and compute the headroom: the fewest extra hosts per datacenter that make every single
     loss recoverable.
 
-    Exit 1 when some scenario is unrecoverable. Without FILE, the embedded reference platform.
+    Each loss is answered as `drplan fail host|datacenter` answers it (same verdict, same
+    downtimes); --time-limit and --seed are fail's. Exit 1 when some scenario is not recoverable
+    (degraded, unrecoverable or unknown). Without FILE, the embedded reference platform.
     """
     platform = load_platform_or_exit(file)
     source = file or "reference platform"

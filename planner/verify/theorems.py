@@ -222,12 +222,17 @@ def survive_datacenter_loss(
             t.eq(lost, t.num(got.as_long())),
         )
 
+    statement = (
+        "whichever datacenter is lost, every database keeps a replica elsewhere and every app or "
+        "database spread over 2+ datacenters keeps a running container or node"
+    )
+    if not any(a.spread > 1 for a in enc.platform.apps):
+        statement += " (no app asks for spread 2: apps not covered)"
     return _prove(
         enc,
         solver,
         "survives-datacenter-loss",
-        "whichever datacenter is lost, every database keeps a replica elsewhere and every app or "
-        "database spread over 2+ datacenters keeps a running container or node",
+        statement,
         domain,
         claims,
         read_dc,

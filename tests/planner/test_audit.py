@@ -98,10 +98,19 @@ def test_sample_is_deterministic_for_a_seed(small_generated):
 
 def test_k2_audit_is_deterministic_for_a_seed(small_generated):
     runs = [
-        audit(small_generated, k=2, sample=12, seed=9, workers=1, headroom=False, settings=SETTINGS)
+        audit(
+            small_generated,
+            k=2,
+            sample=12,
+            seed=9,
+            workers=1,
+            headroom=False,
+            settings=SETTINGS,
+            datacenters=False,  # host losses: no wall-capped search
+        )
         for _ in range(2)
     ]
-    assert [o.to_dict() for o in runs[0].outcomes] == [o.to_dict() for o in runs[1].outcomes]
+    assert _dicts(runs[0]) == _dicts(runs[1])
     assert sum(1 for o in runs[0].outcomes if len(o.scenario.failed_hosts) == 2) == 12
 
 
@@ -131,7 +140,8 @@ def test_the_fatal_host_is_ranked_first(fatal_audit):
 def test_an_unrecoverable_scenario_is_proved_and_explained(fatal_audit):
     a1 = next(o for o in fatal_audit.outcomes if o.label == "host a1")
     assert a1.placement is Status.INFEASIBLE
-    assert a1.method in ("counting", "cp-sat")
+    assert a1.method in ("volume", "counting")  # proved without the solver
+    assert a1.stays_down == ("big",)
     assert any("big" in line for line in a1.explanation)
     big = next(a for a in a1.apps if a.id == "big")
     # What cannot be re-placed waits for its host's repair (the policy's 4 h).
@@ -174,9 +184,11 @@ def test_datacenter_loss_fails_over_but_cannot_replace_the_lost_node(two_facilit
     (db,) = outcome.databases
     # The standby in th-paris2 survives: failover, no data lost, serving within 40 s ...
     assert (db.action, db.data_loss_s, db.downtime_s) == (Action.FAILOVER, 0, 40)
-    # ... but the one databases host left already holds it: the new standby has no host.
+    # ... but the one databases host left already holds it: the new standby has no host. The
+    # database still serves: degraded, not unrecoverable.
     assert outcome.placement is Status.INFEASIBLE
-    assert outcome.verdict is Verdict.UNRECOVERABLE
+    assert outcome.stays_down == ()
+    assert outcome.verdict is Verdict.DEGRADED
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,25 +241,39 @@ def test_host_size_is_parsed_and_defaults_to_the_most_common(one_fatal_host):
 
 def _dicts(result):
     """Every scenario's record, without the explanations of the worst (a time-limited search
-    made after the sweep, in this process, whatever the backend)."""
-    return [o.to_dict() | {"explanation": None} for o in result.outcomes]
+    made after the sweep, in this process, whatever the backend); of a scenario decided by
+    ``fail``'s own search (a datacenter loss), the verdict and the units left without a host
+    (where its best-effort plan puts the rest, under a wall-clock cap, may vary with load)."""
+    return [
+        o.to_dict() | {"explanation": None}
+        if not o.method.startswith("fail: ")
+        else {"label": o.label, "verdict": o.verdict, "units_lost": o.units_lost}
+        for o in result.outcomes
+    ]
 
 
 def test_local_pool_gives_the_results_of_one_core(small_generated):
-    inline = audit(small_generated, workers=1, headroom=False, explain=0, settings=SETTINGS)
-    pooled = audit(small_generated, workers=2, headroom=False, explain=0, settings=SETTINGS)
+    # Host losses only: a datacenter loss is fail's own search, capped in wall time (load).
+    options = {"headroom": False, "explain": 0, "settings": SETTINGS, "datacenters": False}
+    inline = audit(small_generated, workers=1, **options)
+    pooled = audit(small_generated, workers=2, **options)
     assert pooled.sweep.backend == "local"
     assert _dicts(inline) == _dicts(pooled)
 
 
 def test_dask_and_local_sweeps_give_identical_results(small_generated):
     distributed = pytest.importorskip("distributed")
-    local = audit(small_generated, workers=2, explain=0, settings=SETTINGS)
+    # Host losses only: a datacenter loss is fail's own search, capped in wall time (load).
+    local = audit(small_generated, workers=2, explain=0, settings=SETTINGS, datacenters=False)
     with distributed.LocalCluster(
         n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0"
     ) as cluster:
         on_dask = audit(
-            small_generated, scheduler=cluster.scheduler_address, explain=0, settings=SETTINGS
+            small_generated,
+            scheduler=cluster.scheduler_address,
+            explain=0,
+            settings=SETTINGS,
+            datacenters=False,
         )
     assert on_dask.sweep.backend == "dask"
     assert on_dask.sweep.workers == 2
