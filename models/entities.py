@@ -114,6 +114,8 @@ class Host:
     capacity: Resources
     role: Role = Role.ANY
     rack: str | None = None
+    #: The power domain (feed, PDU) the host shares with others; ``None`` when unknown.
+    power: str | None = None
 
 
 @dataclass(frozen=True)

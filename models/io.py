@@ -357,7 +357,9 @@ def _build(spec: PlatformFile) -> Platform:
         )
         for dc in spec.datacenters
     )
-    hosts = tuple(Host(h.id, h.datacenter, dict(h.capacity), h.role, h.rack) for h in spec.hosts)
+    hosts = tuple(
+        Host(h.id, h.datacenter, dict(h.capacity), h.role, h.rack, h.power) for h in spec.hosts
+    )
     apps = tuple(App(a.id, a.containers, dict(a.size), tuple(a.uses), a.spread) for a in spec.apps)
     databases = tuple(
         Database(
@@ -427,6 +429,8 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
         item["role"] = host.role.value
         if host.rack is not None:
             item["rack"] = host.rack
+        if host.power is not None:
+            item["power"] = host.power
         data["hosts"].append(item)
     data["apps"] = []
     for app in platform.apps:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from models.entities import Platform
-from models.rules import capacity_findings, placement_findings
+from models.rules import Finding, capacity_findings, placement_findings, state_findings
 from planner.failover import with_database_outcomes
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
@@ -23,6 +23,7 @@ from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_be
 __all__ = [
     "UnknownHostError",
     "app_impacts",
+    "inherited_findings",
     "placed_platform",
     "plan_first_placement",
     "plan_host_failure",
@@ -84,12 +85,24 @@ def app_impacts(
 
 
 def _state_problems(platform: Platform) -> list[str]:
-    """The rules the platform's current placement already breaks (units with no host aside)."""
+    """The rules the platform's current placement already breaks (units with no host aside):
+    what ``strict`` refuses to plan on."""
     findings = list(capacity_findings(platform, platform.placement))
     findings += [
         f for f in placement_findings(platform, platform.placement) if f.rule.value != "unplaced"
     ]
     return [f"the current placement already breaks a rule: {f.message}" for f in findings]
+
+
+def inherited_findings(platform: Platform) -> list[Finding]:
+    """The rules the platform as it is already breaks (over-full hosts, two containers of an
+    app on one host, units with no host, replicas too close): a plan inherits them, and must
+    make none worse (``planner.check`` holds it to that)."""
+    return state_findings(platform)
+
+
+def _with_inherited(plan: Plan, inherited: Sequence[Finding]) -> Plan:
+    return replace(plan, extra={**plan.extra, "inherited": [f.to_dict() for f in inherited]})
 
 
 def _plan_from(
@@ -156,9 +169,24 @@ def plan_scenario(
     time_limit: float = 10.0,
     weights: Weights | None = None,
     extra_terms: Sequence[ObjectiveTerm] = (),
+    strict: bool = False,
+    repair: bool = False,
 ) -> Plan:
     """The plan after losing the scenario's hosts and datacenters: every unit that ran there
     gets a new host, healthy units stay (up to ``allow_moves`` may move).
+
+    The platform is planned on as it is: the rules its current placement already breaks are
+    listed in the plan (``extra["inherited"]``) and none gets worse (an over-full host receives
+    nothing, a pair of containers on one host is joined by no third).
+
+    Parameters
+    ----------
+    strict
+        Refuse to plan (infeasible, with the broken rules) when the current placement already
+        breaks a rule, instead of planning around it.
+    repair
+        Also move units (at most ``allow_moves``) to clear inherited over-full hosts and pairs
+        on one host, where the moves allow.
 
     Returns
     -------
@@ -173,7 +201,7 @@ def plan_scenario(
     unknown = [h for h in scenario.failed_hosts if h not in platform.host_by_id]
     if unknown:
         raise UnknownHostError(unknown)
-    problems = _state_problems(platform)
+    problems = _state_problems(platform) if strict else []
     if problems:
         return Plan(
             status=Status.INFEASIBLE,
@@ -191,9 +219,12 @@ def plan_scenario(
         weights=weights,
         params=SolveParams.repeatable(seed=seed, workers=workers, time_limit=time_limit),
         extra_terms=extra_terms,
+        repair=repair,
     )
     log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)
-    return _plan_from(platform, scenario, result, allow_moves)
+    return _with_inherited(
+        _plan_from(platform, scenario, result, allow_moves), inherited_findings(platform)
+    )
 
 
 def plan_host_failure(
@@ -206,6 +237,8 @@ def plan_host_failure(
     workers: int = 1,
     time_limit: float = 10.0,
     redeploy: bool = False,
+    strict: bool = False,
+    repair: bool = False,
 ) -> Plan:
     """The plan after losing ``failed_hosts``: see :func:`plan_scenario`.
 
@@ -222,6 +255,8 @@ def plan_host_failure(
         seed=seed,
         workers=workers,
         time_limit=time_limit,
+        strict=strict,
+        repair=repair,
     )
     # What each database does meanwhile (failover, wait, restore), and its apps down with it.
     return keep_waiting_units(platform, with_database_outcomes(platform, plan, redeploy))

@@ -40,7 +40,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from models.entities import Placement, Platform
-from models.rules import milli
+from models.rules import capacity_milli, milli
 from planner.objective import SCALE, Weights
 from planner.plan import Scenario, Status
 
@@ -64,7 +64,7 @@ class PlatformIndex:
         self.host_ids: list[str] = [h.id for h in hosts]
         self.host_pos: dict[str, int] = {h: i for i, h in enumerate(self.host_ids)}
         self.cap: list[tuple[int, ...]] = [
-            tuple(milli(h.capacity.get(r, 0)) for r in self.resources) for h in hosts
+            tuple(capacity_milli(platform, h, r) for r in self.resources) for h in hosts
         ]
         self.takes_apps: list[bool] = [h.role.accepts_apps() for h in hosts]
         self.takes_dbs: list[bool] = [h.role.accepts_databases() for h in hosts]
@@ -97,9 +97,20 @@ class PlatformIndex:
                         used[h][r] += amount
             self.where.append(row)
         self.used: list[tuple[int, ...]] = [tuple(u) for u in used]
-        #: Utilisation (bp) of each host as placed, and the hosts from the most loaded down.
+        #: Hosts the placement already fills beyond their capacity (an inherited violation):
+        #: they receive nothing, and the balance measures the other hosts.
+        self.overfull: frozenset[int] = frozenset(
+            h
+            for h, (u, c) in enumerate(zip(self.used, self.cap, strict=True))
+            if any(a > b for a, b in zip(u, c, strict=True))
+        )
+        #: Utilisation (bp) of each host as placed, and the hosts from the most loaded down
+        #: (over-full hosts aside).
         self.util: list[int] = [_util(u, c) for u, c in zip(self.used, self.cap, strict=True)]
-        self.by_util: list[int] = sorted(range(len(hosts)), key=lambda h: (-self.util[h], h))
+        self.by_util: list[int] = sorted(
+            (h for h in range(len(hosts)) if h not in self.overfull),
+            key=lambda h: (-self.util[h], h),
+        )
         self.on_host: list[list[int]] = [[] for _ in hosts]
         for o, row in enumerate(self.where):
             for h in row:
@@ -152,6 +163,8 @@ class PlatformIndex:
             mask = np.asarray(self.takes_dbs if self.is_db[o] else self.takes_apps, dtype=bool)
             if room:
                 mask &= (after <= cap).all(axis=1)
+            else:
+                mask &= (self.used_np <= cap).all(axis=1)  # over-full hosts receive nothing
             hosts = np.flatnonzero(mask)
             order = np.lexsort((hosts, util[hosts]))
             self._rankings[key] = hosts[order].tolist()
@@ -380,7 +393,7 @@ def _eligible(situ: Situation, o: int, *, room: bool) -> list[int]:
     size = index.size[o]
     out = []
     for h in range(len(index.host_ids)):
-        if h in situ.down or h in held or not index.takes(o, h):
+        if h in situ.down or h in held or h in index.overfull or not index.takes(o, h):
             continue
         if room and not _fits(index.used[h], size, index.cap[h]):
             continue
@@ -404,7 +417,9 @@ def lower_bounds(situ: Situation, allow_moves: int) -> Bounds:
     level every resource must reach to absorb the displaced units (water filling), and at
     least ceil(units / hosts) units landing on the most piled-on host."""
     index = situ.index
-    healthy = [h for h in range(len(index.host_ids)) if h not in situ.down]
+    healthy = [
+        h for h in range(len(index.host_ids)) if h not in situ.down and h not in index.overfull
+    ]
     balance = 0
     if not allow_moves:
         balance = index.most_loaded(situ.down)
@@ -950,7 +965,13 @@ def _problem(
     if allow_moves:
         for o, row in enumerate(index.where):
             for h in row:
-                if h is not None and h in hosts and h not in situ.down:
+                # One unit per host may move: of an inherited pair on one host, one stays.
+                if (
+                    h is not None
+                    and h in hosts
+                    and h not in situ.down
+                    and h not in movable.get(o, ())
+                ):
                     movable.setdefault(o, []).append(h)
     cand = {o: list(v) for o, v in candidates.items()}
     if movable:
@@ -1102,7 +1123,11 @@ def _terms(
     skip = situ.down | set(changed)
     balance = max(
         [index.most_loaded(skip)]
-        + [_util(u, index.cap[h]) for h, u in changed.items() if h not in situ.down]
+        + [
+            _util(u, index.cap[h])
+            for h, u in changed.items()
+            if h not in situ.down and h not in index.overfull
+        ]
     )
     return {
         "balance": balance,
@@ -1122,6 +1147,7 @@ def place(
     params: SolveParams | None = None,
     extra_terms: Sequence[ObjectiveTerm] = (),
     explain: bool = True,
+    repair: bool = False,
 ) -> PlacementResult:
     """Place every unit the scenario displaces (and every unit never placed) on the platform.
 
@@ -1336,7 +1362,7 @@ def _batched_search(
     batch never makes the plan worse. Returns the landing hosts, the bound and build time."""
     index = situ.index
     n_hosts = len(index.host_ids)
-    healthy = [h for h in range(n_hosts) if h not in situ.down]
+    healthy = [h for h in range(n_hosts) if h not in situ.down and h not in index.overfull]
     used = [list(u) for u in index.used]
     on_host: list[list[int]] = [[] for _ in range(n_hosts)]  # owners landed per host
     landed: dict[int, list[int]] = {o: list(hs) for o, hs in greedy.landed.items()}
@@ -1467,7 +1493,9 @@ def _explain_problem(situ: Situation, owners: Sequence[int], allow_moves: int) -
     """Explain mode: every healthy host is a candidate (even one of the wrong role, holding the
     owner or without room), so that each rule, switched off, really gives way."""
     index = situ.index
-    healthy = [h for h in range(len(index.host_ids)) if h not in situ.down]
+    healthy = [
+        h for h in range(len(index.host_ids)) if h not in situ.down and h not in index.overfull
+    ]
     candidates = {o: list(healthy) for o in owners}
     movable: dict[int, list[int]] = {}
     units = sum(len(situ.held[o]) for o in range(len(index.owner_ids)))
@@ -1475,7 +1503,14 @@ def _explain_problem(situ: Situation, owners: Sequence[int], allow_moves: int) -
     # so that "allow some moves" shows up as a way out when it is one.
     if units * len(healthy) <= 20_000:
         for o, row in enumerate(index.where):
-            hs = [h for h in row if h is not None and h not in situ.down]
+            # One unit per host (an inherited pair keeps one fixed); over-full hosts stay out.
+            hs = list(
+                dict.fromkeys(
+                    h
+                    for h in row
+                    if h is not None and h not in situ.down and h not in index.overfull
+                )
+            )
             if hs:
                 movable[o] = hs
                 candidates.setdefault(o, [h for h in healthy if index.takes(o, h)])
