@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from models.entities import Platform
 from models.rules import Finding, capacity_findings, placement_findings, state_findings
+from planner.check import INHERITABLE
 from planner.failover import with_database_outcomes
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
@@ -24,6 +25,7 @@ __all__ = [
     "UnknownHostError",
     "app_impacts",
     "inherited_findings",
+    "inherited_lines",
     "placed_platform",
     "plan_first_placement",
     "plan_host_failure",
@@ -101,8 +103,50 @@ def inherited_findings(platform: Platform) -> list[Finding]:
     return state_findings(platform)
 
 
-def _with_inherited(plan: Plan, inherited: Sequence[Finding]) -> Plan:
-    return replace(plan, extra={**plan.extra, "inherited": [f.to_dict() for f in inherited]})
+def _with_inherited(platform: Platform, plan: Plan, inherited: Sequence[Finding]) -> Plan:
+    """The plan with the violations it inherited, and those its placement no longer has
+    (``cleared``: moved off by ``--repair``, or gone with the lost hosts)."""
+    cleared: list[dict[str, str]] = []
+    if plan.status.has_plan and inherited:
+        after = {
+            (f.rule, f.subject)
+            for f in (
+                *capacity_findings(platform, plan.placement),
+                *placement_findings(platform, plan.placement),
+            )
+        }
+        cleared = [
+            f.to_dict()
+            for f in inherited
+            if f.rule in INHERITABLE and (f.rule, f.subject) not in after
+        ]
+    extra = {**plan.extra, "inherited": [f.to_dict() for f in inherited], "cleared": cleared}
+    return replace(plan, extra=extra)
+
+
+def inherited_lines(plan: Plan, shown: int = 5) -> list[str]:
+    """The summary's words for the violations a plan inherited: how many, of which rules, the
+    first few; empty when the platform broke no rule."""
+    inherited = plan.extra.get("inherited") or []
+    if not inherited:
+        return []
+    rules = Counter(str(f["rule"]) for f in inherited)
+    lines = [
+        f"inherited: the current placement already breaks {len(inherited)} rule(s) ("
+        + ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items()))
+        + "); the plan makes none worse (--repair clears some, --strict refuses)"
+    ]
+    lines += [f"  {f['message']}" for f in inherited[:shown]]
+    if len(inherited) > shown:
+        lines.append(f"  ... and {len(inherited) - shown} more (see --json)")
+    cleared = plan.extra.get("cleared") or []
+    if cleared:
+        lines.append(
+            f"cleared by the plan: {len(cleared)}: "
+            + "; ".join(str(f["message"]) for f in cleared[:shown])
+            + (f" and {len(cleared) - shown} more" if len(cleared) > shown else "")
+        )
+    return lines
 
 
 def _plan_from(
@@ -223,7 +267,7 @@ def plan_scenario(
     )
     log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)
     return _with_inherited(
-        _plan_from(platform, scenario, result, allow_moves), inherited_findings(platform)
+        platform, _plan_from(platform, scenario, result, allow_moves), inherited_findings(platform)
     )
 
 

@@ -518,6 +518,11 @@ class Problem:
     strong: bool = False
     #: True when the candidates are every eligible host: the solver's bound is then valid.
     complete: bool = False
+    #: ``--repair``: over-full hosts of the model should be cleared, and of each (owner, host)
+    #: here, where two units of the owner share the host, one should move (soft: the objective
+    #: pays ``REPAIR_WEIGHT`` per inherited violation left).
+    repair: bool = False
+    shared: tuple[tuple[int, int], ...] = ()
 
     @property
     def hosts(self) -> list[int]:
@@ -542,6 +547,8 @@ class BuiltPlacement:
     literals: dict[str, cp_model.IntVar] = field(default_factory=dict)
     #: objective term name -> (weight, expression); later issues add theirs.
     terms: dict[str, tuple[int, cp_model.LinearExprT]] = field(default_factory=dict)
+    #: ``--repair``: inherited violation -> 1 while it is left (an over-full host, a pair).
+    left: dict[str, cp_model.LinearExprT] = field(default_factory=dict)
     build_s: float = 0.0
 
     def literal(self, name: str) -> cp_model.IntVar | None:
@@ -603,11 +610,16 @@ def add_demand(built: BuiltPlacement) -> None:
 
 
 def add_capacity(built: BuiltPlacement) -> None:
-    """No host holds more of any resource than its capacity."""
+    """No host holds more of any resource than its capacity. A host already over capacity
+    receives nothing (it is never a candidate); with ``--repair`` its units may move off, and it
+    counts as cleared once within capacity."""
     p = built.problem
     index = p.situ.index
     incoming = _incoming(built)
     for h in p.hosts:
+        if h in index.overfull:
+            _add_clearing(built, h, incoming[h])
+            continue
         for r, resource in enumerate(index.resources):
             terms = [(v, index.size[o][r]) for o, v in incoming[h] if index.size[o][r]]
             if not terms:
@@ -616,6 +628,35 @@ def add_capacity(built: BuiltPlacement) -> None:
             literal = built.literal(f"{RuleGroup.CAPACITY}[{resource}]")
             room = index.cap[h][r] - p.fixed_used[h][r]
             _enforce(built.model.add(expr <= room), literal)
+
+
+def _add_clearing(
+    built: BuiltPlacement, h: int, incoming: Sequence[tuple[int, cp_model.IntVar]]
+) -> None:
+    """An over-full host in a repair model: within capacity once ``cleared``."""
+    p = built.problem
+    index = p.situ.index
+    cleared = built.model.new_bool_var(f"cleared[{index.host_ids[h]}]")
+    for r in range(len(index.resources)):
+        terms = [(v, index.size[o][r]) for o, v in incoming if index.size[o][r]]
+        room = index.cap[h][r] - p.fixed_used[h][r]
+        if terms:
+            expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            built.model.add(expr <= room).only_enforce_if(cleared)
+        elif room < 0:
+            built.model.add(cleared == 0)
+    built.left[f"over-capacity[{index.host_ids[h]}]"] = 1 - cleared
+
+
+def add_shared_hosts(built: BuiltPlacement) -> None:
+    """With ``--repair``, one unit of each pair sharing a host should move off it: the pair is
+    left while that unit stays."""
+    p = built.problem
+    index = p.situ.index
+    for o, h in p.shared:
+        keep = built.keep.get((o, h))
+        if keep is not None:
+            built.left[f"shared[{index.owner_ids[o]}@{index.host_ids[h]}]"] = keep
 
 
 def add_anti_affinity(built: BuiltPlacement) -> None:
@@ -694,6 +735,8 @@ def add_balance(built: BuiltPlacement) -> None:
     index = p.situ.index
     incoming = _incoming(built)
     for h in p.hosts:
+        if h in index.overfull:
+            continue  # an inherited violation: the balance measures the other hosts
         for r in range(len(index.resources)):
             cap = index.cap[h][r]
             terms = [(v, SCALE * index.size[o][r]) for o, v in incoming[h] if index.size[o][r]]
@@ -738,16 +781,23 @@ def add_objective(
         terms["moves"] = (weights.moves, len(built.keep) - sum(built.keep.values()))
     if built.unplaced:
         terms["unplaced"] = (weights.unplaced, sum(built.unplaced.values()))
+    if built.left:
+        terms["inherited"] = (REPAIR_WEIGHT, sum(built.left.values()))
     for term in extra_terms:
         name, weight, expr = term(built)
         terms[name] = (weight, expr)
     built.model.minimize(sum(w * e for w, e in terms.values()))
 
 
+#: What leaving one inherited violation (an over-full host, a pair sharing a host) costs with
+#: ``--repair``: more than the moves that clear it (500 each), less than an unplaced unit.
+REPAIR_WEIGHT = 100_000
+
 #: The rule builders, in the order they are added; each is one named group of constraints.
 RULES: tuple[Callable[[BuiltPlacement], None], ...] = (
     add_demand,
     add_capacity,
+    add_shared_hosts,
     add_anti_affinity,
     add_roles,
     add_spread,
@@ -810,7 +860,10 @@ def _add_hint(built: BuiltPlacement, hint: Mapping[int, Sequence[int]]) -> None:
                 used[h][r] += amount
     if p.explain:
         return
-    balance = max([p.balance_floor] + [_util(u, index.cap[h]) for h, u in used.items()])
+    balance = max(
+        [p.balance_floor]
+        + [_util(u, index.cap[h]) for h, u in used.items() if h not in index.overfull]
+    )
     pile = max([p.pile_floor] + [landed[h] + p.fixed_landed.get(h, 0) for h in landed])
     built.model.add_hint(built.balance, balance)
     built.model.add_hint(built.pile, pile)
@@ -955,12 +1008,22 @@ def _problem(
     best_effort: bool,
     explain: bool = False,
     complete: bool,
+    repair: bool = False,
+    min_candidates: int = 24,
 ) -> Problem:
-    """The whole scenario as one problem over ``candidates``, every other host fixed."""
+    """The whole scenario as one problem over ``candidates``, every other host fixed (with
+    ``repair``, also the hosts of inherited violations, their units movable)."""
     index = situ.index
     hosts: set[int] = set()
     for hs in candidates.values():
         hosts.update(hs)
+    shared: list[tuple[int, int]] = []
+    if repair and allow_moves:
+        extra, shared = _repair_hosts(situ)
+        hosts.update(extra)
+        for o in sorted({o for h in extra for o in index.on_host[h]}):
+            landing = situ.first_free(o, min_candidates)
+            hosts.update(landing)
     movable: dict[int, list[int]] = {}
     if allow_moves:
         for o, row in enumerate(index.where):
@@ -979,7 +1042,11 @@ def _problem(
         for o in movable:
             if o not in cand:
                 held = set(situ.held[o])
-                cand[o] = [h for h in sorted(hosts) if h not in held and index.takes(o, h)]
+                cand[o] = [
+                    h
+                    for h in sorted(hosts)
+                    if h not in held and h not in index.overfull and index.takes(o, h)
+                ]
     movable_set = {(o, h) for o, hs in movable.items() for h in hs}
     fixed_used = {h: list(index.used[h]) for h in hosts}
     for o, h in movable_set:
@@ -1001,7 +1068,25 @@ def _problem(
         best_effort=best_effort,
         explain=explain,
         complete=complete,
+        repair=repair,
+        shared=tuple(shared),
     )
+
+
+def _repair_hosts(situ: Situation) -> tuple[set[int], list[tuple[int, int]]]:
+    """The healthy hosts of inherited violations ``--repair`` works on (over-full hosts, hosts
+    where units of one owner share the host), and those (owner, host) pairs."""
+    index = situ.index
+    hosts = {h for h in index.overfull if h not in situ.down}
+    shared = []
+    for o, row in enumerate(index.where):
+        if not index.apart[o]:
+            continue
+        for h, n in sorted(Counter(h for h in row if h is not None).items()):
+            if n > 1 and h not in situ.down:
+                hosts.add(h)
+                shared.append((o, h))
+    return hosts, shared
 
 
 def _candidates(
@@ -1244,6 +1329,8 @@ def place(
             allow_moves=allow_moves,
             best_effort=effort,
             complete=complete,
+            repair=repair,
+            min_candidates=params.min_candidates,
         )
         built = build_placement(problem, weights, extra_terms, greedy.landed)
         build_s += built.build_s

@@ -28,11 +28,13 @@ from planner.cli.placement import (
     exit_code,
     fail,
     finish_plan,
+    imperfect_options,
     output_option,
     solve_options,
 )
 from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
 from planner.durations import duration
+from planner.failure import inherited_lines
 from planner.plan import Plan
 from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
 
@@ -127,6 +129,8 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     )
     for line in plan.explanation:
         console.print(f"  {line}", markup=False, highlight=False)
+    for line in inherited_lines(plan):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(
         f"time to recover: every service back after {duration(extra.get('time_to_recover_s'))}; "
         f"runbook done after {duration(extra.get('runbook_end_s'))}",
@@ -151,6 +155,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     help="Restore what fits when not everything does, or answer infeasible.",
 )
 @allow_moves_option
+@imperfect_options
 @click.option(
     "--rehome/--no-rehome",
     default=True,
@@ -165,6 +170,8 @@ def fail_datacenter(
     file: str | None,
     best_effort: bool,
     allow_moves: int,
+    strict: bool,
+    repair: bool,
     rehome: bool,
     seed: int,
     workers: int,
@@ -189,6 +196,8 @@ def fail_datacenter(
             allow_moves=allow_moves,
             best_effort=best_effort,
             rehome_backups=rehome,
+            strict=strict,
+            repair=repair,
         )
     except UnknownDatacenterError as error:
         fail_bad_input(error.lines(file or "reference platform"))
