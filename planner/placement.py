@@ -286,12 +286,17 @@ class GreedyResult:
 
 
 def greedy_place(
-    situ: Situation, weights: Weights | None = None, pile_cap: int | None = None
+    situ: Situation,
+    weights: Weights | None = None,
+    pile_cap: int | None = None,
+    give_up: bool = False,
 ) -> GreedyResult:
     """Place the displaced units one by one, biggest owners first, each on the healthy host of
     the right role with room that holds no unit of its owner yet and is least loaded (fewest
     units landed there so far among equals); while the owner still needs datacenters for its
-    spread, only in those. With ``pile_cap``, no host takes more than that many units."""
+    spread, only in those. With ``pile_cap``, no host takes more than that many units. With
+    ``give_up``, stop at the first owner that cannot be placed (the caller wants complete
+    plans only: once hosts are full, every later owner would search every host in vain)."""
     weights = weights or Weights()
     index = situ.index
     used = [list(u) for u in index.used]
@@ -345,6 +350,8 @@ def greedy_place(
                 heapq.heappush(heap, entry)
             if pick is None:
                 missing[o] = need - k
+                if give_up:
+                    return GreedyResult(landed, missing)
                 break
             for r, amount in enumerate(size):
                 used[pick][r] += amount
@@ -1424,7 +1431,7 @@ def _capped_greedy(
     best, best_objective = greedy, weights.total(_terms(situ, greedy.landed, {}, 0))
     piled = _terms(situ, greedy.landed, {}, 0)["pile"]
     for cap in range(bounds.pile, min(piled, bounds.pile + tries)):
-        capped = greedy_place(situ, weights, pile_cap=cap)
+        capped = greedy_place(situ, weights, pile_cap=cap, give_up=True)
         if not capped.complete:
             continue
         objective = weights.total(_terms(situ, capped.landed, {}, 0))
