@@ -129,6 +129,8 @@ class Host:
     capacity: Resources
     role: Role = Role.ANY
     rack: str | None = None
+    #: The power domain (feed, PDU) the host shares with others; ``None`` when unknown.
+    power: str | None = None
     #: Kept in service but closed to new units by its operator (a cordoned Kubernetes node);
     #: recorded, not yet planned with.
     cordoned: bool = False

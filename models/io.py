@@ -387,7 +387,8 @@ def _build(spec: PlatformFile) -> Platform:
         for dc in spec.datacenters
     )
     hosts = tuple(
-        Host(h.id, h.datacenter, dict(h.capacity), h.role, h.rack, h.cordoned) for h in spec.hosts
+        Host(h.id, h.datacenter, dict(h.capacity), h.role, h.rack, h.power, h.cordoned)
+        for h in spec.hosts
     )
     apps = tuple(
         App(a.id, a.containers, dict(a.size), tuple(a.uses), a.spread, a.min_up, _origin(a.origin))
@@ -468,6 +469,8 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
             item["rack"] = host.rack
         if host.cordoned:
             item["cordoned"] = True
+        if host.power is not None:
+            item["power"] = host.power
         data["hosts"].append(item)
     data["apps"] = []
     for app in platform.apps:

@@ -108,6 +108,13 @@ class Policy:
     sla_month_days: int = 30
     #: Weights of the backup-site objective; a key left out takes its default.
     backup_weights: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_BACKUP_WEIGHTS))
+    #: Declared overcommit per resource: a host holds up to capacity x ratio of it (Kubernetes
+    #: users' overcommit, e.g. ``{"memory_mb": 1.1}``); a resource left out has ratio 1.
+    overcommit: Mapping[str, float] = field(default_factory=dict)
+
+    def overcommit_ratio(self, resource: str) -> float:
+        """How many times its capacity of ``resource`` a host may hold (1.0: no overcommit)."""
+        return float(self.overcommit.get(resource, 1.0))
 
     def backup_weight(self, name: str) -> int:
         """One weight of the backup-site objective (``DEFAULT_BACKUP_WEIGHTS`` names them)."""

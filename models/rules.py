@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from models.entities import REPLICA_ROLES, Placement, Platform
+from models.entities import REPLICA_ROLES, Host, Placement, Platform
 from models.topology import Topology
 
 
@@ -68,6 +68,18 @@ def _fmt(amount_milli: int) -> str:
     return f"{amount_milli / 1000:g}"
 
 
+def effective_capacity(platform: Platform, host: Host) -> dict[str, float]:
+    """How much of each resource the host may hold: its capacity times the policy's declared
+    overcommit ratio. Every rule and solver reads capacity through this."""
+    policy = platform.policy
+    return {r: amount * policy.overcommit_ratio(r) for r, amount in host.capacity.items()}
+
+
+def capacity_milli(platform: Platform, host: Host, resource: str) -> int:
+    """:func:`effective_capacity` of one resource, in thousandths."""
+    return milli(host.capacity.get(resource, 0) * platform.policy.overcommit_ratio(resource))
+
+
 def host_usage(platform: Platform, placement: Placement) -> dict[str, Counter[str]]:
     """Resources used on each host, in thousandths, by the units ``placement`` puts there."""
     used: dict[str, Counter[str]] = defaultdict(Counter)
@@ -87,13 +99,18 @@ def capacity_findings(platform: Platform, placement: Placement) -> Iterable[Find
         if host is None:
             continue
         for resource, amount in used.items():
-            cap = milli(host.capacity.get(resource, 0))
+            cap = capacity_milli(platform, host, resource)
             if amount > cap:
                 yield Finding(
                     Rule.CAPACITY,
                     host_id,
                     f"host {host_id} {resource} {_fmt(amount)}/{_fmt(cap)}",
                 )
+
+
+def over_capacity_hosts(platform: Platform, placement: Placement) -> frozenset[str]:
+    """The hosts ``placement`` fills beyond their capacity in some resource."""
+    return frozenset(f.subject for f in capacity_findings(platform, placement))
 
 
 def placement_findings(platform: Platform, placement: Placement) -> Iterable[Finding]:

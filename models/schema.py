@@ -21,6 +21,7 @@ Count = Annotated[int, Strict(), Field(ge=1)]
 Seconds = Annotated[int, Strict(), Field(ge=0)]
 Percent = Annotated[float, Strict(), Field(gt=0, lt=100)]
 Resources = Annotated[dict[str, Amount], Field(min_length=1)]
+Ratio = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
 
 
 class _Spec(BaseModel):
@@ -56,6 +57,7 @@ class HostSpec(_Spec):
     capacity: Resources
     role: Role = Role.ANY
     rack: str | None = None
+    power: str | None = Field(None, description="Power domain (feed, PDU) shared with others.")
     cordoned: bool = Field(False, description="Closed to new units by its operator (recorded).")
 
 
@@ -126,6 +128,8 @@ class PolicySpec(_Spec):
     sla_percent: dict[str, Percent] | None = None
     sla_month_days: Count | None = None
     backup_weights: BackupWeightsSpec | None = None
+    #: Per resource: hosts hold up to capacity x ratio (``memory_mb: 1.1``: 10 % more).
+    overcommit: dict[str, Ratio] | None = None
 
 
 class PlatformFile(_Spec):

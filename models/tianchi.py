@@ -2,7 +2,11 @@
 
 Machines become hosts (role ``apps``), spread round-robin over the datacenters given; apps keep
 their instance count as containers, sized by their mean (or peak) CPU and memory; each
-instance's machine becomes its container's host (instances with no machine stay unplaced).
+instance's machine becomes its container's host (instances with no machine stay unplaced). Where
+the trace's
+machine ids match those of Alibaba's machine meta file (``machine_7`` is ``m_7`` there), its two
+levels of failure domain become the host's ``rack`` (failure_domain_1, ~14 machines each) and
+``power`` (failure_domain_2, ~200 machines each), as of the machine's latest time stamp.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ DEPLOY = "tianchi2018b_instance_deploy.csv"
 APPS = "tianchi2018b_app_resources_summary.csv"
 SAMPLE_MACHINES = "tianchi2018b_sample300_machine_resources.csv"
 SAMPLE_DEPLOY = "tianchi2018b_sample300_instance_deploy.csv"
+#: Alibaba cluster-trace-v2018 machine meta: machine_id,time_stamp,failure_domain_1,
+#: failure_domain_2,cpu_num,mem_size,status (optional: without it hosts have no rack or power).
+META = "alibaba2018_machine_meta.csv"
 
 
 class TraceError(ValueError):
@@ -44,6 +51,33 @@ def _number(path: Path, line: int, text: str) -> float:
     if not math.isfinite(value):
         raise TraceError(f"{path}:{line}: expected a number (got {text!r})")
     return value
+
+
+def failure_domains(path: Path) -> dict[str, tuple[str | None, str | None]]:
+    """Trace machine id (``machine_7``) -> (rack, power): the latest non-empty value of each
+    level in the meta file's rows for ``m_7`` (a few rows leave a level empty); empty when the
+    file is absent."""
+    if not path.exists():
+        return {}
+    latest: dict[str, list[tuple[float, str] | None]] = {}
+    for line, row in enumerate(_rows(path), start=1):
+        if len(row) < 4:
+            raise TraceError(
+                f"{path}:{line}: expected machine_id,time_stamp,fd1,fd2,... (got {row})"
+            )
+        when = _number(path, line, row[1])
+        levels = latest.setdefault(row[0].removeprefix("m_"), [None, None])
+        for level, value in enumerate(row[2:4]):
+            seen = levels[level]
+            if value and (seen is None or when >= seen[0]):
+                levels[level] = (when, value)
+    return {
+        f"machine_{m}": (
+            None if rack is None else f"rack-{rack[1]}",
+            None if power is None else f"power-{power[1]}",
+        )
+        for m, (rack, power) in latest.items()
+    }
 
 
 def import_tianchi(
@@ -83,6 +117,7 @@ def import_tianchi(
     apps_path = folder / APPS
     if not sites:
         raise TraceError("at least one datacenter is needed")
+    domains = failure_domains(folder / META)
 
     hosts = []
     for line, row in enumerate(_rows(machines_path), start=1):
@@ -91,9 +126,9 @@ def import_tianchi(
         cores = _number(machines_path, line, row[1])
         mem_gb = _number(machines_path, line, row[2])
         site = sites[(line - 1) % len(sites)]
-        hosts.append(
-            Host(row[0], site.id, {"cpu": cores, "memory_mb": round(mem_gb * 1024)}, Role.APPS)
-        )
+        rack, power = domains.get(row[0], (None, None))
+        capacity = {"cpu": cores, "memory_mb": round(mem_gb * 1024)}
+        hosts.append(Host(row[0], site.id, capacity, Role.APPS, rack=rack, power=power))
     known_hosts = {h.id for h in hosts}
 
     sizes: dict[str, dict[str, float]] = {}

@@ -4,6 +4,12 @@ The platform rules (capacity, anti-affinity, roles, spread, known hosts) come fr
 ``models.rules``; this module adds what only a plan has: nothing on a down host, every unit
 placed exactly once (or listed as unplaced), the moves exactly the difference between the two
 placements, and no more moves off healthy hosts than allowed.
+
+A rule the placement before the plan already broke (an over-full host, two containers of an
+app on one host) is inherited: the plan may keep it broken, but not make it worse. A host over
+capacity before receives no unit; an app or database with units sharing a host gains no unit
+on a shared host; a unit on a host of the wrong role stays only where it was; an app short of
+datacenters for its spread loses none.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.rules import Finding, Rule, backup_findings, capacity_findings, placement_findings
 from planner.plan import Plan, Scenario, moves_between
 
@@ -85,12 +91,21 @@ def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
                 )
             )
         return findings
-    findings += capacity_findings(platform, plan.placement)
+    # A rule the placement already broke is inherited: it is checked for getting no worse.
+    inherited = _inherited_subjects(platform, plan.before)
+    findings += [
+        f
+        for f in capacity_findings(platform, plan.placement)
+        if (f.rule, f.subject) not in inherited
+    ]
     unplaced = set(plan.unplaced)
     for finding in placement_findings(platform, plan.placement):
         if finding.rule is Rule.UNPLACED and _all_listed(finding, plan, unplaced):
             continue  # best effort: these units are listed as unplaced
+        if (finding.rule, finding.subject) in inherited:
+            continue
         findings.append(finding)
+    findings += _worse_findings(platform, plan, inherited)
     findings += _down_host_findings(platform, plan)
     findings += _unplaced_findings(platform, plan)
     findings += _move_findings(platform, plan)
@@ -250,3 +265,63 @@ def departures(platform: Platform, plan: Plan) -> list[tuple[str, str]]:
                 if host in healthy and (index >= len(new) or new[index] != host)
             ]
     return out
+
+
+#: The rules a plan may inherit from the placement before it, and must not make worse.
+INHERITABLE = frozenset(
+    {Rule.CAPACITY, Rule.ANTI_AFFINITY, Rule.DATABASE_NODES_APART, Rule.ROLE, Rule.SPREAD}
+)
+
+
+def _inherited_subjects(platform: Platform, before: Placement) -> frozenset[tuple[Rule, str]]:
+    """(rule, host or owner) of every rule the placement before the plan already breaks."""
+    found = [*capacity_findings(platform, before), *placement_findings(platform, before)]
+    return frozenset((f.rule, f.subject) for f in found if f.rule in INHERITABLE)
+
+
+def _worse_findings(
+    platform: Platform, plan: Plan, inherited: frozenset[tuple[Rule, str]]
+) -> Iterable[Finding]:
+    """Every inherited violation the plan makes worse, compared with the placement before."""
+    over = {subject for rule, subject in inherited if rule is Rule.CAPACITY}
+    hosts = platform.host_by_id
+    for owner, after in plan.placement.items():
+        before = tuple(plan.before.get(owner, ()))
+        was = [before[i] if i < len(before) else None for i in range(len(after))]
+        is_db = owner in platform.database_by_id
+        for i, host in enumerate(after):
+            if host is not None and host in over and host != was[i]:
+                yield Finding(
+                    Rule.CAPACITY,
+                    host,
+                    f"host {host} was already over capacity, and the plan puts {owner}/{i} on it",
+                )
+        apart = Rule.DATABASE_NODES_APART if is_db else Rule.ANTI_AFFINITY
+        if (apart, owner) in inherited:
+            shared = {h for h, n in Counter(h for h in after if h is not None).items() if n > 1}
+            for i, host in enumerate(after):
+                if host in shared and host != was[i]:
+                    yield Finding(
+                        apart,
+                        owner,
+                        f"{owner} already had units sharing a host, and the plan puts "
+                        f"{owner}/{i} on {host} with another",
+                    )
+        if (Rule.ROLE, owner) in inherited:
+            for i, host in enumerate(after):
+                role = hosts[host].role if host in hosts else None
+                fits = role is None or (role.accepts_databases() if is_db else role.accepts_apps())
+                if not fits and host != was[i]:
+                    yield Finding(
+                        Rule.ROLE, owner, f"the plan puts {owner}/{i} on {host}, of the wrong role"
+                    )
+        if (Rule.SPREAD, owner) in inherited and None not in after:
+            dcs_before = {hosts[h].datacenter for h in before if h is not None and h in hosts}
+            dcs_after = {hosts[h].datacenter for h in after if h is not None and h in hosts}
+            if len(dcs_after) < len(dcs_before):
+                yield Finding(
+                    Rule.SPREAD,
+                    owner,
+                    f"{owner} ran in {len(dcs_before)} datacenter(s), short of its spread, and "
+                    f"the plan leaves it {len(dcs_after)}",
+                )

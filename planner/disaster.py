@@ -646,6 +646,8 @@ def plan_datacenter_failure(
     allow_moves: int = 0,
     best_effort: bool = True,
     rehome_backups: bool = True,
+    strict: bool = False,
+    repair: bool = False,
 ) -> Plan:
     """The disaster-recovery plan after losing datacenter ``dc`` for good.
 
@@ -664,6 +666,9 @@ def plan_datacenter_failure(
         restores what it can); what is left is what the runbook would start last.
     rehome_backups
         Re-home the replicas lost with ``dc`` with the backup planner.
+    strict, repair
+        Refuse when the current placement already breaks a rule, or also clear what it
+        breaks: see :func:`planner.failure.plan_scenario`.
 
     Returns
     -------
@@ -691,6 +696,8 @@ def plan_datacenter_failure(
         workers=workers,
         time_limit=time_limit,
         extra_terms=(unplaced_priority_term(platform),),
+        strict=strict,
+        repair=repair,
     )
     return datacenter_plan(
         platform, base, (dc,), rehome_backups=rehome_backups, seed=seed, time_limit=time_limit

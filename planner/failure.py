@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from models.entities import Platform
-from models.rules import capacity_findings, placement_findings
-from planner.check import spread_after_loss
+from models.rules import Finding, capacity_findings, placement_findings, state_findings
+from planner.check import INHERITABLE, spread_after_loss
 from planner.failover import serving_placement, with_database_outcomes
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
@@ -26,6 +26,8 @@ __all__ = [
     "app_impacts",
     "durable_spread",
     "follow_primaries",
+    "inherited_findings",
+    "inherited_lines",
     "placed_platform",
     "plan_first_placement",
     "plan_host_failure",
@@ -89,12 +91,66 @@ def app_impacts(
 
 
 def _state_problems(platform: Platform) -> list[str]:
-    """The rules the platform's current placement already breaks (units with no host aside)."""
+    """The rules the platform's current placement already breaks (units with no host aside):
+    what ``strict`` refuses to plan on."""
     findings = list(capacity_findings(platform, platform.placement))
     findings += [
         f for f in placement_findings(platform, platform.placement) if f.rule.value != "unplaced"
     ]
     return [f"the current placement already breaks a rule: {f.message}" for f in findings]
+
+
+def inherited_findings(platform: Platform) -> list[Finding]:
+    """The rules the platform as it is already breaks (over-full hosts, two containers of an
+    app on one host, units with no host, replicas too close): a plan inherits them, and must
+    make none worse (``planner.check`` holds it to that)."""
+    return state_findings(platform)
+
+
+def _with_inherited(platform: Platform, plan: Plan, inherited: Sequence[Finding]) -> Plan:
+    """The plan with the violations it inherited, and those its placement no longer has
+    (``cleared``: moved off by ``--repair``, or gone with the lost hosts)."""
+    cleared: list[dict[str, str]] = []
+    if plan.status.has_plan and inherited:
+        after = {
+            (f.rule, f.subject)
+            for f in (
+                *capacity_findings(platform, plan.placement),
+                *placement_findings(platform, plan.placement),
+            )
+        }
+        cleared = [
+            f.to_dict()
+            for f in inherited
+            if f.rule in INHERITABLE and (f.rule, f.subject) not in after
+        ]
+    extra = {**plan.extra, "inherited": [f.to_dict() for f in inherited], "cleared": cleared}
+    return replace(plan, extra=extra)
+
+
+def inherited_lines(plan: Plan, shown: int = 5) -> list[str]:
+    """The summary's words for the violations a plan inherited: how many, of which rules, the
+    first few; empty when the platform broke no rule."""
+    inherited = plan.extra.get("inherited") or []
+    if not inherited:
+        return []
+    rules = Counter(str(f["rule"]) for f in inherited)
+    lines = [
+        f"inherited: the current placement already breaks {len(inherited)} rule(s) ("
+        + ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items()))
+        + "); the plan makes none worse (--repair clears some, --strict refuses)"
+    ]
+    lines += [f"  {f['message']}" for f in inherited[:shown]]
+    if len(inherited) > shown:
+        lines.append(f"  ... and {len(inherited) - shown} more (see --json)")
+    cleared = plan.extra.get("cleared") or []
+    if cleared:
+        lines.append(
+            f"cleared by the plan: {len(cleared)}: "
+            + "; ".join(str(f["message"]) for f in cleared[:shown])
+            + (f" and {len(cleared) - shown} more" if len(cleared) > shown else "")
+        )
+    return lines
 
 
 def _plan_from(
@@ -198,9 +254,24 @@ def plan_scenario(
     time_limit: float = 10.0,
     weights: Weights | None = None,
     extra_terms: Sequence[ObjectiveTerm] = (),
+    strict: bool = False,
+    repair: bool = False,
 ) -> Plan:
     """The plan after losing the scenario's hosts and datacenters: every unit that ran there
     gets a new host, healthy units stay (up to ``allow_moves`` may move).
+
+    The platform is planned on as it is: the rules its current placement already breaks are
+    listed in the plan (``extra["inherited"]``) and none gets worse (an over-full host receives
+    nothing, a pair of containers on one host is joined by no third).
+
+    Parameters
+    ----------
+    strict
+        Refuse to plan (infeasible, with the broken rules) when the current placement already
+        breaks a rule, instead of planning around it.
+    repair
+        Also move units (at most ``allow_moves``) to clear inherited over-full hosts and pairs
+        on one host, where the moves allow.
 
     Returns
     -------
@@ -215,7 +286,7 @@ def plan_scenario(
     unknown = [h for h in scenario.failed_hosts if h not in platform.host_by_id]
     if unknown:
         raise UnknownHostError(unknown)
-    problems = _state_problems(platform)
+    problems = _state_problems(platform) if strict else []
     if problems:
         return Plan(
             status=Status.INFEASIBLE,
@@ -241,6 +312,7 @@ def plan_scenario(
             params=params,
             extra_terms=extra_terms,
             explain=False,
+            repair=repair,
         )
         if first.status.has_plan:
             result = first
@@ -253,13 +325,16 @@ def plan_scenario(
             weights=weights,
             params=params,
             extra_terms=extra_terms,
+            repair=repair,
         )
         if durable:  # the time of the first try counts
             result = replace(
                 result, wall_s=result.wall_s + first.wall_s, build_s=result.build_s + first.build_s
             )
     log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)
-    plan = _plan_from(platform, scenario, result, allow_moves)
+    plan = _with_inherited(
+        platform, _plan_from(platform, scenario, result, allow_moves), inherited_findings(platform)
+    )
     if relaxations:
         lines = tuple(
             f"{what} {owner} asks for spread {old}, only {new} datacenter(s) survive that can "
@@ -321,6 +396,8 @@ def plan_host_failure(
     time_limit: float = 10.0,
     redeploy: bool = False,
     rehome_backups: bool = True,
+    strict: bool = False,
+    repair: bool = False,
 ) -> Plan:
     """The plan after losing ``failed_hosts``: see :func:`plan_scenario`.
 
@@ -339,6 +416,8 @@ def plan_host_failure(
         seed=seed,
         workers=workers,
         time_limit=time_limit,
+        strict=strict,
+        repair=repair,
     )
     if plan.status is Status.INFEASIBLE and not best_effort and "method" in plan.extra:
         plan = _with_best_effort_downtimes(

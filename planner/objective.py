@@ -6,7 +6,8 @@ The placement engine minimises exactly this sum; the tests compare the solver's 
 Terms, all integers:
 
 - ``balance``: the utilisation of the most loaded healthy host, in basis points (1/100 of a
-  percent): ``max over hosts and resources of ceil(10000 * used / capacity)``.
+  percent): ``max over hosts and resources of ceil(10000 * used / capacity)``; hosts already
+  over capacity before the plan (an inherited violation: they receive nothing) aside.
 - ``pile``: the most units (displaced or moved) that land on one host; keeps the displaced
   units spread "all around the cluster".
 - ``moves``: units that left a healthy host (only with ``--allow-moves``).
@@ -20,7 +21,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from models.entities import Placement, Platform
-from models.rules import host_usage, milli
+from models.rules import effective_capacity, host_usage, milli, over_capacity_hosts
 
 #: Utilisation is counted in basis points: 10000 is a host full on one resource.
 SCALE = 10_000
@@ -68,11 +69,12 @@ def objective_terms(
 ) -> dict[str, int]:
     """The four objective terms of going from ``before`` to ``after`` with ``down`` hosts lost."""
     usage = host_usage(platform, after)
+    inherited = over_capacity_hosts(platform, before)
     balance = max(
         (
-            utilisation_bp(usage.get(host.id, {}), host.capacity)
+            utilisation_bp(usage.get(host.id, {}), effective_capacity(platform, host))
             for host in platform.hosts
-            if host.id not in down
+            if host.id not in down and host.id not in inherited
         ),
         default=0,
     )

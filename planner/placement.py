@@ -40,7 +40,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from models.entities import Placement, Platform, Role
-from models.rules import milli
+from models.rules import capacity_milli, milli
 from planner.objective import SCALE, Weights
 from planner.plan import Scenario, Status
 
@@ -64,7 +64,7 @@ class PlatformIndex:
         self.host_ids: list[str] = [h.id for h in hosts]
         self.host_pos: dict[str, int] = {h: i for i, h in enumerate(self.host_ids)}
         self.cap: list[tuple[int, ...]] = [
-            tuple(milli(h.capacity.get(r, 0)) for r in self.resources) for h in hosts
+            tuple(capacity_milli(platform, h, r) for r in self.resources) for h in hosts
         ]
         self.takes_apps: list[bool] = [h.role.accepts_apps() for h in hosts]
         self.takes_dbs: list[bool] = [h.role.accepts_databases() for h in hosts]
@@ -97,9 +97,20 @@ class PlatformIndex:
                         used[h][r] += amount
             self.where.append(row)
         self.used: list[tuple[int, ...]] = [tuple(u) for u in used]
-        #: Utilisation (bp) of each host as placed, and the hosts from the most loaded down.
+        #: Hosts the placement already fills beyond their capacity (an inherited violation):
+        #: they receive nothing, and the balance measures the other hosts.
+        self.overfull: frozenset[int] = frozenset(
+            h
+            for h, (u, c) in enumerate(zip(self.used, self.cap, strict=True))
+            if any(a > b for a, b in zip(u, c, strict=True))
+        )
+        #: Utilisation (bp) of each host as placed, and the hosts from the most loaded down
+        #: (over-full hosts aside).
         self.util: list[int] = [_util(u, c) for u, c in zip(self.used, self.cap, strict=True)]
-        self.by_util: list[int] = sorted(range(len(hosts)), key=lambda h: (-self.util[h], h))
+        self.by_util: list[int] = sorted(
+            (h for h in range(len(hosts)) if h not in self.overfull),
+            key=lambda h: (-self.util[h], h),
+        )
         self.on_host: list[list[int]] = [[] for _ in hosts]
         for o, row in enumerate(self.where):
             for h in row:
@@ -152,6 +163,8 @@ class PlatformIndex:
             mask = np.asarray(self.takes_dbs if self.is_db[o] else self.takes_apps, dtype=bool)
             if room:
                 mask &= (after <= cap).all(axis=1)
+            else:
+                mask &= (self.used_np <= cap).all(axis=1)  # over-full hosts receive nothing
             hosts = np.flatnonzero(mask)
             order = np.lexsort((hosts, util[hosts]))
             self._rankings[key] = hosts[order].tolist()
@@ -273,12 +286,17 @@ class GreedyResult:
 
 
 def greedy_place(
-    situ: Situation, weights: Weights | None = None, pile_cap: int | None = None
+    situ: Situation,
+    weights: Weights | None = None,
+    pile_cap: int | None = None,
+    give_up: bool = False,
 ) -> GreedyResult:
     """Place the displaced units one by one, biggest owners first, each on the healthy host of
     the right role with room that holds no unit of its owner yet and is least loaded (fewest
     units landed there so far among equals); while the owner still needs datacenters for its
-    spread, only in those. With ``pile_cap``, no host takes more than that many units."""
+    spread, only in those. With ``pile_cap``, no host takes more than that many units. With
+    ``give_up``, stop at the first owner that cannot be placed (the caller wants complete
+    plans only: once hosts are full, every later owner would search every host in vain)."""
     weights = weights or Weights()
     index = situ.index
     used = [list(u) for u in index.used]
@@ -332,6 +350,8 @@ def greedy_place(
                 heapq.heappush(heap, entry)
             if pick is None:
                 missing[o] = need - k
+                if give_up:
+                    return GreedyResult(landed, missing)
                 break
             for r, amount in enumerate(size):
                 used[pick][r] += amount
@@ -380,7 +400,7 @@ def _eligible(situ: Situation, o: int, *, room: bool) -> list[int]:
     size = index.size[o]
     out = []
     for h in range(len(index.host_ids)):
-        if h in situ.down or h in held or not index.takes(o, h):
+        if h in situ.down or h in held or h in index.overfull or not index.takes(o, h):
             continue
         if room and not _fits(index.used[h], size, index.cap[h]):
             continue
@@ -404,7 +424,9 @@ def lower_bounds(situ: Situation, allow_moves: int) -> Bounds:
     level every resource must reach to absorb the displaced units (water filling), and at
     least ceil(units / hosts) units landing on the most piled-on host."""
     index = situ.index
-    healthy = [h for h in range(len(index.host_ids)) if h not in situ.down]
+    healthy = [
+        h for h in range(len(index.host_ids)) if h not in situ.down and h not in index.overfull
+    ]
     balance = 0
     if not allow_moves:
         balance = index.most_loaded(situ.down)
@@ -503,6 +525,11 @@ class Problem:
     strong: bool = False
     #: True when the candidates are every eligible host: the solver's bound is then valid.
     complete: bool = False
+    #: ``--repair``: over-full hosts of the model should be cleared, and of each (owner, host)
+    #: here, where two units of the owner share the host, one should move (soft: the objective
+    #: pays ``REPAIR_WEIGHT`` per inherited violation left).
+    repair: bool = False
+    shared: tuple[tuple[int, int], ...] = ()
 
     @property
     def hosts(self) -> list[int]:
@@ -527,6 +554,8 @@ class BuiltPlacement:
     literals: dict[str, cp_model.IntVar] = field(default_factory=dict)
     #: objective term name -> (weight, expression); later issues add theirs.
     terms: dict[str, tuple[int, cp_model.LinearExprT]] = field(default_factory=dict)
+    #: ``--repair``: inherited violation -> 1 while it is left (an over-full host, a pair).
+    left: dict[str, cp_model.LinearExprT] = field(default_factory=dict)
     build_s: float = 0.0
 
     def literal(self, name: str) -> cp_model.IntVar | None:
@@ -588,11 +617,16 @@ def add_demand(built: BuiltPlacement) -> None:
 
 
 def add_capacity(built: BuiltPlacement) -> None:
-    """No host holds more of any resource than its capacity."""
+    """No host holds more of any resource than its capacity. A host already over capacity
+    receives nothing (it is never a candidate); with ``--repair`` its units may move off, and it
+    counts as cleared once within capacity."""
     p = built.problem
     index = p.situ.index
     incoming = _incoming(built)
     for h in p.hosts:
+        if h in index.overfull:
+            _add_clearing(built, h, incoming[h])
+            continue
         for r, resource in enumerate(index.resources):
             terms = [(v, index.size[o][r]) for o, v in incoming[h] if index.size[o][r]]
             if not terms:
@@ -601,6 +635,35 @@ def add_capacity(built: BuiltPlacement) -> None:
             literal = built.literal(f"{RuleGroup.CAPACITY}[{resource}]")
             room = index.cap[h][r] - p.fixed_used[h][r]
             _enforce(built.model.add(expr <= room), literal)
+
+
+def _add_clearing(
+    built: BuiltPlacement, h: int, incoming: Sequence[tuple[int, cp_model.IntVar]]
+) -> None:
+    """An over-full host in a repair model: within capacity once ``cleared``."""
+    p = built.problem
+    index = p.situ.index
+    cleared = built.model.new_bool_var(f"cleared[{index.host_ids[h]}]")
+    for r in range(len(index.resources)):
+        terms = [(v, index.size[o][r]) for o, v in incoming if index.size[o][r]]
+        room = index.cap[h][r] - p.fixed_used[h][r]
+        if terms:
+            expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            built.model.add(expr <= room).only_enforce_if(cleared)
+        elif room < 0:
+            built.model.add(cleared == 0)
+    built.left[f"over-capacity[{index.host_ids[h]}]"] = 1 - cleared
+
+
+def add_shared_hosts(built: BuiltPlacement) -> None:
+    """With ``--repair``, one unit of each pair sharing a host should move off it: the pair is
+    left while that unit stays."""
+    p = built.problem
+    index = p.situ.index
+    for o, h in p.shared:
+        keep = built.keep.get((o, h))
+        if keep is not None:
+            built.left[f"shared[{index.owner_ids[o]}@{index.host_ids[h]}]"] = keep
 
 
 def add_anti_affinity(built: BuiltPlacement) -> None:
@@ -679,6 +742,8 @@ def add_balance(built: BuiltPlacement) -> None:
     index = p.situ.index
     incoming = _incoming(built)
     for h in p.hosts:
+        if h in index.overfull:
+            continue  # an inherited violation: the balance measures the other hosts
         for r in range(len(index.resources)):
             cap = index.cap[h][r]
             terms = [(v, SCALE * index.size[o][r]) for o, v in incoming[h] if index.size[o][r]]
@@ -723,16 +788,23 @@ def add_objective(
         terms["moves"] = (weights.moves, len(built.keep) - sum(built.keep.values()))
     if built.unplaced:
         terms["unplaced"] = (weights.unplaced, sum(built.unplaced.values()))
+    if built.left:
+        terms["inherited"] = (REPAIR_WEIGHT, sum(built.left.values()))
     for term in extra_terms:
         name, weight, expr = term(built)
         terms[name] = (weight, expr)
     built.model.minimize(sum(w * e for w, e in terms.values()))
 
 
+#: What leaving one inherited violation (an over-full host, a pair sharing a host) costs with
+#: ``--repair``: more than the moves that clear it (500 each), less than an unplaced unit.
+REPAIR_WEIGHT = 100_000
+
 #: The rule builders, in the order they are added; each is one named group of constraints.
 RULES: tuple[Callable[[BuiltPlacement], None], ...] = (
     add_demand,
     add_capacity,
+    add_shared_hosts,
     add_anti_affinity,
     add_roles,
     add_spread,
@@ -795,7 +867,10 @@ def _add_hint(built: BuiltPlacement, hint: Mapping[int, Sequence[int]]) -> None:
                 used[h][r] += amount
     if p.explain:
         return
-    balance = max([p.balance_floor] + [_util(u, index.cap[h]) for h, u in used.items()])
+    balance = max(
+        [p.balance_floor]
+        + [_util(u, index.cap[h]) for h, u in used.items() if h not in index.overfull]
+    )
     pile = max([p.pile_floor] + [landed[h] + p.fixed_landed.get(h, 0) for h in landed])
     built.model.add_hint(built.balance, balance)
     built.model.add_hint(built.pile, pile)
@@ -940,17 +1015,33 @@ def _problem(
     best_effort: bool,
     explain: bool = False,
     complete: bool,
+    repair: bool = False,
+    min_candidates: int = 24,
 ) -> Problem:
-    """The whole scenario as one problem over ``candidates``, every other host fixed."""
+    """The whole scenario as one problem over ``candidates``, every other host fixed (with
+    ``repair``, also the hosts of inherited violations, their units movable)."""
     index = situ.index
     hosts: set[int] = set()
     for hs in candidates.values():
         hosts.update(hs)
+    shared: list[tuple[int, int]] = []
+    if repair and allow_moves:
+        extra, shared = _repair_hosts(situ)
+        hosts.update(extra)
+        for o in sorted({o for h in extra for o in index.on_host[h]}):
+            landing = situ.first_free(o, min_candidates)
+            hosts.update(landing)
     movable: dict[int, list[int]] = {}
     if allow_moves:
         for o, row in enumerate(index.where):
             for h in row:
-                if h is not None and h in hosts and h not in situ.down:
+                # One unit per host may move: of an inherited pair on one host, one stays.
+                if (
+                    h is not None
+                    and h in hosts
+                    and h not in situ.down
+                    and h not in movable.get(o, ())
+                ):
                     movable.setdefault(o, []).append(h)
     cand = {o: list(v) for o, v in candidates.items()}
     if movable:
@@ -958,7 +1049,11 @@ def _problem(
         for o in movable:
             if o not in cand:
                 held = set(situ.held[o])
-                cand[o] = [h for h in sorted(hosts) if h not in held and index.takes(o, h)]
+                cand[o] = [
+                    h
+                    for h in sorted(hosts)
+                    if h not in held and h not in index.overfull and index.takes(o, h)
+                ]
     movable_set = {(o, h) for o, hs in movable.items() for h in hs}
     fixed_used = {h: list(index.used[h]) for h in hosts}
     for o, h in movable_set:
@@ -980,7 +1075,25 @@ def _problem(
         best_effort=best_effort,
         explain=explain,
         complete=complete,
+        repair=repair,
+        shared=tuple(shared),
     )
+
+
+def _repair_hosts(situ: Situation) -> tuple[set[int], list[tuple[int, int]]]:
+    """The healthy hosts of inherited violations ``--repair`` works on (over-full hosts, hosts
+    where units of one owner share the host), and those (owner, host) pairs."""
+    index = situ.index
+    hosts = {h for h in index.overfull if h not in situ.down}
+    shared = []
+    for o, row in enumerate(index.where):
+        if not index.apart[o]:
+            continue
+        for h, n in sorted(Counter(h for h in row if h is not None).items()):
+            if n > 1 and h not in situ.down:
+                hosts.add(h)
+                shared.append((o, h))
+    return hosts, shared
 
 
 def _candidates(
@@ -1102,7 +1215,11 @@ def _terms(
     skip = situ.down | set(changed)
     balance = max(
         [index.most_loaded(skip)]
-        + [_util(u, index.cap[h]) for h, u in changed.items() if h not in situ.down]
+        + [
+            _util(u, index.cap[h])
+            for h, u in changed.items()
+            if h not in situ.down and h not in index.overfull
+        ]
     )
     return {
         "balance": balance,
@@ -1122,6 +1239,7 @@ def place(
     params: SolveParams | None = None,
     extra_terms: Sequence[ObjectiveTerm] = (),
     explain: bool = True,
+    repair: bool = False,
 ) -> PlacementResult:
     """Place every unit the scenario displaces (and every unit never placed) on the platform.
 
@@ -1218,6 +1336,8 @@ def place(
             allow_moves=allow_moves,
             best_effort=effort,
             complete=complete,
+            repair=repair,
+            min_candidates=params.min_candidates,
         )
         built = build_placement(problem, weights, extra_terms, greedy.landed)
         build_s += built.build_s
@@ -1311,7 +1431,7 @@ def _capped_greedy(
     best, best_objective = greedy, weights.total(_terms(situ, greedy.landed, {}, 0))
     piled = _terms(situ, greedy.landed, {}, 0)["pile"]
     for cap in range(bounds.pile, min(piled, bounds.pile + tries)):
-        capped = greedy_place(situ, weights, pile_cap=cap)
+        capped = greedy_place(situ, weights, pile_cap=cap, give_up=True)
         if not capped.complete:
             continue
         objective = weights.total(_terms(situ, capped.landed, {}, 0))
@@ -1336,7 +1456,7 @@ def _batched_search(
     batch never makes the plan worse. Returns the landing hosts, the bound and build time."""
     index = situ.index
     n_hosts = len(index.host_ids)
-    healthy = [h for h in range(n_hosts) if h not in situ.down]
+    healthy = [h for h in range(n_hosts) if h not in situ.down and h not in index.overfull]
     used = [list(u) for u in index.used]
     on_host: list[list[int]] = [[] for _ in range(n_hosts)]  # owners landed per host
     landed: dict[int, list[int]] = {o: list(hs) for o, hs in greedy.landed.items()}
@@ -1467,7 +1587,9 @@ def _explain_problem(situ: Situation, owners: Sequence[int], allow_moves: int) -
     """Explain mode: every healthy host is a candidate (even one of the wrong role, holding the
     owner or without room), so that each rule, switched off, really gives way."""
     index = situ.index
-    healthy = [h for h in range(len(index.host_ids)) if h not in situ.down]
+    healthy = [
+        h for h in range(len(index.host_ids)) if h not in situ.down and h not in index.overfull
+    ]
     candidates = {o: list(healthy) for o in owners}
     movable: dict[int, list[int]] = {}
     units = sum(len(situ.held[o]) for o in range(len(index.owner_ids)))
@@ -1475,7 +1597,14 @@ def _explain_problem(situ: Situation, owners: Sequence[int], allow_moves: int) -
     # so that "allow some moves" shows up as a way out when it is one.
     if units * len(healthy) <= 20_000:
         for o, row in enumerate(index.where):
-            hs = [h for h in row if h is not None and h not in situ.down]
+            # One unit per host (an inherited pair keeps one fixed); over-full hosts stay out.
+            hs = list(
+                dict.fromkeys(
+                    h
+                    for h in row
+                    if h is not None and h not in situ.down and h not in index.overfull
+                )
+            )
             if hs:
                 movable[o] = hs
                 candidates.setdefault(o, [h for h in healthy if index.takes(o, h)])

@@ -200,7 +200,7 @@ def _hosts(
                 )
             )
         if capacity:
-            hosts.append(Host(name, zone, capacity, role, labels.get(keys.rack), cordoned))
+            hosts.append(Host(name, zone, capacity, role, labels.get(keys.rack), cordoned=cordoned))
         elif not problems:
             notes.append(Note(NoteKind.EXCLUDED, f"node {name}", "allocates nothing"))
     return hosts, regions

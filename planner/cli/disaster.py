@@ -31,12 +31,14 @@ from planner.cli.placement import (
     exit_code,
     fail,
     finish_plan,
+    imperfect_options,
     output_option,
     solve_options,
 )
 from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
 from planner.durations import duration
+from planner.failure import inherited_lines
 from planner.plan import Plan
 from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
 
@@ -131,6 +133,8 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     )
     for line in plan.explanation:
         console.print(f"  {line}", markup=False, highlight=False)
+    for line in inherited_lines(plan):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(recovery_line(extra), highlight=False)
     solve = plan.solve
     console.print(
@@ -167,6 +171,7 @@ def recovery_line(extra: dict[str, Any]) -> str:
     help="Restore what fits when not everything does, or answer infeasible.",
 )
 @allow_moves_option
+@imperfect_options
 @click.option(
     "--rehome/--no-rehome",
     default=True,
@@ -182,6 +187,8 @@ def fail_datacenter(
     file: str | None,
     best_effort: bool,
     allow_moves: int,
+    strict: bool,
+    repair: bool,
     rehome: bool,
     seed: int,
     workers: int,
@@ -211,6 +218,8 @@ def fail_datacenter(
             allow_moves=allow_moves,
             best_effort=best_effort,
             rehome_backups=rehome,
+            strict=strict,
+            repair=repair,
         )
     except UnknownDatacenterError as error:
         source = file or "reference platform"

@@ -33,6 +33,7 @@ from planner.cli.common import (
 from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failure import (
     UnknownHostError,
+    inherited_lines,
     placed_platform,
     plan_first_placement,
     plan_host_failure,
@@ -95,6 +96,22 @@ def allow_moves_option(func: F) -> F:
         default=0,
         show_default=True,
         help="Units on healthy hosts that may move to make room.",
+    )(func)
+
+
+def imperfect_options(func: F) -> F:
+    """``--strict`` and ``--repair``: what to do when the current placement already breaks a
+    rule (by default: plan around it, making none worse)."""
+    func = click.option(
+        "--repair",
+        is_flag=True,
+        help="Also move units (at most --allow-moves) to clear rules the current placement "
+        "already breaks (over-full hosts, containers sharing a host).",
+    )(func)
+    return click.option(
+        "--strict",
+        is_flag=True,
+        help="Refuse to plan when the current placement already breaks a rule.",
     )(func)
 
 
@@ -205,6 +222,8 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
+    for line in inherited_lines(plan):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(checked_line(plan), highlight=False)
 
 
@@ -311,6 +330,7 @@ def fail() -> None:
     "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
 )
 @allow_moves_option
+@imperfect_options
 @click.option("--best-effort", is_flag=True, help="Place what fits; list the rest.")
 @click.option(
     "--redeploy",
@@ -326,6 +346,8 @@ def fail_host(
     hosts: tuple[str, ...],
     file: str | None,
     allow_moves: int,
+    strict: bool,
+    repair: bool,
     best_effort: bool,
     redeploy: bool,
     seed: int,
@@ -356,6 +378,8 @@ def fail_host(
             workers=workers,
             time_limit=time_limit,
             redeploy=redeploy,
+            strict=strict,
+            repair=repair,
         )
     except UnknownHostError as error:
         source = file or "reference platform"

@@ -16,7 +16,8 @@ from typing import Any
 
 import z3
 
-from models.rules import milli
+from models.rules import capacity_milli, milli
+from planner.verify import inherited
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
 
@@ -103,21 +104,28 @@ def _hosts(enc: Encoding, units: tuple[UnitVar, ...]) -> Describe:
 
 @invariant("capacity", Scope.PLACEMENT)
 def capacity(enc: Encoding) -> Formula:
-    """No host holds more of any resource than its capacity."""
+    """No host holds more of any resource than its capacity; a host a plan found over capacity
+    receives no unit."""
     clauses = []
     platform = enc.platform
     sizes = {
         owner: {r: milli(amount) for r, amount in platform.size_of(owner).items()}
         for owner in enc.units
     }
+    over = inherited.over_capacity_before(enc)
     for number, pairs in sorted(enc.on_host.items()):
         host = platform.hosts[number]
+        if number in over:
+            clause = _nothing_on(enc, number, lambda u: True, inherited.arrivals(enc, number))
+            if clause is not None:
+                clauses.append(clause)
+            continue
         literals = [lit for _, lit in pairs]
         for resource in platform.resources:
             weights = [sizes[u.owner].get(resource, 0) for u, _ in pairs]
             if not any(weights):
                 continue
-            cap = milli(host.capacity.get(resource, 0))
+            cap = capacity_milli(platform, host, resource)
             expr = t.at_most(literals, weights, cap)
             describe = _load(enc, number, resource, pairs, weights, cap)
             clauses.append(Clause(f"host {host.id} {resource}", expr, describe))
@@ -154,12 +162,12 @@ def _distinct_hosts(enc: Encoding, databases: bool) -> Formula:
     for owner, units in enc.units.items():
         if len(units) < 2 or units[0].is_database != databases:
             continue
+        if inherited.shared_before(enc, units):
+            expr = inherited.apart_no_worse(enc, units)
+        else:
+            expr = t.distinct([u.var for u in units])
         clauses.append(
-            Clause(
-                f"{'database' if databases else 'app'} {owner}",
-                t.distinct([u.var for u in units]),
-                _hosts(enc, units),
-            )
+            Clause(f"{'database' if databases else 'app'} {owner}", expr, _hosts(enc, units))
         )
     return Formula(tuple(clauses))
 
@@ -176,8 +184,16 @@ def database_nodes_apart(enc: Encoding) -> Formula:
     return _distinct_hosts(enc, databases=True)
 
 
-def _nothing_on(enc: Encoding, number: int, which: Callable[[UnitVar], bool]) -> Clause | None:
-    pairs = [(u, lit) for u, lit in enc.on_host.get(number, ()) if which(u)]
+def _nothing_on(
+    enc: Encoding,
+    number: int,
+    which: Callable[[UnitVar], bool],
+    among: Sequence[tuple[UnitVar, z3.BoolRef]] | None = None,
+) -> Clause | None:
+    """None of the units ``which`` picks (among those that may be on the host) is on it."""
+    pairs = [
+        (u, lit) for u, lit in (enc.on_host.get(number, ()) if among is None else among) if which(u)
+    ]
     if not pairs:
         return None
     units = tuple(u for u, _ in pairs)
@@ -217,25 +233,31 @@ def nothing_on_failed(enc: Encoding) -> Formula:
 
 @invariant("role", Scope.PLACEMENT)
 def role(enc: Encoding) -> Formula:
-    """Containers run only on hosts that accept apps, nodes only on hosts that accept databases."""
+    """Containers run only on hosts that accept apps, nodes only on hosts that accept databases
+    (in a plan, a unit the starting placement put on the wrong role may stay there)."""
     clauses = []
     for number, host in enumerate(enc.platform.hosts):
+        among = inherited.arrivals(enc, number)
         if not host.role.accepts_apps():
-            clauses.append(_nothing_on(enc, number, lambda u: not u.is_database))
+            clauses.append(_nothing_on(enc, number, lambda u: not u.is_database, among))
         if not host.role.accepts_databases():
-            clauses.append(_nothing_on(enc, number, lambda u: u.is_database))
+            clauses.append(_nothing_on(enc, number, lambda u: u.is_database, among))
     return Formula(tuple(c for c in clauses if c is not None))
 
 
 @invariant("spread", Scope.PLACEMENT)
 def spread(enc: Encoding) -> Formula:
-    """An app or database with a spread of n runs in at least n distinct datacenters."""
+    """An app or database with a spread of n runs in at least n distinct datacenters (in a plan,
+    one that ran in fewer runs in at least as many as before)."""
     platform = enc.platform
     wanted = {a.id: a.spread for a in platform.apps if a.spread > 1}
     wanted.update({d.id: d.spread for d in platform.databases if d.spread > 1})
     clauses = []
     for owner, need in wanted.items():
         units = enc.units[owner]
+        before = inherited.datacenters_before(enc, owner)
+        if before is not None and before < need:
+            need = before
         used = [
             z3.If(t.or_([t.eq(enc.dc_of(u.var), t.num(d)) for u in units]), 1, 0)
             for d in range(len(enc.datacenter_ids))

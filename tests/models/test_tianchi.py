@@ -1,7 +1,8 @@
 """Importing Alibaba's 2018 trace: a 20-machine slice of the 300-machine sample.
 
 ``tests/data/tianchi_small`` holds the first 20 machines of the sample, the 73 instances of the
-sample deployed on them and the 70 app summary rows those instances need.
+sample deployed on them and the 70 app summary rows those instances need, and the machine meta
+rows of 19 of those machines (plus one made-up later row for m_20, see the test that uses it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from models.generate import Site
 from models.io import parse_platform, platform_to_dict
 from models.reference import HOST_SITES, paris_facilities
 from models.rules import Rule, state_findings
-from models.tianchi import APPS, DEPLOY, MACHINES, TraceError, import_tianchi
+from models.tianchi import APPS, DEPLOY, MACHINES, META, TraceError, import_tianchi
 from tests.models.conftest import DATA
 
 SLICE = DATA / "tianchi_small"
@@ -191,3 +192,24 @@ def test_file_that_is_not_text(slice_copy: Path, sites: list[Site]) -> None:
     (slice_copy / DEPLOY).write_bytes(b"inst_1,app_1,\xff\xfe\n")
     with pytest.raises(TraceError, match=rf"^{slice_copy / DEPLOY}: cannot read file: .*utf-8"):
         import_tianchi(slice_copy, sites)
+
+
+def test_failure_domains_become_rack_and_power(sites: list[Site]) -> None:
+    """The slice's meta file has rows for 19 of its 20 machines (machine_400 has none), and one
+    later row for m_20 with a new failure_domain_1 and an empty failure_domain_2."""
+    platform = import_tianchi(SLICE, sites)
+    hosts = platform.host_by_id
+    assert (hosts["machine_20"].rack, hosts["machine_20"].power) == ("rack-3", "power-8")
+    assert (hosts["machine_400"].rack, hosts["machine_400"].power) == (None, None)
+    assert sum(1 for h in platform.hosts if h.rack is not None) == 19
+    assert all(h.power is not None for h in platform.hosts if h.rack is not None)
+    again = parse_platform(platform_to_dict(platform))
+    assert again.host_by_id["machine_20"].power == "power-8"
+
+
+def test_without_the_meta_file_hosts_have_no_failure_domains(
+    sites: list[Site], slice_copy: Path
+) -> None:
+    (slice_copy / META).unlink()
+    platform = import_tianchi(slice_copy, sites)
+    assert all(h.rack is None and h.power is None for h in platform.hosts)

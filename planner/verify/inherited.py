@@ -1,0 +1,87 @@
+"""Inherited violations: what a plan's starting placement already breaks, and "no worse".
+
+A plan starts from the platform as it is, which may already break rules (an over-full host, two
+containers of an app on one host). The invariants of :mod:`planner.verify.invariants` then hold a
+plan to the same thing as the plain-Python checker: no new violation, and every inherited one no
+worse. These helpers read the starting placement off the encoding (``Encoding.before``) and
+state "no worse" as Z3 terms; on a platform alone (no plan) nothing is inherited.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import z3
+
+from models.rules import capacity_milli, milli
+from planner.verify import terms as t
+from planner.verify.encoding import Encoding, UnitVar
+
+
+def _planned(enc: Encoding) -> bool:
+    return enc.plan is not None and not enc.symbolic and bool(enc.before)
+
+
+def over_capacity_before(enc: Encoding) -> frozenset[int]:
+    """The host numbers the placement before the plan fills beyond their capacity."""
+    if not _planned(enc):
+        return frozenset()
+    platform = enc.platform
+    used: dict[int, Counter[str]] = {}
+    for owner, numbers in enc.before.items():
+        size = platform.size_of(owner)
+        for number in numbers:
+            if number >= 0:
+                load = used.setdefault(number, Counter())
+                for resource, amount in size.items():
+                    load[resource] += milli(amount)
+    return frozenset(
+        number
+        for number, load in used.items()
+        if any(
+            amount > capacity_milli(platform, platform.hosts[number], resource)
+            for resource, amount in load.items()
+        )
+    )
+
+
+def arrivals(enc: Encoding, number: int) -> list[tuple[UnitVar, z3.BoolRef]]:
+    """The (unit, ``host[unit] == number``) pairs of the units that were not on host ``number``
+    before the plan (every unit that may be there, on a platform alone)."""
+    pairs = enc.on_host.get(number, ())
+    if not _planned(enc):
+        return list(pairs)
+    return [(u, lit) for u, lit in pairs if enc.before[u.owner][u.index] != number]
+
+
+def shared_before(enc: Encoding, units: tuple[UnitVar, ...]) -> bool:
+    """Whether two of these units (one owner's) shared a host before the plan."""
+    if not _planned(enc) or not units:
+        return False
+    placed = [n for n in enc.before.get(units[0].owner, ()) if n >= 0]
+    return len(placed) != len(set(placed))
+
+
+def apart_no_worse(enc: Encoding, units: tuple[UnitVar, ...]) -> z3.BoolRef:
+    """The units run on pairwise distinct hosts, but two that shared a host before the plan
+    may both stay there: no unit joins a shared host."""
+    before = enc.before[units[0].owner]
+    pairs = []
+    for i, a in enumerate(units):
+        for b in units[i + 1 :]:
+            apart = t.not_(t.eq(a.var, b.var))
+            was = before[a.index]
+            if was >= 0 and was == before[b.index]:
+                stay = t.and_([t.eq(a.var, t.num(was)), t.eq(b.var, t.num(was))])
+                apart = t.or_([apart, stay])
+            pairs.append(apart)
+    return t.and_(pairs)
+
+
+def datacenters_before(enc: Encoding, owner: str) -> int | None:
+    """How many datacenters the owner's units ran in before the plan (``None``: no plan, or
+    some unit had no host, when the spread rule did not apply yet)."""
+    numbers = enc.before.get(owner, ()) if _planned(enc) else ()
+    if not numbers or min(numbers) < 0:
+        return None
+    return len({enc.host_datacenters[n] for n in numbers})
