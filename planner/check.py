@@ -287,33 +287,37 @@ def _worse_findings(
     hosts = platform.host_by_id
     for owner, after in plan.placement.items():
         before = tuple(plan.before.get(owner, ()))
-        was = [before[i] if i < len(before) else None for i in range(len(after))]
         is_db = owner in platform.database_by_id
-        for i, host in enumerate(after):
-            if host is not None and host in over and host != was[i]:
-                yield Finding(
-                    Rule.CAPACITY,
-                    host,
-                    f"host {host} was already over capacity, and the plan puts {owner}/{i} on it",
-                )
+        # A unit arrives on a host when the owner has more units there than before: counted,
+        # not compared index by index, since a failover renumbers a database's nodes (the
+        # promoted standby becomes node 0 without moving).
+        count_before = Counter(h for h in before if h is not None)
+        count_after = Counter(h for h in after if h is not None)
+        arrived = {h for h, n in count_after.items() if n > count_before[h]}
+        for host in sorted(arrived & over):
+            yield Finding(
+                Rule.CAPACITY,
+                host,
+                f"host {host} was already over capacity, and the plan puts a unit of {owner} on it",
+            )
         apart = Rule.DATABASE_NODES_APART if is_db else Rule.ANTI_AFFINITY
         if (apart, owner) in inherited:
-            shared = {h for h, n in Counter(h for h in after if h is not None).items() if n > 1}
-            for i, host in enumerate(after):
-                if host in shared and host != was[i]:
-                    yield Finding(
-                        apart,
-                        owner,
-                        f"{owner} already had units sharing a host, and the plan puts "
-                        f"{owner}/{i} on {host} with another",
-                    )
+            for host in sorted(h for h in arrived if count_after[h] > 1):
+                yield Finding(
+                    apart,
+                    owner,
+                    f"{owner} already had units sharing a host, and the plan puts another unit "
+                    f"of it on {host}",
+                )
         if (Rule.ROLE, owner) in inherited:
-            for i, host in enumerate(after):
+            for host in sorted(arrived):
                 role = hosts[host].role if host in hosts else None
                 fits = role is None or (role.accepts_databases() if is_db else role.accepts_apps())
-                if not fits and host != was[i]:
+                if not fits:
                     yield Finding(
-                        Rule.ROLE, owner, f"the plan puts {owner}/{i} on {host}, of the wrong role"
+                        Rule.ROLE,
+                        owner,
+                        f"the plan puts a unit of {owner} on {host}, of the wrong role",
                     )
         if (Rule.SPREAD, owner) in inherited and None not in after:
             dcs_before = {hosts[h].datacenter for h in before if h is not None and h in hosts}

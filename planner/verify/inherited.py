@@ -46,12 +46,18 @@ def over_capacity_before(enc: Encoding) -> frozenset[int]:
 
 
 def arrivals(enc: Encoding, number: int) -> list[tuple[UnitVar, z3.BoolRef]]:
-    """The (unit, ``host[unit] == number``) pairs of the units that were not on host ``number``
-    before the plan (every unit that may be there, on a platform alone)."""
+    """The (unit, ``host[unit] == number``) pairs of the units whose owner had no unit on host
+    ``number`` before the plan (every unit that may be there, on a platform alone).
+
+    By owner, not by unit index: a failover renumbers a database's nodes (the promoted standby
+    becomes node 0 on the host it ran on), which is no arrival. Two units of one owner on one
+    host are kept from it by the apart rules (and by :func:`apart_no_worse` where they shared
+    one before); the plain checker counts units per host, which is stricter still.
+    """
     pairs = enc.on_host.get(number, ())
     if not _planned(enc):
         return list(pairs)
-    return [(u, lit) for u, lit in pairs if enc.before[u.owner][u.index] != number]
+    return [(u, lit) for u, lit in pairs if number not in enc.before[u.owner]]
 
 
 def shared_before(enc: Encoding, units: tuple[UnitVar, ...]) -> bool:

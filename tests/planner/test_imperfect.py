@@ -277,3 +277,18 @@ def test_tianchi_slice_plans_around_its_overfull_machine() -> None:
     assert plan.status.has_plan and not plan.unplaced
     assert not [m for m in plan.moves if m.target in over]
     assert {f["subject"] for f in plan.extra["inherited"] if f["rule"] == "capacity"} == over
+
+
+def test_standby_promoted_on_an_overfull_host_is_no_arrival() -> None:
+    """A failover renumbers the database's nodes (the promoted standby becomes node 0 on the
+    host it ran on): on an inherited over-full host that is no new unit, for the checker and
+    for Z3 alike."""
+    platform = _load("standby_on_overfull_host_promoted")
+    assert "d2" in over_capacity_hosts(platform, platform.placement)
+    plan = certify_plan(platform, plan_host_failure(platform, ["d1"], rehome_backups=False))
+    assert plan.status.has_plan and plan.checked and "capacity" in plan.verified
+    assert plan.placement["shop-db"][0] == "d2"
+    assert plan.placement["shop-db"][1] == "d3"
+    # A second unit of one owner arriving on the over-full host is a finding.
+    worse = _hand_plan(platform, ("d1",), **{"shop-db": ["d2", "d3"], "web": ["d2"]})
+    assert any("already over capacity" in f.message for f in check_plan(platform, worse))
