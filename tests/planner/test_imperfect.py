@@ -143,7 +143,7 @@ def test_checker_and_z3_reject_a_third_container_on_the_shared_host() -> None:
     worse = _hand_plan(platform, ("h3",), web=["h1", "h1", "h1"])
     findings = check_plan(platform, worse)
     assert [(f.rule, f.subject) for f in findings] == [(Rule.ANTI_AFFINITY, "web")]
-    assert "web/2 on h1" in findings[0].message
+    assert "another unit of it on h1" in findings[0].message
     with pytest.raises(InvariantViolation) as error:
         certify_plan_invariants(platform, worse)
     assert error.value.violated == ("anti-affinity",)
