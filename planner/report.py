@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from models.entities import Platform
 from planner.audit import AuditResult, ScenarioOutcome
 from planner.durations import duration
+from planner.recoverability import single_loss_theorem
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -61,6 +62,12 @@ def headroom_rows(result: AuditResult) -> list[tuple[str, ...]]:
         for dc, roles in headroom.per_datacenter.items()
         for role, n in roles.items()
     ]
+
+
+def theorem_sentence(result: AuditResult) -> str:
+    """Whether every single loss is recoverable, as ``drplan verify`` says it."""
+    theorem = single_loss_theorem(result.outcomes)
+    return f"{theorem.name}: {'proved' if theorem.proved else 'refuted'}: {theorem.statement}"
 
 
 def headroom_sentence(result: AuditResult) -> str:
@@ -120,17 +127,26 @@ def render_report(platform: Platform, result: AuditResult, top: int = 15) -> str
         f"{result.sweep.wall_s:.1f} s; made {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.</p>",
         "<h2>Summary</h2>",
         _table(
-            ("scenarios", "recoverable", "unrecoverable", "unknown", "with SLA budgets blown"),
+            (
+                "scenarios",
+                "recoverable",
+                "degraded",
+                "unrecoverable",
+                "unknown",
+                "with SLA budgets blown",
+            ),
             [
                 (
                     str(summary["scenarios"]),
                     str(summary["recoverable"]),
+                    str(summary["degraded"]),
                     str(summary["unrecoverable"]),
                     str(summary["unknown"]),
                     str(summary["with_sla_blown"]),
                 )
             ],
         ),
+        f"<p>{html.escape(theorem_sentence(result))}</p>",
         f"<p>{html.escape(headroom_sentence(result))}</p>",
         "<h2>Worst scenarios</h2>",
         _table(SCENARIO_COLUMNS, scenario_rows(worst), "worst"),
@@ -141,7 +157,7 @@ def render_report(platform: Platform, result: AuditResult, top: int = 15) -> str
     ]
     explained = [o for o in worst if o.explanation]
     if explained:
-        parts.append("<h3>Why they cannot be recovered</h3><ul>")
+        parts.append("<h3>Why: certificates and findings</h3><ul>")
         for o in explained:
             parts.append(
                 f"<li><b>{html.escape(o.label)}</b>: "

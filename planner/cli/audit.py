@@ -25,7 +25,6 @@ from planner.cli.common import (
     load_platform_or_exit,
 )
 from planner.headroom import HostSize, parse_host_size
-from planner.recoverability import single_loss_theorem
 from planner.report import (
     HEADROOM_COLUMNS,
     SCENARIO_COLUMNS,
@@ -33,6 +32,7 @@ from planner.report import (
     headroom_sentence,
     render_report,
     scenario_rows,
+    theorem_sentence,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -180,11 +180,7 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
         f"[red]unrecoverable {s['unrecoverable']}[/red], unknown {s['unknown']}; "
         f"{s['with_sla_blown']} blow some SLA budget"
     )
-    theorem = single_loss_theorem(result.outcomes)
-    console.print(
-        f"{theorem.name}: {'proved' if theorem.proved else 'refuted'}: {theorem.statement}",
-        highlight=False,
-    )
+    console.print(theorem_sentence(result), highlight=False)
     table = Table(title=f"Worst {min(top, len(result.outcomes))} scenarios", title_justify="left")
     for column in SCENARIO_COLUMNS:
         table.add_column(column, justify="left" if column in ("scenario", "verdict") else "right")

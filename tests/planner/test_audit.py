@@ -15,7 +15,14 @@ from click.testing import CliRunner
 
 from models.generate import generate_platform
 from models.io import load_platform
-from planner.audit import AuditSettings, Verdict, audit, evaluate_scenario, prepare_audit
+from planner.audit import (
+    VERDICT_ORDER,
+    AuditSettings,
+    Verdict,
+    audit,
+    evaluate_scenario,
+    prepare_audit,
+)
 from planner.cli import main
 from planner.failover import Action
 from planner.headroom import HostSize, common_host_size, parse_host_size, plan_headroom
@@ -166,6 +173,12 @@ def test_one_container_app_is_down_for_detection_and_boot(fatal_audit, one_fatal
     assert web.stays_up and web.downtime_s == 0
 
 
+def test_degraded_ranks_between_unrecoverable_and_recoverable():
+    order = list(VERDICT_ORDER)
+    assert order.index(Verdict.UNRECOVERABLE) < order.index(Verdict.DEGRADED)
+    assert order.index(Verdict.DEGRADED) < order.index(Verdict.RECOVERABLE)
+
+
 def test_business_database_fails_over_and_its_app_waits_for_it(two_facilities):
     context = prepare_audit(two_facilities, SETTINGS)
     outcome = evaluate_scenario(context, Scenario(failed_hosts=("pa2-h2",)))
@@ -313,6 +326,9 @@ def test_audit_command_json_and_exit_code(tmp_path):
     assert data["worst"][0]["label"] == "datacenter dc-a"
     assert data["headroom"]["extra_hosts"] == 1
     assert data["headroom"]["hosts"] == [{"id": "dc-b-extra1", "datacenter": "dc-b", "role": "any"}]
+    theorem = data["theorem"]
+    assert theorem["name"] == "recovers-every-single-loss" and not theorem["proved"]
+    assert {c["scenario"] for c in theorem["counterexamples"]} == {"host a1", "datacenter dc-a"}
 
 
 def test_audit_command_summary_names_the_worst_and_the_headroom():
@@ -347,6 +363,7 @@ def test_report_has_inline_plots_and_the_tables(one_fatal_host, fatal_audit):
     assert all(len(i) > 1000 for i in images)
     assert "<th>scenario</th>" in page and "<td>host a1</td>" in page
     assert "dc-b" in page and "1 extra host(s)" in page
+    assert "<th>degraded</th>" in page and "recovers-every-single-loss: refuted" in page
     assert "http://" not in page and "https://" not in page and "<script" not in page
 
 

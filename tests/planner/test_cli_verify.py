@@ -46,6 +46,13 @@ def test_reference_proves_everything() -> None:
     assert "violated" not in result.output and "refuted" not in result.output
 
 
+def test_no_losses_leaves_the_recoverability_theorem_out() -> None:
+    path = Path(__file__).resolve().parents[2] / "models" / "data" / "small.yaml"
+    data = json.loads(run(str(path), "--k", "1", "--no-losses", "--json").output)
+    names = [t["name"] for t in data["theorems"]]
+    assert names == ["survives-host-loss", "survives-datacenter-loss"]
+
+
 def test_small_example_does_not_claim_everything_holds() -> None:
     """Small's single losses are degraded (a spare unit finds no host): the recoverability
     theorem is refuted scenario by scenario, and the summary says so."""
