@@ -8,7 +8,7 @@ one host, replicas too close) is not a file error: it gives :class:`Finding` s, 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -92,9 +92,15 @@ def host_usage(platform: Platform, placement: Placement) -> dict[str, Counter[st
     return used
 
 
-def capacity_findings(platform: Platform, placement: Placement) -> Iterable[Finding]:
-    """Every host holds no more of any resource than its capacity."""
-    for host_id, used in sorted(host_usage(platform, placement).items()):
+def capacity_findings(
+    platform: Platform,
+    placement: Placement,
+    usage: Mapping[str, Mapping[str, int]] | None = None,
+) -> Iterable[Finding]:
+    """Every host holds no more of any resource than its capacity (with ``usage``, only the
+    hosts it gives, at the usage it gives: the hosts a plan changes)."""
+    used_on = host_usage(platform, placement) if usage is None else usage
+    for host_id, used in sorted(used_on.items()):
         host = platform.host_by_id.get(host_id)
         if host is None:
             continue
@@ -113,11 +119,16 @@ def over_capacity_hosts(platform: Platform, placement: Placement) -> frozenset[s
     return frozenset(f.subject for f in capacity_findings(platform, placement))
 
 
-def placement_findings(platform: Platform, placement: Placement) -> Iterable[Finding]:
+def placement_findings(
+    platform: Platform, placement: Placement, owners: Collection[str] | None = None
+) -> Iterable[Finding]:
     """Containers of an app with 2+ containers, and nodes of a database, on distinct hosts;
-    roles respected; spread over enough datacenters; every unit placed on a known host."""
+    roles respected; spread over enough datacenters; every unit placed on a known host (with
+    ``owners``, only theirs)."""
     hosts = platform.host_by_id
     for owner in (*platform.app_by_id, *platform.database_by_id):
+        if owners is not None and owner not in owners:
+            continue
         is_db = owner in platform.database_by_id
         where = placement.get(owner, (None,) * platform.count_of(owner))
         placed = [h for h in where if h is not None]

@@ -14,12 +14,21 @@ datacenters for its spread loses none.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from models.entities import Placement, Platform
-from models.rules import Finding, Rule, backup_findings, capacity_findings, placement_findings
+from models.rules import (
+    Finding,
+    Rule,
+    backup_findings,
+    capacity_findings,
+    host_usage,
+    milli,
+    placement_findings,
+)
 from planner.plan import Plan, Scenario, moves_between
 
 __all__ = ["check_plan", "departures", "spread_after_loss"]
@@ -38,11 +47,14 @@ def spread_after_loss(
         The variant (the platform itself when nothing is relaxed), and per relaxed owner
         ``(what, spread asked, spread relaxed to)``, ``what`` being ``app`` or ``database``.
     """
+    relaxed: dict[str, tuple[str, int, int]] = {}
+    widest = max((o.spread for o in (*platform.apps, *platform.databases)), default=1)
+    if widest <= 1:
+        return platform, relaxed  # no spread to relax (the common case, read in one pass)
     down = scenario.down_hosts(platform)
     alive = [h for h in platform.hosts if h.id not in down]
     app_dcs = len({h.datacenter for h in alive if h.role.accepts_apps()})
     db_dcs = len({h.datacenter for h in alive if h.role.accepts_databases()})
-    relaxed: dict[str, tuple[str, int, int]] = {}
     apps = []
     for app in platform.apps:
         if app.spread > max(1, app_dcs):
@@ -63,6 +75,12 @@ def spread_after_loss(
 def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
     """Every rule ``plan`` breaks on ``platform``; empty when the plan is sound.
 
+    Only what the plan changes is read again: the owners whose placement differs from before
+    (and those with a unit on a down host, or one the platform leaves with no host), and the
+    hosts they leave or join. Everything else is the platform's own state, read once per
+    platform (:class:`_Base`): its findings are inherited or none, so they are the same for
+    every plan. :func:`check_plan_whole` reads everything and gives the same findings.
+
     Parameters
     ----------
     platform
@@ -75,6 +93,57 @@ def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
     list[Finding]
         One finding per violation, with the host, app or database it is about.
     """
+    return _check(platform, plan, whole=False)
+
+
+def check_plan_whole(platform: Platform, plan: Plan) -> list[Finding]:
+    """:func:`check_plan` reading every owner and host again (the reference it is tested
+    against)."""
+    return _check(platform, plan, whole=True)
+
+
+@dataclass(frozen=True)
+class _Base:
+    """What every plan of one platform starts from: its placement's usage per host, the owners
+    on each host, the rules it already breaks (inherited) and the owners with findings no plan
+    inherits (units with no host, unknown hosts), which are read again for every plan."""
+
+    usage: dict[str, Counter[str]]
+    owners_on: dict[str, frozenset[str]]
+    inherited: frozenset[tuple[Rule, str]]
+    always: frozenset[str]
+
+
+#: id(platform) -> (weak reference to it, its base): a sweep checks thousands of plans of one
+#: platform, and the base is the whole-platform part of each check.
+_BASES: dict[int, tuple[weakref.ref[Platform], _Base]] = {}
+
+
+def _base(platform: Platform) -> _Base:
+    entry = _BASES.get(id(platform))
+    if entry is not None and entry[0]() is platform:
+        return entry[1]
+    on: dict[str, set[str]] = {}
+    for owner, hosts in platform.placement.items():
+        for host in hosts:
+            if host is not None:
+                on.setdefault(host, set()).add(owner)
+    findings = list(placement_findings(platform, platform.placement))
+    base = _Base(
+        usage=host_usage(platform, platform.placement),
+        owners_on={h: frozenset(o) for h, o in on.items()},
+        inherited=_inherited_subjects(platform, platform.placement),
+        always=frozenset(
+            f.subject for f in findings if f.rule in (Rule.UNPLACED, Rule.UNKNOWN_HOST)
+        ),
+    )
+    if len(_BASES) >= 8:
+        _BASES.clear()
+    _BASES[id(platform)] = (weakref.ref(platform), base)
+    return base
+
+
+def _check(platform: Platform, plan: Plan, *, whole: bool) -> list[Finding]:
     # A spread no surviving set of datacenters can meet is held to what they allow.
     platform, _ = spread_after_loss(platform, plan.scenario)
     findings = list(_shape_findings(platform, plan))
@@ -91,26 +160,74 @@ def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
                 )
             )
         return findings
+    scope: _Scope | None = None if whole else _scope(platform, plan)
     # A rule the placement already broke is inherited: it is checked for getting no worse.
-    inherited = _inherited_subjects(platform, plan.before)
-    findings += [
-        f
-        for f in capacity_findings(platform, plan.placement)
-        if (f.rule, f.subject) not in inherited
-    ]
+    if scope is None:
+        inherited = _inherited_subjects(platform, plan.before)
+        capacity = capacity_findings(platform, plan.placement)
+        placement: Placement = plan.placement
+    else:
+        inherited = scope.base.inherited
+        capacity = capacity_findings(platform, plan.placement, usage=scope.usage)
+        placement = {o: plan.placement[o] for o in scope.owners if o in plan.placement}
+    findings += [f for f in capacity if (f.rule, f.subject) not in inherited]
     unplaced = set(plan.unplaced)
-    for finding in placement_findings(platform, plan.placement):
+    owners = None if scope is None else scope.owners
+    for finding in placement_findings(platform, plan.placement, owners=owners):
         if finding.rule is Rule.UNPLACED and _all_listed(finding, plan, unplaced):
             continue  # best effort: these units are listed as unplaced
         if (finding.rule, finding.subject) in inherited:
             continue
         findings.append(finding)
-    findings += _worse_findings(platform, plan, inherited)
-    findings += _down_host_findings(platform, plan)
+    view = replace(plan, placement=placement, before=_restrict(plan.before, placement, scope))
+    findings += _worse_findings(platform, view, inherited)
+    findings += _down_host_findings(platform, view)
     findings += _unplaced_findings(platform, plan)
-    findings += _move_findings(platform, plan)
+    findings += _move_findings(platform, plan, view)
     findings += _backup_findings(platform, plan)
     return findings
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The part of the platform a plan changes: its owners and the usage of their hosts."""
+
+    base: _Base
+    owners: frozenset[str]
+    usage: dict[str, Counter[str]]
+
+
+def _scope(platform: Platform, plan: Plan) -> _Scope | None:
+    """The owners and hosts ``plan`` changes, or ``None`` when its starting placement is not
+    the platform's (then everything is read)."""
+    if plan.before is not platform.placement and dict(plan.before) != dict(platform.placement):
+        return None
+    base = _base(platform)
+    down = plan.scenario.down_hosts(platform)
+    owners = set(base.always)
+    for host in down:
+        owners.update(base.owners_on.get(host, ()))
+    owners.update(u.rpartition("/")[0] for u in (*plan.waiting, *plan.unplaced))
+    for owner, hosts in plan.placement.items():
+        was = plan.before.get(owner, ())
+        if hosts is not was and tuple(hosts) != tuple(was):
+            owners.add(owner)
+    usage: dict[str, Counter[str]] = {}
+    for owner in owners:
+        size = {r: milli(a) for r, a in platform.size_of(owner).items()}
+        for sign, hosts in ((-1, plan.before.get(owner, ())), (1, plan.placement.get(owner, ()))):
+            for host in hosts:
+                if host is None:
+                    continue
+                if host not in usage:
+                    usage[host] = Counter(base.usage.get(host, Counter()))
+                for resource, amount in size.items():
+                    usage[host][resource] += sign * amount
+    return _Scope(base, frozenset(owners), usage)
+
+
+def _restrict(before: Placement, placement: Placement, scope: _Scope | None) -> Placement:
+    return before if scope is None else {o: before[o] for o in placement if o in before}
 
 
 def _backup_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
@@ -143,8 +260,11 @@ def _shape_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
     from the platform's placement."""
     owners = (*platform.app_by_id, *platform.database_by_id)
     for owner in owners:
+        hosts = plan.placement.get(owner, ())
+        if hosts is platform.placement.get(owner):
+            continue  # the platform's own slots: their count was checked when it was loaded
         count = platform.count_of(owner)
-        got = len(plan.placement.get(owner, ()))
+        got = len(hosts)
         if got != count:
             yield Finding(
                 Rule.UNIT_COUNT,
@@ -157,7 +277,7 @@ def _shape_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
     def normal(placement: Mapping[str, Sequence[str | None]]) -> dict[str, tuple[str | None, ...]]:
         return {owner: tuple(hosts) for owner, hosts in placement.items()}
 
-    if normal(plan.before) != normal(platform.placement):
+    if plan.before is not platform.placement and normal(plan.before) != normal(platform.placement):
         yield Finding(
             Rule.MOVES, "before", "the plan's starting placement is not the platform's placement"
         )
@@ -206,10 +326,10 @@ def _unplaced_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
             )
 
 
-def _move_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
+def _move_findings(platform: Platform, plan: Plan, view: Plan) -> Iterable[Finding]:
     """The moves are exactly the units whose host differs between before and after, and no
-    more units leave a healthy host than the plan allows."""
-    expected = {m.unit: m for m in moves_between(plan.before, plan.placement)}
+    more units leave a healthy host than the plan allows (``view``: the owners that changed)."""
+    expected = {m.unit: m for m in moves_between(view.before, view.placement)}
     listed = {m.unit: m for m in plan.moves}
     if len(listed) != len(plan.moves):
         yield Finding(Rule.MOVES, "moves", "a unit is listed in more than one move")
@@ -232,7 +352,7 @@ def _move_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
             )
     limit = plan.extra.get("allow_moves")
     if limit is not None:
-        voluntary = departures(platform, plan)
+        voluntary = departures(platform, view)
         if len(voluntary) > int(limit):
             yield Finding(
                 Rule.MOVE_LIMIT,

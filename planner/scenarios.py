@@ -377,7 +377,15 @@ def _host_outcome(
         extra={"allow_moves": 0, "method": "greedy"},
     )
     partial = keep_waiting_units(view, with_database_outcomes(view, partial))
-    findings = check_plan(view, partial)
+    # Checked on the whole platform: the checker reads again only what the plan changes.
+    findings = check_plan(
+        platform,
+        replace(
+            partial,
+            before=platform.placement,
+            placement={**platform.placement, **partial.placement},
+        ),
+    )
     if findings:
         log.warning("greedy plan for %s fails the checker: %s", scenario_label(scenario), findings)
     if not findings and greedy.complete:  # fail places waiting nodes too, so must the greedy

@@ -1,0 +1,86 @@
+"""The checker reads only what a plan changes: it finds exactly what reading everything finds."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from models.entities import Platform
+from models.generate import generate_platform
+from models.io import load_platform
+from planner.check import check_plan, check_plan_whole
+from planner.failure import plan_host_failure
+from planner.plan import Plan, Scenario, Status, moves_between
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _mutated(platform: Platform, rng: random.Random) -> Plan:
+    """A plan for a random host loss whose placement, moves and lists are broken at random."""
+    hosts = [h.id for h in platform.hosts]
+    down = tuple(rng.sample(hosts, rng.randint(1, 2)))
+    after = {o: list(h) for o, h in platform.placement.items()}
+    owners = sorted(after)
+    for _ in range(rng.randint(0, 6)):
+        owner = rng.choice(owners)
+        if after[owner]:
+            index = rng.randrange(len(after[owner]))
+            after[owner][index] = rng.choice([*hosts, None, rng.choice(down)])
+    for owner in owners:  # most units leave the lost hosts, some stay (a finding)
+        after[owner] = [
+            rng.choice(hosts) if h in down and rng.random() < 0.8 else h for h in after[owner]
+        ]
+    placement = {o: tuple(h) for o, h in after.items()}
+    moves = list(moves_between(platform.placement, placement))
+    if moves and rng.random() < 0.3:
+        moves.pop(rng.randrange(len(moves)))
+    units = [f"{o}/{i}" for o, h in placement.items() for i in range(len(h))]
+    unplaced = [
+        u for u in units if placement[u.rpartition("/")[0]][int(u.rpartition("/")[2])] is None
+    ]
+    if rng.random() < 0.3:
+        unplaced.append(rng.choice(units))
+    waiting = rng.sample(units, 1) if rng.random() < 0.2 else []
+    return Plan(
+        status=Status.FEASIBLE,
+        scenario=Scenario(failed_hosts=down),
+        before=platform.placement,
+        placement=placement,
+        moves=tuple(moves),
+        unplaced=tuple(dict.fromkeys(unplaced)),
+        waiting=tuple(waiting),
+        extra={"allow_moves": rng.randint(0, 3)},
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), hosts=st.integers(4, 12))
+def test_scoped_check_finds_what_the_whole_check_finds(seed: int, hosts: int) -> None:
+    platform = generate_platform(hosts, hosts * 3, hosts // 2, datacenters=2, seed=seed)
+    plan = _mutated(platform, random.Random(seed))
+    assert sorted(map(str, check_plan(platform, plan))) == sorted(
+        map(str, check_plan_whole(platform, plan))
+    )
+
+
+def test_scoped_check_on_an_imperfect_platform() -> None:
+    """Inherited violations (an over-full host, a pair on one host) stay out of both checks,
+    and what a plan makes worse is in both."""
+    for name in ("overfull_host_receives_nothing", "two_containers_one_host_get_no_third"):
+        platform = load_platform(DATA / f"{name}.yaml")
+        for seed in range(30):
+            plan = _mutated(platform, random.Random(seed))
+            assert sorted(map(str, check_plan(platform, plan))) == sorted(
+                map(str, check_plan_whole(platform, plan))
+            ), (name, seed)
+
+
+def test_a_real_plan_passes_both() -> None:
+    platform = generate_platform(30, 90, 10, datacenters=3, seed=3)
+    host = platform.hosts[0].id
+    plan = plan_host_failure(platform, [host], rehome_backups=False)
+    assert plan.status.has_plan
+    assert check_plan(platform, plan) == [] == check_plan_whole(platform, plan)
