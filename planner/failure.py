@@ -260,6 +260,9 @@ def plan_scenario(
             )
     log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)
     plan = _plan_from(platform, scenario, result, allow_moves)
+    if durable and result is first:
+        # The plan (and its status and bound) is for the durable problem: say so.
+        plan = replace(plan, extra={**plan.extra, "durable_spread": dict(durable)})
     if relaxations:
         lines = tuple(
             f"{what} {owner} asks for spread {old}, only {new} datacenter(s) survive that can "
