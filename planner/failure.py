@@ -335,6 +335,9 @@ def plan_scenario(
     plan = _with_inherited(
         platform, _plan_from(platform, scenario, result, allow_moves), inherited_findings(platform)
     )
+    if durable and result is first:
+        # The plan (and its status and bound) is for the durable problem: say so.
+        plan = replace(plan, extra={**plan.extra, "durable_spread": dict(durable)})
     if relaxations:
         lines = tuple(
             f"{what} {owner} asks for spread {old}, only {new} datacenter(s) survive that can "
@@ -504,11 +507,13 @@ def standby_findings(platform: Platform, plan: Plan) -> tuple[str, ...]:
         if not shared:
             continue
         spans = len({platform.host_by_id[h].datacenter for h in after if h is not None})
-        why = (
-            "no other datacenter with database hosts survives"
-            if len(db_dcs) <= 1
-            else f"its nodes span {spans} datacenter(s): no plan with them in more was found"
-        )
+        kept = any(h is not None and h not in down for h in before)
+        if len(db_dcs) <= 1:
+            why = "no other datacenter with database hosts survives"
+        elif not kept:
+            why = "restored with every node on a new host, placed with no datacenter preference"
+        else:
+            why = f"its nodes span {spans} datacenter(s): no plan with them in more was found"
         out.append(
             f"database {db.id}: new standby {', '.join(shared)} runs in {primary_dc} with its "
             f"primary ({why})"

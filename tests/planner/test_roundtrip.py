@@ -118,8 +118,9 @@ def test_new_standbys_go_to_another_datacenter_than_the_primary(every_case: Plat
         new = [h for h in hosts if h not in every_case.placement[db_id]]
         assert len(new) == 1
         assert dc[new[0]] != dc[hosts[0]], (db_id, hosts)
-    # Every node of mongo-ent in its own datacenter again.
+    # Every node of mongo-ent in its own datacenter again; the plan says it planned so.
     assert len({dc[h] for h in plan.placement["mongo-ent"]}) == 3
+    assert plan.extra["durable_spread"] == {"pg-business": 2, "pg-one-dc": 2, "mongo-ent": 3}
     assert not any("with its primary" in line for line in plan.explanation)
 
 
