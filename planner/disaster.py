@@ -39,6 +39,8 @@ from planner.failover import (
     DatabaseOutcome,
     app_downtime,
     database_outcome,
+    renumbered_units,
+    serving_orders,
     serving_placement,
     slow_failovers,
     transfer_s,
@@ -593,10 +595,12 @@ def datacenter_plan(
     if slow:
         recovery = replace(recovery, findings=(*recovery.findings, *slow))
     extra: dict[str, Any] = {}
-    placement = base.placement
+    placement, unplaced = base.placement, base.unplaced
     if base.status.has_plan:
         # Node 0 is the primary: a failed-over database's serving standby comes first.
         placement = serving_placement(platform, after, recovery.databases)
+        orders = serving_orders(platform, after, recovery.databases)
+        unplaced = renumbered_units(base.unplaced, orders)
     if rehome_backups and base.status.has_plan:
         recovery, reduced, sites = _rehome(platform, lost, recovery, after, seed, time_limit)
         extra["reduced_replicas"] = reduced
@@ -606,6 +610,7 @@ def datacenter_plan(
         base,
         placement=placement,
         moves=moves_between(base.before, placement) if base.status.has_plan else base.moves,
+        unplaced=unplaced,
         apps=recovery.apps,
         databases=tuple(o.to_dict() for o in recovery.databases),
         explanation=tuple(base.explanation) + recovery.findings,

@@ -41,8 +41,10 @@ __all__ = [
     "database_outcome",
     "database_outcomes_for_host_failure",
     "outcome_records",
+    "renumbered_units",
     "replica_data_loss_s",
     "restore_time_s",
+    "serving_orders",
     "serving_placement",
     "slow_failovers",
     "transfer_s",
@@ -339,26 +341,59 @@ def slow_failovers(platform: Platform, outcomes: Iterable[DatabaseOutcome]) -> t
     )
 
 
+def serving_orders(
+    platform: Platform,
+    after: Placement,
+    databases: Iterable[DatabaseOutcome | Mapping[str, Any]],
+) -> dict[str, tuple[int, ...]]:
+    """Per failed-over database whose new primary is not node 0 of ``after``: the node indexes
+    of ``after`` in the order the plan reports them, the new primary first, the others in their
+    order (the file format says node 0 is the primary)."""
+    out = {}
+    for o in databases:
+        action = o.action.value if isinstance(o, DatabaseOutcome) else o.get("action")
+        primary = o.new_primary if isinstance(o, DatabaseOutcome) else o.get("new_primary")
+        db_id = o.id if isinstance(o, DatabaseOutcome) else str(o.get("id"))
+        hosts = tuple(after.get(db_id, platform.placement.get(db_id, ())))
+        if action != Action.FAILOVER.value or primary is None or primary not in hosts:
+            continue
+        first = hosts.index(primary)
+        if first:
+            out[db_id] = (first, *(i for i in range(len(hosts)) if i != first))
+    return out
+
+
 def serving_placement(
     platform: Platform,
     after: Placement,
     databases: Iterable[DatabaseOutcome | Mapping[str, Any]],
 ) -> dict[str, tuple[str | None, ...]]:
     """``after`` with each failed-over database's new primary as node 0 (the file format says
-    node 0 is the primary), the other nodes in their order: the placement a plan reports.
+    node 0 is the primary), the other nodes in their order: the placement a plan reports
+    (:func:`serving_orders`; :func:`renumbered_units` renames the plan's unit lists alike).
 
     ``databases`` are outcomes, or their records (``Plan.databases``). Only the node order
     changes: every database keeps the same set of hosts.
     """
     out = {**platform.placement, **after}
-    for o in databases:
-        action = o.action.value if isinstance(o, DatabaseOutcome) else o.get("action")
-        primary = o.new_primary if isinstance(o, DatabaseOutcome) else o.get("new_primary")
-        db_id = o.id if isinstance(o, DatabaseOutcome) else str(o.get("id"))
-        hosts = out.get(db_id, ())
-        if action == Action.FAILOVER.value and primary is not None and primary in hosts:
-            out[db_id] = (primary, *(h for h in hosts if h != primary))
+    for db_id, order in serving_orders(platform, after, databases).items():
+        hosts = out[db_id]
+        out[db_id] = tuple(hosts[i] for i in order)
     return out
+
+
+def renumbered_units(
+    units: Iterable[str], orders: Mapping[str, tuple[int, ...]]
+) -> tuple[str, ...]:
+    """``units`` (``owner/index``) named as :func:`serving_placement` renumbers their nodes."""
+    out = []
+    for unit in units:
+        owner, _, index = unit.rpartition("/")
+        order = orders.get(owner)
+        if order is not None and index.isdigit() and int(index) in order:
+            unit = f"{owner}/{order.index(int(index))}"
+        out.append(unit)
+    return tuple(out)
 
 
 def outcome_records(outcomes: Iterable[DatabaseOutcome]) -> tuple[Mapping[str, Any], ...]:

@@ -16,7 +16,12 @@ from dataclasses import replace
 from models.entities import Platform
 from models.rules import Finding, capacity_findings, placement_findings, state_findings
 from planner.check import INHERITABLE, spread_after_loss
-from planner.failover import serving_placement, with_database_outcomes
+from planner.failover import (
+    renumbered_units,
+    serving_orders,
+    serving_placement,
+    with_database_outcomes,
+)
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
 from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_between
@@ -472,8 +477,15 @@ def serving_plan(
     """
     if not plan.status.has_plan:
         return plan
+    orders = serving_orders(platform, plan.placement, plan.databases)
     placement = serving_placement(platform, plan.placement, plan.databases)
-    plan = replace(plan, placement=placement, moves=moves_between(plan.before, placement))
+    plan = replace(
+        plan,
+        placement=placement,
+        moves=moves_between(plan.before, placement),
+        unplaced=renumbered_units(plan.unplaced, orders),
+        waiting=renumbered_units(plan.waiting, orders),
+    )
     lines = standby_findings(platform, plan)
     if lines:
         plan = replace(plan, explanation=(*plan.explanation, *lines))

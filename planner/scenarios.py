@@ -45,7 +45,7 @@ from planner.disaster import datacenter_plan, plan_datacenter_failure
 from planner.failover import Action, DatabaseOutcome, Source, with_database_outcomes
 from planner.failure import (
     _plan_from,  # how fail host turns a refusal into a plan: the audit's downtimes are fail's
-    _state_problems,  # fail's own test: a placement that already breaks a rule is refused
+    _with_best_effort_downtimes,  # and how it tells the downtimes of a refusal
     app_impacts,
     keep_waiting_units,
     plan_host_failure,
@@ -230,8 +230,6 @@ class AuditContext:
     owner_pos_on: dict[str, tuple[int, ...]]
     #: database id -> the apps that use it
     users_of: dict[str, tuple[str, ...]]
-    #: The rules the current placement already breaks: ``fail`` refuses every scenario then.
-    problems: tuple[str, ...] = ()
 
 
 def prepare_audit(platform: Platform, settings: AuditSettings | None = None) -> AuditContext:
@@ -254,7 +252,6 @@ def prepare_audit(platform: Platform, settings: AuditSettings | None = None) -> 
         {host: tuple(sorted(c.items())) for host, c in on.items()},
         {host: tuple(sorted(index.owner_pos[o] for o in c)) for host, c in on.items()},
         {db_id: tuple(apps) for db_id, apps in users.items()},
-        tuple(_state_problems(platform)),
     )
 
 
@@ -326,11 +323,11 @@ def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutc
     for host in down:
         for owner, n in context.owners_on.get(host, ()):
             lost[owner] += n
-    if not lost and not context.problems and not context.index.never_placed:
+    if not lost and not context.index.never_placed:
         return ScenarioOutcome(
             scenario, len(down), 0, Status.FEASIBLE, "nothing lost", checked=True, stays_down=()
         )
-    if not scenario.failed_datacenters and not context.problems:
+    if not scenario.failed_datacenters:
         return _host_outcome(context, scenario, down, lost)
     return _engine_outcome(context, scenario, down, lost)
 
@@ -416,6 +413,9 @@ def _host_outcome(
             method,
         )
         plan = _plan_from(view, scenario, refused, 0)  # fail host's plan of a refusal
+        plan = _with_best_effort_downtimes(
+            platform, plan, seed=settings.seed, workers=1, time_limit=settings.time_limit_s
+        )
         plan = keep_waiting_units(view, with_database_outcomes(view, plan))
     else:
         plan = _certify(
@@ -444,7 +444,7 @@ def _engine_outcome(
     if scenario.failed_datacenters:
         if len(scenario.failed_datacenters) != 1 or scenario.failed_hosts:
             raise ValueError(f"the audit sweeps single datacenters, not {scenario.to_dict()}")
-        volume = () if context.problems else volume_shortfall(_situation(context, down))
+        volume = volume_shortfall(_situation(context, down))
         if volume:
             return _volume_outcome(context, scenario, down, lost, volume)
         plan = plan_datacenter_failure(
@@ -515,7 +515,8 @@ def volume_shortfall(situ: Situation) -> tuple[str, ...]:
             takes = (True in is_db and index.takes_dbs[h]) or (
                 False in is_db and index.takes_apps[h]
             )
-            if h not in situ.down and takes:
+            if h not in situ.down and takes and h not in index.overfull:
+                # An over-full host receives nothing (an inherited violation is made no worse).
                 for r in range(len(free)):
                     free[r] += index.cap[h][r] - index.used[h][r]
         for r, resource in enumerate(index.resources):
