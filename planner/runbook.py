@@ -22,6 +22,7 @@ from typing import Any
 
 from models.atomic import write_atomic
 from models.entities import Platform
+from planner.check import departures
 from planner.disaster import Wave
 from planner.durations import duration
 from planner.plan import Plan
@@ -64,23 +65,38 @@ def _lost(plan: Plan) -> str:
     return " and ".join(parts) or "nothing"
 
 
+def arrivals(plan: Plan) -> list[tuple[str, str]]:
+    """The units the plan starts, as ``(owner/index, host)``: on each host an owner runs more
+    units on than before. Compared as hosts, not index by index: a failover makes the promoted
+    standby node 0 where it already ran, which starts nothing."""
+    out = []
+    for owner, after in sorted(plan.placement.items()):
+        new = Counter(h for h in after if h is not None) - Counter(
+            h for h in plan.before.get(owner, ()) if h is not None
+        )
+        for index, host in enumerate(after):
+            if host is not None and new[host] > 0:
+                new[host] -= 1
+                out.append((f"{owner}/{index}", host))
+    return out
+
+
 def _steps(platform: Platform, plan: Plan) -> list[dict[str, Any]]:
-    """The plan's starts: a datacenter plan's runbook, or one start per move of a host plan."""
+    """The plan's starts: a datacenter plan's runbook, or one start per unit a host plan starts
+    (:func:`arrivals`)."""
     if plan.extra.get("runbook") is not None:
         return [dict(s) for s in plan.extra["runbook"]]
     ready = platform.policy.host_detection_s + platform.policy.container_boot_s
     steps = []
-    for move in plan.moves:
-        if move.target is None:
-            continue
-        owner = move.unit.rsplit("/", 1)[0]
+    for unit, host in arrivals(plan):
+        owner = unit.rsplit("/", 1)[0]
         kind = "node" if owner in platform.database_by_id else "container"
         steps.append(
             {
                 "wave": None,
                 "minute": 0,
-                "unit": move.unit,
-                "host": move.target,
+                "unit": unit,
+                "host": host,
                 "kind": kind,
                 "ready_s": float(ready),
             }
@@ -359,21 +375,22 @@ def kubectl_runbook(
         "kubectl delete node NODE"
     )
     out += ["", "# 3. pods the plan moves off healthy nodes"]
-    moved = [m for m in plan.moves if m.source is not None and m.source not in down and m.target]
-    for move in moved:
-        pod = _pod_of(platform, move.unit)
+    # Units that leave a healthy node, compared as hosts (a failover's renumbering moves none).
+    moved = departures(platform, plan)
+    for owner, source in moved:
+        unit = f"{owner}/{tuple(platform.placement.get(owner, ())).index(source)}"
+        pod = _pod_of(platform, unit)
         if pod is None:
-            out.append(f"# {move.unit}: no pod recorded for it; move it by hand to {move.target}")
+            out.append(f"# {unit}: no pod recorded for it; move it off {source} by hand")
             continue
-        out.append(f"# {move.unit}: {move.source} -> {move.target} in the plan")
+        out.append(f"# {unit}: leaves {source} in the plan")
         out.append(f"kubectl delete pod {q(pod[1])} -n {q(pod[0])}{flag}")
     if not moved:
         out.append("# none: every pod on a healthy node stays")
-    cordoned = sorted(
-        {m.target for m in plan.moves if m.target and platform.host_by_id[m.target].cordoned}
-    )
+    started = arrivals(plan)
+    cordoned = sorted({h for _, h in started if platform.host_by_id[h].cordoned})
     for node in cordoned:
-        units = ", ".join(m.unit for m in plan.moves if m.target == node)
+        units = ", ".join(u for u, h in started if h == node)
         out.append(f"# the plan starts {units} on cordoned node {node}: open it, or the")
         out.append("# scheduler places them elsewhere")
         out.append(f"kubectl uncordon {q(node)}{flag}")

@@ -167,16 +167,20 @@ def test_host_loss_markdown_on_the_cluster(cluster: Platform, tmp_path: Path) ->
 
 
 def test_moved_pods_are_deleted_by_name_and_live_mode_drops_the_flag(cluster: Platform) -> None:
+    api = list(cluster.placement["shop.api"])
+    assert api[1] == "node-c3"
+    api[1] = "node-b1"
+    after = {**cluster.placement, "shop.api": tuple(api)}
     plan = Plan(
         Status.OPTIMAL,
         Scenario(failed_hosts=("node-a1",)),
         cluster.placement,
-        cluster.placement,
+        after,
         moves=(Move("shop.api/1", "node-c3", "node-b1"),),
         checked=True,
     )
     text = kubectl_runbook(cluster, plan)
-    assert "# shop.api/1: node-c3 -> node-b1 in the plan" in text
+    assert "# shop.api/1: leaves node-c3 in the plan" in text
     assert "kubectl delete pod api-5f6d7c8b9a-uvwxy -n shop --dry-run=server" in text
     live = kubectl_runbook(cluster, plan, dry_run=False)
     assert "--dry-run" not in "\n".join(_mutations(live))
@@ -215,3 +219,24 @@ def test_a_start_on_a_cordoned_node_says_to_open_it(cluster: Platform) -> None:
     markdown = markdown_runbook(cluster, plan)
     assert "| node-c2 | container |" in markdown
     assert "node-c2 is cordoned: uncordon it first; then answers on its port" in markdown
+
+
+def test_a_failover_deletes_no_promoted_pod(cluster: Platform) -> None:
+    """Losing the node of the CloudNativePG primary promotes a standby, which becomes node 0 of
+    the plan where it already ran: the script deletes no pod of the database's healthy nodes,
+    and the Markdown starts only the new standby."""
+    from planner.failure import plan_host_failure
+
+    db = cluster.database_by_id["shop.shop-db"]
+    primary, *standbys = cluster.placement[db.id]
+    plan = certify_plan(cluster, plan_host_failure(cluster, [primary], rehome_backups=False))
+    record = next(d for d in plan.databases if d["id"] == db.id)
+    assert record["action"] == "failover"
+    assert plan.placement[db.id][0] == record["new_primary"] in standbys
+    script = kubectl_runbook(cluster, plan)
+    assert db.origin is not None
+    for pod in db.origin.units[1:]:  # the standbys' pods, on healthy nodes
+        assert f"kubectl delete pod {pod.rpartition('/')[2]} " not in script
+    starts = [t for t in _tables(markdown_runbook(cluster, plan)) if t[0][0] == "minute"]
+    started = [r[2] for t in starts for r in t[1:] if r[2].startswith(db.id)]
+    assert len(started) == 1  # the new standby, not the promoted one
