@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +21,8 @@ from pydantic import ValidationError
 from models.atomic import write_atomic
 from models.entities import App, Database, Datacenter, Host, Platform, ReplicaRole, ServiceClass
 from models.policy import Policy
-from models.schema import PlatformFile
+from models.schema import MAX_UNITS, PlatformFile
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -43,19 +44,109 @@ class Problem:
 
 
 class PlatformFileError(Exception):
-    """A platform file that cannot be read: every problem found, one per line."""
+    """A platform file that cannot be read: every problem found, one per line.
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+    At most :data:`MAX_PROBLEMS` are kept; ``more`` counts the others, and :meth:`lines` ends
+    with one line saying how many.
+    """
+
+    def __init__(self, problems: Iterable[Problem], more: int = 0) -> None:
+        kept = list(problems)
+        self.more = more + max(len(kept) - MAX_PROBLEMS, 0)
+        self.problems = tuple(kept[:MAX_PROBLEMS])
+        super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+        lines = [str(p) for p in self.problems]
+        if self.more:
+            source = self.problems[0].source if self.problems else "file"
+            lines.append(f"{source}: ... and {self.more} more problems")
+        return lines
 
 
 def _show(value: Any) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+#: Environment variable that overrides :data:`DEFAULT_MAX_FILE_MB`.
+MAX_FILE_MB_ENV = "DRPLAN_MAX_FILE_MB"
+#: Largest file read, in MB (1 MB = 2**20 bytes), unless ``DRPLAN_MAX_FILE_MB`` says otherwise.
+DEFAULT_MAX_FILE_MB = 512
+#: Deepest nesting of lists and mappings accepted (a platform file needs 5).
+MAX_DEPTH = 32
+#: Longest integer literal accepted, in digits (every bound in ``models.schema`` has fewer).
+MAX_INT_DIGITS = 30
+#: Problems listed one per line; the rest are counted in one last line.
+MAX_PROBLEMS = 200
+#: Longest key PyYAML reads as a plain key; longer ones are syntax errors (see ``_yaml_problem``).
+_YAML_MAX_KEY = 1024
+
+
+def max_file_bytes() -> int:
+    """The size limit of a file read: ``DRPLAN_MAX_FILE_MB`` (MB) or 512 MB."""
+    text = os.environ.get(MAX_FILE_MB_ENV, "").strip()
+    try:
+        mb = float(text) if text else DEFAULT_MAX_FILE_MB
+    except ValueError:
+        mb = DEFAULT_MAX_FILE_MB
+    if not math.isfinite(mb) or mb <= 0:
+        mb = DEFAULT_MAX_FILE_MB
+    return int(min(mb, 2**40) * 2**20)
+
+
+def _unreadable(source: str, reason: str) -> PlatformFileError:
+    return PlatformFileError([Problem(source, "", f"cannot read file: {reason}", None, False)])
+
+
+def read_text(path: str | os.PathLike[str], source: str | None = None) -> str:
+    """The text of the regular file ``path``, UTF-8 (a byte-order mark dropped), size-limited.
+
+    A device, FIFO or socket is never opened for reading (``/dev/zero`` never ends, a FIFO with
+    no writer never answers), and no more than :func:`max_file_bytes` are read.
+
+    Raises
+    ------
+    PlatformFileError
+        One problem naming the file and why it cannot be read.
+    """
+    source = str(path) if source is None else source
+    limit = max_file_bytes()
+    too_big = (
+        f"the file is larger than the limit of {limit // 2**20} MB "
+        f"(set {MAX_FILE_MB_ENV} to read it)"
+    )
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise _unreadable(source, "Is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise _unreadable(source, "not a regular file (a device, FIFO or socket is not read)")
+        if info.st_size > limit:
+            raise _unreadable(source, too_big)
+        # Non-blocking, so that a FIFO swapped in after the stat cannot hang the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise _unreadable(source, "not a regular file")
+            os.set_blocking(handle.fileno(), True)
+            data = handle.read(limit + 1)
+    except OSError as error:
+        raise _unreadable(source, error.strerror or str(error)) from None
+    if len(data) > limit:
+        raise _unreadable(source, too_big)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise _unreadable(source, f"not utf-8 text (line {line}: {error.reason})") from None
+
+
+def read_data(path: str | os.PathLike[str], source: str | None = None) -> Any:
+    """The parsed content of a YAML or JSON file (JSON if it ends in ``.json``), bounded:
+    see :func:`read_text` and :func:`parse_text`."""
+    source = str(path) if source is None else source
+    return parse_text(read_text(path, source), source)
 
 
 def load_platform(path: str | Path) -> Platform:
@@ -67,54 +158,214 @@ def load_platform(path: str | Path) -> Platform:
         With every problem found: syntax, shape, types, duplicates, unknown references.
     """
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise PlatformFileError(
-            [Problem(source, "", f"cannot read file: {reason}", None, False)]
-        ) from None
-    return parse_platform(_parse_text(text, source), source)
+    return parse_platform(read_data(path, source), source)
 
 
-class _UniqueKeyLoader(_Loader):  # type: ignore[misc,valid-type]
-    """A YAML loader that refuses a key given twice in one mapping instead of keeping the last."""
+class _BoundedComposer(yaml.composer.Composer):
+    """Composes YAML nodes refusing anchors and aliases, and nesting deeper than MAX_DEPTH.
+
+    An alias lets 3 KB expand to gigabytes ("billion laughs") or refer to itself; a platform
+    file never needs one. The depth is checked before the constructor recurses.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event: Any = self.peek_event()  # type: ignore[attr-defined]
+        mark: Any = event.start_mark
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases (*{event.anchor}) are not allowed", mark
+            )
+        if getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, f"anchors (&{event.anchor}) are not allowed", mark
+            )
+        nests = isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent)
+        if nests:
+            self._depth += 1
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
+                )
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            if nests:
+                self._depth -= 1
 
 
-def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+class _Constructor(yaml.constructor.SafeConstructor):
+    """Safe construction that refuses a key given twice, a key that is a list or mapping, and
+    integers too long to be a quantity."""
+
+
+_PLAIN_KEYS = (str, int, float, bool, type(None))
+
+
+def _construct_unique_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
+        mark = key_node.start_mark
+        if not isinstance(key, _PLAIN_KEYS):
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value, not a list or mapping", mark
+            )
         if key in seen:
-            mark = key_node.start_mark
             raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", mark)
         seen.add(key)
-    return loader.construct_mapping(node)
+    return loader.construct_mapping(node)  # type: ignore[no-any-return]
 
 
-_UniqueKeyLoader.add_constructor(
+def _construct_int(loader: Any, node: yaml.ScalarNode) -> Any:
+    digits = sum(c.isdigit() for c in str(node.value))
+    if digits > MAX_INT_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"an integer of {digits} digits (at most {MAX_INT_DIGITS})",
+            node.start_mark,
+        )
+    return loader.construct_yaml_int(node)
+
+
+_Constructor.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
 )
+_Constructor.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+_Parser: Any = getattr(yaml, "CParser", None)
+if _Parser is not None:
+
+    class _BoundedLoader(  # type: ignore[misc]
+        _BoundedComposer, _Parser, _Constructor, yaml.resolver.Resolver
+    ):
+        """libyaml's parser (fast), our composer and constructor."""
+
+        def __init__(self, stream: str) -> None:
+            _Parser.__init__(self, stream)
+            _BoundedComposer.__init__(self)
+            _Constructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+else:  # pragma: no cover - PyYAML built without libyaml
+
+    class _BoundedLoader(  # type: ignore[no-redef]
+        yaml.reader.Reader,
+        yaml.scanner.Scanner,
+        yaml.parser.Parser,
+        _BoundedComposer,
+        _Constructor,
+        yaml.resolver.Resolver,
+    ):
+        """The pure-Python parser, our composer and constructor."""
+
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            _BoundedComposer.__init__(self)
+            _Constructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
 
 
-def _parse_text(text: str, source: str) -> Any:
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _JsonProblem(f"key {key!r} is given twice")
+        out[key] = value
+    return out
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _JsonProblem(
+            f"an integer of {len(text.lstrip('-'))} digits (at most {MAX_INT_DIGITS})"
+        )
+    return int(text)
+
+
+class _JsonProblem(ValueError):
+    """A JSON value refused while parsing: duplicate key, integer too long."""
+
+
+def _too_deep(data: Any) -> bool:
+    """True when lists and mappings nest more than MAX_DEPTH levels (iterative: no recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _syntax(where: str, message: str) -> PlatformFileError:
+    return PlatformFileError([Problem(where, "", message, None, False)])
+
+
+def parse_text(text: str, source: str) -> Any:
+    """Parse ``text`` as JSON (``source`` ends in ``.json``) or YAML, refusing what no platform
+    or plan needs and what could exhaust memory or the stack: YAML anchors and aliases, nesting
+    over :data:`MAX_DEPTH`, integers over :data:`MAX_INT_DIGITS` digits, keys given twice,
+    list or mapping keys.
+
+    Raises
+    ------
+    PlatformFileError
+        One problem naming the file and, where known, the line.
+    """
+    text = text.removeprefix("\ufeff")
     if source.endswith(".json"):
         try:
-            return json.loads(text)
+            data = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
         except json.JSONDecodeError as error:
-            where = f"{source}:{error.lineno}:{error.colno}"
-            raise PlatformFileError(
-                [Problem(where, "", f"JSON syntax error: {error.msg}", None, False)]
+            raise _syntax(
+                f"{source}:{error.lineno}:{error.colno}", f"JSON syntax error: {error.msg}"
             ) from None
+        except _JsonProblem as error:
+            raise _syntax(source, f"JSON: {error}") from None
+        except RecursionError:
+            raise _syntax(source, f"JSON: nested more than {MAX_DEPTH} levels deep") from None
+        if _too_deep(data):
+            raise _syntax(source, f"JSON: nested more than {MAX_DEPTH} levels deep")
+        return data
+    loader = _BoundedLoader(text)
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        return loader.get_single_data()
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        problem = getattr(error, "problem", None) or str(error)
-        raise PlatformFileError(
-            [Problem(where, "", f"YAML syntax error: {problem}", None, False)]
-        ) from None
+        raise _yaml_problem(error, text, source) from None
+    except RecursionError:
+        raise _syntax(source, f"YAML: nested more than {MAX_DEPTH} levels deep") from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_problem(error: yaml.YAMLError, text: str, source: str) -> PlatformFileError:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+    problem = getattr(error, "problem", None) or str(error)
+    refused = yaml.constructor.ConstructorError | yaml.composer.ComposerError
+    if mark is not None and not isinstance(error, refused):
+        # PyYAML reads at most 1,024 characters as a plain key: a longer id used as a key (in
+        # ``placement`` or ``backups``) is a syntax error there; say what it really is.
+        for line in text.splitlines()[max(mark.line - 1, 0) : mark.line + 1]:
+            key = line.split(":", 1)[0].strip(" -'\"")
+            if len(key) > _YAML_MAX_KEY:
+                return _syntax(
+                    where,
+                    f"a key of {len(key)} characters: keys and ids are at most "
+                    f"{_YAML_MAX_KEY} characters",
+                )
+    return _syntax(where, f"YAML syntax error: {problem}")
 
 
 def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
@@ -213,11 +464,14 @@ def _duplicates(
         seen.add(ident)
 
 
+_CLASSES = frozenset(c.value for c in ServiceClass)
+
+
 def _count(item: Mapping[str, Any], key: str, service_class: Any = None) -> int | None:
     value = item.get(key)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
-    if value is None and service_class in {c.value for c in ServiceClass}:
+    if value is None and isinstance(service_class, str) and service_class in _CLASSES:
         return ServiceClass(service_class).default_nodes
     return None
 
@@ -240,6 +494,10 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
         if (ident := _id(db)) is not None:
             counts.setdefault(ident, _count(db, "nodes", db.get("class")))
 
+    units = sum(n for n in counts.values() if n is not None)
+    if units > MAX_UNITS:
+        message = f"{units} containers and database nodes in all, more than {MAX_UNITS}"
+        yield Problem(source, "apps", message, None, False)
     yield from _duplicates("datacenters", datacenters, source)
     yield from _duplicates("hosts", hosts, source)
     yield from _duplicates("apps", apps, source)

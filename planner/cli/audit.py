@@ -13,16 +13,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from models.atomic import write_atomic
 from models.entities import Platform
 from planner.audit import AuditResult, AuditSettings, Verdict, audit
 from planner.cli.common import (
     ExitCode,
+    check_output,
     emit_json,
     fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
+    output_options,
+    write_output,
 )
 from planner.headroom import HostSize, parse_host_size
 from planner.report import (
@@ -214,11 +216,15 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
 )
 @click.option("--detail", is_flag=True, help="Every scenario in full in the JSON.")
 @json_option()
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON here (atomic)."
-)
+@output_options("Write the JSON here (atomic; - for stdout).")
 def audit_command(
-    file: str | None, top: int, detail: bool, as_json: bool, output: str | None, **options: Any
+    file: str | None,
+    top: int,
+    detail: bool,
+    as_json: bool,
+    output: str | None,
+    force: bool,
+    **options: Any,
 ) -> None:
     """Simulate every single-host and single-datacenter loss of FILE (pairs with --k 2), rank the
     worst, and compute the headroom: the fewest extra hosts per datacenter that make every single
@@ -226,13 +232,16 @@ def audit_command(
 
     Exit 1 when some scenario is unrecoverable. Without FILE, the embedded reference platform.
     """
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     source = file or "reference platform"
     result = _run(platform, source=source, **options)
     data = result.to_dict(worst=top, detail=detail)
     if output:
         emit_json(data, output)
-    if as_json:
+    if output == "-":
+        pass
+    elif as_json:
         emit_json(data)
     else:
         _print_summary(result, source, top)
@@ -251,20 +260,16 @@ def audit_command(
     show_default=True,
     help="Worst scenarios shown.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="The HTML file to write (atomic).",
-)
-def report_command(file: str | None, top: int, output: str, **options: Any) -> None:
+@output_options("The HTML file to write (atomic; - for stdout).", required=True)
+def report_command(file: str | None, top: int, output: str, force: bool, **options: Any) -> None:
     """The audit of FILE as one self-contained HTML page: the same tables, and plots.
 
     Exit 0 once written, whatever the audit found. Without FILE, the reference platform.
     """
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     source = file or "reference platform"
     result = _run(platform, source=source, **options)
-    write_atomic(output, render_report(platform, result, top))
-    click.echo(f"wrote {output}", err=True)
+    write_output(output, render_report(platform, result, top))
+    if output != "-":
+        click.echo(f"wrote {output}", err=True)

@@ -1,15 +1,21 @@
-"""What every drplan command shares: loading a platform file, exit codes, JSON output."""
+"""What every drplan command shares: loading a platform file, exit codes, JSON output, the
+``-o``/``--force`` pair, option types with their ranges, and text made safe for the terminal."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable
 from enum import IntEnum
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import click
 
-from models.atomic import write_atomic
+from models.atomic import OutputError, output_target, write_atomic
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ExitCode(IntEnum):
@@ -41,11 +47,74 @@ def load_platform_or_exit(path: str | None) -> Any:
         fail_bad_input(error.lines())
 
 
+# --- output files -----------------------------------------------------------------------------
+
+
+def output_options(help: str, required: bool = False) -> Callable[[F], F]:
+    """``-o/--output PATH`` (``-`` is stdout) and ``--force`` (replace a platform file)."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--force", is_flag=True, help="Replace OUTPUT even when it is a platform file."
+        )(func)
+        return click.option(
+            "-o", "--output", type=click.Path(dir_okay=False), required=required, help=help
+        )(func)
+
+    return decorate
+
+
+def _same_file(a: Path, b: str | None) -> bool:
+    try:
+        return b is not None and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _is_platform_file(path: Path) -> bool:
+    """True for a YAML or JSON file whose top level is a mapping with ``datacenters``."""
+    from models.io import PlatformFileError, read_data
+
+    try:
+        data = read_data(path)
+    except PlatformFileError:
+        return False
+    return isinstance(data, dict) and "datacenters" in data
+
+
+def check_output(output: str | None, force: bool, *inputs: str | None) -> None:
+    """Exit 2 before any work when ``output`` cannot be written, or would replace a platform
+    file (one of ``inputs``, or any file that reads as a platform) without ``--force``."""
+    if output is None or output == "-":
+        return
+    try:
+        target = output_target(output)
+    except OutputError as error:
+        fail_bad_input([str(error)])
+    if force or not target.exists():
+        return
+    if any(_same_file(target, given) for given in inputs):
+        fail_bad_input([f"{output}: is the input file; pass --force to replace it"])
+    if _is_platform_file(target):
+        fail_bad_input([f"{output}: is a platform file; pass --force to replace it"])
+
+
+def write_output(output: str, text: str) -> None:
+    """Write ``text`` to ``output`` atomically (``-``: stdout), or exit 2 saying why not."""
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        write_atomic(output, text)
+    except OutputError as error:
+        fail_bad_input([str(error)])
+
+
 def emit_json(data: Any, output: str | None = None) -> None:
     """Print ``data`` as JSON on stdout, or write it atomically to ``output``."""
     text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
     if output:
-        write_atomic(output, text)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
 

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from planner.cli.common import (
     ExitCode,
+    check_output,
     emit_json,
     fail_bad_input,
     file_argument,
@@ -171,6 +172,7 @@ def fail_datacenter(
     time_limit: float,
     as_json: bool,
     output: str | None,
+    force: bool,
 ) -> None:
     """The disaster-recovery plan after losing DATACENTER of FILE (the reference platform by
     default): every app and database restored in the surviving datacenters, where each
@@ -178,6 +180,7 @@ def fail_datacenter(
 
     Exit 1 when something is not recovered (units with no host, unrecoverable databases).
     """
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     try:
         plan = plan_datacenter_failure(

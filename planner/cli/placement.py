@@ -21,11 +21,14 @@ from models.io import dump_platform_text
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.common import (
     ExitCode,
+    check_output,
     emit_json,
     fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
+    output_options,
+    write_output,
 )
 from planner.failure import (
     UnknownHostError,
@@ -73,9 +76,12 @@ solve_options = solve_options_with(10.0)
 
 
 def emit_plan(plan: Plan, as_json: bool, output: str | None, summary: Callable[[], None]) -> None:
-    """Write the plan's JSON to ``output`` (atomic), then print it as JSON or as ``summary``."""
+    """Write the plan's JSON to ``output`` (atomic; ``-`` is stdout, alone), then print it as
+    JSON or as ``summary``."""
     if output:
         emit_json(plan.to_dict(), output)
+    if output == "-":
+        return
     if as_json:
         emit_json(plan.to_dict())
     else:
@@ -96,9 +102,8 @@ def allow_moves_option(func: F) -> F:
 
 
 def output_option(func: F) -> F:
-    return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False), help="Write the result here (atomic)."
-    )(func)
+    """``-o/--output`` and ``--force``: where the result goes (atomic; ``-`` is stdout)."""
+    return output_options("Write the result here (atomic; - for stdout).")(func)
 
 
 def finish_plan(platform: Platform, plan: Plan) -> Plan:
@@ -227,12 +232,14 @@ def place(
     seed: int,
     workers: int,
     time_limit: float,
+    force: bool,
 ) -> None:
     """Place every container and database node of FILE that has no host yet.
 
     Writes the placed platform to OUTPUT (atomically; YAML, or JSON for *.json), or prints it.
     With --json the plan is printed as JSON instead. Without FILE, the reference platform.
     """
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     plan = finish_plan(
         platform,
@@ -248,10 +255,10 @@ def place(
             err=True,
         )
     if plan.status.has_plan and output:
-        from models.atomic import write_atomic
-
         fmt = "json" if output.lower().endswith(".json") else "yaml"
-        write_atomic(output, dump_platform_text(placed, fmt))
+        write_output(output, dump_platform_text(placed, fmt))
+        if output == "-":
+            sys.exit(exit_code(plan))
     if as_json:
         emit_json(plan.to_dict())
     elif output or not plan.status.has_plan:
@@ -296,6 +303,7 @@ def fail_host(
     time_limit: float,
     as_json: bool,
     output: str | None,
+    force: bool,
 ) -> None:
     """The plan after losing HOST [HOST ...] of FILE (the reference platform by default).
 
@@ -306,6 +314,7 @@ def fail_host(
     hosts, file = _split_file(hosts, file)
     if not hosts:
         fail_bad_input([f"{file}: no host given; usage: drplan fail host HOST [HOST ...] [FILE]"])
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     try:
         plan = plan_host_failure(

@@ -11,7 +11,6 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from models.atomic import write_atomic
 from models.generate import GenerationError, generate_platform
 from models.io import dump_platform_text
 from models.reference import EXAMPLES, HOST_SITES, example_path, paris_facilities
@@ -19,11 +18,13 @@ from models.rules import state_findings
 from models.schema import json_schema
 from planner.cli.common import (
     ExitCode,
+    check_output,
     emit_json,
     fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
+    write_output,
 )
 from planner.inventory import platform_inventory
 
@@ -35,9 +36,10 @@ def _write_output(output: str | None, text: str, force: bool) -> None:
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
+    check_output(output, force)
     if Path(output).exists() and not force:
         fail_bad_input([f"{output}: file exists; pass --force to replace it"])
-    write_atomic(output, text)
+    write_output(output, text)
     click.echo(f"wrote {output}", err=True)
 
 

@@ -194,13 +194,13 @@ BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
     "zero capacity": (
         _set("hosts", 0, "capacity", "cpu", value=0),
         "hosts[0].capacity.cpu",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "0",
     ),
     "negative capacity": (
         _set("hosts", 3, "capacity", "memory_mb", value=-16384),
         "hosts[3].capacity.memory_mb",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "-16384",
     ),
     "empty capacity": (_set("hosts", 0, "capacity", value={}), "hosts[0].capacity", "1 item", "{}"),
@@ -225,19 +225,19 @@ BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
     "zero container size": (
         _set("apps", 0, "size", "cpu", value=0),
         "apps[0].size.cpu",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "0",
     ),
     "negative node size": (
         _set("databases", 0, "node_size", "memory_mb", value=-1),
         "databases[0].node_size.memory_mb",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "-1",
     ),
     "zero data size": (
         _set("databases", 0, "size_gb", value=0),
         "databases[0].size_gb",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "0",
     ),
     "zero containers": (
