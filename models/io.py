@@ -6,6 +6,7 @@ mistake, each naming the file, the field path and the bad value.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -161,43 +162,54 @@ def load_platform(path: str | Path) -> Platform:
     return parse_platform(read_data(path, source), source)
 
 
-class _BoundedComposer(yaml.composer.Composer):
-    """Composes YAML nodes refusing anchors and aliases, and nesting deeper than MAX_DEPTH.
+_CLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+try:
+    from yaml.cyaml import CParser as _EventParser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _EventParser = yaml.SafeLoader  # type: ignore[misc,assignment]
+_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
-    An alias lets 3 KB expand to gigabytes ("billion laughs") or refer to itself; a platform
-    file never needs one. The depth is checked before the constructor recurses.
+
+def _prescan_yaml(text: str) -> None:
+    """Refuse anchors, aliases and nesting deeper than MAX_DEPTH, from the parser's events,
+    before anything is composed or built.
+
+    An alias lets 3 KB expand to gigabytes ("billion laughs") or refer to itself; a platform file
+    never needs one. Deep nesting would exhaust the stack of the composer and the constructor.
+
+    Raises
+    ------
+    yaml.YAMLError
+        A ``ComposerError`` with the mark of the first refused event, or the parser's own error.
     """
-
-    _depth = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event: Any = self.peek_event()  # type: ignore[attr-defined]
-        mark: Any = event.start_mark
-        if isinstance(event, yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None, None, f"aliases (*{event.anchor}) are not allowed", mark
-            )
-        if getattr(event, "anchor", None) is not None:
-            raise yaml.composer.ComposerError(
-                None, None, f"anchors (&{event.anchor}) are not allowed", mark
-            )
-        nests = isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent)
-        if nests:
-            self._depth += 1
-            if self._depth > MAX_DEPTH:
-                raise yaml.composer.ComposerError(
-                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
-                )
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            if nests:
-                self._depth -= 1
+    parser = _EventParser(text)
+    depth = 0
+    try:
+        while parser.check_event():
+            event: Any = parser.get_event()
+            kind = type(event)
+            message = None
+            if kind is yaml.AliasEvent:
+                message = f"aliases (*{event.anchor}) are not allowed (write the value out)"
+            elif kind in _ENDS:
+                depth -= 1
+            elif kind is yaml.ScalarEvent or kind in _STARTS:
+                if event.anchor is not None:
+                    message = f"anchors (&{event.anchor}) are not allowed (write the value out)"
+                elif kind in _STARTS:
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        message = f"nested more than {MAX_DEPTH} levels deep"
+            if message is not None:
+                raise yaml.composer.ComposerError(None, None, message, event.start_mark)
+    finally:
+        parser.dispose()
 
 
-class _Constructor(yaml.constructor.SafeConstructor):
-    """Safe construction that refuses a key given twice, a key that is a list or mapping, and
-    integers too long to be a quantity."""
+class _BoundedLoader(_CLoader):  # type: ignore[misc]
+    """Safe construction (libyaml's composer when there is one) that refuses a key given twice,
+    a key that is a list or mapping, and integers too long to be a quantity."""
 
 
 _PLAIN_KEYS = (str, int, float, bool, type(None))
@@ -230,44 +242,10 @@ def _construct_int(loader: Any, node: yaml.ScalarNode) -> Any:
     return loader.construct_yaml_int(node)
 
 
-_Constructor.add_constructor(
+_BoundedLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
 )
-_Constructor.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-_Parser: Any = getattr(yaml, "CParser", None)
-if _Parser is not None:
-
-    class _BoundedLoader(  # type: ignore[misc]
-        _BoundedComposer, _Parser, _Constructor, yaml.resolver.Resolver
-    ):
-        """libyaml's parser (fast), our composer and constructor."""
-
-        def __init__(self, stream: str) -> None:
-            _Parser.__init__(self, stream)
-            _BoundedComposer.__init__(self)
-            _Constructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
-
-else:  # pragma: no cover - PyYAML built without libyaml
-
-    class _BoundedLoader(  # type: ignore[no-redef]
-        yaml.reader.Reader,
-        yaml.scanner.Scanner,
-        yaml.parser.Parser,
-        _BoundedComposer,
-        _Constructor,
-        yaml.resolver.Resolver,
-    ):
-        """The pure-Python parser, our composer and constructor."""
-
-        def __init__(self, stream: str) -> None:
-            yaml.reader.Reader.__init__(self, stream)
-            yaml.scanner.Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
-            _BoundedComposer.__init__(self)
-            _Constructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -338,15 +316,13 @@ def parse_text(text: str, source: str) -> Any:
         if _too_deep(data):
             raise _syntax(source, f"JSON: nested more than {MAX_DEPTH} levels deep")
         return data
-    loader = _BoundedLoader(text)
     try:
-        return loader.get_single_data()
+        _prescan_yaml(text)
+        return yaml.load(text, Loader=_BoundedLoader)
     except yaml.YAMLError as error:
         raise _yaml_problem(error, text, source) from None
     except RecursionError:
         raise _syntax(source, f"YAML: nested more than {MAX_DEPTH} levels deep") from None
-    finally:
-        loader.dispose()
 
 
 def _yaml_problem(error: yaml.YAMLError, text: str, source: str) -> PlatformFileError:
@@ -365,6 +341,8 @@ def _yaml_problem(error: yaml.YAMLError, text: str, source: str) -> PlatformFile
                     f"a key of {len(key)} characters: keys and ids are at most "
                     f"{_YAML_MAX_KEY} characters",
                 )
+    if "maximum nesting depth" in str(problem):  # libyaml's own bound, above ours
+        return _syntax(where, f"nested more than {MAX_DEPTH} levels deep")
     return _syntax(where, f"YAML syntax error: {problem}")
 
 
@@ -381,21 +359,31 @@ def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
     return out
 
 
-def _pydantic_problems(error: ValidationError, source: str, data: Any) -> list[Problem]:
-    problems = []
-    for item in error.errors():
+def _pydantic_problems(
+    error: ValidationError, source: str, data: Any, limit: int = MAX_PROBLEMS
+) -> tuple[list[Problem], int]:
+    """The first ``limit`` distinct problems, and how many errors were not looked at."""
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    items = error.errors(include_url=False, include_context=False)
+    for done, item in enumerate(items):
+        if len(problems) >= limit:
+            return problems, len(items) - done
         loc = tuple(p for p in item["loc"] if p not in ("function-after",))
         # Union members add their type names to the path (``int``, ``str``...): drop them.
         loc = tuple(p for p in loc if not (isinstance(p, str) and p in _TYPE_TAGS))
         path = _format_loc(loc, data)
         kind = item["type"]
         if kind == "missing":
-            problems.append(Problem(source, path, "missing field", None, False))
+            problem = Problem(source, path, "missing field", None, False)
         elif kind == "extra_forbidden":
-            problems.append(Problem(source, path, "unknown field", item.get("input")))
+            problem = Problem(source, path, "unknown field", item.get("input"))
         else:
-            problems.append(Problem(source, path, item["msg"], item.get("input")))
-    return _dedupe(problems)
+            problem = Problem(source, path, item["msg"], item.get("input"))
+        if (problem.path, problem.message) not in seen:
+            seen.add((problem.path, problem.message))
+            problems.append(problem)
+    return problems, 0
 
 
 _TYPE_TAGS = {"str", "int", "float", "none", "list[...]", "constrained-str", "bool"}
@@ -425,16 +413,21 @@ def parse_platform(data: Any, source: str = "<platform>") -> Platform:
         message = f"the file must hold a mapping of sections, not {kind}"
         raise PlatformFileError([Problem(source, "", message, None, False)])
     problems: list[Problem] = []
+    more = 0
     spec = None
     try:
         spec = PlatformFile.model_validate(data)
     except ValidationError as error:
-        problems += _pydantic_problems(error, source, data)
+        problems, more = _pydantic_problems(error, source, data)
     # Cross-references are checked on the raw data, so that a type error elsewhere does not
-    # hide an unknown host or a duplicate id: every problem is reported in one run.
-    problems += _reference_problems(data, source)
+    # hide an unknown host or a duplicate id: every problem is reported in one run (the first
+    # MAX_PROBLEMS of them, and the count of the rest).
+    references = _reference_problems(data, source)
+    problems += itertools.islice(references, max(MAX_PROBLEMS - len(problems), 0) + 1)
+    more += sum(1 for _ in references)
     if problems or spec is None:
-        raise PlatformFileError(_dedupe(problems))
+        problems = _dedupe(problems)
+        raise PlatformFileError(problems[:MAX_PROBLEMS], more + len(problems[MAX_PROBLEMS:]))
     return _build(spec)
 
 
