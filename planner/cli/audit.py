@@ -24,6 +24,7 @@ from planner.cli.common import (
     json_option,
     load_platform_or_exit,
     output_options,
+    shown,
     write_output,
 )
 from planner.headroom import HostSize, parse_host_size
@@ -172,7 +173,7 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
     console = probe if probe.is_terminal else Console(width=140)
     s = result.summary_dict()
     console.print(
-        f"[bold]{source}[/bold]: {s['scenarios']} scenarios "
+        f"[bold]{shown(source, None)}[/bold]: {s['scenarios']} scenarios "
         f"({', '.join(f'{n} {kind}' for kind, n in s['by_kind'].items())}), swept on "
         f"{result.sweep.backend} ({result.sweep.workers} worker(s)) in {result.sweep.wall_s:.1f} s"
     )
@@ -186,22 +187,24 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
     ranked = result.ranked()[:top]
     for outcome, row in zip(ranked, scenario_rows(ranked), strict=True):
         style = "red" if outcome.verdict is Verdict.UNRECOVERABLE else None
-        table.add_row(*row, style=style)
+        table.add_row(*(shown(cell) for cell in row), style=style)
     console.print(table)
     for outcome in ranked:
         if outcome.explanation:
-            console.print(f"  {outcome.label}: " + "; ".join(outcome.explanation))
+            console.print(
+                f"  {shown(outcome.label)}: " + shown("; ".join(outcome.explanation), None)
+            )
     if result.headroom is not None:
-        console.print(f"[bold]Headroom[/bold]: {headroom_sentence(result)}")
+        console.print(f"[bold]Headroom[/bold]: {shown(headroom_sentence(result), None)}")
         rows = headroom_rows(result)
         if rows:
             head = Table(title_justify="left")
             for column in HEADROOM_COLUMNS:
                 head.add_column(column)
             for row in rows:
-                head.add_row(*row)
+                head.add_row(*(shown(cell) for cell in row))
             console.print(head)
-            console.print("  extra hosts: " + ", ".join(h.id for h in result.headroom.hosts))
+            console.print("  extra hosts: " + ", ".join(shown(h.id) for h in result.headroom.hosts))
 
 
 @click.command("audit")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from rich.markup import escape
 
 from models.atomic import OutputError, output_target, write_atomic
 
@@ -127,3 +128,21 @@ def file_argument() -> Any:
 def json_option() -> Any:
     """``--json``: machine-readable output on stdout instead of the readable summary."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a summary.")
+
+
+# --- text from files, made safe for the terminal ----------------------------------------------
+
+#: Longest id or name shown in a table cell or title; ``--json`` has them whole.
+MAX_SHOWN = 64
+
+
+def shown(value: object, limit: int | None = MAX_SHOWN) -> str:
+    """``value`` as rich markup that prints as itself: control characters (ANSI escapes) made
+    visible as ``\\x1b``, rich markup (``[bold]``) escaped, and, past ``limit`` characters,
+    shortened with an ellipsis."""
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return escape(text)

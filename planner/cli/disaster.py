@@ -22,6 +22,7 @@ from planner.cli.common import (
     file_argument,
     json_option,
     load_platform_or_exit,
+    shown,
 )
 from planner.cli.placement import (
     allow_moves_option,
@@ -57,7 +58,8 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     extra: dict[str, Any] = dict(plan.extra)
     method = extra.get("method")
     console.print(
-        f"[bold]{title}[/bold]: {plan.status.value}" + (f" ({method})" if method else ""),
+        f"[bold]{shown(title, None)}[/bold]: {plan.status.value}"
+        + (f" ({shown(method)})" if method else ""),
         highlight=False,
     )
     waves = Table(title=f"Runbook (at most {limit} start(s) per host per minute)")
@@ -96,12 +98,12 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
         )
     for d in databases[:MAX_ROWS]:
         table.add_row(
-            d["id"],
-            d["action"],
-            d["source"] or "-",
+            shown(d["id"]),
+            shown(d["action"]),
+            shown(d["source"] or "-"),
             duration(d["data_loss_s"], none="all data"),
             duration(d["downtime_s"]),
-            d["new_primary"] or "-",
+            shown(d["new_primary"] or "-"),
             "-" if d["sla_budget_s"] is None else f"{d['sla_tier']} {duration(d['sla_budget_s'])}",
             "blown" if d["sla_blown"] else "ok",
         )
@@ -115,7 +117,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
         f"apps: {len(plan.apps)} affected, {len(down)} down for a while, "
         f"{len(blown)} blow their SLA budget; longest down: "
         + ", ".join(
-            f"{a.id} {duration(a.downtime_s)}"
+            f"{shown(a.id)} {duration(a.downtime_s)}"
             for a in sorted(down, key=lambda a: (-a.downtime_s, a.id))[:5]
         ),
         highlight=False,
@@ -127,7 +129,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
         highlight=False,
     )
     for line in plan.explanation:
-        console.print(f"  {line}", markup=False, highlight=False)
+        console.print(f"  {shown(line, None)}", highlight=False)
     console.print(
         f"time to recover: every service back after {duration(extra.get('time_to_recover_s'))}; "
         f"runbook done after {duration(extra.get('runbook_end_s'))}",
@@ -247,7 +249,7 @@ def rpo(file: str | None, redeploy: bool, as_json: bool) -> None:
         for row in rows:
             by_db.setdefault(row.database, {})[row.failure] = row
         table = Table(
-            title=f"Data loss and time to recover ({file or 'reference platform'})",
+            title=f"Data loss and time to recover ({shown(file or 'reference platform', None)})",
             caption="per lost host, datacenter, region: action and worst-case data loss; "
             "RTO: time to recover; ! misses the class's target or SLA budget",
         )
@@ -259,7 +261,9 @@ def rpo(file: str | None, redeploy: bool, as_json: bool) -> None:
             host = _cell(classes.get(FailureClass.HOST))
             dc = _cell(classes.get(FailureClass.DATACENTER))
             region = _cell(classes.get(FailureClass.REGION))
-            table.add_row(db_id, any_row.engine, any_row.service_class, *host, *dc, region[0])
+            table.add_row(
+                shown(db_id), any_row.engine, any_row.service_class, *host, *dc, region[0]
+            )
         _console().print(table)
         for line in findings:
             click.echo(line)

@@ -28,6 +28,7 @@ from planner.cli.common import (
     json_option,
     load_platform_or_exit,
     output_options,
+    shown,
     write_output,
 )
 from planner.failure import (
@@ -129,14 +130,14 @@ def _yes(value: bool) -> str:
 
 def print_summary(plan: Plan, console: Console, title: str) -> None:
     """The readable summary: status, affected apps, moves, explanation, solve statistics."""
-    console.print(f"[bold]{title}[/bold]: {plan.status.value}")
+    console.print(f"[bold]{shown(title, None)}[/bold]: {plan.status.value}")
     if plan.apps:
         table = Table(title=f"Affected apps ({len(plan.apps)})")
         for column in ("app", "containers lost", "stays up", "downtime", "SLA tier", "budget"):
             table.add_column(column, justify="left" if column in ("app", "SLA tier") else "right")
         for app in plan.apps[:MAX_ROWS]:
             table.add_row(
-                app.id,
+                shown(app.id),
                 str(app.containers_lost),
                 _yes(app.stays_up),
                 f"{app.downtime_s:g} s",
@@ -154,11 +155,11 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
             )
         for record in plan.databases[:MAX_ROWS]:
             table.add_row(
-                str(record.get("id", "-")),
-                str(record.get("action", "-")),
+                shown(record.get("id", "-")),
+                shown(record.get("action", "-")),
                 f"{record.get('downtime_s', 0):g} s",
                 f"{record.get('data_loss_s', 0):g} s",
-                str(record.get("sla_tier") or "-"),
+                shown(record.get("sla_tier") or "-"),
             )
         if len(plan.databases) > MAX_ROWS:
             table.caption = f"... and {len(plan.databases) - MAX_ROWS} more (see --json)"
@@ -168,23 +169,23 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
         for column in ("unit", "from", "to"):
             table.add_column(column)
         for move in plan.moves[:MAX_ROWS]:
-            table.add_row(move.unit, move.source or "-", move.target or "-")
+            table.add_row(shown(move.unit), shown(move.source or "-"), shown(move.target or "-"))
         if len(plan.moves) > MAX_ROWS:
             table.caption = f"... and {len(plan.moves) - MAX_ROWS} more (see --json)"
         console.print(table)
     if plan.unplaced:
-        shown = ", ".join(plan.unplaced[:MAX_ROWS])
+        units = ", ".join(shown(u) for u in plan.unplaced[:MAX_ROWS])
         more = f" and {len(plan.unplaced) - MAX_ROWS} more" if len(plan.unplaced) > MAX_ROWS else ""
-        console.print(f"unplaced ({len(plan.unplaced)}): {shown}{more}")
+        console.print(f"unplaced ({len(plan.unplaced)}): {units}{more}")
     if plan.waiting:
-        shown = ", ".join(plan.waiting[:MAX_ROWS])
+        units = ", ".join(shown(u) for u in plan.waiting[:MAX_ROWS])
         more = f" and {len(plan.waiting) - MAX_ROWS} more" if len(plan.waiting) > MAX_ROWS else ""
         console.print(
             f"waiting for their host ({len(plan.waiting)}, --redeploy restores them elsewhere): "
-            f"{shown}{more}"
+            f"{units}{more}"
         )
     for line in plan.explanation:
-        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"  {shown(line, None)}", highlight=False, soft_wrap=True)
     solve = plan.solve
     if plan.status.has_plan:
         terms = plan.extra.get("objective_terms", {})

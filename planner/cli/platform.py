@@ -24,6 +24,7 @@ from planner.cli.common import (
     file_argument,
     json_option,
     load_platform_or_exit,
+    shown,
     write_output,
 )
 from planner.inventory import platform_inventory
@@ -90,7 +91,7 @@ def show(file: str | None, as_json: bool) -> None:
         return
     console = Console(width=110)
     console.print(
-        f"[bold]{inventory['name'] or file}[/bold]: {inventory['hosts']} hosts, "
+        f"[bold]{shown(inventory['name'] or file)}[/bold]: {inventory['hosts']} hosts, "
         f"{inventory['apps']['count']} apps ({inventory['apps']['containers']} containers), "
         f"{inventory['databases']['count']} databases ({inventory['databases']['nodes']} nodes)"
     )
@@ -99,10 +100,10 @@ def show(file: str | None, as_json: bool) -> None:
         table.add_column(column)
     resources = list(next((d["utilisation"] for d in inventory["datacenters"] if d["hosts"]), {}))
     for resource in resources:
-        table.add_column(f"{resource} mean / max host", justify="right")
+        table.add_column(f"{shown(resource)} mean / max host", justify="right")
     for dc in inventory["datacenters"]:
         roles = ", ".join(f"{n} {r}" for r, n in sorted(dc["roles"].items())) or "backups only"
-        cells = [dc["id"], dc["provider"], str(dc["hosts"]), roles]
+        cells = [shown(dc["id"]), shown(dc["provider"]), str(dc["hosts"]), roles]
         for resource in resources:
             u = dc["utilisation"].get(resource)
             cells.append(f"{_pct(u['mean'])} / {_pct(u['max_host'])}" if u else "-")
@@ -126,11 +127,11 @@ def show(file: str | None, as_json: bool) -> None:
     for c in classes:
         dbs.add_column(c, justify="right")
     for engine, counts in inventory["databases"]["by_engine_and_class"].items():
-        dbs.add_row(engine, *(str(counts.get(c, 0)) for c in classes))
+        dbs.add_row(shown(engine), *(str(counts.get(c, 0)) for c in classes))
     console.print(dbs)
 
     backups = inventory["backups"]
-    sites = ", ".join(f"{site} {n}" for site, n in backups["replicas_per_site"].items())
+    sites = ", ".join(f"{shown(site)} {n}" for site, n in backups["replicas_per_site"].items())
     console.print(
         f"Backups: {backups['databases_with_sites']} databases with sites; replicas per site: "
         f"{sites or 'none'}. {backups['site_pairs_within_min_distance']} of "
