@@ -16,7 +16,12 @@ from rich.table import Table
 from models.entities import Platform
 from planner.audit import AuditResult, AuditSettings, Verdict, audit
 from planner.cli.common import (
+    MAX_SAMPLE,
+    SEED,
+    WORKERS,
     ExitCode,
+    HostSizeText,
+    SchedulerAddress,
     check_output,
     emit_json,
     fail_bad_input,
@@ -25,6 +30,7 @@ from planner.cli.common import (
     load_platform_or_exit,
     output_options,
     shown,
+    time_limit_type,
     write_output,
 )
 from planner.headroom import HostSize, parse_host_size
@@ -56,32 +62,34 @@ def sweep_options(func: F) -> F:
         ),
         click.option(
             "--sample",
-            type=click.IntRange(min=1),
+            type=click.IntRange(1, MAX_SAMPLE),
             default=None,
             help="Sweep N host scenarios (pairs with --k 2) drawn at random (seeded) "
             "instead of all.",
         ),
         click.option(
             "--seed",
-            type=int,
+            type=SEED,
             default=0,
             show_default=True,
             help="Seed of the sample and of the solver.",
         ),
         click.option(
             "--workers",
-            type=click.IntRange(min=1),
+            type=WORKERS,
             default=None,
             help="Local worker processes [default: every core].",
         ),
         click.option(
             "--scheduler",
+            type=SchedulerAddress(),
             metavar="ADDRESS",
             default=None,
             help="Run the sweep on this Dask scheduler (tcp://host:8786).",
         ),
         click.option(
             "--host-size",
+            type=HostSizeText(),
             metavar="SIZE",
             default=None,
             help="Extra hosts of the headroom, e.g. cpu=32,memory_mb=65536[,role=apps] "
@@ -90,7 +98,7 @@ def sweep_options(func: F) -> F:
         click.option("--no-headroom", is_flag=True, help="Skip the headroom."),
         click.option(
             "--time-limit",
-            type=click.FloatRange(min=0.1),
+            type=time_limit_type(0.1),
             default=10.0,
             show_default=True,
             help="Solver seconds for a scenario the greedy cannot re-place.",

@@ -12,6 +12,8 @@ from models.io import dump_platform_text
 from models.rules import backup_findings
 from planner.backups import BackupPlan, fix_backups, plan_backups
 from planner.cli.common import (
+    SEED,
+    WORKERS,
     ExitCode,
     check_output,
     emit_json,
@@ -19,17 +21,26 @@ from planner.cli.common import (
     json_option,
     load_platform_or_exit,
     output_options,
+    time_limit_type,
     write_output,
 )
 
 
 def _solver_options(function: Any) -> Any:
     for option in (
-        click.option("--seed", default=0, show_default=True, help="Random seed of the search."),
         click.option(
-            "--time-limit", default=10.0, show_default=True, help="Wall seconds to search."
+            "--seed", type=SEED, default=0, show_default=True, help="Random seed of the search."
         ),
-        click.option("--workers", default=1, show_default=True, help="CP-SAT workers."),
+        click.option(
+            "--time-limit",
+            type=time_limit_type(),
+            default=10.0,
+            show_default=True,
+            help="Wall seconds to search.",
+        ),
+        click.option(
+            "--workers", type=WORKERS, default=1, show_default=True, help="CP-SAT workers."
+        ),
     ):
         function = option(function)
     return function

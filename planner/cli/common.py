@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 import click
 from rich.markup import escape
@@ -146,3 +148,90 @@ def shown(value: object, limit: int | None = MAX_SHOWN) -> str:
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return escape(text)
+
+
+# --- option types: every option has a range, a bad value is a usage error (exit 2) ------------
+
+#: CP-SAT and NumPy take 32-bit seeds.
+MAX_SEED = 2**31 - 1
+MAX_WORKERS = 256
+MAX_MOVES = 10**6
+MAX_TIME_LIMIT_S = 86_400.0
+MAX_SAMPLE = 10**7
+
+SEED = click.IntRange(0, MAX_SEED)
+WORKERS = click.IntRange(1, MAX_WORKERS)
+MOVES = click.IntRange(0, MAX_MOVES)
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number within ``(low, high]`` (``low`` included unless ``low_open``): click's
+    ``FloatRange`` lets ``nan`` through, this does not."""
+
+    name = "number"
+
+    def __init__(self, low: float, high: float, low_open: bool = False) -> None:
+        self.low, self.high, self.low_open = low, high, low_open
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        below = number <= self.low if self.low_open else number < self.low
+        if not math.isfinite(number) or below or number > self.high:
+            low = f"more than {self.low:g}" if self.low_open else f"at least {self.low:g}"
+            self.fail(f"{value!r} is not a number {low} and at most {self.high:g}", param, ctx)
+        return number
+
+
+def time_limit_type(low: float = 0.0) -> FiniteFloat:
+    """Seconds: more than ``low`` (or at least it when it is above 0), at most a day."""
+    return FiniteFloat(low, MAX_TIME_LIMIT_S, low_open=low == 0)
+
+
+class SchedulerAddress(click.ParamType):
+    """A Dask scheduler address such as ``tcp://host:8786``."""
+
+    name = "address"
+    SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if (
+            parts is None
+            or parts.scheme not in self.SCHEMES
+            or not parts.hostname
+            or (parts.scheme != "inproc" and port is None)
+        ):
+            self.fail(f"{text!r} is not a scheduler address such as tcp://host:8786", param, ctx)
+        return text
+
+
+class HostSizeText(click.ParamType):
+    """``cpu=32,memory_mb=65536[,role=apps]``, checked by the parser of ``planner.headroom``
+    and the bounds of the platform file; the text is passed on unchanged."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from models.schema import MAX_AMOUNT, MIN_AMOUNT
+        from planner.headroom import parse_host_size
+
+        try:
+            size = parse_host_size(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+        for name, amount in size.capacity.items():
+            if not (math.isfinite(amount) and MIN_AMOUNT <= amount <= MAX_AMOUNT):
+                self.fail(
+                    f"{name}={amount:g} is not between {MIN_AMOUNT:g} and {MAX_AMOUNT:g}",
+                    param,
+                    ctx,
+                )
+        return str(value)

@@ -20,6 +20,9 @@ from models.entities import Platform
 from models.io import dump_platform_text
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.common import (
+    MOVES,
+    SEED,
+    WORKERS,
     ExitCode,
     check_output,
     emit_json,
@@ -29,6 +32,7 @@ from planner.cli.common import (
     load_platform_or_exit,
     output_options,
     shown,
+    time_limit_type,
     write_output,
 )
 from planner.failure import (
@@ -53,7 +57,7 @@ def solve_options_with(time_limit: float) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         func = click.option(
             "--time-limit",
-            type=click.FloatRange(min=0.1),
+            type=time_limit_type(0.1),
             default=time_limit,
             show_default=True,
             help="Search budget in seconds, spent as CP-SAT deterministic time so the plan "
@@ -61,13 +65,13 @@ def solve_options_with(time_limit: float) -> Callable[[F], F]:
         )(func)
         func = click.option(
             "--workers",
-            type=click.IntRange(min=1),
+            type=WORKERS,
             default=1,
             show_default=True,
             help="CP-SAT search workers (1 is deterministic).",
         )(func)
         return click.option(
-            "--seed", type=int, default=0, show_default=True, help="Solver random seed."
+            "--seed", type=SEED, default=0, show_default=True, help="Solver random seed."
         )(func)
 
     return decorate
@@ -95,7 +99,7 @@ def allow_moves_option(func: F) -> F:
     """``--allow-moves N``: units on healthy hosts that may move to make room."""
     return click.option(
         "--allow-moves",
-        type=click.IntRange(min=0),
+        type=MOVES,
         default=0,
         show_default=True,
         help="Units on healthy hosts that may move to make room.",

@@ -17,6 +17,7 @@ from models.reference import EXAMPLES, HOST_SITES, example_path, paris_facilitie
 from models.rules import state_findings
 from models.schema import json_schema
 from planner.cli.common import (
+    SEED,
     ExitCode,
     check_output,
     emit_json,
@@ -155,18 +156,18 @@ def schema() -> None:
 
 
 @click.command()
-@click.option("--hosts", type=click.IntRange(min=1), default=60, show_default=True)
-@click.option("--apps", type=click.IntRange(min=0), default=300, show_default=True)
-@click.option("--databases", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--datacenters", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--hosts", type=click.IntRange(1, 100_000), default=60, show_default=True)
+@click.option("--apps", type=click.IntRange(0, 1_000_000), default=300, show_default=True)
+@click.option("--databases", type=click.IntRange(0, 100_000), default=100, show_default=True)
+@click.option("--datacenters", type=click.IntRange(1, 1_000), default=3, show_default=True)
 @click.option(
     "--backup-sites",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 1_000),
     default=2,
     show_default=True,
     help="Extra datacenters that hold backup replicas only.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @_output_options
 def generate(
     hosts: int,

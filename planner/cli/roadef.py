@@ -8,11 +8,14 @@ from typing import Any
 import click
 
 from planner.cli.common import (
+    SEED,
+    WORKERS,
     ExitCode,
     check_output,
     emit_json,
     fail_bad_input,
     json_option,
+    time_limit_type,
     write_output,
 )
 from planner.roadef import (
@@ -53,9 +56,17 @@ def roadef() -> None:
     help="Where to write the solution (challenge format).",
 )
 @click.option("--force", is_flag=True, help="Replace SOLUTION even when it is an input file.")
-@click.option("--time-limit", default=10.0, show_default=True, help="Wall seconds to search.")
-@click.option("--seed", default=0, show_default=True, help="Random seed of the search.")
-@click.option("--workers", default=1, show_default=True, help="CP-SAT workers per sub-problem.")
+@click.option(
+    "--time-limit",
+    type=time_limit_type(),
+    default=10.0,
+    show_default=True,
+    help="Wall seconds to search.",
+)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed of the search.")
+@click.option(
+    "--workers", type=WORKERS, default=1, show_default=True, help="CP-SAT workers per sub-problem."
+)
 @json_option()
 def solve_command(
     model: str,
