@@ -286,6 +286,26 @@ def _too_deep(data: Any) -> bool:
     return False
 
 
+def loads_json(text: str) -> Any:
+    """``json.loads``, refusing a key given twice, integers over MAX_INT_DIGITS digits and
+    nesting over MAX_DEPTH levels.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        For a syntax error (with its line and column).
+    ValueError
+        For a refused value, in one sentence.
+    """
+    try:
+        data = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
+    if _too_deep(data):
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    return data
+
+
 def _syntax(where: str, message: str) -> PlatformFileError:
     return PlatformFileError([Problem(where, "", message, None, False)])
 
@@ -304,18 +324,13 @@ def parse_text(text: str, source: str) -> Any:
     text = text.removeprefix("\ufeff")
     if source.endswith(".json"):
         try:
-            data = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+            return loads_json(text)
         except json.JSONDecodeError as error:
             raise _syntax(
                 f"{source}:{error.lineno}:{error.colno}", f"JSON syntax error: {error.msg}"
             ) from None
-        except _JsonProblem as error:
+        except ValueError as error:
             raise _syntax(source, f"JSON: {error}") from None
-        except RecursionError:
-            raise _syntax(source, f"JSON: nested more than {MAX_DEPTH} levels deep") from None
-        if _too_deep(data):
-            raise _syntax(source, f"JSON: nested more than {MAX_DEPTH} levels deep")
-        return data
     try:
         _prescan_yaml(text)
         return yaml.load(text, Loader=_BoundedLoader)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -52,7 +53,7 @@ def verify(
     input.
     """
     from planner.verify import EncodingError, certify, explain_infeasible
-    from planner.verify.plan_file import PlanFileError, load_plan
+    from planner.verify.plan_file import PlanFileError, load_plan, plan_findings
 
     platform = load_platform_or_exit(file)
     plan = None
@@ -79,14 +80,17 @@ def verify(
     except EncodingError as error:
         source = plan_path or file or "reference platform"
         fail_bad_input([f"{source}: {line}" for line in error.lines])
+    findings = plan_findings(plan, platform) if plan is not None else []
     if as_json:
-        emit_json(certificate.to_dict())
+        emit_json({**certificate.to_dict(), **({"plan_findings": findings} if findings else {})})
     else:
-        _print_table(certificate, platform.name or (file or "reference"), plan_path)
-    sys.exit(ExitCode.OK if certificate.ok else ExitCode.FINDINGS)
+        _print_table(certificate, platform.name or (file or "reference"), plan_path, findings)
+    sys.exit(ExitCode.OK if certificate.ok and not findings else ExitCode.FINDINGS)
 
 
-def _print_table(certificate: Any, name: str, plan_path: str | None) -> None:
+def _print_table(
+    certificate: Any, name: str, plan_path: str | None, findings: Sequence[str] = ()
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -137,7 +141,11 @@ def _print_table(certificate: Any, name: str, plan_path: str | None) -> None:
                 table.add_row("", "", "", shown(_counterexample(example), None))
     console = Console(width=max(120, Console().width))
     console.print(table)
-    verdict = "everything holds" if certificate.ok else "violations found"
+    for line in findings:
+        console.print(
+            f"{shown(plan_path, None)}: {shown(line, None)}", highlight=False, soft_wrap=True
+        )
+    verdict = "everything holds" if certificate.ok and not findings else "violations found"
     console.print(
         f"{len(certificate.proved)}/{len(certificate.invariants)} invariants proved, "
         f"{sum(t.proved for t in certificate.theorems)}/{len(certificate.theorems)} theorems "
