@@ -948,9 +948,21 @@ def _problem(
         hosts.update(hs)
     movable: dict[int, list[int]] = {}
     if allow_moves:
+        # Only moves that can make room are candidates: units on a host where some displaced
+        # unit does not fit as it stands, and the displaced owners' own units (for spread and
+        # anti-affinity). A move off a host with room gains nothing but model size (a 600-host
+        # platform otherwise took 4 to 24 s to build for one lost host).
+        need_room = {
+            h
+            for o, hs in candidates.items()
+            for h in hs
+            if not _fits(index.used[h], index.size[o], index.cap[h])
+        }
         for o, row in enumerate(index.where):
             for h in row:
-                if h is not None and h in hosts and h not in situ.down:
+                if h is None or h not in hosts or h in situ.down:
+                    continue
+                if h in need_room or o in situ.displaced:
                     movable.setdefault(o, []).append(h)
     cand = {o: list(v) for o, v in candidates.items()}
     if movable:
@@ -1250,10 +1262,15 @@ def place(
     )
 
     outcome = run(candidates, complete, False)
-    if outcome.status is Status.UNKNOWN and greedy.complete and not allow_moves:
-        # The solver found nothing in time, but the greedy plan (its hint) is sound.
+    if outcome.status is Status.UNKNOWN and greedy.complete:
+        # The solver found nothing in time, but the greedy plan (its hint, no moves) is sound:
+        # a loss that can be absorbed without moves stays absorbed when moves are allowed.
         return finish(Status.FEASIBLE, greedy.landed, {}, "greedy (cp-sat out of time)", analytic)
     if not outcome.status.has_plan and not complete:
+        if time.perf_counter() - start >= params.time_limit:
+            # Building counts against the limit: no time left for the model on every host,
+            # and a restricted model's "infeasible" proves nothing.
+            return no_plan(Status.UNKNOWN, ("no plan found within the time limit",))
         # A model on the least loaded candidates proves nothing: try every eligible host.
         complete = True
         candidates = {o: _eligible(situ, o, room=not allow_moves) for o in situ.displaced}
