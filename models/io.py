@@ -162,90 +162,119 @@ def load_platform(path: str | Path) -> Platform:
     return parse_platform(read_data(path, source), source)
 
 
-_CLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 try:
     from yaml.cyaml import CParser as _EventParser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _EventParser = yaml.SafeLoader  # type: ignore[misc,assignment]
-_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-
-
-def _prescan_yaml(text: str) -> None:
-    """Refuse anchors, aliases and nesting deeper than MAX_DEPTH, from the parser's events,
-    before anything is composed or built.
-
-    An alias lets 3 KB expand to gigabytes ("billion laughs") or refer to itself; a platform file
-    never needs one. Deep nesting would exhaust the stack of the composer and the constructor.
-
-    Raises
-    ------
-    yaml.YAMLError
-        A ``ComposerError`` with the mark of the first refused event, or the parser's own error.
-    """
-    parser = _EventParser(text)
-    depth = 0
-    try:
-        while parser.check_event():
-            event: Any = parser.get_event()
-            kind = type(event)
-            message = None
-            if kind is yaml.AliasEvent:
-                message = f"aliases (*{event.anchor}) are not allowed (write the value out)"
-            elif kind in _ENDS:
-                depth -= 1
-            elif kind is yaml.ScalarEvent or kind in _STARTS:
-                if event.anchor is not None:
-                    message = f"anchors (&{event.anchor}) are not allowed (write the value out)"
-                elif kind in _STARTS:
-                    depth += 1
-                    if depth > MAX_DEPTH:
-                        message = f"nested more than {MAX_DEPTH} levels deep"
-            if message is not None:
-                raise yaml.composer.ComposerError(None, None, message, event.start_mark)
-    finally:
-        parser.dispose()
-
-
-class _BoundedLoader(_CLoader):  # type: ignore[misc]
-    """Safe construction (libyaml's composer when there is one) that refuses a key given twice,
-    a key that is a list or mapping, and integers too long to be a quantity."""
-
 
 _PLAIN_KEYS = (str, int, float, bool, type(None))
-
-
-def _construct_unique_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        mark = key_node.start_mark
-        if not isinstance(key, _PLAIN_KEYS):
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be a plain value, not a list or mapping", mark
-            )
-        if key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", mark)
-        seen.add(key)
-    return loader.construct_mapping(node)  # type: ignore[no-any-return]
-
-
-def _construct_int(loader: Any, node: yaml.ScalarNode) -> Any:
-    digits = sum(c.isdigit() for c in str(node.value))
-    if digits > MAX_INT_DIGITS:
-        raise yaml.constructor.ConstructorError(
-            None,
-            None,
-            f"an integer of {digits} digits (at most {MAX_INT_DIGITS})",
-            node.start_mark,
-        )
-    return loader.construct_yaml_int(node)
-
-
-_BoundedLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "binary")
 )
-_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_NO_KEY = object()
+
+
+class _Refused(yaml.constructor.ConstructorError):
+    """A YAML construct a platform or plan file never needs."""
+
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(None, None, message, mark)
+
+
+class _EventBuilder:
+    """Builds the data of a YAML text straight from libyaml's events, refusing on the way what
+    no platform file needs and what could exhaust memory or the stack: anchors and aliases (an
+    alias lets 3 KB expand to gigabytes, "billion laughs", or refer to itself), nesting over
+    MAX_DEPTH, keys given twice, list or mapping keys, integers over MAX_INT_DIGITS digits and
+    tags other than YAML's plain ones.
+
+    No node graph is composed (PyYAML's costs about 80 bytes of memory per byte of file), and
+    scalars are resolved and constructed as PyYAML's safe loader does.
+    """
+
+    def __init__(self) -> None:
+        self.resolver = yaml.resolver.Resolver()
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def scalar(self, event: Any) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag not in _SCALAR_TAGS:
+            raise _Refused(f"the tag {tag} is not allowed", event.start_mark)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        if tag.endswith(":int"):
+            digits = sum(c.isdigit() for c in event.value)
+            if digits > MAX_INT_DIGITS:
+                message = f"an integer of {digits} digits (at most {MAX_INT_DIGITS})"
+                raise _Refused(message, event.start_mark)
+        return self.constructor.yaml_constructors[tag](self.constructor, node)
+
+    def build(self, text: str) -> Any:
+        parser = _EventParser(text)
+        # Each open collection: [container, pending key of a mapping].
+        stack: list[list[Any]] = []
+        root: Any = None
+        documents = 0
+        try:
+            while parser.check_event():
+                event: Any = parser.get_event()
+                kind = type(event)
+                if kind is yaml.ScalarEvent:
+                    if event.anchor is not None:
+                        raise _Refused(self._anchor(event), event.start_mark)
+                    value = self.scalar(event)
+                elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                    if event.anchor is not None:
+                        raise _Refused(self._anchor(event), event.start_mark)
+                    if event.tag not in _COLLECTION_TAGS:
+                        raise _Refused(f"the tag {event.tag} is not allowed", event.start_mark)
+                    if len(stack) >= MAX_DEPTH:
+                        raise _Refused(
+                            f"nested more than {MAX_DEPTH} levels deep", event.start_mark
+                        )
+                    value = {} if kind is yaml.MappingStartEvent else []
+                elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                    stack.pop()
+                    continue
+                elif kind is yaml.AliasEvent:
+                    message = f"aliases (*{event.anchor}) are not allowed (write the value out)"
+                    raise _Refused(message, event.start_mark)
+                elif kind is yaml.DocumentStartEvent:
+                    documents += 1
+                    if documents > 1:
+                        raise _Refused("more than one document in the file", event.start_mark)
+                    continue
+                else:
+                    continue
+                if not stack:
+                    root = value
+                else:
+                    top = stack[-1]
+                    parent = top[0]
+                    if isinstance(parent, list):
+                        parent.append(value)
+                    elif top[1] is _NO_KEY:
+                        if not isinstance(value, _PLAIN_KEYS):
+                            message = "a key must be a plain value, not a list or mapping"
+                            raise _Refused(message, event.start_mark)
+                        if value in parent:
+                            raise _Refused(f"key {value!r} is given twice", event.start_mark)
+                        top[1] = value
+                    else:
+                        parent[top[1]] = value
+                        top[1] = _NO_KEY
+                if isinstance(value, dict | list):
+                    stack.append([value, _NO_KEY])
+        finally:
+            parser.dispose()
+        return root
+
+    @staticmethod
+    def _anchor(event: Any) -> str:
+        return f"anchors (&{event.anchor}) are not allowed (write the value out)"
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -332,8 +361,7 @@ def parse_text(text: str, source: str) -> Any:
         except ValueError as error:
             raise _syntax(source, f"JSON: {error}") from None
     try:
-        _prescan_yaml(text)
-        return yaml.load(text, Loader=_BoundedLoader)
+        return _EventBuilder().build(text)
     except yaml.YAMLError as error:
         raise _yaml_problem(error, text, source) from None
     except RecursionError:
@@ -344,8 +372,7 @@ def _yaml_problem(error: yaml.YAMLError, text: str, source: str) -> PlatformFile
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
     problem = getattr(error, "problem", None) or str(error)
-    refused = yaml.constructor.ConstructorError | yaml.composer.ComposerError
-    if mark is not None and not isinstance(error, refused):
+    if mark is not None and not isinstance(error, yaml.constructor.ConstructorError):
         # PyYAML reads at most 1,024 characters as a plain key: a longer id used as a key (in
         # ``placement`` or ``backups``) is a syntax error there; say what it really is.
         for line in text.splitlines()[max(mark.line - 1, 0) : mark.line + 1]:
@@ -433,7 +460,13 @@ def parse_platform(data: Any, source: str = "<platform>") -> Platform:
     try:
         spec = PlatformFile.model_validate(data)
     except ValidationError as error:
+        total = error.error_count()
+        if total > 4 * MAX_PROBLEMS:
+            # Reading every error out costs a dict each (400,000 bad hosts: gigabytes): the
+            # first ones come from the first entries of each section, validated again alone.
+            error = _first_entries_error(data) or error
         problems, more = _pydantic_problems(error, source, data)
+        more += max(total - error.error_count(), 0)
     # Cross-references are checked on the raw data, so that a type error elsewhere does not
     # hide an unknown host or a duplicate id: every problem is reported in one run (the first
     # MAX_PROBLEMS of them, and the count of the rest).
@@ -444,6 +477,19 @@ def parse_platform(data: Any, source: str = "<platform>") -> Platform:
         problems = _dedupe(problems)
         raise PlatformFileError(problems[:MAX_PROBLEMS], more + len(problems[MAX_PROBLEMS:]))
     return _build(spec)
+
+
+def _first_entries_error(data: Mapping[str, Any]) -> ValidationError | None:
+    """The validation error of ``data`` with each list section cut to its first entries."""
+    head = {
+        key: value[:MAX_PROBLEMS] if isinstance(value, list) else value
+        for key, value in data.items()
+    }
+    try:
+        PlatformFile.model_validate(head)
+    except ValidationError as error:
+        return error
+    return None
 
 
 def _entries(data: Mapping[str, Any], section: str) -> list[tuple[int, Mapping[str, Any]]]:
