@@ -14,10 +14,10 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from models.atomic import write_atomic
 from models.entities import App, Database, Datacenter, Host, Platform, ReplicaRole, ServiceClass
@@ -402,9 +402,16 @@ def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
 
 
 def _pydantic_problems(
-    error: ValidationError, source: str, data: Any, limit: int = MAX_PROBLEMS
+    error: ValidationError,
+    source: str,
+    data: Any,
+    limit: int = MAX_PROBLEMS,
+    chunk: tuple[str, int] | None = None,
 ) -> tuple[list[Problem], int]:
-    """The first ``limit`` distinct problems, and how many errors were not looked at."""
+    """The first ``limit`` distinct problems, and how many errors were not looked at.
+
+    ``chunk``: the error is of entries ``start...`` of one list section ``(section, start)``.
+    """
     problems: list[Problem] = []
     seen: set[tuple[str, str]] = set()
     items = error.errors(include_url=False, include_context=False)
@@ -412,6 +419,8 @@ def _pydantic_problems(
         if len(problems) >= limit:
             return problems, len(items) - done
         loc = tuple(p for p in item["loc"] if p not in ("function-after",))
+        if chunk is not None and loc and isinstance(loc[0], int):
+            loc = (chunk[0], chunk[1] + loc[0], *loc[1:])
         # Union members add their type names to the path (``int``, ``str``...): drop them.
         loc = tuple(p for p in loc if not (isinstance(p, str) and p in _TYPE_TAGS))
         path = _format_loc(loc, data)
@@ -458,15 +467,9 @@ def parse_platform(data: Any, source: str = "<platform>") -> Platform:
     more = 0
     spec = None
     try:
-        spec = PlatformFile.model_validate(data)
-    except ValidationError as error:
-        total = error.error_count()
-        if total > 4 * MAX_PROBLEMS:
-            # Reading every error out costs a dict each (400,000 bad hosts: gigabytes): the
-            # first ones come from the first entries of each section, validated again alone.
-            error = _first_entries_error(data) or error
+        problems, more, spec = _schema_problems(data, source)
+    except ValidationError as error:  # pragma: no cover - the chunks and the whole disagree
         problems, more = _pydantic_problems(error, source, data)
-        more += max(total - error.error_count(), 0)
     # Cross-references are checked on the raw data, so that a type error elsewhere does not
     # hide an unknown host or a duplicate id: every problem is reported in one run (the first
     # MAX_PROBLEMS of them, and the count of the rest).
@@ -479,17 +482,50 @@ def parse_platform(data: Any, source: str = "<platform>") -> Platform:
     return _build(spec)
 
 
-def _first_entries_error(data: Mapping[str, Any]) -> ValidationError | None:
-    """The validation error of ``data`` with each list section cut to its first entries."""
-    head = {
-        key: value[:MAX_PROBLEMS] if isinstance(value, list) else value
-        for key, value in data.items()
-    }
+#: Entries of a list section validated at once (see ``_schema_problems``).
+_CHUNK = 1000
+_LIST_SECTIONS = ("datacenters", "hosts", "apps", "databases", "distances_km")
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(cast(Any, PlatformFile.model_fields[name].annotation))
+    for name in _LIST_SECTIONS
+}
+
+
+def _schema_problems(
+    data: Mapping[str, Any], source: str
+) -> tuple[list[Problem], int, PlatformFile | None]:
+    """The first problems of the schema, the count of the others, and the file's spec if none.
+
+    A bad file with many entries would hold one error per mistake at once (400,000 bad hosts:
+    gigabytes), so the list sections are validated in chunks of ``_CHUNK`` entries: the first
+    chunk with the rest of the file, each further chunk alone, its errors read while fewer
+    than MAX_PROBLEMS were found and only counted after.
+    """
+    head = {k: v[:_CHUNK] if k in _ADAPTERS and isinstance(v, list) else v for k, v in data.items()}
+    problems: list[Problem] = []
+    more = 0
     try:
         PlatformFile.model_validate(head)
     except ValidationError as error:
-        return error
-    return None
+        problems, more = _pydantic_problems(error, source, data)
+    for section, adapter in _ADAPTERS.items():
+        items = data.get(section)
+        if not isinstance(items, list):
+            continue
+        for start in range(_CHUNK, len(items), _CHUNK):
+            try:
+                adapter.validate_python(items[start : start + _CHUNK])
+            except ValidationError as error:
+                room = MAX_PROBLEMS - len(problems)
+                if room <= 0:
+                    more += error.error_count()
+                    continue
+                found, skipped = _pydantic_problems(error, source, data, room, (section, start))
+                problems += found
+                more += skipped
+    if problems or more:
+        return problems, more, None
+    return [], 0, PlatformFile.model_validate(data)
 
 
 def _entries(data: Mapping[str, Any], section: str) -> list[tuple[int, Mapping[str, Any]]]:
