@@ -84,7 +84,7 @@ def main() -> None:
     wall = time.perf_counter() - start
     peak_mb = _children_peak_mb()
     print(
-        f"Machine: {machine()}; load {os.getloadavg()[0]:.1f} at start of the table; "
+        f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end; "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; seed {args.seed}.\n"
     )
     print(
