@@ -6,15 +6,18 @@ mistake, each naming the file, the field path and the bad value.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from models.atomic import write_atomic
 from models.entities import (
@@ -28,9 +31,8 @@ from models.entities import (
     ServiceClass,
 )
 from models.policy import Policy
-from models.schema import OriginSpec, PlatformFile
+from models.schema import MAX_UNITS, OriginSpec, PlatformFile
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -52,19 +54,109 @@ class Problem:
 
 
 class PlatformFileError(Exception):
-    """A platform file that cannot be read: every problem found, one per line."""
+    """A platform file that cannot be read: every problem found, one per line.
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+    At most :data:`MAX_PROBLEMS` are kept; ``more`` counts the others, and :meth:`lines` ends
+    with one line saying how many.
+    """
+
+    def __init__(self, problems: Iterable[Problem], more: int = 0) -> None:
+        kept = list(problems)
+        self.more = more + max(len(kept) - MAX_PROBLEMS, 0)
+        self.problems = tuple(kept[:MAX_PROBLEMS])
+        super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:
-        return [str(p) for p in self.problems]
+        lines = [str(p) for p in self.problems]
+        if self.more:
+            source = self.problems[0].source if self.problems else "file"
+            lines.append(f"{source}: ... and {self.more} more problems")
+        return lines
 
 
 def _show(value: Any) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+#: Environment variable that overrides :data:`DEFAULT_MAX_FILE_MB`.
+MAX_FILE_MB_ENV = "DRPLAN_MAX_FILE_MB"
+#: Largest file read, in MB (1 MB = 2**20 bytes), unless ``DRPLAN_MAX_FILE_MB`` says otherwise.
+DEFAULT_MAX_FILE_MB = 512
+#: Deepest nesting of lists and mappings accepted (a platform file needs 5).
+MAX_DEPTH = 32
+#: Longest integer literal accepted, in digits (every bound in ``models.schema`` has fewer).
+MAX_INT_DIGITS = 30
+#: Problems listed one per line; the rest are counted in one last line.
+MAX_PROBLEMS = 200
+#: Longest key PyYAML reads as a plain key; longer ones are syntax errors (see ``_yaml_problem``).
+_YAML_MAX_KEY = 1024
+
+
+def max_file_bytes() -> int:
+    """The size limit of a file read: ``DRPLAN_MAX_FILE_MB`` (MB) or 512 MB."""
+    text = os.environ.get(MAX_FILE_MB_ENV, "").strip()
+    try:
+        mb = float(text) if text else DEFAULT_MAX_FILE_MB
+    except ValueError:
+        mb = DEFAULT_MAX_FILE_MB
+    if not math.isfinite(mb) or mb <= 0:
+        mb = DEFAULT_MAX_FILE_MB
+    return int(min(mb, 2**40) * 2**20)
+
+
+def _unreadable(source: str, reason: str) -> PlatformFileError:
+    return PlatformFileError([Problem(source, "", f"cannot read file: {reason}", None, False)])
+
+
+def read_text(path: str | os.PathLike[str], source: str | None = None) -> str:
+    """The text of the regular file ``path``, UTF-8 (a byte-order mark dropped), size-limited.
+
+    A device, FIFO or socket is never opened for reading (``/dev/zero`` never ends, a FIFO with
+    no writer never answers), and no more than :func:`max_file_bytes` are read.
+
+    Raises
+    ------
+    PlatformFileError
+        One problem naming the file and why it cannot be read.
+    """
+    source = str(path) if source is None else source
+    limit = max_file_bytes()
+    too_big = (
+        f"the file is larger than the limit of {limit // 2**20} MB "
+        f"(set {MAX_FILE_MB_ENV} to read it)"
+    )
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise _unreadable(source, "Is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise _unreadable(source, "not a regular file (a device, FIFO or socket is not read)")
+        if info.st_size > limit:
+            raise _unreadable(source, too_big)
+        # Non-blocking, so that a FIFO swapped in after the stat cannot hang the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise _unreadable(source, "not a regular file")
+            os.set_blocking(handle.fileno(), True)
+            data = handle.read(limit + 1)
+    except OSError as error:
+        raise _unreadable(source, error.strerror or str(error)) from None
+    if len(data) > limit:
+        raise _unreadable(source, too_big)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise _unreadable(source, f"not utf-8 text (line {line}: {error.reason})") from None
+
+
+def read_data(path: str | os.PathLike[str], source: str | None = None) -> Any:
+    """The parsed content of a YAML or JSON file (JSON if it ends in ``.json``), bounded:
+    see :func:`read_text` and :func:`parse_text`."""
+    source = str(path) if source is None else source
+    return parse_text(read_text(path, source), source)
 
 
 def load_platform(path: str | Path) -> Platform:
@@ -76,54 +168,233 @@ def load_platform(path: str | Path) -> Platform:
         With every problem found: syntax, shape, types, duplicates, unknown references.
     """
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise PlatformFileError(
-            [Problem(source, "", f"cannot read file: {reason}", None, False)]
-        ) from None
-    return parse_platform(_parse_text(text, source), source)
+    return parse_platform(read_data(path, source), source)
 
 
-class _UniqueKeyLoader(_Loader):  # type: ignore[misc,valid-type]
-    """A YAML loader that refuses a key given twice in one mapping instead of keeping the last."""
+try:
+    from yaml.cyaml import CParser as _EventParser  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _EventParser = yaml.SafeLoader  # type: ignore[misc,assignment]
 
-
-def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
-        if key in seen:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} is given twice", mark)
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+_PLAIN_KEYS = (str, int, float, bool, type(None))
+_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "binary")
 )
+_NO_KEY = object()
 
 
-def _parse_text(text: str, source: str) -> Any:
+class _Refused(yaml.constructor.ConstructorError):
+    """A YAML construct a platform or plan file never needs."""
+
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(None, None, message, mark)
+
+
+class _EventBuilder:
+    """Builds the data of a YAML text straight from libyaml's events, refusing on the way what
+    no platform file needs and what could exhaust memory or the stack: anchors and aliases (an
+    alias lets 3 KB expand to gigabytes, "billion laughs", or refer to itself), nesting over
+    MAX_DEPTH, keys given twice, list or mapping keys, integers over MAX_INT_DIGITS digits and
+    tags other than YAML's plain ones.
+
+    No node graph is composed (PyYAML's costs about 80 bytes of memory per byte of file), and
+    scalars are resolved and constructed as PyYAML's safe loader does.
+    """
+
+    def __init__(self) -> None:
+        self.resolver = yaml.resolver.Resolver()
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def scalar(self, event: Any) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag not in _SCALAR_TAGS:
+            raise _Refused(f"the tag {tag} is not allowed", event.start_mark)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        if tag.endswith(":int"):
+            digits = sum(c.isdigit() for c in event.value)
+            if digits > MAX_INT_DIGITS:
+                message = f"an integer of {digits} digits (at most {MAX_INT_DIGITS})"
+                raise _Refused(message, event.start_mark)
+        return self.constructor.yaml_constructors[tag](self.constructor, node)
+
+    def build(self, text: str) -> Any:
+        parser = _EventParser(text)
+        # Each open collection: [container, pending key of a mapping].
+        stack: list[list[Any]] = []
+        root: Any = None
+        documents = 0
+        try:
+            while parser.check_event():
+                event: Any = parser.get_event()
+                kind = type(event)
+                if kind is yaml.ScalarEvent:
+                    if event.anchor is not None:
+                        raise _Refused(self._anchor(event), event.start_mark)
+                    value = self.scalar(event)
+                elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                    if event.anchor is not None:
+                        raise _Refused(self._anchor(event), event.start_mark)
+                    if event.tag not in _COLLECTION_TAGS:
+                        raise _Refused(f"the tag {event.tag} is not allowed", event.start_mark)
+                    if len(stack) >= MAX_DEPTH:
+                        raise _Refused(
+                            f"nested more than {MAX_DEPTH} levels deep", event.start_mark
+                        )
+                    value = {} if kind is yaml.MappingStartEvent else []
+                elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                    stack.pop()
+                    continue
+                elif kind is yaml.AliasEvent:
+                    message = f"aliases (*{event.anchor}) are not allowed (write the value out)"
+                    raise _Refused(message, event.start_mark)
+                elif kind is yaml.DocumentStartEvent:
+                    documents += 1
+                    if documents > 1:
+                        raise _Refused("more than one document in the file", event.start_mark)
+                    continue
+                else:
+                    continue
+                if not stack:
+                    root = value
+                else:
+                    top = stack[-1]
+                    parent = top[0]
+                    if isinstance(parent, list):
+                        parent.append(value)
+                    elif top[1] is _NO_KEY:
+                        if not isinstance(value, _PLAIN_KEYS):
+                            message = "a key must be a plain value, not a list or mapping"
+                            raise _Refused(message, event.start_mark)
+                        if value in parent:
+                            raise _Refused(f"key {value!r} is given twice", event.start_mark)
+                        top[1] = value
+                    else:
+                        parent[top[1]] = value
+                        top[1] = _NO_KEY
+                if isinstance(value, dict | list):
+                    stack.append([value, _NO_KEY])
+        finally:
+            parser.dispose()
+        return root
+
+    @staticmethod
+    def _anchor(event: Any) -> str:
+        return f"anchors (&{event.anchor}) are not allowed (write the value out)"
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _JsonProblem(f"key {key!r} is given twice")
+        out[key] = value
+    return out
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _JsonProblem(
+            f"an integer of {len(text.lstrip('-'))} digits (at most {MAX_INT_DIGITS})"
+        )
+    return int(text)
+
+
+class _JsonProblem(ValueError):
+    """A JSON value refused while parsing: duplicate key, integer too long."""
+
+
+def _too_deep(data: Any) -> bool:
+    """True when lists and mappings nest more than MAX_DEPTH levels (iterative: no recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def loads_json(text: str) -> Any:
+    """``json.loads``, refusing a key given twice, integers over MAX_INT_DIGITS digits and
+    nesting over MAX_DEPTH levels.
+
+    Raises
+    ------
+    json.JSONDecodeError
+        For a syntax error (with its line and column).
+    ValueError
+        For a refused value, in one sentence.
+    """
+    try:
+        data = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep") from None
+    if _too_deep(data):
+        raise ValueError(f"nested more than {MAX_DEPTH} levels deep")
+    return data
+
+
+def _syntax(where: str, message: str) -> PlatformFileError:
+    return PlatformFileError([Problem(where, "", message, None, False)])
+
+
+def parse_text(text: str, source: str) -> Any:
+    """Parse ``text`` as JSON (``source`` ends in ``.json``) or YAML, refusing what no platform
+    or plan needs and what could exhaust memory or the stack: YAML anchors and aliases, nesting
+    over :data:`MAX_DEPTH`, integers over :data:`MAX_INT_DIGITS` digits, keys given twice,
+    list or mapping keys.
+
+    Raises
+    ------
+    PlatformFileError
+        One problem naming the file and, where known, the line.
+    """
+    text = text.removeprefix("\ufeff")
     if source.endswith(".json"):
         try:
-            return json.loads(text)
+            return loads_json(text)
         except json.JSONDecodeError as error:
-            where = f"{source}:{error.lineno}:{error.colno}"
-            raise PlatformFileError(
-                [Problem(where, "", f"JSON syntax error: {error.msg}", None, False)]
+            raise _syntax(
+                f"{source}:{error.lineno}:{error.colno}", f"JSON syntax error: {error.msg}"
             ) from None
+        except ValueError as error:
+            raise _syntax(source, f"JSON: {error}") from None
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        return _EventBuilder().build(text)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        problem = getattr(error, "problem", None) or str(error)
-        raise PlatformFileError(
-            [Problem(where, "", f"YAML syntax error: {problem}", None, False)]
-        ) from None
+        raise _yaml_problem(error, text, source) from None
+    except RecursionError:
+        raise _syntax(source, f"YAML: nested more than {MAX_DEPTH} levels deep") from None
+
+
+def _yaml_problem(error: yaml.YAMLError, text: str, source: str) -> PlatformFileError:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+    problem = getattr(error, "problem", None) or str(error)
+    if mark is not None and not isinstance(error, yaml.constructor.ConstructorError):
+        # PyYAML reads at most 1,024 characters as a plain key: a longer id used as a key (in
+        # ``placement`` or ``backups``) is a syntax error there; say what it really is.
+        for line in text.splitlines()[max(mark.line - 1, 0) : mark.line + 1]:
+            key = line.split(":", 1)[0].strip(" -'\"")
+            if len(key) > _YAML_MAX_KEY:
+                return _syntax(
+                    where,
+                    f"a key of {len(key)} characters: keys and ids are at most "
+                    f"{_YAML_MAX_KEY} characters",
+                )
+    if "maximum nesting depth" in str(problem):  # libyaml's own bound, above ours
+        return _syntax(where, f"nested more than {MAX_DEPTH} levels deep")
+    return _syntax(where, f"YAML syntax error: {problem}")
 
 
 def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
@@ -139,21 +410,40 @@ def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
     return out
 
 
-def _pydantic_problems(error: ValidationError, source: str, data: Any) -> list[Problem]:
-    problems = []
-    for item in error.errors():
+def _pydantic_problems(
+    error: ValidationError,
+    source: str,
+    data: Any,
+    limit: int = MAX_PROBLEMS,
+    chunk: tuple[str, int] | None = None,
+) -> tuple[list[Problem], int]:
+    """The first ``limit`` distinct problems, and how many errors were not looked at.
+
+    ``chunk``: the error is of entries ``start...`` of one list section ``(section, start)``.
+    """
+    problems: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    items = error.errors(include_url=False, include_context=False)
+    for done, item in enumerate(items):
+        if len(problems) >= limit:
+            return problems, len(items) - done
         loc = tuple(p for p in item["loc"] if p not in ("function-after",))
+        if chunk is not None and loc and isinstance(loc[0], int):
+            loc = (chunk[0], chunk[1] + loc[0], *loc[1:])
         # Union members add their type names to the path (``int``, ``str``...): drop them.
         loc = tuple(p for p in loc if not (isinstance(p, str) and p in _TYPE_TAGS))
         path = _format_loc(loc, data)
         kind = item["type"]
         if kind == "missing":
-            problems.append(Problem(source, path, "missing field", None, False))
+            problem = Problem(source, path, "missing field", None, False)
         elif kind == "extra_forbidden":
-            problems.append(Problem(source, path, "unknown field", item.get("input")))
+            problem = Problem(source, path, "unknown field", item.get("input"))
         else:
-            problems.append(Problem(source, path, item["msg"], item.get("input")))
-    return _dedupe(problems)
+            problem = Problem(source, path, item["msg"], item.get("input"))
+        if (problem.path, problem.message) not in seen:
+            seen.add((problem.path, problem.message))
+            problems.append(problem)
+    return problems, 0
 
 
 _TYPE_TAGS = {"str", "int", "float", "none", "list[...]", "constrained-str", "bool"}
@@ -183,17 +473,68 @@ def parse_platform(data: Any, source: str = "<platform>") -> Platform:
         message = f"the file must hold a mapping of sections, not {kind}"
         raise PlatformFileError([Problem(source, "", message, None, False)])
     problems: list[Problem] = []
+    more = 0
     spec = None
     try:
-        spec = PlatformFile.model_validate(data)
-    except ValidationError as error:
-        problems += _pydantic_problems(error, source, data)
+        problems, more, spec = _schema_problems(data, source)
+    except ValidationError as error:  # pragma: no cover - the chunks and the whole disagree
+        problems, more = _pydantic_problems(error, source, data)
     # Cross-references are checked on the raw data, so that a type error elsewhere does not
-    # hide an unknown host or a duplicate id: every problem is reported in one run.
-    problems += _reference_problems(data, source)
+    # hide an unknown host or a duplicate id: every problem is reported in one run (the first
+    # MAX_PROBLEMS of them, and the count of the rest).
+    references = _reference_problems(data, source)
+    problems += itertools.islice(references, max(MAX_PROBLEMS - len(problems), 0) + 1)
+    more += sum(1 for _ in references)
     if problems or spec is None:
-        raise PlatformFileError(_dedupe(problems))
+        problems = _dedupe(problems)
+        raise PlatformFileError(problems[:MAX_PROBLEMS], more + len(problems[MAX_PROBLEMS:]))
     return _build(spec)
+
+
+#: Entries of a list section validated at once (see ``_schema_problems``).
+_CHUNK = 1000
+_LIST_SECTIONS = ("datacenters", "hosts", "apps", "databases", "distances_km")
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(cast(Any, PlatformFile.model_fields[name].annotation))
+    for name in _LIST_SECTIONS
+}
+
+
+def _schema_problems(
+    data: Mapping[str, Any], source: str
+) -> tuple[list[Problem], int, PlatformFile | None]:
+    """The first problems of the schema, the count of the others, and the file's spec if none.
+
+    A bad file with many entries would hold one error per mistake at once (400,000 bad hosts:
+    gigabytes), so the list sections are validated in chunks of ``_CHUNK`` entries: the first
+    chunk with the rest of the file, each further chunk alone, its errors read while fewer
+    than MAX_PROBLEMS were found and only counted after.
+    """
+    head = {k: v[:_CHUNK] if k in _ADAPTERS and isinstance(v, list) else v for k, v in data.items()}
+    problems: list[Problem] = []
+    more = 0
+    try:
+        PlatformFile.model_validate(head)
+    except ValidationError as error:
+        problems, more = _pydantic_problems(error, source, data)
+    for section, adapter in _ADAPTERS.items():
+        items = data.get(section)
+        if not isinstance(items, list):
+            continue
+        for start in range(_CHUNK, len(items), _CHUNK):
+            try:
+                adapter.validate_python(items[start : start + _CHUNK])
+            except ValidationError as error:
+                room = MAX_PROBLEMS - len(problems)
+                if room <= 0:
+                    more += error.error_count()
+                    continue
+                found, skipped = _pydantic_problems(error, source, data, room, (section, start))
+                problems += found
+                more += skipped
+    if problems or more:
+        return problems, more, None
+    return [], 0, PlatformFile.model_validate(data)
 
 
 def _entries(data: Mapping[str, Any], section: str) -> list[tuple[int, Mapping[str, Any]]]:
@@ -222,11 +563,14 @@ def _duplicates(
         seen.add(ident)
 
 
+_CLASSES = frozenset(c.value for c in ServiceClass)
+
+
 def _count(item: Mapping[str, Any], key: str, service_class: Any = None) -> int | None:
     value = item.get(key)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
-    if value is None and service_class in {c.value for c in ServiceClass}:
+    if value is None and isinstance(service_class, str) and service_class in _CLASSES:
         return ServiceClass(service_class).default_nodes
     return None
 
@@ -249,6 +593,10 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
         if (ident := _id(db)) is not None:
             counts.setdefault(ident, _count(db, "nodes", db.get("class")))
 
+    units = sum(n for n in counts.values() if n is not None)
+    if units > MAX_UNITS:
+        message = f"{units} containers and database nodes in all, more than {MAX_UNITS}"
+        yield Problem(source, "apps", message, None, False)
     yield from _duplicates("datacenters", datacenters, source)
     yield from _duplicates("hosts", hosts, source)
     yield from _duplicates("apps", apps, source)

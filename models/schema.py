@@ -9,18 +9,59 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
 from models.entities import Engine, ReplicaRole, Role, ServiceClass
 
-Id = Annotated[str, Strict(), Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
-# Finite only: an infinite capacity or size cannot be summed exactly (models.rules.milli).
-Amount = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
-NonNegative = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
-Count = Annotated[int, Strict(), Field(ge=1)]
-Seconds = Annotated[int, Strict(), Field(ge=0)]
+#: Bounds of every quantity, chosen so that the solvers represent each value, and each sum of
+#: values, exactly: resource amounts and data sizes are counted in thousandths in int64
+#: (``models.rules.milli``: 10**9 * 1000 * MAX_UNITS stays below 2**63) and OR-Tools domains.
+#: The README lists them (section "Bad input, exit codes and output files").
+MAX_ID_LENGTH = 1024
+MAX_TEXT_LENGTH = 1024
+MAX_RESOURCE_NAME = 64
+MIN_AMOUNT = 0.001  # one thousandth: the smallest amount ``milli`` does not round to 0
+MAX_AMOUNT = 1e9  # cpu, memory_mb, size_gb, backup_capacity_gb, restore_mb_s...
+MAX_KM = 100_000.0  # more than any distance on Earth
+MAX_CONTAINERS = 100_000  # per app
+MAX_NODES = 100  # per database
+MAX_UNITS = 1_000_000  # containers and database nodes of the whole platform (models.io)
+MAX_SPREAD = 1_000
+MAX_SECONDS = 10**9  # about 31 years
+MAX_COUNT = 10_000  # starts per host per minute, days per SLA month
+MAX_WEIGHT = 10**6
+
+
+def _no_control(text: str) -> str:
+    """Text from the file is printed: refuse control characters (ANSI escapes, tabs, NUL)."""
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+        raise ValueError("control characters (such as ANSI escapes) are not allowed")
+    return text
+
+
+Id = Annotated[
+    str,
+    Strict(),
+    Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"),
+]
+Text = Annotated[str, Strict(), Field(max_length=MAX_TEXT_LENGTH), AfterValidator(_no_control)]
+ResourceName = Annotated[
+    str,
+    Strict(),
+    Field(min_length=1, max_length=MAX_RESOURCE_NAME, pattern=r"^[A-Za-z][A-Za-z0-9_]*$"),
+]
+# Finite and bounded: see MAX_AMOUNT.
+Amount = Annotated[float, Strict(), Field(ge=MIN_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
+NonNegative = Annotated[float, Strict(), Field(ge=0, le=MAX_KM, allow_inf_nan=False)]
+Km = Annotated[float, Strict(), Field(ge=MIN_AMOUNT, le=MAX_KM, allow_inf_nan=False)]
+Count = Annotated[int, Strict(), Field(ge=1, le=MAX_COUNT)]
+Containers = Annotated[int, Strict(), Field(ge=1, le=MAX_CONTAINERS)]
+Nodes = Annotated[int, Strict(), Field(ge=1, le=MAX_NODES)]
+Spread = Annotated[int, Strict(), Field(ge=1, le=MAX_SPREAD)]
+Seconds = Annotated[int, Strict(), Field(ge=0, le=MAX_SECONDS)]
+Weight = Annotated[int, Strict(), Field(ge=0, le=MAX_WEIGHT)]
 Percent = Annotated[float, Strict(), Field(gt=0, lt=100)]
-Resources = Annotated[dict[str, Amount], Field(min_length=1)]
+Resources = Annotated[dict[ResourceName, Amount], Field(min_length=1)]
 Ratio = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
 
 
@@ -32,11 +73,11 @@ class DatacenterSpec(_Spec):
     """A site where hosts run or backup replicas are stored."""
 
     id: Id
-    name: str = ""
+    name: Text = ""
     lat: Annotated[float, Strict(), Field(ge=-90, le=90)]
     lon: Annotated[float, Strict(), Field(ge=-180, le=180)]
-    provider: str = ""
-    campus: str = Field("", description="Sites of one campus share buildings or power.")
+    provider: Text = ""
+    campus: Text = Field("", description="Sites of one campus share buildings or power.")
     backup_capacity_gb: Amount | None = Field(
         None, description="Backup storage in GB (sum of data sizes); omitted: unlimited."
     )
@@ -56,29 +97,29 @@ class HostSpec(_Spec):
     datacenter: Id
     capacity: Resources
     role: Role = Role.ANY
-    rack: str | None = None
-    power: str | None = Field(None, description="Power domain (feed, PDU) shared with others.")
+    rack: Text | None = None
+    power: Text | None = Field(None, description="Power domain (feed, PDU) shared with others.")
     cordoned: bool = Field(False, description="Closed to new units by its operator (recorded).")
 
 
 class OriginSpec(_Spec):
     """The object an app or database was imported from, and the pod of each unit."""
 
-    kind: str
-    namespace: str = ""
-    name: str
-    units: list[str] = Field(default_factory=list)
+    kind: Text
+    namespace: Text = ""
+    name: Text
+    units: list[Text] = Field(default_factory=list)
 
 
 class AppSpec(_Spec):
     """An app: a number of interchangeable containers of one size."""
 
     id: Id
-    containers: Count
+    containers: Containers
     size: Resources
     uses: list[Id] = Field(default_factory=list)
-    spread: Count = Field(1, description="At least this many distinct datacenters.")
-    min_up: Annotated[int, Strict(), Field(ge=0)] | None = Field(
+    spread: Spread = Field(1, description="At least this many distinct datacenters.")
+    min_up: Annotated[int, Strict(), Field(ge=0, le=MAX_UNITS)] | None = Field(
         None, description="Containers kept up in voluntary disruptions (recorded, not planned)."
     )
     origin: OriginSpec | None = None
@@ -92,21 +133,21 @@ class DatabaseSpec(_Spec):
     service_class: ServiceClass = Field(alias="class")
     size_gb: Amount
     node_size: Resources
-    nodes: Count | None = Field(
+    nodes: Nodes | None = Field(
         None, description="Default by class: sandbox/starter 1, business 2, enterprise 3."
     )
-    spread: Count = 1
+    spread: Spread = 1
     origin: OriginSpec | None = None
 
 
 class BackupWeightsSpec(_Spec):
     """Weights of the backup-site objective; each omitted weight keeps its default."""
 
-    realtime_km: Annotated[int, Strict(), Field(ge=0)] | None = None
-    snapshot_km: Annotated[int, Strict(), Field(ge=0)] | None = None
-    spread_gb: Annotated[int, Strict(), Field(ge=0)] | None = None
-    same_provider: Annotated[int, Strict(), Field(ge=0)] | None = None
-    move: Annotated[int, Strict(), Field(ge=0)] | None = None
+    realtime_km: Weight | None = None
+    snapshot_km: Weight | None = None
+    spread_gb: Weight | None = None
+    same_provider: Weight | None = None
+    move: Weight | None = None
 
 
 class PolicySpec(_Spec):
@@ -135,7 +176,7 @@ class PolicySpec(_Spec):
 class PlatformFile(_Spec):
     """One platform: its datacenters, hosts, apps, databases, placement, backups and policy."""
 
-    name: str = ""
+    name: Text = ""
     datacenters: Annotated[list[DatacenterSpec], Field(min_length=1)]
     hosts: list[HostSpec] = Field(default_factory=list)
     apps: list[AppSpec] = Field(default_factory=list)
@@ -148,7 +189,7 @@ class PlatformFile(_Spec):
         default_factory=dict,
         description="Datacenters of replica 1 (local), 2 (real-time) and 3 (daily snapshot).",
     )
-    distances_km: list[tuple[Id, Id, Amount]] = Field(
+    distances_km: list[tuple[Id, Id, Km]] = Field(
         default_factory=list, description="Explicit distances; otherwise great-circle."
     )
     policy: PolicySpec = Field(default_factory=PolicySpec)

@@ -38,7 +38,7 @@ def platform_inventory(platform: Platform) -> dict[str, Any]:
                 (
                     usage.get(h.id, Counter())[resource] / milli(h.capacity[resource])
                     for h in hosts
-                    if h.capacity.get(resource)
+                    if milli(h.capacity.get(resource, 0))  # 1e-300 rounds to 0 thousandths
                 ),
                 default=0.0,
             )

@@ -1025,23 +1025,33 @@ def _problem(
     for hs in candidates.values():
         hosts.update(hs)
     shared: list[tuple[int, int]] = []
+    repair_hosts: set[int] = set()  # --repair: the hosts of inherited violations, units movable
     if repair and allow_moves:
         extra, shared = _repair_hosts(situ)
         hosts.update(extra)
+        repair_hosts.update(extra)
         for o in sorted({o for h in extra for o in index.on_host[h]}):
             landing = situ.first_free(o, min_candidates)
             hosts.update(landing)
     movable: dict[int, list[int]] = {}
     if allow_moves:
+        # Only moves that can make room are candidates: units on a host where some displaced
+        # unit does not fit as it stands, and the displaced owners' own units (for spread and
+        # anti-affinity). A move off a host with room gains nothing but model size (a 600-host
+        # platform otherwise took 4 to 24 s to build for one lost host).
+        need_room = {
+            h
+            for o, hs in candidates.items()
+            for h in hs
+            if not _fits(index.used[h], index.size[o], index.cap[h])
+        }
         for o, row in enumerate(index.where):
             for h in row:
-                # One unit per host may move: of an inherited pair on one host, one stays.
-                if (
-                    h is not None
-                    and h in hosts
-                    and h not in situ.down
-                    and h not in movable.get(o, ())
-                ):
+                if h is None or h not in hosts or h in situ.down:
+                    continue
+                if h in movable.get(o, ()):
+                    continue  # one unit per host may move: of an inherited pair, one stays
+                if h in need_room or o in situ.displaced or h in repair_hosts:
                     movable.setdefault(o, []).append(h)
     cand = {o: list(v) for o, v in candidates.items()}
     if movable:
@@ -1370,10 +1380,15 @@ def place(
     )
 
     outcome = run(candidates, complete, False)
-    if outcome.status is Status.UNKNOWN and greedy.complete and not allow_moves:
-        # The solver found nothing in time, but the greedy plan (its hint) is sound.
+    if outcome.status is Status.UNKNOWN and greedy.complete:
+        # The solver found nothing in time, but the greedy plan (its hint, no moves) is sound:
+        # a loss that can be absorbed without moves stays absorbed when moves are allowed.
         return finish(Status.FEASIBLE, greedy.landed, {}, "greedy (cp-sat out of time)", analytic)
     if not outcome.status.has_plan and not complete:
+        if time.perf_counter() - start >= params.time_limit:
+            # Building counts against the limit: no time left for the model on every host,
+            # and a restricted model's "infeasible" proves nothing.
+            return no_plan(Status.UNKNOWN, ("no plan found within the time limit",))
         # A model on the least loaded candidates proves nothing: try every eligible host.
         complete = True
         candidates = {o: _eligible(situ, o, room=not allow_moves) for o in situ.displaced}

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-import importlib
+import sys
 
-import click
+try:  # Ctrl-C while the (slow) imports run: one line, not a traceback.
+    import importlib
+    from typing import Any
 
-from planner.cli.platform import platform_commands
+    import click
+
+    from models.atomic import OutputError
+    from planner.cli.common import ExitCode
+    from planner.cli.platform import platform_commands
+except KeyboardInterrupt:
+    sys.stderr.write("drplan: interrupted\n")
+    raise SystemExit(130) from None
+
+#: Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 #: Command name -> (module, attribute). A command's module is imported when the command is
 #: used, so that ``drplan validate`` does not start by loading OR-Tools, Z3 and Dask.
@@ -36,6 +48,17 @@ class LazyGroup(click.Group):
             assert isinstance(command, click.Command), f"{module}.{attribute} is no command"
             return command
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; Ctrl-C and an output that cannot be written end in one line."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("drplan: interrupted", err=True)
+            ctx.exit(INTERRUPTED)
+        except OutputError as error:  # the last net: commands check their output first
+            click.echo(str(error), err=True)
+            ctx.exit(ExitCode.BAD_INPUT)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

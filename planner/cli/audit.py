@@ -13,16 +13,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from models.atomic import write_atomic
 from models.entities import Platform
 from planner.audit import AuditResult, AuditSettings, Verdict, audit
 from planner.cli.common import (
+    MAX_SAMPLE,
+    SEED,
+    WORKERS,
     ExitCode,
+    HostSizeText,
+    SchedulerAddress,
+    check_output,
     emit_json,
     fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
+    output_options,
+    shown,
+    time_limit_type,
+    write_output,
 )
 from planner.headroom import HostSize, parse_host_size
 from planner.report import (
@@ -54,32 +63,34 @@ def sweep_options(func: F) -> F:
         ),
         click.option(
             "--sample",
-            type=click.IntRange(min=1),
+            type=click.IntRange(1, MAX_SAMPLE),
             default=None,
             help="Sweep N host scenarios (pairs with --k 2) drawn at random (seeded) "
             "instead of all.",
         ),
         click.option(
             "--seed",
-            type=int,
+            type=SEED,
             default=0,
             show_default=True,
             help="Seed of the sample and of the solver.",
         ),
         click.option(
             "--workers",
-            type=click.IntRange(min=1),
+            type=WORKERS,
             default=None,
             help="Local worker processes [default: every core].",
         ),
         click.option(
             "--scheduler",
+            type=SchedulerAddress(),
             metavar="ADDRESS",
             default=None,
             help="Run the sweep on this Dask scheduler (tcp://host:8786).",
         ),
         click.option(
             "--host-size",
+            type=HostSizeText(),
             metavar="SIZE",
             default=None,
             help="Extra hosts of the headroom, e.g. cpu=32,memory_mb=65536[,role=apps] "
@@ -88,7 +99,7 @@ def sweep_options(func: F) -> F:
         click.option("--no-headroom", is_flag=True, help="Skip the headroom."),
         click.option(
             "--time-limit",
-            type=click.FloatRange(min=0.1),
+            type=time_limit_type(0.1),
             default=10.0,
             show_default=True,
             help="Solver seconds for a scenario the greedy cannot re-place.",
@@ -171,7 +182,7 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
     console = probe if probe.is_terminal else Console(width=140)
     s = result.summary_dict()
     console.print(
-        f"[bold]{source}[/bold]: {s['scenarios']} scenarios "
+        f"[bold]{shown(source, None)}[/bold]: {s['scenarios']} scenarios "
         f"({', '.join(f'{n} {kind}' for kind, n in s['by_kind'].items())}), swept on "
         f"{result.sweep.backend} ({result.sweep.workers} worker(s)) in {result.sweep.wall_s:.1f} s"
     )
@@ -187,22 +198,24 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
     ranked = result.ranked()[:top]
     for outcome, row in zip(ranked, scenario_rows(ranked), strict=True):
         style = {Verdict.UNRECOVERABLE: "red", Verdict.DEGRADED: "yellow"}.get(outcome.verdict)
-        table.add_row(*row, style=style)
+        table.add_row(*(shown(cell) for cell in row), style=style)
     console.print(table)
     for outcome in ranked:
         if outcome.explanation:
-            console.print(f"  {outcome.label}: " + "; ".join(outcome.explanation))
+            console.print(
+                f"  {shown(outcome.label)}: " + shown("; ".join(outcome.explanation), None)
+            )
     if result.headroom is not None:
-        console.print(f"[bold]Headroom[/bold]: {headroom_sentence(result)}")
+        console.print(f"[bold]Headroom[/bold]: {shown(headroom_sentence(result), None)}")
         rows = headroom_rows(result)
         if rows:
             head = Table(title_justify="left")
             for column in HEADROOM_COLUMNS:
                 head.add_column(column)
             for row in rows:
-                head.add_row(*row)
+                head.add_row(*(shown(cell) for cell in row))
             console.print(head)
-            console.print("  extra hosts: " + ", ".join(h.id for h in result.headroom.hosts))
+            console.print("  extra hosts: " + ", ".join(shown(h.id) for h in result.headroom.hosts))
 
 
 @click.command("audit")
@@ -217,11 +230,15 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
 )
 @click.option("--detail", is_flag=True, help="Every scenario in full in the JSON.")
 @json_option()
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON here (atomic)."
-)
+@output_options("Write the JSON here (atomic; - for stdout).")
 def audit_command(
-    file: str | None, top: int, detail: bool, as_json: bool, output: str | None, **options: Any
+    file: str | None,
+    top: int,
+    detail: bool,
+    as_json: bool,
+    output: str | None,
+    force: bool,
+    **options: Any,
 ) -> None:
     """Simulate every single-host and single-datacenter loss of FILE (pairs with --k 2), rank the
     worst, and compute the headroom: the fewest extra hosts per datacenter that make every single
@@ -231,13 +248,16 @@ def audit_command(
     downtimes); --time-limit and --seed are fail's. Exit 1 when some scenario is not recoverable
     (degraded, unrecoverable or unknown). Without FILE, the embedded reference platform.
     """
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     source = file or "reference platform"
     result = _run(platform, source=source, **options)
     data = result.to_dict(worst=top, detail=detail)
     if output:
         emit_json(data, output)
-    if as_json:
+    if output == "-":
+        pass
+    elif as_json:
         emit_json(data)
     else:
         _print_summary(result, source, top)
@@ -256,24 +276,22 @@ def audit_command(
     show_default=True,
     help="Worst scenarios shown.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False),
-    required=True,
-    help="The HTML file to write (atomic).",
-)
+@output_options("The HTML file to write (atomic; - for stdout).", required=True)
 @json_option()
-def report_command(file: str | None, top: int, output: str, as_json: bool, **options: Any) -> None:
+def report_command(
+    file: str | None, top: int, output: str, force: bool, as_json: bool, **options: Any
+) -> None:
     """The audit of FILE as one self-contained HTML page: the same tables, and plots. With
     --json, the audit's JSON (as ``drplan audit --json``) is printed too, with the page's path.
 
     Exit 0 once written, whatever the audit found. Without FILE, the reference platform.
     """
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     source = file or "reference platform"
     result = _run(platform, source=source, **options)
-    write_atomic(output, render_report(platform, result, top))
+    write_output(output, render_report(platform, result, top))
     if as_json:
         emit_json({"report": output, **result.to_dict(worst=top)})
-    click.echo(f"wrote {output}", err=True)
+    if output != "-":
+        click.echo(f"wrote {output}", err=True)

@@ -8,37 +8,48 @@ from typing import Any, NoReturn
 import click
 
 from models.entities import Platform
-from models.io import dump_platform_text, save_platform
+from models.io import dump_platform_text
 from models.rules import backup_findings
 from planner.backups import BackupPlan, fix_backups, plan_backups
 from planner.cli.common import (
+    SEED,
+    WORKERS,
     ExitCode,
+    check_output,
     emit_json,
     file_argument,
     json_option,
     load_platform_or_exit,
+    output_options,
+    time_limit_type,
+    write_output,
 )
 
 
 def _solver_options(function: Any) -> Any:
     for option in (
-        click.option("--seed", default=0, show_default=True, help="Random seed of the search."),
         click.option(
-            "--time-limit", default=10.0, show_default=True, help="Wall seconds to search."
+            "--seed", type=SEED, default=0, show_default=True, help="Random seed of the search."
         ),
-        click.option("--workers", default=1, show_default=True, help="CP-SAT workers."),
+        click.option(
+            "--time-limit",
+            type=time_limit_type(),
+            default=10.0,
+            show_default=True,
+            help="Wall seconds to search.",
+        ),
+        click.option(
+            "--workers", type=WORKERS, default=1, show_default=True, help="CP-SAT workers."
+        ),
     ):
         function = option(function)
     return function
 
 
 def _output_option(function: Any) -> Any:
-    return click.option(
-        "-o",
-        "--output",
-        type=click.Path(dir_okay=False),
-        help="Write the platform with its backup sites here (atomic; '-': print it); "
-        "else only the summary.",
+    return output_options(
+        "Write the platform with its backup sites here (atomic; - for stdout); else only the "
+        "summary."
     )(function)
 
 
@@ -64,7 +75,10 @@ def _emit_platform(platform: Platform, plan: BackupPlan, output: str | None, as_
             click.echo(plan.summary(), err=True)
         return
     if output:
-        save_platform(result, output)
+        fmt = "json" if output.lower().endswith(".json") else "yaml"
+        write_output(output, dump_platform_text(result, fmt))
+        if output == "-":
+            return
     if as_json:
         emit_json(plan.to_dict(platform))
     else:
@@ -96,9 +110,11 @@ def plan_command(
     seed: int,
     time_limit: float,
     workers: int,
+    force: bool,
 ) -> None:
     """Choose replicas 2 and 3 of every database in FILE afresh (the reference platform if
     omitted); exit 1 with the reason when no choice keeps every rule."""
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     plan = plan_backups(platform, seed=seed, time_limit_s=time_limit, workers=workers)
     if plan.findings:
@@ -122,9 +138,11 @@ def check_command(
     seed: int,
     time_limit: float,
     workers: int,
+    force: bool,
 ) -> None:
     """Audit the backup sites of FILE: one line per finding, exit 1 when any. With --fix,
     repair them moving only the databases in violation, and write the platform."""
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     findings = list(backup_findings(platform))
     if not fix:

@@ -1,16 +1,24 @@
-"""What every drplan command shares: loading a platform file, exit codes, JSON output."""
+"""What every drplan command shares: loading a platform file, exit codes, JSON output, the
+``-o``/``--force`` pair, option types with their ranges, and text made safe for the terminal."""
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import IntEnum
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 import click
+from rich.markup import escape
 
-from models.atomic import write_atomic
+from models.atomic import OutputError, output_target, write_atomic
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ExitCode(IntEnum):
@@ -42,11 +50,74 @@ def load_platform_or_exit(path: str | None) -> Any:
         fail_bad_input(error.lines())
 
 
+# --- output files -----------------------------------------------------------------------------
+
+
+def output_options(help: str, required: bool = False) -> Callable[[F], F]:
+    """``-o/--output PATH`` (``-`` is stdout) and ``--force`` (replace a platform file)."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--force", is_flag=True, help="Replace OUTPUT even when it is a platform file."
+        )(func)
+        return click.option(
+            "-o", "--output", type=click.Path(dir_okay=False), required=required, help=help
+        )(func)
+
+    return decorate
+
+
+def _same_file(a: Path, b: str | None) -> bool:
+    try:
+        return b is not None and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _is_platform_file(path: Path) -> bool:
+    """True for a YAML or JSON file whose top level is a mapping with ``datacenters``."""
+    from models.io import PlatformFileError, read_data
+
+    try:
+        data = read_data(path)
+    except PlatformFileError:
+        return False
+    return isinstance(data, dict) and "datacenters" in data
+
+
+def check_output(output: str | None, force: bool, *inputs: str | None) -> None:
+    """Exit 2 before any work when ``output`` cannot be written, or would replace a platform
+    file (one of ``inputs``, or any file that reads as a platform) without ``--force``."""
+    if output is None or output == "-":
+        return
+    try:
+        target = output_target(output)
+    except OutputError as error:
+        fail_bad_input([str(error)])
+    if force or not target.exists():
+        return
+    if any(_same_file(target, given) for given in inputs):
+        fail_bad_input([f"{output}: is the input file; pass --force to replace it"])
+    if _is_platform_file(target):
+        fail_bad_input([f"{output}: is a platform file; pass --force to replace it"])
+
+
+def write_output(output: str, text: str) -> None:
+    """Write ``text`` to ``output`` atomically (``-``: stdout), or exit 2 saying why not."""
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        write_atomic(output, text)
+    except OutputError as error:
+        fail_bad_input([str(error)])
+
+
 def emit_json(data: Any, output: str | None = None) -> None:
     """Print ``data`` as JSON on stdout, or write it atomically to ``output``."""
     text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
     if output:
-        write_atomic(output, text)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
 
@@ -104,3 +175,108 @@ def unknown_id_lines(
             hint = f"known: {', '.join(ids[:10])}{more}"
         lines.append(f"{source}: {field}: unknown {kind} (got {got!r}); {hint}")
     return lines
+
+
+# --- text from files, made safe for the terminal ----------------------------------------------
+
+#: Longest id or name shown in a table cell or title; ``--json`` has them whole.
+MAX_SHOWN = 64
+
+
+def shown(value: object, limit: int | None = MAX_SHOWN) -> str:
+    """``value`` as rich markup that prints as itself: control characters (ANSI escapes) made
+    visible as ``\\x1b``, rich markup (``[bold]``) escaped, and, past ``limit`` characters,
+    shortened with an ellipsis."""
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return escape(text)
+
+
+# --- option types: every option has a range, a bad value is a usage error (exit 2) ------------
+
+#: CP-SAT and NumPy take 32-bit seeds.
+MAX_SEED = 2**31 - 1
+MAX_WORKERS = 256
+MAX_MOVES = 10**6
+MAX_TIME_LIMIT_S = 86_400.0
+MAX_SAMPLE = 10**7
+
+SEED = click.IntRange(0, MAX_SEED)
+WORKERS = click.IntRange(1, MAX_WORKERS)
+MOVES = click.IntRange(0, MAX_MOVES)
+
+
+class FiniteFloat(click.ParamType):
+    """A finite number within ``(low, high]`` (``low`` included unless ``low_open``): click's
+    ``FloatRange`` lets ``nan`` through, this does not."""
+
+    name = "number"
+
+    def __init__(self, low: float, high: float, low_open: bool = False) -> None:
+        self.low, self.high, self.low_open = low, high, low_open
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        below = number <= self.low if self.low_open else number < self.low
+        if not math.isfinite(number) or below or number > self.high:
+            low = f"more than {self.low:g}" if self.low_open else f"at least {self.low:g}"
+            self.fail(f"{value!r} is not a number {low} and at most {self.high:g}", param, ctx)
+        return number
+
+
+def time_limit_type(low: float = 0.0) -> FiniteFloat:
+    """Seconds: more than ``low`` (or at least it when it is above 0), at most a day."""
+    return FiniteFloat(low, MAX_TIME_LIMIT_S, low_open=low == 0)
+
+
+class SchedulerAddress(click.ParamType):
+    """A Dask scheduler address such as ``tcp://host:8786``."""
+
+    name = "address"
+    SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if (
+            parts is None
+            or parts.scheme not in self.SCHEMES
+            or not parts.hostname
+            or (parts.scheme != "inproc" and port is None)
+        ):
+            self.fail(f"{text!r} is not a scheduler address such as tcp://host:8786", param, ctx)
+        return text
+
+
+class HostSizeText(click.ParamType):
+    """``cpu=32,memory_mb=65536[,role=apps]``, checked by the parser of ``planner.headroom``
+    and the bounds of the platform file; the text is passed on unchanged."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from models.schema import MAX_AMOUNT, MIN_AMOUNT
+        from planner.headroom import parse_host_size
+
+        try:
+            size = parse_host_size(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+        for name, amount in size.capacity.items():
+            if not (math.isfinite(amount) and MIN_AMOUNT <= amount <= MAX_AMOUNT):
+                self.fail(
+                    f"{name}={amount:g} is not between {MIN_AMOUNT:g} and {MAX_AMOUNT:g}",
+                    param,
+                    ctx,
+                )
+        return str(value)

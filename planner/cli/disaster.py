@@ -16,12 +16,14 @@ from rich.table import Table
 
 from planner.cli.common import (
     ExitCode,
+    check_output,
     emit_json,
     fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
     looks_like_file,
+    shown,
     unknown_id_lines,
 )
 from planner.cli.placement import (
@@ -62,7 +64,8 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     extra: dict[str, Any] = dict(plan.extra)
     method = extra.get("method")
     console.print(
-        f"[bold]{title}[/bold]: {plan.status.value}" + (f" ({method})" if method else ""),
+        f"[bold]{shown(title, None)}[/bold]: {plan.status.value}"
+        + (f" ({shown(method)})" if method else ""),
         highlight=False,
     )
     waves = Table(title=f"Runbook (at most {limit} start(s) per host per minute)")
@@ -101,12 +104,12 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
         )
     for d in databases[:MAX_ROWS]:
         table.add_row(
-            d["id"],
-            d["action"],
-            d["source"] or "-",
+            shown(d["id"]),
+            shown(d["action"]),
+            shown(d["source"] or "-"),
             duration(d["data_loss_s"], none="all data"),
             duration(d["downtime_s"]),
-            d["new_primary"] or "-",
+            shown(d["new_primary"] or "-"),
             "-" if d["sla_budget_s"] is None else f"{d['sla_tier']} {duration(d['sla_budget_s'])}",
             "blown" if d["sla_blown"] else "ok",
         )
@@ -120,7 +123,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
         f"apps: {len(plan.apps)} affected, {len(down)} down for a while, "
         f"{len(blown)} blow their SLA budget; longest down: "
         + ", ".join(
-            f"{a.id} {duration(a.downtime_s)}"
+            f"{shown(a.id)} {duration(a.downtime_s)}"
             for a in sorted(down, key=lambda a: (-a.downtime_s, a.id))[:5]
         ),
         highlight=False,
@@ -132,7 +135,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
         highlight=False,
     )
     for line in plan.explanation:
-        console.print(f"  {line}", markup=False, highlight=False)
+        console.print(f"  {shown(line, None)}", highlight=False)
     for line in inherited_lines(plan):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(recovery_line(extra), highlight=False)
@@ -196,6 +199,7 @@ def fail_datacenter(
     as_json: bool,
     output: str | None,
     runbook: str | None,
+    force: bool,
 ) -> None:
     """The disaster-recovery plan after losing DATACENTER of FILE (the reference platform by
     default): every app and database restored in the surviving datacenters, where each
@@ -206,6 +210,7 @@ def fail_datacenter(
     if looks_like_file(datacenter):
         usage = "usage: drplan fail datacenter DATACENTER [FILE]"
         fail_bad_input([f"{datacenter}: a platform file given as the datacenter; {usage}"])
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     check_runbook(platform, runbook, file or "reference platform")
     try:
@@ -268,7 +273,7 @@ def rpo(file: str | None, redeploy: bool, as_json: bool) -> None:
         for row in rows:
             by_db.setdefault(row.database, {})[row.failure] = row
         table = Table(
-            title=f"Data loss and time to recover ({file or 'reference platform'})",
+            title=f"Data loss and time to recover ({shown(file or 'reference platform', None)})",
             caption="per lost host, datacenter, region: action and worst-case data loss; "
             "RTO: time to recover; ! misses the class's target or SLA budget",
         )
@@ -281,7 +286,7 @@ def rpo(file: str | None, redeploy: bool, as_json: bool) -> None:
             host = _cell(classes.get(FailureClass.HOST))
             dc = _cell(classes.get(FailureClass.DATACENTER))
             region = _cell(classes.get(FailureClass.REGION))
-            table.add_row(db_id, any_row.engine, any_row.service_class, *host, *dc, *region)
+            table.add_row(shown(db_id), any_row.engine, any_row.service_class, *host, *dc, *region)
         # Wide enough when piped that no cell, and no "!", is cut.
         (_console() if sys.stdout.isatty() else Console(width=140)).print(table)
         for line in findings:

@@ -21,14 +21,22 @@ from models.io import dump_platform_text
 from planner import durations
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.common import (
+    MOVES,
+    SEED,
+    WORKERS,
     ExitCode,
+    check_output,
     emit_json,
     fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
     looks_like_file,
+    output_options,
+    shown,
+    time_limit_type,
     unknown_id_lines,
+    write_output,
 )
 from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failure import (
@@ -53,7 +61,7 @@ def solve_options_with(time_limit: float) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         func = click.option(
             "--time-limit",
-            type=click.FloatRange(min=0.1),
+            type=time_limit_type(0.1),
             default=time_limit,
             show_default=True,
             help="Search budget in seconds, spent as CP-SAT deterministic time so the plan "
@@ -61,13 +69,13 @@ def solve_options_with(time_limit: float) -> Callable[[F], F]:
         )(func)
         func = click.option(
             "--workers",
-            type=click.IntRange(min=1),
+            type=WORKERS,
             default=1,
             show_default=True,
             help="CP-SAT search workers (1 is deterministic).",
         )(func)
         return click.option(
-            "--seed", type=int, default=0, show_default=True, help="Solver random seed."
+            "--seed", type=SEED, default=0, show_default=True, help="Solver random seed."
         )(func)
 
     return decorate
@@ -77,9 +85,12 @@ solve_options = solve_options_with(10.0)
 
 
 def emit_plan(plan: Plan, as_json: bool, output: str | None, summary: Callable[[], None]) -> None:
-    """Write the plan's JSON to ``output`` (atomic), then print it as JSON or as ``summary``."""
+    """Write the plan's JSON to ``output`` (atomic; ``-`` is stdout, alone), then print it as
+    JSON or as ``summary``."""
     if output:
         emit_json(plan.to_dict(), output)
+    if output == "-":
+        return
     if as_json:
         emit_json(plan.to_dict())
     else:
@@ -92,7 +103,7 @@ def allow_moves_option(func: F) -> F:
     """``--allow-moves N``: units on healthy hosts that may move to make room."""
     return click.option(
         "--allow-moves",
-        type=click.IntRange(min=0),
+        type=MOVES,
         default=0,
         show_default=True,
         help="Units on healthy hosts that may move to make room.",
@@ -116,9 +127,8 @@ def imperfect_options(func: F) -> F:
 
 
 def output_option(func: F) -> F:
-    return click.option(
-        "-o", "--output", type=click.Path(dir_okay=False), help="Write the result here (atomic)."
-    )(func)
+    """``-o/--output`` and ``--force``: where the result goes (atomic; ``-`` is stdout)."""
+    return output_options("Write the result here (atomic; - for stdout).")(func)
 
 
 def finish_plan(platform: Platform, plan: Plan) -> Plan:
@@ -144,14 +154,14 @@ def _yes(value: bool) -> str:
 
 def print_summary(plan: Plan, console: Console, title: str) -> None:
     """The readable summary: status, affected apps, moves, explanation, solve statistics."""
-    console.print(f"[bold]{title}[/bold]: {plan.status.value}")
+    console.print(f"[bold]{shown(title, None)}[/bold]: {plan.status.value}")
     if plan.apps:
         table = Table(title=f"Affected apps ({len(plan.apps)})")
         for column in ("app", "containers lost", "stays up", "downtime", "SLA tier", "budget"):
             table.add_column(column, justify="left" if column in ("app", "SLA tier") else "right")
         for app in plan.apps[:MAX_ROWS]:
             table.add_row(
-                app.id,
+                shown(app.id),
                 str(app.containers_lost),
                 _yes(app.stays_up),
                 durations.duration(app.downtime_s),
@@ -171,11 +181,11 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
             )
         for record in plan.databases[:MAX_ROWS]:
             table.add_row(
-                str(record.get("id", "-")),
-                str(record.get("action", "-")),
+                shown(record.get("id", "-")),
+                shown(record.get("action", "-")),
                 durations.duration(record.get("downtime_s", 0)),
                 durations.duration(record.get("data_loss_s", 0), none="all data"),
-                str(record.get("sla_tier") or "-"),
+                shown(record.get("sla_tier") or "-"),
             )
         if len(plan.databases) > MAX_ROWS:
             table.caption = f"... and {len(plan.databases) - MAX_ROWS} more (see --json)"
@@ -185,23 +195,23 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
         for column in ("unit", "from", "to"):
             table.add_column(column)
         for move in plan.moves[:MAX_ROWS]:
-            table.add_row(move.unit, move.source or "-", move.target or "-")
+            table.add_row(shown(move.unit), shown(move.source or "-"), shown(move.target or "-"))
         if len(plan.moves) > MAX_ROWS:
             table.caption = f"... and {len(plan.moves) - MAX_ROWS} more (see --json)"
         console.print(table)
     if plan.unplaced:
-        shown = ", ".join(plan.unplaced[:MAX_ROWS])
+        units = ", ".join(shown(u) for u in plan.unplaced[:MAX_ROWS])
         more = f" and {len(plan.unplaced) - MAX_ROWS} more" if len(plan.unplaced) > MAX_ROWS else ""
-        console.print(f"unplaced ({len(plan.unplaced)}): {shown}{more}")
+        console.print(f"unplaced ({len(plan.unplaced)}): {units}{more}")
     if plan.waiting:
-        shown = ", ".join(plan.waiting[:MAX_ROWS])
+        units = ", ".join(shown(u) for u in plan.waiting[:MAX_ROWS])
         more = f" and {len(plan.waiting) - MAX_ROWS} more" if len(plan.waiting) > MAX_ROWS else ""
         console.print(
             f"waiting for their host ({len(plan.waiting)}, --redeploy restores them elsewhere): "
-            f"{shown}{more}"
+            f"{units}{more}"
         )
     for line in plan.explanation:
-        console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"  {shown(line, None)}", highlight=False, soft_wrap=True)
     solve = plan.solve
     if plan.status.has_plan:
         terms = plan.extra.get("objective_terms", {})
@@ -277,6 +287,7 @@ def place(
     seed: int,
     workers: int,
     time_limit: float,
+    force: bool,
 ) -> None:
     """Place every container and database node of FILE that has no host yet.
 
@@ -284,6 +295,7 @@ def place(
     the summary going to stderr); without -o, only the summary. With --json the plan is printed
     as JSON instead. Without FILE, the reference platform.
     """
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     plan = finish_plan(
         platform,
@@ -299,10 +311,8 @@ def place(
             err=True,
         )
     if plan.status.has_plan and output and output != "-":
-        from models.atomic import write_atomic
-
         fmt = "json" if output.lower().endswith(".json") else "yaml"
-        write_atomic(output, dump_platform_text(placed, fmt))
+        write_output(output, dump_platform_text(placed, fmt))
     title = f"placement of {file or 'reference platform'}"
     if output == "-" and plan.status.has_plan:
         # The platform on stdout (to pipe), everything else on stderr.
@@ -356,6 +366,7 @@ def fail_host(
     as_json: bool,
     output: str | None,
     runbook: str | None,
+    force: bool,
 ) -> None:
     """The plan after losing HOST [HOST ...] of FILE (the reference platform by default).
 
@@ -366,6 +377,7 @@ def fail_host(
     hosts, file = _split_file(hosts, file)
     if not hosts:
         fail_bad_input([f"{file}: no host given; usage: drplan fail host HOST [HOST ...] [FILE]"])
+    check_output(output, force, file)
     platform = load_platform_or_exit(file)
     check_runbook(platform, runbook, file or "reference platform")
     try:

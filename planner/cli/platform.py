@@ -11,19 +11,22 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from models.atomic import write_atomic
 from models.generate import GenerationError, generate_platform
 from models.io import dump_platform_text
 from models.reference import EXAMPLES, HOST_SITES, example_path, paris_facilities
 from models.rules import state_findings, unknown_distances
 from models.schema import json_schema
 from planner.cli.common import (
+    SEED,
     ExitCode,
+    check_output,
     emit_json,
     fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
+    shown,
+    write_output,
 )
 from planner.inventory import platform_inventory
 
@@ -35,9 +38,10 @@ def _write_output(output: str | None, text: str, force: bool) -> None:
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
+    check_output(output, force)
     if Path(output).exists() and not force:
         fail_bad_input([f"{output}: file exists; pass --force to replace it"])
-    write_atomic(output, text)
+    write_output(output, text)
     click.echo(f"wrote {output}", err=True)
 
 
@@ -97,7 +101,7 @@ def show(file: str | None, as_json: bool) -> None:
         return
     console = Console(width=110)
     console.print(
-        f"[bold]{inventory['name'] or file}[/bold]: {inventory['hosts']} hosts, "
+        f"[bold]{shown(inventory['name'] or file)}[/bold]: {inventory['hosts']} hosts, "
         f"{inventory['apps']['count']} apps ({inventory['apps']['containers']} containers), "
         f"{inventory['databases']['count']} databases ({inventory['databases']['nodes']} nodes)"
     )
@@ -106,10 +110,10 @@ def show(file: str | None, as_json: bool) -> None:
         table.add_column(column)
     resources = list(next((d["utilisation"] for d in inventory["datacenters"] if d["hosts"]), {}))
     for resource in resources:
-        table.add_column(f"{resource} mean / max host", justify="right")
+        table.add_column(f"{shown(resource)} mean / max host", justify="right")
     for dc in inventory["datacenters"]:
         roles = ", ".join(f"{n} {r}" for r, n in sorted(dc["roles"].items())) or "backups only"
-        cells = [dc["id"], dc["provider"], str(dc["hosts"]), roles]
+        cells = [shown(dc["id"]), shown(dc["provider"]), str(dc["hosts"]), roles]
         for resource in resources:
             u = dc["utilisation"].get(resource)
             cells.append(f"{_pct(u['mean'])} / {_pct(u['max_host'])}" if u else "-")
@@ -133,11 +137,11 @@ def show(file: str | None, as_json: bool) -> None:
     for c in classes:
         dbs.add_column(c, justify="right")
     for engine, counts in inventory["databases"]["by_engine_and_class"].items():
-        dbs.add_row(engine, *(str(counts.get(c, 0)) for c in classes))
+        dbs.add_row(shown(engine), *(str(counts.get(c, 0)) for c in classes))
     console.print(dbs)
 
     backups = inventory["backups"]
-    sites = ", ".join(f"{site} {n}" for site, n in backups["replicas_per_site"].items())
+    sites = ", ".join(f"{shown(site)} {n}" for site, n in backups["replicas_per_site"].items())
     console.print(
         f"Backups: {backups['databases_with_sites']} databases with sites; replicas per site: "
         f"{sites or 'none'}. {backups['site_pairs_within_min_distance']} of "
@@ -166,18 +170,18 @@ def schema(as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--hosts", type=click.IntRange(min=1), default=60, show_default=True)
-@click.option("--apps", type=click.IntRange(min=0), default=300, show_default=True)
-@click.option("--databases", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--datacenters", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--hosts", type=click.IntRange(1, 100_000), default=60, show_default=True)
+@click.option("--apps", type=click.IntRange(0, 1_000_000), default=300, show_default=True)
+@click.option("--databases", type=click.IntRange(0, 100_000), default=100, show_default=True)
+@click.option("--datacenters", type=click.IntRange(1, 1_000), default=3, show_default=True)
 @click.option(
     "--backup-sites",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, 1_000),
     default=2,
     show_default=True,
     help="Extra datacenters that hold backup replicas only.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--n1-safe",
     is_flag=True,

@@ -7,8 +7,17 @@ from typing import Any
 
 import click
 
-from models.atomic import write_atomic
-from planner.cli.common import ExitCode, emit_json, fail_bad_input, json_option
+from planner.cli.common import (
+    SEED,
+    WORKERS,
+    ExitCode,
+    check_output,
+    emit_json,
+    fail_bad_input,
+    json_option,
+    time_limit_type,
+    write_output,
+)
 from planner.roadef import (
     Instance,
     RoadefFileError,
@@ -46,9 +55,18 @@ def roadef() -> None:
     type=click.Path(dir_okay=False),
     help="Where to write the solution (challenge format).",
 )
-@click.option("--time-limit", default=10.0, show_default=True, help="Wall seconds to search.")
-@click.option("--seed", default=0, show_default=True, help="Random seed of the search.")
-@click.option("--workers", default=1, show_default=True, help="CP-SAT workers per sub-problem.")
+@click.option("--force", is_flag=True, help="Replace SOLUTION even when it is an input file.")
+@click.option(
+    "--time-limit",
+    type=time_limit_type(),
+    default=10.0,
+    show_default=True,
+    help="Wall seconds to search.",
+)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed of the search.")
+@click.option(
+    "--workers", type=WORKERS, default=1, show_default=True, help="CP-SAT workers per sub-problem."
+)
 @json_option()
 def solve_command(
     model: str,
@@ -58,12 +76,14 @@ def solve_command(
     seed: int,
     workers: int,
     as_json: bool,
+    force: bool,
 ) -> None:
     """Improve the initial ASSIGNMENT of MODEL and write the solution to SOLUTION.
 
     The solution written is always feasible (re-checked); with nothing better it is the
     initial assignment.
     """
+    check_output(solution, force, model, assignment)
     instance, (initial,) = _load(model, assignment)
     params = SolveParams(time_limit=time_limit, seed=seed, workers=workers)
     result = solve(instance, initial, params)
@@ -71,7 +91,7 @@ def solve_command(
     if check.costs is None or check.costs.total != result.objective:
         click.echo(f"the solution failed its own check: {check.summary()}", err=True)
         sys.exit(ExitCode.BUG)
-    write_atomic(solution, format_assignment(result.assignment))
+    write_output(solution, format_assignment(result.assignment))
     if as_json:
         data: dict[str, Any] = {
             "instance": instance.name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +16,7 @@ from planner.cli.common import (
     file_argument,
     json_option,
     load_platform_or_exit,
+    shown,
 )
 
 
@@ -73,7 +75,7 @@ def verify(
     input.
     """
     from planner.verify import EncodingError, certify, explain_infeasible
-    from planner.verify.plan_file import PlanFileError, load_plan
+    from planner.verify.plan_file import PlanFileError, load_plan, plan_findings
 
     platform = load_platform_or_exit(file)
     plan = None
@@ -105,18 +107,23 @@ def verify(
             certificate,
             theorems=(*certificate.theorems, _recoverability(platform, time_limit)),
         )
+    findings = plan_findings(plan, platform) if plan is not None else []
     if as_json:
-        emit_json(certificate.to_dict())
+        emit_json({**certificate.to_dict(), **({"plan_findings": findings} if findings else {})})
     else:
-        _print_table(certificate, platform.name or (file or "reference"), plan_path)
-    sys.exit(ExitCode.OK if certificate.ok else ExitCode.FINDINGS)
+        _print_table(certificate, platform.name or (file or "reference"), plan_path, findings)
+    sys.exit(ExitCode.OK if certificate.ok and not findings else ExitCode.FINDINGS)
 
 
-def _print_table(certificate: Any, name: str, plan_path: str | None) -> None:
+def _print_table(
+    certificate: Any, name: str, plan_path: str | None, findings: Sequence[str] = ()
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    title = f"Z3 verification of {name}" + (f", plan {plan_path}" if plan_path else "")
+    title = f"Z3 verification of {shown(name, None)}" + (
+        f", plan {shown(plan_path, None)}" if plan_path else ""
+    )
     table = Table(title=title, show_lines=False)
     table.add_column("check")
     table.add_column("kind")
@@ -124,19 +131,23 @@ def _print_table(certificate: Any, name: str, plan_path: str | None) -> None:
     table.add_column("details", overflow="fold")
     for inv in certificate.invariants:
         if inv.holds:
-            table.add_row(inv.name, "invariant", "[green]proved[/]", inv.description)
+            table.add_row(
+                shown(inv.name), "invariant", "[green]proved[/]", shown(inv.description, None)
+            )
         elif inv.unknown:
-            table.add_row(inv.name, "invariant", "[yellow]unknown[/]", "Z3 gave up (time limit)")
+            table.add_row(
+                shown(inv.name), "invariant", "[yellow]unknown[/]", "Z3 gave up (time limit)"
+            )
         else:
             table.add_row(
-                inv.name,
+                shown(inv.name),
                 "invariant",
                 f"[red]violated[/] ({len(inv.violations)})",
-                inv.violations[0].subject if inv.violations else "",
+                shown(inv.violations[0].subject, None) if inv.violations else "",
             )
             for violation in inv.violations:
                 details = ", ".join(f"{k}={v}" for k, v in violation.counterexample.items())
-                table.add_row("", "", "", f"{violation.subject}: {details}")
+                table.add_row("", "", "", shown(f"{violation.subject}: {details}", None))
     for theorem in certificate.theorems:
         covers = theorem.covers
         statement = (
@@ -146,18 +157,26 @@ def _print_table(certificate: Any, name: str, plan_path: str | None) -> None:
             f"{covers.get('databases', 0)} databases)"
         )
         if theorem.proved:
-            table.add_row(theorem.name, "theorem", "[green]proved[/]", statement)
+            table.add_row(
+                shown(theorem.name), "theorem", "[green]proved[/]", shown(statement, None)
+            )
         elif theorem.unknown:
-            table.add_row(theorem.name, "theorem", "[yellow]unknown[/]", statement)
+            table.add_row(
+                shown(theorem.name), "theorem", "[yellow]unknown[/]", shown(statement, None)
+            )
         else:
-            table.add_row(theorem.name, "theorem", "[red]refuted[/]", statement)
+            table.add_row(shown(theorem.name), "theorem", "[red]refuted[/]", shown(statement, None))
             for example in theorem.counterexamples:
-                table.add_row("", "", "", _counterexample(example))
+                table.add_row("", "", "", shown(_counterexample(example), None))
     console = Console(width=max(120, Console().width))
     console.print(table)
+    for line in findings:
+        console.print(
+            f"{shown(plan_path, None)}: {shown(line, None)}", highlight=False, soft_wrap=True
+        )
     verdict = (
         "every invariant and theorem above proved"
-        if certificate.ok
+        if certificate.ok and not findings
         else "some check violated or refuted: see the lines above"
     )
     console.print(

@@ -194,13 +194,13 @@ BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
     "zero capacity": (
         _set("hosts", 0, "capacity", "cpu", value=0),
         "hosts[0].capacity.cpu",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "0",
     ),
     "negative capacity": (
         _set("hosts", 3, "capacity", "memory_mb", value=-16384),
         "hosts[3].capacity.memory_mb",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "-16384",
     ),
     "empty capacity": (_set("hosts", 0, "capacity", value={}), "hosts[0].capacity", "1 item", "{}"),
@@ -225,19 +225,19 @@ BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
     "zero container size": (
         _set("apps", 0, "size", "cpu", value=0),
         "apps[0].size.cpu",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "0",
     ),
     "negative node size": (
         _set("databases", 0, "node_size", "memory_mb", value=-1),
         "databases[0].node_size.memory_mb",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "-1",
     ),
     "zero data size": (
         _set("databases", 0, "size_gb", value=0),
         "databases[0].size_gb",
-        "greater than 0",
+        "greater than or equal to 0.001",
         "0",
     ),
     "zero containers": (
@@ -579,3 +579,210 @@ def test_failed_save_keeps_the_old_file_whole(
         save_platform(two_paris, path)
     assert path.read_text() == "old content\n"
     assert os.listdir(tmp_path) == ["platform.yaml"]
+
+
+# --- hostile input (issue 17): bounds, structures, bounded reading -----------------------------
+
+TWO_PARIS = DATA / "two_paris_facilities.yaml"
+
+
+def _one_line(result: Result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("keys", "value", "words"),
+    [
+        (("hosts", 0, "capacity", "cpu"), 1e308, "less than or equal to 1000000000"),
+        (("hosts", 0, "capacity", "cpu"), 1e20, "less than or equal to 1000000000"),
+        (("hosts", 0, "capacity", "cpu"), 1e9 + 1, "less than or equal to 1000000000"),
+        (("hosts", 0, "capacity", "cpu"), 1e-300, "greater than or equal to 0.001"),
+        (("hosts", 0, "capacity", "cpu"), 0.000999, "greater than or equal to 0.001"),
+        (("databases", 0, "size_gb"), 1e20, "less than or equal to 1000000000"),
+        (("apps", 0, "containers"), 1_000_000_000, "less than or equal to 100000"),
+        (("apps", 0, "containers"), 100_001, "less than or equal to 100000"),
+        (("databases", 0, "nodes"), 101, "less than or equal to 100"),
+        (("policy",), {"host_repair_s": 10**9 + 1}, "less than or equal to 1000000000"),
+        (("databases", 0, "class"), ["business"], "Input should be"),
+        (("name",), "\x1b[2Jgone", "control characters"),
+        (("datacenters", 0, "provider"), "a\x07b", "control characters"),
+        (("hosts", 0, "id"), "h" * 1025, "at most 1024 characters"),
+        (("hosts", 0, "capacity"), {"c\x1bpu": 8}, "should match pattern"),
+    ],
+    ids=lambda v: str(v)[:30],
+)
+def test_numbers_and_structures_beyond_their_bounds_exit_2_naming_the_field(
+    two_paris_data: dict[str, Any],
+    write_yaml: Callable[[Any, str], Path],
+    keys: tuple[Any, ...],
+    value: Any,
+    words: str,
+) -> None:
+    _set(*keys, value=value)(two_paris_data)
+    path = write_yaml(two_paris_data, "bad.yaml")
+    result = validate(path)
+    assert result.exit_code == 2, result.output
+    first = result.stderr.splitlines()[0]
+    path_text = ".".join(str(k) for k in keys).replace(".0", "[0]")
+    assert first.startswith(f"{path}: {path_text}"), first
+    assert words in first, first
+
+
+def test_quantities_exactly_at_their_bounds_load_and_plan(
+    two_paris_data: dict[str, Any], write_yaml: Callable[[Any, str], Path]
+) -> None:
+    """The largest capacity and data size, and the smallest size, solve without overflow."""
+    for host in two_paris_data["hosts"]:
+        host["capacity"] = {"cpu": 1e9, "memory_mb": 1e9}
+    two_paris_data["apps"][0]["size"] = {"cpu": 0.001, "memory_mb": 0.001}
+    two_paris_data["databases"][0]["size_gb"] = 1e9
+    path = write_yaml(two_paris_data, "edge.yaml")
+    assert validate(path).exit_code in (0, 1)
+    for args in (["show", str(path)], ["fail", "host", "pa2-h1", "-f", str(path)]):
+        result = CliRunner().invoke(main, [*args, "--json"])
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.exit_code in (0, 1), result.output
+
+
+def test_more_units_than_the_platform_bound(
+    two_paris_data: dict[str, Any], write_yaml: Callable[[Any, str], Path]
+) -> None:
+    app = two_paris_data["apps"][0]
+    two_paris_data["apps"] = [
+        {**copy.deepcopy(app), "id": f"app{i}", "containers": 100_000} for i in range(11)
+    ]
+    two_paris_data["placement"] = {}
+    line = validate(write_yaml(two_paris_data, "many.yaml")).stderr.splitlines()[0]
+    assert "1100002 containers and database nodes in all, more than 1000000" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "line"),
+    [
+        ("a: &x [1]\nb: *x\n", "anchors (&x) are not allowed", 1),
+        ("a: &a [*a]\n", "anchors (&a) are not allowed", 1),
+        ("a: 1\nb: *nowhere\n", "aliases (*nowhere) are not allowed", 2),
+        ("a: " + "9" * 5000 + "\n", "an integer of 5000 digits", 1),
+        ("? [a, b]\n: 1\n", "a key must be a plain value", 1),
+        ("datacenters: []\nx: 1\nx: 2\n", "key 'x' is given twice", 3),
+        ("a:\n" + "".join("  " * i + "- \n" for i in range(1, 300)), "nested more than 32", 33),
+        ("a: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested more than 32", 1),
+    ],
+    ids=[
+        "anchor",
+        "recursive alias",
+        "alias",
+        "long integer",
+        "complex key",
+        "duplicate key",
+        "block nesting 300",
+        "flow nesting 100000",
+    ],
+)
+def test_yaml_structures_refused_with_the_line(
+    tmp_path: Path, text: str, words: str, line: int
+) -> None:
+    path = tmp_path / "hostile.yaml"
+    path.write_text(text)
+    first = _one_line(validate(path))
+    assert first.startswith(f"{path}:{line}:"), first
+    assert words in first, first
+
+
+def test_billion_laughs_is_refused_at_once(tmp_path: Path) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    for command in (["validate"], ["show"], ["fail", "host", "h1", "-f"], ["backups", "check"]):
+        result = CliRunner().invoke(main, [*command, str(path)])
+        assert result.exit_code == 2
+        assert "anchors (&a0) are not allowed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"datacenters": [], "datacenters": []}', "key 'datacenters' is given twice"),
+        ('{"a": ' + "1" * 5000 + "}", "an integer of 5000 digits"),
+        ("[" * 1000 + "]" * 1000, "nested more than 32"),
+        ("[" * 100_000 + "]" * 100_000, "nested more than 32"),
+    ],
+    ids=["duplicate key", "long integer", "nesting 1000", "nesting 100000"],
+)
+def test_json_structures_refused(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "hostile.json"
+    path.write_text(text)
+    first = _one_line(validate(path))
+    assert first.startswith(f"{path}"), first
+    assert words in first, first
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_byte_order_mark_is_read_the_same_in_yaml_and_json(
+    two_paris_data: dict[str, Any], tmp_path: Path, suffix: str
+) -> None:
+    path = tmp_path / f"bom{suffix}"
+    text = json.dumps(two_paris_data) if suffix == ".json" else yaml.safe_dump(two_paris_data)
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert validate(path).exit_code == 0
+
+
+def test_an_id_key_over_1024_characters_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_text("datacenters: []\nplacement:\n  " + "a" * 1100 + ": [h1]\n")
+    first = _one_line(validate(path))
+    assert first.startswith(f"{path}:3:"), first
+    assert "a key of 1100 characters: keys and ids are at most 1024 characters" in first
+
+
+def test_an_endless_device_is_not_read() -> None:
+    first = _one_line(validate("/dev/zero"))
+    assert (
+        first
+        == "/dev/zero: cannot read file: not a regular file (a device, FIFO or socket is not read)"
+    )
+
+
+def test_a_fifo_without_writer_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "platform.yaml"
+    os.mkfifo(fifo)
+    first = _one_line(validate(fifo))
+    assert "not a regular file" in first
+
+
+def test_the_size_limit_is_documented_and_overridable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from models.io import DEFAULT_MAX_FILE_MB, MAX_FILE_MB_ENV, max_file_bytes
+
+    assert DEFAULT_MAX_FILE_MB == 512 and max_file_bytes() == 512 * 2**20
+    assert f"`{MAX_FILE_MB_ENV}`" in (DATA.parents[1] / "README.md").read_text()
+    monkeypatch.setenv(MAX_FILE_MB_ENV, "0.001")  # 1,048 bytes
+    path = tmp_path / "p.yaml"
+    path.write_text(TWO_PARIS.read_text())
+    first = _one_line(validate(path))
+    assert first == (
+        f"{path}: cannot read file: the file is larger than the limit of 0 MB "
+        f"(set {MAX_FILE_MB_ENV} to read it)"
+    )
+
+
+def test_many_bad_hosts_report_the_first_problems_and_count_the_rest(tmp_path: Path) -> None:
+    from models.io import MAX_PROBLEMS
+
+    hosts = "".join(
+        f"  - {{id: h{i}, datacenter: zz, capacity: {{cpu: -1}}, role: bad}}\n" for i in range(2000)
+    )
+    path = tmp_path / "bad_hosts.yaml"
+    path.write_text("datacenters:\n  - {id: a, lat: 1, lon: 1}\nhosts:\n" + hosts)
+    result = validate(path)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == MAX_PROBLEMS + 1
+    assert lines[-1].startswith(f"{path}: ... and ")
+    assert int(lines[-1].split("and ")[1].split()[0]) == 3 * 2000 - MAX_PROBLEMS
