@@ -48,7 +48,9 @@ def spread_after_loss(
         ``(what, spread asked, spread relaxed to)``, ``what`` being ``app`` or ``database``.
     """
     relaxed: dict[str, tuple[str, int, int]] = {}
-    widest = max((o.spread for o in (*platform.apps, *platform.databases)), default=1)
+    widest = max(
+        [*(a.spread for a in platform.apps), *(d.spread for d in platform.databases)], default=1
+    )
     if widest <= 1:
         return platform, relaxed  # no spread to relax (the common case, read in one pass)
     down = scenario.down_hosts(platform)
@@ -205,8 +207,8 @@ def _scope(platform: Platform, plan: Plan) -> _Scope | None:
     base = _base(platform)
     down = plan.scenario.down_hosts(platform)
     owners = set(base.always)
-    for host in down:
-        owners.update(base.owners_on.get(host, ()))
+    for lost in down:
+        owners.update(base.owners_on.get(lost, ()))
     owners.update(u.rpartition("/")[0] for u in (*plan.waiting, *plan.unplaced))
     for owner, hosts in plan.placement.items():
         was = plan.before.get(owner, ())
@@ -215,8 +217,8 @@ def _scope(platform: Platform, plan: Plan) -> _Scope | None:
     usage: dict[str, Counter[str]] = {}
     for owner in owners:
         size = {r: milli(a) for r, a in platform.size_of(owner).items()}
-        for sign, hosts in ((-1, plan.before.get(owner, ())), (1, plan.placement.get(owner, ()))):
-            for host in hosts:
+        for sign, row in ((-1, plan.before.get(owner, ())), (1, plan.placement.get(owner, ()))):
+            for host in row:
                 if host is None:
                     continue
                 if host not in usage:
