@@ -48,7 +48,8 @@ Text = Annotated[str, Strict(), Field(max_length=MAX_TEXT_LENGTH), AfterValidato
 ResourceName = Annotated[
     str,
     Strict(),
-    Field(min_length=1, max_length=MAX_RESOURCE_NAME, pattern=r"^[A-Za-z][A-Za-z0-9_]*$"),
+    # Kubernetes' extended resources are names too: nvidia.com/gpu, hugepages-2Mi.
+    Field(min_length=1, max_length=MAX_RESOURCE_NAME, pattern=r"^[A-Za-z][A-Za-z0-9_./-]*$"),
 ]
 # Finite and bounded: see MAX_AMOUNT.
 Amount = Annotated[float, Strict(), Field(ge=MIN_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]

@@ -3,7 +3,8 @@
 The parsing is lightkube's (``lightkube.utils.quantity.parse_quantity``, exact, in
 ``Decimal``); this module only turns a bare quantity into the unit drplan uses for each
 resource: cores for ``cpu``, MB (2^20 bytes, as ``memory_mb`` everywhere in drplan) for
-``memory``, the plain number for any other resource (extended resources are counts).
+``memory`` and ``ephemeral-storage`` (``ephemeral_storage_mb``), the plain number for any other
+resource (extended resources such as ``nvidia.com/gpu`` are counts).
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ GIB = Decimal(2**30)
 THOUSANDTH = Decimal("0.001")
 
 #: drplan's name of a Kubernetes resource; any other name is kept as it is.
-RESOURCE_NAMES = {"cpu": "cpu", "memory": "memory_mb"}
+RESOURCE_NAMES = {
+    "cpu": "cpu",
+    "memory": "memory_mb",
+    "ephemeral-storage": "ephemeral_storage_mb",
+}
+#: Resources counted in bytes by Kubernetes, in MB (2^20 bytes) in drplan.
+IN_MB = frozenset({"memory", "ephemeral-storage"})
 
 
 class QuantityError(ValueError):
@@ -56,8 +63,9 @@ def _parse(text: str) -> Decimal | None:
 
 def convert(resource: str, value: Decimal) -> tuple[str, float]:
     """A bare quantity of a Kubernetes resource in drplan's name and unit: cores for ``cpu``,
-    MB to a thousandth for ``memory`` (``memory_mb``), the number itself for any other."""
-    if resource == "memory":
+    MB to a thousandth for ``memory`` and ``ephemeral-storage``, the number itself for any
+    other."""
+    if resource in IN_MB:
         value = value / MIB
     return RESOURCE_NAMES.get(resource, resource), float(value.quantize(THOUSANDTH))
 
