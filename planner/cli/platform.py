@@ -33,14 +33,22 @@ from planner.inventory import platform_inventory
 DEFAULT_SHARED_DATA = "../shared/data"
 
 
+def _check_destination(output: str | None, force: bool) -> None:
+    """Refuse ``output`` before any work: a special file, a missing or read-only folder, or an
+    existing file without ``force``."""
+    if output is None or output == "-":
+        return
+    check_output(output, force)
+    if Path(output).exists() and not force:
+        fail_bad_input([f"{output}: file exists; pass --force to replace it"])
+
+
 def _write_output(output: str | None, text: str, force: bool) -> None:
     """Print ``text``, or write it to ``output`` atomically, never over a file unless forced."""
     if output is None or output == "-":
         click.echo(text, nl=False)
         return
-    check_output(output, force)
-    if Path(output).exists() and not force:
-        fail_bad_input([f"{output}: file exists; pass --force to replace it"])
+    _check_destination(output, force)
     write_output(output, text)
     click.echo(f"wrote {output}", err=True)
 
@@ -206,6 +214,7 @@ def generate(
     drplan audit tells); with --n1-safe the extra hosts that make it so are added, and the
     command says what they fix. Exit 1, writing nothing, when no headroom is found.
     """
+    _check_destination(output, force)
     try:
         platform = generate_platform(
             hosts, apps, databases, datacenters, seed, backup_sites=backup_sites

@@ -267,7 +267,9 @@ def test_cli_fail_datacenter_takes_strict() -> None:
 
 def test_tianchi_slice_plans_around_its_overfull_machine() -> None:
     facilities = paris_facilities()
-    platform = import_tianchi(DATA / "tianchi_small", [facilities[s] for s in HOST_SITES])
+    platform = import_tianchi(
+        DATA / "tianchi_small", [facilities[s] for s in HOST_SITES], memory="peak"
+    )
     over = over_capacity_hosts(platform, platform.placement)
     assert over == {"machine_260"}
     # The busiest other machine goes down; its containers land elsewhere, none on machine_260.
