@@ -15,8 +15,9 @@ starting temperature is a multiple of the mean cost increase of the worsening mo
 calibrating, so one setting starts right on costs of 200 and of 10^10. That mean does not follow
 the cost down (a2_1, measured per chunk: 0.8 to 1.15 million while the cost falls from 290
 million to 4.5 million), so re-measuring it per chunk changes nothing; what matters is the
-multiple: at 10 the first half of a 20-million-proposal run wanders far above the start (a2_1:
-5 to 290 million) and finds nothing, at 2 more of the run is spent where the best falls.
+multiple. At 10 the first half of a 20-million-proposal run wanders far above the start (a2_1:
+5 to 290 million); 2 was better on b_1 and a2_5 at 20 million proposals but worse on a2_2 and
+on A2 in the 60 s side-by-side run (BENCHMARKS.md, issue 16), so 10 stays.
 Measured on a2_2 from the greedy descent's local optimum: about 2 million proposals a second
 on one core.
 
@@ -369,11 +370,10 @@ def _csr(groups: IntArray, members: IntArray, size: int) -> tuple[IntArray, IntA
 
 @dataclass(frozen=True)
 class AnnealParams:
-    """Annealing settings; tuned on a2_2, the start re-measured on six instances (BENCHMARKS.md)."""
+    """Annealing settings; the defaults were tuned on a2_2 (see BENCHMARKS.md)."""
 
-    # Starting temperature, in mean cost increases of a worsening move. 10 before; 2 measured
-    # better at 20 million proposals from the warm start (BENCHMARKS.md, issue 16).
-    start: float = 2.0
+    # Starting temperature, in mean cost increases of a worsening move (2 measured: mixed).
+    start: float = 10.0
     end: float = 0.002  # final temperature, likewise
     swap_percent: int = 50  # share of proposals that move two processes: swaps and chains
     chain_percent: int = 50  # share of those where the second process goes to a third machine
