@@ -184,9 +184,6 @@ def test_temperature_falls_from_10_to_a_500th_of_the_mean_worsening() -> None:
     assert temperature(params, 1000.0, 0.5) == pytest.approx(10_000.0 * 0.0002**0.5)
     assert temperature(params, 1000.0, 1.0) == pytest.approx(2.0)
     assert temperature(params, 1000.0, 3.0) == pytest.approx(2.0)  # past the end: the coldest
-    # The warm start's cap (BENCHMARKS.md, issue 16): on B it takes all of it, for less than
-    # annealing gains in the same time.
-    assert SolveParams().descent_share == pytest.approx(0.2)
 
 
 def test_solver_a1_1_is_feasible_no_worse_and_agrees_with_the_checker(
