@@ -67,6 +67,19 @@ def roadef() -> None:
 @click.option(
     "--workers", type=WORKERS, default=1, show_default=True, help="CP-SAT workers per sub-problem."
 )
+@click.option(
+    "--proposals",
+    type=click.IntRange(0, 10**12),
+    default=None,
+    help="Annealing proposals (default: as many as the time allows). With --iterations, "
+    "the run repeats for a seed whatever the machine's speed; the time limit is a safety net.",
+)
+@click.option(
+    "--iterations",
+    type=click.IntRange(0, 10**9),
+    default=None,
+    help="CP-SAT sub-problems of the neighbourhood search (default: until the time limit).",
+)
 @json_option()
 def solve_command(
     model: str,
@@ -75,6 +88,8 @@ def solve_command(
     time_limit: float,
     seed: int,
     workers: int,
+    proposals: int | None,
+    iterations: int | None,
     as_json: bool,
     force: bool,
 ) -> None:
@@ -85,7 +100,13 @@ def solve_command(
     """
     check_output(solution, force, model, assignment)
     instance, (initial,) = _load(model, assignment)
-    params = SolveParams(time_limit=time_limit, seed=seed, workers=workers)
+    params = SolveParams(
+        time_limit=time_limit,
+        seed=seed,
+        workers=workers,
+        anneal_proposals=proposals,
+        max_iterations=iterations,
+    )
     result = solve(instance, initial, params)
     check = evaluate(instance, initial, result.assignment)
     if check.costs is None or check.costs.total != result.objective:

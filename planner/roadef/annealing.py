@@ -12,10 +12,14 @@ transient resources it holds there. The move is checked against every hard const
 (capacity, transient usage, conflict, spread, dependency), costed exactly and incrementally,
 and accepted by the Metropolis rule at a temperature that falls geometrically over the run. The
 starting temperature is a multiple of the mean cost increase of the worsening moves met while
-calibrating, so one setting starts right on costs of 200 and of 10^10. It is fixed for the
-run: where the cost falls by orders of magnitude (a2_1: 5 million to hundreds) it ends too
-hot. Measured on a2_2 from the greedy descent's local optimum: about 2 million proposals a
-second on one core.
+calibrating, so one setting starts right on costs of 200 and of 10^10. That mean does not follow
+the cost down (a2_1, measured per chunk: 0.8 to 1.15 million while the cost falls from 290
+million to 4.5 million), so re-measuring it per chunk changes nothing; what matters is the
+multiple. At 10 the first half of a 20-million-proposal run wanders far above the start (a2_1:
+5 to 290 million); 2 was better on b_1 and a2_5 at 20 million proposals but worse on a2_2 and
+on A2 in the 60 s side-by-side run (BENCHMARKS.md, issue 16), so 10 stays.
+Measured on a2_2 from the greedy descent's local optimum: about 2 million proposals a second
+on one core.
 
 The kernel works in place on numpy arrays that mirror :class:`planner.roadef.state.SearchState`
 and keeps the best assignment it met. It is deterministic for a given seed, proposal count and
@@ -368,7 +372,8 @@ def _csr(groups: IntArray, members: IntArray, size: int) -> tuple[IntArray, IntA
 class AnnealParams:
     """Annealing settings; the defaults were tuned on a2_2 (see BENCHMARKS.md)."""
 
-    start: float = 10.0  # starting temperature, in mean cost increases of a worsening move
+    # Starting temperature, in mean cost increases of a worsening move (2 measured: mixed).
+    start: float = 10.0
     end: float = 0.002  # final temperature, likewise
     swap_percent: int = 50  # share of proposals that move two processes: swaps and chains
     chain_percent: int = 50  # share of those where the second process goes to a third machine
@@ -461,6 +466,13 @@ class Annealer:
         return int(accepted)
 
 
+def temperature(params: AnnealParams, scale: float, done: float) -> float:
+    """The temperature once ``done`` (0 to 1) of the run is over: from ``params.start`` to
+    ``params.end`` times ``scale`` (the mean worsening), geometrically."""
+    hot, cold = params.start * scale, params.end * scale
+    return hot * (cold / hot) ** min(1.0, max(0.0, done))
+
+
 def compile_kernel(state: SearchState) -> float:
     """Compile the kernel (or load it from numba's cache) now; return the seconds it took.
 
@@ -494,7 +506,6 @@ def anneal(
     calibration = params.calibration if proposals is None else min(params.calibration, proposals)
     annealer.run(calibration, seed, 0.0)
     scale = annealer.mean_worsening()
-    hot, cold = params.start * scale, params.end * scale
     span = max(deadline - began, 1e-9)
     chunk = 1
     while scale > 0 and (now := time.monotonic()) < deadline:
@@ -505,7 +516,7 @@ def anneal(
             done = annealer.proposals / proposals
             if steps <= 0:
                 break
-        annealer.run(steps, seed * 1_000_003 + chunk, hot * (cold / hot) ** min(1.0, done))
+        annealer.run(steps, seed * 1_000_003 + chunk, temperature(params, scale, done))
         chunk += 1
     log.debug(
         "annealing: %d proposals, %d accepted, %d -> %d",

@@ -68,7 +68,9 @@ class SolveParams:
     sub_deterministic_time: float = 0.1  # CP-SAT deterministic-time budget per sub-problem
     # Presolve costs more wall time than it saves on sub-problems this small (measured on a2_5).
     presolve: bool = False
-    descent_share: float = 0.6  # most of the time limit the greedy warm start may take
+    # Most of the time limit the greedy warm start may take. 0.2 was measured at 60 s beside
+    # S41 (BENCHMARKS.md, issue 16): better on b_1, worse on b_2, b_3 and A2, so 0.6 stays.
+    descent_share: float = 0.6
     max_swap_processes: int = 5000  # above this many processes, swaps are sampled:
     swap_machines: int = 8  # partners are sought on this many random machines per process
     redescent_every: int = 100  # sub-problems between two single descent passes; 0: never

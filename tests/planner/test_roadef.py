@@ -19,7 +19,7 @@ from planner.roadef import (
     read_assignment,
     read_instance,
 )
-from planner.roadef.annealing import Annealer, AnnealParams, anneal
+from planner.roadef.annealing import Annealer, AnnealParams, anneal, temperature
 from planner.roadef.instance import IntArray
 from planner.roadef.solve import SolveParams, SolveStatus, solve
 from planner.roadef.state import SearchState
@@ -178,6 +178,14 @@ def test_anneal_is_repeatable_and_gains(a1_4: tuple[Instance, IntArray]) -> None
     assert np.array_equal(finals[0], finals[1])
 
 
+def test_temperature_falls_from_10_to_a_500th_of_the_mean_worsening() -> None:
+    params = AnnealParams()
+    assert temperature(params, 1000.0, 0.0) == pytest.approx(10_000.0)
+    assert temperature(params, 1000.0, 0.5) == pytest.approx(10_000.0 * 0.0002**0.5)
+    assert temperature(params, 1000.0, 1.0) == pytest.approx(2.0)
+    assert temperature(params, 1000.0, 3.0) == pytest.approx(2.0)  # past the end: the coldest
+
+
 def test_solver_a1_1_is_feasible_no_worse_and_agrees_with_the_checker(
     a1_1: tuple[Instance, IntArray],
 ) -> None:
@@ -249,6 +257,33 @@ def test_cli_solve_writes_a_feasible_solution(tmp_path: Path) -> None:
     check = CliRunner().invoke(roadef, ["evaluate", model, initial, str(out), "--json"])
     assert check.exit_code == 0
     assert '"feasible": true' in check.output
+
+
+def test_cli_solve_with_budgets_repeats_for_a_seed(tmp_path: Path) -> None:
+    model, initial = str(DATA / "model_a1_4.txt"), str(DATA / "assignment_a1_4.txt")
+    budgets = ["--proposals", "300000", "--iterations", "5", "--seed", "3"]
+    written = []
+    for run in range(2):
+        out = tmp_path / f"solution_{run}.txt"
+        args = ["solve", model, initial, "-o", str(out), "--time-limit", str(NO_WALL_LIMIT)]
+        result = CliRunner().invoke(roadef, [*args, *budgets])
+        assert result.exit_code == 0, result.output
+        assert "5 sub-problems" in result.output
+        written.append(out.read_text())
+    assert written[0] == written[1]
+    check = CliRunner().invoke(
+        roadef, ["evaluate", model, initial, str(tmp_path / "solution_0.txt")]
+    )
+    assert check.exit_code == 0
+
+
+def test_cli_solve_rejects_a_negative_budget(tmp_path: Path) -> None:
+    model, initial = str(DATA / "model_a1_1.txt"), str(DATA / "assignment_a1_1.txt")
+    args = ["solve", model, initial, "-o", str(tmp_path / "s.txt"), "--proposals", "-1"]
+    result = CliRunner().invoke(roadef, args)
+    assert result.exit_code == 2
+    assert "--proposals" in result.output
+    assert "Traceback" not in result.output
 
 
 def _best_known_initial() -> dict[str, int]:
