@@ -206,9 +206,9 @@ def test_unknown_datacenter_is_bad_input() -> None:
 
 
 def test_fail_datacenter_on_the_reference_platform() -> None:
-    # The reference cannot absorb a datacenter in full (app00117's 30 containers need 30 app
-    # hosts, 20 survive): the engine proves that, then places what fits (best effort). That
-    # takes a few seconds on an idle machine; the limit is generous for a loaded one.
+    # The reference absorbs the loss of th-paris2 (tests/planner/test_examples.py pins that
+    # every single loss is recoverable); the budget is deterministic time, generous so that a
+    # loaded machine's wall-clock safety net (twice the limit) never cuts the search.
     args = ["fail", "datacenter", "th-paris2", "--time-limit", "40", "--json"]
     result = CliRunner().invoke(main, args)
     assert result.output.startswith("{"), (result.output, result.exception)
