@@ -678,7 +678,8 @@ def plan_datacenter_failure(
     Returns
     -------
     Plan
-        Unchecked: pass it to ``planner.certify.certify_plan``. ``databases`` says per database
+        Passed by the independent checker and the Z3 invariants (``checked``, ``verified``;
+        ``planner.certify.PlanDefect`` when it fails them: a bug). ``databases`` says per database
         its action, source, data loss and time to recover; ``extra`` holds the runbook in waves,
         the lost replicas and their new sites, the unrecoverable databases and the findings.
 
@@ -704,6 +705,9 @@ def plan_datacenter_failure(
         strict=strict,
         repair=repair,
     )
-    return datacenter_plan(
+    plan = datacenter_plan(
         platform, base, (dc,), rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
     )
+    from planner.certify import certify_plan  # no plan leaves the library unchecked
+
+    return certify_plan(platform, plan)

@@ -414,6 +414,8 @@ def plan_host_failure(
     elsewhere from their best backup. Node 0 of a failed-over database is its new primary;
     with ``rehome_backups`` (off for a sweep that needs only the downtimes: the backup planner
     costs a few seconds on large platforms) replica 1 follows it (:func:`serving_plan`).
+    The plan has passed the independent checker and the Z3 invariants
+    (``planner.certify.PlanDefect`` when it fails them: a bug).
     """
     scenario = Scenario(failed_hosts=tuple(dict.fromkeys(failed_hosts)))
     plan = plan_scenario(
@@ -433,9 +435,18 @@ def plan_host_failure(
         )
     # What each database does meanwhile (failover, wait, restore), and its apps down with it.
     plan = keep_waiting_units(platform, with_database_outcomes(platform, plan, redeploy))
-    return serving_plan(
+    plan = serving_plan(
         platform, plan, rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
     )
+    return _certified(platform, plan)
+
+
+def _certified(platform: Platform, plan: Plan) -> Plan:
+    """``plan`` once the independent checker and the Z3 invariants passed it: no plan leaves
+    the library unchecked (``planner.certify.PlanDefect`` when one fails: a bug)."""
+    from planner.certify import certify_plan
+
+    return certify_plan(platform, plan)
 
 
 def _with_best_effort_downtimes(
@@ -647,8 +658,9 @@ def plan_first_placement(
     time_limit: float = 10.0,
 ) -> Plan:
     """A complete, balanced placement for every unit that has no host yet (units already
-    placed stay). The placed platform is ``platform.with_placement(plan.placement)``."""
-    return plan_scenario(
+    placed stay). The placed platform is ``platform.with_placement(plan.placement)``; the plan
+    has passed the checker and the Z3 invariants."""
+    plan = plan_scenario(
         platform,
         Scenario(),
         best_effort=best_effort,
@@ -656,3 +668,4 @@ def plan_first_placement(
         workers=workers,
         time_limit=time_limit,
     )
+    return _certified(platform, plan)

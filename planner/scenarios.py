@@ -557,7 +557,9 @@ def _volume_outcome(
 def _certify(context: AuditContext, platform: Platform, plan: Plan) -> Plan:
     """``plan`` marked checked once the plain-Python checker passes it, and certified with the
     Z3 invariants with ``AuditSettings.certify`` (a plan that fails is a bug, as in ``drplan
-    fail``)."""
+    fail``). A plan ``drplan fail``'s planners return is certified already."""
+    if plan.checked and (plan.verified or not plan.status.has_plan):
+        return plan
     if context.settings.certify:
         return certify_plan(platform, plan)
     findings = check_plan(platform, plan)

@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from planner.certify import PlanDefect
 from planner.cli.common import (
     ExitCode,
     check_output,
@@ -35,6 +36,7 @@ from planner.cli.placement import (
     finish_plan,
     imperfect_options,
     output_option,
+    plan_defect_exit,
     solve_options,
 )
 from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
@@ -231,6 +233,8 @@ def fail_datacenter(
         fail_bad_input(
             unknown_id_lines(source, "datacenters", "datacenter", [datacenter], error.known)
         )
+    except PlanDefect as defect:
+        plan_defect_exit(defect)
     plan = finish_plan(platform, plan)
     title = f"loss of datacenter {datacenter} ({file or 'reference platform'})"
     starts = platform.policy.starts_per_host_per_minute

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -132,15 +132,23 @@ def output_option(func: F) -> F:
 
 
 def finish_plan(platform: Platform, plan: Plan) -> Plan:
-    """The checked plan, or exit 3 with every finding on stderr (a plan that breaks its own
-    rules is a bug: nothing is printed or written)."""
+    """The checked plan (the library's planners certify theirs: they come back as they are),
+    or exit 3 with every finding on stderr (a plan that breaks its own rules is a bug: nothing
+    is printed or written)."""
+    if plan.checked:
+        return plan
     try:
         return certify_plan(platform, plan)
     except PlanDefect as defect:
-        click.echo("drplan: the plan failed its own checks (a bug in drplan):", err=True)
-        for line in defect.lines():
-            click.echo(f"  {line}", err=True)
-        sys.exit(ExitCode.BUG)
+        plan_defect_exit(defect)
+
+
+def plan_defect_exit(defect: PlanDefect) -> NoReturn:
+    """Exit 3 with every finding of a plan that failed its own checks (a bug in drplan)."""
+    click.echo("drplan: the plan failed its own checks (a bug in drplan):", err=True)
+    for line in defect.lines():
+        click.echo(f"  {line}", err=True)
+    sys.exit(ExitCode.BUG)
 
 
 def exit_code(plan: Plan) -> ExitCode:
@@ -297,12 +305,13 @@ def place(
     """
     check_output(output, force, file)
     platform = load_platform_or_exit(file)
-    plan = finish_plan(
-        platform,
-        plan_first_placement(
+    try:
+        plan = plan_first_placement(
             platform, best_effort=best_effort, seed=seed, workers=workers, time_limit=time_limit
-        ),
-    )
+        )
+    except PlanDefect as defect:
+        plan_defect_exit(defect)
+    plan = finish_plan(platform, plan)
     placed, reset = placed_platform(platform, plan)
     if reset and not as_json:
         click.echo(
@@ -396,6 +405,8 @@ def fail_host(
     except UnknownHostError as error:
         source = file or "reference platform"
         fail_bad_input(unknown_id_lines(source, "hosts", "host", error.hosts, platform.host_by_id))
+    except PlanDefect as defect:
+        plan_defect_exit(defect)
     plan = finish_plan(platform, plan)
     title = f"loss of {', '.join(hosts)}"
     emit_plan(plan, as_json, output, lambda: print_summary(plan, Console(), title))

@@ -309,3 +309,22 @@ def test_infeasible_summary_says_what_was_checked() -> None:
     assert result.exit_code == 1
     assert "checked: yes\n" not in result.output
     assert "checked: yes, that this infeasible answer changes no placement" in result.output
+
+
+def test_plans_leave_the_library_certified() -> None:
+    """Not only the CLI: every plan the planners return has passed the independent checker and
+    the Z3 invariants, for a library user or a notebook as for ``drplan fail``."""
+    from planner.disaster import plan_datacenter_failure
+    from planner.failure import plan_first_placement
+
+    platform = load_platform(DATA / "shop_web_loses_a_host.yaml")
+    host = platform.hosts[0].id
+    plans = [
+        plan_host_failure(platform, [host]),
+        plan_datacenter_failure(platform, platform.hosts[0].datacenter, time_limit=2),
+        plan_first_placement(platform),
+    ]
+    for plan in plans:
+        assert plan.checked, plan.scenario
+        if plan.status.has_plan:
+            assert {"capacity", "anti-affinity"} <= set(plan.verified), plan.verified
