@@ -123,22 +123,23 @@ def implies(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
     return _bool(_MK_IMPLIES(_REF, a.ast, b.ast))
 
 
-def and_(terms: Sequence[z3.BoolRef]) -> z3.BoolRef:
-    """The conjunction of ``terms`` (true when empty)."""
+def _nary(make: Any, terms: Sequence[z3.BoolRef], empty: z3.BoolRef) -> z3.BoolRef:
+    """An n-ary Boolean connective: ``empty`` for no terms, the term itself for one."""
     if not terms:
-        return _TRUE
+        return empty
     if len(terms) == 1:
         return terms[0]
-    return _bool(_MK_AND(_REF, len(terms), _ast_array(terms)))
+    return _bool(make(_REF, len(terms), _ast_array(terms)))
+
+
+def and_(terms: Sequence[z3.BoolRef]) -> z3.BoolRef:
+    """The conjunction of ``terms`` (true when empty)."""
+    return _nary(_MK_AND, terms, _TRUE)
 
 
 def or_(terms: Sequence[z3.BoolRef]) -> z3.BoolRef:
     """The disjunction of ``terms`` (false when empty)."""
-    if not terms:
-        return _FALSE
-    if len(terms) == 1:
-        return terms[0]
-    return _bool(_MK_OR(_REF, len(terms), _ast_array(terms)))
+    return _nary(_MK_OR, terms, _FALSE)
 
 
 def distinct(terms: Sequence[z3.ExprRef]) -> z3.BoolRef:
