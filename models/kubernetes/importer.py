@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from lightkube.resources.core_v1 import Node, Pod
 
@@ -313,6 +314,14 @@ def _apps(
     return apps, placement
 
 
+def _selects(budget: Found[Any], spec: Any, pods: Sequence[Found[Pod]]) -> bool:
+    """Whether a PodDisruptionBudget selects one of ``pods`` (same namespace, matching labels)."""
+    return any(
+        namespace_of(p) == namespace_of(budget) and selector_matches(spec.selector, labels_of(p))
+        for p in pods
+    )
+
+
 def _budgets(
     objects: Objects,
     apps: list[App],
@@ -334,24 +343,8 @@ def _budgets(
         if problem:
             problems.append(f"{found.at('spec')}.{problem}")
             continue
-        matched = [
-            app_id
-            for app_id, group in groups.items()
-            if any(
-                namespace_of(p) == namespace_of(found)
-                and selector_matches(spec.selector, labels_of(p))
-                for p in group.pods
-            )
-        ]
-        databases = [
-            db_id
-            for db_id, pods in database_pods.items()
-            if any(
-                namespace_of(p) == namespace_of(found)
-                and selector_matches(spec.selector, labels_of(p))
-                for p in pods
-            )
-        ]
+        matched = [a for a, group in groups.items() if _selects(found, spec, group.pods)]
+        databases = [d for d, pods in database_pods.items() if _selects(found, spec, pods)]
         for db_id in databases:
             notes.append(
                 Note(
