@@ -14,7 +14,7 @@ from typing import Any
 from lightkube.resources.core_v1 import Pod
 
 from models.entities import Database, Engine, Origin, ServiceClass
-from models.kubernetes.quantity import QuantityError, amount, gigabytes
+from models.kubernetes.quantity import QuantityError, amounts, gigabytes
 from models.kubernetes.reading import Found, Objects
 from models.kubernetes.workloads import (
     Controller,
@@ -78,14 +78,8 @@ def cnpg_databases(
         else:
             resources = spec.get("resources")
             requests = (resources.get("requests") if isinstance(resources, dict) else None) or {}
-            node_size = {"pods": 1.0}
-            for resource, text in requests.items():
-                try:
-                    key, value = amount(resource, text)
-                except QuantityError as error:
-                    problems.append(f"{found.at(f'spec.resources.requests.{resource}')}: {error}")
-                    continue
-                node_size[key] = value
+            at = found.at("spec.resources.requests")
+            node_size = {"pods": 1.0, **amounts(requests, at, problems)}
         service_class = _cnpg_class(instances)
         notes.append(
             Note(

@@ -37,7 +37,7 @@ from models.entities import (
 )
 from models.io import PlatformFileError, parse_platform, platform_to_dict
 from models.kubernetes.cnpg import cnpg_databases
-from models.kubernetes.quantity import QuantityError, amount
+from models.kubernetes.quantity import amounts
 from models.kubernetes.reading import Found, KubernetesInputError, Objects, read_objects
 from models.kubernetes.sites import Site
 from models.kubernetes.workloads import (
@@ -107,15 +107,8 @@ class KubernetesImport:
 
 def _capacity(found: Found[Node], problems: list[str]) -> dict[str, float]:
     allocatable = (found.obj.status.allocatable if found.obj.status else None) or {}
-    capacity = {}
-    for resource, text in allocatable.items():
-        try:
-            name, value = amount(resource, text)
-        except QuantityError as error:
-            problems.append(f"{found.at(f'status.allocatable.{resource}')}: {error}")
-            continue
-        if value > 0:
-            capacity[name] = value
+    read = amounts(allocatable, found.at("status.allocatable"), problems)
+    capacity = {name: value for name, value in read.items() if value > 0}
     if not allocatable:
         problems.append(f"{found.at('status.allocatable')}: missing field")
     return capacity

@@ -9,6 +9,7 @@ resource (extended resources such as ``nvidia.com/gpu`` are counts).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -73,6 +74,20 @@ def convert(resource: str, value: Decimal) -> tuple[str, float]:
 def amount(resource: str, text: object) -> tuple[str, float]:
     """A quantity of ``status.allocatable`` or ``resources.requests`` in drplan's units."""
     return convert(resource, quantity(text))
+
+
+def amounts(texts: Mapping[str, object], at: str, problems: list[str]) -> dict[str, float]:
+    """Every quantity of a ``requests``/``allocatable`` map in drplan's units; a quantity that
+    does not read is a problem naming its field (``at`` + ``.`` + the resource)."""
+    out: dict[str, float] = {}
+    for resource, text in texts.items():
+        try:
+            key, value = amount(resource, text)
+        except QuantityError as error:
+            problems.append(f"{at}.{resource}: {error}")
+            continue
+        out[key] = value
+    return out
 
 
 def gigabytes(text: object) -> float:
