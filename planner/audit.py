@@ -214,6 +214,5 @@ def single_failures(
     return tuple(
         s
         for s, o in zip(scenarios, outcomes, strict=True)
-        if len(s.failed_hosts) + len(s.failed_datacenters) == 1
-        and o.placement is not Status.FEASIBLE
+        if len(s.targets) == 1 and o.placement is not Status.FEASIBLE
     )

@@ -36,8 +36,8 @@ def fail_plan(platform: Platform, outcome: ScenarioOutcome) -> Plan:
     """What ``drplan fail`` says of the outcome's scenario, with the audit's options."""
     scenario = outcome.scenario
     options = {"seed": SETTINGS.seed, "workers": 1, "time_limit": SETTINGS.time_limit_s}
-    if scenario.failed_datacenters:
-        (dc,) = scenario.failed_datacenters
+    if scenario.kind == "datacenter":
+        (dc,) = scenario.targets
         # A loss the volume argument refutes is not searched by the audit: its downtimes are
         # fail's when nothing is re-placed, i.e. `fail datacenter --all-or-nothing`.
         best_effort = outcome.method != "volume"
@@ -50,7 +50,7 @@ def fail_plan(platform: Platform, outcome: ScenarioOutcome) -> Plan:
             best_effort=best_effort,
             rehome_backups=False,  # where lost replicas go changes no downtime (and takes time)
         )
-    return plan_host_failure(platform, scenario.failed_hosts, **options)
+    return plan_host_failure(platform, scenario.targets, **options)
 
 
 def complete(plan: Plan) -> bool:
@@ -88,8 +88,8 @@ def single_losses(
     """Every datacenter loss (the first ``datacenters`` of them), then every host loss (a
     seeded ``sample`` of them)."""
     scenarios = enumerate_scenarios(platform, 1, sample=sample, seed=0)
-    dcs = [s for s in scenarios if s.failed_datacenters][:datacenters]
-    return dcs + [s for s in scenarios if not s.failed_datacenters]
+    dcs = [s for s in scenarios if s.kind == "datacenter"][:datacenters]
+    return dcs + [s for s in scenarios if s.kind != "datacenter"]
 
 
 @settings(
@@ -126,7 +126,7 @@ def test_an_enterprise_database_short_of_a_host_is_degraded_not_unrecoverable():
     shipped before it was made N-1 safe)."""
     platform = load_platform(DATA / "enterprise_database_short_of_a_host.yaml")
     context = prepare_audit(platform, SETTINGS)
-    outcome = evaluate_scenario(context, Scenario(failed_hosts=("eqx-pa2-h0001",)))
+    outcome = evaluate_scenario(context, Scenario("host", ("eqx-pa2-h0001",)))
     assert outcome.verdict is Verdict.DEGRADED
     assert outcome.unplaced == ("db00004/1",)
 
@@ -146,7 +146,7 @@ def test_tianchi_sample_as_placed_audit_and_fail_agree(tmp_path):
     assert result.exit_code == 0, result.output
     platform = load_platform(out)
     assert over_capacity_hosts(platform, platform.placement)
-    scenarios = [s for s in single_losses(platform) if s.failed_datacenters]
+    scenarios = [s for s in single_losses(platform) if s.kind == "datacenter"]
     assert_agree(platform, scenarios)
     context = prepare_audit(platform, SETTINGS)
     outcome = evaluate_scenario(context, scenarios[0])
