@@ -8,9 +8,10 @@ from __future__ import annotations
 from planner.failures.base import FailureKind
 from planner.failures.datacenter import DATACENTER
 from planner.failures.host import HOST
+from planner.failures.rack import RACK
 
 #: Every registered kind, by name.
-KINDS: dict[str, FailureKind] = {k.name: k for k in (HOST, DATACENTER)}
+KINDS: dict[str, FailureKind] = {k.name: k for k in (HOST, DATACENTER, RACK)}
 
 #: The kinds ``drplan audit`` sweeps unless told (``--kinds``).
 DEFAULT_AUDIT_KINDS: tuple[str, ...] = ("host", "datacenter")
