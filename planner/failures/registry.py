@@ -8,10 +8,11 @@ from __future__ import annotations
 from planner.failures.base import FailureKind
 from planner.failures.datacenter import DATACENTER
 from planner.failures.host import HOST
+from planner.failures.power import POWER
 from planner.failures.rack import RACK
 
 #: Every registered kind, by name.
-KINDS: dict[str, FailureKind] = {k.name: k for k in (HOST, DATACENTER, RACK)}
+KINDS: dict[str, FailureKind] = {k.name: k for k in (HOST, DATACENTER, RACK, POWER)}
 
 #: The kinds ``drplan audit`` sweeps unless told (``--kinds``).
 DEFAULT_AUDIT_KINDS: tuple[str, ...] = ("host", "datacenter")
