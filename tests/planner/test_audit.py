@@ -406,3 +406,31 @@ def test_report_renders_its_plots_in_headless_chromium(one_fatal_host, fatal_aud
     # Plots drew coloured bars: a page of text alone is black, white and grey.
     coloured = ((rgb.max(axis=-1) - rgb.min(axis=-1)) > 0.25).mean()
     assert coloured > 0.005
+
+
+def test_audit_sweeps_the_kinds_asked():
+    """Racks and power feeds are swept when asked, labelled by their kind; the default sweep
+    (hosts and datacenters) has none."""
+    platform = load_platform(DATA / "racks_and_power_feeds.yaml")
+    options = {"workers": 1, "headroom": False, "explain": 0, "settings": SETTINGS}
+    result = audit(platform, kinds=("host", "rack", "power"), **options)
+    labels = [o.label for o in result.outcomes]
+    assert labels[:5] == ["rack r1", "rack r2", "rack r3", "power feed p1", "power feed p2"]
+    assert result.summary_dict()["by_kind"] == {"rack": 3, "power": 2, "host": 8}
+    assert result.to_dict()["kinds"] == ["host", "rack", "power"]
+    default = audit(platform, **options)
+    assert {o.kind for o in default.outcomes} == {"host", "datacenter"}
+
+
+def test_audit_command_takes_kinds():
+    path = str(DATA / "racks_and_power_feeds.yaml")
+    runner = CliRunner()
+    ok = runner.invoke(main, ["audit", path, "--kinds", "rack", "--no-headroom", "--json"])
+    assert ok.exit_code == 0, ok.output  # every rack loss is recoverable
+    assert [s["label"] for s in json.loads(ok.output)["scenarios"]] == [
+        "rack r1",
+        "rack r2",
+        "rack r3",
+    ]
+    bad = runner.invoke(main, ["audit", path, "--kinds", "rack,meteor"])
+    assert bad.exit_code == 2 and "unknown failure kind 'meteor'" in bad.output
