@@ -10,9 +10,10 @@ from planner.failures.datacenter import DATACENTER
 from planner.failures.host import HOST
 from planner.failures.power import POWER
 from planner.failures.rack import RACK
+from planner.failures.region import REGION
 
 #: Every registered kind, by name.
-KINDS: dict[str, FailureKind] = {k.name: k for k in (HOST, DATACENTER, RACK, POWER)}
+KINDS: dict[str, FailureKind] = {k.name: k for k in (HOST, DATACENTER, RACK, POWER, REGION)}
 
 #: The kinds ``drplan audit`` sweeps unless told (``--kinds``).
 DEFAULT_AUDIT_KINDS: tuple[str, ...] = ("host", "datacenter")

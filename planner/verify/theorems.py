@@ -193,13 +193,15 @@ def survive_group_loss(
     noun: str,
     groups: Mapping[str, Sequence[str]],
     max_counterexamples: int = 5,
+    sites: Mapping[str, Sequence[str]] | None = None,
 ) -> TheoremResult:
     """Whichever one group of hosts is lost (a rack, a power feed: ``groups`` maps each to its
     hosts), every app with 2+ containers keeps a running container and every business or
     enterprise database keeps a node. Hosts in no group are never lost.
 
     The lost group is a Boolean per group, exactly one true, as for single hosts: the host
-    theorem is this one with every host its own group.
+    theorem is this one with every host its own group. With ``sites`` (group -> the datacenters
+    lost with it: a region's), every database also keeps a backup replica outside them.
     """
     number = {h: i for i, h in enumerate(enc.host_ids)}
     ids = list(groups)
@@ -214,6 +216,14 @@ def survive_group_loss(
         Claim(kind, owner, t.or_([kept(u.number) for u in running]))
         for kind, owner, running in _at_risk(enc, 1)
     ]
+    lost_sites: Mapping[str, Sequence[str]] = sites or {}
+    for db_id in enc.replicas if sites else ():
+        where = [enc.datacenter_name(n) for n in enc.replica_numbers[db_id] if n >= 0]
+        # The replica numbers are facts: the groups that would take every replica, said here.
+        fatal = [g for g in ids if all(d in lost_sites.get(g, ()) for d in where)]
+        claims.append(
+            Claim("databases", f"{db_id} replicas", t.and_([t.not_(is_lost[g]) for g in fatal]))
+        )
 
     def read_group(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
         lost = [g for g in ids if z3.is_true(model.eval(is_lost[g], model_completion=True))]
@@ -223,6 +233,8 @@ def survive_group_loss(
         f"whichever {noun} is lost, every app with 2+ containers keeps a running container and "
         "every business or enterprise database keeps a node"
     )
+    if sites is not None:
+        statement += f", and every database keeps a backup replica outside the {noun}"
     domain = [z3.PbEq([(is_lost[g], 1) for g in ids], 1)] if ids else [z3.BoolVal(False)]
     return _prove(
         enc,
