@@ -612,7 +612,7 @@ def datacenter_plan(
         moves=moves_between(base.before, placement) if base.status.has_plan else base.moves,
         unplaced=unplaced,
         apps=recovery.apps,
-        databases=tuple(o.to_dict() for o in recovery.databases),
+        databases=tuple(o.rounded() for o in recovery.databases),
         explanation=tuple(base.explanation) + recovery.findings,
         extra={**base.extra, **recovery.to_extra(), **extra},
     )

@@ -24,7 +24,7 @@ from planner.failover import (
 )
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
-from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_between
+from planner.plan import Action, AppImpact, Plan, Scenario, SolveStats, Status, moves_between
 
 __all__ = [
     "UnknownHostError",
@@ -429,7 +429,7 @@ def plan_host_failure(
         strict=strict,
         repair=repair,
     )
-    if plan.status is Status.INFEASIBLE and not best_effort and "method" in plan.extra:
+    if plan.status is Status.INFEASIBLE and not best_effort and plan.method is not None:
         plan = _with_best_effort_downtimes(
             platform, plan, seed=seed, workers=workers, time_limit=time_limit
         )
@@ -457,7 +457,7 @@ def _with_best_effort_downtimes(
     effort = plan_scenario(
         platform,
         plan.scenario,
-        allow_moves=int(plan.extra.get("allow_moves", 0)),
+        allow_moves=plan.allow_moves or 0,
         best_effort=True,
         seed=seed,
         workers=workers,
@@ -604,7 +604,7 @@ def follow_primaries(
 def keep_waiting_units(platform: Platform, plan: Plan) -> Plan:
     """The plan with the nodes of databases that wait for their host left on it: they are not
     redeployed, so the plan must not move them (the engine placed them as if they were)."""
-    waiting_dbs = sorted(d["id"] for d in plan.databases if d.get("action") == "wait")
+    waiting_dbs = sorted(d.id for d in plan.databases if d.action is Action.WAIT)
     if not waiting_dbs or not plan.status.has_plan:
         return plan
     down = plan.scenario.down_hosts(platform)

@@ -387,10 +387,7 @@ def _encode(
 
 def _plan_backups(plan: Plan) -> Mapping[str, Sequence[str | None]] | None:
     """The backup sites a plan carries (``extra["backups"]``), if it carries any."""
-    backups = plan.extra.get("backups")
-    if isinstance(backups, Mapping):
-        return {str(k): tuple(v) for k, v in backups.items()}
-    return None
+    return plan.backup_sites
 
 
 def plan_carries_backups(plan: Plan | None) -> bool:

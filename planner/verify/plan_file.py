@@ -262,8 +262,8 @@ def plan_findings(plan: Plan, platform: Platform) -> list[str]:
     """What a read plan breaks of its own settings: more units moved off healthy hosts than its
     ``allow_moves`` lets move (the invariants check the moves are the placement's changes; this
     checks they were allowed)."""
-    allowed = plan.extra.get("allow_moves")
-    if not isinstance(allowed, int) or not plan.status.has_plan:
+    allowed = plan.allow_moves
+    if allowed is None or not plan.status.has_plan:
         return []
     down = plan.scenario.down_hosts(platform)
     moved = [
