@@ -45,6 +45,7 @@ from planner.failover import (
     slow_failovers,
     transfer_s,
 )
+from planner.objective import Weights
 from planner.plan import AppImpact, Plan, Scenario, moves_between
 from planner.sla import app_tier, sla_outcome
 
@@ -54,6 +55,7 @@ __all__ = [
     "Recovery",
     "Step",
     "UnknownDatacenterError",
+    "UnplacedPriority",
     "Wave",
     "app_wave",
     "datacenter_plan",
@@ -623,22 +625,40 @@ def datacenter_plan(
 UNPLACED_PRIORITY: Mapping[str, int] = {"database": 3, "wave2": 2, "wave3": 1, "wave4": 0}
 
 
-def unplaced_priority_term(platform: Platform) -> Any:
+@dataclass(frozen=True)
+class UnplacedPriority:
     """An objective term for the placement engine: with ``best_effort``, what is left unplaced
     is what the runbook would start last (starter and sandbox apps before business ones, apps
-    before databases)."""
-    extra: dict[str, int] = {db.id: UNPLACED_PRIORITY["database"] for db in platform.databases}
-    for app in platform.apps:
-        extra[app.id] = UNPLACED_PRIORITY[f"wave{int(app_wave(platform, app.uses))}"]
+    before databases). Each unit left unplaced costs its owner's :data:`UNPLACED_PRIORITY`
+    times the engine's unplaced weight."""
 
-    def term(built: Any) -> tuple[str, int, Any]:
-        from planner.objective import Weights
+    priority: Mapping[str, int]
+    name: str = "unplaced_priority"
+    weight: int = Weights().unplaced
 
+    def __call__(self, built: Any) -> tuple[str, int, Any]:
         owner_ids = built.problem.situ.index.owner_ids
-        expr = sum(extra.get(owner_ids[o], 0) * e for o, e in built.unplaced.items())
-        return "unplaced_priority", Weights().unplaced, expr
+        expr = sum(self.priority.get(owner_ids[o], 0) * e for o, e in built.unplaced.items())
+        return self.name, self.weight, expr
 
-    return term
+    def value(
+        self,
+        platform: Platform,
+        before: Placement,
+        after: Placement,
+        down: Collection[str],
+        unplaced: Collection[str],
+    ) -> int:
+        """The priorities of the units left unplaced, summed."""
+        return sum(self.priority.get(unit.rpartition("/")[0], 0) for unit in unplaced)
+
+
+def unplaced_priority_term(platform: Platform) -> UnplacedPriority:
+    """The :class:`UnplacedPriority` term of ``platform``: each database's and app's priority."""
+    priority: dict[str, int] = {db.id: UNPLACED_PRIORITY["database"] for db in platform.databases}
+    for app in platform.apps:
+        priority[app.id] = UNPLACED_PRIORITY[f"wave{int(app_wave(platform, app.uses))}"]
+    return UnplacedPriority(priority)
 
 
 def plan_datacenter_failure(

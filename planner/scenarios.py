@@ -44,10 +44,10 @@ from planner.check import check_plan
 from planner.disaster import datacenter_plan, plan_datacenter_failure
 from planner.failover import Action, DatabaseOutcome, with_database_outcomes
 from planner.failure import (
-    _plan_from,  # how fail host turns a refusal into a plan: the audit's downtimes are fail's
-    _with_best_effort_downtimes,  # and how it tells the downtimes of a refusal
+    _with_best_effort_downtimes,  # how fail host tells the downtimes of a refusal
     app_impacts,
     keep_waiting_units,
+    plan_from_placement,  # how fail host turns a refusal into a plan: the audit's are fail's
     plan_host_failure,
 )
 from planner.placement import PlacementResult, PlatformIndex, Situation, greedy_place
@@ -411,7 +411,7 @@ def _host_outcome(
             1,
             method,
         )
-        plan = _plan_from(view, scenario, refused, 0)  # fail host's plan of a refusal
+        plan = plan_from_placement(view, scenario, refused)  # fail host's plan of a refusal
         plan = _with_best_effort_downtimes(
             platform, plan, seed=settings.seed, workers=1, time_limit=settings.time_limit_s
         )

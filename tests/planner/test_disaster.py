@@ -357,4 +357,4 @@ def test_status_and_bound_of_a_partial_datacenter_plan_tell_the_truth(seed: int)
     solve = plan.solve
     assert solve.objective is not None and solve.bound is not None
     assert solve.bound <= solve.objective
-    assert plan.extra["objective_terms"]["extra"] > 0
+    assert plan.extra["objective_terms"]["unplaced_priority"] > 0
