@@ -34,6 +34,7 @@ from typing import Any
 
 from models.entities import REPLICA_ROLES, Database, Placement, Platform, ServiceClass
 from models.policy import Policy
+from planner.exceptions import UnknownDatacenterError
 from planner.failover import (
     Action,
     DatabaseOutcome,
@@ -516,21 +517,6 @@ def _replica_findings(replicas: Iterable[LostReplica]) -> tuple[str, ...]:
 def _few(ids: list[str], limit: int = 10) -> str:
     more = f" (+{len(ids) - limit} more)" if len(ids) > limit else ""
     return ", ".join(ids[:limit]) + more
-
-
-class UnknownDatacenterError(ValueError):
-    """A datacenter named in a scenario that the platform does not have."""
-
-    def __init__(self, datacenter: str, known: Iterable[str]) -> None:
-        self.datacenter = datacenter
-        self.known = tuple(known)
-        super().__init__(datacenter)
-
-    def lines(self, source: str) -> list[str]:
-        return [
-            f"{source}: datacenters: unknown datacenter (got {self.datacenter!r}); "
-            f"known: {', '.join(self.known)}"
-        ]
 
 
 def _rehome(

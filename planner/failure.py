@@ -16,6 +16,7 @@ from dataclasses import replace
 from models.entities import Platform
 from models.rules import Finding, capacity_findings, placement_findings, state_findings
 from planner.check import INHERITABLE, spread_after_loss
+from planner.exceptions import UnknownHostError
 from planner.failover import (
     renumbered_units,
     serving_orders,
@@ -43,17 +44,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class UnknownHostError(ValueError):
-    """Hosts named in a scenario that the platform does not have."""
-
-    def __init__(self, hosts: Sequence[str]) -> None:
-        self.hosts = tuple(hosts)
-        super().__init__(", ".join(self.hosts))
-
-    def lines(self, source: str) -> list[str]:
-        return [f"{source}: hosts: unknown host (got {h!r})" for h in self.hosts]
 
 
 def app_impacts(

@@ -25,6 +25,7 @@ from models.entities import Platform
 from planner.check import departures
 from planner.disaster import Wave
 from planner.durations import duration
+from planner.exceptions import RunbookError
 from planner.plan import Action, DatabaseOutcome, Plan
 
 __all__ = [
@@ -37,10 +38,6 @@ __all__ = [
 
 #: kubectl verbs that change the cluster: each carries the dry-run flag.
 MUTATING = ("cordon", "uncordon", "drain", "delete", "scale", "taint", "label", "patch")
-
-
-class RunbookError(ValueError):
-    """A runbook that cannot be written for this plan (the message says why)."""
 
 
 def _cell(value: Any) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from planner.exceptions import RoadefFileError
 from planner.roadef.annealing import AnnealParams, anneal, compile_kernel
 from planner.roadef.descent import shift_descent
 from planner.roadef.evaluate import Costs, evaluate
@@ -509,7 +510,7 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     deadline = started + params.time_limit
     first = evaluate(instance, initial, initial)
     if first.costs is None:
-        raise ValueError(f"the initial assignment is infeasible: {first.violation}")
+        raise RoadefFileError(f"the initial assignment is {first.summary()}")
     rng = np.random.default_rng(params.seed)
     current = state.total()
     assert current == first.costs.total, "incremental costs disagree with the evaluator"
