@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-
-from ortools.sat.python import cp_model
 
 from models.topology import Topology
 from planner.backups.model import BuiltBackupModel, build_backup_model, fixed_storage
 from planner.backups.precheck import show_gb
 from planner.backups.sites import SiteIndex
+from planner.cpsat import BACKUP_SECONDS_PER_UNIT, Budget, SolveParams, minimal_core
 
 
 def explain_conflict(
     built: BuiltBackupModel, topo: Topology, seed: int, deadline: float
 ) -> list[str]:
-    """Why the model has no solution: the sites whose capacities together conflict (a core,
-    shrunk by dropping one site at a time; the solver's core is not guaranteed minimal)."""
+    """Why the model has no solution: the sites whose capacities together conflict
+    (:func:`planner.cpsat.minimal_core` on the sites' capacity literals)."""
     platform = built.platform
     if not built.requests:
         return []
@@ -33,28 +31,17 @@ def explain_conflict(
     if not literals:
         return ["no plan found among the choices kept (no capacity conflict found)"]
 
-    def infeasible_with(active: Sequence[str]) -> bool | None:
-        model = explained.model.clone()
-        model.clear_assumptions()
-        model.add_assumptions([literals[s] for s in active])
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1  # cores need one worker
-        solver.parameters.random_seed = seed
-        solver.parameters.max_time_in_seconds = max(0.2, min(2.0, deadline - time.perf_counter()))
-        code = solver.solve(model)
-        if code == cp_model.INFEASIBLE:
-            return True
-        if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return False
-        return None
+    # Each check within two seconds' deterministic budget (wall time only a safety net).
+    check = SolveParams(time_limit=2.0).budget(BACKUP_SECONDS_PER_UNIT)
 
-    core = sorted(literals)
-    if infeasible_with(core) is not True:
+    def budget() -> Budget:
+        return Budget(
+            check.deterministic_time, max(0.2, min(check.wall_s, deadline - time.perf_counter()))
+        )
+
+    core = minimal_core(explained.model, literals, first=budget, step=budget, seed=seed)
+    if not core:
         return ["no plan found among the choices kept; none of the sites' capacities explains it"]
-    for site in list(core):
-        trial = [s for s in core if s != site]
-        if trial and infeasible_with(trial) is True:
-            core = trial
     sites = SiteIndex(platform, topo, built.unavailable)
     fixed_load, _ = fixed_storage(platform, built.fixed, built.requests)
     free = sum(max(0, sites.capacity[s] - fixed_load.get(s, 0)) for s in core)

@@ -7,13 +7,13 @@ import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from models.entities import Platform, ReplicaRole
 from models.rules import milli
 from models.topology import Topology
+from planner import cpsat
 from planner.backups.cost import BackupWeights, gb_up
 from planner.backups.greedy import greedy_indices
 from planner.backups.model import build_backup_model, fixed_offset, fixed_storage
@@ -36,12 +36,75 @@ STEPS_PER_SECOND = 1.0
 STEP_DETERMINISTIC_TIME = 0.5
 
 
-@dataclass
-class _Neighbourhoods:
-    steps: int = 0
-    improved: int = 0
-    build_s: float = 0.0
-    wall_s: float = 0.0
+class _SiteChunks:
+    """The plan improved a chunk of replica-1 sites at a time (the
+    :class:`~planner.cpsat.Neighbourhoods` of :func:`plan_by_neighbourhoods`): the current
+    sites of every database, and the storage, remote GB and objective of the whole plan, kept
+    up to date step by step."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        topo: Topology,
+        lost: frozenset[str],
+        sites: SiteIndex,
+        current: dict[str, Sites3],
+        by_local: Mapping[str, list[BackupRequest]],
+        chunks: list[list[str]],
+        params: cpsat.SolveParams,
+        deadline: float,
+    ) -> None:
+        self.platform, self.topo, self.lost, self.sites = platform, topo, lost, sites
+        self.current, self.by_local, self.chunks = current, by_local, chunks
+        self.params, self.deadline = params, deadline
+        self.w = BackupWeights.of(platform)
+        self.size = {db.id: milli(db.size_gb) for db in platform.databases}
+        self.load_all, self.gb_all = fixed_storage(platform, current, ())
+        self.cost_all = fixed_offset(platform, current, sites, self.w)
+        self.build_s = 0.0
+        self.wall_s = 0.0
+
+    def pick(self, progress: cpsat.Progress) -> list[BackupRequest]:
+        """The databases of the next chunk of replica-1 sites, chunk after chunk, in turn."""
+        chunk = self.chunks[progress.steps % len(self.chunks)]
+        return [r for local in chunk for r in self.by_local[local]]
+
+    def solve(self, sub: list[BackupRequest], progress: cpsat.Progress) -> cpsat.Step:
+        """Re-plan ``sub`` with an exact model, every other database fixed; its current sites
+        stay among the choices, so the plan never gets worse."""
+        platform, sites, w, current = self.platform, self.sites, self.w, self.current
+        t0 = time.perf_counter()
+        own = {r.database: current[r.database] for r in sub}
+        load, gb = Counter(self.load_all), Counter(self.gb_all)
+        _count(own, self.size, load, gb, -1)
+        for r in sub:  # replica 1 stays where it is
+            load[r.local] += r.size_milli
+        built = build_backup_model(
+            platform.with_backups(current),
+            sub,
+            topology=self.topo,
+            unavailable=self.lost,
+            max_variables=NEIGHBOURHOOD_VARIABLES,
+            keep_pairs={r.database: (current[r.database][1], current[r.database][2]) for r in sub},
+            merge_classes=False,
+            _sites=sites,
+            _fixed_state=(load, gb, self.cost_all - fixed_offset(platform, own, sites, w)),
+        )
+        self.build_s += time.perf_counter() - t0
+        left = max(0.1, self.deadline - time.perf_counter())
+        plan = solve_backup_model(built, self.params, cpsat.Budget(STEP_DETERMINISTIC_TIME, left))
+        self.wall_s += plan.solve.wall_s
+        spent = plan.solve.deterministic_time or 0.0
+        if not plan.status.has_plan:
+            return cpsat.Step(improved=False, deterministic_time=spent)
+        changed = [r.database for r in sub if plan.backups[r.database] != current[r.database]]
+        new = {r.database: plan.backups[r.database] for r in sub}
+        _count(own, self.size, self.load_all, self.gb_all, -1)
+        _count(new, self.size, self.load_all, self.gb_all, +1)
+        self.cost_all += fixed_offset(platform, new, sites, w)
+        self.cost_all -= fixed_offset(platform, own, sites, w)
+        current.update(new)
+        return cpsat.Step(improved=bool(changed), deterministic_time=spent)
 
 
 def plan_by_neighbourhoods(
@@ -49,19 +112,16 @@ def plan_by_neighbourhoods(
     requests: list[BackupRequest],
     topo: Topology,
     lost: frozenset[str],
-    seed: int,
+    params: cpsat.SolveParams,
     deadline: float,
-    workers: int,
-    relative_gap: float,
-    budget: float,
 ) -> BackupPlan | None:
     """Large platforms: start from the capacity-aware greedy (exact sizes), then re-plan the
     databases of a few replica-1 sites at a time with exact size classes, everything else fixed
     (fix-and-optimise). The current sites stay among each model's choices, so no step makes
     the plan worse, and every step is exact. ``None`` when the greedy cannot place everything
-    (the caller then solves the narrowed model whole). ``budget`` (seconds) sets the number of
+    (the caller then solves the narrowed model whole). The time limit sets the number of
     steps, each with a fixed deterministic time, so the plan does not depend on the machine's
-    load."""
+    load; ``deadline`` (a ``time.perf_counter()`` value) is only a safety net."""
     start = time.perf_counter()
     sites = SiteIndex(platform, topo, lost)
     planned = {r.database for r in requests}
@@ -83,7 +143,7 @@ def plan_by_neighbourhoods(
     for r in requests:
         by_local[r.local].append(r)
     order = sorted(by_local)
-    random.Random(seed).shuffle(order)
+    random.Random(params.seed).shuffle(order)
     # Sites whose databases the capacities pushed farthest from their cheapest choice first.
     w = BackupWeights.of(platform)
     nearest = greedy_indices(sites, [by_local[local][0] for local in order], None)
@@ -109,81 +169,37 @@ def plan_by_neighbourhoods(
         if sum(len(by_local[x]) for x in chunks[-1]) >= NEIGHBOURHOOD_DATABASES:
             chunks.append([])
         chunks[-1].append(local)
-    # Storage, remote GB and objective of the whole current plan, kept up to date step by step.
-    size = {db.id: milli(db.size_gb) for db in platform.databases}
-    load_all, gb_all = fixed_storage(platform, current, ())
-    cost_all = fixed_offset(platform, current, sites, w)
-    run = _Neighbourhoods(build_s=time.perf_counter() - start)
-    step = 0
-    spent = 0.0
+    search = _SiteChunks(platform, topo, lost, sites, current, by_local, chunks, params, deadline)
+    search.build_s = time.perf_counter() - start
     # A fixed number of steps, each with a deterministic-time budget: how far the search gets
     # depends on the budget only, never on how busy the machine is.
-    steps = min(NEIGHBOURHOOD_PASSES * len(chunks), max(1, round(budget * STEPS_PER_SECOND)))
-    while step < steps:
-        if time.perf_counter() > deadline:
-            log.warning("backup search stopped by the wall-time safety net: may not repeat")
-            break
-        chunk = chunks[step % len(chunks)]
-        step += 1
-        sub = [r for local in chunk for r in by_local[local]]
-        t0 = time.perf_counter()
-        own = {r.database: current[r.database] for r in sub}
-        load, gb = Counter(load_all), Counter(gb_all)
-        _count(own, size, load, gb, -1)
-        for r in sub:  # replica 1 stays where it is
-            load[r.local] += r.size_milli
-        built = build_backup_model(
-            platform.with_backups(current),
-            sub,
-            topology=topo,
-            unavailable=lost,
-            max_variables=NEIGHBOURHOOD_VARIABLES,
-            keep_pairs={r.database: (current[r.database][1], current[r.database][2]) for r in sub},
-            merge_classes=False,
-            _sites=sites,
-            _fixed_state=(load, gb, cost_all - fixed_offset(platform, own, sites, w)),
-        )
-        run.build_s += time.perf_counter() - t0
-        plan = solve_backup_model(
-            built,
-            seed=seed,
-            time_limit_s=max(0.1, deadline - time.perf_counter()),
-            workers=workers,
-            relative_gap=relative_gap,
-            deterministic_time=STEP_DETERMINISTIC_TIME,
-        )
-        spent += plan.solve.deterministic_time or 0.0
-        run.wall_s += plan.solve.wall_s
-        run.steps += 1
-        if plan.status.has_plan:
-            changed = [r.database for r in sub if plan.backups[r.database] != current[r.database]]
-            run.improved += bool(changed)
-            new = {r.database: plan.backups[r.database] for r in sub}
-            _count(own, size, load_all, gb_all, -1)
-            _count(new, size, load_all, gb_all, +1)
-            cost_all += fixed_offset(platform, new, sites, w) - fixed_offset(
-                platform, own, sites, w
-            )
-            current.update(new)
+    steps = min(
+        NEIGHBOURHOOD_PASSES * len(chunks), max(1, round(params.time_limit * STEPS_PER_SECOND))
+    )
+    warning = "backup search stopped by the wall-time safety net: may not repeat"
+    progress = cpsat.neighbourhood_search(
+        search,
+        cpsat.FirstOf((cpsat.MaxSteps(steps), cpsat.WallDeadline(deadline, warning=warning))),
+    )
     log.info(
         "neighbourhoods: %d steps, %d improved, build %.2f s, solve %.2f s",
-        run.steps,
-        run.improved,
-        run.build_s,
-        run.wall_s,
+        progress.steps,
+        progress.improved,
+        search.build_s,
+        search.wall_s,
     )
     backups = {db.id: current.get(db.id, (None, None, None)) for db in platform.databases}
     return BackupPlan(
         Status.FEASIBLE,
         backups,
         planned=tuple(r.database for r in requests),
-        candidates=_candidate_stats(sites, sorted(by_local), run.steps),
+        candidates=_candidate_stats(sites, sorted(by_local), progress.steps),
         solve=SolveStats(
-            wall_s=run.wall_s,
-            build_s=run.build_s,
-            seed=seed,
-            workers=workers,
-            deterministic_time=spent,
+            wall_s=search.wall_s,
+            build_s=search.build_s,
+            seed=params.seed,
+            workers=params.workers,
+            deterministic_time=progress.deterministic_time,
         ),
     )
 

@@ -16,12 +16,11 @@ from planner.backups.neighbourhoods import plan_by_neighbourhoods
 from planner.backups.requests import BackupRequest, requests_for
 from planner.backups.results import BackupPlan
 from planner.backups.solve import DEFAULT_RELATIVE_GAP, solve_backup_model
+from planner.cpsat import BACKUP_SECONDS_PER_UNIT, Budget, SolveParams
 from planner.plan import Status
 
 #: Above this many databases to plan, improve the greedy plan neighbourhood by neighbourhood.
 NEIGHBOURHOOD_THRESHOLD = 2_000
-#: Wall time may exceed the deterministic budget by this factor before the search is cut.
-WALL_SAFETY = 4.0
 
 
 def plan_backups(
@@ -46,9 +45,10 @@ def plan_backups(
     if problems:
         return BackupPlan(Status.INFEASIBLE, dict(platform.backups), explanation=tuple(problems))
     fresh = platform.with_backups({})
-    plan = _plan(
-        fresh, requests, topo, frozenset(), seed, time_limit_s, workers, max_variables, relative_gap
+    params = SolveParams(
+        seed=seed, workers=workers, time_limit=time_limit_s, relative_gap=relative_gap
     )
+    plan = _plan(fresh, requests, topo, frozenset(), params, max_variables)
     if plan.status.has_plan:
         plan = replace(plan, changed=_changed(platform.backups, plan.backups, platform))
     return check_backup_plan(platform, plan, topo)
@@ -89,9 +89,10 @@ def fix_backups(
     if problems:
         return BackupPlan(Status.INFEASIBLE, dict(platform.backups), explanation=tuple(problems))
     # Replica 1 follows the primary: a request's local site is the primary's datacenter.
-    plan = _plan(
-        platform, requests, topo, lost, seed, time_limit_s, workers, max_variables, relative_gap
+    params = SolveParams(
+        seed=seed, workers=workers, time_limit=time_limit_s, relative_gap=relative_gap
     )
+    plan = _plan(platform, requests, topo, lost, params, max_variables)
     if plan.status.has_plan:
         plan = replace(plan, changed=_changed(platform.backups, plan.backups, platform))
     return check_backup_plan(platform, plan, topo, before=platform.backups)
@@ -110,23 +111,19 @@ def _plan(
     requests: list[BackupRequest],
     topo: Topology,
     lost: frozenset[str],
-    seed: int,
-    time_limit_s: float,
-    workers: int,
+    params: SolveParams,
     max_variables: int,
-    relative_gap: float,
 ) -> BackupPlan:
     """Build, solve, read; if narrowed and infeasible, widen once; explain what is infeasible.
     Large platforms are improved neighbourhood by neighbourhood from the greedy plan.
 
-    ``time_limit_s`` is spent as CP-SAT deterministic time (repeatable: the same file, seed and
-    workers give the same plan on a busy machine too); wall time is capped at
-    ``WALL_SAFETY`` times the limit in case the machine is far slower than usual."""
-    deadline = time.perf_counter() + WALL_SAFETY * time_limit_s
+    The time limit is spent as CP-SAT deterministic time (repeatable: the same file, seed and
+    workers give the same plan on a busy machine too); wall time is only a safety net
+    (:meth:`planner.cpsat.SolveParams.budget`)."""
+    limits = params.budget(BACKUP_SECONDS_PER_UNIT)
+    deadline = time.perf_counter() + limits.wall_s
     if len(requests) > NEIGHBOURHOOD_THRESHOLD:
-        improved = plan_by_neighbourhoods(
-            platform, requests, topo, lost, seed, deadline, workers, relative_gap, time_limit_s
-        )
+        improved = plan_by_neighbourhoods(platform, requests, topo, lost, params, deadline)
         if improved is not None:
             return improved
     budget = max_variables
@@ -135,14 +132,7 @@ def _plan(
             platform, requests, topology=topo, unavailable=lost, max_variables=budget
         )
         left = deadline - time.perf_counter()
-        plan = solve_backup_model(
-            built,
-            seed=seed,
-            time_limit_s=left,
-            workers=workers,
-            relative_gap=relative_gap,
-            deterministic_time=time_limit_s,
-        )
+        plan = solve_backup_model(built, params, Budget(limits.deterministic_time, left))
         narrowed = built.candidates.choices_cut or built.candidates.size_classes_merged
         if plan.status.has_plan or built.precheck or not narrowed:
             break
@@ -151,7 +141,7 @@ def _plan(
         return plan
     if built.precheck:  # exact reasons, over every choice: a proof
         return plan
-    explanation = explain_conflict(built, topo, seed, deadline)
+    explanation = explain_conflict(built, topo, params.seed, deadline)
     if narrowed:
         # Infeasible among the choices kept only: no proof for the platform.
         explanation = [
@@ -162,7 +152,7 @@ def _plan(
         plan = replace(plan, status=Status.UNKNOWN)
     elif plan.status is Status.UNKNOWN:
         explanation = [
-            f"no plan found within {time_limit_s:g} s: give more time (--time-limit)",
+            f"no plan found within {params.time_limit:g} s: give more time (--time-limit)",
             *explanation,
         ]
     return replace(plan, explanation=tuple(dict.fromkeys(explanation)))

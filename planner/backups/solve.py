@@ -5,42 +5,30 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from ortools.sat.python import cp_model
-
 from models.entities import BackupSites
 from planner.backups.model import BuiltBackupModel
 from planner.backups.results import BackupPlan
+from planner.cpsat import Budget, SolveParams, new_solver, status_of
 from planner.plan import SolveStats, Status
 
 #: The search stops this close to the bound (relative); the plan reports the gap.
 DEFAULT_RELATIVE_GAP = 1e-4
 
 
-_STATUS = {
-    cp_model.OPTIMAL: Status.OPTIMAL,
-    cp_model.FEASIBLE: Status.FEASIBLE,
-    cp_model.INFEASIBLE: Status.INFEASIBLE,
-    cp_model.UNKNOWN: Status.UNKNOWN,
-}
-
-
 def solve_backup_model(
     built: BuiltBackupModel,
+    params: SolveParams,
+    budget: Budget,
     *,
-    seed: int = 0,
-    time_limit_s: float = 10.0,
-    workers: int = 1,
     hint: BackupSites | None = None,
-    relative_gap: float = DEFAULT_RELATIVE_GAP,
-    deterministic_time: float | None = None,
 ) -> BackupPlan:
-    """Solve the model and read the sites of every database (not yet checked); the search stops
-    at ``relative_gap`` from the bound.
+    """Solve the model within ``budget`` and read the sites of every database (not yet
+    checked); the search stops at ``params.relative_gap`` from the bound.
 
-    With ``deterministic_time``, the search budget is CP-SAT's deterministic time, so the same
-    model, seed and workers give the same answer however loaded the machine is;
-    ``time_limit_s`` is then only a safety net on wall time."""
+    With a deterministic-time budget, the same model, seed and workers give the same answer
+    however loaded the machine is; its wall time is then only a safety net."""
     platform = built.platform
+    seed, workers = params.seed, params.workers
     if built.precheck:
         return BackupPlan(
             Status.INFEASIBLE,
@@ -52,17 +40,8 @@ def solve_backup_model(
     hint = built.hint if hint is None else hint
     if hint:
         _add_hint(built, hint)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
-    if deterministic_time is not None:
-        solver.parameters.max_deterministic_time = max(0.01, deterministic_time)
-    solver.parameters.random_seed = seed
-    solver.parameters.num_workers = workers
-    solver.parameters.relative_gap_limit = relative_gap
-    code = solver.solve(built.model)
-    if code == cp_model.MODEL_INVALID:
-        raise RuntimeError(f"backup model invalid: {built.model.validate()}")
-    status = _STATUS[code]
+    solver = new_solver(params, Budget(budget.deterministic_time, max(0.05, budget.wall_s)))
+    status = status_of(solver.solve(built.model), built.model, "backup")
     exact = not (built.candidates.choices_cut or built.candidates.size_classes_merged)
     proven = solver.objective_value == solver.best_objective_bound
     if status is Status.OPTIMAL and not (exact and proven):

@@ -8,11 +8,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from ortools.sat.python import cp_model
-
 from models.entities import Platform, Role
 from models.rules import milli
-from planner.cpsat import SolveParams, new_solver
+from planner.cpsat import PLACEMENT_SECONDS_PER_UNIT, Budget, SolveParams, minimal_core
 from planner.objective import Weights
 from planner.placement.bounds import Bounds
 from planner.placement.greedy import GreedyResult, eligible, greedy_place
@@ -75,48 +73,29 @@ def minimal_conflict(
     built: BuiltPlacement, params: SolveParams, deadline: float | None = None
 ) -> list[str] | None:
     """A minimal set of rule literals that cannot hold together, or ``None`` if they can (or
-    the solver cannot tell in time).
-
-    CP-SAT's core comes from assumptions with one worker (cores need a single worker); it is
-    then shrunk by deletion: a rule is dropped when the others are still infeasible without it.
-    Past ``deadline`` (a ``time.perf_counter()`` value) the shrinking stops and the core found
-    so far, still a conflict but perhaps not minimal, is returned.
+    the solver cannot tell in time): :func:`planner.cpsat.minimal_core` on the model's rule
+    literals, the first proof within the placement's budget, each shrinking step within at
+    most 5 s of it. Past ``deadline`` (a ``time.perf_counter()`` value) the shrinking stops and
+    the core found so far, still a conflict but perhaps not minimal, is returned.
     """
-    names = sorted(built.literals)
-    deadline = deadline if deadline is not None else time.perf_counter() + 4 * params.time_limit
+    limits = params.budget(PLACEMENT_SECONDS_PER_UNIT)
+    end = deadline if deadline is not None else time.perf_counter() + 4 * limits.wall_s
+    step = SolveParams(time_limit=min(params.time_limit, 5.0), wall_clock=params.wall_clock).budget(
+        PLACEMENT_SECONDS_PER_UNIT
+    )
+    step_units = step.deterministic_time if limits.deterministic_time is not None else None
 
-    def infeasible(subset: Sequence[str], first: bool = False) -> bool | None:
-        built.model.clear_assumptions()
-        built.model.add_assumptions([built.literals[n] for n in subset])
-        # The first proof may take what time there is; each shrinking step a few seconds.
-        left = max(0.1, deadline - time.perf_counter())
-        budget = left if first else min(params.time_limit, 5.0, left)
-        solver = new_solver(SolveParams(seed=params.seed, workers=1), budget)
-        code = solver.solve(built.model)
-        if code == cp_model.INFEASIBLE:
-            found = {
-                built.model.get_bool_var_from_proto_index(i).name
-                for i in solver.sufficient_assumptions_for_infeasibility()
-            }
-            core[:] = [n for n in subset if n in found] or list(subset)
-            return True
-        return False if code in (cp_model.FEASIBLE, cp_model.OPTIMAL) else None
+    def left() -> float:
+        return max(0.1, end - time.perf_counter())
 
-    core: list[str] = []
-    if not infeasible(names, first=True):
-        return None
-    i = 0
-    while i < len(core):
-        if time.perf_counter() > deadline:
-            log.info("conflict left unshrunk at the deadline: %d rules", len(core))
-            break
-        trial = core[:i] + core[i + 1 :]
-        kept = list(core)
-        if infeasible(trial):
-            continue  # core is now the trial (or smaller): look at position i again
-        core[:] = kept
-        i += 1
-    return core
+    return minimal_core(
+        built.model,
+        built.literals,
+        first=lambda: Budget(limits.deterministic_time, left()),
+        step=lambda: Budget(step_units, min(step.wall_s, left())),
+        seed=params.seed,
+        deadline=end,
+    )
 
 
 def _show_size(index: PlatformIndex, o: int) -> str:
@@ -330,7 +309,12 @@ def _fewest_moves(situ: Situation, params: SolveParams) -> int | None:
         scenario,
         allow_moves=units,
         weights=Weights(balance=0, pile=0, moves=1),
-        params=SolveParams(seed=params.seed, workers=1, time_limit=min(params.time_limit, 5.0)),
+        params=SolveParams(
+            seed=params.seed,
+            workers=1,
+            time_limit=min(params.time_limit, 5.0),
+            wall_clock=params.wall_clock,
+        ),
         explain=False,
     )
     return result.terms.get("moves") if result.status.has_plan else None
@@ -343,7 +327,8 @@ def explain_infeasible(
     platform's words, and what would fix it."""
     owners = sorted(situ.displaced)
     healthy = len(situ.index.host_ids) - len(situ.down)
-    deadline = time.perf_counter() + params.time_limit
+    wall_s = params.budget(PLACEMENT_SECONDS_PER_UNIT).wall_s
+    deadline = time.perf_counter() + wall_s
     large = len(owners) * healthy > params.full_model_limit
     core = _obvious_conflict(situ) if large else None
     if core is None and not large:
@@ -358,7 +343,7 @@ def explain_infeasible(
             situ, strong, Bounds(0, 0), allow_moves=0, best_effort=False, complete=True
         )
         built = build_placement(replace(problem, explain=True, strong=True))
-        core = minimal_conflict(built, params, deadline + params.time_limit)
+        core = minimal_conflict(built, params, deadline + wall_s)
     if core is None:
         stuck_now = sorted(greedy.missing) if greedy is not None else []
         names = ", ".join(situ.index.owner_ids[o] for o in stuck_now[:8])

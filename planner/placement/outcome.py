@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from planner.cpsat import STATUS, SolveParams, new_solver
+from planner.cpsat import PLACEMENT_SECONDS_PER_UNIT, Budget, SolveParams, new_solver, status_of
 from planner.placement.index import Situation, utilisation
 from planner.placement.model import BuiltPlacement
 from planner.plan import Status
@@ -31,10 +31,11 @@ class SolveOutcome:
 
 
 def solve_placement(
-    built: BuiltPlacement, params: SolveParams, time_limit: float | None = None
+    built: BuiltPlacement, params: SolveParams, budget: Budget | None = None
 ) -> SolveOutcome:
-    """Solve ``built`` and read where units land, which move, and the objective terms."""
-    solver = new_solver(params, time_limit)
+    """Solve ``built`` within ``budget`` (by default the one ``params`` give the placement) and
+    read where units land, which move, and the objective terms."""
+    solver = new_solver(params, budget or params.budget(PLACEMENT_SECONDS_PER_UNIT))
     if len(built.land) + len(built.keep) > 2_000:
         # Probing large models in presolve can take the whole time limit; the search
         # (seeded by the hint) makes better use of it.
@@ -42,7 +43,7 @@ def solve_placement(
     start = time.perf_counter()
     code = solver.solve(built.model)
     wall = time.perf_counter() - start
-    status = STATUS.get(code, Status.UNKNOWN)
+    status = status_of(code, built.model, "placement")
     if not status.has_plan:
         return SolveOutcome(status, {}, {}, {}, None, None, {}, wall, solver.deterministic_time)
     landed: dict[int, list[int]] = {}

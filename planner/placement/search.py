@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass
 
-from planner.cpsat import SolveParams
+from planner.cpsat import (
+    PLACEMENT_SECONDS_PER_UNIT,
+    Budget,
+    DeterministicBudget,
+    FirstOf,
+    NoImprovement,
+    Progress,
+    SolveParams,
+    Step,
+    WallDeadline,
+    neighbourhood_search,
+)
 from planner.objective import Weights
 from planner.placement.bounds import Bounds
 from planner.placement.greedy import GreedyResult, greedy_place
@@ -40,56 +51,64 @@ def capped_greedy(
     return best
 
 
-def batched_search(
-    situ: Situation,
-    greedy: GreedyResult,
-    bounds: Bounds,
-    weights: Weights,
-    params: SolveParams,
-    start: float,
-) -> tuple[dict[int, tuple[int, ...]], int, float]:
-    """Improve the greedy plan by large neighbourhood search: free the units that landed on
-    the most loaded (then the most piled-on) hosts, and let CP-SAT re-place them on those hosts
-    and the least loaded others, every other unit fixed. Each batch's model holds every rule
-    exactly and its objective equals the whole plan's (the fixed hosts enter as floors), so a
-    batch never makes the plan worse. Returns the landing hosts, the bound and build time."""
-    index = situ.index
-    n_hosts = len(index.host_ids)
-    healthy = [h for h in range(n_hosts) if h not in situ.down and h not in index.overfull]
-    used = [list(u) for u in index.used]
-    on_host: list[list[int]] = [[] for _ in range(n_hosts)]  # owners landed per host
-    landed: dict[int, list[int]] = {o: list(hs) for o, hs in greedy.landed.items()}
-    for o, hs in landed.items():
-        for h in hs:
-            on_host[h].append(o)
-            for r, amount in enumerate(index.size[o]):
-                used[h][r] += amount
-    util = [
-        utilisation(used[h], index.cap[h]) if h not in situ.down else -1 for h in range(n_hosts)
-    ]
-    bound = bounds.objective(weights)
+@dataclass(frozen=True)
+class _Batch:
+    """One neighbourhood: the units freed (owner -> the hosts they leave), and its model."""
 
-    def objective() -> int:
-        return weights.total(
+    freed: dict[int, list[int]]
+    hosts: list[int]
+    problem: Problem
+
+
+class _Batches:
+    """The greedy plan improved batch by batch (the :class:`~planner.cpsat.Neighbourhoods` of
+    :func:`batched_search`): where every unit landed, host usage and the plan's objective."""
+
+    def __init__(
+        self,
+        situ: Situation,
+        greedy: GreedyResult,
+        bounds: Bounds,
+        weights: Weights,
+        params: SolveParams,
+        deadline: float,
+        deterministic: bool,
+    ) -> None:
+        self.situ, self.bounds, self.weights, self.params = situ, bounds, weights, params
+        self.deadline = deadline
+        self.deterministic = deterministic
+        index = situ.index
+        n_hosts = len(index.host_ids)
+        self.healthy = [h for h in range(n_hosts) if h not in situ.down and h not in index.overfull]
+        self.used = [list(u) for u in index.used]
+        self.on_host: list[list[int]] = [[] for _ in range(n_hosts)]  # owners landed per host
+        self.landed: dict[int, list[int]] = {o: list(hs) for o, hs in greedy.landed.items()}
+        for o, hs in self.landed.items():
+            for h in hs:
+                self.on_host[h].append(o)
+                for r, amount in enumerate(index.size[o]):
+                    self.used[h][r] += amount
+        self.util = [
+            utilisation(self.used[h], index.cap[h]) if h not in situ.down else -1
+            for h in range(n_hosts)
+        ]
+        self.best = self.objective()
+        self.build_s = 0.0
+
+    def objective(self) -> int:
+        return self.weights.total(
             {
-                "balance": max(util[h] for h in healthy),
-                "pile": max(len(on_host[h]) for h in healthy),
+                "balance": max(self.util[h] for h in self.healthy),
+                "pile": max(len(self.on_host[h]) for h in self.healthy),
             }
         )
 
-    best = objective()
-    build_s = 0.0
-    stale = 0
-    rounds = 0
-    by_cool = sorted(healthy, key=lambda h: (util[h], h))
-    spent = 0.0  # deterministic time of the batches
-    while best > bound and stale < params.batch_patience:
-        remaining = params.time_limit - (time.perf_counter() - start)
-        if remaining < 0.2:
-            break
-        if params.deterministic_time is not None and spent >= params.deterministic_time:
-            break  # the budget is spent: where the search stops does not depend on the clock
-        rounds += 1
+    def pick(self, progress: Progress) -> _Batch:
+        """The units on the most loaded (odd steps) or most piled-on (even steps) hosts, with
+        those hosts and the least loaded others."""
+        situ, index, params = self.situ, self.situ.index, self.params
+        util, on_host, healthy = self.util, self.on_host, self.healthy
+        rounds = progress.steps + 1
         # Alternate batches on the most loaded hosts (balance) and the most piled-on (pile),
         # shifting the window while batches bring nothing, so that ties get their turn.
         if rounds % 2:
@@ -98,7 +117,7 @@ def batched_search(
             order = sorted(
                 (h for h in healthy if on_host[h]), key=lambda h: (-len(on_host[h]), -util[h], h)
             )
-        shift = (stale // 2) * params.batch_hosts // 2
+        shift = (progress.stale // 2) * params.batch_hosts // 2
         hot = order[shift : shift + params.batch_hosts]
         hot_set = set(hot)
         pile_now = max(len(on_host[h]) for h in healthy)
@@ -115,10 +134,10 @@ def batched_search(
         candidates: dict[int, list[int]] = {}
         fixed_hosts: dict[int, list[int]] = {}
         for o, from_hosts in freed.items():
-            stays = set(situ.held[o]) | (set(landed[o]) - set(from_hosts))
+            stays = set(situ.held[o]) | (set(self.landed[o]) - set(from_hosts))
             fixed_hosts[o] = sorted(stays)
             candidates[o] = [h for h in hosts if h not in stays and index.takes(o, h)]
-        fixed_used = {h: list(used[h]) for h in hosts}
+        fixed_used = {h: list(self.used[h]) for h in hosts}
         fixed_landed = {h: len(on_host[h]) for h in hosts}
         for o, from_hosts in freed.items():
             for h in from_hosts:
@@ -135,45 +154,85 @@ def batched_search(
             fixed_hosts=fixed_hosts,
             fixed_used=fixed_used,
             fixed_landed=fixed_landed,
-            balance_floor=max([bounds.balance] + [util[h] for h in outside]),
-            pile_floor=max([bounds.pile] + [len(on_host[h]) for h in outside]),
+            balance_floor=max([self.bounds.balance] + [util[h] for h in outside]),
+            pile_floor=max([self.bounds.pile] + [len(on_host[h]) for h in outside]),
         )
-        built = build_placement(problem, weights, (), {o: v for o, v in freed.items()})
-        build_s += built.build_s
-        if params.deterministic_time is None:
-            outcome = solve_placement(built, params, min(remaining, 2.0))
+        return _Batch(freed, hosts, problem)
+
+    def solve(self, batch: _Batch, progress: Progress) -> Step:
+        """Re-place the batch's units; keep the answer when the plan's objective improves."""
+        index, freed = self.situ.index, batch.freed
+        built = build_placement(batch.problem, self.weights, (), {o: v for o, v in freed.items()})
+        self.build_s += built.build_s
+        remaining = self.deadline - time.perf_counter()
+        if not self.deterministic:
+            outcome = solve_placement(built, self.params, Budget(None, min(remaining, 2.0)))
         else:  # repeatable: each batch gets the same deterministic budget, wall time a safety
-            batch = replace(params, deterministic_time=BATCH_DETERMINISTIC_TIME)
-            outcome = solve_placement(built, batch, remaining)
-            spent += outcome.deterministic_time
+            outcome = solve_placement(
+                built, self.params, Budget(BATCH_DETERMINISTIC_TIME, remaining)
+            )
         log.debug(
             "batch %d: %d units, floors %d/%d, %s %s (best %d)",
-            rounds,
-            sum(problem.demand.values()),
-            problem.balance_floor,
-            problem.pile_floor,
+            progress.steps + 1,
+            sum(batch.problem.demand.values()),
+            batch.problem.balance_floor,
+            batch.problem.pile_floor,
             outcome.status,
             outcome.objective,
-            best,
+            self.best,
         )
-        if not outcome.status.has_plan or outcome.objective is None or outcome.objective >= best:
+        spent = outcome.deterministic_time if self.deterministic else 0.0
+        objective = outcome.objective
+        if not outcome.status.has_plan or objective is None or objective >= self.best:
             # Nothing better (often a plateau: other hosts outside the batch tie at the worst).
-            stale += 1
-            continue
-        stale = 0
+            return Step(improved=False, deterministic_time=spent)
         for o, from_hosts in freed.items():
             for h in from_hosts:
-                on_host[h].remove(o)
-                landed[o].remove(h)
+                self.on_host[h].remove(o)
+                self.landed[o].remove(h)
                 for r, amount in enumerate(index.size[o]):
-                    used[h][r] -= amount
+                    self.used[h][r] -= amount
             for h in outcome.landed.get(o, ()):
-                on_host[h].append(o)
-                landed[o].append(h)
+                self.on_host[h].append(o)
+                self.landed[o].append(h)
                 for r, amount in enumerate(index.size[o]):
-                    used[h][r] += amount
-        for h in hosts:
-            util[h] = utilisation(used[h], index.cap[h])
-        best = min(best, objective())
-    log.info("batched search: %d batches, objective %d, bound %d", rounds, best, bound)
-    return {o: tuple(sorted(v)) for o, v in landed.items()}, bound, build_s
+                    self.used[h][r] += amount
+        for h in batch.hosts:
+            self.util[h] = utilisation(self.used[h], index.cap[h])
+        self.best = min(self.best, self.objective())
+        return Step(improved=True, deterministic_time=spent)
+
+
+def batched_search(
+    situ: Situation,
+    greedy: GreedyResult,
+    bounds: Bounds,
+    weights: Weights,
+    params: SolveParams,
+    start: float,
+) -> tuple[dict[int, tuple[int, ...]], int, float]:
+    """Improve the greedy plan by large neighbourhood search: free the units that landed on
+    the most loaded (then the most piled-on) hosts, and let CP-SAT re-place them on those hosts
+    and the least loaded others, every other unit fixed. Each batch's model holds every rule
+    exactly and its objective equals the whole plan's (the fixed hosts enter as floors), so a
+    batch never makes the plan worse. It stops at the bound, after ``batch_patience`` batches
+    in a row without a better plan, or when the budget is spent. Returns the landing hosts, the
+    bound and build time."""
+    limits = params.budget(PLACEMENT_SECONDS_PER_UNIT)
+    deterministic = limits.deterministic_time is not None
+    batches = _Batches(situ, greedy, bounds, weights, params, start + limits.wall_s, deterministic)
+    bound = bounds.objective(weights)
+    stop = FirstOf(
+        (
+            lambda _: batches.best <= bound,
+            NoImprovement(params.batch_patience),
+            WallDeadline(start + limits.wall_s, margin=0.2),
+            DeterministicBudget(limits.deterministic_time),
+        )
+    )
+    progress = neighbourhood_search(batches, stop)
+    log.info(
+        "batched search: %d batches, objective %d, bound %d", progress.steps, batches.best, bound
+    )
+    landed = {o: tuple(sorted(v)) for o, v in batches.landed.items()}
+    return landed, bound, batches.build_s

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from models.entities import Placement, Platform
-from planner.cpsat import SolveParams
+from planner.cpsat import PLACEMENT_SECONDS_PER_UNIT, Budget, SolveParams
 from planner.objective import Weights
 from planner.placement.bounds import Bounds, lower_bounds
 from planner.placement.explain import explain_infeasible
@@ -117,6 +117,7 @@ def place(
     """
     weights = weights or Weights()
     params = params or SolveParams()
+    limits = params.budget(PLACEMENT_SECONDS_PER_UNIT)
     scenario = scenario or Scenario()
     start = time.perf_counter()
     index = PlatformIndex.of(platform)
@@ -192,7 +193,8 @@ def place(
         )
         built = build_placement(problem, weights, extra_terms, greedy.landed)
         build_s += built.build_s
-        outcome = solve_placement(built, params, params.time_limit - (time.perf_counter() - start))
+        left = limits.wall_s - (time.perf_counter() - start)
+        outcome = solve_placement(built, params, Budget(limits.deterministic_time, left))
         log.info(
             "placement: %d units displaced, %d variables, %s in %.3f s",
             situ.units_displaced,
@@ -226,7 +228,7 @@ def place(
         # a loss that can be absorbed without moves stays absorbed when moves are allowed.
         return finish(Status.FEASIBLE, greedy.landed, {}, "greedy (cp-sat out of time)", analytic)
     if not outcome.status.has_plan and not complete:
-        if time.perf_counter() - start >= params.time_limit:
+        if time.perf_counter() - start >= limits.wall_s:
             # Building counts against the limit: no time left for the model on every host,
             # and a restricted model's "infeasible" proves nothing.
             return no_plan(Status.UNKNOWN, ("no plan found within the time limit",))
