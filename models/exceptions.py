@@ -13,7 +13,7 @@
     │       UnknownDatacenterError, RunbookError, EncodingError
     ├── OutputError (an OSError): an output path that cannot be written safely (exit 2)
     └── Defect: a bug in drplan; the CLI exits 3 and writes nothing
-        └── planner.exceptions: PlanDefect, InvariantViolation
+        └── planner.exceptions: PlanDefect, InvariantViolation, ModelInvalid
 
 Infeasible is never an error: a planner answers it with a status and an explanation. Every class
 stays importable from the module that raises it (``models.io.PlatformFileError``...).

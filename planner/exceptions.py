@@ -3,7 +3,8 @@ classes are defined here, the models' re-exported.
 
 Infeasible is never an error: a planner answers it with ``Status.INFEASIBLE`` and an explanation.
 Raise only for bad input (an :class:`InputError`: the CLI prints its lines and exits 2) or a bug
-(a :class:`Defect`: the CLI exits 3, nothing is written). Every class stays importable from the
+(a :class:`Defect`: the CLI exits 3, nothing is written; :class:`ModelInvalid` when CP-SAT
+refuses a model drplan built). Every class stays importable from the
 module that raises it (``planner.certify.PlanDefect``, ``planner.failure.UnknownHostError``...).
 """
 
@@ -36,6 +37,7 @@ __all__ = [
     "InputError",
     "InvariantViolation",
     "KubernetesInputError",
+    "ModelInvalid",
     "OutputError",
     "PlanDefect",
     "PlanFileError",
@@ -126,6 +128,10 @@ class PlanDefect(Defect):
 
     def lines(self) -> list[str]:
         return [str(f) for f in self.findings] + [f"z3: {v}" for v in self.violations]
+
+
+class ModelInvalid(Defect, RuntimeError):
+    """CP-SAT refused a model drplan built: a bug in drplan, never an answer."""
 
 
 class InvariantViolation(Defect):

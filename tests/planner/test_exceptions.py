@@ -34,8 +34,9 @@ HOMES = {
     "EncodingError": "planner.verify.encoding",
     "PlanDefect": "planner.certify",
     "InvariantViolation": "planner.verify",
+    "ModelInvalid": "planner.cpsat",
 }
-BUGS = {"PlanDefect", "InvariantViolation"}
+BUGS = {"PlanDefect", "InvariantViolation", "ModelInvalid"}
 
 
 @pytest.mark.parametrize("name", sorted(HOMES))
