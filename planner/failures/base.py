@@ -12,12 +12,13 @@ derived from it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from models.entities import Platform
+from planner.exceptions import UnknownTargetError
 
 if TYPE_CHECKING:
     import z3
@@ -50,16 +51,6 @@ class Answer(StrEnum):
     #: The disaster-recovery planner (:mod:`planner.disaster`): lost sites restored in the
     #: surviving datacenters, with a runbook and the lost backup replicas re-homed.
     DISASTER = "disaster"
-
-
-class UnknownTargetError(ValueError):
-    """Targets a scenario names that the platform does not have (a rack no host is in...)."""
-
-    def __init__(self, kind: FailureKind, unknown: Sequence[str], known: Collection[str]) -> None:
-        self.kind = kind
-        self.unknown = tuple(unknown)
-        self.known = tuple(known)
-        super().__init__(f"unknown {kind.noun}: {', '.join(self.unknown)}")
 
 
 class FailureKind(Protocol):
@@ -114,7 +105,7 @@ def check_targets(kind: FailureKind, platform: Platform, targets: Sequence[str])
     """Raise :class:`UnknownTargetError` when a target is not the platform's."""
     unknown = unknown_targets(kind, platform, targets)
     if unknown:
-        raise UnknownTargetError(kind, unknown, kind.targets(platform))
+        raise UnknownTargetError(kind.noun, kind.plural, unknown, kind.targets(platform))
 
 
 class HostGroupKind:

@@ -76,7 +76,7 @@ def test_region_loss_is_disaster_recovery_into_the_other_region() -> None:
     plan = plan_failure(platform, scenario, time_limit=5)
     assert plan.status.has_plan and plan.checked and plan.verified and not plan.unplaced
     (db,) = plan.databases
-    assert db["action"] == "failover" and db["new_primary"] == "p2-h2"
+    assert db.action.value == "failover" and db.new_primary == "p2-h2"
     used = {h for hosts in plan.placement.values() for h in hosts}
     assert not used & effect.hosts_down
     lost = {r["site"] for r in plan.extra["lost_replicas"]}
