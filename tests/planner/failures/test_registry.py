@@ -88,3 +88,38 @@ def test_fail_has_one_subcommand_per_kind() -> None:
     for name, k in KINDS.items():
         usage = CliRunner().invoke(main, ["fail", name, "--help"])
         assert usage.exit_code == 0 and f"{k.metavar}... [FILE]" in usage.output
+
+
+@pytest.mark.parametrize(
+    ("file", "kind_name", "target"),
+    [("racks_and_power_feeds.yaml", "rack", "r1"), ("two_regions.yaml", "region", "north")],
+)
+def test_verify_rechecks_a_plan_of_any_kind(
+    file: str, kind_name: str, target: str, tmp_path: Path
+) -> None:
+    """``drplan verify --plan`` reads the kind back and proves nothing runs on its lost hosts."""
+    import json
+
+    platform = str(DATA / file)
+    plan = tmp_path / "plan.json"
+    made = CliRunner().invoke(main, ["fail", kind_name, target, platform, "-o", str(plan)])
+    assert made.exit_code == 0, made.output
+    result = CliRunner().invoke(
+        main, ["verify", platform, "--plan", str(plan), "--k", "1", "--no-losses", "--json"]
+    )
+    data = json.loads(result.output)
+    holds = {i["name"]: i["holds"] for i in data["invariants"]}
+    assert holds["nothing-on-failed"] and holds["moves-match"]
+    # A plan that puts a unit back on a lost host is caught.
+    written = json.loads(plan.read_text())
+    lost = sorted(kind(kind_name).effect(load_platform(DATA / file), [target]).hosts_down)
+    owner = next(o for o, hosts in written["placement"].items() if hosts)
+    written["placement"][owner][0] = lost[0]
+    plan.write_text(json.dumps(written))
+    broken = CliRunner().invoke(
+        main, ["verify", platform, "--plan", str(plan), "--k", "1", "--no-losses", "--json"]
+    )
+    assert broken.exit_code == 1
+    assert not {i["name"]: i["holds"] for i in json.loads(broken.output)["invariants"]}[
+        "nothing-on-failed"
+    ]
