@@ -186,6 +186,15 @@ class Unit:
 
 
 @dataclass(frozen=True)
+class Region:
+    """Datacenters (availability zones) that can fail together: a provider's region."""
+
+    id: str
+    name: str
+    datacenters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Platform:
     """A whole platform: its sites, hosts, apps, databases, where they run, backups and policy."""
 
@@ -199,6 +208,8 @@ class Platform:
     distances_km: Mapping[frozenset[str], float] = field(default_factory=dict)
     policy: Policy = field(default_factory=Policy)
     name: str = ""
+    #: The file's ``regions``; each of their datacenters has its ``region`` set to the id.
+    regions: tuple[Region, ...] = ()
 
     # Lookups are derived once; the platform never changes after it is made.
     @cached_property

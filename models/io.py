@@ -27,9 +27,11 @@ from models.entities import (
     Host,
     Origin,
     Platform,
+    Region,
     ReplicaRole,
     ServiceClass,
 )
+from models.exceptions import InputError
 from models.policy import Policy
 from models.schema import MAX_UNITS, OriginSpec, PlatformFile
 
@@ -53,7 +55,7 @@ class Problem:
         return f"{where}: {self.message} (got {_show(self.value)})"
 
 
-class PlatformFileError(Exception):
+class PlatformFileError(InputError):
     """A platform file that cannot be read: every problem found, one per line.
 
     At most :data:`MAX_PROBLEMS` are kept; ``more`` counts the others, and :meth:`lines` ends
@@ -575,6 +577,34 @@ def _count(item: Mapping[str, Any], key: str, service_class: Any = None) -> int 
     return None
 
 
+def _region_problems(
+    data: Mapping[str, Any], datacenters: list[tuple[int, Mapping[str, Any]]], source: str
+) -> Iterable[Problem]:
+    """A region's datacenters exist, are in no other region, and say no other region."""
+    regions = _entries(data, "regions")
+    yield from _duplicates("regions", regions, source)
+    field_of = {i: dc.get("region") for _, dc in datacenters if (i := _id(dc))}
+    index_of = {i: index for index, dc in datacenters if (i := _id(dc))}
+    region_of: dict[str, str] = {}
+    for r, region in regions:
+        listed = region.get("datacenters")
+        ident = _id(region) or f"regions[{r}]"
+        for j, dc in enumerate(listed if isinstance(listed, list) else []):
+            path = f"regions[{r}].datacenters[{j}]"
+            if not isinstance(dc, str):
+                continue
+            if dc not in field_of:
+                yield Problem(source, path, "unknown datacenter", dc)
+            elif dc in region_of:
+                yield Problem(source, path, f"datacenter already in region {region_of[dc]}", dc)
+            else:
+                region_of[dc] = ident
+                said = field_of[dc]
+                if isinstance(said, str) and said and said != ident:
+                    message = f"region {ident} lists {dc}, whose region field says otherwise"
+                    yield Problem(source, f"datacenters[{index_of[dc]}].region", message, said)
+
+
 def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Problem]:
     """Cross-references a schema cannot express: duplicates, unknown ids, lengths."""
     datacenters = _entries(data, "datacenters")
@@ -598,6 +628,7 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
         message = f"{units} containers and database nodes in all, more than {MAX_UNITS}"
         yield Problem(source, "apps", message, None, False)
     yield from _duplicates("datacenters", datacenters, source)
+    yield from _region_problems(data, datacenters, source)
     yield from _duplicates("hosts", hosts, source)
     yield from _duplicates("apps", apps, source)
     yield from _duplicates("databases", databases, source)
@@ -719,6 +750,7 @@ def _origin_dict(origin: Origin) -> dict[str, Any]:
 
 
 def _build(spec: PlatformFile) -> Platform:
+    region_of = {dc: r.id for r in spec.regions for dc in r.datacenters}
     datacenters = tuple(
         Datacenter(
             id=dc.id,
@@ -729,7 +761,7 @@ def _build(spec: PlatformFile) -> Platform:
             campus=dc.campus,
             backup_capacity_gb=dc.backup_capacity_gb,
             backup_roles=frozenset(dc.backup_roles) if dc.backup_roles is not None else None,
-            region=dc.region,
+            region=region_of.get(dc.id, dc.region),
             located=dc.located,
         )
         for dc in spec.datacenters
@@ -769,6 +801,7 @@ def _build(spec: PlatformFile) -> Platform:
         distances_km={frozenset((a, b)): km for a, b, km in spec.distances_km},
         policy=_build_policy(spec),
         name=spec.name,
+        regions=tuple(Region(r.id, r.name or r.id, tuple(r.datacenters)) for r in spec.regions),
     )
 
 
@@ -809,6 +842,11 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
         if not dc.located:
             item["located"] = False
         data["datacenters"].append(item)
+    if platform.regions:
+        data["regions"] = [
+            {"id": r.id, "name": r.name, "datacenters": list(r.datacenters)}
+            for r in platform.regions
+        ]
     data["hosts"] = []
     for host in platform.hosts:
         item = {"id": host.id, "datacenter": host.datacenter, "capacity": _resources(host.capacity)}

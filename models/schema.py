@@ -91,6 +91,14 @@ class DatacenterSpec(_Spec):
     )
 
 
+class RegionSpec(_Spec):
+    """Datacenters (availability zones) that can fail together: ``drplan fail region``."""
+
+    id: Id
+    name: Text = ""
+    datacenters: Annotated[list[Id], Field(min_length=1)]
+
+
 class HostSpec(_Spec):
     """A server: its datacenter, capacity per resource and role."""
 
@@ -179,6 +187,9 @@ class PlatformFile(_Spec):
 
     name: Text = ""
     datacenters: Annotated[list[DatacenterSpec], Field(min_length=1)]
+    regions: list[RegionSpec] = Field(
+        default_factory=list, description="Datacenters that can fail together."
+    )
     hosts: list[HostSpec] = Field(default_factory=list)
     apps: list[AppSpec] = Field(default_factory=list)
     databases: list[DatabaseSpec] = Field(default_factory=list)

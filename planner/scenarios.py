@@ -22,8 +22,8 @@ every lost unit of a host loss (its plan finished by ``fail host``'s own steps: 
 outcomes, nodes left waiting for their host; and passed by the checker); the volume argument for
 a datacenter loss (its downtimes then are ``fail datacenter --all-or-nothing``'s, computed by
 ``fail``'s own :func:`planner.disaster.datacenter_plan`). Every other scenario goes to ``fail``'s
-own functions (:func:`planner.failure.plan_host_failure`,
-:func:`planner.disaster.plan_datacenter_failure`), the solver included.
+own functions (:func:`planner.failure.plan_hosts_down`,
+:func:`planner.disaster.plan_sites_lost`, by the scenario's kind), the solver included.
 
 What every scenario shares (the platform's index, host usage, where each app runs) is made once
 per worker by :func:`prepare_audit`; :func:`evaluate_scenario` answers one scenario.
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -41,18 +41,18 @@ from typing import Any
 from models.entities import Platform
 from planner.certify import PlanDefect, certify_plan
 from planner.check import check_plan
-from planner.disaster import datacenter_plan, plan_datacenter_failure
-from planner.failover import Action, DatabaseOutcome, Source, with_database_outcomes
+from planner.disaster import datacenter_plan, plan_sites_lost
+from planner.failover import Action, DatabaseOutcome, with_database_outcomes
 from planner.failure import (
-    _plan_from,  # how fail host turns a refusal into a plan: the audit's downtimes are fail's
-    _with_best_effort_downtimes,  # and how it tells the downtimes of a refusal
+    _with_best_effort_downtimes,  # how fail host tells the downtimes of a refusal
     app_impacts,
     keep_waiting_units,
-    plan_host_failure,
+    plan_from_placement,  # how fail host turns a refusal into a plan: the audit's are fail's
+    plan_hosts_down,
 )
+from planner.failures.base import Answer
 from planner.placement import PlacementResult, PlatformIndex, Situation, greedy_place
 from planner.plan import AppImpact, Plan, Scenario, Status, moves_between
-from planner.sla import SlaOutcome
 from planner.sweep import scenario_label
 from planner.verify import certify_plan_invariants
 
@@ -117,9 +117,9 @@ class ScenarioOutcome:
 
     @property
     def kind(self) -> str:
-        if self.scenario.failed_datacenters:
-            return "datacenter"
-        return "host" if len(self.scenario.failed_hosts) == 1 else "hosts"
+        """The scenario's kind (``host``, ``rack``...); ``hosts`` for a pair of hosts."""
+        s = self.scenario
+        return s.kind if len(s.targets) == 1 else s.failure_kind.plural
 
     @property
     def databases_unrecoverable(self) -> tuple[str, ...]:
@@ -327,7 +327,7 @@ def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutc
         return ScenarioOutcome(
             scenario, len(down), 0, Status.FEASIBLE, "nothing lost", checked=True, stays_down=()
         )
-    if not scenario.failed_datacenters:
+    if scenario.failure_kind.answer is Answer.HOSTS:
         return _host_outcome(context, scenario, down, lost)
     return _engine_outcome(context, scenario, down, lost)
 
@@ -412,16 +412,14 @@ def _host_outcome(
             1,
             method,
         )
-        plan = _plan_from(view, scenario, refused, 0)  # fail host's plan of a refusal
+        plan = plan_from_placement(view, scenario, refused)  # fail host's plan of a refusal
         plan = _with_best_effort_downtimes(
             platform, plan, seed=settings.seed, workers=1, time_limit=settings.time_limit_s
         )
         plan = keep_waiting_units(view, with_database_outcomes(view, plan))
     else:
-        plan = _certify(
-            context, platform, plan_host_failure(platform, scenario.failed_hosts, **options)
-        )
-        method = "fail: " + str(plan.extra.get("method") or "cp-sat")
+        plan = _certify(context, platform, plan_hosts_down(platform, scenario, **options))
+        method = "fail: " + (plan.method or "cp-sat")
         if plan.status.has_plan and not plan.unplaced:
             return _outcome(scenario, down, lost, plan, plan, method, plan.verified)
     best: Plan | None = None
@@ -429,7 +427,7 @@ def _host_outcome(
         if not findings and not _stays_down(partial, down):
             best = partial  # the greedy keeps everything serving: degraded, shown by a plan
         else:
-            best = plan_host_failure(platform, scenario.failed_hosts, best_effort=True, **options)
+            best = plan_hosts_down(platform, scenario, best_effort=True, **options)
             best = _certify(context, platform, best)
     return _outcome(scenario, down, lost, plan, best, method, ())
 
@@ -441,30 +439,28 @@ def _engine_outcome(
     ``drplan fail``'s own functions with its default options: ``fail datacenter`` (best effort)
     unless the volume argument proves the loss cannot be absorbed; ``fail host``."""
     platform, settings = context.platform, context.settings
-    if scenario.failed_datacenters:
-        if len(scenario.failed_datacenters) != 1 or scenario.failed_hosts:
-            raise ValueError(f"the audit sweeps single datacenters, not {scenario.to_dict()}")
+    if scenario.failure_kind.answer is Answer.DISASTER:
         volume = volume_shortfall(_situation(context, down))
         if volume:
             return _volume_outcome(context, scenario, down, lost, volume)
-        plan = plan_datacenter_failure(
+        plan = plan_sites_lost(
             platform,
-            scenario.failed_datacenters[0],
+            scenario,
             settings.seed,
             1,
             settings.time_limit_s,
             rehome_backups=False,  # where lost replicas go changes no downtime
         )
     else:
-        plan = plan_host_failure(
+        plan = plan_hosts_down(
             platform,
-            scenario.failed_hosts,
+            scenario,
             seed=settings.seed,
             workers=1,
             time_limit=settings.time_limit_s,
         )
     plan = _certify(context, platform, plan)
-    method = str(plan.extra.get("method") or "cp-sat")
+    method = plan.method or "cp-sat"
     return _outcome(scenario, down, lost, plan, plan, f"fail: {method}", plan.verified)
 
 
@@ -550,7 +546,8 @@ def _volume_outcome(
         explanation=volume,
         extra={"allow_moves": 0, "method": "volume"},
     )
-    plan = datacenter_plan(platform, base, scenario.failed_datacenters, rehome_backups=False)
+    lost_sites = scenario.effect(platform).sites_lost
+    plan = datacenter_plan(platform, base, lost_sites, rehome_backups=False)
     return _outcome(scenario, down, lost, plan, None, "volume", ())
 
 
@@ -598,7 +595,7 @@ def _outcome(
         method,
         tuple(plan.explanation),
         tuple(plan.apps),
-        tuple(_database(record) for record in plan.databases),
+        plan.databases,
         unplaced=() if decisive is None else tuple(decisive.unplaced),
         stays_down=stays_down,
         checked=has_plan,
@@ -609,40 +606,17 @@ def _outcome(
 def _stays_down(plan: Plan, down: frozenset[str]) -> tuple[str, ...]:
     """The apps and databases the plan leaves with nothing serving: an app whose every
     container is unplaced or lost, a database with an unplaced node and no serving primary."""
-    records = {record["id"]: record for record in plan.databases}
+    outcomes = {o.id: o for o in plan.databases}
     out = []
     for owner in sorted({unit.rpartition("/")[0] for unit in plan.unplaced}):
-        record = records.get(owner)
-        if record is None:
+        outcome = outcomes.get(owner)
+        if outcome is None:
             if not any(h is not None and h not in down for h in plan.placement.get(owner, ())):
                 out.append(owner)
             continue
-        action = record.get("action")
-        serving = action in (Action.NONE, Action.FAILOVER) or (
-            action == Action.RESTORE and record.get("new_primary") is not None
+        serving = outcome.action.serving or (
+            outcome.action is Action.RESTORE and outcome.new_primary is not None
         )
         if not serving:
             out.append(owner)
     return tuple(out)
-
-
-def _database(record: Mapping[str, Any]) -> DatabaseOutcome:
-    """A plan's database record as the outcome it was made from."""
-    source = record.get("source")
-    downtime = float(record["downtime_s"])
-    loss = record.get("data_loss_s")
-    return DatabaseOutcome(
-        id=record["id"],
-        action=Action(record["action"]),
-        downtime_s=downtime,
-        data_loss_s=None if loss is None else float(loss),
-        new_primary=record.get("new_primary"),
-        source=None if source is None else Source(source),
-        nodes_to_replace=tuple(record.get("nodes_to_replace", ())),
-        sla=SlaOutcome(
-            record.get("sla_tier"),
-            record.get("sla_budget_s"),
-            downtime,
-            bool(record.get("sla_blown")),
-        ),
-    )

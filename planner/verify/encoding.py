@@ -34,16 +34,10 @@ import z3
 
 from models.entities import Placement, Platform
 from models.topology import Topology
+from planner.exceptions import EncodingError
+from planner.failures.base import unknown_targets
 from planner.plan import Plan
 from planner.verify import terms as t
-
-
-class EncodingError(ValueError):
-    """A placement or plan names a host, datacenter or unit the platform does not have."""
-
-    def __init__(self, lines: Sequence[str]) -> None:
-        super().__init__("; ".join(lines))
-        self.lines = tuple(lines)
 
 
 @dataclass(frozen=True)
@@ -213,12 +207,11 @@ def _encode(
     down_ids = plan.scenario.down_hosts(platform) if plan is not None else frozenset()
     down_hosts = frozenset(host_number[h] for h in down_ids if h in host_number)
     if plan is not None:
-        for h in plan.scenario.failed_hosts:
-            if h not in host_number:
-                problems.append(f"scenario.failed_hosts: unknown host {h}")
-        for d in plan.scenario.failed_datacenters:
-            if d not in dc_number:
-                problems.append(f"scenario.failed_datacenters: unknown datacenter {d}")
+        kind = plan.scenario.failure_kind
+        problems += [
+            f"scenario.targets: unknown {kind.noun} {target}"
+            for target in unknown_targets(kind, platform, plan.scenario.targets)
+        ]
 
     axioms: list[z3.BoolRef] = []
     for number, host in enumerate(platform.hosts):
@@ -387,10 +380,7 @@ def _encode(
 
 def _plan_backups(plan: Plan) -> Mapping[str, Sequence[str | None]] | None:
     """The backup sites a plan carries (``extra["backups"]``), if it carries any."""
-    backups = plan.extra.get("backups")
-    if isinstance(backups, Mapping):
-        return {str(k): tuple(v) for k, v in backups.items()}
-    return None
+    return plan.backup_sites
 
 
 def plan_carries_backups(plan: Plan | None) -> bool:

@@ -28,7 +28,7 @@ def _plan(
     full = {**platform.placement, **placement}
     plan = Plan(
         status=Status.FEASIBLE,
-        scenario=Scenario(failed_hosts=failed),
+        scenario=Scenario("host", failed),
         before=platform.placement,
         placement=full,
         moves=moves_between(platform.placement, full),
@@ -202,7 +202,8 @@ def test_plan_not_starting_from_the_platform_is_found(solo_web: Platform) -> Non
 
 
 def test_infeasible_plan_must_not_change_anything(solo_web: Platform) -> None:
-    same = Plan(Status.INFEASIBLE, Scenario(("h1",)), solo_web.placement, solo_web.placement)
+    lost = Scenario("host", ("h1",))
+    same = Plan(Status.INFEASIBLE, lost, solo_web.placement, solo_web.placement)
     assert check_plan(solo_web, same) == []
     changed = replace(same, placement={**solo_web.placement, "solo": ("h4",)})
     assert _rules(solo_web, changed) == [Rule.MOVES]

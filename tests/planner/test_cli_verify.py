@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from models.entities import Platform
-from models.io import save_platform
+from models.io import load_platform, save_platform
 from models.reference import reference_platform
 from planner.cli import main
 from tests.planner.test_verify import evacuation
@@ -40,7 +40,7 @@ def run(*args: str):
 def test_reference_proves_everything() -> None:
     result = run()
     assert result.exit_code == 0, result.output
-    assert "11/11 invariants proved, 4/4 theorems proved" in result.output
+    assert "11/11 invariants proved, 5/5 theorems proved" in result.output
     assert "every single host and datacenter loss is recoverable" in result.output
     assert "the Z3 invariants" in result.output  # each plan certified, not only checked
     assert "violated" not in result.output and "refuted" not in result.output
@@ -50,7 +50,7 @@ def test_no_losses_leaves_the_recoverability_theorem_out() -> None:
     path = Path(__file__).resolve().parents[2] / "models" / "data" / "small.yaml"
     data = json.loads(run(str(path), "--k", "1", "--no-losses", "--json").output)
     names = [t["name"] for t in data["theorems"]]
-    assert names == ["survives-host-loss", "survives-datacenter-loss"]
+    assert names == ["survives-host-loss", "survives-datacenter-loss", "survives-rack-loss"]
 
 
 def test_a_degraded_platform_does_not_claim_everything_holds() -> None:
@@ -86,7 +86,11 @@ def test_two_containers_on_one_host_reported_with_the_fatal_host(
     refuted = {t["name"]: t["counterexamples"] for t in data["theorems"] if not t["proved"]}
     # fail plans around the inherited pair (no unit joins it): every single loss is recoverable,
     # though losing the host of both containers takes the app down while they restart.
-    assert refuted == {"survives-host-loss": [{"host": host, "apps": [app], "databases": []}]}
+    rack = load_platform(path).host_by_id[host].rack  # both containers: one host, one rack
+    assert refuted == {
+        "survives-host-loss": [{"host": host, "apps": [app], "databases": []}],
+        "survives-rack-loss": [{"rack": rack, "apps": [app], "databases": []}],
+    }
     table = run(str(path))
     assert table.exit_code == 1
     assert f"lose {host}; apps down: {app}" in table.output
@@ -110,6 +114,7 @@ def test_a_plan_is_verified(reference: Platform, tmp_path: Path) -> None:
     assert [t["name"] for t in data["theorems"]] == [
         "survives-host-loss",
         "survives-datacenter-loss",
+        "survives-rack-loss",  # the reference has a rack per datacenter
     ]
     assert data["ok"] and result.exit_code == 0
 

@@ -160,7 +160,7 @@ def test_apps_are_down_while_their_database_is(every_case: Platform) -> None:
 
 
 def test_host_failure_plan_gains_database_records(every_case: Platform) -> None:
-    scenario = Scenario(failed_hosts=("a-db2",))
+    scenario = Scenario("host", ("a-db2",))
     base = Plan(Status.OPTIMAL, scenario, every_case.placement, every_case.placement)
     plan = with_database_outcomes(every_case, base)
     records = {d["id"]: d for d in plan.to_dict()["databases"]}
@@ -217,6 +217,6 @@ def test_redeploy_with_no_host_for_the_primary_waits_instead_of_restoring(
     plan = plan_host_failure(every_case, lost, best_effort=True, redeploy=True, time_limit=2)
     plan = certify_plan(every_case, plan)
     assert plan.status is Status.FEASIBLE  # something found no host: never "optimal"
-    assert {d["action"] for d in plan.databases} == {"wait"}
-    assert all(d["new_primary"] in lost for d in plan.databases)
+    assert {d.action for d in plan.databases} == {"wait"}
+    assert all(d.new_primary in lost for d in plan.databases)
     assert "pg-business/0" in plan.waiting and not plan.unplaced

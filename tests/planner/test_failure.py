@@ -15,7 +15,8 @@ from models.reference import reference_platform
 from models.rules import Finding, Rule
 from planner.certify import PlanDefect, certify_plan
 from planner.check import check_plan
-from planner.cli.placement import fail, place
+from planner.cli.fail import fail
+from planner.cli.placement import place
 from planner.failure import (
     UnknownHostError,
     placed_platform,
@@ -146,7 +147,7 @@ def test_cli_json_has_the_documented_keys() -> None:
     data = json.loads(result.output)
     for key in ("status", "scenario", "placement", "moves", "apps", "solve", "checked"):
         assert key in data
-    assert data["scenario"] == {"failed_hosts": ["h1"], "failed_datacenters": []}
+    assert data["scenario"] == {"kind": "host", "targets": ["h1"]}
     assert {"unit", "from", "to"} <= set(data["moves"][0])
     assert {"id", "containers_lost", "stays_up", "downtime_s"} <= set(data["apps"][0])
     assert {"wall_s", "objective", "bound", "gap", "seed"} <= set(data["solve"])
@@ -232,9 +233,9 @@ def test_sandbox_database_waits_for_its_host_and_stays_on_it() -> None:
     platform = reference_platform()
     db_id, host = _sandbox_host(platform)
     plan = certify_plan(platform, plan_host_failure(platform, [host]))
-    record = next(d for d in plan.databases if d["id"] == db_id)
-    assert record["action"] == "wait"
-    assert record["downtime_s"] == platform.policy.host_repair_s
+    record = next(d for d in plan.databases if d.id == db_id)
+    assert record.action == "wait"
+    assert record.downtime_s == platform.policy.host_repair_s
     assert f"{db_id}/0" in plan.waiting
     assert plan.placement[db_id][0] == host  # not moved: it waits for the repair
     assert not any(m.unit == f"{db_id}/0" for m in plan.moves)
@@ -244,11 +245,11 @@ def test_redeploy_restores_the_sandbox_database_elsewhere() -> None:
     platform = reference_platform()
     db_id, host = _sandbox_host(platform)
     plan = certify_plan(platform, plan_host_failure(platform, [host], redeploy=True))
-    record = next(d for d in plan.databases if d["id"] == db_id)
-    assert record["action"] == "restore" and record["data_loss_s"] > 0
+    record = next(d for d in plan.databases if d.id == db_id)
+    assert record.action == "restore" and record.data_loss_s > 0
     assert plan.waiting == ()
     assert plan.placement[db_id][0] not in (None, host)
-    assert record["new_primary"] == plan.placement[db_id][0]
+    assert record.new_primary == plan.placement[db_id][0]
 
 
 def test_checker_refuses_a_waiting_unit_that_moved() -> None:

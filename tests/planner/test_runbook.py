@@ -173,7 +173,7 @@ def test_moved_pods_are_deleted_by_name_and_live_mode_drops_the_flag(cluster: Pl
     after = {**cluster.placement, "shop.api": tuple(api)}
     plan = Plan(
         Status.OPTIMAL,
-        Scenario(failed_hosts=("node-a1",)),
+        Scenario("host", ("node-a1",)),
         cluster.placement,
         after,
         moves=(Move("shop.api/1", "node-c3", "node-b1"),),
@@ -192,7 +192,7 @@ def test_drain_order_puts_budget_slack_last_and_warns(cluster: Platform) -> None
     tight = replace(cluster, apps=tuple(web if a.id == "shop.web" else a for a in cluster.apps))
     plan = Plan(
         Status.OPTIMAL,
-        Scenario(failed_hosts=("node-a1", "node-a2")),
+        Scenario("host", ("node-a1", "node-a2")),
         tight.placement,
         tight.placement,
     )
@@ -207,7 +207,7 @@ def test_a_start_on_a_cordoned_node_says_to_open_it(cluster: Platform) -> None:
     after = {**cluster.placement, "shop.web": ("node-c2", "node-b1", "node-c1")}
     plan = Plan(
         Status.OPTIMAL,
-        Scenario(failed_hosts=("node-a1",)),
+        Scenario("host", ("node-a1",)),
         cluster.placement,
         after,
         moves=(Move("shop.web/0", "node-a1", "node-c2"),),
@@ -230,9 +230,9 @@ def test_a_failover_deletes_no_promoted_pod(cluster: Platform) -> None:
     db = cluster.database_by_id["shop.shop-db"]
     primary, *standbys = cluster.placement[db.id]
     plan = certify_plan(cluster, plan_host_failure(cluster, [primary], rehome_backups=False))
-    record = next(d for d in plan.databases if d["id"] == db.id)
-    assert record["action"] == "failover"
-    assert plan.placement[db.id][0] == record["new_primary"] in standbys
+    record = next(d for d in plan.databases if d.id == db.id)
+    assert record.action == "failover"
+    assert plan.placement[db.id][0] == record.new_primary in standbys
     script = kubectl_runbook(cluster, plan)
     assert db.origin is not None
     for pod in db.origin.units[1:]:  # the standbys' pods, on healthy nodes

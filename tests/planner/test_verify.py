@@ -74,12 +74,13 @@ def test_reference_proves_every_invariant_and_theorem(reference: Platform) -> No
     assert [t.name for t in certificate.theorems] == [
         "survives-host-loss",
         "survives-datacenter-loss",
+        "survives-rack-loss",  # one rack per datacenter
         "survives-2-host-losses",
     ]
     assert all(t.proved for t in certificate.theorems)
     # The proofs speak of real apps and databases (every app of 2+ containers, every business or
     # enterprise database); no app of the reference asks for a spread of 2 datacenters.
-    host, datacenter, two_hosts = certificate.theorems
+    host, datacenter, _rack, two_hosts = certificate.theorems
     assert host.covers["apps"] == sum(a.containers >= 2 for a in reference.apps)
     assert host.covers["databases"] == sum(
         d.service_class.has_failover and d.nodes >= 2 for d in reference.databases
@@ -270,7 +271,7 @@ def evacuation(platform: Platform, host: str) -> Plan:
         after[owner] = tuple(spare if h == host else h for h in hosts)
     return Plan(
         Status.FEASIBLE,
-        Scenario(failed_hosts=(host,)),
+        Scenario("host", (host,)),
         platform.placement,
         after,
         moves_between(platform.placement, after),
@@ -398,9 +399,7 @@ def test_units_left_on_a_failed_host_are_not_running(reference: Platform) -> Non
     a, b = reference.placement[app]
     assert a is not None and b is not None
     # A plan that loses host a but moves nothing: the app runs on b alone.
-    stay = Plan(
-        Status.FEASIBLE, Scenario(failed_hosts=(a,)), reference.placement, reference.placement
-    )
+    stay = Plan(Status.FEASIBLE, Scenario("host", (a,)), reference.placement, reference.placement)
     theorem = survive_host_losses(encode(reference, stay), max_counterexamples=200)
     assert not theorem.proved
     fatal = {c["host"]: c["apps"] for c in theorem.counterexamples}
