@@ -26,6 +26,7 @@ INTERRUPTED = 130
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("planner.cli.audit", "audit_command"),
     "backups": ("planner.cli.backups", "backups"),
+    "drain": ("planner.cli.drain", "drain_command"),
     "fail": ("planner.cli.disaster", "fail"),
     "place": ("planner.cli.placement", "place"),
     "report": ("planner.cli.audit", "report_command"),
