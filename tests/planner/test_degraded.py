@@ -1,0 +1,69 @@
+"""``fail degraded``: a host keeps part of its capacity; what no longer fits moves, the fewest
+units, and the rest stays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from models.entities import Platform
+from models.io import load_platform
+from models.rules import capacity_findings
+from planner.check import check_plan
+from planner.failures.degraded import degraded_platform, parse_share, plan_degraded
+from planner.plan import Status
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture
+def half() -> Platform:
+    """a, b, c (3 GB each) on h1 (16 GB); h2, h3 empty; h4 already over-full with d."""
+    return load_platform(str(DATA / "degraded_host_keeps_half.yaml"))
+
+
+def test_share_reads_percent_and_fraction() -> None:
+    assert parse_share("50%") == 0.5 and parse_share("0.25") == 0.25
+    for bad in ("0%", "100%", "1.5", "half", "-3%"):
+        with pytest.raises(ValueError):
+            parse_share(bad)
+
+
+def test_degraded_platform_scales_every_resource(half: Platform) -> None:
+    degraded = degraded_platform(half, {"h1": 0.5})
+    assert dict(degraded.host_by_id["h1"].capacity) == {"cpu": 8, "memory_mb": 8192}
+    assert degraded.host_by_id["h2"].capacity == half.host_by_id["h2"].capacity
+
+
+def test_what_no_longer_fits_moves_with_the_fewest_moves(half: Platform) -> None:
+    degraded, plan = plan_degraded(half, {"h1": 0.5})
+    assert plan.status.has_plan and plan.checked and plan.verified
+    # 9 GB on 8 GB: one unit must go; two would balance better, but one is the fewest.
+    assert len(plan.moves) == 1
+    [move] = plan.moves
+    assert move.source == "h1" and move.target in ("h2", "h3")
+    assert len(plan.extra["stays"]) == 2
+    assert plan.extra["over_capacity"] == ["h1"]
+    assert [f for f in capacity_findings(degraded, plan.placement) if f.subject == "h1"] == []
+    assert check_plan(degraded, plan) == []
+
+
+def test_an_inherited_over_full_host_receives_nothing(half: Platform) -> None:
+    _, plan = plan_degraded(half, {"h1": 0.25})
+    assert plan.placement["d"] == ("h4",)
+    assert all(m.target != "h4" for m in plan.moves)
+    assert [f["subject"] for f in plan.extra["inherited"]] == ["h4"]
+
+
+def test_a_host_that_still_fits_moves_nothing(half: Platform) -> None:
+    _, plan = plan_degraded(half, {"h2": 0.5})
+    assert plan.status.has_plan and plan.moves == ()
+    assert plan.extra["over_capacity"] == []
+
+
+def test_nowhere_to_go_is_an_explained_infeasibility(half: Platform) -> None:
+    _, plan = plan_degraded(half, {"h1": 0.1, "h2": 0.1, "h3": 0.1})
+    assert plan.status is Status.INFEASIBLE
+    assert plan.checked and plan.moves == ()
+    assert plan.explanation[0].startswith("what no longer fits on h1 once degraded (3 unit(s))")
