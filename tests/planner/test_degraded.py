@@ -3,14 +3,17 @@ units, and the rest stays."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from models.entities import Platform
 from models.io import load_platform
 from models.rules import capacity_findings
 from planner.check import check_plan
+from planner.cli import main
 from planner.failures.degraded import degraded_platform, parse_share, plan_degraded
 from planner.plan import Status
 
@@ -67,3 +70,30 @@ def test_nowhere_to_go_is_an_explained_infeasibility(half: Platform) -> None:
     assert plan.status is Status.INFEASIBLE
     assert plan.checked and plan.moves == ()
     assert plan.explanation[0].startswith("what no longer fits on h1 once degraded (3 unit(s))")
+
+
+# The command ----------------------------------------------------------------------------------
+
+
+def test_cli_degraded_says_what_stays_moves_and_waits() -> None:
+    path = str(DATA / "degraded_host_keeps_half.yaml")
+    result = CliRunner().invoke(main, ["fail", "degraded", "h1", "--capacity", "50%", path])
+    assert result.exit_code == 0, result.output
+    assert "stays: 2 unit(s) on the degraded hosts" in result.output
+    assert "moves: 1 unit(s)" in result.output and "waits: nothing" in result.output
+
+
+def test_cli_degraded_json_is_the_certified_plan() -> None:
+    path = str(DATA / "degraded_host_keeps_half.yaml")
+    args = ["fail", "degraded", "h1", "--capacity", "0.5", path, "--json"]
+    data = json.loads(CliRunner().invoke(main, args).output)
+    assert data["checked"] is True and data["verified"]
+    assert data["degraded"] == {"h1": 0.5} and len(data["moves"]) == 1
+
+
+@pytest.mark.parametrize("args", [["h9", "--capacity", "50%"], ["h1", "--capacity", "150%"]])
+def test_cli_degraded_bad_input_exits_2(args: list[str]) -> None:
+    path = str(DATA / "degraded_host_keeps_half.yaml")
+    result = CliRunner().invoke(main, ["fail", "degraded", *args, path])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from models.io import load_platform
 from models.reference import example_path, reference_platform
+from planner.cli import main
 from planner.failures.fraction import (
     fraction_hosts,
     fraction_target,
@@ -61,3 +63,21 @@ def test_the_plan_of_a_draw_is_certified_and_says_what_waits() -> None:
         if h in down
     )
     assert left == sorted(plan.waiting)
+
+
+def test_cli_fraction_says_what_is_lost_and_what_waits() -> None:
+    path = str(example_path("small"))
+    args = ["fail", "fraction", "--share", "30%", "--seed", "1", "--time-limit", "2", path]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code in (0, 1), result.output
+    platform = load_platform(path)
+    lost = len(fraction_hosts(platform, 0.3, 1))
+    assert f"lost: {lost} of {len(platform.hosts)} hosts (30 % of each datacenter, seed 1)" in (
+        result.output
+    )
+    assert "waits: " in result.output
+
+
+def test_cli_fraction_share_out_of_range_exits_2() -> None:
+    result = CliRunner().invoke(main, ["fail", "fraction", "--share", "0%"])
+    assert result.exit_code == 2

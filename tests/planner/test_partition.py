@@ -3,15 +3,18 @@ never two serving primaries."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from models.entities import Platform
 from models.io import load_platform
 from planner.check import check_plan
+from planner.cli import main
 from planner.failures.partition import (
     CUT_OFF,
     NO_SIDE,
@@ -129,3 +132,37 @@ def test_the_quorum_check_refutes_a_failover_without_majority(
 
 def test_partition_defect_names_the_rule() -> None:
     assert PartitionDefect(["x"]).lines() == ["partition: x"]
+
+
+# The command ----------------------------------------------------------------------------------
+
+EVERY_CASE = str(DATA / "three_datacenters_every_recovery_case.yaml")
+
+
+def test_cli_partition_names_each_primary_side() -> None:
+    result = CliRunner().invoke(main, ["fail", "partition", "dc-a", EVERY_CASE])
+    assert result.exit_code == 0, result.output
+    assert "database pg-business: primary on no side" in result.output
+    assert "database mongo-ent: primary on the rest's side (b-db1)" in result.output
+    assert "exactly half of its nodes on each side" in result.output
+
+
+def test_cli_partition_json_carries_the_sides() -> None:
+    args = ["fail", "partition", "dc-a", EVERY_CASE, "--json"]
+    data = json.loads(CliRunner().invoke(main, args).output)
+    assert data["partition"]["cut_off"] == ["dc-a"]
+    assert data["partition"]["databases"]["pg-one-dc"]["primary_side"] == CUT_OFF
+    assert data["checked"] is True
+
+
+@pytest.mark.parametrize(
+    ("dcs", "message"),
+    [
+        (["dc-x"], "unknown datacenter (got 'dc-x')"),
+        (["dc-a", "dc-b", "dc-c"], "every host is cut off"),
+    ],
+)
+def test_cli_partition_bad_input_exits_2(dcs: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["fail", "partition", *dcs, EVERY_CASE])
+    assert result.exit_code == 2
+    assert message in result.output
