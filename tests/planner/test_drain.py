@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from models.entities import Platform
+from models.generate import generate_platform
 from models.io import load_platform
 from planner.certify import PlanDefect
 from planner.check import check_plan
@@ -259,3 +262,26 @@ def test_cli_drain_max_parallel_zero_is_usage_error() -> None:
     path = _path("drain_returned_host_takes_load")
     result = CliRunner().invoke(main, ["drain", "h1", "--max-parallel", "0", path])
     assert result.exit_code == 2
+
+
+# Property: on generated platforms, a checked drain or an explained infeasibility ------------
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 1000),
+    drained=st.integers(1, 4),
+    parallel=st.integers(1, 3),
+)
+def test_generated_drains_are_checked_or_explained(seed: int, drained: int, parallel: int) -> None:
+    platform = generate_platform(hosts=8, apps=6, databases=2, seed=seed)
+    hosts = [h.id for h in platform.hosts][:drained]
+    drain = plan_drain(platform, hosts, max_parallel=parallel, time_limit=2.0)
+    assert check_drain(platform, drain) == []
+    if drain.status.has_plan:
+        _certified(drain)
+        assert all(len(w.hosts) <= parallel for w in drain.waves)
+        assert {h for w in drain.waves for h in w.hosts} == set(hosts)
+    else:
+        assert drain.explanation and drain.failed_wave is not None
+        assert drain.blocked_by in ("capacity", "availability", "time")
