@@ -125,7 +125,7 @@ def main() -> None:
         )
 
     # Naive: a fresh platform per scenario (every index rebuilt) and a full CP-SAT plan.
-    hosts = [s.failed_hosts[0] for s in scenarios if s.failed_hosts]
+    hosts = [s.targets[0] for s in scenarios if s.kind == "host"]
     step = max(1, len(hosts) // args.baseline)
     chosen = hosts[::step][: args.baseline]
     t = time.perf_counter()

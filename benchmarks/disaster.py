@@ -175,7 +175,7 @@ def run_drplan(platform: Platform, dc: str, time_limit: float) -> Row:
 
 def run_greedy(platform: Platform, dc: str, all_at_once: bool) -> Row:
     start = time.perf_counter()
-    scenario = Scenario(failed_datacenters=(dc,))
+    scenario = Scenario("datacenter", (dc,))
     down = scenario.down_hosts(platform)
     placement, unplaced = greedy_placement(platform, down)
     if all_at_once:  # no runbook: every start at minute 0, however many on one host
@@ -219,7 +219,7 @@ def analysis_seconds(platform: Platform, dc: str, time_limit: float) -> tuple[fl
     """Seconds of the disaster-recovery analysis alone, and of it with the backup re-homing,
     on the engine's plan (one run)."""
     base = plan_scenario(
-        platform, Scenario(failed_datacenters=(dc,)), best_effort=True, time_limit=time_limit
+        platform, Scenario("datacenter", (dc,)), best_effort=True, time_limit=time_limit
     )
     start = time.perf_counter()
     datacenter_plan(platform, base, (dc,), rehome_backups=False)
@@ -243,7 +243,7 @@ def main() -> None:
     platform = generate_platform(args.hosts, args.apps, args.databases, 3, seed=args.seed)
     gen_s = time.perf_counter() - start
     dc = platform.datacenters[0].id
-    down = Scenario(failed_datacenters=(dc,)).down_hosts(platform)
+    down = Scenario("datacenter", (dc,)).down_hosts(platform)
     displaced = sum(1 for hosts in platform.placement.values() for h in hosts if h in down)
     containers = sum(a.containers for a in platform.apps)
     nodes = sum(d.nodes for d in platform.databases)

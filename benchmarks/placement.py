@@ -221,8 +221,8 @@ def main() -> None:
         )
         third = platform.datacenters[0].id
         cases = [
-            (f"host {busiest_host(platform)}", Scenario(failed_hosts=(busiest_host(platform),))),
-            (f"datacenter {third} (1/3 of hosts)", Scenario(failed_datacenters=(third,))),
+            (f"host {busiest_host(platform)}", Scenario("host", (busiest_host(platform),))),
+            (f"datacenter {third} (1/3 of hosts)", Scenario("datacenter", (third,))),
         ]
         methods = ("drplan", "first-fit", "first-fit + anti-affinity")
         # Peak memory first, each case in a child forked before anything is indexed.
@@ -238,7 +238,7 @@ def main() -> None:
             f"{time.perf_counter() - start:.2f} s -->"
         )
         for label, scenario in cases:
-            runs = args.runs if scenario.failed_hosts else 1
+            runs = args.runs if scenario.kind == "host" else 1
             for method in methods:
                 row = run_case(platform, scenario, method, runs, args.time_limit)
                 broken = ", ".join(f"{k} {v}" for k, v in sorted(row["broken"].items())) or "none"

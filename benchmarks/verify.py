@@ -85,7 +85,7 @@ def evacuation(platform: Platform, host: str) -> Plan:
         after[owner] = tuple(spare if h == host else h for h in hosts)
     return Plan(
         Status.FEASIBLE,
-        Scenario(failed_hosts=(host,)),
+        Scenario("host", (host,)),
         platform.placement,
         after,
         moves_between(platform.placement, after),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from models.entities import Platform
+from planner.failures.registry import DEFAULT_AUDIT_KINDS
 from planner.headroom import Headroom, HostSize, plan_headroom
 from planner.placement import SolveParams, place
 from planner.plan import Scenario, Status
@@ -66,6 +67,8 @@ class AuditResult:
     sweep: SweepStats
     wall_s: float
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The failure kinds swept.
+    kinds: tuple[str, ...] = DEFAULT_AUDIT_KINDS
 
     def ranked(self) -> tuple[ScenarioOutcome, ...]:
         """Scenarios worst first; ties keep the scenario order (datacenters, then hosts)."""
@@ -98,6 +101,7 @@ class AuditResult:
         return {
             "platform": self.platform_name,
             "k": self.k,
+            "kinds": list(self.kinds),
             "sample": self.sample,
             "seed": self.seed,
             "summary": self.summary_dict(),
@@ -117,6 +121,7 @@ def audit(
     sample: int | None = None,
     seed: int = 0,
     datacenters: bool = True,
+    kinds: Sequence[str] | None = None,
     workers: int | None = None,
     scheduler: str | Any | None = None,
     host_size: HostSize | None = None,
@@ -129,8 +134,10 @@ def audit(
 
     Parameters
     ----------
-    k, sample, seed, datacenters
-        Which scenarios (:func:`planner.sweep.enumerate_scenarios`).
+    k, sample, seed, datacenters, kinds
+        Which scenarios (:func:`planner.sweep.enumerate_scenarios`): ``kinds`` are the failure
+        kinds swept (``host``, ``datacenter``, ``rack``, ``power``, ``region``; default host and
+        datacenter).
     workers, scheduler, progress
         Where the sweep runs (:func:`planner.sweep.run_sweep`): all local cores by default, or
         the Dask cluster at ``scheduler``.
@@ -150,7 +157,10 @@ def audit(
     """
     start = time.perf_counter()
     settings = settings or AuditSettings()
-    scenarios = enumerate_scenarios(platform, k, sample=sample, seed=seed, datacenters=datacenters)
+    swept = tuple(dict.fromkeys(DEFAULT_AUDIT_KINDS if kinds is None else kinds))
+    if not datacenters:
+        swept = tuple(name for name in swept if name != "datacenter")
+    scenarios = enumerate_scenarios(platform, k, sample=sample, seed=seed, kinds=swept)
     sweep = run_sweep(
         platform,
         scenarios,
@@ -169,7 +179,7 @@ def audit(
             host_size,
             time_limit_s=settings.time_limit_s,
             seed=settings.seed,
-            complete=datacenters and (k == 2 or sample is None),
+            complete={"host", "datacenter"} <= set(swept) and (k == 2 or sample is None),
         )
     return AuditResult(
         platform.name,
@@ -180,6 +190,7 @@ def audit(
         plan,
         sweep.stats,
         time.perf_counter() - start,
+        kinds=swept,
     )
 
 
@@ -214,6 +225,5 @@ def single_failures(
     return tuple(
         s
         for s, o in zip(scenarios, outcomes, strict=True)
-        if len(s.failed_hosts) + len(s.failed_datacenters) == 1
-        and o.placement is not Status.FEASIBLE
+        if len(s.targets) == 1 and o.placement is not Status.FEASIBLE
     )

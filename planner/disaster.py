@@ -45,6 +45,8 @@ from planner.failover import (
     slow_failovers,
     transfer_s,
 )
+from planner.failures.base import UnknownTargetError
+from planner.failures.datacenter import DATACENTER
 from planner.plan import AppImpact, Plan, Scenario, moves_between
 from planner.sla import app_tier, sla_outcome
 
@@ -60,6 +62,7 @@ __all__ = [
     "disaster_recovery",
     "lost_replicas",
     "plan_datacenter_failure",
+    "plan_sites_lost",
     "serving_placement",
     "unplaced_priority_term",
 ]
@@ -516,13 +519,12 @@ def _few(ids: list[str], limit: int = 10) -> str:
     return ", ".join(ids[:limit]) + more
 
 
-class UnknownDatacenterError(ValueError):
+class UnknownDatacenterError(UnknownTargetError):
     """A datacenter named in a scenario that the platform does not have."""
 
     def __init__(self, datacenter: str, known: Iterable[str]) -> None:
+        super().__init__(DATACENTER, (datacenter,), tuple(known))
         self.datacenter = datacenter
-        self.known = tuple(known)
-        super().__init__(datacenter)
 
     def lines(self, source: str) -> list[str]:
         return [
@@ -582,7 +584,7 @@ def datacenter_plan(
     plan: database outcomes, app impacts with database downtime and SLA, the runbook, and the
     lost backup replicas (re-homed by the backup planner when ``rehome_backups``)."""
     lost = tuple(sorted(lost_datacenters))
-    down = Scenario(failed_datacenters=lost).down_hosts(platform)
+    down = base.scenario.down_hosts(platform)
     if base.status.has_plan:
         after: Placement = base.placement
     else:  # no new placement: every unit of the lost datacenters is left without a host
@@ -688,11 +690,46 @@ def plan_datacenter_failure(
     UnknownDatacenterError
         When ``dc`` is not a datacenter of the platform.
     """
-    from planner.failure import plan_scenario
-
     if dc not in platform.datacenter_by_id:
         raise UnknownDatacenterError(dc, platform.datacenter_by_id)
-    scenario = Scenario(failed_datacenters=(dc,))
+    return plan_sites_lost(
+        platform,
+        Scenario(DATACENTER.name, (dc,)),
+        seed,
+        workers,
+        time_limit,
+        allow_moves=allow_moves,
+        best_effort=best_effort,
+        rehome_backups=rehome_backups,
+        strict=strict,
+        repair=repair,
+    )
+
+
+def plan_sites_lost(
+    platform: Platform,
+    scenario: Scenario,
+    seed: int = 0,
+    workers: int = 1,
+    time_limit: float = 10.0,
+    *,
+    allow_moves: int = 0,
+    best_effort: bool = True,
+    rehome_backups: bool = True,
+    strict: bool = False,
+    repair: bool = False,
+) -> Plan:
+    """The disaster-recovery plan after a loss the disaster-recovery planner answers (a
+    datacenter, a region): :func:`plan_datacenter_failure` for any such scenario (the same
+    options), its effect's hosts down and its lost sites' replicas gone.
+
+    Raises
+    ------
+    UnknownTargetError
+        When the scenario names targets the platform does not have.
+    """
+    from planner.failure import plan_scenario
+
     base = plan_scenario(
         platform,
         scenario,
@@ -705,8 +742,9 @@ def plan_datacenter_failure(
         strict=strict,
         repair=repair,
     )
+    lost = scenario.effect(platform).sites_lost
     plan = datacenter_plan(
-        platform, base, (dc,), rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
+        platform, base, lost, rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
     )
     from planner.certify import certify_plan  # no plan leaves the library unchecked
 

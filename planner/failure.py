@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from models.entities import Platform
@@ -22,6 +22,8 @@ from planner.failover import (
     serving_placement,
     with_database_outcomes,
 )
+from planner.failures.base import UnknownTargetError, check_targets
+from planner.failures.host import HOST
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
 from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_between
@@ -36,6 +38,7 @@ __all__ = [
     "placed_platform",
     "plan_first_placement",
     "plan_host_failure",
+    "plan_hosts_down",
     "plan_scenario",
     "serving_plan",
     "standby_findings",
@@ -44,12 +47,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class UnknownHostError(ValueError):
+class UnknownHostError(UnknownTargetError):
     """Hosts named in a scenario that the platform does not have."""
 
-    def __init__(self, hosts: Sequence[str]) -> None:
-        self.hosts = tuple(hosts)
-        super().__init__(", ".join(self.hosts))
+    def __init__(self, hosts: Sequence[str], known: Collection[str] = ()) -> None:
+        super().__init__(HOST, hosts, known)
+        self.hosts = self.unknown
 
     def lines(self, source: str) -> list[str]:
         return [f"{source}: hosts: unknown host (got {h!r})" for h in self.hosts]
@@ -262,7 +265,7 @@ def plan_scenario(
     strict: bool = False,
     repair: bool = False,
 ) -> Plan:
-    """The plan after losing the scenario's hosts and datacenters: every unit that ran there
+    """The plan after the scenario's loss (its effect's hosts down): every unit that ran there
     gets a new host, healthy units stay (up to ``allow_moves`` may move).
 
     The platform is planned on as it is: the rules its current placement already breaks are
@@ -285,12 +288,11 @@ def plan_scenario(
 
     Raises
     ------
-    UnknownHostError
-        When the scenario names hosts the platform does not have.
+    UnknownTargetError
+        When the scenario names targets the platform does not have (``UnknownHostError`` for
+        hosts).
     """
-    unknown = [h for h in scenario.failed_hosts if h not in platform.host_by_id]
-    if unknown:
-        raise UnknownHostError(unknown)
+    check_targets(scenario.failure_kind, platform, scenario.targets)
     problems = _state_problems(platform) if strict else []
     if problems:
         return Plan(
@@ -417,7 +419,47 @@ def plan_host_failure(
     The plan has passed the independent checker and the Z3 invariants
     (``planner.certify.PlanDefect`` when it fails them: a bug).
     """
-    scenario = Scenario(failed_hosts=tuple(dict.fromkeys(failed_hosts)))
+    scenario = Scenario(HOST.name, tuple(dict.fromkeys(failed_hosts)))
+    unknown = [h for h in scenario.targets if h not in platform.host_by_id]
+    if unknown:
+        raise UnknownHostError(unknown, platform.host_by_id)
+    return plan_hosts_down(
+        platform,
+        scenario,
+        allow_moves=allow_moves,
+        best_effort=best_effort,
+        seed=seed,
+        workers=workers,
+        time_limit=time_limit,
+        redeploy=redeploy,
+        rehome_backups=rehome_backups,
+        strict=strict,
+        repair=repair,
+    )
+
+
+def plan_hosts_down(
+    platform: Platform,
+    scenario: Scenario,
+    *,
+    allow_moves: int = 0,
+    best_effort: bool = False,
+    seed: int = 0,
+    workers: int = 1,
+    time_limit: float = 10.0,
+    redeploy: bool = False,
+    rehome_backups: bool = True,
+    strict: bool = False,
+    repair: bool = False,
+) -> Plan:
+    """The plan after a loss the host-failure planner answers (hosts, a rack, a power feed):
+    :func:`plan_host_failure` for any such scenario (the same options), certified.
+
+    Raises
+    ------
+    UnknownTargetError
+        When the scenario names targets the platform does not have.
+    """
     plan = plan_scenario(
         platform,
         scenario,

@@ -384,7 +384,7 @@ def plan_headroom(
     dcs = host_datacenters(platform)
     # Losing every datacenter with hosts (a datacenter loss on a one-datacenter platform) leaves
     # nowhere to add hosts: said apart, and the headroom answers for the other scenarios.
-    hopeless = [s for s in failing if not set(dcs) - set(s.failed_datacenters)]
+    hopeless = [s for s in failing if not set(dcs) - s.effect(platform).sites_lost]
     not_absorbable = tuple(
         f"Losing {scenario_label(s)} cannot be absorbed by extra hosts: no other datacenter "
         "has hosts (surviving a datacenter loss needs hosts in a second datacenter)."
@@ -443,7 +443,7 @@ def plan_headroom(
     built = BuiltHeadroom(cp_model.CpModel(), {}, index, capacity)
     add_counts(built, dcs, roles, upper)
     for n, (scenario, situ) in enumerate(zip(failing, situations, strict=True)):
-        add_scenario(built, situ, f"s{n}", set(scenario.failed_datacenters))
+        add_scenario(built, situ, f"s{n}", set(scenario.effect(platform).sites_lost))
     # The check host by host, on CP-SAT deterministic time like the model (not wall time).
     params = SolveParams.repeatable(seed=seed, workers=1, time_limit=time_limit_s)
     proved = True

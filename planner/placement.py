@@ -1896,7 +1896,7 @@ def _fewest_moves(situ: Situation, params: SolveParams) -> int | None:
     """The fewest units on healthy hosts that must move for every displaced unit to fit."""
     index = situ.index
     units = sum(len(situ.held[o]) for o in range(len(index.owner_ids)))
-    scenario = Scenario(failed_hosts=tuple(index.host_ids[h] for h in sorted(situ.down)))
+    scenario = Scenario("host", tuple(index.host_ids[h] for h in sorted(situ.down)))
     result = place(
         index.platform,
         scenario,

@@ -6,12 +6,14 @@ and the notebooks. They are immutable; :meth:`Plan.to_dict` is the JSON document
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from models.entities import Placement, Platform
+from planner import failures
 
 
 class Status(StrEnum):
@@ -29,21 +31,53 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Scenario:
-    """What is lost: hosts, whole datacenters, or both."""
+    """What is lost: a failure kind (``host``, ``rack``, ``datacenter``...) and its targets.
 
-    failed_hosts: tuple[str, ...] = ()
-    failed_datacenters: tuple[str, ...] = ()
+    What the loss does to a platform is the kind's :class:`~planner.failures.Effect`, computed
+    once per platform (:meth:`effect`) and read by every planner, checker and proof.
+    """
+
+    kind: str = "host"
+    targets: tuple[str, ...] = ()
+    #: The effect on the last platform asked about (a weak reference to it, and the effect).
+    _cache: list[Any] = field(default_factory=list, compare=False, repr=False, hash=False)
+
+    def __post_init__(self) -> None:
+        failures.kind(self.kind)  # an unknown kind is a bug of the caller: fail here
+        object.__setattr__(self, "targets", tuple(self.targets))
+
+    def __getstate__(self) -> tuple[str, tuple[str, ...]]:
+        return self.kind, self.targets  # the cache stays home (sweeps pickle scenarios)
+
+    def __setstate__(self, state: tuple[str, tuple[str, ...]]) -> None:
+        object.__setattr__(self, "kind", state[0])
+        object.__setattr__(self, "targets", state[1])
+        object.__setattr__(self, "_cache", [])
+
+    @property
+    def failure_kind(self) -> failures.FailureKind:
+        return failures.kind(self.kind)
+
+    def effect(self, platform: Platform) -> failures.Effect:
+        """What the loss does to ``platform`` (computed once, then kept for that platform)."""
+        if self._cache and self._cache[0]() is platform:
+            effect: failures.Effect = self._cache[1]
+            return effect
+        effect = self.failure_kind.effect(platform, self.targets)
+        self._cache[:] = [weakref.ref(platform), effect]
+        return effect
 
     def down_hosts(self, platform: Platform) -> frozenset[str]:
-        """Every host that is down: the failed ones and those of the failed datacenters."""
-        dcs = set(self.failed_datacenters)
-        return frozenset(self.failed_hosts) | {h.id for h in platform.hosts if h.datacenter in dcs}
+        """Every host that is down."""
+        return self.effect(platform).hosts_down
 
-    def to_dict(self) -> dict[str, list[str]]:
-        return {
-            "failed_hosts": list(self.failed_hosts),
-            "failed_datacenters": list(self.failed_datacenters),
-        }
+    @property
+    def label(self) -> str:
+        """``host h1``, ``hosts h1+h2``, ``rack r3``, ``datacenter dc1``."""
+        return failures.label(self.failure_kind, self.targets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "targets": list(self.targets)}
 
 
 @dataclass(frozen=True)

@@ -55,14 +55,10 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
 
 def _lost(plan: Plan) -> str:
     s = plan.scenario
-    parts = []
-    if s.failed_datacenters:
-        parts.append("datacenter " + ", ".join(s.failed_datacenters))
-    if s.failed_hosts:
-        parts.append(
-            ("host " if len(s.failed_hosts) == 1 else "hosts ") + ", ".join(s.failed_hosts)
-        )
-    return " and ".join(parts) or "nothing"
+    if not s.targets:
+        return "nothing"
+    kind = s.failure_kind
+    return f"{kind.noun if len(s.targets) == 1 else kind.plural} {', '.join(s.targets)}"
 
 
 def arrivals(plan: Plan) -> list[tuple[str, str]]:

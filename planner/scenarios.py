@@ -22,8 +22,8 @@ every lost unit of a host loss (its plan finished by ``fail host``'s own steps: 
 outcomes, nodes left waiting for their host; and passed by the checker); the volume argument for
 a datacenter loss (its downtimes then are ``fail datacenter --all-or-nothing``'s, computed by
 ``fail``'s own :func:`planner.disaster.datacenter_plan`). Every other scenario goes to ``fail``'s
-own functions (:func:`planner.failure.plan_host_failure`,
-:func:`planner.disaster.plan_datacenter_failure`), the solver included.
+own functions (:func:`planner.failure.plan_hosts_down`,
+:func:`planner.disaster.plan_sites_lost`, by the scenario's kind), the solver included.
 
 What every scenario shares (the platform's index, host usage, where each app runs) is made once
 per worker by :func:`prepare_audit`; :func:`evaluate_scenario` answers one scenario.
@@ -41,15 +41,16 @@ from typing import Any
 from models.entities import Platform
 from planner.certify import PlanDefect, certify_plan
 from planner.check import check_plan
-from planner.disaster import datacenter_plan, plan_datacenter_failure
+from planner.disaster import datacenter_plan, plan_sites_lost
 from planner.failover import Action, DatabaseOutcome, Source, with_database_outcomes
 from planner.failure import (
     _plan_from,  # how fail host turns a refusal into a plan: the audit's downtimes are fail's
     _with_best_effort_downtimes,  # and how it tells the downtimes of a refusal
     app_impacts,
     keep_waiting_units,
-    plan_host_failure,
+    plan_hosts_down,
 )
+from planner.failures.base import Answer
 from planner.placement import PlacementResult, PlatformIndex, Situation, greedy_place
 from planner.plan import AppImpact, Plan, Scenario, Status, moves_between
 from planner.sla import SlaOutcome
@@ -117,9 +118,9 @@ class ScenarioOutcome:
 
     @property
     def kind(self) -> str:
-        if self.scenario.failed_datacenters:
-            return "datacenter"
-        return "host" if len(self.scenario.failed_hosts) == 1 else "hosts"
+        """The scenario's kind (``host``, ``rack``...); ``hosts`` for a pair of hosts."""
+        s = self.scenario
+        return s.kind if len(s.targets) == 1 else s.failure_kind.plural
 
     @property
     def databases_unrecoverable(self) -> tuple[str, ...]:
@@ -323,11 +324,18 @@ def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutc
     for host in down:
         for owner, n in context.owners_on.get(host, ()):
             lost[owner] += n
+    if scenario.failure_kind.answer is Answer.OWN:
+        own: Any = scenario.failure_kind  # degraded hosts, a partition: the kind plans itself
+        settings = context.settings
+        plan = own.plan(
+            platform, scenario, seed=settings.seed, workers=1, time_limit=settings.time_limit_s
+        )
+        return _outcome(scenario, down, lost, plan, plan, f"fail: {scenario.kind}", plan.verified)
     if not lost and not context.index.never_placed:
         return ScenarioOutcome(
             scenario, len(down), 0, Status.FEASIBLE, "nothing lost", checked=True, stays_down=()
         )
-    if not scenario.failed_datacenters:
+    if scenario.failure_kind.answer is Answer.HOSTS:
         return _host_outcome(context, scenario, down, lost)
     return _engine_outcome(context, scenario, down, lost)
 
@@ -418,9 +426,7 @@ def _host_outcome(
         )
         plan = keep_waiting_units(view, with_database_outcomes(view, plan))
     else:
-        plan = _certify(
-            context, platform, plan_host_failure(platform, scenario.failed_hosts, **options)
-        )
+        plan = _certify(context, platform, plan_hosts_down(platform, scenario, **options))
         method = "fail: " + str(plan.extra.get("method") or "cp-sat")
         if plan.status.has_plan and not plan.unplaced:
             return _outcome(scenario, down, lost, plan, plan, method, plan.verified)
@@ -429,7 +435,7 @@ def _host_outcome(
         if not findings and not _stays_down(partial, down):
             best = partial  # the greedy keeps everything serving: degraded, shown by a plan
         else:
-            best = plan_host_failure(platform, scenario.failed_hosts, best_effort=True, **options)
+            best = plan_hosts_down(platform, scenario, best_effort=True, **options)
             best = _certify(context, platform, best)
     return _outcome(scenario, down, lost, plan, best, method, ())
 
@@ -441,24 +447,22 @@ def _engine_outcome(
     ``drplan fail``'s own functions with its default options: ``fail datacenter`` (best effort)
     unless the volume argument proves the loss cannot be absorbed; ``fail host``."""
     platform, settings = context.platform, context.settings
-    if scenario.failed_datacenters:
-        if len(scenario.failed_datacenters) != 1 or scenario.failed_hosts:
-            raise ValueError(f"the audit sweeps single datacenters, not {scenario.to_dict()}")
+    if scenario.failure_kind.answer is Answer.DISASTER:
         volume = volume_shortfall(_situation(context, down))
         if volume:
             return _volume_outcome(context, scenario, down, lost, volume)
-        plan = plan_datacenter_failure(
+        plan = plan_sites_lost(
             platform,
-            scenario.failed_datacenters[0],
+            scenario,
             settings.seed,
             1,
             settings.time_limit_s,
             rehome_backups=False,  # where lost replicas go changes no downtime
         )
     else:
-        plan = plan_host_failure(
+        plan = plan_hosts_down(
             platform,
-            scenario.failed_hosts,
+            scenario,
             seed=settings.seed,
             workers=1,
             time_limit=settings.time_limit_s,
@@ -550,7 +554,8 @@ def _volume_outcome(
         explanation=volume,
         extra={"allow_moves": 0, "method": "volume"},
     )
-    plan = datacenter_plan(platform, base, scenario.failed_datacenters, rehome_backups=False)
+    lost_sites = scenario.effect(platform).sites_lost
+    plan = datacenter_plan(platform, base, lost_sites, rehome_backups=False)
     return _outcome(scenario, down, lost, plan, None, "volume", ())
 
 

@@ -25,6 +25,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from models.entities import Platform
+from planner.failures.datacenter import DATACENTER
+from planner.failures.host import HOST
+from planner.failures.registry import DEFAULT_AUDIT_KINDS, KINDS
 from planner.plan import Scenario
 
 log = logging.getLogger(__name__)
@@ -69,8 +72,10 @@ def enumerate_scenarios(
     sample: int | None = None,
     seed: int = 0,
     datacenters: bool = True,
+    kinds: Sequence[str] | None = None,
 ) -> tuple[Scenario, ...]:
-    """The scenarios of an audit, in a fixed order: datacenters, single hosts, then pairs.
+    """The scenarios of an audit, in a fixed order: every single loss of each kind other than
+    hosts (in the order of ``kinds``: datacenters, racks...), then single hosts, then pairs.
 
     Parameters
     ----------
@@ -79,19 +84,33 @@ def enumerate_scenarios(
     sample
         Draw this many of the scenarios of the highest order (single hosts for ``k=1``, pairs
         for ``k=2``) without replacement, seeded by ``seed``, instead of all of them; the
-        datacenter scenarios (and, for ``k=2``, the single hosts) are always all there.
+        other kinds' scenarios (and, for ``k=2``, the single hosts) are always all there.
     datacenters
-        Include the loss of every single datacenter that holds hosts.
+        Include the loss of every single datacenter that holds hosts (``False`` drops the
+        ``datacenter`` kind from ``kinds``).
+    kinds
+        The failure kinds swept (:mod:`planner.failures.registry`); default host and datacenter.
 
     Raises
     ------
     ValueError
-        For ``k`` other than 1 or 2, or a negative ``sample``.
+        For ``k`` other than 1 or 2, a negative ``sample``, or an unknown kind.
     """
     if k not in (1, 2):
         raise ValueError(f"k must be 1 or 2, not {k}")
     if sample is not None and sample < 0:
         raise ValueError(f"sample must be positive, not {sample}")
+    chosen_kinds = list(dict.fromkeys(DEFAULT_AUDIT_KINDS if kinds is None else kinds))
+    unknown = [name for name in chosen_kinds if name not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown failure kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    if not datacenters:
+        chosen_kinds = [name for name in chosen_kinds if name != DATACENTER.name]
+    domains = [
+        s for name in chosen_kinds if name != HOST.name for s in KINDS[name].scenarios(platform)
+    ]
+    if HOST.name not in chosen_kinds:
+        return tuple(domains)
     hosts = [h.id for h in platform.hosts]
     n = len(hosts)
     total = n if k == 1 else n * (n - 1) // 2
@@ -103,33 +122,22 @@ def enumerate_scenarios(
     pairs: list[Scenario] = []
     if k == 1:
         chosen = range(n) if ranks is None else ranks
-        singles = [Scenario(failed_hosts=(hosts[r],)) for r in chosen]
+        singles = [Scenario(HOST.name, (hosts[r],)) for r in chosen]
     else:
-        singles = [Scenario(failed_hosts=(h,)) for h in hosts]
+        singles = [Scenario(HOST.name, (h,)) for h in hosts]
         if ranks is None:
-            pairs = [Scenario(failed_hosts=pair) for pair in itertools.combinations(hosts, 2)]
+            pairs = [Scenario(HOST.name, pair) for pair in itertools.combinations(hosts, 2)]
         else:
             for r in ranks:
                 i, j = _pair(r, n)
-                pairs.append(Scenario(failed_hosts=(hosts[i], hosts[j])))
-    dc_scenarios = (
-        [Scenario(failed_datacenters=(dc,)) for dc in host_datacenters(platform)]
-        if datacenters
-        else []
-    )
-    return (*dc_scenarios, *singles, *pairs)
+                pairs.append(Scenario(HOST.name, (hosts[i], hosts[j])))
+    return (*domains, *singles, *pairs)
 
 
 def scenario_label(scenario: Scenario) -> str:
-    """How a scenario reads in a table: ``host h1``, ``hosts h1+h2``, ``datacenter dc1``."""
-    parts = []
-    if scenario.failed_datacenters:
-        noun = "datacenter" if len(scenario.failed_datacenters) == 1 else "datacenters"
-        parts.append(f"{noun} {'+'.join(scenario.failed_datacenters)}")
-    if scenario.failed_hosts:
-        noun = "host" if len(scenario.failed_hosts) == 1 else "hosts"
-        parts.append(f"{noun} {'+'.join(scenario.failed_hosts)}")
-    return ", ".join(parts) or "nothing"
+    """How a scenario reads in a table: ``host h1``, ``hosts h1+h2``, ``rack r3``, derived from
+    its kind."""
+    return scenario.label
 
 
 # --------------------------------------------------------------------------------------------

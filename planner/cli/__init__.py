@@ -22,7 +22,7 @@ INTERRUPTED = 130
 
 #: Command name -> (module, attribute). A command's module is imported when the command is
 #: used, so that ``drplan validate`` does not start by loading OR-Tools, Z3 and Dask.
-#: ``planner.cli.disaster`` attaches ``fail datacenter`` to the placement module's ``fail`` group.
+#: ``planner.cli.fail`` makes one ``fail`` subcommand per registered failure kind.
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("planner.cli.audit", "audit_command"),
     "backups": ("planner.cli.backups", "backups"),

@@ -33,6 +33,7 @@ from planner.cli.common import (
     time_limit_type,
     write_output,
 )
+from planner.failures.registry import DEFAULT_AUDIT_KINDS, KINDS
 from planner.headroom import HostSize, parse_host_size
 from planner.report import (
     HEADROOM_COLUMNS,
@@ -50,9 +51,37 @@ F = TypeVar("F", bound=Callable[..., Any])
 PROGRESS_FROM = 50
 
 
+class KindList(click.ParamType):
+    """``host,rack,datacenter``: failure kinds of the registry, comma-separated."""
+
+    name = "KINDS"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        names = tuple(dict.fromkeys(v.strip() for v in str(value).split(",") if v.strip()))
+        unknown = [n for n in names if n not in KINDS]
+        if unknown or not names:
+            self.fail(
+                f"unknown failure kind {', '.join(map(repr, unknown)) or 'none given'}; "
+                f"known: {','.join(KINDS)}",
+                param,
+                ctx,
+            )
+        return names
+
+
 def sweep_options(func: F) -> F:
     """The options that say which scenarios to sweep, where, and with what headroom size."""
     options = [
+        click.option(
+            "--kinds",
+            type=KindList(),
+            default=",".join(DEFAULT_AUDIT_KINDS),
+            show_default=True,
+            help=f"Failure kinds swept, comma-separated, among {','.join(KINDS)}: every single "
+            "loss of each (racks, power feeds, regions: when the file declares them).",
+        ),
         click.option(
             "--k",
             "k",
@@ -142,6 +171,7 @@ def _run(
     platform: Platform,
     *,
     k: str,
+    kinds: tuple[str, ...],
     sample: int | None,
     seed: int,
     workers: int | None,
@@ -163,6 +193,7 @@ def _run(
             return audit(
                 platform,
                 k=int(k),
+                kinds=kinds,
                 sample=sample,
                 seed=seed,
                 workers=workers,
@@ -240,12 +271,12 @@ def audit_command(
     force: bool,
     **options: Any,
 ) -> None:
-    """Simulate every single-host and single-datacenter loss of FILE (pairs with --k 2), rank the
-    worst, and compute the headroom: the fewest extra hosts per datacenter that make every single
-    loss recoverable.
+    """Simulate every single-host and single-datacenter loss of FILE (pairs with --k 2; other
+    failure kinds with --kinds), rank the worst, and compute the headroom: the fewest extra hosts
+    per datacenter that make every single loss recoverable.
 
-    Each loss is answered as `drplan fail host|datacenter` answers it (same verdict, same
-    downtimes); --time-limit and --seed are fail's. Exit 1 when some scenario is not recoverable
+    Each loss is answered as `drplan fail <kind>` answers it (same verdict, same downtimes);
+    --time-limit and --seed are fail's. Exit 1 when some scenario is not recoverable
     (degraded, unrecoverable or unknown). Without FILE, the embedded reference platform.
     """
     check_output(output, force, file)

@@ -1,8 +1,6 @@
-"""``drplan fail datacenter`` (the disaster-recovery plan) and ``drplan rpo`` (data loss and time
-to recover per database and failure class).
-
-``datacenter`` is a subcommand of the ``fail`` group of :mod:`planner.cli.placement`; importing
-this module attaches it. Every plan goes through ``certify_plan`` before it is printed or written.
+"""The disaster-recovery plan's summary (``drplan fail datacenter``, ``fail region``: the
+commands are made by :mod:`planner.cli.fail`) and ``drplan rpo`` (data loss and time to recover
+per database and failure class).
 """
 
 from __future__ import annotations
@@ -14,33 +12,19 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from planner.certify import PlanDefect
 from planner.cli.common import (
     ExitCode,
-    check_output,
     emit_json,
-    fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
-    looks_like_file,
     shown,
-    unknown_id_lines,
 )
 from planner.cli.placement import (
-    allow_moves_option,
     checked_line,
-    emit_plan,
     exit_code,
-    fail,
-    finish_plan,
-    imperfect_options,
-    output_option,
-    plan_defect_exit,
-    solve_options,
 )
-from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
-from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
+from planner.disaster import Wave
 from planner.durations import duration
 from planner.failure import inherited_lines
 from planner.plan import Plan
@@ -50,19 +34,19 @@ from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
 MAX_ROWS = 40
 
 
-def _console() -> Console:
+def wide_console() -> Console:
     """The terminal's width on a terminal; 120 columns when piped (tables stay readable)."""
     return Console() if sys.stdout.isatty() else Console(width=120)
 
 
-def _exit_code(plan: Plan) -> ExitCode:
+def disaster_exit_code(plan: Plan) -> ExitCode:
     """1 when something is not recovered: no plan, units left unplaced, or unrecoverable data."""
     if plan.extra.get("unrecoverable"):
         return ExitCode.FINDINGS
     return exit_code(plan)
 
 
-def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
+def print_disaster_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     extra: dict[str, Any] = dict(plan.extra)
     method = extra.get("method")
     console.print(
@@ -166,83 +150,6 @@ def recovery_line(extra: dict[str, Any]) -> str:
     return line + f"; runbook done after {duration(end)}"
 
 
-@fail.command("datacenter")
-@click.argument("datacenter")
-@file_argument()
-@click.option(
-    "--best-effort/--all-or-nothing",
-    default=True,
-    show_default=True,
-    help="Restore what fits when not everything does, or answer infeasible.",
-)
-@allow_moves_option
-@imperfect_options
-@click.option(
-    "--rehome/--no-rehome",
-    default=True,
-    show_default=True,
-    help="Re-home the backup replicas lost with the datacenter.",
-)
-@solve_options
-@json_option()
-@output_option
-@runbook_option
-def fail_datacenter(
-    datacenter: str,
-    file: str | None,
-    best_effort: bool,
-    allow_moves: int,
-    strict: bool,
-    repair: bool,
-    rehome: bool,
-    seed: int,
-    workers: int,
-    time_limit: float,
-    as_json: bool,
-    output: str | None,
-    runbook: str | None,
-    force: bool,
-) -> None:
-    """The disaster-recovery plan after losing DATACENTER of FILE (the reference platform by
-    default): every app and database restored in the surviving datacenters, where each
-    database's data comes from, its data loss and time to recover, and a runbook in waves.
-
-    Exit 1 when something is not recovered (units with no host, unrecoverable databases).
-    """
-    if looks_like_file(datacenter):
-        usage = "usage: drplan fail datacenter DATACENTER [FILE]"
-        fail_bad_input([f"{datacenter}: a platform file given as the datacenter; {usage}"])
-    check_output(output, force, file)
-    platform = load_platform_or_exit(file)
-    check_runbook(platform, runbook, file or "reference platform")
-    try:
-        plan = plan_datacenter_failure(
-            platform,
-            datacenter,
-            seed,
-            workers,
-            time_limit,
-            allow_moves=allow_moves,
-            best_effort=best_effort,
-            rehome_backups=rehome,
-            strict=strict,
-            repair=repair,
-        )
-    except UnknownDatacenterError as error:
-        source = file or "reference platform"
-        fail_bad_input(
-            unknown_id_lines(source, "datacenters", "datacenter", [datacenter], error.known)
-        )
-    except PlanDefect as defect:
-        plan_defect_exit(defect)
-    plan = finish_plan(platform, plan)
-    title = f"loss of datacenter {datacenter} ({file or 'reference platform'})"
-    starts = platform.policy.starts_per_host_per_minute
-    emit_plan(plan, as_json, output, lambda: _print_plan(plan, _console(), title, starts))
-    emit_runbook(platform, plan, runbook, file or "reference platform")
-    sys.exit(_exit_code(plan))
-
-
 def _cell(row: RpoRow | None) -> tuple[str, str]:
     return ("-", "-") if row is None else (row.loss_cell(), row.recover_cell())
 
@@ -292,7 +199,7 @@ def rpo(file: str | None, redeploy: bool, as_json: bool) -> None:
             region = _cell(classes.get(FailureClass.REGION))
             table.add_row(shown(db_id), any_row.engine, any_row.service_class, *host, *dc, *region)
         # Wide enough when piped that no cell, and no "!", is cut.
-        (_console() if sys.stdout.isatty() else Console(width=140)).print(table)
+        (wide_console() if sys.stdout.isatty() else Console(width=140)).print(table)
         for line in findings:
             click.echo(line)
     sys.exit(ExitCode.FINDINGS if findings else ExitCode.OK)

@@ -18,18 +18,38 @@ from planner.cli.common import (
     fail_bad_input,
     json_option,
     load_platform_or_exit,
+    looks_like_file,
     shown,
     unknown_id_lines,
 )
-from planner.cli.placement import (
-    MAX_ROWS,
-    _split_file,
-    output_option,
-    plan_defect_exit,
-    solve_options,
-)
+from planner.cli.placement import MAX_ROWS, output_option, plan_defect_exit, solve_options
 from planner.drain import DrainPlan, plan_drain
 from planner.failure import UnknownHostError
+
+
+def split_args(
+    args: tuple[str, ...], file: str | None, usage: str
+) -> tuple[tuple[str, ...], str | None]:
+    """The ids, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json`` (or
+    existing file); a file anywhere else, or no id, is bad input (``usage`` says how)."""
+    if args and looks_like_file(args[-1]):
+        if file is not None:
+            fail_bad_input(
+                [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
+            )
+        args, file = args[:-1], args[-1]
+    misplaced = [a for a in args if looks_like_file(a)]
+    if misplaced:
+        fail_bad_input(
+            [
+                f"{a}: a platform file given as an id (arguments swapped?); {usage}"
+                for a in misplaced
+            ]
+        )
+    if not args:
+        fail_bad_input([f"{file or 'drplan'}: nothing given; {usage}"])
+    return args, file
+
 
 #: Hosts drained at once: at least one, at most as many as a platform can have.
 PARALLEL = click.IntRange(1, 1_000_000)
@@ -122,9 +142,7 @@ def drain_command(
     Exit 1 when a wave cannot be drained (the output says which, what would overload and the
     most hosts at a time capacity allows). --time-limit is per wave.
     """
-    hosts, file = _split_file(hosts, file)
-    if not hosts:
-        fail_bad_input([f"{file}: no host given; usage: drplan drain HOST [HOST ...] [FILE]"])
+    hosts, file = split_args(hosts, file, "usage: drplan drain HOST [HOST ...] [FILE]")
     check_output(output, force, file)
     platform = load_platform_or_exit(file)
     try:

@@ -19,16 +19,16 @@ from planner.cli.common import (
     WORKERS,
     check_output,
     fail_bad_input,
-    file_argument,
     json_option,
     load_platform_or_exit,
+    looks_like_file,
     shown,
     time_limit_type,
     unknown_id_lines,
 )
-from planner.cli.disaster import fail
+from planner.cli.drain import split_args
+from planner.cli.fail import fail
 from planner.cli.placement import (
-    _split_file,
     emit_plan,
     exit_code,
     finish_plan,
@@ -38,9 +38,16 @@ from planner.cli.placement import (
     solve_options,
 )
 from planner.durations import duration
-from planner.failures.degraded import describe, parse_share, plan_degraded
-from planner.failures.fraction import fraction_hosts, plan_fraction
-from planner.failures.partition import CUT_OFF, NO_SIDE, REST, cut_off_hosts, plan_partition
+from planner.failures.degraded import DEGRADED, parse_degraded_target, parse_share
+from planner.failures.degraded_plan import describe, plan_degraded
+from planner.failures.fraction import (
+    FRACTION,
+    fraction_hosts,
+    parse_fraction_target,
+    plan_fraction,
+)
+from planner.failures.partition import PARTITION, cut_off_hosts
+from planner.failures.partition_plan import CUT_OFF, NO_SIDE, REST, plan_partition
 from planner.plan import Plan
 
 __all__ = ["fail"]
@@ -77,7 +84,7 @@ def _finish(platform: Platform, plan: Plan, as_json: bool, output: str | None, s
 
 
 @fail.command("degraded")
-@click.argument("hosts", nargs=-1, required=True)
+@click.argument("hosts", nargs=-1, required=True, metavar=f"{DEGRADED.metavar}... [FILE]")
 @click.option(
     "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
 )
@@ -85,8 +92,8 @@ def _finish(platform: Platform, plan: Plan, as_json: bool, output: str | None, s
     "--capacity",
     "share",
     type=Share(),
-    required=True,
-    help="The share of its capacity each host keeps: 50% or 0.5.",
+    default=None,
+    help="The share of its capacity each HOST given without @SHARE keeps: 50% or 0.5.",
 )
 @solve_options
 @json_option()
@@ -94,7 +101,7 @@ def _finish(platform: Platform, plan: Plan, as_json: bool, output: str | None, s
 def fail_degraded(
     hosts: tuple[str, ...],
     file: str | None,
-    share: float,
+    share: float | None,
     seed: int,
     workers: int,
     time_limit: float,
@@ -102,28 +109,54 @@ def fail_degraded(
     output: str | None,
     force: bool,
 ) -> None:
-    """HOST [HOST ...] of FILE stay up with part of their capacity (a swap storm, a noisy
+    """Hosts of FILE that stay up with part of their capacity (a swap storm, a noisy
     neighbour): what no longer fits moves, the fewest units, and the rest stays.
 
-    Usage: drplan fail degraded HOST [HOST ...] --capacity 50% [FILE]. Exit 1 when what no
-    longer fits finds no host.
+    Usage: drplan fail degraded HOST [HOST ...] --capacity 50% [FILE], or each host with its
+    own share: drplan fail degraded h1@50% h2@25% [FILE]. Exit 1 when what no longer fits
+    finds no host.
     """
-    hosts, file = _split_file(hosts, file)
+    hosts, file = split_args(
+        hosts, file, "usage: drplan fail degraded HOST [HOST ...] --capacity 50% [FILE]"
+    )
     source = file or "reference platform"
     check_output(output, force, file)
     platform = load_platform_or_exit(file)
-    unknown = [h for h in hosts if h not in platform.host_by_id]
+    kept = _kept(hosts, share, source)
+    unknown = [h for h in kept if h not in platform.host_by_id]
     if unknown:
         fail_bad_input(unknown_id_lines(source, "hosts", "host", unknown, platform.host_by_id))
-    kept = dict.fromkeys(hosts, share)
     try:
         degraded, plan = plan_degraded(
             platform, kept, seed=seed, workers=workers, time_limit=time_limit
         )
     except PlanDefect as defect:
         plan_defect_exit(defect)
-    title = f"{', '.join(hosts)} degraded to {100 * share:g} % of capacity"
+    title = "degraded: " + ", ".join(f"{h} to {100 * k:g} % of capacity" for h, k in kept.items())
     _finish(degraded, plan, as_json, output, lambda p: _show(p, title, lambda: describe(p)))
+
+
+def _kept(targets: tuple[str, ...], share: float | None, source: str) -> dict[str, float]:
+    """Host -> the share it keeps, from ``HOST@SHARE`` targets and ``HOST`` with --capacity."""
+    kept: dict[str, float] = {}
+    problems = []
+    for target in targets:
+        if "@" in target:
+            try:
+                host, kept_share = parse_degraded_target(target)
+            except ValueError as error:
+                problems.append(f"{source}: hosts: {error}")
+                continue
+            kept[host] = kept_share
+        elif share is None:
+            problems.append(
+                f"{source}: hosts: {target!r} has no share: give {target}@50% or --capacity 50%"
+            )
+        else:
+            kept[target] = share
+    if problems:
+        fail_bad_input(problems)
+    return kept
 
 
 def _fraction_lines(platform: Platform, plan: Plan, share: float, seed: int) -> list[str]:
@@ -140,20 +173,23 @@ def _fraction_lines(platform: Platform, plan: Plan, share: float, seed: int) -> 
 
 
 @fail.command("fraction")
-@file_argument()
+@click.argument("targets", nargs=-1, metavar=f"{FRACTION.metavar}... [FILE]")
+@click.option(
+    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
+)
 @click.option(
     "--share",
     type=Share(),
-    required=True,
-    help="The share of every datacenter's hosts lost: 50% or 0.5.",
+    default=None,
+    help="The share of every datacenter's hosts lost: 50% or 0.5 (instead of SHARE%@SEED).",
 )
 @click.option(
     "--seed",
     type=SEED,
     default=0,
     show_default=True,
-    help="Seed of the random draw of the lost hosts (the same seed loses the same hosts), "
-    "and of the solver.",
+    help="Seed of the random draw of the lost hosts with --share (the same seed loses the "
+    "same hosts), and of the solver.",
 )
 @click.option(
     "--redeploy",
@@ -174,8 +210,9 @@ def _fraction_lines(platform: Platform, plan: Plan, share: float, seed: int) -> 
 @json_option()
 @output_option
 def fail_fraction(
+    targets: tuple[str, ...],
     file: str | None,
-    share: float,
+    share: float | None,
     seed: int,
     redeploy: bool,
     time_limit: float,
@@ -188,9 +225,13 @@ def fail_fraction(
     flood of postmortem SPM-2025-002: the plan of those hosts' loss, best effort (what finds no
     host waits, listed).
 
-    Usage: drplan fail fraction --share 50% [--seed S] [FILE]. Exit 1 when some unit finds no
+    Usage: drplan fail fraction --share 50% [--seed S] [FILE], or drplan fail fraction 50%@7
+    [FILE] (a share and its seed, as the audit names the draw). Exit 1 when some unit finds no
     host.
     """
+    if targets and looks_like_file(targets[-1]):
+        targets, file = targets[:-1], targets[-1]
+    share, seed = _draw(targets, share, seed)
     check_output(output, force, file)
     platform = load_platform_or_exit(file)
     try:
@@ -216,6 +257,21 @@ def fail_fraction(
     )
 
 
+def _draw(targets: tuple[str, ...], share: float | None, seed: int) -> tuple[float, int]:
+    """The draw: one ``SHARE%@SEED`` target, or ``--share`` and ``--seed``."""
+    usage = "usage: drplan fail fraction --share 50% [--seed S] [FILE] (or SHARE%@SEED)"
+    if len(targets) > 1 or (targets and share is not None):
+        fail_bad_input([f"fraction: give one draw, SHARE%@SEED or --share; {usage}"])
+    if targets:
+        try:
+            return parse_fraction_target(targets[0])
+        except ValueError as error:
+            fail_bad_input([f"fraction: {error}; {usage}"])
+    if share is None:
+        fail_bad_input([f"fraction: no share given; {usage}"])
+    return share, seed
+
+
 def _partition_lines(platform: Platform, plan: Plan) -> list[str]:
     info = plan.extra.get("partition", {})
     cut = cut_off_hosts(platform, info.get("cut_off", ()))
@@ -239,7 +295,7 @@ def _partition_lines(platform: Platform, plan: Plan) -> list[str]:
 
 
 @fail.command("partition")
-@click.argument("datacenters", nargs=-1, required=True)
+@click.argument("datacenters", nargs=-1, required=True, metavar=f"{PARTITION.metavar}... [FILE]")
 @click.option(
     "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
 )
@@ -263,7 +319,9 @@ def fail_partition(
 
     Usage: drplan fail partition DC [DC ...] [FILE]. Exit 1 when some unit finds no host.
     """
-    datacenters, file = _split_file(datacenters, file)
+    datacenters, file = split_args(
+        datacenters, file, "usage: drplan fail partition DATACENTER [DATACENTER ...] [FILE]"
+    )
     source = file or "reference platform"
     check_output(output, force, file)
     platform = load_platform_or_exit(file)

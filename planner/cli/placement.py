@@ -1,8 +1,6 @@
-"""``drplan place`` and ``drplan fail host``: placement plans, checked before they are shown.
-
-The ``fail`` group takes one subcommand per kind of loss; later issues add theirs
-(``fail.add_command(...)``). Every plan goes through :func:`finish_plan` before it is printed or
-written.
+"""``drplan place``, and what every ``drplan fail <kind>`` shares (solver options, the plan's
+summary, the exit codes; the commands are made by :mod:`planner.cli.fail`). Every plan goes
+through :func:`finish_plan` before it is printed or written.
 """
 
 from __future__ import annotations
@@ -27,24 +25,18 @@ from planner.cli.common import (
     ExitCode,
     check_output,
     emit_json,
-    fail_bad_input,
     file_argument,
     json_option,
     load_platform_or_exit,
-    looks_like_file,
     output_options,
     shown,
     time_limit_type,
-    unknown_id_lines,
     write_output,
 )
-from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failure import (
-    UnknownHostError,
     inherited_lines,
     placed_platform,
     plan_first_placement,
-    plan_host_failure,
 )
 from planner.plan import Plan
 
@@ -259,28 +251,6 @@ def checked_line(plan: Plan) -> str:
     return f"checked: yes, the plan's placement and moves{proved}"
 
 
-def _split_file(args: tuple[str, ...], file: str | None) -> tuple[tuple[str, ...], str | None]:
-    """The hosts, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json`` (or
-    existing file). A file anywhere else (``fail host FILE HOST``: the arguments swapped) is bad
-    input."""
-    if args and looks_like_file(args[-1]):
-        if file is not None:
-            fail_bad_input(
-                [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
-            )
-        args, file = args[:-1], args[-1]
-    misplaced = [a for a in args if looks_like_file(a)]
-    if misplaced:
-        fail_bad_input(
-            [
-                f"{a}: a platform file given as a host (arguments swapped?); usage: drplan fail "
-                "host HOST [HOST ...] [FILE]"
-                for a in misplaced
-            ]
-        )
-    return args, file
-
-
 @click.command()
 @file_argument()
 @output_option
@@ -335,80 +305,4 @@ def place(
             click.echo(f"wrote {output}")
         elif plan.status.has_plan:
             click.echo("not written: -o FILE writes the placed platform (-o - prints it)")
-    sys.exit(exit_code(plan))
-
-
-@click.group()
-def fail() -> None:
-    """Plans for losing hosts or a whole datacenter."""
-
-
-@fail.command("host")
-@click.argument("hosts", nargs=-1, required=True)
-@click.option(
-    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
-)
-@allow_moves_option
-@imperfect_options
-@click.option("--best-effort", is_flag=True, help="Place what fits; list the rest.")
-@click.option(
-    "--redeploy",
-    is_flag=True,
-    help="Restore sandbox and starter databases elsewhere from their best backup "
-    "(data loss) instead of waiting for their host.",
-)
-@solve_options
-@json_option()
-@output_option
-@runbook_option
-def fail_host(
-    hosts: tuple[str, ...],
-    file: str | None,
-    allow_moves: int,
-    strict: bool,
-    repair: bool,
-    best_effort: bool,
-    redeploy: bool,
-    seed: int,
-    workers: int,
-    time_limit: float,
-    as_json: bool,
-    output: str | None,
-    runbook: str | None,
-    force: bool,
-) -> None:
-    """The plan after losing HOST [HOST ...] of FILE (the reference platform by default).
-
-    Usage: drplan fail host HOST [HOST ...] [FILE]. Every container and database node of the
-    lost hosts gets a new host; the others stay unless --allow-moves lets some move. Exit 1 when
-    the loss cannot be absorbed (the output says why and what would fix it).
-    """
-    hosts, file = _split_file(hosts, file)
-    if not hosts:
-        fail_bad_input([f"{file}: no host given; usage: drplan fail host HOST [HOST ...] [FILE]"])
-    check_output(output, force, file)
-    platform = load_platform_or_exit(file)
-    check_runbook(platform, runbook, file or "reference platform")
-    try:
-        plan = plan_host_failure(
-            platform,
-            hosts,
-            allow_moves=allow_moves,
-            best_effort=best_effort,
-            seed=seed,
-            workers=workers,
-            time_limit=time_limit,
-            redeploy=redeploy,
-            strict=strict,
-            repair=repair,
-        )
-    except UnknownHostError as error:
-        source = file or "reference platform"
-        fail_bad_input(unknown_id_lines(source, "hosts", "host", error.hosts, platform.host_by_id))
-    except PlanDefect as defect:
-        plan_defect_exit(defect)
-    plan = finish_plan(platform, plan)
-    title = f"loss of {', '.join(hosts)}"
-    emit_plan(plan, as_json, output, lambda: print_summary(plan, Console(), title))
-    emit_runbook(platform, plan, runbook, file or "reference platform")
     sys.exit(exit_code(plan))

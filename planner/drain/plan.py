@@ -243,7 +243,7 @@ def _plan_wave(
     allows), replica 1 following a primary that changed datacenter, checked and certified."""
     plan = plan_scenario(
         platform,
-        Scenario(failed_hosts=tuple(wave)),
+        Scenario("host", tuple(wave)),
         seed=params.seed,
         workers=params.workers,
         time_limit=params.time_limit,

@@ -34,6 +34,7 @@ import z3
 
 from models.entities import Placement, Platform
 from models.topology import Topology
+from planner.failures.base import unknown_targets
 from planner.plan import Plan
 from planner.verify import terms as t
 
@@ -213,12 +214,11 @@ def _encode(
     down_ids = plan.scenario.down_hosts(platform) if plan is not None else frozenset()
     down_hosts = frozenset(host_number[h] for h in down_ids if h in host_number)
     if plan is not None:
-        for h in plan.scenario.failed_hosts:
-            if h not in host_number:
-                problems.append(f"scenario.failed_hosts: unknown host {h}")
-        for d in plan.scenario.failed_datacenters:
-            if d not in dc_number:
-                problems.append(f"scenario.failed_datacenters: unknown datacenter {d}")
+        kind = plan.scenario.failure_kind
+        problems += [
+            f"scenario.targets: unknown {kind.noun} {target}"
+            for target in unknown_targets(kind, platform, plan.scenario.targets)
+        ]
 
     axioms: list[z3.BoolRef] = []
     for number, host in enumerate(platform.hosts):

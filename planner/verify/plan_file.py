@@ -12,7 +12,7 @@ given once, nesting bounded.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from models.entities import Platform
 from models.io import PlatformFileError, loads_json, read_text
 from models.schema import MAX_ID_LENGTH, Id
+from planner.failures.base import unknown_targets
+from planner.failures.datacenter import DATACENTER
+from planner.failures.host import HOST
+from planner.failures.registry import KINDS
 from planner.plan import Move, Plan, Scenario, Status
 
 #: Keys of ``Plan.to_dict`` read back into fields; any other key goes to ``Plan.extra``.
@@ -55,10 +59,40 @@ class _Spec(BaseModel):
 
 
 class ScenarioSpec(_Spec):
-    """What was lost."""
+    """What was lost: a failure kind and its targets (``{kind: rack, targets: [r3]}``). Plan
+    files written before failure kinds name ``failed_hosts`` or ``failed_datacenters``: still
+    read, as the host or datacenter kind."""
 
+    kind: Id | None = None
+    targets: list[Id] = Field(default_factory=list)
     failed_hosts: list[Id] = Field(default_factory=list)
     failed_datacenters: list[Id] = Field(default_factory=list)
+
+
+def _scenario(spec: ScenarioSpec, bad: Callable[[str, str, Any], None]) -> Scenario:
+    """The scenario a well-formed file names (an empty host scenario when it is wrong: the
+    problem is listed through ``bad``)."""
+    if spec.kind is not None or spec.targets:
+        if spec.failed_hosts or spec.failed_datacenters:
+            bad(
+                "scenario",
+                "kind and targets, or the older failed_hosts/failed_datacenters, not both",
+                spec.model_dump(exclude_defaults=True),
+            )
+        name = spec.kind or HOST.name
+        if name not in KINDS:
+            bad("scenario.kind", f"unknown failure kind (known: {', '.join(KINDS)})", name)
+            return Scenario()
+        return Scenario(name, tuple(spec.targets))
+    if spec.failed_hosts and spec.failed_datacenters:
+        bad(
+            "scenario",
+            "a scenario loses hosts or datacenters, not both (give kind and targets)",
+            spec.model_dump(exclude_defaults=True),
+        )
+    if spec.failed_datacenters:
+        return Scenario(DATACENTER.name, tuple(spec.failed_datacenters))
+    return Scenario(HOST.name, tuple(spec.failed_hosts))
 
 
 class MoveSpec(_Spec):
@@ -193,12 +227,17 @@ def _plan(spec: PlanSpec, data: Mapping[str, Any], platform: Platform, source: s
         if owner not in owners or int(index) >= platform.count_of(owner):
             bad(path, "unknown unit", unit)
 
-    for i, host in enumerate(spec.scenario.failed_hosts):
-        if host not in hosts:
-            bad(f"scenario.failed_hosts[{i}]", "unknown host", host)
-    for i, dc in enumerate(spec.scenario.failed_datacenters):
-        if dc not in dcs:
-            bad(f"scenario.failed_datacenters[{i}]", "unknown datacenter", dc)
+    scenario = _scenario(spec.scenario, bad)
+    kind = scenario.failure_kind
+    field = (
+        "targets"
+        if spec.scenario.targets or spec.scenario.kind
+        else ("failed_datacenters" if spec.scenario.failed_datacenters else "failed_hosts")
+    )
+    unknown = set(unknown_targets(kind, platform, scenario.targets))
+    for i, target in enumerate(scenario.targets):
+        if target in unknown:
+            bad(f"scenario.{field}[{i}]", f"unknown {kind.noun}", target)
 
     if spec.status.has_plan and not spec.placement and platform.placement:
         problems.append(
@@ -243,9 +282,7 @@ def _plan(spec: PlanSpec, data: Mapping[str, Any], platform: Platform, source: s
     extra = {k: v for k, v in data.items() if k not in _FIELDS}
     return Plan(
         status=spec.status,
-        scenario=Scenario(
-            tuple(spec.scenario.failed_hosts), tuple(spec.scenario.failed_datacenters)
-        ),
+        scenario=scenario,
         before=platform.placement,
         placement={owner: tuple(where) for owner, where in spec.placement.items()},
         moves=tuple(Move(m.unit, m.source, m.target) for m in spec.moves),

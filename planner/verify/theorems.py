@@ -1,7 +1,9 @@
 """Survivability theorems: the failure is a Z3 variable, so one proof covers every failure.
 
 "Whichever k hosts are lost" is a Boolean ``lost[host]`` per host that is up, exactly k of them
-true; "whichever datacenter is lost" an integer ranging over the datacenters. The theorem's
+true; "whichever rack (power feed) is lost" a Boolean per rack, exactly one true; "whichever
+datacenter is lost" an integer ranging over the datacenters. Each failure kind of
+:mod:`planner.failures` names its theorem; :func:`prove_all` enumerates them. The theorem's
 negation says some app or database is down for that choice. Unsat means no such loss takes
 anything down (proved); sat gives the hosts or the datacenter, and the model says which apps and
 databases are down. Each counterexample is then excluded and the check repeated, to list several.
@@ -15,7 +17,7 @@ substituted while building, so that each theorem's fresh solver has only the fai
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,13 +186,64 @@ def survive_host_losses(
     )
 
 
+def survive_group_loss(
+    enc: Encoding,
+    solver: z3.Solver | None,
+    name: str,
+    noun: str,
+    groups: Mapping[str, Sequence[str]],
+    max_counterexamples: int = 5,
+) -> TheoremResult:
+    """Whichever one group of hosts is lost (a rack, a power feed: ``groups`` maps each to its
+    hosts), every app with 2+ containers keeps a running container and every business or
+    enterprise database keeps a node. Hosts in no group are never lost.
+
+    The lost group is a Boolean per group, exactly one true, as for single hosts: the host
+    theorem is this one with every host its own group.
+    """
+    number = {h: i for i, h in enumerate(enc.host_ids)}
+    ids = list(groups)
+    is_lost = {g: z3.Bool(f"lost[{noun} {g}]") for g in ids}
+    group_of = {number[h]: g for g in ids for h in groups[g] if h in number}
+
+    def kept(host: int) -> z3.BoolRef:
+        group = group_of.get(host)
+        return z3.BoolVal(True) if group is None else t.not_(is_lost[group])
+
+    claims = [
+        Claim(kind, owner, t.or_([kept(u.number) for u in running]))
+        for kind, owner, running in _at_risk(enc, 1)
+    ]
+
+    def read_group(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
+        lost = [g for g in ids if z3.is_true(model.eval(is_lost[g], model_completion=True))]
+        return {noun: lost[0]}, t.and_([is_lost[g] for g in lost])
+
+    statement = (
+        f"whichever {noun} is lost, every app with 2+ containers keeps a running container and "
+        "every business or enterprise database keeps a node"
+    )
+    domain = [z3.PbEq([(is_lost[g], 1) for g in ids], 1)] if ids else [z3.BoolVal(False)]
+    return _prove(
+        enc,
+        solver,
+        name,
+        statement,
+        domain,
+        claims,
+        read_group,
+        max_counterexamples,
+        logic="QF_FD",
+    )
+
+
 def survive_datacenter_loss(
     enc: Encoding, solver: z3.Solver | None = None, max_counterexamples: int = 5
 ) -> TheoremResult:
     """Whichever datacenter is lost, every database still has a replica elsewhere, and every app
     or database whose spread asks for 2+ datacenters keeps a running container or node."""
     lost = t.int_const("lost_datacenter")
-    failed = set(enc.plan.scenario.failed_datacenters) if enc.plan is not None else set()
+    failed = enc.plan.scenario.effect(enc.platform).sites_lost if enc.plan is not None else set()
     domain = [t.ge(lost, t.num(0)), t.lt(lost, t.num(len(enc.datacenter_ids)))]
     domain += [
         t.not_(t.eq(lost, t.num(i))) for i, d in enumerate(enc.datacenter_ids) if d in failed
@@ -243,11 +296,15 @@ def survive_datacenter_loss(
 def prove_all(
     enc: Encoding, *, k: int = 2, max_counterexamples: int = 5, solver: z3.Solver | None = None
 ) -> tuple[TheoremResult, ...]:
-    """The single-host, single-datacenter and (for ``k >= 2``) k-host theorems."""
+    """Every registered failure kind's theorem (single host, single datacenter, and rack, power
+    feed or region when the platform has them), then, for ``k >= 2``, the k-host theorem."""
+    from planner.failures.registry import KINDS
+
     with t.paused_gc():
         results = [
-            survive_host_losses(enc, solver, 1, max_counterexamples),
-            survive_datacenter_loss(enc, solver, max_counterexamples),
+            result
+            for kind in KINDS.values()
+            if (result := kind.theorem(enc, solver, max_counterexamples)) is not None
         ]
         if k >= 2:
             results.append(survive_host_losses(enc, solver, k, max_counterexamples))

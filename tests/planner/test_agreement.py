@@ -1,7 +1,7 @@
 """The audit and ``drplan fail`` agree: same verdict, same downtimes, for every single loss.
 
-For each single-host and single-datacenter scenario, the audit's verdict is *recoverable* exactly
-when ``fail host`` / ``fail datacenter`` (their default options, the audit's seed and time limit)
+For each single-host, single-datacenter, rack and power-feed scenario, the audit's verdict is
+*recoverable* exactly when ``fail <kind>`` (its default options, the audit's seed and time limit)
 finds a complete plan, and the per-app and per-database downtimes the audit reports are the ones
 ``fail`` reports. On generated platforms (hypothesis) and on every shipped example.
 """
@@ -19,8 +19,8 @@ from models.generate import generate_platform
 from models.io import load_platform
 from models.rules import over_capacity_hosts
 from planner.audit import AuditSettings, ScenarioOutcome, Verdict, evaluate_scenario, prepare_audit
-from planner.disaster import plan_datacenter_failure
-from planner.failure import plan_host_failure
+from planner.failures.answer import plan_failure
+from planner.failures.base import Answer
 from planner.plan import Plan, Scenario
 from planner.sweep import enumerate_scenarios
 
@@ -33,24 +33,20 @@ SETTINGS = AuditSettings(time_limit_s=2.0, seed=0)
 
 
 def fail_plan(platform: Platform, outcome: ScenarioOutcome) -> Plan:
-    """What ``drplan fail`` says of the outcome's scenario, with the audit's options."""
+    """What ``drplan fail <kind>`` says of the outcome's scenario, with the audit's options."""
     scenario = outcome.scenario
     options = {"seed": SETTINGS.seed, "workers": 1, "time_limit": SETTINGS.time_limit_s}
-    if scenario.failed_datacenters:
-        (dc,) = scenario.failed_datacenters
+    if scenario.failure_kind.answer is Answer.DISASTER:
         # A loss the volume argument refutes is not searched by the audit: its downtimes are
         # fail's when nothing is re-placed, i.e. `fail datacenter --all-or-nothing`.
-        best_effort = outcome.method != "volume"
-        return plan_datacenter_failure(
+        return plan_failure(
             platform,
-            dc,
-            SETTINGS.seed,
-            1,
-            SETTINGS.time_limit_s,
-            best_effort=best_effort,
+            scenario,
+            best_effort=outcome.method != "volume",
             rehome_backups=False,  # where lost replicas go changes no downtime (and takes time)
+            **options,
         )
-    return plan_host_failure(platform, scenario.failed_hosts, **options)
+    return plan_failure(platform, scenario, **options)
 
 
 def complete(plan: Plan) -> bool:
@@ -88,8 +84,8 @@ def single_losses(
     """Every datacenter loss (the first ``datacenters`` of them), then every host loss (a
     seeded ``sample`` of them)."""
     scenarios = enumerate_scenarios(platform, 1, sample=sample, seed=0)
-    dcs = [s for s in scenarios if s.failed_datacenters][:datacenters]
-    return dcs + [s for s in scenarios if not s.failed_datacenters]
+    dcs = [s for s in scenarios if s.kind == "datacenter"][:datacenters]
+    return dcs + [s for s in scenarios if s.kind != "datacenter"]
 
 
 @settings(
@@ -105,6 +101,19 @@ def single_losses(
 def test_audit_and_fail_agree_on_generated_platforms(hosts, apps_per_host, seed):
     platform = generate_platform(hosts, hosts * apps_per_host, max(1, hosts // 3), seed=seed)
     assert_agree(platform, single_losses(platform))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["racks_and_power_feeds", "rack_loss_unabsorbable", "enterprise_database_short_of_a_host"],
+)
+def test_audit_and_fail_agree_on_every_rack_and_power_feed(name):
+    """Every rack and power feed of small platforms with racks: the audit's verdict and
+    downtimes are ``fail rack``'s and ``fail power``'s (recoverable, unabsorbable, degraded)."""
+    platform = load_platform(DATA / f"{name}.yaml")
+    scenarios = list(enumerate_scenarios(platform, kinds=("rack", "power")))
+    assert any(s.kind == "rack" for s in scenarios)
+    assert_agree(platform, scenarios)
 
 
 @pytest.mark.parametrize("name", ["reference", "small"])
@@ -126,7 +135,7 @@ def test_an_enterprise_database_short_of_a_host_is_degraded_not_unrecoverable():
     shipped before it was made N-1 safe)."""
     platform = load_platform(DATA / "enterprise_database_short_of_a_host.yaml")
     context = prepare_audit(platform, SETTINGS)
-    outcome = evaluate_scenario(context, Scenario(failed_hosts=("eqx-pa2-h0001",)))
+    outcome = evaluate_scenario(context, Scenario("host", ("eqx-pa2-h0001",)))
     assert outcome.verdict is Verdict.DEGRADED
     assert outcome.unplaced == ("db00004/1",)
 
@@ -146,7 +155,7 @@ def test_tianchi_sample_as_placed_audit_and_fail_agree(tmp_path):
     assert result.exit_code == 0, result.output
     platform = load_platform(out)
     assert over_capacity_hosts(platform, platform.placement)
-    scenarios = [s for s in single_losses(platform) if s.failed_datacenters]
+    scenarios = [s for s in single_losses(platform) if s.kind == "datacenter"]
     assert_agree(platform, scenarios)
     context = prepare_audit(platform, SETTINGS)
     outcome = evaluate_scenario(context, scenarios[0])

@@ -67,16 +67,16 @@ def small_generated():
 def test_single_failures_are_every_datacenter_then_every_host(one_fatal_host):
     scenarios = enumerate_scenarios(one_fatal_host)
     assert scenarios[:2] == (
-        Scenario(failed_datacenters=("dc-a",)),
-        Scenario(failed_datacenters=("dc-b",)),
+        Scenario("datacenter", ("dc-a",)),
+        Scenario("datacenter", ("dc-b",)),
     )
-    assert [s.failed_hosts for s in scenarios[2:]] == [("a1",), ("a2",), ("b1",), ("b2",)]
+    assert [s.targets for s in scenarios[2:]] == [("a1",), ("a2",), ("b1",), ("b2",)]
 
 
 def test_k2_is_every_single_host_then_every_pair_once(one_fatal_host):
     hosts = ["a1", "a2", "b1", "b2"]
     scenarios = enumerate_scenarios(one_fatal_host, k=2, datacenters=False)
-    assert [s.failed_hosts for s in scenarios] == [
+    assert [s.targets for s in scenarios] == [
         *((h,) for h in hosts),
         *itertools.combinations(hosts, 2),
     ]
@@ -95,12 +95,14 @@ def test_sample_is_deterministic_for_a_seed(small_generated):
     other = enumerate_scenarios(small_generated, k=2, sample=15, seed=4)
     assert first == again
     assert first != other
-    pairs = [s.failed_hosts for s in first if len(s.failed_hosts) == 2]
+    pairs = [s.targets for s in first if s.kind == "host" and len(s.targets) == 2]
     assert len(pairs) == 15 == len(set(pairs))
     assert all(a != b for a, b in pairs)
     # Every datacenter and every single host, always; only the pairs are sampled.
-    assert sum(1 for s in first if s.failed_datacenters) == 3
-    assert sum(1 for s in first if len(s.failed_hosts) == 1) == len(small_generated.hosts)
+    assert sum(1 for s in first if s.kind == "datacenter") == 3
+    assert sum(1 for s in first if s.kind == "host" and len(s.targets) == 1) == len(
+        small_generated.hosts
+    )
 
 
 def test_k2_audit_is_deterministic_for_a_seed(small_generated):
@@ -118,7 +120,7 @@ def test_k2_audit_is_deterministic_for_a_seed(small_generated):
         for _ in range(2)
     ]
     assert _dicts(runs[0]) == _dicts(runs[1])
-    assert sum(1 for o in runs[0].outcomes if len(o.scenario.failed_hosts) == 2) == 12
+    assert sum(1 for o in runs[0].outcomes if len(o.scenario.targets) == 2) == 12
 
 
 def test_bad_k_and_sample_are_refused(one_fatal_host):
@@ -181,7 +183,7 @@ def test_degraded_ranks_between_unrecoverable_and_recoverable():
 
 def test_business_database_fails_over_and_its_app_waits_for_it(two_facilities):
     context = prepare_audit(two_facilities, SETTINGS)
-    outcome = evaluate_scenario(context, Scenario(failed_hosts=("pa2-h2",)))
+    outcome = evaluate_scenario(context, Scenario("host", ("pa2-h2",)))
     (db,) = outcome.databases
     assert db.action is Action.FAILOVER
     assert db.downtime_s == two_facilities.policy.failover_s["postgresql"]
@@ -193,7 +195,7 @@ def test_business_database_fails_over_and_its_app_waits_for_it(two_facilities):
 
 def test_datacenter_loss_fails_over_but_cannot_replace_the_lost_node(two_facilities):
     context = prepare_audit(two_facilities, SETTINGS)
-    outcome = evaluate_scenario(context, Scenario(failed_datacenters=("eqx-pa2",)))
+    outcome = evaluate_scenario(context, Scenario("datacenter", ("eqx-pa2",)))
     (db,) = outcome.databases
     # The standby in th-paris2 survives: failover, no data lost, serving within 40 s ...
     assert (db.action, db.data_loss_s, db.downtime_s) == (Action.FAILOVER, 0, 40)
@@ -404,3 +406,31 @@ def test_report_renders_its_plots_in_headless_chromium(one_fatal_host, fatal_aud
     # Plots drew coloured bars: a page of text alone is black, white and grey.
     coloured = ((rgb.max(axis=-1) - rgb.min(axis=-1)) > 0.25).mean()
     assert coloured > 0.005
+
+
+def test_audit_sweeps_the_kinds_asked():
+    """Racks and power feeds are swept when asked, labelled by their kind; the default sweep
+    (hosts and datacenters) has none."""
+    platform = load_platform(DATA / "racks_and_power_feeds.yaml")
+    options = {"workers": 1, "headroom": False, "explain": 0, "settings": SETTINGS}
+    result = audit(platform, kinds=("host", "rack", "power"), **options)
+    labels = [o.label for o in result.outcomes]
+    assert labels[:5] == ["rack r1", "rack r2", "rack r3", "power feed p1", "power feed p2"]
+    assert result.summary_dict()["by_kind"] == {"rack": 3, "power": 2, "host": 8}
+    assert result.to_dict()["kinds"] == ["host", "rack", "power"]
+    default = audit(platform, **options)
+    assert {o.kind for o in default.outcomes} == {"host", "datacenter"}
+
+
+def test_audit_command_takes_kinds():
+    path = str(DATA / "racks_and_power_feeds.yaml")
+    runner = CliRunner()
+    ok = runner.invoke(main, ["audit", path, "--kinds", "rack", "--no-headroom", "--json"])
+    assert ok.exit_code == 0, ok.output  # every rack loss is recoverable
+    assert [s["label"] for s in json.loads(ok.output)["scenarios"]] == [
+        "rack r1",
+        "rack r2",
+        "rack r3",
+    ]
+    bad = runner.invoke(main, ["audit", path, "--kinds", "rack,meteor"])
+    assert bad.exit_code == 2 and "unknown failure kind 'meteor'" in bad.output

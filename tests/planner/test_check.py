@@ -28,7 +28,7 @@ def _plan(
     full = {**platform.placement, **placement}
     plan = Plan(
         status=Status.FEASIBLE,
-        scenario=Scenario(failed_hosts=failed),
+        scenario=Scenario("host", failed),
         before=platform.placement,
         placement=full,
         moves=moves_between(platform.placement, full),

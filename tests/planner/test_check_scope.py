@@ -46,7 +46,7 @@ def _mutated(platform: Platform, rng: random.Random) -> Plan:
     waiting = rng.sample(units, 1) if rng.random() < 0.2 else []
     return Plan(
         status=Status.FEASIBLE,
-        scenario=Scenario(failed_hosts=down),
+        scenario=Scenario("host", down),
         before=platform.placement,
         placement=placement,
         moves=tuple(moves),

@@ -73,7 +73,7 @@ def test_output_onto_another_platform_file_needs_force(shop: Path, tmp_path: Pat
 def test_force_replaces_the_platform_file(shop: Path) -> None:
     result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(shop), "--force")
     assert result.exit_code in (0, 1), result.output
-    assert json.loads(shop.read_text())["scenario"]["failed_hosts"] == ["h1"]
+    assert json.loads(shop.read_text())["scenario"]["targets"] == ["h1"]
 
 
 def test_an_old_plan_is_replaced_without_force(shop: Path, tmp_path: Path) -> None:
@@ -81,13 +81,13 @@ def test_an_old_plan_is_replaced_without_force(shop: Path, tmp_path: Path) -> No
     out.write_text('{"status": "optimal"}\n')
     result = run("fail", "host", "h2", "-f", str(shop), *FAST, "-o", str(out))
     assert result.exit_code in (0, 1), result.output
-    assert json.loads(out.read_text())["scenario"]["failed_hosts"] == ["h2"]
+    assert json.loads(out.read_text())["scenario"]["targets"] == ["h2"]
 
 
 def test_dash_writes_the_plan_to_stdout_only(shop: Path) -> None:
     result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", "-")
     assert result.exit_code in (0, 1)
-    assert json.loads(result.stdout)["scenario"]["failed_hosts"] == ["h1"]
+    assert json.loads(result.stdout)["scenario"]["targets"] == ["h1"]
 
 
 def test_a_fifo_is_refused_and_stays_a_fifo(shop: Path, tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_a_symlink_is_written_through_and_stays_a_link(shop: Path, tmp_path: Pat
     result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(link))
     assert result.exit_code in (0, 1), result.output
     assert link.is_symlink() and link.resolve() == target
-    assert json.loads(target.read_text())["scenario"]["failed_hosts"] == ["h1"]
+    assert json.loads(target.read_text())["scenario"]["targets"] == ["h1"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json", "shop.yaml"]
 
 

@@ -368,7 +368,7 @@ def test_fail_host_unknown_host_names_the_nearest_known_ids() -> None:
 
 def test_fail_datacenter_swapped_or_unknown() -> None:
     swapped = drplan("fail", "datacenter", TWO_PARIS, "par-a")
-    assert swapped.exit_code == 2 and "a platform file given as the datacenter" in swapped.output
+    assert swapped.exit_code == 2 and "a platform file given as a datacenter" in swapped.output
     unknown = drplan("fail", "datacenter", "ue-velisy")
     assert unknown.exit_code == 2
     assert "unknown datacenter (got 'ue-velisy'); nearest known: ue-velizy" in unknown.output

@@ -292,14 +292,12 @@ def test_a_spread_no_surviving_datacenters_can_meet_is_relaxed_and_said(
     from planner.check import spread_after_loss
     from planner.plan import Scenario
 
-    _, relaxed = spread_after_loss(spread_3, Scenario(failed_datacenters=("dc-c",)))
+    _, relaxed = spread_after_loss(spread_3, Scenario("datacenter", ("dc-c",)))
     assert relaxed == {"web": ("app", 3, 2), "mongo": ("database", 3, 2)}
     # Losing a-app1 leaves three datacenters with app hosts: nothing is relaxed; losing c-app1,
     # the only one of dc-c, relaxes web alone.
-    assert spread_after_loss(spread_3, Scenario(failed_hosts=("a-app1",)))[1] == {}
-    assert spread_after_loss(spread_3, Scenario(failed_hosts=("c-app1",)))[1] == {
-        "web": ("app", 3, 2)
-    }
+    assert spread_after_loss(spread_3, Scenario("host", ("a-app1",)))[1] == {}
+    assert spread_after_loss(spread_3, Scenario("host", ("c-app1",)))[1] == {"web": ("app", 3, 2)}
 
     plan = certify_plan(spread_3, plan_datacenter_failure(spread_3, "dc-c", time_limit=2))
     assert plan.checked and plan.status.has_plan and not plan.unplaced

@@ -33,8 +33,8 @@ def test_small_survives_every_single_host_and_datacenter_loss() -> None:
     shortcuts."""
     small = _example("small")
     params = SolveParams.repeatable(seed=0, workers=1, time_limit=2.0)
-    scenarios = [Scenario(failed_hosts=(h.id,)) for h in small.hosts] + [
-        Scenario(failed_datacenters=(dc,)) for dc in host_datacenters(small)
+    scenarios = [Scenario("host", (h.id,)) for h in small.hosts] + [
+        Scenario("datacenter", (dc,)) for dc in host_datacenters(small)
     ]
     for scenario in scenarios:
         result = place(small, scenario, params=params)

@@ -160,7 +160,7 @@ def test_apps_are_down_while_their_database_is(every_case: Platform) -> None:
 
 
 def test_host_failure_plan_gains_database_records(every_case: Platform) -> None:
-    scenario = Scenario(failed_hosts=("a-db2",))
+    scenario = Scenario("host", ("a-db2",))
     base = Plan(Status.OPTIMAL, scenario, every_case.placement, every_case.placement)
     plan = with_database_outcomes(every_case, base)
     records = {d["id"]: d for d in plan.to_dict()["databases"]}

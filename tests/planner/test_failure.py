@@ -15,7 +15,8 @@ from models.reference import reference_platform
 from models.rules import Finding, Rule
 from planner.certify import PlanDefect, certify_plan
 from planner.check import check_plan
-from planner.cli.placement import fail, place
+from planner.cli.fail import fail
+from planner.cli.placement import place
 from planner.failure import (
     UnknownHostError,
     placed_platform,
@@ -146,7 +147,7 @@ def test_cli_json_has_the_documented_keys() -> None:
     data = json.loads(result.output)
     for key in ("status", "scenario", "placement", "moves", "apps", "solve", "checked"):
         assert key in data
-    assert data["scenario"] == {"failed_hosts": ["h1"], "failed_datacenters": []}
+    assert data["scenario"] == {"kind": "host", "targets": ["h1"]}
     assert {"unit", "from", "to"} <= set(data["moves"][0])
     assert {"id", "containers_lost", "stays_up", "downtime_s"} <= set(data["apps"][0])
     assert {"wall_s", "objective", "bound", "gap", "seed"} <= set(data["solve"])

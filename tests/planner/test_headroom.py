@@ -32,7 +32,7 @@ def big_unit() -> Platform:
 def _every_host_loss_recovers(platform: Platform) -> bool:
     params = SolveParams.repeatable(seed=0, workers=1, time_limit=2.0)
     return all(
-        place(platform, Scenario(failed_hosts=(h.id,)), params=params).status.has_plan
+        place(platform, Scenario("host", (h.id,)), params=params).status.has_plan
         for h in platform.hosts
     )
 
@@ -56,7 +56,7 @@ def test_one_datacenter_still_gets_the_hosts_for_every_host_loss(one_dc: Platfor
 
 
 def test_only_the_datacenter_loss_failing_is_said_apart(one_dc: Platform) -> None:
-    headroom = plan_headroom(one_dc, [Scenario(failed_datacenters=("dc-a",))])
+    headroom = plan_headroom(one_dc, [Scenario("datacenter", ("dc-a",))])
     assert headroom.status is Status.OPTIMAL and headroom.total == 0
     assert len(headroom.not_absorbable) == 1
     assert headroom.sentence().startswith(
@@ -78,7 +78,7 @@ def test_the_headroom_names_a_size_that_takes_the_unit(big_unit: Platform) -> No
 
 
 def test_a_given_size_too_small_names_the_size_that_would(big_unit: Platform) -> None:
-    failing = [Scenario(failed_hosts=("big1",))]
+    failing = [Scenario("host", ("big1",))]
     small = plan_headroom(big_unit, failing, HostSize({"cpu": 8, "memory_mb": 8192}))
     assert small.status is Status.INFEASIBLE
     assert small.explanation[0].endswith(

@@ -42,7 +42,7 @@ def _hand_plan(platform: Platform, failed: tuple[str, ...], **placement: list[st
     after = {**platform.placement, **{o: tuple(h) for o, h in placement.items()}}
     return Plan(
         status=Status.FEASIBLE,
-        scenario=Scenario(failed_hosts=failed),
+        scenario=Scenario("host", failed),
         before=platform.placement,
         placement=after,
         moves=moves_between(platform.placement, after),

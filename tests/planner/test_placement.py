@@ -84,7 +84,7 @@ def spread_roles() -> Platform:
 
 
 def test_reference_host_loss_is_checked_and_optimal(reference: Platform) -> None:
-    scenario = Scenario(failed_hosts=("eqx-pa2-h0011",))
+    scenario = Scenario("host", ("eqx-pa2-h0011",))
     result = place(reference, scenario, params=PARAMS)
     assert result.status is Status.OPTIMAL
     assert check_plan(reference, _as_plan(reference, scenario, result)) == []
@@ -101,7 +101,7 @@ def test_solver_objective_equals_the_one_definition(reference: Platform) -> None
     ]
     optimal = 0
     for platform, hosts in cases:
-        scenario = Scenario(failed_hosts=hosts)
+        scenario = Scenario("host", hosts)
         result = place(platform, scenario, params=budget(5.0))
         defined = objective_of(
             platform, platform.placement, result.placement, scenario.down_hosts(platform)
@@ -118,7 +118,7 @@ def test_solver_objective_equals_the_one_definition(reference: Platform) -> None
 
 
 def test_bound_never_exceeds_the_objective(reference: Platform) -> None:
-    scenario = Scenario(failed_hosts=tuple(h.id for h in reference.hosts[:6]))
+    scenario = Scenario("host", tuple(h.id for h in reference.hosts[:6]))
     result = place(reference, scenario, params=PARAMS)
     assert result.status.has_plan
     assert result.bound is not None and result.objective is not None
@@ -126,7 +126,7 @@ def test_bound_never_exceeds_the_objective(reference: Platform) -> None:
 
 
 def test_same_seed_gives_the_same_plan(reference: Platform) -> None:
-    scenario = Scenario(failed_hosts=("eqx-pa2-h0011", "th-paris2-h0012"))
+    scenario = Scenario("host", ("eqx-pa2-h0011", "th-paris2-h0012"))
     first = place(reference, scenario, params=PARAMS)
     second = place(reference, scenario, params=PARAMS)
     assert first.placement == second.placement
@@ -137,7 +137,7 @@ def test_same_seed_gives_the_same_plan(reference: Platform) -> None:
 
 
 def test_host_filled_exactly_to_capacity_is_accepted(spare: Platform) -> None:
-    scenario = Scenario(failed_hosts=("h1",))
+    scenario = Scenario("host", ("h1",))
     result = place(spare, scenario, params=PARAMS)
     assert result.status is Status.OPTIMAL
     assert result.placement["api"] == ("h2", "h3")
@@ -151,7 +151,7 @@ def test_one_unit_over_capacity_is_infeasible_and_explained(spare: Platform) -> 
         for h in spare.hosts
     )
     tight = replace(spare, hosts=hosts)
-    result = place(tight, Scenario(failed_hosts=("h1",)), params=PARAMS)
+    result = place(tight, Scenario("host", ("h1",)), params=PARAMS)
     assert result.status is Status.INFEASIBLE
     assert (
         result.explanation[0]
@@ -168,7 +168,7 @@ def test_one_unit_over_capacity_is_infeasible_and_explained(spare: Platform) -> 
 def test_fix_names_a_size_that_takes_the_unit_when_the_most_common_cannot() -> None:
     """A 12 GB container on the one 16 GB host; the other hosts have 8 GB."""
     platform = _load("twelve_gb_container_one_big_host")
-    result = place(platform, Scenario(failed_hosts=("big1",)), params=PARAMS)
+    result = place(platform, Scenario("host", ("big1",)), params=PARAMS)
     assert result.status is Status.INFEASIBLE
     assert result.explanation[-1] == (
         "fix: 1 more host(s) of a size that fits (cpu 8, memory_mb 16384, role apps) in dc-a "
@@ -177,7 +177,7 @@ def test_fix_names_a_size_that_takes_the_unit_when_the_most_common_cannot() -> N
 
 
 def test_spread_and_roles_hold_after_a_loss(spread_roles: Platform) -> None:
-    scenario = Scenario(failed_hosts=("b1", "d1"))
+    scenario = Scenario("host", ("b1", "d1"))
     result = place(spread_roles, scenario, params=PARAMS)
     assert result.status is Status.OPTIMAL
     assert result.placement["api"] == ("a1", "b2")  # dc-b although a2 is emptier
@@ -186,7 +186,7 @@ def test_spread_and_roles_hold_after_a_loss(spread_roles: Platform) -> None:
 
 
 def test_spread_no_datacenter_can_give_is_explained(spread_roles: Platform) -> None:
-    result = place(spread_roles, Scenario(failed_hosts=("b1", "b2")), params=PARAMS)
+    result = place(spread_roles, Scenario("host", ("b1", "b2")), params=PARAMS)
     assert result.status is Status.INFEASIBLE
     assert result.explanation == (
         "app api must run in 2 datacenters; healthy hosts that may take it (or still run it) "
@@ -198,7 +198,7 @@ def test_spread_no_datacenter_can_give_is_explained(spread_roles: Platform) -> N
 
 def test_allow_moves_makes_a_tight_loss_feasible() -> None:
     platform = _load("loss_needs_one_move")
-    scenario = Scenario(failed_hosts=("h1",))
+    scenario = Scenario("host", ("h1",))
     assert place(platform, scenario, params=PARAMS).status is Status.INFEASIBLE
     result = place(platform, scenario, allow_moves=1, params=PARAMS)
     assert result.status is Status.OPTIMAL
@@ -208,7 +208,7 @@ def test_allow_moves_makes_a_tight_loss_feasible() -> None:
 
 def test_explanation_is_the_minimal_conflict_with_its_fixes() -> None:
     platform = _load("loss_needs_one_move")
-    result = place(platform, Scenario(failed_hosts=("h1",)), params=PARAMS)
+    result = place(platform, Scenario("host", ("h1",)), params=PARAMS)
     assert result.explanation == (
         "app big needs 1 host(s) with 4 cpu, 2048 memory_mb free for its lost container(s); "
         "0 remain",
@@ -221,7 +221,7 @@ def test_explanation_is_the_minimal_conflict_with_its_fixes() -> None:
 
 def test_best_effort_places_what_fits_and_lists_the_rest() -> None:
     platform = _load("shop_web_loses_a_host")
-    scenario = Scenario(failed_hosts=("h1",))
+    scenario = Scenario("host", ("h1",))
     result = place(platform, scenario, best_effort=True, params=PARAMS)
     assert result.status.has_plan
     assert result.unplaced == ("shop-web/0",)
@@ -243,12 +243,12 @@ def test_first_placement_places_every_unit(reference: Platform) -> None:
 
 
 def test_recoverable_agrees_with_the_solver(reference: Platform) -> None:
-    assert recoverable(reference, Scenario(failed_hosts=("eqx-pa2-h0011",))) is True
-    assert recoverable(_load("shop_web_loses_a_host"), Scenario(failed_hosts=("h1",))) is False
+    assert recoverable(reference, Scenario("host", ("eqx-pa2-h0011",))) is True
+    assert recoverable(_load("shop_web_loses_a_host"), Scenario("host", ("h1",))) is False
 
 
 def test_greedy_is_never_better_than_the_bound(reference: Platform) -> None:
-    scenario = Scenario(failed_hosts=("eqx-pa2-h0011", "th-paris2-h0012"))
+    scenario = Scenario("host", ("eqx-pa2-h0011", "th-paris2-h0012"))
     situ = situation(PlatformIndex.of(reference), scenario.down_hosts(reference))
     greedy = greedy_place(situ)
     assert greedy.complete
@@ -279,9 +279,9 @@ def platforms_and_losses(draw: st.DrawFn) -> tuple[Platform, Scenario]:
             spread.append(replace(app, spread=len(dcs)) if len(dcs) >= 2 else app)
         platform = replace(platform, apps=tuple(spread))
     if datacenters > 1 and draw(st.booleans()):
-        return platform, Scenario(failed_datacenters=(platform.hosts[0].datacenter,))
+        return platform, Scenario("datacenter", (platform.hosts[0].datacenter,))
     lost = draw(st.lists(st.sampled_from([h.id for h in platform.hosts]), min_size=1, max_size=3))
-    return platform, Scenario(failed_hosts=tuple(dict.fromkeys(lost)))
+    return platform, Scenario("host", tuple(dict.fromkeys(lost)))
 
 
 @settings(

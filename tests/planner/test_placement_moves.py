@@ -13,7 +13,7 @@ from planner.placement import PlatformIndex, SolveParams, _fits, _problem, lower
 from planner.placement import situation as make_situation
 from planner.plan import Plan, Scenario, moves_between
 
-LOST = Scenario(failed_hosts=("eqx-pa2-h0036",))
+LOST = Scenario("host", ("eqx-pa2-h0036",))
 #: 2 s of deterministic time, one worker: the same answer on an idle or a busy machine.
 PARAMS = SolveParams.repeatable(seed=0, workers=1, time_limit=2.0)
 

@@ -173,7 +173,7 @@ def test_checker_rejects_backup_sites_that_break_a_rule(every_case: Platform) ->
     sites["pg-business"] = ["dc-a", "dc-b", "dc-c"]  # replica 1 left behind the primary (dc-b)
     broken = Plan(
         plan.status,
-        Scenario(failed_hosts=("a-db1",)),
+        Scenario("host", ("a-db1",)),
         plan.before,
         plan.placement,
         plan.moves,

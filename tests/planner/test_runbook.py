@@ -173,7 +173,7 @@ def test_moved_pods_are_deleted_by_name_and_live_mode_drops_the_flag(cluster: Pl
     after = {**cluster.placement, "shop.api": tuple(api)}
     plan = Plan(
         Status.OPTIMAL,
-        Scenario(failed_hosts=("node-a1",)),
+        Scenario("host", ("node-a1",)),
         cluster.placement,
         after,
         moves=(Move("shop.api/1", "node-c3", "node-b1"),),
@@ -192,7 +192,7 @@ def test_drain_order_puts_budget_slack_last_and_warns(cluster: Platform) -> None
     tight = replace(cluster, apps=tuple(web if a.id == "shop.web" else a for a in cluster.apps))
     plan = Plan(
         Status.OPTIMAL,
-        Scenario(failed_hosts=("node-a1", "node-a2")),
+        Scenario("host", ("node-a1", "node-a2")),
         tight.placement,
         tight.placement,
     )
@@ -207,7 +207,7 @@ def test_a_start_on_a_cordoned_node_says_to_open_it(cluster: Platform) -> None:
     after = {**cluster.placement, "shop.web": ("node-c2", "node-b1", "node-c1")}
     plan = Plan(
         Status.OPTIMAL,
-        Scenario(failed_hosts=("node-a1",)),
+        Scenario("host", ("node-a1",)),
         cluster.placement,
         after,
         moves=(Move("shop.web/0", "node-a1", "node-c2"),),

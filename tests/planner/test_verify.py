@@ -270,7 +270,7 @@ def evacuation(platform: Platform, host: str) -> Plan:
         after[owner] = tuple(spare if h == host else h for h in hosts)
     return Plan(
         Status.FEASIBLE,
-        Scenario(failed_hosts=(host,)),
+        Scenario("host", (host,)),
         platform.placement,
         after,
         moves_between(platform.placement, after),
@@ -398,9 +398,7 @@ def test_units_left_on_a_failed_host_are_not_running(reference: Platform) -> Non
     a, b = reference.placement[app]
     assert a is not None and b is not None
     # A plan that loses host a but moves nothing: the app runs on b alone.
-    stay = Plan(
-        Status.FEASIBLE, Scenario(failed_hosts=(a,)), reference.placement, reference.placement
-    )
+    stay = Plan(Status.FEASIBLE, Scenario("host", (a,)), reference.placement, reference.placement)
     theorem = survive_host_losses(encode(reference, stay), max_counterexamples=200)
     assert not theorem.proved
     fatal = {c["host"]: c["apps"] for c in theorem.counterexamples}

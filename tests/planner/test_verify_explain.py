@@ -55,7 +55,7 @@ def test_capacity_too_small_once_containers_are_spread() -> None:
 def test_a_failed_host_leaves_too_few_hosts() -> None:
     shop = platform(3, App("shop", 3, {"cpu": 1}))
     assert explain_infeasible(shop).status is Status.FEASIBLE
-    explanation = explain_infeasible(shop, Scenario(failed_hosts=("h2",)))
+    explanation = explain_infeasible(shop, Scenario("host", ("h2",)))
     assert {(c.rule, c.subject) for c in explanation.conflicts} == {
         ("anti-affinity", "app shop"),
         ("nothing-on-failed", "host h2"),
@@ -78,7 +78,7 @@ def test_a_host_loss_whose_displaced_container_fits_nowhere() -> None:
         {"web": ("h1", "h2"), "big": ("h3",)}
     )
     assert explain_infeasible(placed).status is Status.FEASIBLE
-    explanation = explain_infeasible(placed, Scenario(failed_hosts=("h3",)))
+    explanation = explain_infeasible(placed, Scenario("host", ("h3",)))
     assert explanation.status is Status.INFEASIBLE
     assert {(c.rule, c.subject) for c in explanation.conflicts} == {
         ("capacity", "host h1 cpu"),
@@ -87,7 +87,7 @@ def test_a_host_loss_whose_displaced_container_fits_nowhere() -> None:
     }
     assert "- host h1 has 4 cpu, 1 of it taken by units that stay" in explanation.lines()
     # Were web free to move too, stacking it on one host would make room: anti-affinity joins.
-    everything = explain_infeasible(placed, Scenario(failed_hosts=("h3",)), movable="all")
+    everything = explain_infeasible(placed, Scenario("host", ("h3",)), movable="all")
     assert {(c.rule, c.subject) for c in everything.conflicts} == {
         ("anti-affinity", "app web"),
         ("capacity", "host h1 cpu"),

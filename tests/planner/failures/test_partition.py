@@ -13,20 +13,22 @@ from click.testing import CliRunner
 
 from models.entities import Platform
 from models.io import load_platform
+from planner.audit import audit
 from planner.check import check_plan
 from planner.cli import main
-from planner.failures.partition import (
+from planner.failures.answer import plan_failure
+from planner.failures.partition import PARTITION, cut_off_hosts
+from planner.failures.partition_plan import (
     CUT_OFF,
     NO_SIDE,
     REST,
     PartitionDefect,
     check_partition,
-    cut_off_hosts,
     plan_partition,
 )
-from planner.plan import Plan
+from planner.plan import Plan, Scenario
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture
@@ -166,3 +168,23 @@ def test_cli_partition_bad_input_exits_2(dcs: list[str], message: str) -> None:
     result = CliRunner().invoke(main, ["fail", "partition", *dcs, EVERY_CASE])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_the_kind_cuts_links_and_downs_the_cut_off_hosts(every_case: Platform) -> None:
+    effect = Scenario("partition", ("dc-a",)).effect(every_case)
+    assert effect.hosts_down == cut_off_hosts(every_case, ["dc-a"])
+    assert effect.links_cut == (frozenset({"dc-a"}), frozenset({"dc-b", "dc-c"}))
+    assert [s.targets for s in PARTITION.scenarios(every_case)] == [("dc-a",), ("dc-b",), ("dc-c",)]
+
+
+def test_the_audit_sweeps_every_datacenter_cut_off(every_case: Platform) -> None:
+    result = audit(every_case, workers=1, headroom=False, kinds=["partition"])
+    labels = [o.label for o in result.outcomes]
+    assert sorted(labels) == ["partition of dc-a", "partition of dc-b", "partition of dc-c"]
+    cut_a = next(o for o in result.outcomes if o.label == "partition of dc-a")
+    assert {d.id: d.action.value for d in cut_a.databases}["pg-business"] == "wait"
+
+
+def test_plan_failure_answers_a_partition(every_case: Platform) -> None:
+    plan = plan_failure(every_case, Scenario("partition", ("dc-a",)))
+    assert plan.checked and plan.extra["partition"]["cut_off"] == ["dc-a"]

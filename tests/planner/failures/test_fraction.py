@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -9,12 +11,14 @@ from models.io import load_platform
 from models.reference import example_path, reference_platform
 from planner.cli import main
 from planner.failures.fraction import (
+    FRACTION,
     fraction_hosts,
     fraction_target,
     lost_hosts,
     parse_fraction_target,
     plan_fraction,
 )
+from planner.plan import Scenario
 
 
 def test_the_same_share_of_every_datacenter() -> None:
@@ -81,3 +85,19 @@ def test_cli_fraction_says_what_is_lost_and_what_waits() -> None:
 def test_cli_fraction_share_out_of_range_exits_2() -> None:
     result = CliRunner().invoke(main, ["fail", "fraction", "--share", "0%"])
     assert result.exit_code == 2
+
+
+def test_cli_fraction_takes_the_audit_s_target() -> None:
+    path = str(example_path("small"))
+    args = ["fail", "fraction", "30%@1", path, "--time-limit", "2", "--json"]
+    data = json.loads(CliRunner().invoke(main, args).output)
+    assert data["scenario"] == {"kind": "fraction", "targets": ["30%@1"]}
+    assert data["fraction"] == {"share": 0.3, "seed": 1}
+
+
+def test_the_kind_draws_its_hosts() -> None:
+    platform = reference_platform()
+    effect = Scenario("fraction", ("50%@7",)).effect(platform)
+    assert effect.hosts_down == frozenset(fraction_hosts(platform, 0.5, 7))
+    assert [s.targets for s in FRACTION.scenarios(platform)] == [("50%@1",), ("50%@2",), ("50%@3",)]
+    assert FRACTION.is_target(platform, "25%@9") and not FRACTION.is_target(platform, "0.5")

@@ -12,12 +12,14 @@ from click.testing import CliRunner
 from models.entities import Platform
 from models.io import load_platform
 from models.rules import capacity_findings
+from planner.audit import audit
 from planner.check import check_plan
 from planner.cli import main
-from planner.failures.degraded import degraded_platform, parse_share, plan_degraded
-from planner.plan import Status
+from planner.failures.degraded import DEGRADED, degraded_platform, parse_share
+from planner.failures.degraded_plan import plan_degraded
+from planner.plan import Scenario, Status
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture
@@ -97,3 +99,32 @@ def test_cli_degraded_bad_input_exits_2(args: list[str]) -> None:
     result = CliRunner().invoke(main, ["fail", "degraded", *args, path])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_cli_degraded_takes_a_share_per_host() -> None:
+    path = str(DATA / "degraded_host_keeps_half.yaml")
+    args = ["fail", "degraded", "h1@50%", "h2@25%", path, "--json"]
+    data = json.loads(CliRunner().invoke(main, args).output)
+    assert data["degraded"] == {"h1": 0.5, "h2": 0.25}
+    assert data["scenario"] == {"kind": "degraded", "targets": ["h1@50%", "h2@25%"]}
+
+
+def test_cli_degraded_host_without_share_exits_2() -> None:
+    path = str(DATA / "degraded_host_keeps_half.yaml")
+    result = CliRunner().invoke(main, ["fail", "degraded", "h1", path])
+    assert result.exit_code == 2
+    assert "'h1' has no share: give h1@50% or --capacity 50%" in result.output
+
+
+def test_the_kind_reads_its_targets(half: Platform) -> None:
+    assert DEGRADED.is_target(half, "h1@50%") and not DEGRADED.is_target(half, "h9@50%")
+    assert not DEGRADED.is_target(half, "h1") and not DEGRADED.is_target(half, "h1@0%")
+    assert Scenario("degraded", ("h1@50%",)).effect(half).capacity == {"h1": 0.5}
+    assert [s.targets for s in DEGRADED.scenarios(half)][:1] == [("h1@50%",)]
+
+
+def test_the_audit_sweeps_every_host_at_half_capacity(half: Platform) -> None:
+    result = audit(half, workers=1, headroom=False, kinds=["degraded"])
+    by_label = {o.label: o for o in result.outcomes}
+    assert set(by_label) == {f"degraded host h{i}@50%" for i in range(1, 5)}
+    assert all(o.checked for o in result.outcomes)

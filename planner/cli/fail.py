@@ -1,0 +1,182 @@
+"""``drplan fail <kind> TARGET... [FILE]``: one subcommand per registered failure kind.
+
+The subcommands are derived from :mod:`planner.failures.registry`: a kind's name, metavar and
+help make its command; the planner that answers it (host failure or disaster recovery) decides
+its options and its summary. Every plan is certified (checker and Z3) before it is printed or
+written.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from rich.console import Console
+
+from planner.certify import PlanDefect
+from planner.cli.common import (
+    check_output,
+    fail_bad_input,
+    load_platform_or_exit,
+    looks_like_file,
+    unknown_id_lines,
+)
+from planner.cli.disaster import disaster_exit_code, print_disaster_plan, wide_console
+from planner.cli.placement import (
+    allow_moves_option,
+    emit_plan,
+    exit_code,
+    finish_plan,
+    imperfect_options,
+    output_option,
+    plan_defect_exit,
+    print_summary,
+    solve_options,
+)
+from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
+from planner.failures.answer import plan_failure
+from planner.failures.base import Answer, FailureKind, UnknownTargetError
+from planner.failures.registry import KINDS
+from planner.plan import Plan, Scenario
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def usage(kind: FailureKind) -> str:
+    return f"usage: drplan fail {kind.name} {kind.metavar} [{kind.metavar} ...] [FILE]"
+
+
+def split_file(
+    kind: FailureKind, args: tuple[str, ...], file: str | None
+) -> tuple[tuple[str, ...], str | None]:
+    """The targets, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json`` (or
+    existing file). A file anywhere else (``fail host FILE HOST``: the arguments swapped) is bad
+    input."""
+    if args and looks_like_file(args[-1]):
+        if file is not None:
+            fail_bad_input(
+                [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
+            )
+        args, file = args[:-1], args[-1]
+    misplaced = [a for a in args if looks_like_file(a)]
+    if misplaced:
+        fail_bad_input(
+            [
+                f"{a}: a platform file given as a {kind.noun} (arguments swapped?); {usage(kind)}"
+                for a in misplaced
+            ]
+        )
+    if not args:
+        fail_bad_input([f"{file or 'fail'}: no {kind.noun} given; {usage(kind)}"])
+    return args, file
+
+
+def _options(kind: FailureKind) -> list[Decorator]:
+    """The options of ``fail <kind>``, by the planner that answers it."""
+    common: list[Decorator] = [allow_moves_option, imperfect_options]
+    if kind.answer is Answer.HOSTS:
+        common += [
+            click.option("--best-effort", is_flag=True, help="Place what fits; list the rest."),
+            click.option(
+                "--redeploy",
+                is_flag=True,
+                help="Restore sandbox and starter databases elsewhere from their best backup "
+                "(data loss) instead of waiting for their host.",
+            ),
+        ]
+    else:
+        common += [
+            click.option(
+                "--best-effort/--all-or-nothing",
+                default=True,
+                show_default=True,
+                help="Restore what fits when not everything does, or answer infeasible.",
+            ),
+            click.option(
+                "--rehome/--no-rehome",
+                default=True,
+                show_default=True,
+                help=f"Re-home the backup replicas lost with the {kind.noun}.",
+            ),
+        ]
+    return [
+        click.argument("targets", nargs=-1, required=True, metavar=f"{kind.metavar}... [FILE]"),
+        click.option(
+            "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
+        ),
+        *common,
+        solve_options,
+        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a summary."),
+        output_option,
+        runbook_option,
+    ]
+
+
+def _show(kind: FailureKind, plan: Plan, platform: Any, source: str) -> Callable[[], None]:
+    """The readable summary of the plan, as its planner's command shows it."""
+    if kind.answer is Answer.HOSTS:
+        title = f"loss of {plan.scenario.label}"
+        return lambda: print_summary(plan, Console(), title)
+    title = f"loss of {plan.scenario.label} ({source})"
+    starts = platform.policy.starts_per_host_per_minute
+    return lambda: print_disaster_plan(plan, wide_console(), title, starts)
+
+
+def kind_command(kind: FailureKind) -> click.Command:
+    """``drplan fail <kind>``, made from the kind."""
+
+    def run(
+        targets: tuple[str, ...],
+        file: str | None,
+        as_json: bool,
+        output: str | None,
+        runbook: str | None,
+        force: bool,
+        **options: Any,
+    ) -> None:
+        targets, file = split_file(kind, targets, file)
+        source = file or "reference platform"
+        check_output(output, force, file)
+        platform = load_platform_or_exit(file)
+        check_runbook(platform, runbook, source)
+        rehome = options.pop("rehome", True)
+        try:
+            plan = plan_failure(
+                platform,
+                Scenario(kind.name, tuple(dict.fromkeys(targets))),
+                rehome_backups=rehome,
+                **options,
+            )
+        except UnknownTargetError as error:
+            fail_bad_input(
+                unknown_id_lines(source, kind.plural, kind.noun, error.unknown, error.known)
+            )
+        except PlanDefect as defect:
+            plan_defect_exit(defect)
+        plan = finish_plan(platform, plan)
+        emit_plan(plan, as_json, output, _show(kind, plan, platform, source))
+        emit_runbook(platform, plan, runbook, source)
+        code = exit_code(plan) if kind.answer is Answer.HOSTS else disaster_exit_code(plan)
+        sys.exit(code)
+
+    run.__doc__ = (
+        f"{kind.help}\n\nUsage: {usage(kind)[len('usage: ') :]}. Without FILE, the reference "
+        "platform. Exit 1 when the loss cannot be absorbed (the output says why), 2 for bad "
+        "input, 3 when a plan fails its own checks."
+    )
+    command: Any = run
+    for decorate in reversed(_options(kind)):
+        command = decorate(command)
+    return click.command(kind.name)(command)
+
+
+@click.group()
+def fail() -> None:
+    """Plans for a loss: hosts, a datacenter, or any registered failure kind."""
+
+
+for _kind in KINDS.values():
+    if _kind.answer is not Answer.OWN:  # those bring their own command (planner.cli.failures)
+        fail.add_command(kind_command(_kind))
