@@ -8,6 +8,7 @@ from __future__ import annotations
 from planner.failures.base import FailureKind
 from planner.failures.datacenter import DATACENTER
 from planner.failures.degraded import DEGRADED
+from planner.failures.drain import DRAIN
 from planner.failures.fraction import FRACTION
 from planner.failures.host import HOST
 from planner.failures.partition import PARTITION
@@ -16,7 +17,7 @@ from planner.failures.rack import RACK
 
 #: Every registered kind, by name.
 KINDS: dict[str, FailureKind] = {
-    k.name: k for k in (HOST, DATACENTER, RACK, POWER, DEGRADED, FRACTION, PARTITION)
+    k.name: k for k in (HOST, DATACENTER, RACK, POWER, DEGRADED, FRACTION, PARTITION, DRAIN)
 }
 
 #: The kinds ``drplan audit`` sweeps unless told (``--kinds``).

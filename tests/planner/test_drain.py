@@ -15,14 +15,17 @@ from hypothesis import strategies as st
 from models.entities import Platform
 from models.generate import generate_platform
 from models.io import load_platform
+from planner.audit import audit
 from planner.certify import PlanDefect
 from planner.check import check_plan
 from planner.cli import main
 from planner.drain import DrainPlan, check_drain, plan_drain
 from planner.failover import transfer_s
 from planner.failure import UnknownHostError
-from planner.plan import Status
+from planner.failures.drain import DRAIN, drained_hosts
+from planner.plan import Scenario, Status
 from planner.quorum import app_min_up, has_quorum, may_be_away, quorum
+from planner.scenarios import Verdict
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -285,3 +288,25 @@ def test_generated_drains_are_checked_or_explained(seed: int, drained: int, para
     else:
         assert drain.explanation and drain.failed_wave is not None
         assert drain.blocked_by in ("capacity", "availability", "time")
+
+
+# The audit: many hosts drained at once --------------------------------------------------------
+
+
+def test_the_audit_flags_a_drain_of_many_hosts_at_once(comeback: Platform) -> None:
+    result = audit(comeback, workers=1, headroom=False, kinds=["drain"])
+    by_label = {o.label: o for o in result.outcomes}
+    assert set(by_label) == {"drain of 25%@0", "drain of 50%@0"}
+    # A quarter (one host per datacenter here) fits; half (two of the three) overloads h1 or h3.
+    assert by_label["drain of 25%@0"].verdict is Verdict.RECOVERABLE
+    half = by_label["drain of 50%@0"]
+    assert half.verdict is Verdict.UNRECOVERABLE
+    assert any("would hold memory_mb 14336/10240 (+4096" in line for line in half.explanation)
+    assert result.ranked()[0].label == "drain of 50%@0"  # ranked worst
+
+
+def test_the_drain_kind_plans_the_whole_drain(comeback: Platform) -> None:
+    plan = DRAIN.plan(comeback, Scenario("drain", ("25%@0",)), seed=0, workers=1, time_limit=2)
+    assert plan.checked and plan.verified
+    assert plan.extra["drain"]["status"] == "feasible"
+    assert drained_hosts(comeback, ["25%@0"]) == tuple(plan.extra["drain"]["hosts"])
