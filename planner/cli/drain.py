@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from models.entities import Platform
 from planner import durations
 from planner.certify import PlanDefect
 from planner.cli.common import (
@@ -145,6 +146,21 @@ def drain_command(
     hosts, file = split_args(hosts, file, "usage: drplan drain HOST [HOST ...] [FILE]")
     check_output(output, force, file)
     platform = load_platform_or_exit(file)
+    run_drain(platform, hosts, file, max_parallel, seed, workers, time_limit, as_json, output)
+
+
+def run_drain(
+    platform: Platform,
+    hosts: tuple[str, ...],
+    file: str | None,
+    max_parallel: int,
+    seed: int,
+    workers: int,
+    time_limit: float,
+    as_json: bool,
+    output: str | None,
+) -> None:
+    """Plan the drain, print or write it, and exit 0 (a plan) or 1 (a wave does not fit)."""
     try:
         drain = plan_drain(
             platform,

@@ -26,7 +26,7 @@ from planner.cli.common import (
     time_limit_type,
     unknown_id_lines,
 )
-from planner.cli.drain import split_args
+from planner.cli.drain import PARALLEL, run_drain, split_args
 from planner.cli.fail import fail
 from planner.cli.placement import (
     emit_plan,
@@ -40,6 +40,7 @@ from planner.cli.placement import (
 from planner.durations import duration
 from planner.failures.degraded import DEGRADED, parse_degraded_target, parse_share
 from planner.failures.degraded_plan import describe, plan_degraded
+from planner.failures.drain import DRAIN, drained_hosts
 from planner.failures.fraction import (
     FRACTION,
     fraction_hosts,
@@ -351,3 +352,52 @@ def fail_partition(
         output,
         lambda p: _show(p, title, lambda: _partition_lines(platform, p)),
     )
+
+
+@fail.command("drain")
+@click.argument("targets", nargs=-1, required=True, metavar=f"{DRAIN.metavar}... [FILE]")
+@click.option(
+    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
+)
+@click.option(
+    "--max-parallel",
+    type=PARALLEL,
+    default=None,
+    help="Hosts drained at the same time (default: all at once).",
+)
+@solve_options
+@json_option()
+@output_option
+def fail_drain(
+    targets: tuple[str, ...],
+    file: str | None,
+    max_parallel: int | None,
+    seed: int,
+    workers: int,
+    time_limit: float,
+    as_json: bool,
+    output: str | None,
+    force: bool,
+) -> None:
+    """The audit's drain scenario: a share of every datacenter's hosts (drawn by a seed, as
+    fail fraction draws them) drained at once with drplan drain.
+
+    Usage: drplan fail drain 25%@0 [FILE]. Exit 1 when a wave does not fit.
+    """
+    usage = "usage: drplan fail drain SHARE%@SEED [SHARE%@SEED ...] [FILE]"
+    targets, file = split_args(targets, file, usage)
+    problems = []
+    for target in targets:
+        try:
+            parse_fraction_target(target)
+        except ValueError as error:
+            problems.append(f"drain: {error}; {usage}")
+    if problems:
+        fail_bad_input(problems)
+    check_output(output, force, file)
+    platform = load_platform_or_exit(file)
+    hosts = drained_hosts(platform, targets)
+    if not hosts:
+        fail_bad_input([f"{file or 'reference platform'}: drain: the draw names no host"])
+    parallel = max_parallel or len(hosts)
+    run_drain(platform, hosts, file, parallel, seed, workers, time_limit, as_json, output)

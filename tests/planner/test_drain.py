@@ -310,3 +310,12 @@ def test_the_drain_kind_plans_the_whole_drain(comeback: Platform) -> None:
     assert plan.checked and plan.verified
     assert plan.extra["drain"]["status"] == "feasible"
     assert drained_hosts(comeback, ["25%@0"]) == tuple(plan.extra["drain"]["hosts"])
+
+
+def test_cli_fail_drain_replays_the_audit_s_scenario() -> None:
+    path = _path("drain_returned_host_takes_load")
+    result = CliRunner().invoke(main, ["fail", "drain", "50%@0", path])
+    assert result.exit_code == 1, result.output
+    assert "(+4096, 140.0 %)" in result.output
+    bad = CliRunner().invoke(main, ["fail", "drain", "half", path])
+    assert bad.exit_code == 2 and "not a fraction target" in bad.output
