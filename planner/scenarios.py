@@ -323,6 +323,13 @@ def evaluate_scenario(context: AuditContext, scenario: Scenario) -> ScenarioOutc
     for host in down:
         for owner, n in context.owners_on.get(host, ()):
             lost[owner] += n
+    if scenario.failure_kind.answer is Answer.OWN:
+        own: Any = scenario.failure_kind  # degraded hosts, a partition: the kind plans itself
+        settings = context.settings
+        plan = own.plan(
+            platform, scenario, seed=settings.seed, workers=1, time_limit=settings.time_limit_s
+        )
+        return _outcome(scenario, down, lost, plan, plan, f"fail: {scenario.kind}", plan.verified)
     if not lost and not context.index.never_placed:
         return ScenarioOutcome(
             scenario, len(down), 0, Status.FEASIBLE, "nothing lost", checked=True, stays_down=()

@@ -26,7 +26,8 @@ INTERRUPTED = 130
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("planner.cli.audit", "audit_command"),
     "backups": ("planner.cli.backups", "backups"),
-    "fail": ("planner.cli.fail", "fail"),
+    "drain": ("planner.cli.drain", "drain_command"),
+    "fail": ("planner.cli.failures", "fail"),
     "place": ("planner.cli.placement", "place"),
     "report": ("planner.cli.audit", "report_command"),
     "roadef": ("planner.cli.roadef", "roadef"),

@@ -178,4 +178,5 @@ def fail() -> None:
 
 
 for _kind in KINDS.values():
-    fail.add_command(kind_command(_kind))
+    if _kind.answer is not Answer.OWN:  # those bring their own command (planner.cli.failures)
+        fail.add_command(kind_command(_kind))

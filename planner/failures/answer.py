@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from models.entities import Platform
 from planner.failures.base import Answer, check_targets
 from planner.plan import Plan, Scenario
@@ -47,6 +49,10 @@ def plan_failure(
     """
     kind = scenario.failure_kind
     check_targets(kind, platform, scenario.targets)
+    if kind.answer is Answer.OWN:
+        own: Any = kind
+        plan: Plan = own.plan(platform, scenario, seed=seed, workers=workers, time_limit=time_limit)
+        return plan
     if kind.answer is Answer.HOSTS:
         from planner.failure import plan_hosts_down
 

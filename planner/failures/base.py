@@ -51,6 +51,9 @@ class Answer(StrEnum):
     #: The disaster-recovery planner (:mod:`planner.disaster`): lost sites restored in the
     #: surviving datacenters, with a runbook and the lost backup replicas re-homed.
     DISASTER = "disaster"
+    #: The kind plans itself (degraded hosts, a partition): its ``plan(platform, scenario, *,
+    #: seed, workers, time_limit)`` returns the certified plan; its command is its own.
+    OWN = "own"
 
 
 class FailureKind(Protocol):
@@ -96,7 +99,11 @@ def label(kind: FailureKind, targets: Sequence[str]) -> str:
 
 
 def unknown_targets(kind: FailureKind, platform: Platform, targets: Iterable[str]) -> list[str]:
-    """The targets the platform does not have, in the order given."""
+    """The targets the platform does not have, in the order given (a kind whose targets carry
+    parameters, ``h1@50%``, reads them with its own ``is_target(platform, target)``)."""
+    is_target = getattr(kind, "is_target", None)
+    if is_target is not None:
+        return [t for t in targets if not is_target(platform, t)]
     known = set(kind.targets(platform))
     return [t for t in targets if t not in known]
 

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 from planner.failures.base import FailureKind
 from planner.failures.datacenter import DATACENTER
+from planner.failures.degraded import DEGRADED
+from planner.failures.drain import DRAIN
+from planner.failures.fraction import FRACTION
 from planner.failures.host import HOST
+from planner.failures.partition import PARTITION
 from planner.failures.power import POWER
 from planner.failures.rack import RACK
 from planner.failures.region import REGION
 
 #: Every registered kind, by name.
-KINDS: dict[str, FailureKind] = {k.name: k for k in (HOST, DATACENTER, RACK, POWER, REGION)}
+KINDS: dict[str, FailureKind] = {
+    k.name: k
+    for k in (HOST, DATACENTER, RACK, POWER, REGION, DEGRADED, FRACTION, PARTITION, DRAIN)
+}
 
 #: The kinds ``drplan audit`` sweeps unless told (``--kinds``).
 DEFAULT_AUDIT_KINDS: tuple[str, ...] = ("host", "datacenter")

@@ -23,6 +23,7 @@ from models.io import PlatformFileError, loads_json, read_text
 from models.schema import MAX_ID_LENGTH, Id
 from planner.exceptions import MAX_PROBLEMS as MAX_PROBLEMS  # problems listed one per line
 from planner.exceptions import PlanFileError
+from planner.failures.base import unknown_targets
 from planner.failures.datacenter import DATACENTER
 from planner.failures.host import HOST
 from planner.failures.registry import KINDS
@@ -222,9 +223,9 @@ def _plan(spec: PlanSpec, data: Mapping[str, Any], platform: Platform, source: s
         if spec.scenario.targets or spec.scenario.kind
         else ("failed_datacenters" if spec.scenario.failed_datacenters else "failed_hosts")
     )
-    known = set(kind.targets(platform))
+    unknown = set(unknown_targets(kind, platform, scenario.targets))
     for i, target in enumerate(scenario.targets):
-        if target not in known:
+        if target in unknown:
             bad(f"scenario.{field}[{i}]", f"unknown {kind.noun}", target)
 
     if spec.status.has_plan and not spec.placement and platform.placement:

@@ -48,6 +48,7 @@ def _commands(platform: Path, out: Path) -> dict[str, list[str]]:
         "report": ["report", str(platform), "--workers", "1", "--no-headroom", "-o", str(out)],
         "audit": ["audit", str(platform), "--workers", "1", "--no-headroom", "-o", str(out)],
         "place": ["place", str(platform), "-o", str(out)],
+        "drain": ["drain", "h1", str(platform), *FAST, "-o", str(out)],
     }
 
 

@@ -1,0 +1,187 @@
+"""``drplan drain HOST... [--max-parallel N] [FILE]``: a rolling drain in checked waves."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from models.entities import Platform
+from planner import durations
+from planner.certify import PlanDefect
+from planner.cli.common import (
+    ExitCode,
+    check_output,
+    emit_json,
+    fail_bad_input,
+    json_option,
+    load_platform_or_exit,
+    looks_like_file,
+    shown,
+    unknown_id_lines,
+)
+from planner.cli.placement import MAX_ROWS, output_option, plan_defect_exit, solve_options
+from planner.drain import DrainPlan, plan_drain
+from planner.failure import UnknownHostError
+
+
+def split_args(
+    args: tuple[str, ...], file: str | None, usage: str
+) -> tuple[tuple[str, ...], str | None]:
+    """The ids, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json`` (or
+    existing file); a file anywhere else, or no id, is bad input (``usage`` says how)."""
+    if args and looks_like_file(args[-1]):
+        if file is not None:
+            fail_bad_input(
+                [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
+            )
+        args, file = args[:-1], args[-1]
+    misplaced = [a for a in args if looks_like_file(a)]
+    if misplaced:
+        fail_bad_input(
+            [
+                f"{a}: a platform file given as an id (arguments swapped?); {usage}"
+                for a in misplaced
+            ]
+        )
+    if not args:
+        fail_bad_input([f"{file or 'drplan'}: nothing given; {usage}"])
+    return args, file
+
+
+#: Hosts drained at once: at least one, at most as many as a platform can have.
+PARALLEL = click.IntRange(1, 1_000_000)
+
+
+def print_drain(drain: DrainPlan, console: Console) -> None:
+    """The readable summary: the waves, the peak utilisation, what would overload."""
+    console.print(
+        f"[bold]drain of {len(drain.hosts)} host(s), at most {drain.max_parallel} at a "
+        f"time[/bold]: {drain.status.value}"
+    )
+    if drain.waves:
+        table = Table(
+            title=f"Waves ({len(drain.waves)}): peak utilisation while new and old units both "
+            "run, starts on the busiest host"
+        )
+        columns = ("wave", "hosts", "moves", "switchovers", "peak", "on", "starts", "duration")
+        for column in columns:
+            table.add_column(column, justify="left" if column in ("hosts", "on") else "right")
+        for wave in drain.waves[:MAX_ROWS]:
+            switchovers = sum(1 for d in wave.databases if d["action"] == "switchover")
+            table.add_row(
+                str(wave.number),
+                shown(", ".join(wave.hosts), 120),
+                str(len(wave.plan.moves)),
+                str(switchovers),
+                f"{wave.peak.percent:.1f} %",
+                shown(f"{wave.peak.host or '-'} {wave.peak.resource or ''}"),
+                str(wave.starts_on_busiest_host),
+                durations.duration(wave.duration_s),
+            )
+        if len(drain.waves) > MAX_ROWS:
+            table.caption = f"... and {len(drain.waves) - MAX_ROWS} more (see --json)"
+        console.print(table)
+    during = f", peak {shown(str(drain.peak), None)} during it" if drain.waves else ""
+    console.print(
+        f"utilisation: {shown(str(drain.baseline), None)} before the drain{during}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if drain.moved_twice:
+        units = ", ".join(shown(u) for u in drain.moved_twice[:MAX_ROWS])
+        console.print(
+            f"moved twice ({len(drain.moved_twice)}, landed on a host drained later): {units}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for line in drain.explanation:
+        console.print(f"  {shown(line, None)}", highlight=False, soft_wrap=True)
+    if drain.waves:
+        proved = len(drain.verified)
+        console.print(
+            f"checked: {'yes' if drain.checked else 'no'}, every wave's placement and moves, "
+            f"{proved} Z3 invariant(s) proved on each",
+            highlight=False,
+        )
+
+
+@click.command("drain")
+@click.argument("hosts", nargs=-1, required=True)
+@click.option(
+    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
+)
+@click.option(
+    "--max-parallel",
+    type=PARALLEL,
+    default=1,
+    show_default=True,
+    help="Hosts drained at the same time.",
+)
+@solve_options
+@json_option()
+@output_option
+def drain_command(
+    hosts: tuple[str, ...],
+    file: str | None,
+    max_parallel: int,
+    seed: int,
+    workers: int,
+    time_limit: float,
+    as_json: bool,
+    output: str | None,
+    force: bool,
+) -> None:
+    """A rolling drain of HOST [HOST ...] of FILE (the reference platform by default).
+
+    Usage: drplan drain HOST [HOST ...] [--max-parallel N] [FILE]. Each wave drains up to N
+    hosts: every unit there starts on another host before the old one stops, no app goes below
+    its min_up nor any database below its quorum, and hosts drained earlier take load again.
+    Exit 1 when a wave cannot be drained (the output says which, what would overload and the
+    most hosts at a time capacity allows). --time-limit is per wave.
+    """
+    hosts, file = split_args(hosts, file, "usage: drplan drain HOST [HOST ...] [FILE]")
+    check_output(output, force, file)
+    platform = load_platform_or_exit(file)
+    run_drain(platform, hosts, file, max_parallel, seed, workers, time_limit, as_json, output)
+
+
+def run_drain(
+    platform: Platform,
+    hosts: tuple[str, ...],
+    file: str | None,
+    max_parallel: int,
+    seed: int,
+    workers: int,
+    time_limit: float,
+    as_json: bool,
+    output: str | None,
+) -> None:
+    """Plan the drain, print or write it, and exit 0 (a plan) or 1 (a wave does not fit)."""
+    try:
+        drain = plan_drain(
+            platform,
+            hosts,
+            max_parallel=max_parallel,
+            seed=seed,
+            workers=workers,
+            time_limit=time_limit,
+        )
+    except UnknownHostError as error:
+        source = file or "reference platform"
+        fail_bad_input(unknown_id_lines(source, "hosts", "host", error.hosts, platform.host_by_id))
+    except PlanDefect as defect:
+        plan_defect_exit(defect)
+    if output:
+        emit_json(drain.to_dict(), output)
+    if output != "-":
+        if as_json:
+            emit_json(drain.to_dict())
+        else:
+            print_drain(drain, Console())
+            if output:
+                click.echo(f"wrote {Path(output)}")
+    sys.exit(ExitCode.OK if drain.status.has_plan else ExitCode.FINDINGS)

@@ -1,0 +1,142 @@
+"""``fail degraded``: hosts that stay up with part of their capacity (swap storms, noisy
+neighbours). A target names a host and the share it keeps: ``h1@50%``. The plan
+(:mod:`planner.failures.degraded_plan`) moves what no longer fits, the fewest units."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from models.entities import Platform
+from planner.failures.base import Answer, Effect
+
+if TYPE_CHECKING:
+    import z3
+
+    from planner.plan import Plan, Scenario
+    from planner.verify.certificate import TheoremResult
+    from planner.verify.encoding import Encoding
+
+__all__ = [
+    "AUDIT_SHARE",
+    "DEGRADED",
+    "degraded_platform",
+    "degraded_target",
+    "parse_degraded_target",
+    "parse_share",
+]
+
+#: The share of capacity the audit leaves each host in turn.
+AUDIT_SHARE = 0.5
+
+
+def parse_share(text: str) -> float:
+    """``50%`` or ``0.5`` as a share strictly between 0 and 1.
+
+    Raises
+    ------
+    ValueError
+        When ``text`` is no number, or not strictly between 0 and 100 %.
+    """
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ValueError(f"not a share: {text!r} (give 50% or 0.5)") from None
+    if not 0 < value < 1:
+        raise ValueError(f"a share is strictly between 0 and 100 % (got {text!r})")
+    return value
+
+
+def degraded_target(host: str, share: float) -> str:
+    """The target of a host keeping ``share`` of its capacity: ``h1@50%``."""
+    return f"{host}@{100 * share:g}%"
+
+
+def parse_degraded_target(target: str) -> tuple[str, float]:
+    """``(host, share)`` from ``h1@50%`` (``@`` is never in an id).
+
+    Raises
+    ------
+    ValueError
+        When the target has no ``@SHARE``, or the share is not strictly between 0 and 100 %.
+    """
+    host, sep, share = target.rpartition("@")
+    if not sep or not host:
+        raise ValueError(f"not a degraded host: {target!r} (give HOST@SHARE, e.g. h1@50%)")
+    return host, parse_share(share)
+
+
+def kept_shares(targets: Sequence[str]) -> dict[str, float]:
+    """Host -> the share it keeps (the last target naming a host wins)."""
+    return dict(parse_degraded_target(t) for t in targets)
+
+
+def degraded_platform(platform: Platform, kept: Mapping[str, float]) -> Platform:
+    """``platform`` with each host of ``kept`` left with that share of its capacity (every
+    resource alike)."""
+    hosts = tuple(
+        replace(h, capacity={r: a * kept[h.id] for r, a in h.capacity.items()})
+        if h.id in kept
+        else h
+        for h in platform.hosts
+    )
+    return replace(platform, hosts=hosts)
+
+
+class DegradedHosts:
+    """Hosts that stay up with part of their capacity: what no longer fits moves."""
+
+    name = "degraded"
+    noun = "degraded host"
+    plural = "degraded hosts"
+    metavar = "HOST@SHARE"
+    help = "Hosts that stay up with part of their capacity: what no longer fits moves."
+    answer = Answer.OWN
+
+    def targets(self, platform: Platform) -> tuple[str, ...]:
+        return tuple(degraded_target(h.id, AUDIT_SHARE) for h in platform.hosts)
+
+    def is_target(self, platform: Platform, target: str) -> bool:
+        try:
+            host, _ = parse_degraded_target(target)
+        except ValueError:
+            return False
+        return host in platform.host_by_id
+
+    def effect(self, platform: Platform, targets: Sequence[str]) -> Effect:
+        kept = {
+            h: s
+            for h, s in kept_shares([t for t in targets if self.is_target(platform, t)]).items()
+        }
+        return Effect(capacity=kept)
+
+    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
+        """Every host in turn at :data:`AUDIT_SHARE` of its capacity."""
+        from planner.plan import Scenario
+
+        return tuple(Scenario(self.name, (t,)) for t in self.targets(platform))
+
+    def theorem(
+        self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int
+    ) -> TheoremResult | None:
+        return None  # nothing is lost: no survivability theorem
+
+    def plan(
+        self, platform: Platform, scenario: Scenario, *, seed: int, workers: int, time_limit: float
+    ) -> Plan:
+        """The certified plan (on the degraded platform)."""
+        from planner.failures.degraded_plan import plan_degraded
+
+        _, plan = plan_degraded(
+            platform,
+            kept_shares(scenario.targets),
+            seed=seed,
+            workers=workers,
+            time_limit=time_limit,
+        )
+        return plan
+
+
+DEGRADED = DegradedHosts()

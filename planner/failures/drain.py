@@ -1,0 +1,108 @@
+"""``drain`` as an audit scenario: a share of every datacenter's hosts drained at once, as the
+restart campaign of postmortem SPM-2026-001 drained many nodes in parallel. A target names the
+share and the seed of the draw, as ``fail fraction``'s do (``25%@0``); the drain itself is
+``drplan drain``'s (:mod:`planner.drain`): waves as large as min_up and quorum allow, every
+wave checked and certified. Nothing is lost: the plan the audit reads is the whole drain, its
+placement the last wave's, or the drain's infeasibility with what would overload."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from models.entities import Platform
+from planner.failures.base import Answer, Effect
+from planner.failures.fraction import fraction_hosts, fraction_target, parse_fraction_target
+
+if TYPE_CHECKING:
+    import z3
+
+    from planner.plan import Plan, Scenario
+    from planner.verify.certificate import TheoremResult
+    from planner.verify.encoding import Encoding
+
+__all__ = ["AUDIT_DRAINS", "DRAIN", "drained_hosts"]
+
+#: The drains the audit sweeps: a quarter, then half, of every datacenter's hosts at once.
+AUDIT_DRAINS: tuple[tuple[float, int], ...] = ((0.25, 0), (0.5, 0))
+
+
+def drained_hosts(platform: Platform, targets: Sequence[str]) -> tuple[str, ...]:
+    """The hosts the targets' draws drain, in file order."""
+    chosen: set[str] = set()
+    for target in targets:
+        share, seed = parse_fraction_target(target)
+        chosen.update(fraction_hosts(platform, share, seed))
+    return tuple(h.id for h in platform.hosts if h.id in chosen)
+
+
+class HostsDrained:
+    """Many hosts drained at once (planned maintenance): what would overload."""
+
+    name = "drain"
+    noun = "drain of"
+    plural = "drains of"
+    metavar = "SHARE%@SEED"
+    help = "A share of every datacenter's hosts drained at once (see drplan drain)."
+    answer = Answer.OWN
+
+    def targets(self, platform: Platform) -> tuple[str, ...]:
+        return tuple(fraction_target(share, seed) for share, seed in AUDIT_DRAINS)
+
+    def is_target(self, platform: Platform, target: str) -> bool:
+        try:
+            parse_fraction_target(target)
+        except ValueError:
+            return False
+        return True
+
+    def effect(self, platform: Platform, targets: Sequence[str]) -> Effect:
+        return Effect()  # drained hosts come back: nothing is lost
+
+    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
+        from planner.plan import Scenario
+
+        if len(platform.hosts) < 2:
+            return ()
+        return tuple(Scenario(self.name, (t,)) for t in self.targets(platform))
+
+    def theorem(
+        self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int
+    ) -> TheoremResult | None:
+        return None
+
+    def plan(
+        self, platform: Platform, scenario: Scenario, *, seed: int, workers: int, time_limit: float
+    ) -> Plan:
+        """The whole drain as one plan: certified, or infeasible with what would overload."""
+        from dataclasses import replace
+
+        from planner.certify import certify_plan
+        from planner.drain import plan_drain
+        from planner.plan import Plan, moves_between
+
+        hosts = drained_hosts(platform, scenario.targets)
+        drain = plan_drain(
+            platform,
+            hosts,
+            max_parallel=len(hosts),
+            seed=seed,
+            workers=workers,
+            time_limit=time_limit,
+        )
+        placement = drain.placement if drain.status.has_plan else platform.placement
+        plan = Plan(
+            status=drain.status,
+            scenario=scenario,
+            before=platform.placement,
+            placement=placement,
+            moves=moves_between(platform.placement, placement),
+            explanation=drain.explanation,
+            extra={"allow_moves": len(drain.moves), "drain": drain.to_dict()},
+        )
+        if drain.status.has_plan:
+            plan = replace(plan, extra={**plan.extra, "backups": dict(drain.backups)})
+        return certify_plan(platform, plan)
+
+
+DRAIN = HostsDrained()

@@ -1,0 +1,76 @@
+"""``fail partition``: datacenters cut off from the rest of their region. The targets are the
+cut-off datacenters; seen from the rest, their hosts are down. The plan
+(:mod:`planner.failures.partition_plan`) decides each database by its quorum."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from models.entities import Platform
+from planner.failures.base import Answer, Effect
+
+if TYPE_CHECKING:
+    import z3
+
+    from planner.plan import Plan, Scenario
+    from planner.verify.certificate import TheoremResult
+    from planner.verify.encoding import Encoding
+
+__all__ = ["PARTITION", "cut_off_hosts"]
+
+
+def cut_off_hosts(platform: Platform, datacenters: Sequence[str]) -> frozenset[str]:
+    """The hosts of the cut-off datacenters."""
+    cut = set(datacenters)
+    return frozenset(h.id for h in platform.hosts if h.datacenter in cut)
+
+
+class Partition:
+    """Datacenters cut off from the rest: what runs there keeps running, unreachable."""
+
+    name = "partition"
+    noun = "partition of"
+    plural = "partition of"
+    metavar = "DATACENTER"
+    help = (
+        "Datacenters cut off from the rest of the region: their units start on the rest's "
+        "hosts, each database fails over or not by its quorum."
+    )
+    answer = Answer.OWN
+
+    def targets(self, platform: Platform) -> tuple[str, ...]:
+        """The datacenters that hold hosts."""
+        return tuple(dc for dc, hosts in platform.hosts_by_datacenter.items() if hosts)
+
+    def effect(self, platform: Platform, targets: Sequence[str]) -> Effect:
+        cut = frozenset(t for t in targets if t in platform.datacenter_by_id)
+        rest = frozenset(self.targets(platform)) - cut
+        return Effect(
+            hosts_down=cut_off_hosts(platform, tuple(cut)),
+            links_cut=(cut, rest) if cut and rest else (),
+        )
+
+    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
+        """Each datacenter with hosts cut off in turn (when another one is left)."""
+        from planner.plan import Scenario
+
+        dcs = self.targets(platform)
+        return tuple(Scenario(self.name, (dc,)) for dc in dcs) if len(dcs) > 1 else ()
+
+    def theorem(
+        self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int
+    ) -> TheoremResult | None:
+        return None
+
+    def plan(
+        self, platform: Platform, scenario: Scenario, *, seed: int, workers: int, time_limit: float
+    ) -> Plan:
+        from planner.failures.partition_plan import plan_partition
+
+        return plan_partition(
+            platform, scenario.targets, seed=seed, workers=workers, time_limit=time_limit
+        )
+
+
+PARTITION = Partition()
