@@ -12,7 +12,7 @@ from models.entities import Platform
 from models.io import save_platform
 from planner.cli import main
 from tests import DATA, EXAMPLES
-from tests.planner.test_verify import evacuation
+from tests.planner.verify.test_verify import evacuation
 
 
 @pytest.fixture
