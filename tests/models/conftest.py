@@ -20,8 +20,7 @@ from models.entities import (
     ServiceClass,
 )
 from models.io import load_platform
-
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests import DATA
 
 
 def tiny_platform(**changes: Any) -> Platform:

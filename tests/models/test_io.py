@@ -28,7 +28,7 @@ from models.io import (
 from models.policy import Policy
 from models.reference import example_path, reference_platform
 from planner.cli import main
-from tests.models.conftest import DATA
+from tests import DATA
 
 Mutation = Callable[[dict[str, Any]], None]
 

@@ -22,7 +22,8 @@ from models.rules import (
     placement_findings,
     state_findings,
 )
-from tests.models.conftest import DATA, tiny_platform
+from tests import DATA
+from tests.models.conftest import tiny_platform
 
 
 def rules_of(findings: list[Finding]) -> list[Rule]:

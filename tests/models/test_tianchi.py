@@ -19,7 +19,7 @@ from models.io import parse_platform, platform_to_dict
 from models.reference import HOST_SITES, paris_facilities
 from models.rules import Rule, state_findings
 from models.tianchi import APPS, DEPLOY, MACHINES, META, TraceError, import_tianchi
-from tests.models.conftest import DATA
+from tests import DATA
 
 SLICE = DATA / "tianchi_small"
 

@@ -8,8 +8,6 @@ finds a complete plan, and the per-app and per-database downtimes the audit repo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,9 +21,8 @@ from planner.failures.answer import plan_failure
 from planner.failures.base import Answer
 from planner.plan import Plan, Scenario
 from planner.sweep import enumerate_scenarios
+from tests import DATA, EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "models" / "data"
-DATA = Path(__file__).resolve().parents[1] / "data"
 #: The same options on both sides. The budget is deterministic, but ``fail datacenter``'s
 #: best-effort search also stops at a wall-clock safety net: a budget the small platforms never
 #: reach keeps both sides' searches identical on a loaded machine.
@@ -148,7 +145,7 @@ def test_tianchi_sample_as_placed_audit_and_fail_agree(tmp_path):
 
     from planner.cli import main
 
-    data = Path(__file__).resolve().parents[1] / "data" / "tianchi_small"
+    data = DATA / "tianchi_small"
     out = tmp_path / "tianchi.yaml"
     args = ["import", "tianchi", "--data", str(data), "--memory", "peak", "-o", str(out)]
     result = CliRunner().invoke(main, args)

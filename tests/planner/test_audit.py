@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -29,8 +28,8 @@ from planner.headroom import HostSize, common_host_size, parse_host_size, plan_h
 from planner.plan import Scenario, Status
 from planner.report import render_report
 from planner.sweep import _pair, enumerate_scenarios, run_sweep
+from tests import DATA
 
-DATA = Path(__file__).parent.parent / "data"
 FATAL = DATA / "one_fatal_host.yaml"
 SETTINGS = AuditSettings(time_limit_s=2.0, seed=0)
 

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
-
-import pytest
 
 from models.entities import Platform
-from models.io import load_platform
 from models.rules import Rule
 from planner.check import check_plan
 from planner.objective import Weights, objective_of, objective_terms
 from planner.plan import Move, Plan, Scenario, Status, moves_between
-
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def _plan(
@@ -38,24 +32,6 @@ def _plan(
 
 def _rules(platform: Platform, plan: Plan) -> list[Rule]:
     return [f.rule for f in check_plan(platform, plan)]
-
-
-@pytest.fixture
-def spare() -> Platform:
-    """h2 has exactly the room for one container of api once h1 is lost."""
-    return load_platform(DATA / "spare_host_fits_exactly.yaml")
-
-
-@pytest.fixture
-def spread_roles() -> Platform:
-    """api must run in two datacenters; database orders may only use databases hosts."""
-    return load_platform(DATA / "spread_and_roles_on_lost_hosts.yaml")
-
-
-@pytest.fixture
-def solo_web() -> Platform:
-    """solo (one container) and web (three) share h1."""
-    return load_platform(DATA / "one_container_app_on_lost_host.yaml")
 
 
 # Capacity -------------------------------------------------------------------------------------

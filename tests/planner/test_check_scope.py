@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
@@ -14,8 +13,7 @@ from models.io import load_platform
 from planner.check import check_plan, check_plan_whole
 from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
-
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests import DATA
 
 
 def _mutated(platform: Platform, rng: random.Random) -> Plan:

@@ -20,8 +20,7 @@ from planner.check import check_plan
 from planner.cli import main
 from planner.disaster import Recovery, Wave, disaster_recovery, plan_datacenter_failure
 from planner.failover import Action, Source
-
-DATA = Path(__file__).parent.parent / "data"
+from tests import DATA
 
 #: Where every unit of dc-a goes when dc-a is lost (capacity, anti-affinity and roles hold).
 AFTER_DC_A = {
@@ -37,12 +36,6 @@ AFTER_DC_A = {
     "mongo-ent": ("b-db2", "b-db1", "c-db1"),
     "redis-doomed": ("c-db2",),
 }
-
-
-@pytest.fixture(scope="module")
-def every_case() -> Platform:
-    """Three datacenters and one database per recovery case."""
-    return load_platform(DATA / "three_datacenters_every_recovery_case.yaml")
 
 
 @pytest.fixture(scope="module")

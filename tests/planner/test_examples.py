@@ -15,6 +15,7 @@ from planner.headroom import n1_safe
 from planner.placement import SolveParams, place
 from planner.plan import Scenario
 from planner.sweep import host_datacenters
+from tests import DATA, ROOT
 
 SETTINGS = AuditSettings(time_limit_s=2.0, seed=0)
 
@@ -59,11 +60,7 @@ def test_reference_and_medium_survive_every_single_loss(name: str) -> None:
 #: The shared data folder beside the checkout (``../shared/data``, the import's default), or
 #: beside the worktrees' folder.
 SHARED = next(
-    (
-        p / "shared" / "data"
-        for p in Path(__file__).resolve().parents[3:5]
-        if (p / "shared" / "data").is_dir()
-    ),
+    (p / "shared" / "data" for p in ROOT.parents[0:2] if (p / "shared" / "data").is_dir()),
     Path("../shared/data"),
 )
 
@@ -74,7 +71,7 @@ def test_tianchi_import_keeps_every_rule_and_survives_every_single_loss(sample: 
     from models.reference import HOST_SITES, paris_facilities
     from models.tianchi import import_tianchi
 
-    folder = SHARED if sample else Path(__file__).resolve().parents[1] / "data" / "tianchi_small"
+    folder = SHARED if sample else DATA / "tianchi_small"
     if sample and not (folder / "tianchi2018b_sample300_machine_resources.csv").is_file():
         pytest.skip("the shared Tianchi sample is not on this machine")
     facilities = paris_facilities()

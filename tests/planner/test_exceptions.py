@@ -14,9 +14,7 @@ import models.exceptions
 import planner.exceptions
 from models.exceptions import Defect, DrplanError, InputError, OutputError
 from planner.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "tests" / "data"
+from tests import DATA, ROOT
 
 #: Where each error was defined before the exceptions modules: it stays importable there.
 HOMES = {

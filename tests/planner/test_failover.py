@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from models.entities import Platform
-from models.io import load_platform
 from planner.failover import (
     Action,
     Source,
@@ -21,14 +19,6 @@ from planner.failover import (
 )
 from planner.plan import Plan, Scenario, Status
 from planner.sla import sla_outcome
-
-DATA = Path(__file__).parent.parent / "data"
-
-
-@pytest.fixture(scope="module")
-def every_case() -> Platform:
-    """Three datacenters and one database per recovery case."""
-    return load_platform(DATA / "three_datacenters_every_recovery_case.yaml")
 
 
 def outcomes_by_id(platform: Platform, hosts: list[str], redeploy: bool = False) -> dict:

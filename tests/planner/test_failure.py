@@ -25,18 +25,11 @@ from planner.failure import (
 )
 from planner.plan import Plan, Scenario, Status
 from planner.verify import InvariantViolation, certify_plan_invariants
-
-DATA = Path(__file__).resolve().parent.parent / "data"
+from tests import DATA
 
 
 def _path(name: str) -> str:
     return str(DATA / f"{name}.yaml")
-
-
-@pytest.fixture
-def solo_web() -> Platform:
-    """solo (one container) and web (three) share h1; detection 20 s, boot 40 s."""
-    return load_platform(_path("one_container_app_on_lost_host"))
 
 
 # The plan -------------------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from models.entities import Platform
@@ -12,8 +10,8 @@ from planner.audit import AuditSettings, audit
 from planner.headroom import HostSize, common_host_size, plan_headroom, with_hosts
 from planner.placement import SolveParams, common_capacity, place
 from planner.plan import Scenario, Status
+from tests import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 SETTINGS = AuditSettings(time_limit_s=2.0, seed=0)
 
 

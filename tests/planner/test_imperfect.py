@@ -24,8 +24,7 @@ from planner.disaster import plan_datacenter_failure
 from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
 from planner.verify import InvariantViolation, certify_plan_invariants
-
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests import DATA
 
 
 def _load(name: str) -> Platform:

@@ -3,24 +3,13 @@ and the JSON of both unchanged."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from models.entities import Platform
-from models.io import load_platform
 from planner.disaster import plan_datacenter_failure
 from planner.failure import plan_host_failure
 from planner.plan import EXTRA_KEYS, Action, DatabaseOutcome, Plan, Scenario, Source, Status
 from planner.sla import SlaOutcome
-
-DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-@pytest.fixture(scope="module")
-def every_case() -> Platform:
-    """Three datacenters and one database per recovery case."""
-    return load_platform(DATA / "three_datacenters_every_recovery_case.yaml")
 
 
 @pytest.fixture(scope="module")

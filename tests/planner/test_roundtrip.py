@@ -4,8 +4,6 @@ away from their primary's datacenter when another one can take them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from models.entities import Platform
@@ -17,17 +15,15 @@ from planner.certify import certify_plan
 from planner.check import check_plan, departures
 from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
-
-DATA = Path(__file__).resolve().parent.parent / "data"
-EXAMPLES = Path(__file__).resolve().parents[2] / "models" / "data"
+from tests import EXAMPLES
 
 
 def written_back(platform: Platform, plan: Plan) -> Platform:
     """The platform file a user gets by writing the plan's placement and backups back into it."""
     placed = platform.with_placement(plan.placement)
-    sites = plan.extra.get("backups")
+    sites = plan.backup_sites
     if sites is not None:
-        placed = placed.with_backups({db: tuple(s) for db, s in sites.items()})
+        placed = placed.with_backups(sites)
     import yaml
 
     return parse_platform(yaml.safe_load(dump_platform_text(placed)), "written back")
@@ -42,12 +38,6 @@ def assert_round_trip(platform: Platform, host: str) -> Plan:
         if record.action == "failover" and plan.status.has_plan:
             assert plan.placement[record.id][0] == record.new_primary
     return plan
-
-
-@pytest.fixture(scope="module")
-def every_case() -> Platform:
-    """Three datacenters and one database per recovery case."""
-    return load_platform(DATA / "three_datacenters_every_recovery_case.yaml")
 
 
 def _hosts(platform: Platform) -> list[str]:

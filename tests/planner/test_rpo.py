@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from models.entities import Platform
-from models.io import load_platform
 from models.reference import reference_platform as load_reference
 from planner.cli import main
 from planner.failover import Action, Source
 from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
+from tests import DATA
 
-DATA = Path(__file__).parent.parent / "data"
 EVERY_CASE = DATA / "three_datacenters_every_recovery_case.yaml"
-
-
-@pytest.fixture(scope="module")
-def every_case() -> Platform:
-    """Three datacenters and one database per recovery case."""
-    return load_platform(EVERY_CASE)
 
 
 def rows_of(platform: Platform, redeploy: bool = False) -> dict[tuple[str, str], RpoRow]:

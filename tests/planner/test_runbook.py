@@ -26,8 +26,9 @@ from planner.runbook import (
     markdown_runbook,
     write_runbook,
 )
+from tests import DATA
 
-CLUSTER = Path(__file__).parent.parent / "data" / "kubernetes" / "cluster.json"
+CLUSTER = DATA / "kubernetes" / "cluster.json"
 
 
 @pytest.fixture(scope="module")

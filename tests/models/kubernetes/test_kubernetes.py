@@ -32,8 +32,9 @@ from models.kubernetes.reading import Found
 from models.kubernetes.workloads import budget_min_up, zone_spread
 from models.rules import Rule, state_findings, unknown_distances
 from planner.cli import main
+from tests import DATA as TESTS_DATA
 
-DATA = Path(__file__).parent.parent / "data" / "kubernetes"
+DATA = TESTS_DATA / "kubernetes"
 CLUSTER = DATA / "cluster.json"
 SITES = DATA / "sites_paris.yaml"
 

@@ -23,9 +23,11 @@ from planner.roadef.annealing import Annealer, AnnealParams, anneal, temperature
 from planner.roadef.instance import IntArray
 from planner.roadef.solve import SolveParams, SolveStatus, solve
 from planner.roadef.state import SearchState
+from tests import DATA as TESTS_DATA
+from tests import ROOT
 
-DATA = Path(__file__).parent.parent / "data" / "roadef"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "roadef2012"
+DATA = TESTS_DATA / "roadef"
+SHARED = ROOT.parent / "shared" / "roadef2012"
 #: A wall-clock limit that never binds: the searches below stop on their own budgets (sub-problems,
 #: annealing proposals, CP-SAT deterministic time), so a loaded machine cannot change the outcome.
 NO_WALL_LIMIT = 3600.0

@@ -10,15 +10,9 @@ from click.testing import CliRunner
 
 from models.entities import Platform
 from models.io import load_platform, save_platform
-from models.reference import reference_platform
 from planner.cli import main
-from tests.planner.test_verify import evacuation
-
-
-@pytest.fixture(scope="module")
-def reference() -> Platform:
-    """The embedded reference platform."""
-    return reference_platform()
+from tests import DATA, EXAMPLES
+from tests.planner.verify.test_verify import evacuation
 
 
 @pytest.fixture
@@ -47,7 +41,7 @@ def test_reference_proves_everything() -> None:
 
 
 def test_no_losses_leaves_the_recoverability_theorem_out() -> None:
-    path = Path(__file__).resolve().parents[2] / "models" / "data" / "small.yaml"
+    path = EXAMPLES / "small.yaml"
     data = json.loads(run(str(path), "--k", "1", "--no-losses", "--json").output)
     names = [t["name"] for t in data["theorems"]]
     assert names == ["survives-host-loss", "survives-datacenter-loss", "survives-rack-loss"]
@@ -57,7 +51,7 @@ def test_a_degraded_platform_does_not_claim_everything_holds() -> None:
     """Single losses that are degraded (a spare unit finds no host: the example small as
     shipped before it was made N-1 safe): the recoverability theorem is refuted scenario by
     scenario, and the summary says so."""
-    path = Path(__file__).resolve().parents[1] / "data" / "enterprise_database_short_of_a_host.yaml"
+    path = DATA / "enterprise_database_short_of_a_host.yaml"
     text = run(str(path), "--k", "1")
     assert text.exit_code == 1
     assert "everything holds" not in text.output and "refuted: see the lines above" in text.output

@@ -15,8 +15,8 @@ from click.testing import CliRunner, Result
 
 from models.atomic import OutputError, write_atomic
 from planner.cli import main
+from tests import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 #: Five hosts, one app of four containers: every writing command runs on it in well under 1 s.
 SHOP = DATA / "shop_web_loses_a_host.yaml"
 #: A platform with backup sites, for ``backups plan``.

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 import planner.cli
 from planner.cli import INTERRUPTED, main
+from tests import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 SHOP = str(DATA / "shop_web_loses_a_host.yaml")
 EVERY_CASE = str(DATA / "three_datacenters_every_recovery_case.yaml")
 

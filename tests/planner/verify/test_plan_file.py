@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from planner.cli import main
+from tests import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 ONE_MOVE = DATA / "loss_needs_one_move.yaml"
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 
 from models.entities import Platform
-from models.io import load_platform
-from models.reference import example_path
 from planner.check import check_plan
 from planner.placement import (
     PlatformIndex,
@@ -23,12 +21,6 @@ from planner.plan import Plan, Scenario, moves_between
 LOST = Scenario("host", ("eqx-pa2-h0036",))
 #: 2 s of deterministic time, one worker: the same answer on an idle or a busy machine.
 PARAMS = SolveParams.repeatable(seed=0, workers=1, time_limit=2.0)
-
-
-@pytest.fixture(scope="module")
-def medium() -> Platform:
-    """The 600-host medium example."""
-    return load_platform(example_path("medium"))
 
 
 @pytest.mark.parametrize("moves", [1, 5])

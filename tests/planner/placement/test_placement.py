@@ -4,16 +4,13 @@ infeasible answers are explained, and it is deterministic."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.entities import Platform
 from models.generate import GenerationError, generate_platform
 from models.io import load_platform
-from models.reference import reference_platform
 from planner.check import check_plan
 from planner.failure import plan_from_placement
 from planner.objective import Weights, objective_of
@@ -27,8 +24,8 @@ from planner.placement import (
     situation,
 )
 from planner.plan import Scenario, Status, moves_between
+from tests import DATA
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 #: A wall-clock limit that never binds: every solve below stops on CP-SAT deterministic time, so
 #: a loaded machine cannot change its outcome.
 NO_WALL_LIMIT = 3600.0
@@ -46,24 +43,6 @@ PARAMS = budget(5.0)
 
 def _load(name: str) -> Platform:
     return load_platform(DATA / f"{name}.yaml")
-
-
-@pytest.fixture(scope="module")
-def reference() -> Platform:
-    """The embedded reference platform: 60 hosts, 300 apps, 100 databases."""
-    return reference_platform()
-
-
-@pytest.fixture
-def spare() -> Platform:
-    """h2 has exactly the room for one container of api once h1 is lost."""
-    return _load("spare_host_fits_exactly")
-
-
-@pytest.fixture
-def spread_roles() -> Platform:
-    """api must run in two datacenters; database orders may only use databases hosts."""
-    return _load("spread_and_roles_on_lost_hosts")
 
 
 # Host failure on the reference platform -------------------------------------------------------

@@ -8,7 +8,6 @@ from dataclasses import replace
 import pytest
 
 from models.entities import Platform
-from models.reference import reference_platform
 from planner.plan import Plan, Scenario, Status, moves_between
 from planner.verify import (
     REGISTRY,
@@ -19,12 +18,6 @@ from planner.verify import (
     survive_datacenter_loss,
     survive_host_losses,
 )
-
-
-@pytest.fixture(scope="module")
-def reference() -> Platform:
-    """The embedded reference platform: every invariant and theorem holds."""
-    return reference_platform()
 
 
 def first_app(platform: Platform, containers: int) -> str:

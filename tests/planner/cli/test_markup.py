@@ -15,9 +15,9 @@ from models.entities import Host, Role
 from planner.cli import main
 from planner.cli.common import MAX_SHOWN, shown
 from planner.inventory import platform_inventory
+from tests import DATA
 from tests.models.conftest import tiny_platform
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 EVERY_CASE = DATA / "three_datacenters_every_recovery_case.yaml"
 
 

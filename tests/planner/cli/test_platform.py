@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 from models.io import load_platform, parse_platform, platform_to_dict
 from models.reference import example_path, reference_platform
 from planner.cli import main
+from tests import DATA
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 TWO_PARIS = DATA / "two_paris_facilities.yaml"
 TIANCHI = DATA / "tianchi_small"
 

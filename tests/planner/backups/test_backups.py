@@ -27,8 +27,8 @@ from planner.backups import (
 )
 from planner.cli import main
 from planner.plan import Status
+from tests import DATA
 
-DATA = Path(__file__).parent.parent / "data"
 SOLVE = {"seed": 0, "time_limit_s": 5.0, "workers": 1}
 
 

@@ -1,0 +1,33 @@
+"""Fixtures shared by every test: the example platforms and the platform of every recovery case,
+each loaded once per session (platforms are immutable, so sharing one is safe)."""
+
+from __future__ import annotations
+
+import pytest
+
+from models import Platform, load_platform, reference_platform
+from tests import DATA, EXAMPLES
+
+
+@pytest.fixture(scope="session")
+def reference() -> Platform:
+    """The embedded reference platform: 60 hosts, 300 apps, 100 databases."""
+    return reference_platform()
+
+
+@pytest.fixture(scope="session")
+def small() -> Platform:
+    """The shipped small example, which survives every single host and datacenter loss."""
+    return load_platform(EXAMPLES / "small.yaml")
+
+
+@pytest.fixture(scope="session")
+def medium() -> Platform:
+    """The shipped medium example."""
+    return load_platform(EXAMPLES / "medium.yaml")
+
+
+@pytest.fixture(scope="session")
+def every_case() -> Platform:
+    """Three datacenters and one database per recovery case."""
+    return load_platform(DATA / "three_datacenters_every_recovery_case.yaml")
