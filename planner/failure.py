@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from models.entities import Platform
-from models.rules import Finding, capacity_findings, placement_findings, state_findings
+from models.rules import Finding, capacity_findings
 from planner.check import INHERITABLE, spread_after_loss
 from planner.failover import (
     renumbered_units,
@@ -25,6 +25,7 @@ from planner.failover import (
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
 from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_between
+from planner.rules.catalogue import placement_findings, state_findings
 
 __all__ = [
     "UnknownHostError",
