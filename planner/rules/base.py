@@ -18,8 +18,9 @@ An encoding a rule honestly has not is an :class:`Absent` with the reason, never
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from models.entities import Placement, Platform
@@ -27,10 +28,30 @@ from models.rules import Finding, Rule
 
 if TYPE_CHECKING:
     import z3
+    from ortools.sat.python import cp_model
 
+    from planner.placement.index import PlatformIndex, Situation
     from planner.verify.encoding import Encoding
     from planner.verify.invariants import Clause, Invariant, Scope
     from planner.verify.rulecheck import SmallPlatforms
+
+
+class RuleGroup(StrEnum):
+    """The placement model's rule groups of the built-in rules, switched by a literal each, as
+    named in explanations (a rule added names its own group in its :class:`CpSat`)."""
+
+    PLACE = "place"  # every displaced unit of an owner gets a host
+    CAPACITY = "capacity"  # per resource, on every host
+    APART = "apart"  # anti-affinity of an owner's units
+    SPREAD = "spread"  # an owner runs in at least k datacenters
+    MOVES = "moves"  # at most N units leave a healthy host
+    ROLE = "role"  # database nodes on hosts that take databases, containers on app hosts
+
+
+def enforce(constraint: cp_model.Constraint, literal: cp_model.IntVar | None) -> None:
+    """``constraint`` only while ``literal`` holds (explain mode), always without one."""
+    if literal is not None:
+        constraint.only_enforce_if(literal)
 
 
 @dataclass(frozen=True)
@@ -65,9 +86,9 @@ class Candidates(Protocol):
     asks nothing more); ``admits`` gets the healthy hosts already holding the owner's units and
     those chosen so far for its displaced ones (host numbers of the placement index)."""
 
-    def applies(self, index: object, o: int) -> bool: ...
+    def applies(self, index: PlatformIndex, o: int) -> bool: ...
 
-    def admits(self, index: object, o: int, h: int, holding: Sequence[int]) -> bool: ...
+    def admits(self, index: PlatformIndex, o: int, h: int, holding: Collection[int]) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,10 @@ class CpSat:
 
     group: str
     build: Callable[..., object] | Absent
+    #: One switched-off literal of the group (its subject: an owner id) in the platform's
+    #: words, for the placement's explanations; ``None`` for the built-in groups, which the
+    #: placement's explanation words itself (they read one another: capacity and room).
+    sentence: Callable[[Situation, str], str] | None = None
 
 
 @dataclass(frozen=True)

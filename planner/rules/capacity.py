@@ -6,17 +6,18 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import z3
+from ortools.sat.python import cp_model
 
 from models.entities import Platform
 from models.rules import Finding, Rule, capacity_findings, capacity_milli, milli
-from planner import placement
-from planner.rules.base import Absent, CpSat, RuleDefinition, State
+from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
 from planner.verify import inherited
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
 from planner.verify.invariants import Clause, Describe, Formula, Invariant, Scope, nothing_on, value
 
 if TYPE_CHECKING:
+    from planner.placement.model import BuiltPlacement
     from planner.verify.rulecheck import SmallPlatforms
 
 
@@ -110,6 +111,45 @@ def small(m: SmallPlatforms) -> z3.BoolRef:
     )
 
 
+def add_capacity(built: BuiltPlacement) -> None:
+    """No host holds more of any resource than its capacity. A host already over capacity
+    receives nothing (it is never a candidate); with ``--repair`` its units may move off, and it
+    counts as cleared once within capacity."""
+    p = built.problem
+    index = p.situ.index
+    incoming = built.incoming()
+    for h in p.hosts:
+        if h in index.overfull:
+            _add_clearing(built, h, incoming[h])
+            continue
+        for r, resource in enumerate(index.resources):
+            terms = [(v, index.size[o][r]) for o, v in incoming[h] if index.size[o][r]]
+            if not terms:
+                continue
+            expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            literal = built.literal(f"{RuleGroup.CAPACITY}[{resource}]")
+            room = index.cap[h][r] - p.fixed_used[h][r]
+            enforce(built.model.add(expr <= room), literal)
+
+
+def _add_clearing(
+    built: BuiltPlacement, h: int, incoming: Sequence[tuple[int, cp_model.IntVar]]
+) -> None:
+    """An over-full host in a repair model: within capacity once ``cleared``."""
+    p = built.problem
+    index = p.situ.index
+    cleared = built.model.new_bool_var(f"cleared[{index.host_ids[h]}]")
+    for r in range(len(index.resources)):
+        terms = [(v, index.size[o][r]) for o, v in incoming if index.size[o][r]]
+        room = index.cap[h][r] - p.fixed_used[h][r]
+        if terms:
+            expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            built.model.add(expr <= room).only_enforce_if(cleared)
+        elif room < 0:
+            built.model.add(cleared == 0)
+    built.left[f"over-capacity[{index.host_ids[h]}]"] = 1 - cleared
+
+
 RULE = RuleDefinition(
     rule=Rule.CAPACITY,
     scope=Scope.PLACEMENT,
@@ -117,7 +157,7 @@ RULE = RuleDefinition(
     findings=findings,
     invariant=Invariant("capacity", Scope.PLACEMENT, invariant),
     explain=sentence,
-    cpsat=CpSat(placement.RuleGroup.CAPACITY, placement.add_capacity),
+    cpsat=CpSat(RuleGroup.CAPACITY, add_capacity),
     candidates=Absent(
         "indexed: the greedy and the candidate lists compare capacity vectors "
         "(PlatformIndex.ranking, _fits), faster than a per-host predicate"

@@ -12,7 +12,8 @@ this catalogue (:func:`state_findings`) and a new rule's findings live in its ow
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from models.entities import Placement, Platform
 from models.rules import Finding, Rule
@@ -35,13 +36,13 @@ from planner.rules import (
     unknown_host,
     unplaced,
 )
-from planner.rules.base import RuleDefinition, State
+from planner.rules.base import Absent, Candidates, CpSat, RuleDefinition, State
 from planner.verify.invariants import Invariant, Scope
 
-#: Every rule, in the order reports list them.
+#: Every rule, in the order reports list them and the placement model adds them.
 CATALOGUE: tuple[RuleDefinition, ...] = (
-    capacity.RULE,
     unplaced.RULE,
+    capacity.RULE,
     unknown_host.RULE,
     anti_affinity.RULE,
     database_nodes_apart.RULE,
@@ -80,6 +81,22 @@ def by_name(name: str) -> RuleDefinition:
 def invariants() -> tuple[Invariant, ...]:
     """The Z3 invariants of the catalogue's rules, in catalogue order."""
     return tuple(r.invariant for r in CATALOGUE if isinstance(r.invariant, Invariant))
+
+
+def cpsat_builders() -> tuple[Callable[[Any], object], ...]:
+    """The placement model's rule builders, in catalogue order (the backup rules' builders
+    take the backup model: they are left to ``planner.backups``)."""
+    return tuple(
+        r.cpsat.build
+        for r in CATALOGUE
+        if isinstance(r.cpsat, CpSat) and callable(r.cpsat.build) and r.scope is not Scope.BACKUPS
+    )
+
+
+def candidate_filters() -> tuple[Candidates, ...]:
+    """The candidate filters the greedy and the candidate lists ask, besides the indexed ones
+    (roles, capacity, a host holding the owner)."""
+    return tuple(r.candidates for r in CATALOGUE if not isinstance(r.candidates, Absent))
 
 
 def with_findings(scope: Scope | None = None) -> tuple[RuleDefinition, ...]:

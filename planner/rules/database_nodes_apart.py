@@ -9,9 +9,8 @@ import z3
 
 from models.entities import Platform
 from models.rules import Finding, Rule, apart_findings
-from planner import placement
 from planner.rules import apart
-from planner.rules.base import Absent, CpSat, RuleDefinition, State
+from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State
 from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope
 
@@ -43,8 +42,10 @@ RULE = RuleDefinition(
     findings=findings,
     invariant=Invariant("database-nodes-apart", Scope.PLACEMENT, invariant),
     explain=sentence,
-    # One builder keeps every owner's units apart, apps and databases alike.
-    cpsat=CpSat(placement.RuleGroup.APART, placement.add_anti_affinity),
+    cpsat=CpSat(
+        RuleGroup.APART,
+        Absent("anti-affinity's builder keeps every owner's units apart, databases' too"),
+    ),
     candidates=Absent(
         "indexed: a candidate never holds a unit of the owner (Situation.held), one boolean per "
         "owner and candidate host"

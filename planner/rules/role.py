@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from models.entities import Platform
 from models.rules import Finding, Rule, role_findings
-from planner import placement
-from planner.rules.base import Absent, CpSat, RuleDefinition, State
+from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State
 from planner.verify import inherited
 from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope, nothing_on
+
+if TYPE_CHECKING:
+    from planner.placement.model import BuiltPlacement
 
 
 def findings(state: State) -> Iterable[Finding]:
@@ -36,6 +39,20 @@ def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
     return f"host {host.id} takes only {accepts}"
 
 
+def add_roles(built: BuiltPlacement) -> None:
+    """A database node runs only on a host that takes databases, a container only on a host
+    that takes apps. Outside explain mode the candidates already obey it; down hosts are never
+    candidates at all (a lost host is a fact, not a rule to relax)."""
+    p = built.problem
+    if not p.explain:
+        return
+    index = p.situ.index
+    for (o, h), v in built.land.items():
+        if not index.takes(o, h):
+            kind = "databases" if index.is_db[o] else "apps"
+            built.model.add(v == 0).only_enforce_if(built.literal(f"{RuleGroup.ROLE}[{kind}]"))
+
+
 RULE = RuleDefinition(
     rule=Rule.ROLE,
     scope=Scope.PLACEMENT,
@@ -43,7 +60,7 @@ RULE = RuleDefinition(
     findings=findings,
     invariant=Invariant("role", Scope.PLACEMENT, invariant),
     explain=sentence,
-    cpsat=CpSat(placement.RuleGroup.ROLE, placement.add_roles),
+    cpsat=CpSat(RuleGroup.ROLE, add_roles),
     candidates=Absent(
         "indexed: the greedy keeps one heap per role and the rankings mask hosts by role "
         "(PlatformIndex.takes)"

@@ -6,17 +6,18 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import z3
+from ortools.sat.python import cp_model
 
 from models.entities import Platform
 from models.rules import Finding, Rule, spread_findings
-from planner import placement
-from planner.rules.base import Absent, CpSat, RuleDefinition, State
+from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
 from planner.verify import inherited
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope, unit_hosts
 
 if TYPE_CHECKING:
+    from planner.placement.model import BuiltPlacement
     from planner.verify.rulecheck import SmallPlatforms
 
 
@@ -75,6 +76,34 @@ def small(m: SmallPlatforms) -> z3.BoolRef:
     )
 
 
+def add_spread(built: BuiltPlacement) -> None:
+    """An owner whose file asks for spread k runs in at least k distinct datacenters."""
+    p = built.problem
+    index = p.situ.index
+    m = built.model
+    for o in p.candidates:
+        k = index.spread[o]
+        if k <= 1:
+            continue
+        covered = {index.host_dc[h] for h in p.fixed_hosts.get(o, ())}
+        if len(covered) >= k:
+            continue
+        by_dc: dict[str, list[cp_model.LinearExprT]] = {}
+        for h in p.candidates[o]:
+            by_dc.setdefault(index.host_dc[h], []).append(built.land[o, h])
+        for h in p.movable.get(o, ()):
+            by_dc.setdefault(index.host_dc[h], []).append(built.keep[o, h])
+        opened = []
+        for dc, present in sorted(by_dc.items()):
+            if dc in covered:
+                continue
+            z = m.new_bool_var(f"runs_in[{index.owner_ids[o]}@{dc}]")
+            m.add(z <= sum(present))
+            opened.append(z)
+        literal = built.literal(f"{RuleGroup.SPREAD}[{index.owner_ids[o]}]")
+        enforce(m.add(sum(opened) >= k - len(covered)), literal)
+
+
 RULE = RuleDefinition(
     rule=Rule.SPREAD,
     scope=Scope.PLACEMENT,
@@ -82,7 +111,7 @@ RULE = RuleDefinition(
     findings=findings,
     invariant=Invariant("spread", Scope.PLACEMENT, invariant),
     explain=sentence,
-    cpsat=CpSat(placement.RuleGroup.SPREAD, placement.add_spread),
+    cpsat=CpSat(RuleGroup.SPREAD, add_spread),
     candidates=Absent(
         "not a per-host filter: the greedy opens datacenters the owner does not run in yet while "
         "it still needs them (greedy_place, must_open)"
