@@ -24,6 +24,7 @@ class Rule(StrEnum):
     DATABASE_NODES_APART = "database-nodes-apart"
     ROLE = "role"
     SPREAD = "spread"
+    MAX_PER_RACK = "max-per-rack"
     UNPLACED = "unplaced"
     UNKNOWN_HOST = "unknown-host"
     FAILOVER_MAX = "failover-max"

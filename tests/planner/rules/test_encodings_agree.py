@@ -66,8 +66,14 @@ def _break(
     if figures:
         # Replicas that must be farther apart than the sites are.
         policy = replace(policy, backup_min_distance_km=rng.choice([1.0, 400.0, 100_000.0]))
-    hosts = list(broken.hosts)
+    # Racks of three hosts, one host in four without a rack.
+    hosts = [
+        replace(h, rack=None if i % 4 == 3 else f"r{i // 3}") for i, h in enumerate(broken.hosts)
+    ]
     apps = list(broken.apps)
+    for _ in range(2 * figures):
+        a = rng.randrange(len(apps))
+        apps[a] = replace(apps[a], max_per_rack=rng.choice([None, 1, 2]))
     for _ in range(figures):
         # A host that shrank under what it holds; an app that asks for more datacenters.
         h = rng.randrange(len(hosts))
@@ -75,7 +81,7 @@ def _break(
         hosts[h] = replace(hosts[h], capacity=capacity)
         a = rng.randrange(len(apps))
         if apps[a].containers >= 2:
-            apps[a] = replace(apps[a], spread=rng.choice([1, 2]))
+            apps[a] = replace(apps[a], spread=rng.choice([1, 2, 3]))
     return replace(broken, policy=policy, hosts=tuple(hosts), apps=tuple(apps))
 
 
