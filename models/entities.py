@@ -151,6 +151,9 @@ class App:
     min_up: int | None = None
     #: Where the app comes from (a Kubernetes controller and its pods), if imported.
     origin: Origin | None = None
+    #: At most this many containers in one rack (``None``: no limit; a host without a rack is
+    #: a rack of its own).
+    max_per_rack: int | None = None
 
     @property
     def anti_affinity(self) -> bool:

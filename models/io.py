@@ -771,7 +771,16 @@ def _build(spec: PlatformFile) -> Platform:
         for h in spec.hosts
     )
     apps = tuple(
-        App(a.id, a.containers, dict(a.size), tuple(a.uses), a.spread, a.min_up, _origin(a.origin))
+        App(
+            a.id,
+            a.containers,
+            dict(a.size),
+            tuple(a.uses),
+            a.spread,
+            a.min_up,
+            _origin(a.origin),
+            max_per_rack=a.max_per_rack,
+        )
         for a in spec.apps
     )
     databases = tuple(
@@ -865,6 +874,8 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
             item["uses"] = list(app.uses)
         if app.spread != 1:
             item["spread"] = app.spread
+        if app.max_per_rack is not None:
+            item["max_per_rack"] = app.max_per_rack
         if app.min_up is not None:
             item["min_up"] = app.min_up
         if app.origin is not None:

@@ -8,7 +8,7 @@ one host, replicas too close) is not a file error: it gives :class:`Finding` s, 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,6 +24,7 @@ class Rule(StrEnum):
     DATABASE_NODES_APART = "database-nodes-apart"
     ROLE = "role"
     SPREAD = "spread"
+    MAX_PER_RACK = "max-per-rack"
     UNPLACED = "unplaced"
     UNKNOWN_HOST = "unknown-host"
     FAILOVER_MAX = "failover-max"
@@ -33,6 +34,7 @@ class Rule(StrEnum):
     BACKUP_TOO_CLOSE = "backup-too-close"
     BACKUP_ROLE = "backup-role"
     BACKUP_CAPACITY = "backup-capacity"
+    DATA_LOSS = "data-loss"
     #: Not a violation: two replicas at a site without coordinates (``located: false``).
     BACKUP_DISTANCE_UNKNOWN = "backup-distance-unknown"
     # Rules of a plan (checked by planner.check): what changed between two placements.
@@ -119,44 +121,86 @@ def over_capacity_hosts(platform: Platform, placement: Placement) -> frozenset[s
     return frozenset(f.subject for f in capacity_findings(platform, placement))
 
 
-def placement_findings(
+def _owners(platform: Platform, owners: Collection[str] | None) -> Iterable[str]:
+    """Every app and database in file order (with ``owners``, only those, apps first, by id:
+    a plan's check reads a few owners of a large platform)."""
+    if owners is None:
+        yield from platform.app_by_id
+        yield from platform.database_by_id
+        return
+    yield from sorted(o for o in owners if o in platform.app_by_id)
+    yield from sorted(o for o in owners if o in platform.database_by_id)
+
+
+def _where(platform: Platform, placement: Placement, owner: str) -> Sequence[str | None]:
+    return placement.get(owner, (None,) * platform.count_of(owner))
+
+
+def _words(platform: Platform, owner: str) -> tuple[str, str]:
+    """("app", "container") or ("database", "node")."""
+    return ("database", "node") if owner in platform.database_by_id else ("app", "container")
+
+
+def unplaced_findings(
     platform: Platform, placement: Placement, owners: Collection[str] | None = None
 ) -> Iterable[Finding]:
-    """Containers of an app with 2+ containers, and nodes of a database, on distinct hosts;
-    roles respected; spread over enough datacenters; every unit placed on a known host (with
-    ``owners``, only theirs)."""
-    hosts = platform.host_by_id
-    for owner in (*platform.app_by_id, *platform.database_by_id):
-        if owners is not None and owner not in owners:
-            continue
-        is_db = owner in platform.database_by_id
-        where = placement.get(owner, (None,) * platform.count_of(owner))
-        placed = [h for h in where if h is not None]
-        what = "database" if is_db else "app"
-        unit = "node" if is_db else "container"
+    """Every container and node has a host (with ``owners``, only theirs)."""
+    for owner in _owners(platform, owners):
+        where = _where(platform, placement, owner)
         missing = [i for i, h in enumerate(where) if h is None]
         if missing:
+            what, unit = _words(platform, owner)
             yield Finding(
                 Rule.UNPLACED,
                 owner,
                 f"{what} {owner} has {len(missing)} {unit}(s) with no host: "
                 + ", ".join(f"{owner}/{i}" for i in missing),
             )
-        for index, host_id in enumerate(where):
+
+
+def unknown_host_findings(
+    platform: Platform, placement: Placement, owners: Collection[str] | None = None
+) -> Iterable[Finding]:
+    """Every container and node runs on a host of the platform."""
+    hosts = platform.host_by_id
+    for owner in _owners(platform, owners):
+        for index, host_id in enumerate(_where(platform, placement, owner)):
             if host_id is not None and host_id not in hosts:
                 yield Finding(
                     Rule.UNKNOWN_HOST, owner, f"{owner}/{index} on unknown host {host_id}"
                 )
-        if len(placed) >= 2:
-            for host_id, n in sorted(Counter(placed).items()):
-                if n > 1:
-                    rule = Rule.DATABASE_NODES_APART if is_db else Rule.ANTI_AFFINITY
-                    yield Finding(
-                        rule,
-                        owner,
-                        f"{what} {owner} has {n} {unit}s on host {host_id}",
-                    )
-        for index, host_id in enumerate(where):
+
+
+def apart_findings(
+    platform: Platform,
+    placement: Placement,
+    owners: Collection[str] | None = None,
+    *,
+    databases: bool,
+) -> Iterable[Finding]:
+    """The containers of an app with 2+ containers (``databases``: the nodes of a database)
+    run on distinct hosts."""
+    rule = Rule.DATABASE_NODES_APART if databases else Rule.ANTI_AFFINITY
+    for owner in _owners(platform, owners):
+        if (owner in platform.database_by_id) != databases:
+            continue
+        placed = [h for h in _where(platform, placement, owner) if h is not None]
+        if len(placed) < 2:
+            continue
+        what, unit = _words(platform, owner)
+        for host_id, n in sorted(Counter(placed).items()):
+            if n > 1:
+                yield Finding(rule, owner, f"{what} {owner} has {n} {unit}s on host {host_id}")
+
+
+def role_findings(
+    platform: Platform, placement: Placement, owners: Collection[str] | None = None
+) -> Iterable[Finding]:
+    """Containers run on hosts that take apps, nodes on hosts that take databases."""
+    hosts = platform.host_by_id
+    for owner in _owners(platform, owners):
+        is_db = owner in platform.database_by_id
+        for index, host_id in enumerate(_where(platform, placement, owner)):
             host = hosts.get(host_id) if host_id is not None else None
             if host is None:
                 continue
@@ -172,17 +216,30 @@ def placement_findings(
                     owner,
                     f"{owner}/{index} is a container on databases-only host {host_id}",
                 )
+
+
+def spread_findings(
+    platform: Platform, placement: Placement, owners: Collection[str] | None = None
+) -> Iterable[Finding]:
+    """An app or database with a spread of n, all of its units placed, runs in at least n
+    datacenters."""
+    hosts = platform.host_by_id
+    for owner in _owners(platform, owners):
+        is_db = owner in platform.database_by_id
         spread = (
             platform.database_by_id[owner].spread if is_db else platform.app_by_id[owner].spread
         )
-        if spread > 1 and not missing:
-            dcs = {hosts[h].datacenter for h in placed if h in hosts}
-            if len(dcs) < spread:
-                yield Finding(
-                    Rule.SPREAD,
-                    owner,
-                    f"{what} {owner} runs in {len(dcs)} datacenter(s), needs {spread}",
-                )
+        where = _where(platform, placement, owner)
+        if spread <= 1 or None in where:
+            continue
+        dcs = {hosts[h].datacenter for h in where if h is not None and h in hosts}
+        if len(dcs) < spread:
+            what, _ = _words(platform, owner)
+            yield Finding(
+                Rule.SPREAD,
+                owner,
+                f"{what} {owner} runs in {len(dcs)} datacenter(s), needs {spread}",
+            )
 
 
 def backup_findings(
@@ -283,15 +340,6 @@ def unknown_distances(platform: Platform) -> list[Finding]:
                         )
                     )
     return out
-
-
-def state_findings(platform: Platform, topology: Topology | None = None) -> list[Finding]:
-    """Every rule the platform's current placement, backup sites and policy break."""
-    findings = list(capacity_findings(platform, platform.placement))
-    findings += placement_findings(platform, platform.placement)
-    findings += backup_findings(platform, topology)
-    findings += failover_findings(platform)
-    return findings
 
 
 def count_by_rule(findings: Iterable[Finding]) -> Mapping[str, int]:

@@ -132,6 +132,9 @@ class AppSpec(_Spec):
         None, description="Containers kept up in voluntary disruptions (recorded, not planned)."
     )
     origin: OriginSpec | None = None
+    max_per_rack: Annotated[int, Strict(), Field(ge=1, le=MAX_UNITS)] | None = Field(
+        None, description="At most this many containers in one rack (hosts' rack field)."
+    )
 
 
 class DatabaseSpec(_Spec):

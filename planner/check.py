@@ -1,9 +1,10 @@
 """The independent plan checker: plain Python, no solver, run on every plan before it leaves.
 
-The platform rules (capacity, anti-affinity, roles, spread, known hosts) come from
-``models.rules``; this module adds what only a plan has: nothing on a down host, every unit
-placed exactly once (or listed as unplaced), the moves exactly the difference between the two
-placements, and no more moves off healthy hosts than allowed.
+The platform rules (capacity, anti-affinity, roles, spread, known hosts, and any rule added)
+come from the rule catalogue (``planner.rules.catalogue``); this module adds what only a plan
+has: nothing on a down host, every unit placed exactly once (or listed as unplaced), the moves
+exactly the difference between the two placements, and no more moves off healthy hosts than
+allowed.
 
 A rule the placement before the plan already broke (an over-full host, two containers of an
 app on one host) is inherited: the plan may keep it broken, but not make it worse. A host over
@@ -20,16 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from models.entities import Placement, Platform
-from models.rules import (
-    Finding,
-    Rule,
-    backup_findings,
-    capacity_findings,
-    host_usage,
-    milli,
-    placement_findings,
-)
+from models.rules import Finding, Rule, backup_findings, capacity_findings, host_usage, milli
 from planner.plan import Plan, Scenario, moves_between
+from planner.rules.catalogue import CATALOGUE, placement_findings
 
 __all__ = ["check_plan", "departures", "spread_after_loss"]
 
@@ -389,9 +383,7 @@ def departures(platform: Platform, plan: Plan) -> list[tuple[str, str]]:
 
 
 #: The rules a plan may inherit from the placement before it, and must not make worse.
-INHERITABLE = frozenset(
-    {Rule.CAPACITY, Rule.ANTI_AFFINITY, Rule.DATABASE_NODES_APART, Rule.ROLE, Rule.SPREAD}
-)
+INHERITABLE = frozenset(r.rule for r in CATALOGUE if r.inheritable)
 
 
 def _inherited_subjects(platform: Platform, before: Placement) -> frozenset[tuple[Rule, str]]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from models.entities import Platform
-from models.rules import Finding, capacity_findings, placement_findings, state_findings
+from models.rules import Finding, capacity_findings
 from planner.check import INHERITABLE, spread_after_loss
 from planner.exceptions import UnknownHostError
 from planner.failover import (
@@ -28,6 +28,7 @@ from planner.failures.host import HOST
 from planner.objective import ObjectiveTerm, Weights, extra_term_values
 from planner.placement import PlacementResult, SolveParams, place
 from planner.plan import Action, AppImpact, Plan, Scenario, SolveStats, Status, moves_between
+from planner.rules.catalogue import placement_findings, state_findings
 
 __all__ = [
     "UnknownHostError",

@@ -11,7 +11,7 @@ import yaml
 
 from models.io import parse_platform
 from models.policy import Policy
-from models.rules import state_findings
+from planner.rules.catalogue import state_findings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

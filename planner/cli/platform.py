@@ -14,7 +14,7 @@ from rich.table import Table
 from models.generate import GenerationError, generate_platform
 from models.io import dump_platform_text
 from models.reference import EXAMPLES, HOST_SITES, example_path, paris_facilities
-from models.rules import state_findings, unknown_distances
+from models.rules import unknown_distances
 from models.schema import json_schema
 from planner.cli.common import (
     SEED,
@@ -29,6 +29,7 @@ from planner.cli.common import (
     write_output,
 )
 from planner.inventory import platform_inventory
+from planner.rules.catalogue import state_findings
 
 DEFAULT_SHARED_DATA = "../shared/data"
 

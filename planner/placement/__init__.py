@@ -30,11 +30,9 @@ from planner.placement.greedy import GreedyResult, eligible, greedy_place, recov
 from planner.placement.index import PlatformIndex, Situation, fits, situation, utilisation
 from planner.placement.model import (
     REPAIR_WEIGHT,
-    RULES,
     BuiltPlacement,
     ObjectiveTerm,
     Problem,
-    RuleGroup,
     add_hint,
     build_placement,
 )
@@ -42,11 +40,11 @@ from planner.placement.outcome import SolveOutcome, plan_terms, solve_placement
 from planner.placement.problems import candidate_hosts, scenario_problem
 from planner.placement.search import BATCH_DETERMINISTIC_TIME, batched_search, capped_greedy
 from planner.placement.solve import PlacementResult, place
+from planner.rules.base import RuleGroup
 
 __all__ = [
     "BATCH_DETERMINISTIC_TIME",
     "REPAIR_WEIGHT",
-    "RULES",
     "Bounds",
     "BuiltPlacement",
     "GreedyResult",

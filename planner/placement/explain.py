@@ -15,9 +15,11 @@ from planner.objective import Weights
 from planner.placement.bounds import Bounds
 from planner.placement.greedy import GreedyResult, eligible, greedy_place
 from planner.placement.index import PlatformIndex, Situation, situation
-from planner.placement.model import BuiltPlacement, Problem, RuleGroup, build_placement
+from planner.placement.model import BuiltPlacement, Problem, build_placement
 from planner.placement.problems import scenario_problem
 from planner.plan import Scenario
+from planner.rules.base import CpSat, RuleGroup
+from planner.rules.catalogue import CATALOGUE
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,10 @@ def _describe(situ: Situation, core: Sequence[str], allow_moves: int) -> list[st
             ("database nodes", "databases") if kind == "databases" else ("containers", "apps")
         )
         lines.append(f"{unit} run only on hosts whose role takes {role} (role {role} or any)")
+    for rule in CATALOGUE:
+        if isinstance(rule.cpsat, CpSat) and rule.cpsat.sentence is not None:
+            for subject in sorted(rules.get(rule.cpsat.group, ())):
+                lines.append(rule.cpsat.sentence(situ, subject))
     if RuleGroup.MOVES in rules:
         lines.append(
             f"at most {allow_moves} unit(s) on healthy hosts may move to make room "

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from models.entities import Platform
 from planner.objective import Weights
-from planner.placement.index import PlatformIndex, Situation, fits, situation, utilisation
+from planner.placement.index import (
+    PlatformIndex,
+    Situation,
+    fits,
+    rule_filters,
+    situation,
+    utilisation,
+)
 from planner.plan import Scenario
 
 
@@ -33,9 +40,11 @@ def greedy_place(
     """Place the displaced units one by one, biggest owners first, each on the healthy host of
     the right role with room that holds no unit of its owner yet and is least loaded (fewest
     units landed there so far among equals); while the owner still needs datacenters for its
-    spread, only in those. With ``pile_cap``, no host takes more than that many units. With
-    ``give_up``, stop at the first owner that cannot be placed (the caller wants complete
-    plans only: once hosts are full, every later owner would search every host in vain)."""
+    spread, only in those; and admitted by the rule catalogue's candidate filters given the
+    hosts holding the owner's units so far. With ``pile_cap``, no host takes more than that
+    many units. With ``give_up``, stop at the first owner that cannot be placed (the caller
+    wants complete plans only: once hosts are full, every later owner would search every host
+    in vain)."""
     weights = weights or Weights()
     index = situ.index
     used = [list(u) for u in index.used]
@@ -67,6 +76,7 @@ def greedy_place(
         covered = {index.host_dc[h] for h in holding}
         chosen: list[int] = []
         need = len(situ.displaced[o])
+        checks = rule_filters(index, o)
         for k in range(need):
             must_open = index.spread[o] - len(covered) >= need - k and index.spread[o] > 1
             skipped = []
@@ -80,6 +90,7 @@ def greedy_place(
                     (index.apart[o] and h in holding)
                     or not fits(used[h], size, index.cap[h])
                     or (must_open and index.host_dc[h] in covered)
+                    or (checks and not all(c.admits(index, o, h, holding) for c in checks))
                 ):
                     skipped.append(entry)
                     continue
@@ -128,15 +139,19 @@ def recoverable(platform: Platform, scenario: Scenario) -> bool | None:
 
 def eligible(situ: Situation, o: int, *, room: bool) -> list[int]:
     """Healthy hosts of the right role (with room for one unit when ``room``) that may take a
-    displaced unit of owner ``o`` (for owners whose units stay apart: not holding one)."""
+    displaced unit of owner ``o`` (for owners whose units stay apart: not holding one), and
+    that the catalogue's candidate filters admit given the hosts holding its units."""
     index = situ.index
     held = set(situ.held[o])
     size = index.size[o]
+    checks = rule_filters(index, o)
     out = []
     for h in range(len(index.host_ids)):
         if h in situ.down or h in held or h in index.overfull or not index.takes(o, h):
             continue
         if room and not fits(index.used[h], size, index.cap[h]):
+            continue
+        if checks and not all(c.admits(index, o, h, held) for c in checks):
             continue
         out.append(h)
     return out

@@ -12,6 +12,8 @@ import numpy as np
 from models.entities import Platform
 from models.rules import capacity_milli, milli
 from planner.objective import SCALE
+from planner.rules.base import Candidates
+from planner.rules.catalogue import candidate_filters
 
 
 class PlatformIndex:
@@ -183,7 +185,7 @@ class Situation:
 
     def first_free(self, o: int, count: int, room: bool = True) -> list[int]:
         """The ``count`` least loaded hosts (after adding a unit) that may take a unit of
-        ``o`` and hold none of its units."""
+        ``o``, hold none of its units, and pass the catalogue's candidate filters."""
         index = self.index
         key = (index.is_db[o], index.size[o], room)
         ranking = self._healthy_rankings.get(key)
@@ -191,13 +193,19 @@ class Situation:
             ranking = [h for h in index.ranking(o, room) if h not in self.down]
             self._healthy_rankings[key] = ranking
         held = set(self.held[o])
+        checks = rule_filters(index, o)
         out: list[int] = []
         for h in ranking:
-            if h not in held:
+            if h not in held and all(c.admits(index, o, h, held) for c in checks):
                 out.append(h)
                 if len(out) >= count:
                     break
         return out
+
+
+def rule_filters(index: PlatformIndex, o: int) -> list[Candidates]:
+    """The rule catalogue's candidate filters that restrict owner ``o`` (usually none)."""
+    return [c for c in candidate_filters() if c.applies(index, o)]
 
 
 def situation(index: PlatformIndex, down_hosts: frozenset[str]) -> Situation:

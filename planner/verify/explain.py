@@ -31,8 +31,10 @@ from planner.verify.invariants import REGISTRY, Clause, Scope, value
 
 log = logging.getLogger(__name__)
 
-#: The rules a placement must obey (the placement invariants of the registry).
-PLACEMENT_RULES = tuple(name for name, inv in REGISTRY.items() if inv.scope is Scope.PLACEMENT)
+
+def placement_rules() -> tuple[str, ...]:
+    """The rules a placement must obey: the placement invariants of the registry."""
+    return tuple(name for name, inv in REGISTRY.items() if inv.scope is Scope.PLACEMENT)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def explain_infeasible(
     platform: Platform,
     scenario: Scenario | None = None,
     *,
-    rules: Sequence[str] = PLACEMENT_RULES,
+    rules: Sequence[str] | None = None,
     movable: Literal["displaced", "all"] = "displaced",
     timeout_ms: int = 10_000,
 ) -> Explanation:
@@ -114,7 +116,7 @@ def explain_infeasible(
     t.assert_all(solver, enc.facts())
     tracked: dict[str, tuple[str, Clause]] = {}
     literals: list[z3.BoolRef] = []
-    for name in rules:
+    for name in placement_rules() if rules is None else rules:
         for clause in REGISTRY[name].build(enc).clauses:
             label = f"{name}: {clause.subject}"
             literal = z3.Bool(label)
@@ -176,32 +178,8 @@ def _placement(enc: Encoding, model: z3.ModelRef) -> dict[str, tuple[str | None,
 
 
 def sentence(platform: Platform, enc: Encoding, rule: str, clause: Clause) -> str:
-    """One rule of a conflict in the platform's words."""
-    subject = clause.subject
-    words = subject.split()
-    if rule == "capacity":
-        host_id, resource = words[1], words[2]
-        host = platform.host_by_id[host_id]
-        number = enc.host_ids.index(host_id)
-        staying = sum(
-            platform.size_of(u.owner).get(resource, 0)
-            for units in enc.units.values()
-            for u in units
-            if u.host == number
-        )
-        said = f"host {host_id} has {host.capacity.get(resource, 0):g} {resource}"
-        return said + (f", {staying:g} of it taken by units that stay" if staying else "")
-    if rule in ("anti-affinity", "database-nodes-apart"):
-        owner = words[1]
-        unit = "nodes" if rule == "database-nodes-apart" else "containers"
-        n = platform.count_of(owner)
-        return f"{words[0]} {owner} runs its {n} {unit} on {n} distinct hosts ({rule})"
-    if rule == "nothing-on-failed":
-        return f"host {words[1]} is down: nothing may run there"
-    if rule == "role":
-        host = platform.host_by_id[words[1]]
-        accepts = "database nodes" if host.role.accepts_databases() else "app containers"
-        return f"host {host.id} takes only {accepts}"
-    if rule == "spread":
-        return f"{words[0]} runs in at least {words[2]} distinct datacenters (spread)"
-    return f"{rule}: {subject}"
+    """One rule of a conflict in the platform's words (its rule's sentence in the catalogue)."""
+    from planner.rules.catalogue import by_name
+
+    words = by_name(rule).explain
+    return words(platform, enc, clause) if callable(words) else f"{rule}: {clause.subject}"

@@ -23,10 +23,25 @@ import z3
 
 from models.entities import App, Database, Datacenter, Engine, Host, Platform, ServiceClass
 
-#: The placement rules of the small-platform model.
-RULES = ("capacity", "anti-affinity", "database-nodes-apart", "spread")
 #: Nodes of a database by service class: 1 (sandbox, starter), 2 (business), 3 (enterprise).
 MAX_NODES = 3
+
+
+def __getattr__(name: str) -> Any:
+    # RULES is read from the catalogue when first asked for (the catalogue's rule modules
+    # import the verify package, which imports this module).
+    if name == "RULES":
+        return small_rules()
+    raise AttributeError(name)
+
+
+def small_rules() -> tuple[str, ...]:
+    """The rules of the catalogue that have an encoding in the small-platform model."""
+    from planner.rules.catalogue import CATALOGUE
+
+    return tuple(r.name for r in CATALOGUE if callable(r.small))
+
+
 #: The theorems: one host lost, two hosts lost, one datacenter lost.
 THEOREMS = ("survives-host-loss", "survives-2-host-losses", "survives-datacenter-loss")
 
@@ -54,7 +69,7 @@ class RuleCheck:
     counterexample: dict[str, Any] | None = None
 
 
-class _Model:
+class SmallPlatforms:
     """The variables of every platform within a bound."""
 
     def __init__(self, bound: Bound) -> None:
@@ -122,57 +137,13 @@ class _Model:
         return term
 
     def rule(self, name: str) -> z3.BoolRef:
-        A, C = self.groups, self.slots
-        if name == "capacity":
-            return z3.And(
-                [
-                    z3.Sum(
-                        [
-                            z3.If(z3.And(self.exists(a, i), self.x[a][i] == h), self.size[a], 0)
-                            for a in range(A)
-                            for i in range(C)
-                        ]
-                    )
-                    <= self.cap[h]
-                    for h in range(self.bound.hosts)
-                ]
-            )
-        if name in ("anti-affinity", "database-nodes-apart"):
-            databases = name == "database-nodes-apart"
-            return z3.And(
-                [
-                    z3.Implies(
-                        z3.And(self.exists(a, i), self.exists(a, j)), self.x[a][i] != self.x[a][j]
-                    )
-                    for a in range(A)
-                    if self.is_database(a) == databases
-                    for i in range(C)
-                    for j in range(i + 1, C)
-                ]
-            )
-        if name == "spread":
-            return z3.And(
-                [
-                    z3.Sum(
-                        [
-                            z3.If(
-                                z3.Or(
-                                    [
-                                        z3.And(self.exists(a, i), self.dc_at(self.x[a][i]) == d)
-                                        for i in range(C)
-                                    ]
-                                ),
-                                1,
-                                0,
-                            )
-                            for d in range(self.bound.datacenters)
-                        ]
-                    )
-                    >= self.spread[a]
-                    for a in range(A)
-                ]
-            )
-        raise KeyError(name)
+        """Rule ``name`` of the catalogue, over every small platform at once."""
+        from planner.rules.catalogue import by_name
+
+        small = by_name(name).small
+        if not callable(small):
+            raise KeyError(name)
+        return small(self)
 
     def broken(self, theorem: str) -> tuple[z3.BoolRef, list[z3.ArithRef]]:
         """The theorem's negation, and the variables standing for what is lost."""
@@ -252,12 +223,13 @@ class _Model:
 
 
 def check_rules(
-    theorem: str, rules: Sequence[str] = RULES, bound: Bound | None = None
+    theorem: str, rules: Sequence[str] | None = None, bound: Bound | None = None
 ) -> RuleCheck:
     """Prove that ``rules`` imply ``theorem`` on every platform within ``bound``, or give a
     platform obeying ``rules`` on which the theorem fails."""
     bound = bound or Bound()
-    model = _Model(bound)
+    rules = small_rules() if rules is None else tuple(rules)
+    model = SmallPlatforms(bound)
     solver = z3.Solver()
     solver.add(model.well_formed)
     for name in rules:
@@ -313,10 +285,10 @@ def rules_admit(bound: Bound | None = None, *, containers: int = 2, spread: int 
     """Whether the rules admit a platform with an app of ``containers`` containers and the given
     spread (so that the proofs above are not vacuous)."""
     bound = bound or Bound()
-    model = _Model(bound)
+    model = SmallPlatforms(bound)
     solver = z3.Solver()
     solver.add(model.well_formed)
-    solver.add([model.rule(name) for name in RULES])
+    solver.add([model.rule(name) for name in small_rules()])
     solver.add(model.count[0] == containers, model.spread[0] == spread)
     if bound.databases:
         # ...and an enterprise database beside it.

@@ -12,8 +12,8 @@ from models.entities import Engine, Platform, Role, ServiceClass
 from models.generate import GenerationError, Site, generate_platform, nearest_backup_sites
 from models.io import parse_platform, platform_to_dict
 from models.reference import BACKUP_SITES, HOST_SITES, build_examples, reference_platform
-from models.rules import state_findings
 from models.topology import Topology
+from planner.rules.catalogue import state_findings
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -19,9 +19,8 @@ from models.rules import (
     count_by_rule,
     host_usage,
     milli,
-    placement_findings,
-    state_findings,
 )
+from planner.rules.catalogue import placement_findings, state_findings
 from tests import DATA
 from tests.models.conftest import tiny_platform
 

@@ -17,8 +17,9 @@ import pytest
 from models.generate import Site
 from models.io import parse_platform, platform_to_dict
 from models.reference import HOST_SITES, paris_facilities
-from models.rules import Rule, state_findings
+from models.rules import Rule
 from models.tianchi import APPS, DEPLOY, MACHINES, META, TraceError, import_tianchi
+from planner.rules.catalogue import state_findings
 from tests import DATA
 
 SLICE = DATA / "tianchi_small"

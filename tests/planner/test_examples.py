@@ -9,11 +9,11 @@ import pytest
 from models.entities import Platform
 from models.io import dump_platform_text, load_platform
 from models.reference import EXAMPLES, build_examples, example_path
-from models.rules import state_findings
 from planner.audit import AuditSettings, audit
 from planner.headroom import n1_safe
 from planner.placement import SolveParams, place
 from planner.plan import Scenario
+from planner.rules.catalogue import state_findings
 from planner.sweep import host_datacenters
 from tests import DATA, ROOT
 

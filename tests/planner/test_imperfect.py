@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from models.entities import Platform
 from models.io import load_platform, parse_platform, platform_to_dict
 from models.reference import HOST_SITES, paris_facilities
-from models.rules import Rule, capacity_findings, over_capacity_hosts, state_findings
+from models.rules import Rule, capacity_findings, over_capacity_hosts
 from models.tianchi import import_tianchi
 from planner.certify import PlanDefect, certify_plan
 from planner.check import check_plan
@@ -23,6 +23,7 @@ from planner.cli import main
 from planner.disaster import plan_datacenter_failure
 from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
+from planner.rules.catalogue import state_findings
 from planner.verify import InvariantViolation, certify_plan_invariants
 from tests import DATA
 

@@ -10,11 +10,11 @@ from models.entities import Platform
 from models.generate import generate_platform
 from models.io import dump_platform_text, load_platform, parse_platform
 from models.reference import reference_platform
-from models.rules import state_findings
 from planner.certify import certify_plan
 from planner.check import check_plan, departures
 from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
+from planner.rules.catalogue import state_findings
 from tests import EXAMPLES
 
 

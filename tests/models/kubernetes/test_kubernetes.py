@@ -30,8 +30,9 @@ from models.kubernetes import (
 )
 from models.kubernetes.reading import Found
 from models.kubernetes.workloads import budget_min_up, zone_spread
-from models.rules import Rule, state_findings, unknown_distances
+from models.rules import Rule, unknown_distances
 from planner.cli import main
+from planner.rules.catalogue import state_findings
 from tests import DATA as TESTS_DATA
 
 DATA = TESTS_DATA / "kubernetes"

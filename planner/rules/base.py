@@ -1,0 +1,136 @@
+"""What a rule is: one object with one name, one domain sentence and every encoding drplan needs.
+
+A :class:`RuleDefinition` carries, side by side:
+
+* ``findings``: the plain-Python findings on a placement (no solver), what ``drplan validate``
+  lists and the plan checker (``planner.check``) enumerates;
+* ``invariant``: the Z3 invariant of the certificates (``planner.verify``), with the sentence
+  explain-infeasible uses for one of its clauses (``explain``);
+* ``cpsat``: the CP-SAT builder of the placement model with the name of its switch literal (its
+  rule group, which explanations name), and ``candidates``: the candidate filter the greedy and
+  the candidate lists obey (may a unit go on this host given what is there);
+* ``headroom``: how the headroom model (``planner.headroom``) holds it;
+* ``small``: its encoding in the small-platform model (``planner.verify.rulecheck``).
+
+An encoding a rule honestly has not is an :class:`Absent` with the reason, never a silent
+``None``: the catalogue test accepts only those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol
+
+from models.entities import Placement, Platform
+from models.rules import Finding, Rule
+
+if TYPE_CHECKING:
+    import z3
+    from ortools.sat.python import cp_model
+
+    from planner.placement.index import PlatformIndex, Situation
+    from planner.verify.encoding import Encoding
+    from planner.verify.invariants import Clause, Invariant, Scope
+    from planner.verify.rulecheck import SmallPlatforms
+
+
+class RuleGroup(StrEnum):
+    """The placement model's rule groups of the built-in rules, switched by a literal each, as
+    named in explanations (a rule added names its own group in its :class:`CpSat`)."""
+
+    PLACE = "place"  # every displaced unit of an owner gets a host
+    CAPACITY = "capacity"  # per resource, on every host
+    APART = "apart"  # anti-affinity of an owner's units
+    SPREAD = "spread"  # an owner runs in at least k datacenters
+    MOVES = "moves"  # at most N units leave a healthy host
+    ROLE = "role"  # database nodes on hosts that take databases, containers on app hosts
+
+
+def enforce(constraint: cp_model.Constraint, literal: cp_model.IntVar | None) -> None:
+    """``constraint`` only while ``literal`` holds (explain mode), always without one."""
+    if literal is not None:
+        constraint.only_enforce_if(literal)
+
+
+@dataclass(frozen=True)
+class Absent:
+    """An encoding a rule does not have, and why (the reason is shown by the catalogue test)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class State:
+    """What plain-Python findings read: a placement of the platform; with ``owners``, only the
+    apps and databases a plan changes, and with ``usage``, only the hosts they touch (resources
+    in thousandths)."""
+
+    platform: Platform
+    placement: Placement
+    owners: Collection[str] | None = None
+    usage: Mapping[str, Mapping[str, int]] | None = None
+
+
+#: The plain-Python findings of a rule on a state.
+Findings = Callable[[State], Iterable[Finding]]
+#: One clause of a conflict in the platform's words.
+Sentence = Callable[[Platform, "Encoding", "Clause"], str]
+
+
+class Candidates(Protocol):
+    """The candidate filter of a rule: may a unit of owner ``o`` go on host ``h``.
+
+    ``applies`` is asked once per owner (most rules restrict few owners, and the greedy then
+    asks nothing more); ``admits`` gets the healthy hosts already holding the owner's units and
+    those chosen so far for its displaced ones (host numbers of the placement index)."""
+
+    def applies(self, index: PlatformIndex, o: int) -> bool: ...
+
+    def admits(self, index: PlatformIndex, o: int, h: int, holding: Collection[int]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class CpSat:
+    """The CP-SAT side of a rule: its rule group (the prefix of its switch literals, named in
+    explanations: ``per-rack[shop-web]``) and its builder (adds its constraints to a built
+    placement model, each behind ``built.literal(f"{group}[...]")``)."""
+
+    group: str
+    build: Callable[..., object] | Absent
+    #: One switched-off literal of the group (its subject: an owner id) in the platform's
+    #: words, for the placement's explanations; ``None`` for the built-in groups, which the
+    #: placement's explanation words itself (they read one another: capacity and room).
+    sentence: Callable[[Situation, str], str] | None = None
+
+
+@dataclass(frozen=True)
+class RuleDefinition:
+    """One rule and every encoding of it (see the module docstring)."""
+
+    rule: Rule
+    #: What it is about: where units run, where replicas are, a plan, or the policy.
+    scope: Scope
+    #: What the rule means on the platform, in one sentence.
+    sentence: str
+    findings: Findings | Absent
+    invariant: Invariant | Absent
+    explain: Sentence | Absent
+    cpsat: CpSat | Absent
+    candidates: Candidates | Absent
+    headroom: Callable[..., None] | Absent
+    small: Callable[[SmallPlatforms], z3.BoolRef] | Absent
+    #: Further rules the findings carry (three replicas: missing, and two at one site).
+    covers: tuple[Rule, ...] = ()
+    #: A plan may keep this rule broken where its starting placement broke it (no worse).
+    inheritable: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.rule.value
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Every rule its findings may carry."""
+        return (self.rule, *self.covers)

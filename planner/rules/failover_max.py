@@ -1,0 +1,72 @@
+"""Failover within the promise: every engine a business or enterprise database runs fails over
+within ``policy.failover_max_s``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import z3
+
+from models.rules import Finding, Rule, failover_findings
+from planner.rules.base import Absent, RuleDefinition, State
+from planner.verify import terms as t
+from planner.verify.encoding import Encoding
+from planner.verify.invariants import Clause, Describe, Formula, Invariant, Scope
+
+
+def findings(state: State) -> Iterable[Finding]:
+    return failover_findings(state.platform)
+
+
+def invariant(enc: Encoding) -> Formula:
+    """A business or enterprise database fails over within the provider's promise: its engine's
+    failover time (``policy.failover_s``) is at most ``policy.failover_max_s``."""
+    policy = enc.platform.policy
+    engines: dict[str, list[str]] = {}
+    for db in enc.platform.databases:
+        if db.service_class.has_failover:
+            engines.setdefault(db.engine.value, []).append(db.id)
+    clauses = []
+    for engine, ids in engines.items():
+        seconds = policy.failover_s.get(engine)
+        # An engine the policy gives no failover time for cannot be shown to keep the promise.
+        expr = (
+            z3.BoolVal(False)
+            if seconds is None
+            else t.ge(t.num(int(policy.failover_max_s)), t.num(int(seconds)))
+        )
+        clauses.append(
+            Clause(f"engine {engine}", expr, _failover(engine, ids, seconds, policy.failover_max_s))
+        )
+    return Formula(tuple(clauses))
+
+
+def _failover(engine: str, ids: list[str], seconds: int | None, promise: int) -> Describe:
+    def describe(model: z3.ModelRef) -> dict[str, Any]:
+        return {
+            "engine": engine,
+            "failover_s": seconds,
+            "failover_max_s": promise,
+            "databases": ids[:10],
+            "count": len(ids),
+        }
+
+    return describe
+
+
+_POLICY = "a figure of the policy, not of where anything runs"
+
+RULE = RuleDefinition(
+    rule=Rule.FAILOVER_MAX,
+    scope=Scope.POLICY,
+    sentence="Every engine a business or enterprise database runs fails over within the "
+    "provider's promise (policy.failover_max_s).",
+    findings=findings,
+    invariant=Invariant("failover-max", Scope.POLICY, invariant),
+    explain=Absent(_POLICY),
+    cpsat=Absent(_POLICY),
+    candidates=Absent(_POLICY),
+    headroom=Absent(_POLICY),
+    small=Absent(_POLICY),
+)

@@ -1,0 +1,57 @@
+"""Nothing on a failed host: no container or node runs on a host that is down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import z3
+
+from models.entities import Platform
+from models.rules import Rule
+from planner.rules.base import Absent, RuleDefinition
+from planner.verify import terms as t
+from planner.verify.encoding import Encoding, UnitVar
+from planner.verify.invariants import Clause, Formula, Invariant, Scope, nothing_on, value
+
+
+def _stays(unit: UnitVar, was: int) -> Clause:
+    """A unit waiting for its host stays on it."""
+
+    def describe(model: z3.ModelRef) -> dict[str, Any]:
+        return {"unit": unit.id, "host": value(model, unit.var), "before": was}
+
+    return Clause(f"waiting {unit.id}", t.eq(unit.var, t.num(was)), describe)
+
+
+def invariant(enc: Encoding) -> Formula:
+    """No container or node runs on a failed host or in a failed datacenter, but the database
+    nodes that wait for their host to be repaired: those stay exactly where they were."""
+    waiting = set(enc.plan.waiting) if enc.plan is not None else set()
+    clauses = [
+        nothing_on(enc, number, lambda u: u.id not in waiting) for number in sorted(enc.down_hosts)
+    ]
+    for unit_id in sorted(waiting):
+        owner, _, index = unit_id.rpartition("/")
+        clauses.append(_stays(enc.units[owner][int(index)], enc.before[owner][int(index)]))
+    return Formula(tuple(c for c in clauses if c is not None))
+
+
+def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
+    return f"host {clause.subject.split()[1]} is down: nothing may run there"
+
+
+_FACT = "a lost host is a fact, not a rule to relax: down hosts are never candidates"
+
+RULE = RuleDefinition(
+    rule=Rule.DOWN_HOST,
+    scope=Scope.PLACEMENT,
+    sentence="No container or node runs on a host that is down, but the database nodes that "
+    "wait for their host, which stay where they were.",
+    findings=Absent("a rule of plans (a state has no down host): planner.check reads it"),
+    invariant=Invariant("nothing-on-failed", Scope.PLACEMENT, invariant),
+    explain=sentence,
+    cpsat=Absent(_FACT),
+    candidates=Absent(_FACT),
+    headroom=Absent(_FACT),
+    small=Absent("the theorems take the lost hosts' units as down (rulecheck.broken)"),
+)

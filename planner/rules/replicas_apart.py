@@ -1,0 +1,64 @@
+"""Replicas apart: a database's replicas are pairwise farther apart than the policy distance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import z3
+
+from models.rules import Finding, Rule
+from planner.rules import backup
+from planner.rules.base import Absent, RuleDefinition, State
+from planner.verify import terms as t
+from planner.verify.encoding import Encoding
+from planner.verify.invariants import (
+    Clause,
+    Formula,
+    Invariant,
+    Scope,
+    group_sites,
+    group_subject,
+    same_sites,
+)
+
+
+def findings(state: State) -> Iterable[Finding]:
+    return backup.findings_of(state, Rule.BACKUP_TOO_CLOSE)
+
+
+def invariant(enc: Encoding) -> Formula:
+    """The replicas of a database at distinct sites are pairwise strictly farther apart than the
+    policy distance."""
+    limit = z3.RealVal(enc.platform.policy.backup_min_distance_km)
+    clauses = []
+    zero = t.num(0)
+    for ids in same_sites(enc):
+        r = enc.replicas[ids[0]]
+        # Two replicas at one site are three-replicas' to find (backup-same-site).
+        pairs = [
+            t.implies(
+                t.and_([t.ge(r[i], zero), t.ge(r[j], zero), t.not_(t.eq(r[i], r[j]))]),
+                enc.km(r[i], r[j]) > limit,
+            )
+            for i, j in ((0, 1), (0, 2), (1, 2))
+        ]
+        clauses.append(Clause(group_subject(ids), t.and_(pairs), group_sites(enc, ids)))
+    return Formula(tuple(clauses))
+
+
+RULE = RuleDefinition(
+    rule=Rule.BACKUP_TOO_CLOSE,
+    scope=Scope.BACKUPS,
+    sentence="The replicas of a database are pairwise strictly farther apart than the policy "
+    "distance.",
+    findings=findings,
+    invariant=Invariant("replicas-apart", Scope.BACKUPS, invariant),
+    explain=Absent(backup.NO_PLACEMENT),
+    cpsat=Absent(
+        "a candidate filter of the backup model: only pairs of sites far enough apart are "
+        "variables (planner.backups groups' pairs)"
+    ),
+    candidates=Absent("held by the backup model's allowed pairs of sites (planner.backups)"),
+    headroom=Absent(backup.NO_PLACEMENT),
+    small=Absent("the small-platform model has no backups"),
+)

@@ -1,0 +1,71 @@
+"""Roles: containers run on hosts that take apps, database nodes on hosts that take databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from models.entities import Platform
+from models.rules import Finding, Rule, role_findings
+from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State
+from planner.verify import inherited
+from planner.verify.encoding import Encoding
+from planner.verify.invariants import Clause, Formula, Invariant, Scope, nothing_on
+
+if TYPE_CHECKING:
+    from planner.placement.model import BuiltPlacement
+
+
+def findings(state: State) -> Iterable[Finding]:
+    return role_findings(state.platform, state.placement, state.owners)
+
+
+def invariant(enc: Encoding) -> Formula:
+    """Containers run only on hosts that accept apps, nodes only on hosts that accept databases
+    (in a plan, a unit the starting placement put on the wrong role may stay there)."""
+    clauses = []
+    for number, host in enumerate(enc.platform.hosts):
+        among = inherited.arrivals(enc, number)
+        if not host.role.accepts_apps():
+            clauses.append(nothing_on(enc, number, lambda u: not u.is_database, among))
+        if not host.role.accepts_databases():
+            clauses.append(nothing_on(enc, number, lambda u: u.is_database, among))
+    return Formula(tuple(c for c in clauses if c is not None))
+
+
+def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
+    host = platform.host_by_id[clause.subject.split()[1]]
+    accepts = "database nodes" if host.role.accepts_databases() else "app containers"
+    return f"host {host.id} takes only {accepts}"
+
+
+def add_roles(built: BuiltPlacement) -> None:
+    """A database node runs only on a host that takes databases, a container only on a host
+    that takes apps. Outside explain mode the candidates already obey it; down hosts are never
+    candidates at all (a lost host is a fact, not a rule to relax)."""
+    p = built.problem
+    if not p.explain:
+        return
+    index = p.situ.index
+    for (o, h), v in built.land.items():
+        if not index.takes(o, h):
+            kind = "databases" if index.is_db[o] else "apps"
+            built.model.add(v == 0).only_enforce_if(built.literal(f"{RuleGroup.ROLE}[{kind}]"))
+
+
+RULE = RuleDefinition(
+    rule=Rule.ROLE,
+    scope=Scope.PLACEMENT,
+    sentence="Containers run on hosts that take apps, database nodes on hosts that take databases.",
+    findings=findings,
+    invariant=Invariant("role", Scope.PLACEMENT, invariant),
+    explain=sentence,
+    cpsat=CpSat(RuleGroup.ROLE, add_roles),
+    candidates=Absent(
+        "indexed: the greedy keeps one heap per role and the rankings mask hosts by role "
+        "(PlatformIndex.takes)"
+    ),
+    headroom=Absent("inside planner.headroom.add_scenario: candidates and pools per role"),
+    small=Absent("the small-platform model has no host roles: every host takes everything"),
+    inheritable=True,
+)

@@ -1,0 +1,129 @@
+"""max_per_rack: at most k containers of an app in one rack (one rule module, one app field)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from models.entities import Platform
+from models.io import PlatformFileError, load_platform, parse_platform, platform_to_dict
+from models.rules import Rule
+from planner.check import check_plan
+from planner.failure import plan_host_failure
+from planner.plan import Plan, Scenario, Status, moves_between
+from planner.rules.catalogue import state_findings
+from planner.verify import certify, explain_infeasible
+from planner.verify.certificate import InvariantViolation, certify_plan_invariants
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.fixture
+def two_per_rack() -> Platform:
+    """shop-web: 4 containers, at most 2 per rack, exactly 2 in each of racks r1 and r2."""
+    return load_platform(DATA / "shop_web_two_per_rack.yaml")
+
+
+@pytest.fixture
+def rack_full() -> Platform:
+    """shop-web at its limit in both racks, and the only free host in a full rack."""
+    return load_platform(DATA / "shop_web_rack_full.yaml")
+
+
+def _rules(platform: Platform) -> list[Rule]:
+    return [f.rule for f in state_findings(platform)]
+
+
+def test_well_inside_at_and_one_over_the_limit(two_per_rack: Platform) -> None:
+    web = two_per_rack.apps[0]
+    roomy = replace(two_per_rack, apps=(replace(web, max_per_rack=3), *two_per_rack.apps[1:]))
+    assert _rules(roomy) == []  # 2 per rack, 3 allowed
+    assert _rules(two_per_rack) == []  # 2 per rack, 2 allowed
+    over = two_per_rack.with_placement({"shop-web": ("h1", "h2", "h6", "h4"), "batch": ("h5",)})
+    assert _rules(over) == []  # still 2 and 2
+    over = two_per_rack.with_placement({"shop-web": ("h1", "h2", "h3", "h4"), "batch": ("h5",)})
+    (finding,) = state_findings(over)
+    assert finding.rule is Rule.MAX_PER_RACK
+    assert finding.message == (
+        "app shop-web has 3 containers in rack r1 of dc-a, at most 2 (max_per_rack)"
+    )
+    # Z3 agrees on all three.
+    assert certify(two_per_rack, names=["max-per-rack"]).invariants[0].holds
+    assert not certify(over, names=["max-per-rack"]).invariants[0].holds
+
+
+def test_a_host_without_a_rack_is_a_rack_of_its_own(two_per_rack: Platform) -> None:
+    hosts = tuple(replace(h, rack=None) for h in two_per_rack.hosts)
+    unracked = replace(two_per_rack, hosts=hosts)
+    assert (
+        _rules(unracked.with_placement({"shop-web": ("h1", "h2", "h3", "h4"), "batch": ("h5",)}))
+        == []
+    )
+    web = replace(two_per_rack.apps[0], max_per_rack=1)
+    one = replace(unracked, apps=(web, *two_per_rack.apps[1:]))
+    assert _rules(one) == []
+    assert certify(one, names=["max-per-rack"]).invariants[0].holds
+
+
+def test_racks_of_two_datacenters_are_two_racks(two_per_rack: Platform) -> None:
+    """r1 of dc-a and r1 of dc-b are not one rack."""
+    data = platform_to_dict(two_per_rack)
+    data["datacenters"].append({"id": "dc-b", "name": "B", "lat": 45.0, "lon": 5.0})
+    data["hosts"][3]["datacenter"] = "dc-b"
+    data["hosts"][3]["rack"] = "r1"
+    data["placement"]["shop-web"] = ["h1", "h2", "h4", "h5"]
+    platform = parse_platform(data)
+    assert _rules(platform) == []
+
+
+def test_the_field_is_read_checked_and_written_back(two_per_rack: Platform) -> None:
+    data = platform_to_dict(two_per_rack)
+    assert data["apps"][0]["max_per_rack"] == 2
+    assert parse_platform(data).apps[0].max_per_rack == 2
+    data["apps"][0]["max_per_rack"] = 0
+    with pytest.raises(PlatformFileError) as error:
+        parse_platform(data, "racks.yaml")
+    assert "apps[0].max_per_rack" in str(error.value)
+    assert "racks.yaml" in str(error.value)
+
+
+def _moved(platform: Platform, hosts: tuple[str, ...]) -> Plan:
+    after = {**platform.placement, "shop-web": hosts}
+    return Plan(
+        Status.FEASIBLE,
+        Scenario(failed_hosts=("h1",)),
+        platform.placement,
+        after,
+        moves=tuple(moves_between(platform.placement, after)),
+    )
+
+
+def test_the_checker_and_z3_catch_a_plan_that_breaks_it(two_per_rack: Platform) -> None:
+    bad = _moved(two_per_rack, ("h6", "h2", "h4", "h5"))  # r2 would hold 3
+    assert [f.rule for f in check_plan(two_per_rack, bad)] == [Rule.MAX_PER_RACK]
+    with pytest.raises(InvariantViolation) as error:
+        certify_plan_invariants(two_per_rack, bad)
+    assert "max-per-rack" in str(error.value)
+    good = _moved(two_per_rack, ("h3", "h2", "h4", "h5"))
+    assert check_plan(two_per_rack, good) == []
+    assert "max-per-rack" in certify_plan_invariants(two_per_rack, good)
+
+
+def test_the_placement_keeps_it_on_a_host_loss(two_per_rack: Platform) -> None:
+    plan = plan_host_failure(two_per_rack, ["h1"])
+    assert plan.status.has_plan and plan.checked
+    # h6 is the least loaded host, but r2 holds 2 already: the container goes to h3.
+    assert sorted(plan.placement["shop-web"]) == ["h2", "h3", "h4", "h5"]
+
+
+def test_explain_infeasible_names_the_rack(rack_full: Platform) -> None:
+    plan = plan_host_failure(rack_full, ["h1"])
+    assert plan.status is Status.INFEASIBLE
+    said = " ".join(plan.explanation)
+    assert "at most 2" in said and "rack r2 of dc-a" in said, said
+    explanation = explain_infeasible(rack_full, Scenario(failed_hosts=("h1",)))
+    assert explanation.status is Status.INFEASIBLE
+    sentences = [c.sentence for c in explanation.conflicts]
+    assert "app shop-web runs at most 2 container(s) in rack r2 of dc-a (max_per_rack)" in sentences
