@@ -143,14 +143,19 @@ class App:
     id: str
     containers: int
     size: Resources
+    #: The databases and apps (platform services: routers, DNS resolvers) this app needs: it is
+    #: down while one of them is down, degraded while one runs below its ``min_up``.
     uses: tuple[str, ...] = ()
     #: At least this many distinct datacenters must hold a container (1: no rule).
     spread: int = 1
-    #: Containers that must stay up during voluntary disruptions (a PodDisruptionBudget);
-    #: recorded, not yet planned with.
+    #: Containers that must stay up during voluntary disruptions (a PodDisruptionBudget), and
+    #: below which the apps that use it are degraded (``planner.dependencies``).
     min_up: int | None = None
     #: Where the app comes from (a Kubernetes controller and its pods), if imported.
     origin: Origin | None = None
+    #: A platform service (load balancer, router, DNS resolver, the scheduler's store) rather
+    #: than a customer app: the audit ranks it by what depends on it.
+    platform: bool = False
 
     @property
     def anti_affinity(self) -> bool:

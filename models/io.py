@@ -613,8 +613,11 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
         for index, item in entries:
             uses = item.get("uses") if section == "apps" else None
             for j, used in enumerate(uses if isinstance(uses, list) else []):
-                if isinstance(used, str) and used not in db_ids:
-                    yield Problem(source, f"apps[{index}].uses[{j}]", "unknown database", used)
+                where = f"apps[{index}].uses[{j}]"
+                if isinstance(used, str) and used not in db_ids and used not in app_ids:
+                    yield Problem(source, where, "unknown app or database", used)
+                elif isinstance(used, str) and used == _id(item):
+                    yield Problem(source, where, "an app cannot use itself", used)
             spread, count = item.get("spread"), counts.get(_id(item) or "")
             min_up = item.get("min_up") if section == "apps" else None
             if isinstance(min_up, int) and count is not None and min_up > count:
@@ -696,7 +699,16 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
 def _build_policy(spec: PlatformFile) -> Policy:
     default = Policy()
     given = spec.policy.model_dump(exclude_none=True)
-    for merged in ("rpo_s", "rpo_target_s", "failover_s", "sla_percent"):
+    for merged in (
+        "rpo_s",
+        "rpo_target_s",
+        "failover_s",
+        "sla_percent",
+        "detection_s",
+        "diagnosis_s",
+        "decision_s",
+        "failover_success",
+    ):
         if merged in given:
             base = dict(getattr(default, merged))
             base.update({str(k): v for k, v in given[merged].items()})
@@ -739,7 +751,16 @@ def _build(spec: PlatformFile) -> Platform:
         for h in spec.hosts
     )
     apps = tuple(
-        App(a.id, a.containers, dict(a.size), tuple(a.uses), a.spread, a.min_up, _origin(a.origin))
+        App(
+            a.id,
+            a.containers,
+            dict(a.size),
+            tuple(a.uses),
+            a.spread,
+            a.min_up,
+            _origin(a.origin),
+            a.platform,
+        )
         for a in spec.apps
     )
     databases = tuple(
@@ -829,6 +850,8 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
             item["spread"] = app.spread
         if app.min_up is not None:
             item["min_up"] = app.min_up
+        if app.platform:
+            item["platform"] = True
         if app.origin is not None:
             item["origin"] = _origin_dict(app.origin)
         data["apps"].append(item)

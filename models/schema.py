@@ -118,12 +118,15 @@ class AppSpec(_Spec):
     id: Id
     containers: Containers
     size: Resources
-    uses: list[Id] = Field(default_factory=list)
+    uses: list[Id] = Field(
+        default_factory=list, description="Databases and apps (platform services) it needs."
+    )
     spread: Spread = Field(1, description="At least this many distinct datacenters.")
     min_up: Annotated[int, Strict(), Field(ge=0, le=MAX_UNITS)] | None = Field(
-        None, description="Containers kept up in voluntary disruptions (recorded, not planned)."
+        None, description="Containers kept up; below it the apps that use it are degraded."
     )
     origin: OriginSpec | None = None
+    platform: bool = Field(False, description="A platform service (router, DNS resolver...).")
 
 
 class DatabaseSpec(_Spec):
@@ -163,6 +166,13 @@ class PolicySpec(_Spec):
     container_boot_s: Seconds | None = None
     database_boot_s: Seconds | None = None
     host_repair_s: Seconds | None = None
+    host_reboot_s: Seconds | None = None
+    #: The incident timeline per failure kind (``host``, ``datacenter``, ``region``...).
+    detection_s: dict[Id, Seconds] | None = None
+    diagnosis_s: dict[Id, Seconds] | None = None
+    decision_s: dict[Id, Seconds] | None = None
+    drp_decision_s: Seconds | None = None
+    failover_success: dict[Engine, Annotated[float, Strict(), Field(ge=0, le=1)]] | None = None
     restore_mb_s: Amount | None = None
     realtime_replica_lag_s: Seconds | None = None
     snapshot_interval_s: Seconds | None = None

@@ -34,10 +34,10 @@ from typing import Any
 
 from models.entities import REPLICA_ROLES, Database, Placement, Platform, ServiceClass
 from models.policy import Policy
+from planner.dependencies import with_dependencies
 from planner.failover import (
     Action,
     DatabaseOutcome,
-    app_downtime,
     database_outcome,
     renumbered_units,
     serving_orders,
@@ -46,7 +46,7 @@ from planner.failover import (
     transfer_s,
 )
 from planner.plan import AppImpact, Plan, Scenario, moves_between
-from planner.sla import app_tier, sla_outcome
+from planner.sla import sla_outcome
 
 __all__ = [
     "UNPLACED_PRIORITY",
@@ -451,27 +451,23 @@ def _app_impacts(
         if step.kind == "container":
             ready[step.unit.rpartition("/")[0]].append(step.ready_s)
     db_down = {o.id: o.downtime_s for o in databases if o.is_down}
-    out = []
+    own = []
     for app in platform.apps:
         hosts = platform.placement.get(app.id) or platform.hosts_of(app.id)
         lost = sum(1 for h in hosts if h in down)
-        used = [db_down[db] for db in app.uses if db in db_down]
-        if not lost and not used:
+        if not lost:
             continue
         if lost < len(hosts):
-            own = 0.0
+            downtime = 0.0
         elif ready[app.id]:
-            own = min(ready[app.id])  # up again with its first container
+            downtime = min(ready[app.id])  # up again with its first container
         else:
             # No container found a host: down until capacity comes back (as for a host loss,
             # the repair time stands for it); the unit is also listed as unplaced.
-            own = float(platform.policy.host_repair_s)
-        downtime = app_downtime(own, used)
-        sla = sla_outcome(platform.policy, app_tier(app), downtime)
-        out.append(
-            AppImpact(app.id, lost, downtime == 0, downtime, sla.tier, sla.budget_s, sla.blown)
-        )
-    return tuple(out)
+            downtime = float(platform.policy.host_repair_s)
+        own.append(AppImpact(app.id, lost, downtime == 0, downtime))
+    # Down with the databases and services they use, transitively: one place for every plan.
+    return with_dependencies(platform, own, db_down)
 
 
 def _findings(

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from models.entities import App, Database, Engine, Placement, Platform
+from models.entities import Database, Engine, Placement, Platform
 from models.policy import Policy
 from planner.plan import AppImpact, Plan
-from planner.sla import SlaOutcome, app_tier, database_tier, sla_outcome
+from planner.sla import SlaOutcome, database_tier, sla_outcome
 
 __all__ = [
     "REPLICA_SOURCES",
@@ -284,34 +284,12 @@ def apps_with_database_downtime(
     outcomes: Iterable[DatabaseOutcome],
 ) -> tuple[AppImpact, ...]:
     """``apps`` with the downtime of the databases they use added, SLA re-assessed; apps that
-    lost no container but use a database that is down are added (``containers_lost`` 0)."""
+    lost no container but use a database that is down are added (``containers_lost`` 0), and
+    so are the apps that use those apps (:func:`planner.dependencies.with_dependencies`)."""
+    from planner.dependencies import with_dependencies
+
     down = {o.id: o.downtime_s for o in outcomes if o.is_down}
-    given = {impact.id: impact for impact in apps}
-    result = []
-    for app in platform.apps:
-        impact = given.get(app.id)
-        used = [down[db] for db in app.uses if db in down]
-        if impact is None and not used:
-            continue
-        result.append(_app_impact(platform.policy, app, impact, used))
-    return tuple(result)
-
-
-def _app_impact(
-    policy: Policy, app: App, impact: AppImpact | None, database_s: list[float]
-) -> AppImpact:
-    own = impact.downtime_s if impact is not None else 0.0
-    downtime = app_downtime(own, database_s)
-    sla = sla_outcome(policy, app_tier(app), downtime)
-    return AppImpact(
-        app.id,
-        impact.containers_lost if impact is not None else 0,
-        downtime == 0,
-        downtime,
-        sla.tier,
-        sla.budget_s,
-        sla.blown,
-    )
+    return with_dependencies(platform, apps, down)
 
 
 def with_database_outcomes(platform: Platform, plan: Plan, redeploy: bool = False) -> Plan:

@@ -98,9 +98,13 @@ class AppImpact:
     sla_tier: str | None = None
     sla_budget_s: float | None = None
     sla_blown: bool = False
+    #: Serves, but something it uses (or itself) runs below its declared ``min_up``.
+    degraded: bool = False
+    #: The services it uses (transitively) that are down or below their minimum.
+    via: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "containers_lost": self.containers_lost,
             "stays_up": self.stays_up,
@@ -109,6 +113,11 @@ class AppImpact:
             "sla_budget_s": self.sla_budget_s,
             "sla_blown": self.sla_blown,
         }
+        if self.degraded:
+            data["degraded"] = True
+        if self.via:
+            data["via"] = list(self.via)
+        return data
 
 
 @dataclass(frozen=True)
