@@ -140,3 +140,18 @@ def test_a_use_of_an_unknown_id_is_one_line() -> None:
     with pytest.raises(PlatformFileError) as error:
         parse_platform(_file(["router", "dns"]), "f.yaml")
     assert error.value.lines() == ["f.yaml: apps[1].uses[1]: unknown app or database (got 'dns')"]
+
+
+def test_the_audit_ranks_services_and_names_single_points(services: Platform) -> None:
+    from planner.audit import audit
+    from planner.report import render_report, service_rows, services_sentence
+
+    result = audit(services, workers=1, headroom=False)
+    data = result.to_dict()
+    assert [s["id"] for s in data["services"]] == ["dns-resolver", "router", "shop-db"]
+    assert data["services"][0]["single_points"] == ["host h1", "rack r1", "datacenter dc-a"]
+    assert service_rows(result)[0][1:3] == ("dns-resolver", "platform app")
+    assert services_sentence(result) == (
+        "3 shared service(s); 2 single point(s) of failure: dns-resolver, router."
+    )
+    assert "<h2>Shared services</h2>" in render_report(services, result)
