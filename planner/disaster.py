@@ -19,7 +19,10 @@ loss and the time to recover, and orders every start in a runbook of four waves:
 No host starts more than ``Policy.starts_per_host_per_minute`` units in one minute (no boot storm):
 each start gets the first minute with a free slot on its host, earlier waves first, so a later
 wave never delays an earlier one. Minute ``m`` of the runbook is ``host_detection_s + 60 m``
-seconds after the failure; every time to recover counts that wait.
+seconds after the failure; every time to recover counts that wait. Restores from backups are the
+disaster-recovery plan proper: none starts before people decided it (detection, diagnosis and
+``policy.drp_decision_s``: :mod:`planner.timeline`); failovers, new standbys and containers are
+the platform's own and start at once.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from planner.failover import (
 )
 from planner.plan import AppImpact, Plan, Scenario, moves_between
 from planner.sla import sla_outcome
+from planner.timeline import action_start_s, with_timeline
 
 __all__ = [
     "UNPLACED_PRIORITY",
@@ -286,6 +290,7 @@ def disaster_recovery(
     down = frozenset(h.id for h in platform.hosts if h.datacenter in lost)
     slots = _Slots(policy.starts_per_host_per_minute)
     findings: list[str] = []
+    drp_minute = _ready_minute(policy, action_start_s(policy, "datacenter", manual=True))
 
     # What each database does, independently of when its restore starts.
     affected = [
@@ -330,7 +335,8 @@ def disaster_recovery(
             new_hosts = after.get(db.id, ())
             restarting = outcome.action in (Action.RESTORE, Action.UNRECOVERABLE)
             indexes = range(len(new_hosts)) if restarting else outcome.nodes_to_replace
-            primary_minute = 0
+            # Restores are the disaster-recovery plan: they start once people decided it.
+            primary_minute = drp_minute if restarting else 0
             for index in indexes:
                 host = new_hosts[index] if index < len(new_hosts) else None
                 if host is None or (not restarting and host == platform.hosts_of(db.id)[index]):
@@ -706,4 +712,4 @@ def plan_datacenter_failure(
     )
     from planner.certify import certify_plan  # no plan leaves the library unchecked
 
-    return certify_plan(platform, plan)
+    return certify_plan(platform, with_timeline(plan, platform.policy, "datacenter"))

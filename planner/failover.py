@@ -29,6 +29,7 @@ from models.entities import Database, Engine, Placement, Platform
 from models.policy import Policy
 from planner.plan import AppImpact, Plan
 from planner.sla import SlaOutcome, database_tier, sla_outcome
+from planner.timeline import action_start_s, host_back_s
 
 __all__ = [
     "REPLICA_SOURCES",
@@ -40,6 +41,7 @@ __all__ = [
     "best_replica",
     "database_outcome",
     "database_outcomes_for_host_failure",
+    "manual_ready_s",
     "outcome_records",
     "renumbered_units",
     "replica_data_loss_s",
@@ -129,10 +131,22 @@ def transfer_s(policy: Policy, database: Database) -> float:
     return database.size_gb * 1024 / policy.restore_mb_s
 
 
-def restore_time_s(policy: Policy, database: Database, start_s: float = 0.0) -> float:
+def restore_time_s(
+    policy: Policy, database: Database, start_s: float = 0.0, kind: str = "host"
+) -> float:
     """Time to recover from a backup: detection, then ``start_s`` of waiting for a start slot,
-    the transfer and the database's boot."""
-    return policy.host_detection_s + start_s + transfer_s(policy, database) + policy.database_boot_s
+    but not before people act on a failure of ``kind`` (detection + diagnosis + decision: the
+    disaster-recovery plan's decision for a datacenter, :func:`planner.timeline.action_start_s`),
+    then the transfer and the database's boot."""
+    return manual_ready_s(policy, kind, start_s, transfer_s(policy, database))
+
+
+def manual_ready_s(policy: Policy, kind: str, start_s: float, work_s: float) -> float:
+    """When a database that people bring back (a restore, a database recreated empty) serves
+    again: its start slot ``start_s`` after detection, not before the timeline lets people act,
+    then ``work_s`` (the transfer) and the database's boot."""
+    start = max(policy.host_detection_s + start_s, action_start_s(policy, kind, manual=True))
+    return start + work_s + policy.database_boot_s
 
 
 def best_replica(
@@ -165,6 +179,8 @@ def database_outcome(
     redeploy: bool = False,
     restore_start_s: float = 0.0,
     new_hosts: tuple[str | None, ...] | None = None,
+    kind: str | None = None,
+    rebooted: bool = False,
 ) -> DatabaseOutcome:
     """What ``database`` does when ``down_hosts`` are lost.
 
@@ -182,6 +198,12 @@ def database_outcome(
         Seconds after detection at which the restore starts (its runbook slot).
     new_hosts
         Where the placement engine put the database's nodes after the loss, if known.
+    kind
+        The failure kind, for the incident timeline (a restore starts once people act:
+        :mod:`planner.timeline`); ``datacenter`` when datacenters are lost, else ``host``.
+    rebooted
+        The lost hosts reboot and come back (``policy.host_reboot_s``) rather than being
+        repaired or replaced (``policy.host_repair_s``): how long a waiting database waits.
 
     Returns
     -------
@@ -191,6 +213,7 @@ def database_outcome(
         database is recreated empty: all its data is lost).
     """
     policy = platform.policy
+    kind = kind or ("datacenter" if lost_datacenters else "host")
     hosts = platform.hosts_of(database.id)
     lost = tuple(i for i, h in enumerate(hosts) if h is not None and h in down_hosts)
     surviving = [i for i, h in enumerate(hosts) if h is not None and h not in down_hosts]
@@ -228,15 +251,16 @@ def database_outcome(
     # Redeploying needs a host for the primary: when the engine found none, the database waits.
     no_host = new_hosts is not None and (not new_hosts or new_hosts[0] is None)
     if may_wait and (not redeploy or replica is None or no_host):
-        return outcome(Action.WAIT, float(policy.host_repair_s), 0.0, hosts[0], Source.HOST)
+        waited = host_back_s(policy, rebooted=rebooted)
+        return outcome(Action.WAIT, waited, 0.0, hosts[0], Source.HOST)
     if replica is None:
         # Recreated empty: it serves again once booted, but every byte of data is gone.
-        downtime = policy.host_detection_s + restore_start_s + policy.database_boot_s
+        downtime = manual_ready_s(policy, kind, restore_start_s, 0.0)
         return outcome(Action.UNRECOVERABLE, float(downtime), None, placed_primary, None)
     number, _ = replica
     return outcome(
         Action.RESTORE,
-        restore_time_s(policy, database, restore_start_s),
+        restore_time_s(policy, database, restore_start_s, kind),
         float(replica_data_loss_s(policy, database.engine, number)),
         placed_primary,
         REPLICA_SOURCES[number - 1],

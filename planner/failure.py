@@ -26,6 +26,7 @@ from planner.failover import (
 from planner.objective import Weights
 from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
 from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_between
+from planner.timeline import with_timeline
 
 __all__ = [
     "UnknownHostError",
@@ -429,7 +430,7 @@ def plan_host_failure(
     plan = serving_plan(
         platform, plan, rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
     )
-    return _certified(platform, plan)
+    return _certified(platform, with_timeline(plan, platform.policy, "host"))
 
 
 def _certified(platform: Platform, plan: Plan) -> Plan:

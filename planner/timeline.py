@@ -18,10 +18,11 @@ Every downtime that waits on people goes through :func:`action_start_s`, the one
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from models.policy import Policy
+from planner.plan import Plan
 
 __all__ = [
     "DRP_KINDS",
@@ -31,6 +32,7 @@ __all__ = [
     "phases",
     "plan_timeline",
     "timeline_lines",
+    "with_timeline",
 ]
 
 #: Failure kinds whose recovery from backups is the disaster-recovery plan (a human decision).
@@ -125,3 +127,16 @@ def timeline_lines(timeline: Iterable[Mapping[str, Any]]) -> list[str]:
         length = "open-ended" if end is None else duration(float(end) - float(start))
         parts.append(f"{phase['phase']} {length}")
     return ["timeline: " + ", ".join(parts)] if parts else []
+
+
+def with_timeline(plan: Plan, policy: Policy, kind: str) -> Plan:
+    """``plan`` with its incident timeline (``extra["timeline"]``): people act (diagnosis and
+    decision count) when some database is restored or recreated; otherwise the platform
+    recovers by itself. The action ends when the last app or database serves again."""
+    manual = any(d.get("action") in ("restore", "unrecoverable") for d in plan.databases)
+    downtimes = [a.downtime_s for a in plan.apps] + [
+        float(d.get("downtime_s") or 0.0) for d in plan.databases
+    ]
+    recovered = max(downtimes, default=0.0)
+    extra = {**plan.extra, "timeline": plan_timeline(policy, kind, manual, recovered)}
+    return replace(plan, extra=extra)

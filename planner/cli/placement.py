@@ -47,6 +47,7 @@ from planner.failure import (
     plan_host_failure,
 )
 from planner.plan import Plan
+from planner.timeline import timeline_lines
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -240,7 +241,7 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
-    for line in inherited_lines(plan):
+    for line in inherited_lines(plan) + timeline_lines(plan.extra.get("timeline", ())):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(checked_line(plan), highlight=False)
 
