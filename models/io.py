@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from models.atomic import write_atomic
 from models.entities import (
+    CONTAINER_SIZES_MB,
     App,
     Database,
     Datacenter,
@@ -29,6 +30,7 @@ from models.entities import (
     Platform,
     ReplicaRole,
     ServiceClass,
+    default_nodes,
 )
 from models.policy import Policy
 from models.schema import MAX_UNITS, OriginSpec, PlatformFile
@@ -571,7 +573,8 @@ def _count(item: Mapping[str, Any], key: str, service_class: Any = None) -> int 
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
     if value is None and isinstance(service_class, str) and service_class in _CLASSES:
-        return ServiceClass(service_class).default_nodes
+        engine = item.get("engine")
+        return default_nodes(engine if isinstance(engine, str) else "", service_class)
     return None
 
 
@@ -716,6 +719,13 @@ def _build_policy(spec: PlatformFile) -> Policy:
     return Policy(**given)
 
 
+def _app_size(size: Mapping[str, float] | str) -> dict[str, float]:
+    """An app's size: its resources, or the memory of a provider's container size (``XL``)."""
+    if isinstance(size, str):
+        return {"memory_mb": float(CONTAINER_SIZES_MB[size])}
+    return dict(size)
+
+
 def _origin(spec: OriginSpec | None) -> Origin | None:
     if spec is None:
         return None
@@ -754,7 +764,7 @@ def _build(spec: PlatformFile) -> Platform:
         App(
             a.id,
             a.containers,
-            dict(a.size),
+            _app_size(a.size),
             tuple(a.uses),
             a.spread,
             a.min_up,
@@ -770,7 +780,7 @@ def _build(spec: PlatformFile) -> Platform:
             service_class=d.service_class,
             size_gb=d.size_gb,
             node_size=dict(d.node_size),
-            nodes=d.nodes or d.service_class.default_nodes,
+            nodes=d.nodes or default_nodes(d.engine.value, d.service_class.value),
             spread=d.spread,
             origin=_origin(d.origin),
         )
@@ -864,7 +874,7 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
             "size_gb": _number(db.size_gb),
             "node_size": _resources(db.node_size),
         }
-        if db.nodes != db.service_class.default_nodes:
+        if db.nodes != default_nodes(db.engine.value, db.service_class.value):
             item["nodes"] = db.nodes
         if db.spread != 1:
             item["spread"] = db.spread

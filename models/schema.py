@@ -7,7 +7,7 @@ checks (duplicate ids, unknown hosts, placement lengths) and turns the file into
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
@@ -64,6 +64,8 @@ Weight = Annotated[int, Strict(), Field(ge=0, le=MAX_WEIGHT)]
 Percent = Annotated[float, Strict(), Field(gt=0, lt=100)]
 Resources = Annotated[dict[ResourceName, Amount], Field(min_length=1)]
 Ratio = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+#: The provider's container sizes (``models.entities.CONTAINER_SIZES_MB``).
+ContainerSize = Literal["S", "M", "L", "XL", "2XL", "3XL"]
 
 
 class _Spec(BaseModel):
@@ -117,7 +119,9 @@ class AppSpec(_Spec):
 
     id: Id
     containers: Containers
-    size: Resources
+    size: Resources | ContainerSize = Field(
+        description="Resources, or one of the provider's container sizes S, M, L, XL, 2XL, 3XL."
+    )
     uses: list[Id] = Field(
         default_factory=list, description="Databases and apps (platform services) it needs."
     )
