@@ -21,7 +21,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from models.atomic import write_atomic
 from models.entities import (
-    CONTAINER_SIZES_MB,
     App,
     Database,
     Datacenter,
@@ -719,13 +718,6 @@ def _build_policy(spec: PlatformFile) -> Policy:
     return Policy(**given)
 
 
-def _app_size(size: Mapping[str, float] | str) -> dict[str, float]:
-    """An app's size: its resources, or the memory of a provider's container size (``XL``)."""
-    if isinstance(size, str):
-        return {"memory_mb": float(CONTAINER_SIZES_MB[size])}
-    return dict(size)
-
-
 def _origin(spec: OriginSpec | None) -> Origin | None:
     if spec is None:
         return None
@@ -764,7 +756,7 @@ def _build(spec: PlatformFile) -> Platform:
         App(
             a.id,
             a.containers,
-            _app_size(a.size),
+            dict(a.size),
             tuple(a.uses),
             a.spread,
             a.min_up,

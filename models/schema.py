@@ -7,11 +7,11 @@ checks (duplicate ids, unknown hosts, placement lengths) and turns the file into
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
-from models.entities import Engine, ReplicaRole, Role, ServiceClass
+from models.entities import CONTAINER_SIZES_MB, Engine, ReplicaRole, Role, ServiceClass
 
 #: Bounds of every quantity, chosen so that the solvers represent each value, and each sum of
 #: values, exactly: resource amounts and data sizes are counted in thousandths in int64
@@ -64,8 +64,15 @@ Weight = Annotated[int, Strict(), Field(ge=0, le=MAX_WEIGHT)]
 Percent = Annotated[float, Strict(), Field(gt=0, lt=100)]
 Resources = Annotated[dict[ResourceName, Amount], Field(min_length=1)]
 Ratio = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
-#: The provider's container sizes (``models.entities.CONTAINER_SIZES_MB``).
-ContainerSize = Literal["S", "M", "L", "XL", "2XL", "3XL"]
+
+
+def _container_size(value: Any) -> Any:
+    """One of the provider's container sizes (``XL``) is its memory: ``{memory_mb: 2048}``."""
+    if isinstance(value, str):
+        if value not in CONTAINER_SIZES_MB:
+            raise ValueError(f"unknown container size (use one of {', '.join(CONTAINER_SIZES_MB)})")
+        return {"memory_mb": float(CONTAINER_SIZES_MB[value])}
+    return value
 
 
 class _Spec(BaseModel):
@@ -119,7 +126,7 @@ class AppSpec(_Spec):
 
     id: Id
     containers: Containers
-    size: Resources | ContainerSize = Field(
+    size: Annotated[Resources, BeforeValidator(_container_size)] = Field(
         description="Resources, or one of the provider's container sizes S, M, L, XL, 2XL, 3XL."
     )
     uses: list[Id] = Field(
