@@ -78,7 +78,8 @@ def test_enterprise_mysql_is_a_warning_not_an_error(tmp_path) -> None:
     path.write_text(
         "datacenters: [{id: dc, lat: 48.0, lon: 2.0}]\n"
         "hosts: [{id: h1, datacenter: dc, capacity: {cpu: 8}}, "
-        "{id: h2, datacenter: dc, capacity: {cpu: 8}}, {id: h3, datacenter: dc, capacity: {cpu: 8}}]\n"
+        "{id: h2, datacenter: dc, capacity: {cpu: 8}}, "
+        "{id: h3, datacenter: dc, capacity: {cpu: 8}}]\n"
         "databases: [{id: db, engine: mysql, class: enterprise, size_gb: 1, node_size: {cpu: 1}}]\n"
         "placement: {db: [h1, h2, h3]}\n"
         "backups: {db: [dc, null, null]}\n",
