@@ -152,7 +152,7 @@ def run_drplan(platform: Platform, dc: str, time_limit: float) -> Row:
     parts = (plan.solve.wall_s, planned - plan.solve.wall_s, wall - planned)
     down = plan.scenario.down_hosts(platform)
     runbook = plan.extra["runbook"]
-    ready = {d["id"]: d["downtime_s"] for d in plan.databases}
+    ready = {d.id: d.downtime_s for d in plan.databases}
     early = 0
     for step in runbook:
         app = platform.app_by_id.get(step["unit"].rpartition("/")[0])

@@ -41,8 +41,14 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.machine import machine
 from models.atomic import write_atomic
-from planner.roadef import evaluate, format_assignment, read_assignment, read_instance
-from planner.roadef.solve import SolveParams, solve
+from planner.roadef import (
+    SolveParams,
+    evaluate,
+    format_assignment,
+    read_assignment,
+    read_instance,
+    solve,
+)
 
 SETS = ("a1", "a2", "b")
 

@@ -13,6 +13,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from models.exceptions import OutputError
+
 #: Names of the kinds of files ``write_atomic`` refuses to replace.
 _SPECIAL = (
     (stat.S_ISDIR, "a folder"),
@@ -21,10 +23,6 @@ _SPECIAL = (
     (stat.S_ISFIFO, "a FIFO"),
     (stat.S_ISSOCK, "a socket"),
 )
-
-
-class OutputError(OSError):
-    """An output path that cannot be written safely; the message names it and says why."""
 
 
 def output_target(path: str | os.PathLike[str]) -> Path:

@@ -25,6 +25,7 @@ from models.entities import (
     Role,
     ServiceClass,
 )
+from models.exceptions import GenerationError
 from models.policy import Policy
 from models.topology import Topology
 
@@ -55,10 +56,6 @@ HOST_SHAPES: tuple[dict[str, float], ...] = (
     {"cpu": 32, "memory_mb": 65536},
     {"cpu": 48, "memory_mb": 98304},
 )
-
-
-class GenerationError(ValueError):
-    """The requested platform cannot be built (too few hosts for its apps and databases)."""
 
 
 @dataclass(frozen=True)

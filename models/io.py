@@ -31,6 +31,7 @@ from models.entities import (
     ServiceClass,
     default_nodes,
 )
+from models.exceptions import InputError
 from models.policy import Policy
 from models.schema import MAX_UNITS, OriginSpec, PlatformFile
 
@@ -54,7 +55,7 @@ class Problem:
         return f"{where}: {self.message} (got {_show(self.value)})"
 
 
-class PlatformFileError(Exception):
+class PlatformFileError(InputError):
     """A platform file that cannot be read: every problem found, one per line.
 
     At most :data:`MAX_PROBLEMS` are kept; ``more`` counts the others, and :meth:`lines` ends

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from models.entities import App, Datacenter, Host, Platform, Role
+from models.exceptions import TraceError
 from models.generate import Site
 
 MACHINES = "tianchi2018b_machine_resources.csv"
@@ -28,10 +29,6 @@ SAMPLE_DEPLOY = "tianchi2018b_sample300_instance_deploy.csv"
 #: Alibaba cluster-trace-v2018 machine meta: machine_id,time_stamp,failure_domain_1,
 #: failure_domain_2,cpu_num,mem_size,status (optional: without it hosts have no rack or power).
 META = "alibaba2018_machine_meta.csv"
-
-
-class TraceError(ValueError):
-    """A trace file is missing or malformed; the message names the file and line."""
 
 
 def _rows(path: Path) -> list[list[str]]:

@@ -7,28 +7,13 @@ the user as a plan.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from models.entities import Platform
-from models.rules import Finding
 from planner.check import check_plan
+from planner.exceptions import PlanDefect
 from planner.plan import Plan
 from planner.verify import InvariantViolation, certify_plan_invariants
 
 __all__ = ["PlanDefect", "certify_plan"]
-
-
-class PlanDefect(Exception):
-    """A plan broke its own rules: a bug in drplan. Carries every finding of the checker, or
-    the Z3 invariants it breaks with their counterexamples."""
-
-    def __init__(self, findings: list[Finding], violations: Sequence[str] = ()) -> None:
-        self.findings = tuple(findings)
-        self.violations = tuple(violations)
-        super().__init__("\n".join(self.lines()))
-
-    def lines(self) -> list[str]:
-        return [str(f) for f in self.findings] + [f"z3: {v}" for v in self.violations]
 
 
 def certify_plan(platform: Platform, plan: Plan) -> Plan:

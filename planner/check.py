@@ -235,10 +235,9 @@ def _restrict(before: Placement, placement: Placement, scope: _Scope | None) -> 
 def _backup_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
     """The backup sites a plan carries (``extra["backups"]``) break no rule the platform's own
     sites did not already break, with replica 1 where the plan's primaries run."""
-    sites = plan.extra.get("backups")
-    if not isinstance(sites, Mapping):
+    backups = plan.backup_sites
+    if backups is None:
         return []
-    backups = {str(db): tuple(s) for db, s in sites.items()}
     missing = sorted(set(platform.database_by_id) - set(backups))
     if missing:
         return [
@@ -352,10 +351,10 @@ def _move_findings(platform: Platform, plan: Plan, view: Plan) -> Iterable[Findi
                 f"move of {unit} says {got.source} -> {got.target}, "
                 f"the placements say {want.source} -> {want.target}",
             )
-    limit = plan.extra.get("allow_moves")
+    limit = plan.allow_moves
     if limit is not None:
         voluntary = departures(platform, view)
-        if len(voluntary) > int(limit):
+        if len(voluntary) > limit:
             yield Finding(
                 Rule.MOVE_LIMIT,
                 "moves",

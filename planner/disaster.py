@@ -38,6 +38,7 @@ from typing import Any
 from models.entities import REPLICA_ROLES, Database, Placement, Platform, ServiceClass
 from models.policy import Policy
 from planner.dependencies import with_dependencies
+from planner.exceptions import UnknownDatacenterError
 from planner.failover import (
     Action,
     DatabaseOutcome,
@@ -48,6 +49,7 @@ from planner.failover import (
     slow_failovers,
     transfer_s,
 )
+from planner.objective import Weights
 from planner.plan import AppImpact, Plan, Scenario, moves_between
 from planner.sla import sla_outcome
 from planner.timeline import action_start_s, with_timeline
@@ -58,6 +60,7 @@ __all__ = [
     "Recovery",
     "Step",
     "UnknownDatacenterError",
+    "UnplacedPriority",
     "Wave",
     "app_wave",
     "datacenter_plan",
@@ -518,21 +521,6 @@ def _few(ids: list[str], limit: int = 10) -> str:
     return ", ".join(ids[:limit]) + more
 
 
-class UnknownDatacenterError(ValueError):
-    """A datacenter named in a scenario that the platform does not have."""
-
-    def __init__(self, datacenter: str, known: Iterable[str]) -> None:
-        self.datacenter = datacenter
-        self.known = tuple(known)
-        super().__init__(datacenter)
-
-    def lines(self, source: str) -> list[str]:
-        return [
-            f"{source}: datacenters: unknown datacenter (got {self.datacenter!r}); "
-            f"known: {', '.join(self.known)}"
-        ]
-
-
 def _rehome(
     platform: Platform,
     lost: tuple[str, ...],
@@ -614,7 +602,7 @@ def datacenter_plan(
         moves=moves_between(base.before, placement) if base.status.has_plan else base.moves,
         unplaced=unplaced,
         apps=recovery.apps,
-        databases=tuple(o.to_dict() for o in recovery.databases),
+        databases=tuple(o.rounded() for o in recovery.databases),
         explanation=tuple(base.explanation) + recovery.findings,
         extra={**base.extra, **recovery.to_extra(), **extra},
     )
@@ -625,22 +613,40 @@ def datacenter_plan(
 UNPLACED_PRIORITY: Mapping[str, int] = {"database": 3, "wave2": 2, "wave3": 1, "wave4": 0}
 
 
-def unplaced_priority_term(platform: Platform) -> Any:
+@dataclass(frozen=True)
+class UnplacedPriority:
     """An objective term for the placement engine: with ``best_effort``, what is left unplaced
     is what the runbook would start last (starter and sandbox apps before business ones, apps
-    before databases)."""
-    extra: dict[str, int] = {db.id: UNPLACED_PRIORITY["database"] for db in platform.databases}
-    for app in platform.apps:
-        extra[app.id] = UNPLACED_PRIORITY[f"wave{int(app_wave(platform, app.uses))}"]
+    before databases). Each unit left unplaced costs its owner's :data:`UNPLACED_PRIORITY`
+    times the engine's unplaced weight."""
 
-    def term(built: Any) -> tuple[str, int, Any]:
-        from planner.objective import Weights
+    priority: Mapping[str, int]
+    name: str = "unplaced_priority"
+    weight: int = Weights().unplaced
 
+    def __call__(self, built: Any) -> tuple[str, int, Any]:
         owner_ids = built.problem.situ.index.owner_ids
-        expr = sum(extra.get(owner_ids[o], 0) * e for o, e in built.unplaced.items())
-        return "unplaced_priority", Weights().unplaced, expr
+        expr = sum(self.priority.get(owner_ids[o], 0) * e for o, e in built.unplaced.items())
+        return self.name, self.weight, expr
 
-    return term
+    def value(
+        self,
+        platform: Platform,
+        before: Placement,
+        after: Placement,
+        down: Collection[str],
+        unplaced: Collection[str],
+    ) -> int:
+        """The priorities of the units left unplaced, summed."""
+        return sum(self.priority.get(unit.rpartition("/")[0], 0) for unit in unplaced)
+
+
+def unplaced_priority_term(platform: Platform) -> UnplacedPriority:
+    """The :class:`UnplacedPriority` term of ``platform``: each database's and app's priority."""
+    priority: dict[str, int] = {db.id: UNPLACED_PRIORITY["database"] for db in platform.databases}
+    for app in platform.apps:
+        priority[app.id] = UNPLACED_PRIORITY[f"wave{int(app_wave(platform, app.uses))}"]
+    return UnplacedPriority(priority)
 
 
 def plan_datacenter_failure(
@@ -665,7 +671,8 @@ def plan_datacenter_failure(
     dc
         The datacenter lost: its hosts and the backup replicas it held.
     seed, workers, time_limit
-        The placement engine's settings (``time_limit`` in wall seconds).
+        The placement engine's settings (``time_limit``: the seconds to wait, spent as
+        deterministic time, see :meth:`planner.cpsat.SolveParams.budget`).
     allow_moves
         Units on healthy hosts that may move to make room.
     best_effort

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from typing import Any
+from dataclasses import replace
 
 from models.entities import Database, Engine, Placement, Platform
 from models.policy import Policy
-from planner.plan import AppImpact, Plan
-from planner.sla import SlaOutcome, database_tier, sla_outcome
+from planner.plan import REPLICA_SOURCES, Action, AppImpact, DatabaseOutcome, Plan, Source
+from planner.sla import database_tier, sla_outcome
 from planner.timeline import action_start_s, host_back_s
 
 __all__ = [
@@ -42,7 +40,6 @@ __all__ = [
     "database_outcome",
     "database_outcomes_for_host_failure",
     "manual_ready_s",
-    "outcome_records",
     "renumbered_units",
     "replica_data_loss_s",
     "restore_time_s",
@@ -54,64 +51,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-class Action(StrEnum):
-    """What a database does after a loss."""
-
-    FAILOVER = "failover"  # a surviving standby is promoted
-    WAIT = "wait"  # down until its host is repaired; the data stays on the host
-    RESTORE = "restore"  # redeployed elsewhere from the best surviving backup replica
-    NONE = "none"  # its primary keeps serving (a lost standby is replaced in the background)
-    UNRECOVERABLE = "unrecoverable"  # every node and every backup replica is lost
-
-
-class Source(StrEnum):
-    """Where a database's data comes from after a loss."""
-
-    PRIMARY = "primary"  # nothing to recover: the primary survived
-    STANDBY = "standby"
-    HOST = "host"  # the repaired host's own disk
-    REPLICA1 = "replica1"
-    REPLICA2 = "replica2"
-    REPLICA3 = "replica3"
-
-
-REPLICA_SOURCES: tuple[Source, ...] = (Source.REPLICA1, Source.REPLICA2, Source.REPLICA3)
-
-
-@dataclass(frozen=True)
-class DatabaseOutcome:
-    """One database after a loss: its action, downtime, data loss, new primary and source."""
-
-    id: str
-    action: Action
-    #: Seconds from the failure until the database serves again (its time to recover).
-    downtime_s: float
-    #: Worst-case data loss in seconds; ``None`` means all its data (unrecoverable).
-    data_loss_s: float | None
-    #: Host of the primary once recovered (``None`` while the engine has not placed it).
-    new_primary: str | None
-    source: Source | None
-    #: Node indexes that lost their host and need a new one (a new standby after a failover).
-    nodes_to_replace: tuple[int, ...] = ()
-    sla: SlaOutcome = field(default_factory=lambda: SlaOutcome(None, None, 0.0, False))
-
-    @property
-    def is_down(self) -> bool:
-        return self.downtime_s > 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "action": self.action.value,
-            "downtime_s": round(self.downtime_s, 3),
-            "data_loss_s": None if self.data_loss_s is None else round(self.data_loss_s, 3),
-            "new_primary": self.new_primary,
-            "source": None if self.source is None else self.source.value,
-            "nodes_to_replace": list(self.nodes_to_replace),
-            **self.sla.to_dict(),
-        }
 
 
 def replica_data_loss_s(policy: Policy, engine: Engine | str, number: int) -> int:
@@ -325,7 +264,7 @@ def with_database_outcomes(platform: Platform, plan: Plan, redeploy: bool = Fals
     )
     return replace(
         plan,
-        databases=tuple(o.to_dict() for o in outcomes),
+        databases=tuple(o.rounded() for o in outcomes),
         apps=apps_with_database_downtime(platform, plan.apps, outcomes),
         explanation=(*plan.explanation, *slow_failovers(platform, outcomes)),
     )
@@ -344,38 +283,32 @@ def slow_failovers(platform: Platform, outcomes: Iterable[DatabaseOutcome]) -> t
 
 
 def serving_orders(
-    platform: Platform,
-    after: Placement,
-    databases: Iterable[DatabaseOutcome | Mapping[str, Any]],
+    platform: Platform, after: Placement, databases: Iterable[DatabaseOutcome]
 ) -> dict[str, tuple[int, ...]]:
     """Per failed-over database whose new primary is not node 0 of ``after``: the node indexes
     of ``after`` in the order the plan reports them, the new primary first, the others in their
     order (the file format says node 0 is the primary)."""
     out = {}
     for o in databases:
-        action = o.action.value if isinstance(o, DatabaseOutcome) else o.get("action")
-        primary = o.new_primary if isinstance(o, DatabaseOutcome) else o.get("new_primary")
-        db_id = o.id if isinstance(o, DatabaseOutcome) else str(o.get("id"))
-        hosts = tuple(after.get(db_id, platform.placement.get(db_id, ())))
-        if action != Action.FAILOVER.value or primary is None or primary not in hosts:
+        hosts = tuple(after.get(o.id, platform.placement.get(o.id, ())))
+        if o.action is not Action.FAILOVER or o.new_primary is None or o.new_primary not in hosts:
             continue
-        first = hosts.index(primary)
+        first = hosts.index(o.new_primary)
         if first:
-            out[db_id] = (first, *(i for i in range(len(hosts)) if i != first))
+            out[o.id] = (first, *(i for i in range(len(hosts)) if i != first))
     return out
 
 
 def serving_placement(
     platform: Platform,
     after: Placement,
-    databases: Iterable[DatabaseOutcome | Mapping[str, Any]],
+    databases: Iterable[DatabaseOutcome],
 ) -> dict[str, tuple[str | None, ...]]:
     """``after`` with each failed-over database's new primary as node 0 (the file format says
     node 0 is the primary), the other nodes in their order: the placement a plan reports
     (:func:`serving_orders`; :func:`renumbered_units` renames the plan's unit lists alike).
 
-    ``databases`` are outcomes, or their records (``Plan.databases``). Only the node order
-    changes: every database keeps the same set of hosts.
+    Only the node order changes: every database keeps the same set of hosts.
     """
     out = {**platform.placement, **after}
     for db_id, order in serving_orders(platform, after, databases).items():
@@ -396,8 +329,3 @@ def renumbered_units(
             unit = f"{owner}/{order.index(int(index))}"
         out.append(unit)
     return tuple(out)
-
-
-def outcome_records(outcomes: Iterable[DatabaseOutcome]) -> tuple[Mapping[str, Any], ...]:
-    """The outcomes as the plain records of ``Plan.databases``."""
-    return tuple(o.to_dict() for o in outcomes)

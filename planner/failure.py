@@ -17,15 +17,16 @@ from models.entities import Platform
 from models.rules import Finding, capacity_findings, placement_findings, state_findings
 from planner.check import INHERITABLE, spread_after_loss
 from planner.dependencies import with_dependencies
+from planner.exceptions import UnknownHostError
 from planner.failover import (
     renumbered_units,
     serving_orders,
     serving_placement,
     with_database_outcomes,
 )
-from planner.objective import Weights
-from planner.placement import ObjectiveTerm, PlacementResult, SolveParams, place
-from planner.plan import AppImpact, Plan, Scenario, SolveStats, Status, moves_between
+from planner.objective import ObjectiveTerm, Weights, extra_term_values
+from planner.placement import PlacementResult, SolveParams, place
+from planner.plan import Action, AppImpact, Plan, Scenario, SolveStats, Status, moves_between
 from planner.timeline import with_timeline
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "inherited_lines",
     "placed_platform",
     "plan_first_placement",
+    "plan_from_placement",
     "plan_host_failure",
     "plan_scenario",
     "serving_plan",
@@ -44,17 +46,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class UnknownHostError(ValueError):
-    """Hosts named in a scenario that the platform does not have."""
-
-    def __init__(self, hosts: Sequence[str]) -> None:
-        self.hosts = tuple(hosts)
-        super().__init__(", ".join(self.hosts))
-
-    def lines(self, source: str) -> list[str]:
-        return [f"{source}: hosts: unknown host (got {h!r})" for h in self.hosts]
 
 
 def app_impacts(
@@ -150,12 +141,17 @@ def inherited_lines(plan: Plan, shown: int = 5) -> list[str]:
     return lines
 
 
-def _plan_from(
+def plan_from_placement(
     platform: Platform,
     scenario: Scenario,
     result: PlacementResult,
-    allow_moves: int,
+    allow_moves: int = 0,
+    extra_terms: Sequence[ObjectiveTerm] = (),
 ) -> Plan:
+    """The plan the placement engine's ``result`` gives for ``scenario``: the new placement and
+    its moves, each app's downtime, the solve statistics, and the objective with the values of
+    the planner's own ``extra_terms`` counted (unchecked, and without the databases' outcomes:
+    :func:`plan_host_failure` adds them)."""
     placement = result.placement if result.status.has_plan else platform.placement
     unplaced = set(result.unplaced)
     has_hosts = result.status.has_plan
@@ -177,7 +173,13 @@ def _plan_from(
             )
             for a in apps
         )
-    status, objective, bound, terms = _honest_solve(result)
+    values = {}
+    if result.status.has_plan:
+        down = scenario.down_hosts(platform)
+        values = extra_term_values(
+            extra_terms, platform, platform.placement, placement, down, result.unplaced
+        )
+    status, objective, bound, terms = _honest_solve(result, extra_terms, values)
     return Plan(
         status=status,
         scenario=scenario,
@@ -206,20 +208,27 @@ def _plan_from(
 
 def _honest_solve(
     result: PlacementResult,
+    extra_terms: Sequence[ObjectiveTerm] = (),
+    values: Mapping[str, int] | None = None,
 ) -> tuple[Status, float | None, float | None, dict[str, int]]:
     """The status, objective, bound and objective terms a plan may claim.
 
     - A plan that leaves units without a host is never ``optimal``: it is the best found for
       what fits, not a plan that recovers everything.
-    - The objective is what the solver minimised: with extra terms (the runbook priority of
-      what is left unplaced), the sum of every term, the extra ones under ``extra``; the
-      solver's bound is a bound on that sum.
+    - The objective is what the solver minimised: the engine's terms and the planner's own
+      (the runbook priority of what is left unplaced), each evaluated in plain Python
+      (``values``); what the solver counted beyond them (an engine term with no plain-Python
+      evaluation: ``--repair``'s inherited violations) is added under ``extra``. The solver's
+      bound is a bound on that sum.
     - A bound above the objective of a minimisation bounds something else: it is not shown,
       and the plan is not called ``optimal`` on its strength.
     """
     status = result.status
     objective: float | None = result.objective
     terms = dict(result.terms)
+    if objective is not None and values:
+        terms.update(values)
+        objective += sum(t.weight * values[t.name] for t in extra_terms)
     solver = result.solver_objective
     if objective is not None and solver is not None and solver > objective:
         terms["extra"] = int(solver - objective)
@@ -330,7 +339,9 @@ def plan_scenario(
             )
     log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)
     plan = _with_inherited(
-        platform, _plan_from(platform, scenario, result, allow_moves), inherited_findings(platform)
+        platform,
+        plan_from_placement(platform, scenario, result, allow_moves, extra_terms),
+        inherited_findings(platform),
     )
     if durable and result is first:
         # The plan (and its status and bound) is for the durable problem: say so.
@@ -421,7 +432,7 @@ def plan_host_failure(
         strict=strict,
         repair=repair,
     )
-    if plan.status is Status.INFEASIBLE and not best_effort and "method" in plan.extra:
+    if plan.status is Status.INFEASIBLE and not best_effort and plan.method is not None:
         plan = _with_best_effort_downtimes(
             platform, plan, seed=seed, workers=workers, time_limit=time_limit
         )
@@ -449,7 +460,7 @@ def _with_best_effort_downtimes(
     effort = plan_scenario(
         platform,
         plan.scenario,
-        allow_moves=int(plan.extra.get("allow_moves", 0)),
+        allow_moves=plan.allow_moves or 0,
         best_effort=True,
         seed=seed,
         workers=workers,
@@ -596,7 +607,7 @@ def follow_primaries(
 def keep_waiting_units(platform: Platform, plan: Plan) -> Plan:
     """The plan with the nodes of databases that wait for their host left on it: they are not
     redeployed, so the plan must not move them (the engine placed them as if they were)."""
-    waiting_dbs = sorted(d["id"] for d in plan.databases if d.get("action") == "wait")
+    waiting_dbs = sorted(d.id for d in plan.databases if d.action is Action.WAIT)
     if not waiting_dbs or not plan.status.has_plan:
         return plan
     down = plan.scenario.down_hosts(platform)

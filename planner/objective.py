@@ -12,13 +12,19 @@ Terms, all integers:
   units spread "all around the cluster".
 - ``moves``: units that left a healthy host (only with ``--allow-moves``).
 - ``unplaced``: units left without a host (only with ``--best-effort``).
+
+A planner may add terms of its own (``place(extra_terms=...)``): each is an
+:class:`ObjectiveTerm`, which gives the solver its CP-SAT expression and says the same number in
+plain Python (:meth:`ObjectiveTerm.value`); :func:`objective_of` counts them, so the objective a
+plan reports is the one the solver minimised.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from models.entities import Placement, Platform
 from models.rules import effective_capacity, host_usage, milli, over_capacity_hosts
@@ -45,6 +51,39 @@ class Weights:
             + self.moves * terms.get("moves", 0)
             + self.unplaced * terms.get("unplaced", 0)
         )
+
+
+class ObjectiveTerm(Protocol):
+    """A term a planner adds to the placement engine's objective.
+
+    Called on the engine's built model (``planner.placement.BuiltPlacement``), it returns its
+    name, its weight and its CP-SAT expression; :meth:`value` computes the same expression's
+    value in plain Python from the plan alone, which the reported objective counts.
+    """
+
+    @property
+    def name(self) -> str:
+        """The term's key in the plan's ``objective_terms``."""
+        ...
+
+    @property
+    def weight(self) -> int:
+        """What one unit of the term costs."""
+        ...
+
+    def __call__(self, built: Any) -> tuple[str, int, Any]: ...
+
+    def value(
+        self,
+        platform: Platform,
+        before: Placement,
+        after: Placement,
+        down: Collection[str],
+        unplaced: Collection[str],
+    ) -> int:
+        """The term's value for the plan that turns ``before`` into ``after`` with ``down``
+        hosts lost, ``unplaced`` (``owner/index``) the units left without a host."""
+        ...
 
 
 def utilisation_bp(used: Mapping[str, int], capacity: Mapping[str, float]) -> int:
@@ -98,13 +137,31 @@ def objective_terms(
     }
 
 
+def extra_term_values(
+    terms: Sequence[ObjectiveTerm],
+    platform: Platform,
+    before: Placement,
+    after: Placement,
+    down: Collection[str],
+    unplaced: Collection[str] = (),
+) -> dict[str, int]:
+    """The plain-Python value of each of a planner's own terms, by name."""
+    return {t.name: t.value(platform, before, after, down, unplaced) for t in terms}
+
+
 def objective_of(
     platform: Platform,
     before: Placement,
     after: Placement,
     down: Collection[str],
-    unplaced: int = 0,
+    unplaced: int | Collection[str] = 0,
     weights: Weights | None = None,
+    extra_terms: Sequence[ObjectiveTerm] = (),
 ) -> int:
-    """The objective value of a plan, as the placement engine defines it."""
-    return (weights or Weights()).total(objective_terms(platform, before, after, down, unplaced))
+    """The objective value of a plan, as the placement engine defines it: the four terms, and
+    the planner's own ``extra_terms`` (which need the ``unplaced`` units by name)."""
+    units: Collection[str] = () if isinstance(unplaced, int) else unplaced
+    count = unplaced if isinstance(unplaced, int) else len(unplaced)
+    total = (weights or Weights()).total(objective_terms(platform, before, after, down, count))
+    values = extra_term_values(extra_terms, platform, before, after, down, units)
+    return total + sum(t.weight * values[t.name] for t in extra_terms)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from models.entities import Placement, Platform
+from planner.sla import SlaOutcome
 
 
 class Status(StrEnum):
@@ -120,6 +121,135 @@ class AppImpact:
         return data
 
 
+class Action(StrEnum):
+    """What a database does after a loss."""
+
+    FAILOVER = "failover"  # a surviving standby is promoted
+    WAIT = "wait"  # down until its host is repaired; the data stays on the host
+    RESTORE = "restore"  # redeployed elsewhere from the best surviving backup replica
+    NONE = "none"  # its primary keeps serving (a lost standby is replaced in the background)
+    UNRECOVERABLE = "unrecoverable"  # every node and every backup replica is lost
+
+    @property
+    def serving(self) -> bool:
+        """Whether the database serves without waiting for a new host: its primary survived,
+        or a standby took over."""
+        return self in (Action.NONE, Action.FAILOVER)
+
+
+class Source(StrEnum):
+    """Where a database's data comes from after a loss."""
+
+    PRIMARY = "primary"  # nothing to recover: the primary survived
+    STANDBY = "standby"
+    HOST = "host"  # the repaired host's own disk
+    REPLICA1 = "replica1"
+    REPLICA2 = "replica2"
+    REPLICA3 = "replica3"
+
+
+REPLICA_SOURCES: tuple[Source, ...] = (Source.REPLICA1, Source.REPLICA2, Source.REPLICA3)
+
+
+def _ms(seconds: float) -> float:
+    """Seconds to the millisecond, as plans report them."""
+    return round(seconds, 3)
+
+
+@dataclass(frozen=True)
+class DatabaseOutcome:
+    """One database after a loss: its action, downtime, data loss, new primary and source."""
+
+    id: str
+    action: Action
+    #: Seconds from the failure until the database serves again (its time to recover).
+    downtime_s: float
+    #: Worst-case data loss in seconds; ``None`` means all its data (unrecoverable).
+    data_loss_s: float | None
+    #: Host of the primary once recovered (``None`` while the engine has not placed it).
+    new_primary: str | None
+    source: Source | None
+    #: Node indexes that lost their host and need a new one (a new standby after a failover).
+    nodes_to_replace: tuple[int, ...] = ()
+    sla: SlaOutcome = field(default_factory=lambda: SlaOutcome(None, None, 0.0, False))
+
+    @property
+    def is_down(self) -> bool:
+        return self.downtime_s > 0
+
+    def rounded(self) -> DatabaseOutcome:
+        """This outcome as a plan reports it: downtime and data loss to the millisecond."""
+        downtime = _ms(self.downtime_s)
+        return replace(
+            self,
+            downtime_s=downtime,
+            data_loss_s=None if self.data_loss_s is None else _ms(self.data_loss_s),
+            sla=replace(self.sla, downtime_s=downtime),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "action": self.action.value,
+            "downtime_s": _ms(self.downtime_s),
+            "data_loss_s": None if self.data_loss_s is None else _ms(self.data_loss_s),
+            "new_primary": self.new_primary,
+            "source": None if self.source is None else self.source.value,
+            "nodes_to_replace": list(self.nodes_to_replace),
+            **self.sla.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> DatabaseOutcome:
+        """The outcome a record of :meth:`to_dict` (a plan file's ``databases``) was made from."""
+        source = record.get("source")
+        downtime = float(record["downtime_s"])
+        loss = record.get("data_loss_s")
+        return cls(
+            id=str(record["id"]),
+            action=Action(record["action"]),
+            downtime_s=downtime,
+            data_loss_s=None if loss is None else float(loss),
+            new_primary=record.get("new_primary"),
+            source=None if source is None else Source(source),
+            nodes_to_replace=tuple(int(i) for i in record.get("nodes_to_replace", ())),
+            sla=SlaOutcome(
+                record.get("sla_tier"),
+                record.get("sla_budget_s"),
+                downtime,
+                bool(record.get("sla_blown")),
+            ),
+        )
+
+
+#: Every key a planner puts in ``Plan.extra`` (the plan JSON's keys beyond the fields), with
+#: what it holds. The checker reads ``allow_moves`` and ``backups`` through
+#: :attr:`Plan.allow_moves` and :attr:`Plan.backup_sites`.
+EXTRA_KEYS: Mapping[str, str] = {
+    # host-failure plans (planner.failure)
+    "allow_moves": "units on healthy hosts the plan may move (int); the checker holds it to it",
+    "method": "how the placement was found: cp-sat, greedy, volume... (str)",
+    "objective_terms": "the objective's terms, planner.objective's and the planner's (dict)",
+    "inherited": "rules the placement before the plan already broke ({rule, subject, message})",
+    "cleared": "inherited violations the plan's placement no longer has (same shape)",
+    "durable_spread": "{database: spread}: planned with the new node away from the others",
+    "relaxed_spread": "{owner: [asked, relaxed to]}: spreads the loss makes impossible",
+    "backups": "{database: [replica 1, 2, 3]}: every database's sites after the plan",
+    "rehomed_backups": "the databases whose backup sites the plan changed",
+    # datacenter-loss plans (planner.disaster)
+    "waves": "the runbook's waves with their starts, minutes and last ready time",
+    "runbook": "every start: {wave, minute, unit, host, kind, ready_s}",
+    "lost_replicas": "backup replicas lost with the datacenter, and their new sites",
+    "unrecoverable": "databases whose every node and backup replica was lost",
+    "findings": "what the recovery leaves undone, in the platform's words",
+    "time_to_recover_s": "seconds until every app and database serves again",
+    "runbook_end_s": "seconds until the last start of the runbook is ready",
+    "reduced_replicas": "databases that ran with fewer than three backup replicas",
+    # every fail plan (planner.timeline)
+    "timeline": "the incident's phases: {phase, start_s, end_s, kind}, detection to action",
+}
+
+
 @dataclass(frozen=True)
 class Plan:
     """The answer to a failure: a checked new placement, or an explained infeasibility."""
@@ -130,8 +260,9 @@ class Plan:
     placement: Placement
     moves: tuple[Move, ...] = ()
     apps: tuple[AppImpact, ...] = ()
-    #: Per-database outcome (failover, wait, restore), as plain records (issue 4 fills these).
-    databases: tuple[Mapping[str, Any], ...] = ()
+    #: Per-database outcome (failover, wait, restore...), as the plan reports it
+    #: (:meth:`DatabaseOutcome.rounded`).
+    databases: tuple[DatabaseOutcome, ...] = ()
     #: Units that could not be placed (``--best-effort``), as ``owner/index``.
     unplaced: tuple[str, ...] = ()
     #: Units that stay on their lost host, waiting for its repair (sandbox and starter database
@@ -144,7 +275,34 @@ class Plan:
     checked: bool = False
     #: Names of the Z3 invariants that certified the plan.
     verified: tuple[str, ...] = ()
+    #: What a planner adds to the plan JSON beyond the fields: :data:`EXTRA_KEYS` lists them.
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def allow_moves(self) -> int | None:
+        """Units on healthy hosts the plan may move (``extra["allow_moves"]``); ``None`` when the
+        plan does not say."""
+        value = self.extra.get("allow_moves")
+        return None if value is None else int(value)
+
+    @property
+    def backup_sites(self) -> dict[str, tuple[str | None, ...]] | None:
+        """Every database's backup sites after the plan (``extra["backups"]``), when the plan
+        re-homed them; ``None`` when it carries none."""
+        sites = self.extra.get("backups")
+        if not isinstance(sites, Mapping):
+            return None
+        return {str(db): tuple(s) for db, s in sites.items()}
+
+    @property
+    def method(self) -> str | None:
+        """How the placement was found (``extra["method"]``: cp-sat, greedy...)."""
+        value = self.extra.get("method")
+        return None if value is None else str(value)
+
+    def database(self, db_id: str) -> DatabaseOutcome | None:
+        """The outcome of database ``db_id``, if the plan affects it."""
+        return next((d for d in self.databases if d.id == db_id), None)
 
     def with_checks(
         self, *, checked: bool | None = None, verified: tuple[str, ...] | None = None
@@ -162,7 +320,7 @@ class Plan:
             "placement": {owner: list(hosts) for owner, hosts in self.placement.items()},
             "moves": [m.to_dict() for m in self.moves],
             "apps": [a.to_dict() for a in self.apps],
-            "databases": [dict(d) for d in self.databases],
+            "databases": [d.to_dict() for d in self.databases],
             "unplaced": list(self.unplaced),
             "waiting": list(self.waiting),
             "explanation": list(self.explanation),

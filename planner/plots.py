@@ -19,8 +19,7 @@ from matplotlib.patches import Ellipse
 from models.entities import Placement, Platform
 from models.rules import host_usage, milli
 from planner.audit import AuditResult, ScenarioOutcome, Verdict
-from planner.failover import DatabaseOutcome
-from planner.plan import AppImpact
+from planner.plan import AppImpact, DatabaseOutcome
 
 KM_PER_DEGREE = 111.32
 VERDICT_COLOURS = {
@@ -29,31 +28,6 @@ VERDICT_COLOURS = {
     Verdict.DEGRADED: "#f1c40f",
     Verdict.RECOVERABLE: "#2e86c1",
 }
-
-
-#: A database's outcome: a :class:`DatabaseOutcome`, or its record in ``Plan.databases``.
-DatabaseRecord = DatabaseOutcome | Mapping[str, Any]
-
-
-def _db(record: DatabaseRecord) -> tuple[str, str, float, float | None, float | None, bool]:
-    """(id, action, downtime, data loss, SLA budget, blown) of a database outcome or record."""
-    if isinstance(record, DatabaseOutcome):
-        return (
-            record.id,
-            record.action.value,
-            record.downtime_s,
-            record.data_loss_s,
-            record.sla.budget_s,
-            record.sla.blown,
-        )
-    return (
-        str(record["id"]),
-        str(record["action"]),
-        float(record["downtime_s"]),
-        record.get("data_loss_s"),
-        record.get("sla_budget_s"),
-        bool(record.get("sla_blown")),
-    )
 
 
 def png_data_uri(figure: Figure, dpi: int = 100) -> str:
@@ -134,7 +108,7 @@ def _datacenter_ticks(ax: Any, platform: Platform) -> None:
 
 def downtime_vs_budget(
     apps: Sequence[AppImpact],
-    databases: Sequence[DatabaseRecord] = (),
+    databases: Sequence[DatabaseOutcome] = (),
     title: str = "Downtime against the monthly SLA budget",
     top: int = 30,
 ) -> Figure:
@@ -143,10 +117,9 @@ def downtime_vs_budget(
     rows: list[tuple[str, float, float | None, bool]] = [
         (a.id, a.downtime_s, a.sla_budget_s, a.sla_blown) for a in apps if a.downtime_s > 0
     ]
-    for record in databases:
-        db_id, action, downtime, _, budget, blown = _db(record)
-        if downtime > 0:
-            rows.append((f"{db_id} ({action})", downtime, budget, blown))
+    for d in databases:
+        if d.downtime_s > 0:
+            rows.append((f"{d.id} ({d.action.value})", d.downtime_s, d.sla.budget_s, d.sla.blown))
     rows.sort(key=lambda r: (-r[1], r[0]))
     rows = rows[:top]
     figure = Figure(figsize=(7.5, max(2.5, 0.26 * len(rows) + 1.2)))
@@ -230,16 +203,16 @@ def datacenter_map(
 
 def data_loss_by_engine(
     platform: Platform,
-    databases: Iterable[DatabaseRecord],
+    databases: Iterable[DatabaseOutcome],
     title: str = "Worst-case data loss per engine",
 ) -> Figure:
     """The worst data loss (hours) among the databases of each engine; hatched when some
     database of that engine lost everything."""
     worst: dict[str, float] = {}
     everything: set[str] = set()
-    for record in databases:
-        db_id, _, _, loss, _, _ = _db(record)
-        engine = platform.database_by_id[db_id].engine.value
+    for d in databases:
+        loss = d.data_loss_s
+        engine = platform.database_by_id[d.id].engine.value
         if loss is None:
             everything.add(engine)
             worst.setdefault(engine, 0.0)

@@ -25,7 +25,8 @@ from models.entities import Platform
 from planner.check import departures
 from planner.disaster import Wave
 from planner.durations import duration
-from planner.plan import Plan
+from planner.exceptions import RunbookError
+from planner.plan import Action, DatabaseOutcome, Plan
 
 __all__ = [
     "RunbookError",
@@ -37,10 +38,6 @@ __all__ = [
 
 #: kubectl verbs that change the cluster: each carries the dry-run flag.
 MUTATING = ("cordon", "uncordon", "drain", "delete", "scale", "taint", "label", "patch")
-
-
-class RunbookError(ValueError):
-    """A runbook that cannot be written for this plan (the message says why)."""
 
 
 def _cell(value: Any) -> str:
@@ -104,7 +101,9 @@ def _steps(platform: Platform, plan: Plan) -> list[dict[str, Any]]:
     return steps
 
 
-def _check(platform: Platform, step: Mapping[str, Any], databases: Mapping[str, Any]) -> str:
+def _check(
+    platform: Platform, step: Mapping[str, Any], databases: Mapping[str, DatabaseOutcome]
+) -> str:
     """What the engineer checks once a step is done, in the platform's words (first, that a
     cordoned host is opened: drplan does not plan with cordons yet)."""
     host = platform.host_by_id.get(str(step["host"]))
@@ -115,15 +114,18 @@ def _check(platform: Platform, step: Mapping[str, Any], databases: Mapping[str, 
     return _check_unit(platform, step, databases)
 
 
-def _check_unit(platform: Platform, step: Mapping[str, Any], databases: Mapping[str, Any]) -> str:
+def _check_unit(
+    platform: Platform, step: Mapping[str, Any], databases: Mapping[str, DatabaseOutcome]
+) -> str:
     owner = str(step["unit"]).rsplit("/", 1)[0]
     policy = platform.policy
     kind = step["kind"]
     if kind == "restore":
-        d = databases.get(owner, {})
+        d = databases.get(owner)
+        source = d.source if d is not None else None
         return (
-            f"restored from {d.get('source') or 'its backup'}, accepts writes; data loss up to "
-            f"{duration(d.get('data_loss_s'), none='all data')}"
+            f"restored from {source or 'its backup'}, accepts writes; data loss up to "
+            f"{duration(d.data_loss_s if d is not None else None, none='all data')}"
         )
     if kind == "standby":
         return "replicates from its primary"
@@ -147,7 +149,7 @@ def markdown_runbook(platform: Platform, plan: Plan, source: str = "") -> str:
         The platform file, named in the heading.
     """
     policy, extra = platform.policy, dict(plan.extra)
-    databases = {str(d["id"]): d for d in plan.databases}
+    databases = {d.id: d for d in plan.databases}
     steps = _steps(platform, plan)
     title = f"Runbook: loss of {_lost(plan)}"
     out = [f"# {title}", ""]
@@ -159,11 +161,11 @@ def markdown_runbook(platform: Platform, plan: Plan, source: str = "") -> str:
     )
     out.append("")
     out += ["## Summary", ""]
-    actions = Counter(str(d["action"]) for d in plan.databases)
+    actions = Counter(d.action.value for d in plan.databases)
     out.append(f"- lost: {_lost(plan)}; {len(steps)} start(s) to make")
     if actions:
         out.append("- databases: " + ", ".join(f"{n} {a}" for a, n in sorted(actions.items())))
-    worst = max((d["data_loss_s"] or 0 for d in plan.databases if d["data_loss_s"]), default=0)
+    worst = max((d.data_loss_s for d in plan.databases if d.data_loss_s), default=0)
     out.append(f"- worst data loss: {duration(worst)}")
     if "time_to_recover_s" in extra:
         out.append(
@@ -181,8 +183,8 @@ def markdown_runbook(platform: Platform, plan: Plan, source: str = "") -> str:
     ]
     failovers: dict[float, list[str]] = defaultdict(list)
     for d in plan.databases:
-        if d["action"] == "failover":
-            failovers[float(d["downtime_s"])].append(str(d["id"]))
+        if d.action is Action.FAILOVER:
+            failovers[d.downtime_s].append(d.id)
     for at, ids in failovers.items():
         events.append((at, f"failed over to a standby (no data lost): {', '.join(sorted(ids))}"))
     by_wave: dict[Any, list[dict[str, Any]]] = defaultdict(list)
@@ -221,15 +223,15 @@ def markdown_runbook(platform: Platform, plan: Plan, source: str = "") -> str:
         out += ["## Databases: failovers and restores", ""]
         rows = [
             (
-                d["id"],
-                d["action"],
-                d.get("source") or "-",
-                d.get("new_primary") or "-",
-                duration(d["data_loss_s"], none="all data"),
-                duration(d["downtime_s"]),
-                "blown" if d.get("sla_blown") else "ok",
+                d.id,
+                d.action.value,
+                d.source or "-",
+                d.new_primary or "-",
+                duration(d.data_loss_s, none="all data"),
+                duration(d.downtime_s),
+                "blown" if d.sla.blown else "ok",
             )
-            for d in sorted(plan.databases, key=lambda d: str(d["id"]))
+            for d in sorted(plan.databases, key=lambda d: d.id)
         ]
         out += _table(
             ("database", "action", "source", "new primary", "data loss", "time to recover", "SLA"),
@@ -395,11 +397,11 @@ def kubectl_runbook(
         out.append("# scheduler places them elsewhere")
         out.append(f"kubectl uncordon {q(node)}{flag}")
     for d in plan.databases:
-        if d["action"] in ("failover", "restore", "unrecoverable"):
+        if d.action in (Action.FAILOVER, Action.RESTORE, Action.UNRECOVERABLE):
             out.append(
-                f"# database {d['id']}: {d['action']}"
-                + (f" to {d['new_primary']}" if d.get("new_primary") else "")
-                + f", data loss {duration(d['data_loss_s'], none='all data')} "
+                f"# database {d.id}: {d.action.value}"
+                + (f" to {d.new_primary}" if d.new_primary else "")
+                + f", data loss {duration(d.data_loss_s, none='all data')} "
                 "(CloudNativePG promotes a standby itself; a restore is a new Cluster bootstrapped "
                 "from its backup)"
             )

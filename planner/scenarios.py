@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -43,17 +43,16 @@ from planner.certify import PlanDefect, certify_plan
 from planner.check import check_plan
 from planner.dependencies import transitive_users, users_map
 from planner.disaster import datacenter_plan, plan_datacenter_failure
-from planner.failover import Action, DatabaseOutcome, Source, with_database_outcomes
+from planner.failover import Action, DatabaseOutcome, with_database_outcomes
 from planner.failure import (
-    _plan_from,  # how fail host turns a refusal into a plan: the audit's downtimes are fail's
-    _with_best_effort_downtimes,  # and how it tells the downtimes of a refusal
+    _with_best_effort_downtimes,  # how fail host tells the downtimes of a refusal
     app_impacts,
     keep_waiting_units,
+    plan_from_placement,  # how fail host turns a refusal into a plan: the audit's are fail's
     plan_host_failure,
 )
 from planner.placement import PlacementResult, PlatformIndex, Situation, greedy_place
 from planner.plan import AppImpact, Plan, Scenario, Status, moves_between
-from planner.sla import SlaOutcome
 from planner.sweep import scenario_label
 from planner.verify import certify_plan_invariants
 
@@ -409,7 +408,7 @@ def _host_outcome(
             1,
             method,
         )
-        plan = _plan_from(view, scenario, refused, 0)  # fail host's plan of a refusal
+        plan = plan_from_placement(view, scenario, refused)  # fail host's plan of a refusal
         plan = _with_best_effort_downtimes(
             platform, plan, seed=settings.seed, workers=1, time_limit=settings.time_limit_s
         )
@@ -418,7 +417,7 @@ def _host_outcome(
         plan = _certify(
             context, platform, plan_host_failure(platform, scenario.failed_hosts, **options)
         )
-        method = "fail: " + str(plan.extra.get("method") or "cp-sat")
+        method = "fail: " + (plan.method or "cp-sat")
         if plan.status.has_plan and not plan.unplaced:
             return _outcome(scenario, down, lost, plan, plan, method, plan.verified)
     best: Plan | None = None
@@ -461,7 +460,7 @@ def _engine_outcome(
             time_limit=settings.time_limit_s,
         )
     plan = _certify(context, platform, plan)
-    method = str(plan.extra.get("method") or "cp-sat")
+    method = plan.method or "cp-sat"
     return _outcome(scenario, down, lost, plan, plan, f"fail: {method}", plan.verified)
 
 
@@ -595,7 +594,7 @@ def _outcome(
         method,
         tuple(plan.explanation),
         tuple(plan.apps),
-        tuple(_database(record) for record in plan.databases),
+        plan.databases,
         unplaced=() if decisive is None else tuple(decisive.unplaced),
         stays_down=stays_down,
         checked=has_plan,
@@ -606,40 +605,17 @@ def _outcome(
 def _stays_down(plan: Plan, down: frozenset[str]) -> tuple[str, ...]:
     """The apps and databases the plan leaves with nothing serving: an app whose every
     container is unplaced or lost, a database with an unplaced node and no serving primary."""
-    records = {record["id"]: record for record in plan.databases}
+    outcomes = {o.id: o for o in plan.databases}
     out = []
     for owner in sorted({unit.rpartition("/")[0] for unit in plan.unplaced}):
-        record = records.get(owner)
-        if record is None:
+        outcome = outcomes.get(owner)
+        if outcome is None:
             if not any(h is not None and h not in down for h in plan.placement.get(owner, ())):
                 out.append(owner)
             continue
-        action = record.get("action")
-        serving = action in (Action.NONE, Action.FAILOVER) or (
-            action == Action.RESTORE and record.get("new_primary") is not None
+        serving = outcome.action.serving or (
+            outcome.action is Action.RESTORE and outcome.new_primary is not None
         )
         if not serving:
             out.append(owner)
     return tuple(out)
-
-
-def _database(record: Mapping[str, Any]) -> DatabaseOutcome:
-    """A plan's database record as the outcome it was made from."""
-    source = record.get("source")
-    downtime = float(record["downtime_s"])
-    loss = record.get("data_loss_s")
-    return DatabaseOutcome(
-        id=record["id"],
-        action=Action(record["action"]),
-        downtime_s=downtime,
-        data_loss_s=None if loss is None else float(loss),
-        new_primary=record.get("new_primary"),
-        source=None if source is None else Source(source),
-        nodes_to_replace=tuple(record.get("nodes_to_replace", ())),
-        sla=SlaOutcome(
-            record.get("sla_tier"),
-            record.get("sla_budget_s"),
-            downtime,
-            bool(record.get("sla_blown")),
-        ),
-    )

@@ -133,10 +133,8 @@ def with_timeline(plan: Plan, policy: Policy, kind: str) -> Plan:
     """``plan`` with its incident timeline (``extra["timeline"]``): people act (diagnosis and
     decision count) when some database is restored or recreated; otherwise the platform
     recovers by itself. The action ends when the last app or database serves again."""
-    manual = any(d.get("action") in ("restore", "unrecoverable") for d in plan.databases)
-    downtimes = [a.downtime_s for a in plan.apps] + [
-        float(d.get("downtime_s") or 0.0) for d in plan.databases
-    ]
+    manual = any(d.action.value in ("restore", "unrecoverable") for d in plan.databases)
+    downtimes = [a.downtime_s for a in plan.apps] + [d.downtime_s for d in plan.databases]
     recovered = max(downtimes, default=0.0)
     extra = {**plan.extra, "timeline": plan_timeline(policy, kind, manual, recovered)}
     return replace(plan, extra=extra)

@@ -6,6 +6,7 @@ import dataclasses
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from models.io import parse_platform
@@ -44,3 +45,13 @@ def test_the_policy_table_lists_every_policy_field() -> None:
     table = _section("The platform file")
     named = set(re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE))
     assert {f.name for f in dataclasses.fields(Policy)} <= named
+
+
+def test_the_library_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """The "Library use" example runs as written, on the public API only."""
+    blocks = re.findall(r"```python\n(.*?)```", _section("Library use"), flags=re.DOTALL)
+    assert len(blocks) == 1
+    assert len(blocks[0].strip().splitlines()) <= 12
+    exec(compile(blocks[0], "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 2 and printed[0].split()[0] in ("optimal", "feasible")

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 from lightkube.utils.quantity import parse_quantity
 
+from models.exceptions import QuantityError
+
 MIB = Decimal(2**20)
 GIB = Decimal(2**30)
 THOUSANDTH = Decimal("0.001")
@@ -26,10 +28,6 @@ RESOURCE_NAMES = {
 }
 #: Resources counted in bytes by Kubernetes, in MB (2^20 bytes) in drplan.
 IN_MB = frozenset({"memory", "ephemeral-storage"})
-
-
-class QuantityError(ValueError):
-    """A quantity Kubernetes would not accept; the message quotes it."""
 
 
 def quantity(text: object) -> Decimal:

@@ -27,22 +27,13 @@ from lightkube.resources.apps_v1 import DaemonSet, Deployment, ReplicaSet, State
 from lightkube.resources.core_v1 import Node, Pod
 from lightkube.resources.policy_v1 import PodDisruptionBudget
 
+from models.exceptions import KubernetesInputError as KubernetesInputError  # re-exported
+
 #: The CloudNativePG ``Cluster`` custom resource.
 CnpgCluster = create_namespaced_resource("postgresql.cnpg.io", "v1", "Cluster", "clusters")
 CNPG_GROUP = "postgresql.cnpg.io"
 
 T = TypeVar("T")
-
-
-class KubernetesInputError(ValueError):
-    """Kubernetes objects that cannot be read: every problem, one line each."""
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        self.problems = tuple(lines)
-        super().__init__("\n".join(self.problems))
-
-    def lines(self) -> list[str]:
-        return list(self.problems)
 
 
 @dataclass(frozen=True)

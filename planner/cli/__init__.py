@@ -10,7 +10,7 @@ try:  # Ctrl-C while the (slow) imports run: one line, not a traceback.
 
     import click
 
-    from models.atomic import OutputError
+    from models.exceptions import Defect, InputError, OutputError
     from planner.cli.common import ExitCode
     from planner.cli.platform import platform_commands
 except KeyboardInterrupt:
@@ -59,6 +59,13 @@ class LazyGroup(click.Group):
         except OutputError as error:  # the last net: commands check their output first
             click.echo(str(error), err=True)
             ctx.exit(ExitCode.BAD_INPUT)
+        except InputError as error:  # the last net for bad input: one line per problem
+            for line in error.lines():
+                click.echo(line, err=True)
+            ctx.exit(ExitCode.BAD_INPUT)
+        except Defect as error:  # a bug: said, never a traceback, nothing written
+            click.echo(f"drplan: bug: {error}", err=True)
+            ctx.exit(ExitCode.BUG)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

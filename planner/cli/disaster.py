@@ -43,7 +43,7 @@ from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.disaster import UnknownDatacenterError, Wave, plan_datacenter_failure
 from planner.durations import duration
 from planner.failure import inherited_lines
-from planner.plan import Plan
+from planner.plan import Action, Plan
 from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
 from planner.timeline import timeline_lines
 
@@ -65,7 +65,7 @@ def _exit_code(plan: Plan) -> ExitCode:
 
 def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
     extra: dict[str, Any] = dict(plan.extra)
-    method = extra.get("method")
+    method = plan.method
     console.print(
         f"[bold]{shown(title, None)}[/bold]: {plan.status.value}"
         + (f" ({shown(method)})" if method else ""),
@@ -89,7 +89,7 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
 
     databases = sorted(
         plan.databases,
-        key=lambda d: (d["action"] != "unrecoverable", -(d["downtime_s"] or 0), d["id"]),
+        key=lambda d: (d.action is not Action.UNRECOVERABLE, -d.downtime_s, d.id),
     )
     table = Table(title=f"Databases affected ({len(databases)})")
     for column in (
@@ -107,14 +107,14 @@ def _print_plan(plan: Plan, console: Console, title: str, limit: int) -> None:
         )
     for d in databases[:MAX_ROWS]:
         table.add_row(
-            shown(d["id"]),
-            shown(d["action"]),
-            shown(d["source"] or "-"),
-            duration(d["data_loss_s"], none="all data"),
-            duration(d["downtime_s"]),
-            shown(d["new_primary"] or "-"),
-            "-" if d["sla_budget_s"] is None else f"{d['sla_tier']} {duration(d['sla_budget_s'])}",
-            "blown" if d["sla_blown"] else "ok",
+            shown(d.id),
+            shown(d.action.value),
+            shown(d.source.value if d.source else "-"),
+            duration(d.data_loss_s, none="all data"),
+            duration(d.downtime_s),
+            shown(d.new_primary or "-"),
+            "-" if d.sla.budget_s is None else f"{d.sla.tier} {duration(d.sla.budget_s)}",
+            "blown" if d.sla.blown else "ok",
         )
     if len(databases) > MAX_ROWS:
         table.caption = f"... and {len(databases) - MAX_ROWS} more (see --json)"

@@ -65,8 +65,8 @@ def solve_options_with(time_limit: float) -> Callable[[F], F]:
             type=time_limit_type(0.1),
             default=time_limit,
             show_default=True,
-            help="Search budget in seconds, spent as CP-SAT deterministic time so the plan "
-            "repeats on a busy machine (wall time is cut at 2x).",
+            help="Seconds you are willing to wait for the search, spent as CP-SAT "
+            "deterministic time so the plan repeats on a busy machine (wall time is cut at 4x).",
         )(func)
         func = click.option(
             "--workers",
@@ -188,13 +188,13 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
             table.add_column(
                 column, justify="right" if column in ("downtime", "data loss") else "left"
             )
-        for record in plan.databases[:MAX_ROWS]:
+        for outcome in plan.databases[:MAX_ROWS]:
             table.add_row(
-                shown(record.get("id", "-")),
-                shown(record.get("action", "-")),
-                durations.duration(record.get("downtime_s", 0)),
-                durations.duration(record.get("data_loss_s", 0), none="all data"),
-                shown(record.get("sla_tier") or "-"),
+                shown(outcome.id),
+                shown(outcome.action.value),
+                durations.duration(outcome.downtime_s),
+                durations.duration(outcome.data_loss_s, none="all data"),
+                shown(outcome.sla.tier or "-"),
             )
         if len(plan.databases) > MAX_ROWS:
             table.caption = f"... and {len(plan.databases) - MAX_ROWS} more (see --json)"
@@ -225,7 +225,7 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
     if plan.status.has_plan:
         terms = plan.extra.get("objective_terms", {})
         console.print(
-            f"solve: {plan.extra.get('method', 'cp-sat')}, objective {solve.objective}, "
+            f"solve: {plan.method or 'cp-sat'}, objective {solve.objective}, "
             f"bound {'-' if solve.bound is None else solve.bound}, gap "
             f"{'-' if solve.gap is None else f'{100 * solve.gap:.2f} %'}, "
             f"wall {solve.wall_s:.3f} s (build {solve.build_s:.3f} s), seed {solve.seed}, "

@@ -107,7 +107,10 @@ def solve_command(
         anneal_proposals=proposals,
         max_iterations=iterations,
     )
-    result = solve(instance, initial, params)
+    try:
+        result = solve(instance, initial, params)
+    except RoadefFileError as error:  # an initial assignment that breaks a hard constraint
+        fail_bad_input([f"{assignment}: {error}"])
     check = evaluate(instance, initial, result.assignment)
     if check.costs is None or check.costs.total != result.objective:
         click.echo(f"the solution failed its own check: {check.summary()}", err=True)

@@ -83,7 +83,7 @@ def verify(
         try:
             plan = load_plan(plan_path, platform)
         except PlanFileError as error:
-            fail_bad_input(list(error.lines))
+            fail_bad_input(error.lines())
     if plan is not None and not plan.status.has_plan:
         explanation = explain_infeasible(platform, plan.scenario)
         if as_json:
@@ -101,7 +101,7 @@ def verify(
         )
     except EncodingError as error:
         source = plan_path or file or "reference platform"
-        fail_bad_input([f"{source}: {line}" for line in error.lines])
+        fail_bad_input([f"{source}: {line}" for line in error.lines()])
     if plan is None and losses:
         certificate = replace(
             certificate,

@@ -8,6 +8,7 @@ from planner.roadef.instance import (
     read_assignment,
     read_instance,
 )
+from planner.roadef.solve import SolveParams, SolveResult, solve
 
 __all__ = [
     "Constraint",
@@ -15,9 +16,12 @@ __all__ = [
     "Evaluation",
     "Instance",
     "RoadefFileError",
+    "SolveParams",
+    "SolveResult",
     "Violation",
     "evaluate",
     "format_assignment",
     "read_assignment",
     "read_instance",
+    "solve",
 ]

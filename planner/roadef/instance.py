@@ -14,14 +14,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from planner.exceptions import RoadefFileError
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 _TOKEN = re.compile(rb"\S+")
-
-
-class RoadefFileError(ValueError):
-    """A model or assignment file that cannot be read: names the file, the line and the value."""
 
 
 @dataclass(frozen=True)

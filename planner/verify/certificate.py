@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import z3
 
 from models.entities import Platform
+from planner.exceptions import InvariantViolation
 from planner.plan import Plan
 from planner.verify import terms as t
 from planner.verify.encoding import (
@@ -138,20 +139,6 @@ class Certificate:
             "encode_s": round(self.encode_s, 4),
             "wall_s": round(self.wall_s, 4),
         }
-
-
-class InvariantViolation(Exception):
-    """A plan breaks invariants it must keep: a bug in whatever wrote the plan."""
-
-    def __init__(self, violated: Sequence[str], violations: Sequence[Violation]) -> None:
-        self.violated = tuple(violated)
-        self.violations = tuple(violations)
-        shown = "; ".join(str(v) for v in self.violations[:5])
-        more = len(self.violations) - 5
-        super().__init__(
-            f"plan breaks {', '.join(self.violated)}: {shown}"
-            + (f" (and {more} more)" if more > 0 else "")
-        )
 
 
 def fact_solver(enc: Encoding, timeout_ms: int | None = None) -> z3.Solver:
@@ -308,7 +295,7 @@ def certify_plan_invariants(platform: Platform, plan: Plan) -> tuple[str, ...]:
     except EncodingError as error:
         raise InvariantViolation(
             ["known-names"],
-            [Violation("known-names", line, {}) for line in error.lines],
+            [Violation("known-names", line, {}) for line in error.lines()],
         ) from error
     failed = [r for r in certificate.invariants if not r.holds]
     if failed:

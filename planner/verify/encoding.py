@@ -34,16 +34,9 @@ import z3
 
 from models.entities import Placement, Platform
 from models.topology import Topology
+from planner.exceptions import EncodingError
 from planner.plan import Plan
 from planner.verify import terms as t
-
-
-class EncodingError(ValueError):
-    """A placement or plan names a host, datacenter or unit the platform does not have."""
-
-    def __init__(self, lines: Sequence[str]) -> None:
-        super().__init__("; ".join(lines))
-        self.lines = tuple(lines)
 
 
 @dataclass(frozen=True)
@@ -387,10 +380,7 @@ def _encode(
 
 def _plan_backups(plan: Plan) -> Mapping[str, Sequence[str | None]] | None:
     """The backup sites a plan carries (``extra["backups"]``), if it carries any."""
-    backups = plan.extra.get("backups")
-    if isinstance(backups, Mapping):
-        return {str(k): tuple(v) for k, v in backups.items()}
-    return None
+    return plan.backup_sites
 
 
 def plan_carries_backups(plan: Plan | None) -> bool:

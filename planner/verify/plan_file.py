@@ -21,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError
 from models.entities import Platform
 from models.io import PlatformFileError, loads_json, read_text
 from models.schema import MAX_ID_LENGTH, Id
+from planner.exceptions import MAX_PROBLEMS as MAX_PROBLEMS  # problems listed one per line
+from planner.exceptions import PlanFileError
 from planner.plan import Move, Plan, Scenario, Status
 
 #: Keys of ``Plan.to_dict`` read back into fields; any other key goes to ``Plan.extra``.
@@ -38,8 +40,6 @@ _FIELDS = (
     "checked",
     "verified",
 )
-#: Problems listed one per line; the rest are counted in one last line.
-MAX_PROBLEMS = 200
 
 #: A container or database node: ``owner/index`` with an ASCII index.
 Unit = Annotated[
@@ -89,17 +89,6 @@ class PlanSpec(BaseModel):
     verified: list[Annotated[str, Strict(), Field(max_length=200)]] = Field(default_factory=list)
     backups: dict[str, list[Id | None]] | None = None
     allow_moves: Annotated[int, Strict(), Field(ge=0)] | None = None
-
-
-class PlanFileError(ValueError):
-    """A plan file that cannot be read, or that names what its platform does not have."""
-
-    def __init__(self, lines: list[str]) -> None:
-        if len(lines) > MAX_PROBLEMS + 1:
-            source = lines[0].split(": ", 1)[0]
-            lines = [*lines[:MAX_PROBLEMS], f"{source}: ... and {len(lines) - MAX_PROBLEMS} more"]
-        super().__init__("\n".join(lines))
-        self.lines = tuple(lines)
 
 
 def load_plan(path: str | Path, platform: Platform) -> Plan:
@@ -262,8 +251,8 @@ def plan_findings(plan: Plan, platform: Platform) -> list[str]:
     """What a read plan breaks of its own settings: more units moved off healthy hosts than its
     ``allow_moves`` lets move (the invariants check the moves are the placement's changes; this
     checks they were allowed)."""
-    allowed = plan.extra.get("allow_moves")
-    if not isinstance(allowed, int) or not plan.status.has_plan:
+    allowed = plan.allow_moves
+    if allowed is None or not plan.status.has_plan:
         return []
     down = plan.scenario.down_hosts(platform)
     moved = [

@@ -74,8 +74,8 @@ def assert_agree(platform: Platform, scenarios: list[Scenario]) -> None:
         assert {a.id: a.downtime_s for a in outcome.apps} == {
             a.id: a.downtime_s for a in plan.apps
         }, label
-        assert {d.id: (d.action.value, d.downtime_s, d.data_loss_s) for d in outcome.databases} == {
-            d["id"]: (d["action"], d["downtime_s"], d["data_loss_s"]) for d in plan.databases
+        assert {d.id: (d.action, d.downtime_s, d.data_loss_s) for d in outcome.databases} == {
+            d.id: (d.action, d.downtime_s, d.data_loss_s) for d in plan.databases
         }, label
         if outcome.verdict is Verdict.DEGRADED:
             # Degraded is shown by a plan that keeps everything serving.

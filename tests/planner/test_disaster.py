@@ -172,12 +172,12 @@ def test_datacenter_plan_from_the_engine_passes_the_checker(every_case: Platform
     plan = plan_datacenter_failure(every_case, "dc-a", seed=0, workers=1, time_limit=5)
     assert plan.status.has_plan and not plan.unplaced
     assert check_plan(every_case, plan) == []
-    dbs = {d["id"]: d for d in plan.databases}
-    assert (dbs["pg-business"]["source"], dbs["pg-business"]["data_loss_s"]) == ("standby", 0)
-    assert dbs["pg-business"]["downtime_s"] == 40
+    dbs = {d.id: d for d in plan.databases}
+    assert (dbs["pg-business"].source, dbs["pg-business"].data_loss_s) == ("standby", 0)
+    assert dbs["pg-business"].downtime_s == 40
     # Few starts per host: every restore starts at minute 0, whatever host the engine chose.
-    assert dbs["pg-one-dc"]["downtime_s"] == pytest.approx(406)
-    assert dbs["redis-doomed"]["action"] == "unrecoverable"
+    assert dbs["pg-one-dc"].downtime_s == pytest.approx(406)
+    assert dbs["redis-doomed"].action == "unrecoverable"
     assert plan.extra["unrecoverable"] == ["redis-doomed"]
     # Every replica lost with dc-a is re-homed outside it by the backup planner.
     replicas = plan.extra["lost_replicas"]
@@ -208,7 +208,7 @@ def test_unknown_datacenter_is_bad_input() -> None:
 def test_fail_datacenter_on_the_reference_platform() -> None:
     # The reference absorbs the loss of th-paris2 (tests/planner/test_examples.py pins that
     # every single loss is recoverable); the budget is deterministic time, generous so that a
-    # loaded machine's wall-clock safety net (twice the limit) never cuts the search.
+    # loaded machine's wall-clock safety net (four times the limit) never cuts the search.
     args = ["fail", "datacenter", "th-paris2", "--time-limit", "40", "--json"]
     result = CliRunner().invoke(main, args)
     assert result.output.startswith("{"), (result.output, result.exception)
@@ -261,14 +261,14 @@ def test_generated_datacenter_losses_give_checked_ordered_plans(seed: int, which
     policy = platform.policy
     per_slot = Counter((s["host"], s["minute"]) for s in plan.extra["runbook"])
     assert max(per_slot.values(), default=0) <= policy.starts_per_host_per_minute
-    ready = {d["id"]: d["downtime_s"] for d in plan.databases}
+    ready = {d.id: d.downtime_s for d in plan.databases}
     for step in plan.extra["runbook"]:
         app = platform.app_by_id.get(step["unit"].rpartition("/")[0])
         if app is not None:
             start_s = policy.host_detection_s + 60 * step["minute"]
             assert all(start_s >= ready.get(db, 0) for db in app.uses)
     for d in plan.databases:
-        engine = platform.database_by_id[d["id"]].engine.value
+        engine = platform.database_by_id[d.id].engine.value
         expected = {
             "standby": 0,
             "primary": 0,
@@ -276,7 +276,7 @@ def test_generated_datacenter_losses_give_checked_ordered_plans(seed: int, which
             "replica3": max(policy.rpo_s[engine], policy.snapshot_interval_s),
             None: None,
         }
-        assert d["data_loss_s"] == expected[d["source"]]
+        assert d.data_loss_s == expected[d.source]
 
 
 @pytest.fixture(scope="module")
@@ -308,12 +308,12 @@ def test_a_spread_no_surviving_datacenters_can_meet_is_relaxed_and_said(
         "app web asks for spread 3, only 2 datacenter(s) survive that can take it: relaxed to "
         "spread 2 for this plan"
     ) in plan.explanation
-    starter = next(d for d in plan.databases if d["id"] == "pg-starter")
+    starter = next(d for d in plan.databases if d.id == "pg-starter")
     # Restored from replica 2 (dc-a) a few minutes after people decide the disaster-recovery
     # plan (detection, 28 min of diagnosis, the 1 h decision: planner.timeline), not after the
     # 4 h repair of a host.
-    assert starter["action"] == "restore" and starter["new_primary"] is not None
-    assert 30 + 1680 + 3600 < starter["downtime_s"] < 30 + 1680 + 3600 + 600
+    assert starter.action == "restore" and starter.new_primary is not None
+    assert 30 + 1680 + 3600 < starter.downtime_s < 30 + 1680 + 3600 + 600
     # The plan's backup sites follow the restored primary and break no rule.
     assert (
         plan.extra["backups"]["pg-starter"][0]
@@ -326,8 +326,8 @@ def test_datacenter_plan_puts_the_serving_node_first(every_case: Platform) -> No
 
     plan = certify_plan(every_case, plan_datacenter_failure(every_case, "dc-a", time_limit=2))
     for record in plan.databases:
-        if record["action"] == "failover":
-            assert plan.placement[record["id"]][0] == record["new_primary"]
+        if record.action == "failover":
+            assert plan.placement[record.id][0] == record.new_primary
 
 
 def test_recovery_line_never_pairs_a_0_s_runbook_with_a_later_recovery() -> None:
@@ -359,4 +359,4 @@ def test_status_and_bound_of_a_partial_datacenter_plan_tell_the_truth(seed: int)
     solve = plan.solve
     assert solve.objective is not None and solve.bound is not None
     assert solve.bound <= solve.objective
-    assert plan.extra["objective_terms"]["extra"] > 0
+    assert plan.extra["objective_terms"]["unplaced_priority"] > 0

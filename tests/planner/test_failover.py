@@ -217,6 +217,6 @@ def test_redeploy_with_no_host_for_the_primary_waits_instead_of_restoring(
     plan = plan_host_failure(every_case, lost, best_effort=True, redeploy=True, time_limit=2)
     plan = certify_plan(every_case, plan)
     assert plan.status is Status.FEASIBLE  # something found no host: never "optimal"
-    assert {d["action"] for d in plan.databases} == {"wait"}
-    assert all(d["new_primary"] in lost for d in plan.databases)
+    assert {d.action for d in plan.databases} == {"wait"}
+    assert all(d.new_primary in lost for d in plan.databases)
     assert "pg-business/0" in plan.waiting and not plan.unplaced

@@ -232,9 +232,9 @@ def test_sandbox_database_waits_for_its_host_and_stays_on_it() -> None:
     platform = reference_platform()
     db_id, host = _sandbox_host(platform)
     plan = certify_plan(platform, plan_host_failure(platform, [host]))
-    record = next(d for d in plan.databases if d["id"] == db_id)
-    assert record["action"] == "wait"
-    assert record["downtime_s"] == platform.policy.host_repair_s
+    record = next(d for d in plan.databases if d.id == db_id)
+    assert record.action == "wait"
+    assert record.downtime_s == platform.policy.host_repair_s
     assert f"{db_id}/0" in plan.waiting
     assert plan.placement[db_id][0] == host  # not moved: it waits for the repair
     assert not any(m.unit == f"{db_id}/0" for m in plan.moves)
@@ -244,11 +244,11 @@ def test_redeploy_restores_the_sandbox_database_elsewhere() -> None:
     platform = reference_platform()
     db_id, host = _sandbox_host(platform)
     plan = certify_plan(platform, plan_host_failure(platform, [host], redeploy=True))
-    record = next(d for d in plan.databases if d["id"] == db_id)
-    assert record["action"] == "restore" and record["data_loss_s"] > 0
+    record = next(d for d in plan.databases if d.id == db_id)
+    assert record.action == "restore" and record.data_loss_s > 0
     assert plan.waiting == ()
     assert plan.placement[db_id][0] not in (None, host)
-    assert record["new_primary"] == plan.placement[db_id][0]
+    assert record.new_primary == plan.placement[db_id][0]
 
 
 def test_checker_refuses_a_waiting_unit_that_moved() -> None:

@@ -15,6 +15,7 @@ from models.generate import GenerationError, generate_platform
 from models.io import load_platform
 from models.reference import reference_platform
 from planner.check import check_plan
+from planner.failure import plan_from_placement
 from planner.objective import Weights, objective_of
 from planner.placement import (
     PlatformIndex,
@@ -25,7 +26,7 @@ from planner.placement import (
     recoverable,
     situation,
 )
-from planner.plan import Plan, Scenario, Status, moves_between
+from planner.plan import Scenario, Status, moves_between
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 #: A wall-clock limit that never binds: every solve below stops on CP-SAT deterministic time, so
@@ -45,21 +46,6 @@ PARAMS = budget(5.0)
 
 def _load(name: str) -> Platform:
     return load_platform(DATA / f"{name}.yaml")
-
-
-def _as_plan(platform: Platform, scenario: Scenario, result, allow_moves: int = 0) -> Plan:  # type: ignore[no-untyped-def]
-    """The engine's answer as a plan, for the checker."""
-    placement = result.placement if result.status.has_plan else platform.placement
-    return Plan(
-        status=result.status,
-        scenario=scenario,
-        before=platform.placement,
-        placement=placement,
-        moves=moves_between(platform.placement, placement) if result.status.has_plan else (),
-        unplaced=result.unplaced,
-        explanation=result.explanation,
-        extra={"allow_moves": allow_moves},
-    )
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +73,7 @@ def test_reference_host_loss_is_checked_and_optimal(reference: Platform) -> None
     scenario = Scenario(failed_hosts=("eqx-pa2-h0011",))
     result = place(reference, scenario, params=PARAMS)
     assert result.status is Status.OPTIMAL
-    assert check_plan(reference, _as_plan(reference, scenario, result)) == []
+    assert check_plan(reference, plan_from_placement(reference, scenario, result)) == []
     moved = {m.source for m in moves_between(reference.placement, result.placement)}
     assert moved == {"eqx-pa2-h0011"}  # nothing on a healthy host moved
 
@@ -142,7 +128,7 @@ def test_host_filled_exactly_to_capacity_is_accepted(spare: Platform) -> None:
     assert result.status is Status.OPTIMAL
     assert result.placement["api"] == ("h2", "h3")
     assert result.terms["balance"] == 10_000  # h2 full to the last unit
-    assert check_plan(spare, _as_plan(spare, scenario, result)) == []
+    assert check_plan(spare, plan_from_placement(spare, scenario, result)) == []
 
 
 def test_one_unit_over_capacity_is_infeasible_and_explained(spare: Platform) -> None:
@@ -182,7 +168,7 @@ def test_spread_and_roles_hold_after_a_loss(spread_roles: Platform) -> None:
     assert result.status is Status.OPTIMAL
     assert result.placement["api"] == ("a1", "b2")  # dc-b although a2 is emptier
     assert result.placement["orders"] == ("d3", "d2")  # the only databases host left
-    assert check_plan(spread_roles, _as_plan(spread_roles, scenario, result)) == []
+    assert check_plan(spread_roles, plan_from_placement(spread_roles, scenario, result)) == []
 
 
 def test_spread_no_datacenter_can_give_is_explained(spread_roles: Platform) -> None:
@@ -203,7 +189,8 @@ def test_allow_moves_makes_a_tight_loss_feasible() -> None:
     result = place(platform, scenario, allow_moves=1, params=PARAMS)
     assert result.status is Status.OPTIMAL
     assert result.terms["moves"] == 1
-    assert check_plan(platform, _as_plan(platform, scenario, result, allow_moves=1)) == []
+    plan = plan_from_placement(platform, scenario, result, allow_moves=1)
+    assert check_plan(platform, plan) == []
 
 
 def test_explanation_is_the_minimal_conflict_with_its_fixes() -> None:
@@ -228,7 +215,7 @@ def test_best_effort_places_what_fits_and_lists_the_rest() -> None:
     assert result.explanation[0] == (
         "app shop-web needs 4 distinct hosts with 0.5 cpu, 512 memory_mb free; 3 remain"
     )
-    assert check_plan(platform, _as_plan(platform, scenario, result)) == []
+    assert check_plan(platform, plan_from_placement(platform, scenario, result)) == []
 
 
 def test_first_placement_places_every_unit(reference: Platform) -> None:
@@ -236,7 +223,7 @@ def test_first_placement_places_every_unit(reference: Platform) -> None:
     result = place(empty, params=budget(2.5))
     assert result.status.has_plan
     assert not result.unplaced
-    assert check_plan(empty, _as_plan(empty, Scenario(), result)) == []
+    assert check_plan(empty, plan_from_placement(empty, Scenario(), result)) == []
 
 
 # The cheap path -------------------------------------------------------------------------------
@@ -296,7 +283,7 @@ def test_any_loss_gives_a_checked_plan_or_an_explained_infeasibility(
     platform, scenario = case
     result = place(platform, scenario, params=budget(1.0))
     if result.status.has_plan:
-        assert check_plan(platform, _as_plan(platform, scenario, result)) == []
+        assert check_plan(platform, plan_from_placement(platform, scenario, result)) == []
         assert result.bound is None or result.bound <= (result.objective or 0)
         defined = objective_of(
             platform, platform.placement, result.placement, scenario.down_hosts(platform)

@@ -39,8 +39,8 @@ def assert_round_trip(platform: Platform, host: str) -> Plan:
     findings = [str(f) for f in state_findings(written_back(platform, plan))]
     assert findings == [], f"loss of {host}: {findings}"
     for record in plan.databases:
-        if record["action"] == "failover" and plan.status.has_plan:
-            assert plan.placement[record["id"]][0] == record["new_primary"]
+        if record.action == "failover" and plan.status.has_plan:
+            assert plan.placement[record.id][0] == record.new_primary
     return plan
 
 
@@ -100,9 +100,9 @@ def test_every_host_loss_of_generated_platforms_round_trips(seed: int) -> None:
 def test_reference_failover_moves_replica_1_with_the_primary() -> None:
     # The issue's case: db00088's primary on th-paris2-h0004, standbys in ue-velizy and eqx-pa2.
     plan = assert_round_trip(_reference, "th-paris2-h0004")
-    record = next(d for d in plan.databases if d["id"] == "db00088")
-    assert record["action"] == "failover"
-    assert plan.placement["db00088"][0] == record["new_primary"] == "ue-velizy-h0005"
+    record = next(d for d in plan.databases if d.id == "db00088")
+    assert record.action == "failover"
+    assert plan.placement["db00088"][0] == record.new_primary == "ue-velizy-h0005"
     assert plan.extra["backups"]["db00088"][0] == "ue-velizy"
     assert "db00088" in plan.extra["rehomed_backups"]
     assert any("re-homed" in line and "db00088" in line for line in plan.explanation)

@@ -230,9 +230,9 @@ def test_a_failover_deletes_no_promoted_pod(cluster: Platform) -> None:
     db = cluster.database_by_id["shop.shop-db"]
     primary, *standbys = cluster.placement[db.id]
     plan = certify_plan(cluster, plan_host_failure(cluster, [primary], rehome_backups=False))
-    record = next(d for d in plan.databases if d["id"] == db.id)
-    assert record["action"] == "failover"
-    assert plan.placement[db.id][0] == record["new_primary"] in standbys
+    record = next(d for d in plan.databases if d.id == db.id)
+    assert record.action == "failover"
+    assert plan.placement[db.id][0] == record.new_primary in standbys
     script = kubectl_runbook(cluster, plan)
     assert db.origin is not None
     for pod in db.origin.units[1:]:  # the standbys' pods, on healthy nodes

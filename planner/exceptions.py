@@ -1,0 +1,156 @@
+"""drplan's errors, in one hierarchy (:mod:`models.exceptions` says the tree); the planner's own
+classes are defined here, the models' re-exported.
+
+Infeasible is never an error: a planner answers it with ``Status.INFEASIBLE`` and an explanation.
+Raise only for bad input (an :class:`InputError`: the CLI prints its lines and exits 2) or a bug
+(a :class:`Defect`: the CLI exits 3, nothing is written; :class:`ModelInvalid` when CP-SAT
+refuses a model drplan built). Every class stays importable from the
+module that raises it (``planner.certify.PlanDefect``, ``planner.failure.UnknownHostError``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from models.exceptions import (
+    Defect,
+    DrplanError,
+    GenerationError,
+    InputError,
+    KubernetesInputError,
+    OutputError,
+    QuantityError,
+    TraceError,
+)
+
+if TYPE_CHECKING:
+    from models.io import PlatformFileError
+    from models.rules import Finding
+    from planner.verify.certificate import Violation
+
+__all__ = [
+    "Defect",
+    "DrplanError",
+    "EncodingError",
+    "GenerationError",
+    "InputError",
+    "InvariantViolation",
+    "KubernetesInputError",
+    "ModelInvalid",
+    "OutputError",
+    "PlanDefect",
+    "PlanFileError",
+    "PlatformFileError",
+    "QuantityError",
+    "RoadefFileError",
+    "RunbookError",
+    "TraceError",
+    "UnknownDatacenterError",
+    "UnknownHostError",
+]
+
+#: Problems a plan file lists one per line; the rest are counted in one last line.
+MAX_PROBLEMS = 200
+
+
+class _Lines(InputError):
+    """An input error made of lines, one per problem."""
+
+    def __init__(self, lines: Iterable[str], sep: str = "\n") -> None:
+        self.problems = tuple(lines)
+        super().__init__(sep.join(self.problems))
+
+    def lines(self) -> list[str]:
+        return list(self.problems)
+
+
+class PlanFileError(_Lines):
+    """A plan file that cannot be read, or that names what its platform does not have."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        lines = list(lines)
+        if len(lines) > MAX_PROBLEMS + 1:
+            source = lines[0].split(": ", 1)[0]
+            lines = [*lines[:MAX_PROBLEMS], f"{source}: ... and {len(lines) - MAX_PROBLEMS} more"]
+        super().__init__(lines)
+
+
+class EncodingError(_Lines):
+    """A placement or plan names a host, datacenter or unit the platform does not have."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        super().__init__(lines, sep="; ")
+
+
+class RoadefFileError(InputError):
+    """A model or assignment file that cannot be read: names the file, the line and the value."""
+
+
+class RunbookError(InputError):
+    """A runbook that cannot be written for this plan (the message says why)."""
+
+
+class UnknownHostError(InputError):
+    """Hosts named in a scenario that the platform does not have."""
+
+    def __init__(self, hosts: Sequence[str]) -> None:
+        self.hosts = tuple(hosts)
+        super().__init__(", ".join(self.hosts))
+
+    def lines(self, source: str = "platform") -> list[str]:
+        return [f"{source}: hosts: unknown host (got {h!r})" for h in self.hosts]
+
+
+class UnknownDatacenterError(InputError):
+    """A datacenter named in a scenario that the platform does not have."""
+
+    def __init__(self, datacenter: str, known: Iterable[str]) -> None:
+        self.datacenter = datacenter
+        self.known = tuple(known)
+        super().__init__(datacenter)
+
+    def lines(self, source: str = "platform") -> list[str]:
+        return [
+            f"{source}: datacenters: unknown datacenter (got {self.datacenter!r}); "
+            f"known: {', '.join(self.known)}"
+        ]
+
+
+class PlanDefect(Defect):
+    """A plan broke its own rules: a bug in drplan. Carries every finding of the checker, or
+    the Z3 invariants it breaks with their counterexamples."""
+
+    def __init__(self, findings: Sequence[Finding], violations: Sequence[str] = ()) -> None:
+        self.findings = tuple(findings)
+        self.violations = tuple(violations)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        return [str(f) for f in self.findings] + [f"z3: {v}" for v in self.violations]
+
+
+class ModelInvalid(Defect, RuntimeError):
+    """CP-SAT refused a model drplan built: a bug in drplan, never an answer."""
+
+
+class InvariantViolation(Defect):
+    """A plan breaks invariants it must keep: a bug in whatever wrote the plan."""
+
+    def __init__(self, violated: Sequence[str], violations: Sequence[Violation]) -> None:
+        self.violated = tuple(violated)
+        self.violations = tuple(violations)
+        shown = "; ".join(str(v) for v in self.violations[:5])
+        more = len(self.violations) - 5
+        super().__init__(
+            f"plan breaks {', '.join(self.violated)}: {shown}"
+            + (f" (and {more} more)" if more > 0 else "")
+        )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PlatformFileError":  # it lives with the Problem records it carries
+        from models.io import PlatformFileError
+
+        return PlatformFileError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
