@@ -39,6 +39,7 @@ __all__ = [
     "best_replica",
     "database_outcome",
     "database_outcomes_for_host_failure",
+    "failover_fallback",
     "manual_ready_s",
     "renumbered_units",
     "replica_data_loss_s",
@@ -184,7 +185,8 @@ def database_outcome(
     if database.service_class.has_failover and surviving:
         standby = surviving[0]
         downtime = float(policy.failover_s[database.engine.value])
-        return outcome(Action.FAILOVER, downtime, 0.0, hosts[standby], Source.STANDBY)
+        failover = outcome(Action.FAILOVER, downtime, 0.0, hosts[standby], Source.STANDBY)
+        return failover_fallback(platform, database, failover, lost_datacenters, kind)
     may_wait = not lost_datacenters
     replica = best_replica(platform, database.id, lost_datacenters)
     # Redeploying needs a host for the primary: when the engine found none, the database waits.
@@ -204,6 +206,37 @@ def database_outcome(
         placed_primary,
         REPLICA_SOURCES[number - 1],
     )
+
+
+def failover_fallback(
+    platform: Platform,
+    database: Database,
+    failover: DatabaseOutcome,
+    lost_datacenters: Collection[str],
+    kind: str,
+) -> DatabaseOutcome:
+    """``failover`` with what happens if it fails: people restore from the best surviving
+    replica once the failover should have been over and the timeline lets them act
+    (:func:`restore_time_s`), losing that replica's data; with the odds
+    (1 - ``policy.failover_success``). No replica survives: no fall-back is shown."""
+    policy = platform.policy
+    replica = best_replica(platform, database.id, lost_datacenters)
+    if replica is None:
+        return failover
+    number, _ = replica
+    downtime = restore_time_s(policy, database, failover.downtime_s, kind)
+    fallback = DatabaseOutcome(
+        database.id,
+        Action.RESTORE,
+        downtime,
+        float(replica_data_loss_s(policy, database.engine, number)),
+        None,
+        REPLICA_SOURCES[number - 1],
+        failover.nodes_to_replace,
+        sla_outcome(policy, database_tier(database), downtime),
+    )
+    success = float(policy.failover_success.get(database.engine.value, 1.0))
+    return replace(failover, fallback=fallback, fallback_probability=round(1.0 - success, 6))
 
 
 def database_outcomes_for_host_failure(

@@ -172,6 +172,10 @@ class DatabaseOutcome:
     #: Node indexes that lost their host and need a new one (a new standby after a failover).
     nodes_to_replace: tuple[int, ...] = ()
     sla: SlaOutcome = field(default_factory=lambda: SlaOutcome(None, None, 0.0, False))
+    #: Next to a failover: what happens if it fails (a restore from the best replica, with its
+    #: data loss), and how likely that is (1 - ``policy.failover_success`` of the engine).
+    fallback: DatabaseOutcome | None = None
+    fallback_probability: float | None = None
 
     @property
     def is_down(self) -> bool:
@@ -185,6 +189,7 @@ class DatabaseOutcome:
             downtime_s=downtime,
             data_loss_s=None if self.data_loss_s is None else _ms(self.data_loss_s),
             sla=replace(self.sla, downtime_s=downtime),
+            fallback=None if self.fallback is None else self.fallback.rounded(),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,6 +202,16 @@ class DatabaseOutcome:
             "source": None if self.source is None else self.source.value,
             "nodes_to_replace": list(self.nodes_to_replace),
             **self.sla.to_dict(),
+            **(
+                {}
+                if self.fallback is None
+                else {
+                    "fallback": {
+                        **self.fallback.to_dict(),
+                        "probability": self.fallback_probability,
+                    }
+                }
+            ),
         }
 
     @classmethod
@@ -219,6 +234,8 @@ class DatabaseOutcome:
                 downtime,
                 bool(record.get("sla_blown")),
             ),
+            fallback=None if record.get("fallback") is None else cls.from_dict(record["fallback"]),
+            fallback_probability=(record.get("fallback") or {}).get("probability"),
         )
 
 

@@ -196,6 +196,15 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                 durations.duration(outcome.data_loss_s, none="all data"),
                 shown(outcome.sla.tier or "-"),
             )
+            if outcome.fallback is not None:
+                table.add_row(
+                    "",
+                    f"if it fails ({100 * (outcome.fallback_probability or 0):g} %): "
+                    + shown(f"restore from {outcome.fallback.source}"),
+                    durations.duration(outcome.fallback.downtime_s),
+                    durations.duration(outcome.fallback.data_loss_s, none="all data"),
+                    "",
+                )
         if len(plan.databases) > MAX_ROWS:
             table.caption = f"... and {len(plan.databases) - MAX_ROWS} more (see --json)"
         console.print(table)

@@ -123,3 +123,21 @@ def test_a_rebooted_host_comes_back_sooner_than_a_repaired_one(every_case: Platf
     assert waited.action is rebooted.action is Action.WAIT
     assert waited.downtime_s == policy.host_repair_s
     assert rebooted.downtime_s == policy.host_reboot_s
+
+
+def test_a_failover_shows_its_fall_back(every_case: Platform) -> None:
+    """pg-business fails over in 40 s; if that fails (1 % by default), people restore it from
+    replica 2 once the failover should have been over and they act: its 30 min of data lost."""
+    plan = plan_datacenter_failure(every_case, "dc-a", rehome_backups=False)
+    pg = plan.database("pg-business")
+    assert pg.action is Action.FAILOVER and pg.downtime_s == 40
+    fallback = pg.fallback
+    assert fallback is not None and pg.fallback_probability == pytest.approx(0.01)
+    assert fallback.action is Action.RESTORE and fallback.data_loss_s == 1800
+    db = every_case.database_by_id["pg-business"]
+    transfer = db.size_gb * 1024 / every_case.policy.restore_mb_s
+    people = 30 + 1680 + 3600  # the disaster-recovery plan's decision
+    assert fallback.downtime_s == pytest.approx(people + transfer + 120)
+    record = pg.to_dict()["fallback"]
+    assert record["action"] == "restore" and record["probability"] == pytest.approx(0.01)
+    assert type(pg).from_dict(pg.to_dict()) == pg.rounded()
