@@ -70,6 +70,65 @@ class ServiceClass(StrEnum):
         return self in (ServiceClass.BUSINESS, ServiceClass.ENTERPRISE)
 
 
+#: Nodes of a database by engine and class where the provider's pages differ from the class
+#: default (``ServiceClass.default_nodes``): MySQL business is an InnoDB cluster of 3 nodes
+#: (``scalingo_docs/databases_mysql_about_features.md`` lines 23 and 35), OpenSearch business 3
+#: cluster-manager-eligible data nodes (``databases_opensearch_about_features.md`` lines 23 and
+#: 45). MongoDB business runs 2 data nodes (and a shadow node for backups and an arbiter that
+#: holds no data: ``databases_mongodb_start_EXCERPT.md`` lines 5-7), the class default; the
+#: arbiter and the gateways (2 HAProxy or MySQL Router per business database, lines 24 of the
+#: MySQL and OpenSearch pages) are small units a file models as platform apps that use the
+#: database (``drplan example provider-region`` does).
+ENGINE_NODES: Mapping[tuple[str, str], int] = {
+    ("mysql", "business"): 3,
+    ("opensearch", "business"): 3,
+}
+
+#: Service classes the provider offers per engine: enterprise for PostgreSQL only
+#: (``databases_postgresql_about_ha.md`` line 23; the MySQL and OpenSearch feature tables list
+#: Starter and Business only, lines 18; ``databases_about_service-classes.md`` line 41: on
+#: request). Sandbox is drplan's own class for throw-away databases.
+OFFERED_CLASSES: Mapping[str, frozenset[str]] = {
+    "postgresql": frozenset({"sandbox", "starter", "business", "enterprise"}),
+    **{
+        engine: frozenset({"sandbox", "starter", "business"})
+        for engine in ("mysql", "mongodb", "redis", "elasticsearch", "opensearch", "influxdb")
+    },
+}
+
+
+def unoffered_classes(platform: Platform) -> list[str]:
+    """One warning per database whose engine the provider does not offer in its class (an
+    enterprise MySQL): planned as asked, reported by ``drplan validate``. A warning, not an
+    error: drplan plans platforms beyond the provider's catalogue too (Kubernetes imports)."""
+    return [
+        f"databases.{db.id}: the provider offers no {db.service_class.value} class for "
+        f"{db.engine.value} (only {', '.join(sorted(OFFERED_CLASSES[db.engine.value]))}); "
+        "planned as asked"
+        for db in platform.databases
+        if db.service_class.value not in OFFERED_CLASSES[db.engine.value]
+    ]
+
+
+def default_nodes(engine: str, service_class: str) -> int:
+    """Nodes of a database when the file gives none: the provider's figure for the engine and
+    class (``ENGINE_NODES``), else the class default."""
+    return ENGINE_NODES.get((engine, service_class), ServiceClass(service_class).default_nodes)
+
+
+#: The provider's container sizes and their memory in MB
+#: (``scalingo_docs/platform_internals_container-sizes.md`` lines 12-19; the default is M, line
+#: 21). An app's ``size`` may name one: ``size: XL`` is ``{memory_mb: 2048}``.
+CONTAINER_SIZES_MB: Mapping[str, int] = {
+    "S": 256,
+    "M": 512,
+    "L": 1024,
+    "XL": 2048,
+    "2XL": 4096,
+    "3XL": 8192,
+}
+
+
 class ReplicaRole(StrEnum):
     """The three backup replicas of a database."""
 
@@ -143,14 +202,19 @@ class App:
     id: str
     containers: int
     size: Resources
+    #: The databases and apps (platform services: routers, DNS resolvers) this app needs: it is
+    #: down while one of them is down, degraded while one runs below its ``min_up``.
     uses: tuple[str, ...] = ()
     #: At least this many distinct datacenters must hold a container (1: no rule).
     spread: int = 1
-    #: Containers that must stay up during voluntary disruptions (a PodDisruptionBudget);
-    #: recorded, not yet planned with.
+    #: Containers that must stay up during voluntary disruptions (a PodDisruptionBudget), and
+    #: below which the apps that use it are degraded (``planner.dependencies``).
     min_up: int | None = None
     #: Where the app comes from (a Kubernetes controller and its pods), if imported.
     origin: Origin | None = None
+    #: A platform service (load balancer, router, DNS resolver, the scheduler's store) rather
+    #: than a customer app: the audit ranks it by what depends on it.
+    platform: bool = False
     #: At most this many containers in one rack (``None``: no limit; a host without a rack is
     #: a rack of its own).
     max_per_rack: int | None = None

@@ -30,6 +30,7 @@ from models.entities import (
     Region,
     ReplicaRole,
     ServiceClass,
+    default_nodes,
 )
 from models.exceptions import InputError
 from models.policy import Policy
@@ -573,7 +574,8 @@ def _count(item: Mapping[str, Any], key: str, service_class: Any = None) -> int 
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
     if value is None and isinstance(service_class, str) and service_class in _CLASSES:
-        return ServiceClass(service_class).default_nodes
+        engine = item.get("engine")
+        return default_nodes(engine if isinstance(engine, str) else "", service_class)
     return None
 
 
@@ -644,8 +646,11 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
         for index, item in entries:
             uses = item.get("uses") if section == "apps" else None
             for j, used in enumerate(uses if isinstance(uses, list) else []):
-                if isinstance(used, str) and used not in db_ids:
-                    yield Problem(source, f"apps[{index}].uses[{j}]", "unknown database", used)
+                where = f"apps[{index}].uses[{j}]"
+                if isinstance(used, str) and used not in db_ids and used not in app_ids:
+                    yield Problem(source, where, "unknown app or database", used)
+                elif isinstance(used, str) and used == _id(item):
+                    yield Problem(source, where, "an app cannot use itself", used)
             spread, count = item.get("spread"), counts.get(_id(item) or "")
             min_up = item.get("min_up") if section == "apps" else None
             if isinstance(min_up, int) and count is not None and min_up > count:
@@ -727,7 +732,16 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
 def _build_policy(spec: PlatformFile) -> Policy:
     default = Policy()
     given = spec.policy.model_dump(exclude_none=True)
-    for merged in ("rpo_s", "rpo_target_s", "failover_s", "sla_percent"):
+    for merged in (
+        "rpo_s",
+        "rpo_target_s",
+        "failover_s",
+        "sla_percent",
+        "detection_s",
+        "diagnosis_s",
+        "decision_s",
+        "failover_success",
+    ):
         if merged in given:
             base = dict(getattr(default, merged))
             base.update({str(k): v for k, v in given[merged].items()})
@@ -779,6 +793,7 @@ def _build(spec: PlatformFile) -> Platform:
             a.spread,
             a.min_up,
             _origin(a.origin),
+            a.platform,
             max_per_rack=a.max_per_rack,
         )
         for a in spec.apps
@@ -790,7 +805,7 @@ def _build(spec: PlatformFile) -> Platform:
             service_class=d.service_class,
             size_gb=d.size_gb,
             node_size=dict(d.node_size),
-            nodes=d.nodes or d.service_class.default_nodes,
+            nodes=d.nodes or default_nodes(d.engine.value, d.service_class.value),
             spread=d.spread,
             origin=_origin(d.origin),
         )
@@ -878,6 +893,8 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
             item["max_per_rack"] = app.max_per_rack
         if app.min_up is not None:
             item["min_up"] = app.min_up
+        if app.platform:
+            item["platform"] = True
         if app.origin is not None:
             item["origin"] = _origin_dict(app.origin)
         data["apps"].append(item)
@@ -890,7 +907,7 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
             "size_gb": _number(db.size_gb),
             "node_size": _resources(db.node_size),
         }
-        if db.nodes != db.service_class.default_nodes:
+        if db.nodes != default_nodes(db.engine.value, db.service_class.value):
             item["nodes"] = db.nodes
         if db.spread != 1:
             item["spread"] = db.spread

@@ -50,6 +50,70 @@ DEFAULT_FAILOVER_S: Mapping[str, int] = {
     "influxdb": 60,
 }
 
+#: The incident timeline per failure kind (issue 14 item 4), from the provider's postmortems
+#: (``shared/data/scalingo_docs/security_postmortems_*.md``, file and line in each comment): until
+#: operators are alerted (detection), until they know the cause (diagnosis), until they decide
+#: what to do (decision). Automatic recovery (a container restarted elsewhere by the scheduler, a
+#: failover) waits only for the platform's own detection, ``Policy.host_detection_s``; what humans
+#: do (a restore, a redeploy, the disaster-recovery plan) starts after all three phases. A kind
+#: left out of ``DEFAULT_DETECTION_S`` is detected in ``host_detection_s`` (hardware: host, rack,
+#: power, datacenter; the monitoring sees those at once); left out of the others, 0 s.
+DEFAULT_DETECTION_S: Mapping[str, int] = {
+    # SPM-2024-001 (2024-01-02) lines 20 and 39-40: packet loss from 11:40, first alerts at 11:55,
+    # operators paged at 12:10: 30 min to a page for a regional network fault.
+    "region": 30 * MINUTE,
+    "partition": 30 * MINUTE,
+    # SPM-2025-001 (2025-03-11) lines 36-37: first signs 11:08, alerts 11:17 (9 min) when about
+    # half the region's traffic fails at once (as a share of hosts lost at random does).
+    "fraction": 9 * MINUTE,
+    # SPM-2026-001 (2026-04-30) lines 57-58: degradation noticeable ~14:30, critical and
+    # reported by customers ~16:15: 1 h 45 under every alert threshold (lines 42-44).
+    "degraded": 105 * MINUTE,
+    "drain": 105 * MINUTE,
+    # SPM-2024-003 (2024-08-02) lines 43 and 45: a DNS resolver broken at 08:20, the on-call
+    # operator called at 08:40 (20 min: "alerted to the consequences", line 37).
+    "service": 20 * MINUTE,
+}
+DEFAULT_DIAGNOSIS_S: Mapping[str, int] = {
+    # SPM-2025-003 (2025-08-02) lines 57-59: alerts 19:47, the attacked entry point found and
+    # detached 20:15: 28 min to locate a site-wide fault.
+    "datacenter": 28 * MINUTE,
+    # SPM-2024-001 (2024-01-02) lines 40-42: paged 12:10, the fault located in the provider's
+    # network 12:16.
+    "region": 6 * MINUTE,
+    "partition": 6 * MINUTE,
+    # SPM-2025-001 (2025-03-11) lines 37-41: alerts 11:17, the DDoS identified 11:35.
+    "fraction": 18 * MINUTE,
+    # SPM-2026-001 (2026-04-30) lines 58-61: critical 16:15, excessive swap identified 16:51.
+    "degraded": 36 * MINUTE,
+    "drain": 36 * MINUTE,
+    # SPM-2024-003 (2024-08-02) lines 45-47: called 08:40, investigating 08:45, the workaround
+    # (the obsolete bind option removed) deployed 08:59.
+    "service": 19 * MINUTE,
+}
+DEFAULT_DECISION_S: Mapping[str, int] = {
+    # SPM-2024-001 (2024-01-02) lines 22 and 42: the cause located 12:16, the provider's support
+    # contacted 12:24; from there operators waited on the provider for hours (lines 43-48).
+    "region": 8 * MINUTE,
+    "partition": 8 * MINUTE,
+    # SPM-2026-001 (2026-04-30) lines 58-59: critical 16:15, the restart campaign paused 16:18.
+    "degraded": 3 * MINUTE,
+    "drain": 3 * MINUTE,
+}
+
+#: Share of failovers that succeed, per engine: no page of the provider publishes one; 0.99 is
+#: an assumption to override. What a failed failover falls back to (a restore from the best
+#: replica, its data loss) is shown next to every failover (``planner.timeline``).
+DEFAULT_FAILOVER_SUCCESS: Mapping[str, float] = {
+    "postgresql": 0.99,
+    "mysql": 0.99,
+    "mongodb": 0.99,
+    "redis": 0.99,
+    "elasticsearch": 0.99,
+    "opensearch": 0.99,
+    "influxdb": 0.99,
+}
+
 #: Weights of the backup-site objective (issue 5), each per database unless said otherwise:
 #: ``realtime_km`` per km from replica 1 to the real-time replica 2 (replication cost and lag),
 #: ``snapshot_km`` per km from replica 1 to the daily snapshot replica 3, ``spread_gb`` per GB of
@@ -94,6 +158,25 @@ class Policy:
     database_boot_s: int = 120
     #: Expected time to bring a failed host back (sandbox/starter databases wait this long).
     host_repair_s: int = 4 * HOUR
+    #: A host that reboots and comes back with its disks: SPM-2024-002 (2024-01-31) lines 68-70,
+    #: a frozen database host at 20:05, its databases restarted 20:17 and done 20:38 (33 min).
+    host_reboot_s: int = 30 * MINUTE
+    #: Per failure kind, until operators are alerted (``DEFAULT_DETECTION_S``; a kind left out:
+    #: ``host_detection_s``).
+    detection_s: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_DETECTION_S))
+    #: Per failure kind, until operators know the cause (a kind left out: 0 s).
+    diagnosis_s: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_DIAGNOSIS_S))
+    #: Per failure kind, until operators decide what to do (a kind left out: 0 s).
+    decision_s: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_DECISION_S))
+    #: The human decision to run the disaster-recovery plan (datacenter and region losses):
+    #: restores from backups start only after it. No postmortem triggered the plan; SPM-2025-002
+    #: (2025-04-07) lines 43-45 say it is decided only once the situation is certain to be
+    #: irrecoverable (that outage lasted 5 h 45 without it). 1 h is an assumption to override.
+    drp_decision_s: int = 1 * HOUR
+    #: Share of failovers that succeed, per engine (``DEFAULT_FAILOVER_SUCCESS``).
+    failover_success: Mapping[str, float] = field(
+        default_factory=lambda: dict(DEFAULT_FAILOVER_SUCCESS)
+    )
     #: Restore bandwidth from a backup replica, in MB/s.
     restore_mb_s: float = 200.0
     #: How far replica 2 (real-time replication of the backups) lags behind replica 1.

@@ -22,7 +22,7 @@ from models.io import load_platform, save_platform
 HOST_SITES = ("eqx-pa2", "th-paris2", "ue-velizy")
 BACKUP_SITES = ("eqx-pa1", "th-paris3", "gs-paris", "dr-par6", "opcore-par2", "eqx-pa3")
 SEED = 2012
-EXAMPLES = ("reference", "small", "medium")
+EXAMPLES = ("reference", "small", "medium", "provider-region")
 
 
 def _data_path(name: str) -> Path:
@@ -47,7 +47,8 @@ def paris_facilities() -> dict[str, Site]:
 
 
 def example_path(name: str = "reference") -> Path:
-    """The file of a named example platform (``reference``, ``small``, ``medium``)."""
+    """The file of a named example platform (``reference``, ``small``, ``medium``,
+    ``provider-region``: :mod:`models.provider`)."""
     if name not in EXAMPLES:
         raise KeyError(name)
     return _data_path(f"{name}.yaml")

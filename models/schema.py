@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
-from models.entities import Engine, ReplicaRole, Role, ServiceClass
+from models.entities import CONTAINER_SIZES_MB, Engine, ReplicaRole, Role, ServiceClass
 
 #: Bounds of every quantity, chosen so that the solvers represent each value, and each sum of
 #: values, exactly: resource amounts and data sizes are counted in thousandths in int64
@@ -64,6 +64,15 @@ Weight = Annotated[int, Strict(), Field(ge=0, le=MAX_WEIGHT)]
 Percent = Annotated[float, Strict(), Field(gt=0, lt=100)]
 Resources = Annotated[dict[ResourceName, Amount], Field(min_length=1)]
 Ratio = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+
+
+def _container_size(value: Any) -> Any:
+    """One of the provider's container sizes (``XL``) is its memory: ``{memory_mb: 2048}``."""
+    if isinstance(value, str):
+        if value not in CONTAINER_SIZES_MB:
+            raise ValueError(f"unknown container size (use one of {', '.join(CONTAINER_SIZES_MB)})")
+        return {"memory_mb": float(CONTAINER_SIZES_MB[value])}
+    return value
 
 
 class _Spec(BaseModel):
@@ -125,13 +134,18 @@ class AppSpec(_Spec):
 
     id: Id
     containers: Containers
-    size: Resources
-    uses: list[Id] = Field(default_factory=list)
+    size: Annotated[Resources, BeforeValidator(_container_size)] = Field(
+        description="Resources, or one of the provider's container sizes S, M, L, XL, 2XL, 3XL."
+    )
+    uses: list[Id] = Field(
+        default_factory=list, description="Databases and apps (platform services) it needs."
+    )
     spread: Spread = Field(1, description="At least this many distinct datacenters.")
     min_up: Annotated[int, Strict(), Field(ge=0, le=MAX_UNITS)] | None = Field(
-        None, description="Containers kept up in voluntary disruptions (recorded, not planned)."
+        None, description="Containers kept up; below it the apps that use it are degraded."
     )
     origin: OriginSpec | None = None
+    platform: bool = Field(False, description="A platform service (router, DNS resolver...).")
     max_per_rack: Annotated[int, Strict(), Field(ge=1, le=MAX_UNITS)] | None = Field(
         None, description="At most this many containers in one rack (hosts' rack field)."
     )
@@ -174,6 +188,13 @@ class PolicySpec(_Spec):
     container_boot_s: Seconds | None = None
     database_boot_s: Seconds | None = None
     host_repair_s: Seconds | None = None
+    host_reboot_s: Seconds | None = None
+    #: The incident timeline per failure kind (``host``, ``datacenter``, ``region``...).
+    detection_s: dict[Id, Seconds] | None = None
+    diagnosis_s: dict[Id, Seconds] | None = None
+    decision_s: dict[Id, Seconds] | None = None
+    drp_decision_s: Seconds | None = None
+    failover_success: dict[Engine, Annotated[float, Strict(), Field(ge=0, le=1)]] | None = None
     restore_mb_s: Amount | None = None
     realtime_replica_lag_s: Seconds | None = None
     snapshot_interval_s: Seconds | None = None

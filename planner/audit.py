@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from models.entities import Platform
+from planner.dependencies import ServiceRank, service_ranking
 from planner.failures.registry import DEFAULT_AUDIT_KINDS
 from planner.headroom import Headroom, HostSize, plan_headroom
 from planner.placement import SolveParams, place
@@ -43,6 +44,7 @@ __all__ = [
     "evaluate_scenario",
     "explain_worst",
     "prepare_audit",
+    "services_section",
     "single_failures",
 ]
 
@@ -95,9 +97,15 @@ class AuditResult:
             "solved_by": dict(Counter(o.method for o in self.outcomes)),
         }
 
+    @property
+    def services(self) -> tuple[ServiceRank, ...]:
+        """The platform's services, the most depended-on first, with their single points of
+        failure (:func:`services_section`)."""
+        return tuple(self.extra.get("services", ()))
+
     def to_dict(self, worst: int = 10, detail: bool = False) -> dict[str, Any]:
         """The audit as JSON: summary, the ``worst`` scenarios in full, every scenario in short
-        (in full with ``detail``), the headroom, and how the sweep ran."""
+        (in full with ``detail``), the services, the headroom, and how the sweep ran."""
         return {
             "platform": self.platform_name,
             "k": self.k,
@@ -108,6 +116,7 @@ class AuditResult:
             "theorem": single_loss_theorem(self.outcomes).to_dict(),
             "worst": [o.to_dict(detail=True) for o in self.ranked()[:worst]],
             "scenarios": [o.to_dict(detail=detail) for o in self.outcomes],
+            "services": [service.to_dict() for service in self.services],
             "headroom": None if self.headroom is None else self.headroom.to_dict(),
             "sweep": self.sweep.to_dict(),
             "wall_s": round(self.wall_s, 3),
@@ -190,8 +199,21 @@ def audit(
         plan,
         sweep.stats,
         time.perf_counter() - start,
+        extra=services_section(platform),
         kinds=swept,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Shared services (issue 14 item 3)
+# --------------------------------------------------------------------------------------------
+
+
+def services_section(platform: Platform) -> dict[str, Any]:
+    """The audit's services: every platform service and every app or database other apps use,
+    ranked by the apps and containers downstream, each with its single points of failure (one
+    host, rack, power domain, datacenter or host role holding every instance)."""
+    return {"services": service_ranking(platform)}
 
 
 def explain_worst(

@@ -19,7 +19,10 @@ loss and the time to recover, and orders every start in a runbook of four waves:
 No host starts more than ``Policy.starts_per_host_per_minute`` units in one minute (no boot storm):
 each start gets the first minute with a free slot on its host, earlier waves first, so a later
 wave never delays an earlier one. Minute ``m`` of the runbook is ``host_detection_s + 60 m``
-seconds after the failure; every time to recover counts that wait.
+seconds after the failure; every time to recover counts that wait. Restores from backups are the
+disaster-recovery plan proper: none starts before people decided it (detection, diagnosis and
+``policy.drp_decision_s``: :mod:`planner.timeline`); failovers, new standbys and containers are
+the platform's own and start at once.
 """
 
 from __future__ import annotations
@@ -34,11 +37,11 @@ from typing import Any
 
 from models.entities import REPLICA_ROLES, Database, Placement, Platform, ServiceClass
 from models.policy import Policy
+from planner.dependencies import with_dependencies
 from planner.exceptions import UnknownDatacenterError
 from planner.failover import (
     Action,
     DatabaseOutcome,
-    app_downtime,
     database_outcome,
     renumbered_units,
     serving_orders,
@@ -49,7 +52,8 @@ from planner.failover import (
 from planner.failures.datacenter import DATACENTER
 from planner.objective import Weights
 from planner.plan import AppImpact, Plan, Scenario, moves_between
-from planner.sla import app_tier, sla_outcome
+from planner.sla import sla_outcome
+from planner.timeline import action_start_s, with_timeline
 
 __all__ = [
     "UNPLACED_PRIORITY",
@@ -291,6 +295,7 @@ def disaster_recovery(
     down = frozenset(h.id for h in platform.hosts if h.datacenter in lost)
     slots = _Slots(policy.starts_per_host_per_minute)
     findings: list[str] = []
+    drp_minute = _ready_minute(policy, action_start_s(policy, "datacenter", manual=True))
 
     # What each database does, independently of when its restore starts.
     affected = [
@@ -335,7 +340,8 @@ def disaster_recovery(
             new_hosts = after.get(db.id, ())
             restarting = outcome.action in (Action.RESTORE, Action.UNRECOVERABLE)
             indexes = range(len(new_hosts)) if restarting else outcome.nodes_to_replace
-            primary_minute = 0
+            # Restores are the disaster-recovery plan: they start once people decided it.
+            primary_minute = drp_minute if restarting else 0
             for index in indexes:
                 host = new_hosts[index] if index < len(new_hosts) else None
                 if host is None or (not restarting and host == platform.hosts_of(db.id)[index]):
@@ -456,27 +462,23 @@ def _app_impacts(
         if step.kind == "container":
             ready[step.unit.rpartition("/")[0]].append(step.ready_s)
     db_down = {o.id: o.downtime_s for o in databases if o.is_down}
-    out = []
+    own = []
     for app in platform.apps:
         hosts = platform.placement.get(app.id) or platform.hosts_of(app.id)
         lost = sum(1 for h in hosts if h in down)
-        used = [db_down[db] for db in app.uses if db in db_down]
-        if not lost and not used:
+        if not lost:
             continue
         if lost < len(hosts):
-            own = 0.0
+            downtime = 0.0
         elif ready[app.id]:
-            own = min(ready[app.id])  # up again with its first container
+            downtime = min(ready[app.id])  # up again with its first container
         else:
             # No container found a host: down until capacity comes back (as for a host loss,
             # the repair time stands for it); the unit is also listed as unplaced.
-            own = float(platform.policy.host_repair_s)
-        downtime = app_downtime(own, used)
-        sla = sla_outcome(platform.policy, app_tier(app), downtime)
-        out.append(
-            AppImpact(app.id, lost, downtime == 0, downtime, sla.tier, sla.budget_s, sla.blown)
-        )
-    return tuple(out)
+            downtime = float(platform.policy.host_repair_s)
+        own.append(AppImpact(app.id, lost, downtime == 0, downtime))
+    # Down with the databases and services they use, transitively: one place for every plan.
+    return with_dependencies(platform, own, db_down)
 
 
 def _findings(
@@ -755,4 +757,4 @@ def plan_sites_lost(
     )
     from planner.certify import certify_plan  # no plan leaves the library unchecked
 
-    return certify_plan(platform, plan)
+    return certify_plan(platform, with_timeline(plan, platform.policy, "datacenter"))

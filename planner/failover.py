@@ -23,10 +23,11 @@ import logging
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 
-from models.entities import App, Database, Engine, Placement, Platform
+from models.entities import Database, Engine, Placement, Platform
 from models.policy import Policy
 from planner.plan import REPLICA_SOURCES, Action, AppImpact, DatabaseOutcome, Plan, Source
-from planner.sla import app_tier, database_tier, sla_outcome
+from planner.sla import database_tier, sla_outcome
+from planner.timeline import action_start_s, host_back_s
 
 __all__ = [
     "REPLICA_SOURCES",
@@ -38,6 +39,8 @@ __all__ = [
     "best_replica",
     "database_outcome",
     "database_outcomes_for_host_failure",
+    "failover_fallback",
+    "manual_ready_s",
     "renumbered_units",
     "replica_data_loss_s",
     "restore_time_s",
@@ -68,10 +71,22 @@ def transfer_s(policy: Policy, database: Database) -> float:
     return database.size_gb * 1024 / policy.restore_mb_s
 
 
-def restore_time_s(policy: Policy, database: Database, start_s: float = 0.0) -> float:
+def restore_time_s(
+    policy: Policy, database: Database, start_s: float = 0.0, kind: str = "host"
+) -> float:
     """Time to recover from a backup: detection, then ``start_s`` of waiting for a start slot,
-    the transfer and the database's boot."""
-    return policy.host_detection_s + start_s + transfer_s(policy, database) + policy.database_boot_s
+    but not before people act on a failure of ``kind`` (detection + diagnosis + decision: the
+    disaster-recovery plan's decision for a datacenter, :func:`planner.timeline.action_start_s`),
+    then the transfer and the database's boot."""
+    return manual_ready_s(policy, kind, start_s, transfer_s(policy, database))
+
+
+def manual_ready_s(policy: Policy, kind: str, start_s: float, work_s: float) -> float:
+    """When a database that people bring back (a restore, a database recreated empty) serves
+    again: its start slot ``start_s`` after detection, not before the timeline lets people act,
+    then ``work_s`` (the transfer) and the database's boot."""
+    start = max(policy.host_detection_s + start_s, action_start_s(policy, kind, manual=True))
+    return start + work_s + policy.database_boot_s
 
 
 def best_replica(
@@ -104,6 +119,8 @@ def database_outcome(
     redeploy: bool = False,
     restore_start_s: float = 0.0,
     new_hosts: tuple[str | None, ...] | None = None,
+    kind: str | None = None,
+    rebooted: bool = False,
 ) -> DatabaseOutcome:
     """What ``database`` does when ``down_hosts`` are lost.
 
@@ -121,6 +138,12 @@ def database_outcome(
         Seconds after detection at which the restore starts (its runbook slot).
     new_hosts
         Where the placement engine put the database's nodes after the loss, if known.
+    kind
+        The failure kind, for the incident timeline (a restore starts once people act:
+        :mod:`planner.timeline`); ``datacenter`` when datacenters are lost, else ``host``.
+    rebooted
+        The lost hosts reboot and come back (``policy.host_reboot_s``) rather than being
+        repaired or replaced (``policy.host_repair_s``): how long a waiting database waits.
 
     Returns
     -------
@@ -130,6 +153,7 @@ def database_outcome(
         database is recreated empty: all its data is lost).
     """
     policy = platform.policy
+    kind = kind or ("datacenter" if lost_datacenters else "host")
     hosts = platform.hosts_of(database.id)
     lost = tuple(i for i, h in enumerate(hosts) if h is not None and h in down_hosts)
     surviving = [i for i, h in enumerate(hosts) if h is not None and h not in down_hosts]
@@ -161,25 +185,58 @@ def database_outcome(
     if database.service_class.has_failover and surviving:
         standby = surviving[0]
         downtime = float(policy.failover_s[database.engine.value])
-        return outcome(Action.FAILOVER, downtime, 0.0, hosts[standby], Source.STANDBY)
+        failover = outcome(Action.FAILOVER, downtime, 0.0, hosts[standby], Source.STANDBY)
+        return failover_fallback(platform, database, failover, lost_datacenters, kind)
     may_wait = not lost_datacenters
     replica = best_replica(platform, database.id, lost_datacenters)
     # Redeploying needs a host for the primary: when the engine found none, the database waits.
     no_host = new_hosts is not None and (not new_hosts or new_hosts[0] is None)
     if may_wait and (not redeploy or replica is None or no_host):
-        return outcome(Action.WAIT, float(policy.host_repair_s), 0.0, hosts[0], Source.HOST)
+        waited = host_back_s(policy, rebooted=rebooted)
+        return outcome(Action.WAIT, waited, 0.0, hosts[0], Source.HOST)
     if replica is None:
         # Recreated empty: it serves again once booted, but every byte of data is gone.
-        downtime = policy.host_detection_s + restore_start_s + policy.database_boot_s
+        downtime = manual_ready_s(policy, kind, restore_start_s, 0.0)
         return outcome(Action.UNRECOVERABLE, float(downtime), None, placed_primary, None)
     number, _ = replica
     return outcome(
         Action.RESTORE,
-        restore_time_s(policy, database, restore_start_s),
+        restore_time_s(policy, database, restore_start_s, kind),
         float(replica_data_loss_s(policy, database.engine, number)),
         placed_primary,
         REPLICA_SOURCES[number - 1],
     )
+
+
+def failover_fallback(
+    platform: Platform,
+    database: Database,
+    failover: DatabaseOutcome,
+    lost_datacenters: Collection[str],
+    kind: str,
+) -> DatabaseOutcome:
+    """``failover`` with what happens if it fails: people restore from the best surviving
+    replica once the failover should have been over and the timeline lets them act
+    (:func:`restore_time_s`), losing that replica's data; with the odds
+    (1 - ``policy.failover_success``). No replica survives: no fall-back is shown."""
+    policy = platform.policy
+    replica = best_replica(platform, database.id, lost_datacenters)
+    if replica is None:
+        return failover
+    number, _ = replica
+    downtime = restore_time_s(policy, database, failover.downtime_s, kind)
+    fallback = DatabaseOutcome(
+        database.id,
+        Action.RESTORE,
+        downtime,
+        float(replica_data_loss_s(policy, database.engine, number)),
+        None,
+        REPLICA_SOURCES[number - 1],
+        failover.nodes_to_replace,
+        sla_outcome(policy, database_tier(database), downtime),
+    )
+    success = float(policy.failover_success.get(database.engine.value, 1.0))
+    return replace(failover, fallback=fallback, fallback_probability=round(1.0 - success, 6))
 
 
 def database_outcomes_for_host_failure(
@@ -223,34 +280,12 @@ def apps_with_database_downtime(
     outcomes: Iterable[DatabaseOutcome],
 ) -> tuple[AppImpact, ...]:
     """``apps`` with the downtime of the databases they use added, SLA re-assessed; apps that
-    lost no container but use a database that is down are added (``containers_lost`` 0)."""
+    lost no container but use a database that is down are added (``containers_lost`` 0), and
+    so are the apps that use those apps (:func:`planner.dependencies.with_dependencies`)."""
+    from planner.dependencies import with_dependencies
+
     down = {o.id: o.downtime_s for o in outcomes if o.is_down}
-    given = {impact.id: impact for impact in apps}
-    result = []
-    for app in platform.apps:
-        impact = given.get(app.id)
-        used = [down[db] for db in app.uses if db in down]
-        if impact is None and not used:
-            continue
-        result.append(_app_impact(platform.policy, app, impact, used))
-    return tuple(result)
-
-
-def _app_impact(
-    policy: Policy, app: App, impact: AppImpact | None, database_s: list[float]
-) -> AppImpact:
-    own = impact.downtime_s if impact is not None else 0.0
-    downtime = app_downtime(own, database_s)
-    sla = sla_outcome(policy, app_tier(app), downtime)
-    return AppImpact(
-        app.id,
-        impact.containers_lost if impact is not None else 0,
-        downtime == 0,
-        downtime,
-        sla.tier,
-        sla.budget_s,
-        sla.blown,
-    )
+    return with_dependencies(platform, apps, down)
 
 
 def with_database_outcomes(platform: Platform, plan: Plan, redeploy: bool = False) -> Plan:

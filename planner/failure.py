@@ -16,6 +16,7 @@ from dataclasses import replace
 from models.entities import Platform
 from models.rules import Finding, capacity_findings
 from planner.check import INHERITABLE, spread_after_loss
+from planner.dependencies import with_dependencies
 from planner.exceptions import UnknownHostError
 from planner.failover import (
     renumbered_units,
@@ -29,6 +30,7 @@ from planner.objective import ObjectiveTerm, Weights, extra_term_values
 from planner.placement import PlacementResult, SolveParams, place
 from planner.plan import Action, AppImpact, Plan, Scenario, SolveStats, Status, moves_between
 from planner.rules.catalogue import placement_findings, state_findings
+from planner.timeline import with_timeline
 
 __all__ = [
     "UnknownHostError",
@@ -57,7 +59,8 @@ def app_impacts(
 
     An app keeps serving when some of its containers survive (2+ containers: they run on
     distinct hosts); otherwise it is down for detection + container boot while a container
-    restarts elsewhere, or until the host is repaired when no new host could take it.
+    restarts elsewhere, or until the host is repaired when no new host could take it. The apps
+    that use such an app are down (or degraded) with it (:mod:`planner.dependencies`).
     """
     policy = platform.policy
     down = scenario.down_hosts(platform)
@@ -74,20 +77,9 @@ def app_impacts(
             downtime = float(policy.host_detection_s + policy.container_boot_s)
         else:
             downtime = float(policy.host_repair_s)
-        tier = "app_multi" if app.containers >= 2 else None
-        budget = policy.sla_budget_s(tier) if tier is not None else None
-        out.append(
-            AppImpact(
-                id=app.id,
-                containers_lost=lost,
-                stays_up=stays_up,
-                downtime_s=downtime,
-                sla_tier=tier,
-                sla_budget_s=budget,
-                sla_blown=budget is not None and downtime > budget,
-            )
-        )
-    return tuple(out)
+        out.append(AppImpact(app.id, lost, stays_up, downtime))
+    # The apps that use them (platform services: routers, DNS resolvers) go down with them.
+    return with_dependencies(platform, out)
 
 
 def _state_problems(platform: Platform) -> list[str]:
@@ -492,7 +484,7 @@ def plan_hosts_down(
     plan = serving_plan(
         platform, plan, rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
     )
-    return _certified(platform, plan)
+    return _certified(platform, with_timeline(plan, platform.policy, "host"))
 
 
 def _certified(platform: Platform, plan: Plan) -> Plan:

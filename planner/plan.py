@@ -133,9 +133,13 @@ class AppImpact:
     sla_tier: str | None = None
     sla_budget_s: float | None = None
     sla_blown: bool = False
+    #: Serves, but something it uses (or itself) runs below its declared ``min_up``.
+    degraded: bool = False
+    #: The services it uses (transitively) that are down or below their minimum.
+    via: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "containers_lost": self.containers_lost,
             "stays_up": self.stays_up,
@@ -144,6 +148,11 @@ class AppImpact:
             "sla_budget_s": self.sla_budget_s,
             "sla_blown": self.sla_blown,
         }
+        if self.degraded:
+            data["degraded"] = True
+        if self.via:
+            data["via"] = list(self.via)
+        return data
 
 
 class Action(StrEnum):
@@ -197,6 +206,10 @@ class DatabaseOutcome:
     #: Node indexes that lost their host and need a new one (a new standby after a failover).
     nodes_to_replace: tuple[int, ...] = ()
     sla: SlaOutcome = field(default_factory=lambda: SlaOutcome(None, None, 0.0, False))
+    #: Next to a failover: what happens if it fails (a restore from the best replica, with its
+    #: data loss), and how likely that is (1 - ``policy.failover_success`` of the engine).
+    fallback: DatabaseOutcome | None = None
+    fallback_probability: float | None = None
 
     @property
     def is_down(self) -> bool:
@@ -210,6 +223,7 @@ class DatabaseOutcome:
             downtime_s=downtime,
             data_loss_s=None if self.data_loss_s is None else _ms(self.data_loss_s),
             sla=replace(self.sla, downtime_s=downtime),
+            fallback=None if self.fallback is None else self.fallback.rounded(),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -222,6 +236,16 @@ class DatabaseOutcome:
             "source": None if self.source is None else self.source.value,
             "nodes_to_replace": list(self.nodes_to_replace),
             **self.sla.to_dict(),
+            **(
+                {}
+                if self.fallback is None
+                else {
+                    "fallback": {
+                        **self.fallback.to_dict(),
+                        "probability": self.fallback_probability,
+                    }
+                }
+            ),
         }
 
     @classmethod
@@ -244,6 +268,8 @@ class DatabaseOutcome:
                 downtime,
                 bool(record.get("sla_blown")),
             ),
+            fallback=None if record.get("fallback") is None else cls.from_dict(record["fallback"]),
+            fallback_probability=(record.get("fallback") or {}).get("probability"),
         )
 
 
@@ -270,6 +296,8 @@ EXTRA_KEYS: Mapping[str, str] = {
     "time_to_recover_s": "seconds until every app and database serves again",
     "runbook_end_s": "seconds until the last start of the runbook is ready",
     "reduced_replicas": "databases that ran with fewer than three backup replicas",
+    # every fail plan (planner.timeline)
+    "timeline": "the incident's phases: {phase, start_s, end_s, kind}, detection to action",
 }
 
 

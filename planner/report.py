@@ -31,6 +31,14 @@ SCENARIO_COLUMNS = (
     "SLA blown",
 )
 HEADROOM_COLUMNS = ("datacenter", "role", "extra hosts", "host size")
+SERVICE_COLUMNS = (
+    "#",
+    "service",
+    "kind",
+    "apps downstream",
+    "containers",
+    "single point of failure",
+)
 
 
 def scenario_rows(outcomes: Sequence[ScenarioOutcome], start: int = 1) -> list[tuple[str, ...]]:
@@ -62,6 +70,39 @@ def headroom_rows(result: AuditResult) -> list[tuple[str, ...]]:
         for dc, roles in headroom.per_datacenter.items()
         for role, n in roles.items()
     ]
+
+
+def service_rows(result: AuditResult) -> list[tuple[str, ...]]:
+    """One row per service, the most depended-on first, in :data:`SERVICE_COLUMNS` order."""
+    return [
+        (
+            str(i),
+            s.id,
+            ("platform " if s.platform else "") + s.kind,
+            str(s.apps_downstream),
+            str(s.containers_downstream),
+            ", ".join(s.single_points) or "none",
+        )
+        for i, s in enumerate(result.services, start=1)
+    ]
+
+
+def services_sentence(result: AuditResult) -> str:
+    """How many services, and which are single points of failure."""
+    services = result.services
+    if not services:
+        return "No shared services: no app uses another, none is marked platform: true."
+    spof = [s.id for s in services if s.single_points]
+    return (
+        f"{len(services)} shared service(s); "
+        + (
+            f"{len(spof)} single point(s) of failure: {', '.join(spof[:10])}"
+            + (f" (+{len(spof) - 10} more)" if len(spof) > 10 else "")
+            if spof
+            else "none is a single point of failure"
+        )
+        + "."
+    )
 
 
 def theorem_sentence(result: AuditResult) -> str:
@@ -180,6 +221,12 @@ def render_report(platform: Platform, result: AuditResult, top: int = 15) -> str
             ),
             "</div>",
         ]
+    parts += [
+        "<h2>Shared services</h2>",
+        f"<p>{html.escape(services_sentence(result))}</p>",
+    ]
+    if result.services:
+        parts.append(_table(SERVICE_COLUMNS, service_rows(result), "services"))
     parts += [
         "<h2>Datacenter losses</h2>",
         _table(SCENARIO_COLUMNS, scenario_rows(datacenters), "datacenters"),

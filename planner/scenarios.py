@@ -41,6 +41,7 @@ from typing import Any
 from models.entities import Platform
 from planner.certify import PlanDefect, certify_plan
 from planner.check import check_plan
+from planner.dependencies import transitive_users, users_map
 from planner.disaster import datacenter_plan, plan_sites_lost
 from planner.failover import Action, DatabaseOutcome, with_database_outcomes
 from planner.failure import (
@@ -228,7 +229,7 @@ class AuditContext:
     owners_on: dict[str, tuple[tuple[str, int], ...]]
     #: host id -> positions (in the index) of the owners with a unit there
     owner_pos_on: dict[str, tuple[int, ...]]
-    #: database id -> the apps that use it
+    #: app or database id -> the apps that use it directly
     users_of: dict[str, tuple[str, ...]]
 
 
@@ -240,10 +241,6 @@ def prepare_audit(platform: Platform, settings: AuditSettings | None = None) -> 
         for host in hosts:
             if host is not None:
                 on.setdefault(host, Counter())[owner] += 1
-    users: dict[str, list[str]] = {}
-    for app in platform.apps:
-        for db_id in app.uses:
-            users.setdefault(db_id, []).append(app.id)
     index = PlatformIndex.of(platform)
     return AuditContext(
         platform,
@@ -251,7 +248,7 @@ def prepare_audit(platform: Platform, settings: AuditSettings | None = None) -> 
         settings or AuditSettings(),
         {host: tuple(sorted(c.items())) for host, c in on.items()},
         {host: tuple(sorted(index.owner_pos[o] for o in c)) for host, c in on.items()},
-        {db_id: tuple(apps) for db_id, apps in users.items()},
+        users_map(platform),
     )
 
 
@@ -267,8 +264,8 @@ def _view(
     dozen owners instead of every app of a large platform."""
     platform, index = context.platform, context.index
     owners = set(lost) | {index.owner_ids[o] for o in index.never_placed}
-    for db_id in [o for o in lost if o in platform.database_by_id]:
-        owners.update(context.users_of.get(db_id, ()))
+    # The apps that use what lost a unit, through platform services too (planner.dependencies).
+    owners.update(transitive_users(context.users_of, lost))
     for host in landed_on:
         owners.update(owner for owner, _ in context.owners_on.get(host, ()))
     ordered = sorted(owners, key=index.owner_pos.__getitem__)  # file order: apps, then databases

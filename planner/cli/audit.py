@@ -38,10 +38,13 @@ from planner.headroom import HostSize, parse_host_size
 from planner.report import (
     HEADROOM_COLUMNS,
     SCENARIO_COLUMNS,
+    SERVICE_COLUMNS,
     headroom_rows,
     headroom_sentence,
     render_report,
     scenario_rows,
+    service_rows,
+    services_sentence,
     theorem_sentence,
 )
 
@@ -236,6 +239,14 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
             console.print(
                 f"  {shown(outcome.label)}: " + shown("; ".join(outcome.explanation), None)
             )
+    console.print(f"[bold]Services[/bold]: {shown(services_sentence(result), None)}")
+    if result.services:
+        services = Table(title_justify="left")
+        for column in SERVICE_COLUMNS:
+            services.add_column(column)
+        for row in service_rows(result)[:top]:
+            services.add_row(*(shown(cell) for cell in row))
+        console.print(services)
     if result.headroom is not None:
         console.print(f"[bold]Headroom[/bold]: {shown(headroom_sentence(result), None)}")
         rows = headroom_rows(result)

@@ -29,6 +29,7 @@ from planner.durations import duration
 from planner.failure import inherited_lines
 from planner.plan import Action, Plan
 from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
+from planner.timeline import timeline_lines
 
 #: Rows shown per table in the readable summary; --json has everything.
 MAX_ROWS = 40
@@ -122,7 +123,7 @@ def print_disaster_plan(plan: Plan, console: Console, title: str, limit: int) ->
     )
     for line in plan.explanation:
         console.print(f"  {shown(line, None)}", highlight=False)
-    for line in inherited_lines(plan):
+    for line in inherited_lines(plan) + timeline_lines(extra.get("timeline", ())):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(recovery_line(extra), highlight=False)
     solve = plan.solve

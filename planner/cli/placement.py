@@ -39,6 +39,7 @@ from planner.failure import (
     plan_first_placement,
 )
 from planner.plan import Plan
+from planner.timeline import timeline_lines
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -187,6 +188,15 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                 durations.duration(outcome.data_loss_s, none="all data"),
                 shown(outcome.sla.tier or "-"),
             )
+            if outcome.fallback is not None:
+                table.add_row(
+                    "",
+                    f"if it fails ({100 * (outcome.fallback_probability or 0):g} %): "
+                    + shown(f"restore from {outcome.fallback.source}"),
+                    durations.duration(outcome.fallback.downtime_s),
+                    durations.duration(outcome.fallback.data_loss_s, none="all data"),
+                    "",
+                )
         if len(plan.databases) > MAX_ROWS:
             table.caption = f"... and {len(plan.databases) - MAX_ROWS} more (see --json)"
         console.print(table)
@@ -232,7 +242,7 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                 highlight=False,
                 soft_wrap=True,
             )
-    for line in inherited_lines(plan):
+    for line in inherited_lines(plan) + timeline_lines(plan.extra.get("timeline", ())):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(checked_line(plan), highlight=False)
 

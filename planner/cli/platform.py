@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from models.entities import unoffered_classes
 from models.generate import GenerationError, generate_platform
 from models.io import dump_platform_text
 from models.reference import EXAMPLES, HOST_SITES, example_path, paris_facilities
@@ -77,15 +78,20 @@ def validate(file: str | None, as_json: bool) -> None:
     platform = load_platform_or_exit(file)
     findings = state_findings(platform)
     unknown = unknown_distances(platform)  # reported, never a finding
+    warnings = unoffered_classes(platform)  # beyond the provider's catalogue: reported
     source = file or "reference platform"
     if as_json:
         report = {"file": source, "ok": not findings, "findings": [f.to_dict() for f in findings]}
         if unknown:
             report["unknown"] = [f.to_dict() for f in unknown]
+        if warnings:
+            report["warnings"] = warnings
         emit_json(report)
     else:
         for finding in (*findings, *unknown):
             click.echo(f"{source}: {finding}")
+        for warning in warnings:
+            click.echo(f"{source}: warning: {warning}")
         if not findings:
             click.echo(
                 f"{source}: ok: {len(platform.hosts)} hosts, {len(platform.apps)} apps, "

@@ -152,8 +152,14 @@ BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
     "app uses unknown database": (
         _set("apps", 0, "uses", value=["shop-db", "ghost-db"]),
         "apps[0].uses[1]",
-        "unknown database",
+        "unknown app or database",
         "'ghost-db'",
+    ),
+    "app uses itself": (
+        _set("apps", 0, "uses", value=["shop-web"]),
+        "apps[0].uses[0]",
+        "an app cannot use itself",
+        "'shop-web'",
     ),
     "placement of unknown owner": (
         _set("placement", "ghost", value=["pa2-h1"]),

@@ -157,3 +157,14 @@ def test_tianchi_sample_as_placed_audit_and_fail_agree(tmp_path):
     context = prepare_audit(platform, SETTINGS)
     outcome = evaluate_scenario(context, scenarios[0])
     assert not any("already breaks a rule" in line for line in outcome.explanation)
+
+
+def test_audit_and_fail_agree_through_platform_services():
+    """The resolver's loss takes the router and the shop down in the audit as in ``fail``: the
+    audit's view of a scenario takes in the users of what lost a unit, transitively."""
+    platform = load_platform(DATA / "dns_resolver_on_one_host.yaml")
+    scenarios = enumerate_scenarios(platform, 1)
+    assert_agree(platform, list(scenarios))
+    context = prepare_audit(platform, SETTINGS)
+    outcome = evaluate_scenario(context, Scenario(failed_hosts=("h1",)))
+    assert {a.id for a in outcome.apps_down} == {"dns-resolver", "router", "shop"}
