@@ -385,10 +385,11 @@ def test_plan_is_checked_or_explained(
 def test_large_platforms_improve_the_greedy_plan_by_neighbourhoods(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import planner.backups as backups
+    import planner.backups.neighbourhoods as neighbourhoods
+    import planner.backups.plan as plan_module
 
-    monkeypatch.setattr(backups, "NEIGHBOURHOOD_THRESHOLD", 100)
-    monkeypatch.setattr(backups, "NEIGHBOURHOOD_DATABASES", 60)
+    monkeypatch.setattr(plan_module, "NEIGHBOURHOOD_THRESHOLD", 100)
+    monkeypatch.setattr(neighbourhoods, "NEIGHBOURHOOD_DATABASES", 60)
     platform = generate_platform(
         hosts=150, apps=50, databases=300, datacenters=6, seed=5, backup_sites=6
     )
