@@ -48,6 +48,8 @@ class AnnealParams:
     home_percent: int = 60
     calibration: int = 1_000_000  # proposals at temperature 0 that measure the mean increase
     chunk: int = 200_000  # proposals between two looks at the clock
+    # Share of proposals that move an item on a bin that costs; 0 (ROADEF): uniform draws.
+    focus: int = 0
 
 
 class Annealer:
@@ -148,6 +150,7 @@ class Annealer:
             seed % (2**31 - 1),
             temperature,
             stop_cost,
+            self.params.focus,
         )  # fmt: skip
         self.accepted += int(accepted)
         return int(accepted)
