@@ -5,8 +5,10 @@ Generated platforms of 500 and 5,000 hosts at about 20 containers per host (5,00
 units) and a datacenter's worth, a third of the hosts at once (about 33,000 units at 5,000
 hosts). Side by side, in the same process and on the same platform object:
 
-- **drplan**: ``planner.placement.place`` (CP-SAT, greedy hint, analytic bounds, batches for
-  large losses), its plan then checked by ``planner.check.check_plan``;
+- **drplan**: ``planner.placement.place`` (CP-SAT, greedy hint, analytic bounds; for large
+  losses the greedy plan, the search layer's level search by annealing, then CP-SAT batches),
+  its plan then checked by ``planner.check.check_plan``;
+- **drplan before**: large losses as before the search layer (greedy + CP-SAT batches);
 - **first-fit**: one container at a time, in file order, on the first healthy host (in host
   order) of the right role with room, as a Kubernetes- or Nomad-like scheduler does without
   affinity rules;
@@ -47,7 +49,12 @@ from models.rules import milli
 from planner.check import check_plan
 from planner.objective import Weights, objective_terms
 from planner.placement import PlatformIndex, SolveParams, place
+from planner.placement import search as placement_search
 from planner.plan import Plan, Scenario, Status, moves_between
+from planner.search.platform import LevelParams
+
+#: Large losses as before the search layer: greedy + CP-SAT batches, no annealing.
+BEFORE = "drplan before (greedy + batches)"
 
 #: Mean containers per generated app (models.generate.CONTAINER_COUNTS), to hit 20 per host.
 CONTAINERS_PER_APP = 3.4
@@ -118,12 +125,19 @@ def first_fit(platform: Platform, scenario: Scenario, anti_affinity: bool) -> Pl
     )
 
 
-def drplan(platform: Platform, scenario: Scenario, time_limit: float) -> tuple[Plan, Any]:
-    result = place(
-        platform,
-        scenario,
-        params=SolveParams(seed=0, workers=1, time_limit=time_limit, wall_clock=True),
-    )
+def drplan(
+    platform: Platform, scenario: Scenario, time_limit: float, anneal: bool = True
+) -> tuple[Plan, Any]:
+    """drplan's plan; without ``anneal``, large losses as before the search layer (greedy +
+    CP-SAT batches, no level search)."""
+    levels = placement_search.LEVELS
+    if not anneal:
+        placement_search.LEVELS = LevelParams(attempts=0)
+    try:
+        params = SolveParams(seed=0, workers=1, time_limit=time_limit, wall_clock=True)
+        result = place(platform, scenario, params=params)
+    finally:
+        placement_search.LEVELS = levels
     placement = result.placement if result.status.has_plan else platform.placement
     plan = Plan(
         status=result.status,
@@ -146,8 +160,8 @@ def run_case(
     result = None
     for _ in range(runs):
         start, cpu = time.perf_counter(), time.process_time()
-        if method == "drplan":
-            plan, result = drplan(platform, scenario, time_limit)
+        if method.startswith("drplan"):
+            plan, result = drplan(platform, scenario, time_limit, anneal=method == "drplan")
         else:
             plan = first_fit(platform, scenario, anti_affinity=method.endswith("anti-affinity"))
         walls.append(time.perf_counter() - start)
@@ -202,6 +216,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 5000])
     parser.add_argument("--runs", type=int, default=3, help="Runs of each one-host case.")
     parser.add_argument("--time-limit", type=float, default=25.0, help="drplan's limit (s).")
+    parser.add_argument("--no-peak", action="store_true", help="Skip the peak-memory children.")
+    parser.add_argument("--losses", nargs="+", choices=("host", "datacenter"), default=None)
     args = parser.parse_args()
 
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -228,12 +244,19 @@ def main() -> None:
             (f"host {busiest_host(platform)}", Scenario("host", (busiest_host(platform),))),
             (f"datacenter {third} (1/3 of hosts)", Scenario("datacenter", (third,))),
         ]
-        methods = ("drplan", "first-fit", "first-fit + anti-affinity")
+        if args.losses:
+            cases = [c for c in cases if c[0].split()[0] in args.losses]
+        methods = ("drplan", BEFORE, "first-fit", "first-fit + anti-affinity")
         # Peak memory first, each case in a child forked before anything is indexed.
         peaks = {
-            (label, method): in_child(_peak, platform, scenario, method, args.time_limit)
+            (label, method): (
+                {"peak_mib": float("nan")}
+                if args.no_peak
+                else in_child(_peak, platform, scenario, method, args.time_limit)
+            )
             for label, scenario in cases
             for method in methods
+            if not (method == BEFORE and scenario.failed_hosts)
         }
         start = time.perf_counter()
         PlatformIndex.of(platform)
@@ -244,13 +267,15 @@ def main() -> None:
         for label, scenario in cases:
             runs = args.runs if scenario.kind == "host" else 1
             for method in methods:
+                if method == BEFORE and scenario.failed_hosts:
+                    continue  # small losses never reach the level search: the same plan
                 row = run_case(platform, scenario, method, runs, args.time_limit)
                 broken = ", ".join(f"{k} {v}" for k, v in sorted(row["broken"].items())) or "none"
                 score = str(row["objective"])
                 if row["bound"] is not None:
                     score += f" ({row['bound']}, {100 * row['gap']:.2f} %)"
                 wall = f"{row['wall_s']:.2f}"
-                if method == "drplan":
+                if method.startswith("drplan"):
                     wall += f" (check {row['check_s']:.2f})"
                 name = method if method != "drplan" else f"drplan ({row['status']})"
                 print(

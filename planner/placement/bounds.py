@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,24 +54,39 @@ def lower_bounds(situ: Situation, allow_moves: int) -> Bounds:
         for r in range(len(index.resources)):
             demand = sum(index.size[o][r] * len(situ.displaced[o]) for o in owners)
             if demand:
-                balance = max(balance, _water_level(index, hosts, r, demand, allow_moves))
+                step = math.gcd(*(index.size[o][r] for o in owners))
+                level = _water_level(index, hosts, r, demand, allow_moves, step)
+                balance = max(balance, level)
     return Bounds(balance, pile)
 
 
 def _water_level(
-    index: PlatformIndex, hosts: Sequence[int], r: int, demand: int, moves: int
+    index: PlatformIndex, hosts: Sequence[int], r: int, demand: int, moves: int, step: int = 1
 ) -> int:
     """The lowest utilisation (bp) of resource ``r`` at which ``hosts`` have room for
-    ``demand`` more; with moves allowed, the average level (load can shift between hosts)."""
+    ``demand`` more; with moves allowed, the average level (load can shift between hosts).
+
+    Without moves the room is counted in whole steps, ``step`` being the greatest common
+    divisor of the displaced units' sizes in ``r``. Why that is still a lower bound: a plan
+    whose most loaded host is at most ``level`` puts on host h a set of displaced units whose
+    sizes sum to at most ``floor(level * cap_h / SCALE) - used_h`` (utilisation rounds up, so
+    ``ceil(SCALE * u / c) <= level`` iff ``u <= floor(level * c / SCALE)``); each size is a
+    multiple of ``step``, so that sum is too, hence at most the room rounded down to a
+    multiple of ``step``. Summed over the hosts, the plan places at most ``room(level)``, which
+    must reach ``demand``; and ``room`` grows with ``level``, so the least such level, found by
+    bisection, is at most the balance of every plan. Fractional water filling is the case
+    ``step = 1``; with units of a quarter CPU on hosts of 32 CPUs, the rounding lifts the bound
+    by up to one step of 78 basis points."""
     rows = np.asarray(hosts, dtype=np.int64)
     caps = index.cap_np[rows, r]
     used = index.used_np[rows, r]
     if moves:
         total_cap = int(caps.sum())
         return -(-SCALE * (int(used.sum()) + demand) // total_cap) if total_cap else 10 * SCALE
+    step = max(1, step)
 
     def room(level: int) -> int:
-        return int(np.maximum(0, level * caps // SCALE - used).sum())
+        return int((np.maximum(0, level * caps // SCALE - used) // step * step).sum())
 
     if room(SCALE) < demand:
         return SCALE + 1

@@ -24,12 +24,16 @@ from planner.placement.greedy import GreedyResult, greedy_place
 from planner.placement.index import Situation, utilisation
 from planner.placement.model import Problem, build_placement
 from planner.placement.outcome import plan_terms, solve_placement
+from planner.search.platform import LevelParams, lower_levels
 
 log = logging.getLogger(__name__)
 
 
 #: Deterministic time of one batch of the large neighbourhood search.
 BATCH_DETERMINISTIC_TIME = 1.0
+#: The level search's budget on large losses (``LevelParams(attempts=0)``: batches only, the
+#: method before the search layer, which the placement benchmark runs side by side).
+LEVELS = LevelParams()
 
 
 def capped_greedy(
@@ -49,6 +53,41 @@ def capped_greedy(
         if objective < best_objective:
             best, best_objective = capped, objective
     return best
+
+
+def large_loss_search(
+    situ: Situation,
+    greedy: GreedyResult,
+    bounds: Bounds,
+    weights: Weights,
+    params: SolveParams,
+    start: float,
+) -> tuple[dict[int, tuple[int, ...]], int, float]:
+    """Improve the greedy plan of a large loss: first by annealing on the search layer
+    (:func:`planner.search.platform.lower_levels`: fewer units on the most piled-on host, a
+    lower most loaded host, level by level, every rule kept on every move), then, while the
+    bound is not met and time is left, by the CP-SAT batches of :func:`batched_search`. The
+    annealing's proposal budget is fixed (a run repeats for a seed); compiling its kernel, on
+    the first run on a machine, is not counted against the time limit. Returns the landing
+    hosts, the bound and the CP-SAT build time."""
+    levels = lower_levels(
+        situ,
+        greedy.landed,
+        bounds.balance,
+        bounds.pile,
+        replace(LEVELS, seed=params.seed),
+        deadline=time.monotonic() + params.time_limit - (time.perf_counter() - start),
+    )
+    log.info(
+        "annealing: balance %d, pile %d after %d levels tried, %d proposals, %.2f s "
+        "(kernel ready in %.2f s, not counted)",
+        levels.balance, levels.pile, levels.attempts, levels.proposals, levels.wall_s,
+        levels.compile_s,
+    )  # fmt: skip
+    annealed = GreedyResult(levels.landed, {})
+    if weights.total({"balance": levels.balance, "pile": levels.pile}) <= bounds.objective(weights):
+        return dict(levels.landed), bounds.objective(weights), 0.0
+    return batched_search(situ, annealed, bounds, weights, params, start + levels.compile_s)
 
 
 @dataclass(frozen=True)

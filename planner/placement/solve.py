@@ -18,7 +18,7 @@ from planner.placement.index import PlatformIndex, Situation, situation
 from planner.placement.model import ObjectiveTerm, build_placement
 from planner.placement.outcome import SolveOutcome, plan_terms, solve_placement
 from planner.placement.problems import candidate_hosts, scenario_problem
-from planner.placement.search import batched_search, capped_greedy
+from planner.placement.search import capped_greedy, large_loss_search
 from planner.plan import Scenario, Status
 
 log = logging.getLogger(__name__)
@@ -214,9 +214,11 @@ def place(
     )
     if greedy.complete and not allow_moves and restricted_pairs > params.batch_limit:
         greedy = capped_greedy(situ, greedy, bounds, weights)
-        landed, bound, batch_build_s = batched_search(situ, greedy, bounds, weights, params, start)
+        landed, bound, batch_build_s = large_loss_search(
+            situ, greedy, bounds, weights, params, start
+        )
         build_s += batch_build_s
-        return finish(Status.FEASIBLE, landed, {}, "greedy + cp-sat batches", bound)
+        return finish(Status.FEASIBLE, landed, {}, "greedy + annealing + cp-sat batches", bound)
 
     candidates, complete = candidate_hosts(
         situ, params, allow_moves, greedy if greedy.complete else None

@@ -19,7 +19,7 @@ from planner.roadef import (
     read_assignment,
     read_instance,
 )
-from planner.roadef.annealing import Annealer, AnnealParams, anneal, temperature
+from planner.roadef.annealing import AnnealParams, anneal, annealer, temperature
 from planner.roadef.instance import IntArray
 from planner.roadef.solve import SolveParams, SolveStatus, solve
 from planner.roadef.state import SearchState
@@ -140,18 +140,18 @@ def test_annealer_keeps_every_constraint_and_exact_costs(
     a1_4: tuple[Instance, IntArray], temperature: float, moves: AnnealParams
 ) -> None:
     instance, initial = a1_4
-    annealer = Annealer(SearchState.start(instance, initial), moves)
-    accepted = annealer.run(300_000, seed=3, temperature=temperature)
-    current = evaluate(instance, initial, annealer.assignment)
+    run = annealer(SearchState.start(instance, initial), moves)
+    accepted = run.run(300_000, seed=3, temperature=temperature)
+    current = evaluate(instance, initial, run.assignment)
     assert current.costs is not None, current.violation
-    assert current.costs.total == annealer.cost
-    best = evaluate(instance, initial, annealer.best_assignment)
+    assert current.costs.total == run.cost
+    best = evaluate(instance, initial, run.best_assignment)
     assert best.costs is not None, best.violation
-    assert best.costs.total == annealer.best_cost <= 632_499_600
+    assert best.costs.total == run.best_cost <= 632_499_600
     assert accepted > 0
     if temperature > 1e9:  # nearly every feasible proposal is taken: a long random walk
-        assert np.count_nonzero(annealer.assignment != initial) > 200
-        assert annealer.cost > annealer.best_cost
+        assert np.count_nonzero(run.assignment != initial) > 200
+        assert run.cost > run.best_cost
 
 
 @pytest.mark.parametrize(("capacity", "movable"), [(13, True), (12, True), (11, False)])
@@ -159,10 +159,10 @@ def test_annealer_holds_transient_resources_on_both_machines(
     tmp_path: Path, capacity: int, movable: bool
 ) -> None:
     instance, initial = _two_machines_swap(tmp_path, capacity)
-    annealer = Annealer(SearchState.start(instance, initial))
-    annealer.run(1_000, seed=1, temperature=1e12)
-    assert (annealer.accepted > 0) is movable
-    check = evaluate(instance, initial, annealer.assignment)
+    run = annealer(SearchState.start(instance, initial))
+    run.run(1_000, seed=1, temperature=1e12)
+    assert (run.accepted > 0) is movable
+    check = evaluate(instance, initial, run.assignment)
     assert check.costs is not None, check.violation
 
 

@@ -1,0 +1,163 @@
+"""The search layer: the kernel's incremental state equals a from-scratch evaluation after
+random move sequences, every rule holds, and a run repeats for a seed and budget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from planner.roadef import evaluate as roadef_evaluate
+from planner.roadef import read_assignment, read_instance
+from planner.roadef.annealing import search_model
+from planner.roadef.state import SearchState
+from planner.search import Annealer, AnnealParams, SearchModel, anneal, evaluate
+from planner.search.model import IntArray
+
+ROADEF = Path(__file__).resolve().parents[2] / "data" / "roadef"
+NO_WALL_LIMIT = 3600.0
+
+
+def random_model(seed: int) -> tuple[SearchModel, IntArray]:
+    """A small random model with every rule kind and a feasible starting assignment: the
+    capacities, spread minima, dependencies and targets are chosen so the start keeps them."""
+    rng = np.random.default_rng(seed)
+    i64 = np.int64
+    bins = int(rng.integers(3, 9))
+    resources = int(rng.integers(1, 4))
+    groups = int(rng.integers(1, 6))
+    size = rng.integers(1, min(bins, 4) + 1, size=groups)
+    group = np.repeat(np.arange(groups, dtype=i64), size)
+    items = int(group.size)
+    start = np.concatenate([rng.choice(bins, size=k, replace=False) for k in size]).astype(i64)
+    requirement = rng.integers(0, 6, size=(items, resources)).astype(i64)
+    base = rng.integers(0, 4, size=(bins, resources)).astype(i64)
+    transient = (rng.random(resources) < 0.4).astype(i64)
+    initial = start.copy()
+    moved = rng.random(items) < 0.3  # some items already away from their initial bin
+    initial[moved] = rng.integers(0, bins, size=int(moved.sum()))
+    held = base.copy()
+    np.add.at(held, start, requirement)
+    away = start != initial
+    np.add.at(held, initial[away], requirement[away] * transient)
+    capacity = held + rng.integers(0, 8, size=(bins, resources))
+    location = rng.integers(0, 3, size=bins).astype(i64)
+    neighbourhood = rng.integers(0, 3, size=bins).astype(i64)
+    distinct = np.array([len(set(location[start[group == g]].tolist())) for g in range(groups)])
+    spread_min = np.minimum(distinct, rng.integers(0, 3, size=groups)).astype(i64)
+    present = np.zeros((groups, 3), dtype=bool)
+    present[group, neighbourhood[start]] = True
+    edges = [
+        (s, t)
+        for s in range(groups)
+        for t in range(groups)
+        if s != t and not (present[s] & ~present[t]).any() and rng.random() < 0.5
+    ]
+    classes = 2
+    item_class = rng.integers(0, classes, size=items).astype(i64)
+    allowed = rng.random((classes, bins)) < 0.7
+    allowed[item_class, start] = True
+    balance = rng.random() < 0.5 and resources >= 2
+    classes_of_bins = int(rng.integers(1, 4))
+    model = SearchModel(
+        requirement=requirement,
+        capacity=capacity.astype(i64),
+        safety=rng.integers(0, 10, size=(bins, resources)).astype(i64),
+        load_weight=rng.integers(1, 5, size=resources).astype(i64),
+        transient=transient,
+        balance_r1=np.array([0] if balance else [], dtype=i64),
+        balance_r2=np.array([1] if balance else [], dtype=i64),
+        balance_target=np.array([2] if balance else [], dtype=i64),
+        balance_weight=np.array([3] if balance else [], dtype=i64),
+        location=location,
+        neighbourhood=neighbourhood,
+        group=group,
+        spread_min=spread_min,
+        dependency_from=np.array([s for s, _ in edges], dtype=i64),
+        dependency_to=np.array([t for _, t in edges], dtype=i64),
+        process_move_cost=rng.integers(0, 4, size=items).astype(i64),
+        machine_class=rng.integers(0, classes_of_bins, size=bins).astype(i64),
+        machine_move_cost=rng.integers(0, 5, size=(classes_of_bins, classes_of_bins)).astype(i64),
+        process_move_weight=int(rng.integers(0, 3)),
+        service_move_weight=int(rng.integers(0, 3)),
+        machine_move_weight=int(rng.integers(0, 3)),
+        initial=initial,
+        base_usage=base,
+        movable=np.flatnonzero(rng.random(items) < 0.8).astype(i64),
+        item_class=item_class,
+        allowed=allowed,
+    )
+    return model, start
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10**6),
+    runs=st.lists(
+        st.tuples(st.integers(1, 400), st.sampled_from([0.0, 1.0, 10.0, 1e9])),
+        min_size=1,
+        max_size=4,
+    ),
+    swap=st.sampled_from([0, 50, 100]),
+)
+def test_incremental_state_equals_from_scratch_after_random_moves(
+    seed: int, runs: list[tuple[int, float]], swap: int
+) -> None:
+    model, start = random_model(seed)
+    assert evaluate(model, start).feasible
+    annealer = Annealer(model, start, AnnealParams(swap_percent=swap, home_percent=50))
+    frozen = np.setdiff1d(np.arange(model.num_items), model.movable)
+    for k, (steps, heat) in enumerate(runs):
+        annealer.run(steps, seed=seed + k, temperature=heat)
+        now = evaluate(model, annealer.assignment)
+        assert now.violations == ()
+        assert now.cost == annealer.cost
+        assert np.array_equal(now.usage, annealer.usage)
+        assert np.array_equal(now.held, annealer.held)
+        assert np.array_equal(now.bin_cost, annealer.machine_cost)
+        best = evaluate(model, annealer.best_assignment)
+        assert best.violations == ()
+        assert best.cost == annealer.best_cost <= evaluate(model, start).cost
+        assert np.array_equal(annealer.assignment[frozen], start[frozen])
+
+
+def test_a_run_repeats_for_a_seed_and_budget() -> None:
+    model, start = random_model(7)
+    finals = []
+    for _ in range(2):
+        annealer = Annealer(model, start, AnnealParams(calibration=500, chunk=300))
+        anneal(annealer, 1e18, seed=3, proposals=5_000)
+        finals.append((annealer.best_cost, annealer.best_assignment.tolist()))
+    assert finals[0] == finals[1]
+
+
+def test_the_run_stops_once_the_target_cost_is_met() -> None:
+    model, start = random_model(4)
+    annealer = Annealer(model, start)
+    target = annealer.cost - 1
+    assert target >= 0
+    best = anneal(annealer, 1e18, seed=1, proposals=2_000_000, stop_cost=target)
+    assert best <= target
+    assert annealer.proposals < 2_000_000
+
+
+def test_the_roadef_adapter_costs_as_the_roadef_evaluator() -> None:
+    """Generic evaluation of the ROADEF adapter's model equals the ROADEF evaluator (which
+    agrees with the official checker, tests/planner/test_roadef.py), from the initial
+    assignment and after a random walk."""
+    instance = read_instance(ROADEF / "model_a1_4.txt")
+    initial = read_assignment(ROADEF / "assignment_a1_4.txt", instance)
+    model = search_model(SearchState.start(instance, initial))
+    annealer = Annealer(model, initial)
+    for assignment in (initial, None):
+        if assignment is None:
+            annealer.run(200_000, seed=2, temperature=1e7)
+            assignment = annealer.assignment
+        ours = evaluate(model, assignment)
+        theirs = roadef_evaluate(instance, initial, assignment)
+        assert theirs.costs is not None
+        assert ours.feasible
+        assert ours.cost == theirs.costs.total
+    assert evaluate(model, annealer.assignment).cost == annealer.cost
