@@ -206,8 +206,17 @@ class _EventBuilder:
     def __init__(self) -> None:
         self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.constructor.SafeConstructor()
+        # (tag, text, implicit) -> value: a platform file repeats its keys and host ids tens of
+        # thousands of times, and resolving a scalar costs more than parsing it. The values
+        # (str, int, float, bool, None, dates, bytes) are immutable, so they may be shared.
+        self.known: dict[tuple[Any, str, Any], Any] = {}
 
     def scalar(self, event: Any) -> Any:
+        key = (event.tag, event.value, event.implicit)
+        try:
+            return self.known[key]
+        except KeyError:
+            pass
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
@@ -219,7 +228,9 @@ class _EventBuilder:
             if digits > MAX_INT_DIGITS:
                 message = f"an integer of {digits} digits (at most {MAX_INT_DIGITS})"
                 raise _Refused(message, event.start_mark)
-        return self.constructor.yaml_constructors[tag](self.constructor, node)
+        value = self.constructor.yaml_constructors[tag](self.constructor, node)
+        self.known[key] = value
+        return value
 
     def build(self, text: str) -> Any:
         parser = _EventParser(text)
@@ -287,16 +298,18 @@ class _EventBuilder:
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _JsonProblem(f"key {key!r} is given twice")
-        out[key] = value
+    out = dict(pairs)  # in C; the pairs are looked at only when a key came twice
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _JsonProblem(f"key {key!r} is given twice")
+            seen.add(key)
     return out
 
 
 def _json_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+    if len(text) > MAX_INT_DIGITS and len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise _JsonProblem(
             f"an integer of {len(text.lstrip('-'))} digits (at most {MAX_INT_DIGITS})"
         )
@@ -308,19 +321,19 @@ class _JsonProblem(ValueError):
 
 
 def _too_deep(data: Any) -> bool:
-    """True when lists and mappings nest more than MAX_DEPTH levels (iterative: no recursion)."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Iterable[Any] = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
+    """True when lists and mappings nest more than MAX_DEPTH levels (level by level: no
+    recursion, and each list or mapping looked at once)."""
+    level = [data] if type(data) is dict or type(data) is list else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > MAX_DEPTH:
             return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        below: list[Any] = []
+        for value in level:
+            children = value.values() if type(value) is dict else value
+            below += [c for c in children if type(c) is dict or type(c) is list]
+        level = below
     return False
 
 
@@ -513,17 +526,22 @@ def _schema_problems(
     head = {k: v[:_CHUNK] if k in _ADAPTERS and isinstance(v, list) else v for k, v in data.items()}
     problems: list[Problem] = []
     more = 0
+    spec: PlatformFile | None = None
     try:
-        PlatformFile.model_validate(head)
+        spec = PlatformFile.model_validate(head)
     except ValidationError as error:
         problems, more = _pydantic_problems(error, source, data)
+    # The entries of each chunk as validated, to build the whole spec without validating again.
+    rest: dict[str, list[Any]] = {}
     for section, adapter in _ADAPTERS.items():
         items = data.get(section)
         if not isinstance(items, list):
             continue
         for start in range(_CHUNK, len(items), _CHUNK):
             try:
-                adapter.validate_python(items[start : start + _CHUNK])
+                rest.setdefault(section, []).extend(
+                    adapter.validate_python(items[start : start + _CHUNK])
+                )
             except ValidationError as error:
                 room = MAX_PROBLEMS - len(problems)
                 if room <= 0:
@@ -532,9 +550,12 @@ def _schema_problems(
                 found, skipped = _pydantic_problems(error, source, data, room, (section, start))
                 problems += found
                 more += skipped
-    if problems or more:
+    if problems or more or spec is None:
         return problems, more, None
-    return [], 0, PlatformFile.model_validate(data)
+    # Every field of the head is valid, and so is every chunk: the whole spec is the head's with
+    # each list section's other chunks appended (PlatformFile has no validator across fields).
+    whole = {section: [*getattr(spec, section), *items] for section, items in rest.items()}
+    return [], 0, spec.model_copy(update=whole) if whole else spec
 
 
 def _entries(data: Mapping[str, Any], section: str) -> list[tuple[int, Mapping[str, Any]]]:
