@@ -176,7 +176,7 @@ try:
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _EventParser = yaml.SafeLoader  # type: ignore[misc,assignment]
 
-_PLAIN_KEYS = (str, int, float, bool, type(None))
+_PLAIN_KEYS = frozenset((str, int, float, bool, type(None)))
 _COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 _SCALAR_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}"
@@ -234,19 +234,27 @@ class _EventBuilder:
 
     def build(self, text: str) -> Any:
         parser = _EventParser(text)
-        # Each open collection: [container, pending key of a mapping].
-        stack: list[list[Any]] = []
+        # The open collections, and for each the key waiting for its value (_NO_KEY: none).
+        stack: list[Any] = []
+        keys: list[Any] = []
         root: Any = None
         documents = 0
+        known = self.known
+        check_event, get_event = parser.check_event, parser.get_event
+        scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+        mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
         try:
-            while parser.check_event():
-                event: Any = parser.get_event()
+            while check_event():
+                event: Any = get_event()
                 kind = type(event)
-                if kind is yaml.ScalarEvent:
+                if kind is scalar_event:
                     if event.anchor is not None:
                         raise _Refused(self._anchor(event), event.start_mark)
-                    value = self.scalar(event)
-                elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                    value = known.get((event.tag, event.value, event.implicit), _NO_KEY)
+                    if value is _NO_KEY:
+                        value = self.scalar(event)
+                elif kind is mapping_start or kind is sequence_start:
                     if event.anchor is not None:
                         raise _Refused(self._anchor(event), event.start_mark)
                     if event.tag not in _COLLECTION_TAGS:
@@ -255,11 +263,12 @@ class _EventBuilder:
                         raise _Refused(
                             f"nested more than {MAX_DEPTH} levels deep", event.start_mark
                         )
-                    value = {} if kind is yaml.MappingStartEvent else []
-                elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                    value = {} if kind is mapping_start else []
+                elif kind is mapping_end or kind is sequence_end:
                     stack.pop()
+                    keys.pop()
                     continue
-                elif kind is yaml.AliasEvent:
+                elif kind is alias_event:
                     message = f"aliases (*{event.anchor}) are not allowed (write the value out)"
                     raise _Refused(message, event.start_mark)
                 elif kind is yaml.DocumentStartEvent:
@@ -272,22 +281,22 @@ class _EventBuilder:
                 if not stack:
                     root = value
                 else:
-                    top = stack[-1]
-                    parent = top[0]
-                    if isinstance(parent, list):
+                    parent = stack[-1]
+                    if type(parent) is list:
                         parent.append(value)
-                    elif top[1] is _NO_KEY:
-                        if not isinstance(value, _PLAIN_KEYS):
+                    elif keys[-1] is _NO_KEY:
+                        if type(value) not in _PLAIN_KEYS:
                             message = "a key must be a plain value, not a list or mapping"
                             raise _Refused(message, event.start_mark)
                         if value in parent:
                             raise _Refused(f"key {value!r} is given twice", event.start_mark)
-                        top[1] = value
+                        keys[-1] = value
                     else:
-                        parent[top[1]] = value
-                        top[1] = _NO_KEY
-                if isinstance(value, dict | list):
-                    stack.append([value, _NO_KEY])
+                        parent[keys[-1]] = value
+                        keys[-1] = _NO_KEY
+                if kind is not scalar_event:
+                    stack.append(value)
+                    keys.append(_NO_KEY)
         finally:
             parser.dispose()
         return root
