@@ -96,10 +96,10 @@ def benchmark_platform(seed: int = 1, slack: float = 0.5) -> Platform:
 def lower_bound(platform: Platform, topo: Topology) -> float:
     """A bound no plan beats: every database at its cheapest valid (replica 2, replica 3)
     pair as if capacity were unlimited, plus the spread term at the average remote volume."""
-    from planner.backups import _choices_for, _gb_up, _Sites, _Weights
+    from planner.backups import BackupWeights, SiteIndex, choices_for, gb_up
 
-    sites = _Sites(platform, topo, frozenset())
-    w = _Weights.of(platform)
+    sites = SiteIndex(platform, topo, frozenset())
+    w = BackupWeights.of(platform)
     cheapest: dict[str, int] = {}
     total = 0
     remote_gb = 0
@@ -107,10 +107,10 @@ def lower_bound(platform: Platform, topo: Topology) -> float:
         local = platform.primary_datacenter(db.id)
         assert local is not None
         if local not in cheapest:
-            cost = _choices_for(sites, w, local, (None, None))[2]
+            cost = choices_for(sites, w, local, (None, None))[2]
             cheapest[local] = int(cost.min())
         total += cheapest[local]
-        remote_gb += 2 * _gb_up(milli(db.size_gb))
+        remote_gb += 2 * gb_up(milli(db.size_gb))
     spread = -(-remote_gb // len(platform.datacenters))
     return (total + 1000 * w.spread * spread) / 1000
 

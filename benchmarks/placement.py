@@ -119,7 +119,11 @@ def first_fit(platform: Platform, scenario: Scenario, anti_affinity: bool) -> Pl
 
 
 def drplan(platform: Platform, scenario: Scenario, time_limit: float) -> tuple[Plan, Any]:
-    result = place(platform, scenario, params=SolveParams(seed=0, workers=1, time_limit=time_limit))
+    result = place(
+        platform,
+        scenario,
+        params=SolveParams(seed=0, workers=1, time_limit=time_limit, wall_clock=True),
+    )
     placement = result.placement if result.status.has_plan else platform.placement
     plan = Plan(
         status=result.status,

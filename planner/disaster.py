@@ -663,7 +663,8 @@ def plan_datacenter_failure(
     dc
         The datacenter lost: its hosts and the backup replicas it held.
     seed, workers, time_limit
-        The placement engine's settings (``time_limit`` in wall seconds).
+        The placement engine's settings (``time_limit``: the seconds to wait, spent as
+        deterministic time, see :meth:`planner.cpsat.SolveParams.budget`).
     allow_moves
         Units on healthy hosts that may move to make room.
     best_effort

@@ -27,6 +27,7 @@ from ortools.sat.python import cp_model
 
 from models.entities import Host, Platform, Role
 from models.rules import milli
+from planner.cpsat import HEADROOM_SECONDS_PER_UNIT, Budget, new_solver, status_of
 from planner.placement import (
     PlatformIndex,
     Situation,
@@ -448,15 +449,13 @@ def plan_headroom(
     params = SolveParams.repeatable(seed=seed, workers=1, time_limit=time_limit_s)
     proved = True
     bound = 0
+    # Deterministic time, not wall time: the answer must not depend on the machine's load.
+    limits = params.budget(HEADROOM_SECONDS_PER_UNIT)
+    budget = Budget(max(0.1, limits.deterministic_time or 0.0), max(1.0, limits.wall_s))
     for round_ in range(max_rounds):
-        solver = cp_model.CpSolver()
-        solver.parameters.random_seed = seed
-        solver.parameters.num_workers = 1
-        # Deterministic time, not wall time: the answer must not depend on the machine's load.
-        # The wall-clock limit is only a safety net, far beyond it on any machine seen so far.
-        solver.parameters.max_deterministic_time = max(0.1, time_limit_s)
-        solver.parameters.max_time_in_seconds = max(1.0, 10 * time_limit_s)
+        solver = new_solver(params, budget)
         code = solver.solve(built.model)
+        status = status_of(code, built.model, "headroom")
         log.info(
             "headroom round %d: %d failing scenarios, %d variables, %s in %.2f s (%.2f dtime)",
             round_ + 1,
@@ -466,7 +465,7 @@ def plan_headroom(
             solver.wall_time,
             solver.deterministic_time,
         )
-        if code == cp_model.INFEASIBLE:
+        if status is Status.INFEASIBLE:
             would = (
                 f"; hosts of size {_size_text(fitting.capacity)} would take every lost unit "
                 f"(--host-size {fitting.label()})"
@@ -481,12 +480,12 @@ def plan_headroom(
                     f"does not take{would}",
                 ),
             )
-        if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if not status.has_plan:
             return answer(
                 Status.UNKNOWN,
                 (f"the solver found no headroom in {time_limit_s:g} s",),
             )
-        proved = proved and code == cp_model.OPTIMAL
+        proved = proved and status is Status.OPTIMAL
         if round_ == 0:
             bound = int(solver.best_objective_bound)
         counts = {key: int(solver.value(v)) for key, v in built.count.items()}

@@ -36,7 +36,8 @@ def _solver_options(function: Any) -> Any:
             type=time_limit_type(),
             default=10.0,
             show_default=True,
-            help="Wall seconds to search.",
+            help="Seconds you are willing to wait for the search, spent as CP-SAT "
+            "deterministic time so the plan repeats on a busy machine (wall time is cut at 4x).",
         ),
         click.option(
             "--workers", type=WORKERS, default=1, show_default=True, help="CP-SAT workers."

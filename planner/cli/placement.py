@@ -64,8 +64,8 @@ def solve_options_with(time_limit: float) -> Callable[[F], F]:
             type=time_limit_type(0.1),
             default=time_limit,
             show_default=True,
-            help="Search budget in seconds, spent as CP-SAT deterministic time so the plan "
-            "repeats on a busy machine (wall time is cut at 2x).",
+            help="Seconds you are willing to wait for the search, spent as CP-SAT "
+            "deterministic time so the plan repeats on a busy machine (wall time is cut at 4x).",
         )(func)
         func = click.option(
             "--workers",

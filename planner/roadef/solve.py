@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from planner import cpsat
 from planner.roadef.annealing import AnnealParams, anneal, compile_kernel
 from planner.roadef.descent import shift_descent
 from planner.roadef.evaluate import Costs, evaluate
@@ -537,9 +538,10 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     current = annealed = state.total()
     size = params.min_machines
     failures = iterations = improvements = 0
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = params.workers
-    solver.parameters.max_deterministic_time = params.sub_deterministic_time
+    solver = cpsat.new_solver(
+        cpsat.SolveParams(workers=params.workers),
+        cpsat.Budget(params.sub_deterministic_time, deadline - time.monotonic()),
+    )
     solver.parameters.cp_model_presolve = params.presolve
     while time.monotonic() < deadline:
         if params.max_iterations is not None and iterations >= params.max_iterations:
@@ -555,9 +557,9 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
         solver.parameters.max_time_in_seconds = max(0.01, deadline - time.monotonic())
         timing["build"] += time.monotonic() - clock
         clock = time.monotonic()
-        status = solver.solve(sub.model)
+        status = cpsat.status_of(solver.solve(sub.model), sub.model, "ROADEF sub-problem")
         timing["solve"] += time.monotonic() - clock
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        if not status.has_plan:
             failures += 1
             continue
         moves = [

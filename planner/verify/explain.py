@@ -23,6 +23,7 @@ from typing import Any, Literal
 import z3
 
 from models.entities import Platform
+from planner.cpsat import shrink_core
 from planner.plan import Plan, Scenario, Status
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, encode_symbolic
@@ -133,19 +134,15 @@ def explain_infeasible(
         return Explanation(Status.UNKNOWN, checks=checks, wall_s=time.perf_counter() - started)
     core = [lit for lit in literals if lit in set(solver.unsat_core())]
     raw = len(core)
-    # Deletion: a rule stays only if the others, without it, admit a placement.
-    kept: list[z3.BoolRef] = []
-    pending = list(core)
-    while pending:
-        candidate = pending.pop()
+
+    def conflict(subset: list[z3.BoolRef]) -> set[z3.BoolRef] | None:
+        nonlocal checks
         checks += 1
-        answer = solver.check(*kept, *pending)
-        if answer == z3.unsat:
-            # Still conflicting without it; keep only what the new core needs.
-            needed = set(solver.unsat_core())
-            pending = [lit for lit in pending if lit in needed]
-        else:
-            kept.append(candidate)
+        return set(solver.unsat_core()) if solver.check(*subset) == z3.unsat else None
+
+    # Deletion (the last rule first): a rule stays only if the others, without it, admit a
+    # placement.
+    kept = shrink_core(core[::-1], conflict)
     conflicts = []
     for literal in sorted(kept, key=str):
         name, clause = tracked[str(literal)]

@@ -208,7 +208,7 @@ def test_unknown_datacenter_is_bad_input() -> None:
 def test_fail_datacenter_on_the_reference_platform() -> None:
     # The reference absorbs the loss of th-paris2 (tests/planner/test_examples.py pins that
     # every single loss is recoverable); the budget is deterministic time, generous so that a
-    # loaded machine's wall-clock safety net (twice the limit) never cuts the search.
+    # loaded machine's wall-clock safety net (four times the limit) never cuts the search.
     args = ["fail", "datacenter", "th-paris2", "--time-limit", "40", "--json"]
     result = CliRunner().invoke(main, args)
     assert result.output.startswith("{"), (result.output, result.exception)

@@ -9,7 +9,14 @@ from models.entities import Platform
 from models.io import load_platform
 from models.reference import example_path
 from planner.check import check_plan
-from planner.placement import PlatformIndex, SolveParams, _fits, _problem, lower_bounds, place
+from planner.placement import (
+    PlatformIndex,
+    SolveParams,
+    fits,
+    lower_bounds,
+    place,
+    scenario_problem,
+)
 from planner.placement import situation as make_situation
 from planner.plan import Plan, Scenario, moves_between
 
@@ -51,14 +58,14 @@ def test_only_moves_that_can_make_room_enter_the_model(medium: Platform) -> None
     candidates = {
         o: [h for h in range(len(index.host_ids)) if index.takes(o, h)][:40] for o in situ.displaced
     }
-    problem = _problem(
+    problem = scenario_problem(
         situ, candidates, lower_bounds(situ, 1), allow_moves=1, best_effort=False, complete=False
     )
     tight = {
         h
         for o, hs in candidates.items()
         for h in hs
-        if not _fits(index.used[h], index.size[o], index.cap[h])
+        if not fits(index.used[h], index.size[o], index.cap[h])
     }
     on_model_hosts = sum(
         1 for row in index.where for h in row if h is not None and h in problem.fixed_used

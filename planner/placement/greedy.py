@@ -1,0 +1,142 @@
+"""Greedy placement: the hint, the cheap "recoverable?" test and the benchmark's reference point."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from models.entities import Platform
+from planner.objective import Weights
+from planner.placement.index import PlatformIndex, Situation, fits, situation, utilisation
+from planner.plan import Scenario
+
+
+@dataclass(frozen=True)
+class GreedyResult:
+    """Where the greedy put each displaced unit (owner -> hosts), and how many it could not."""
+
+    landed: Mapping[int, tuple[int, ...]]
+    missing: Mapping[int, int]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def greedy_place(
+    situ: Situation,
+    weights: Weights | None = None,
+    pile_cap: int | None = None,
+    give_up: bool = False,
+) -> GreedyResult:
+    """Place the displaced units one by one, biggest owners first, each on the healthy host of
+    the right role with room that holds no unit of its owner yet and is least loaded (fewest
+    units landed there so far among equals); while the owner still needs datacenters for its
+    spread, only in those. With ``pile_cap``, no host takes more than that many units. With
+    ``give_up``, stop at the first owner that cannot be placed (the caller wants complete
+    plans only: once hosts are full, every later owner would search every host in vain)."""
+    weights = weights or Weights()
+    index = situ.index
+    used = [list(u) for u in index.used]
+    for h in situ.down:
+        used[h] = [0] * len(index.resources)
+    version = [0] * len(index.host_ids)
+    landed_on = [0] * len(index.host_ids)
+    heaps: dict[bool, list[tuple[int, int, int, int]]] = {False: [], True: []}
+    for h in range(len(index.host_ids)):
+        if h in situ.down:
+            continue
+        entry = (weights.balance * index.util[h], 0, h, 0)
+        if index.takes_apps[h]:
+            heaps[False].append(entry)
+        if index.takes_dbs[h]:
+            heaps[True].append(entry)
+    for heap in heaps.values():
+        heapq.heapify(heap)
+
+    landed: dict[int, tuple[int, ...]] = {}
+    missing: dict[int, int] = {}
+    order = sorted(
+        situ.displaced, key=lambda o: (-index.unit_weight(o), -len(situ.displaced[o]), o)
+    )
+    for o in order:
+        size = index.size[o]
+        heap = heaps[index.is_db[o]]
+        holding = set(situ.held[o])
+        covered = {index.host_dc[h] for h in holding}
+        chosen: list[int] = []
+        need = len(situ.displaced[o])
+        for k in range(need):
+            must_open = index.spread[o] - len(covered) >= need - k and index.spread[o] > 1
+            skipped = []
+            pick = None
+            while heap:
+                entry = heapq.heappop(heap)
+                h = entry[2]
+                if entry[3] != version[h]:
+                    continue
+                if (
+                    (index.apart[o] and h in holding)
+                    or not fits(used[h], size, index.cap[h])
+                    or (must_open and index.host_dc[h] in covered)
+                ):
+                    skipped.append(entry)
+                    continue
+                pick = h
+                break
+            for entry in skipped:
+                heapq.heappush(heap, entry)
+            if pick is None:
+                missing[o] = need - k
+                if give_up:
+                    return GreedyResult(landed, missing)
+                break
+            for r, amount in enumerate(size):
+                used[pick][r] += amount
+            landed_on[pick] += 1
+            version[pick] += 1
+            holding.add(pick)
+            covered.add(index.host_dc[pick])
+            chosen.append(pick)
+            # Utilisation first; among equally loaded hosts, the one with fewer new units.
+            key = weights.balance * utilisation(used[pick], index.cap[pick])
+            new_entry = (key, landed_on[pick], pick, version[pick])
+            if pile_cap is not None and landed_on[pick] >= pile_cap:
+                continue  # the host is full of new units: it leaves the heaps
+            if index.takes_apps[pick]:
+                heapq.heappush(heaps[False], new_entry)
+            if index.takes_dbs[pick]:
+                heapq.heappush(heaps[True], new_entry)
+        landed[o] = tuple(chosen)
+    return GreedyResult(landed, missing)
+
+
+def recoverable(platform: Platform, scenario: Scenario) -> bool | None:
+    """The cheap test: ``True`` when the greedy re-places every unit the scenario displaces,
+    ``False`` when some owner cannot find enough distinct hosts with room even alone,
+    ``None`` when only the solver can tell (:func:`place`)."""
+    index = PlatformIndex.of(platform)
+    situ = situation(index, scenario.down_hosts(platform))
+    if greedy_place(situ).complete:
+        return True
+    for o, lost in situ.displaced.items():
+        if len(eligible(situ, o, room=True)) < len(lost):
+            return False
+    return None
+
+
+def eligible(situ: Situation, o: int, *, room: bool) -> list[int]:
+    """Healthy hosts of the right role (with room for one unit when ``room``) that may take a
+    displaced unit of owner ``o`` (for owners whose units stay apart: not holding one)."""
+    index = situ.index
+    held = set(situ.held[o])
+    size = index.size[o]
+    out = []
+    for h in range(len(index.host_ids)):
+        if h in situ.down or h in held or h in index.overfull or not index.takes(o, h):
+            continue
+        if room and not fits(index.used[h], size, index.cap[h]):
+            continue
+        out.append(h)
+    return out

@@ -1,0 +1,230 @@
+"""The platform as integer arrays (shared by every scenario on it), and one scenario on it."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from models.entities import Platform
+from models.rules import capacity_milli, milli
+from planner.objective import SCALE
+
+
+class PlatformIndex:
+    """The platform as integer arrays, computed once and shared by every scenario on it."""
+
+    _cache: ClassVar[dict[int, PlatformIndex]] = {}
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.resources: tuple[str, ...] = platform.resources
+        hosts = platform.hosts
+        self.host_ids: list[str] = [h.id for h in hosts]
+        self.host_pos: dict[str, int] = {h: i for i, h in enumerate(self.host_ids)}
+        self.cap: list[tuple[int, ...]] = [
+            tuple(capacity_milli(platform, h, r) for r in self.resources) for h in hosts
+        ]
+        self.takes_apps: list[bool] = [h.role.accepts_apps() for h in hosts]
+        self.takes_dbs: list[bool] = [h.role.accepts_databases() for h in hosts]
+        self.host_dc: list[str] = [h.datacenter for h in hosts]
+        self.owner_ids: list[str] = [a.id for a in platform.apps] + [
+            d.id for d in platform.databases
+        ]
+        self.owner_pos: dict[str, int] = {o: i for i, o in enumerate(self.owner_ids)}
+        n_apps = len(platform.apps)
+        self.is_db: list[bool] = [i >= n_apps for i in range(len(self.owner_ids))]
+        self.size: list[tuple[int, ...]] = [
+            tuple(milli(platform.size_of(o).get(r, 0)) for r in self.resources)
+            for o in self.owner_ids
+        ]
+        self.count: list[int] = [platform.count_of(o) for o in self.owner_ids]
+        self.spread: list[int] = [a.spread for a in platform.apps] + [
+            d.spread for d in platform.databases
+        ]
+        # Units of an app with 2+ containers, or of a database with 2+ nodes, stay apart.
+        self.apart: list[bool] = [c >= 2 for c in self.count]
+        self.where: list[list[int | None]] = []
+        used = [[0] * len(self.resources) for _ in hosts]
+        for o, owner in enumerate(self.owner_ids):
+            row: list[int | None] = []
+            for host in platform.hosts_of(owner):
+                h = self.host_pos.get(host) if host is not None else None
+                row.append(h)
+                if h is not None:
+                    for r, amount in enumerate(self.size[o]):
+                        used[h][r] += amount
+            self.where.append(row)
+        self.used: list[tuple[int, ...]] = [tuple(u) for u in used]
+        #: Hosts the placement already fills beyond their capacity (an inherited violation):
+        #: they receive nothing, and the balance measures the other hosts.
+        self.overfull: frozenset[int] = frozenset(
+            h
+            for h, (u, c) in enumerate(zip(self.used, self.cap, strict=True))
+            if any(a > b for a, b in zip(u, c, strict=True))
+        )
+        #: Utilisation (bp) of each host as placed, and the hosts from the most loaded down
+        #: (over-full hosts aside).
+        self.util: list[int] = [utilisation(u, c) for u, c in zip(self.used, self.cap, strict=True)]
+        self.by_util: list[int] = sorted(
+            (h for h in range(len(hosts)) if h not in self.overfull),
+            key=lambda h: (-self.util[h], h),
+        )
+        self.on_host: list[list[int]] = [[] for _ in hosts]
+        for o, row in enumerate(self.where):
+            for h in row:
+                if h is not None:
+                    self.on_host[h].append(o)
+        self.never_placed: list[int] = [o for o, row in enumerate(self.where) if None in row]
+        self._rankings: dict[tuple[bool, tuple[int, ...], bool], list[int]] = {}
+        shape = (len(hosts), len(self.resources))
+        self.cap_np = np.asarray(self.cap, dtype=np.int64).reshape(shape)
+        self.used_np = np.asarray(self.used, dtype=np.int64).reshape(shape)
+        # A "typical" capacity per resource, to rank unit sizes (big first).
+        self.typical_cap: tuple[int, ...] = tuple(
+            max(1, sorted(c[r] for c in self.cap)[len(self.cap) // 2] if self.cap else 1)
+            for r in range(len(self.resources))
+        )
+
+    @classmethod
+    def of(cls, platform: Platform) -> PlatformIndex:
+        """The index of ``platform``, built once per platform object and then reused."""
+        key = id(platform)
+        cached = cls._cache.get(key)
+        if cached is None or cached.platform is not platform:
+            cached = cls(platform)
+            cls._cache[key] = cached
+            weakref.finalize(platform, cls._cache.pop, key, None)
+        return cached
+
+    def most_loaded(self, skip: frozenset[int] | set[int]) -> int:
+        """The utilisation (bp) of the most loaded host, as placed, not in ``skip``."""
+        for h in self.by_util:
+            if h not in skip:
+                return self.util[h]
+        return 0
+
+    def ranking(self, o: int, room: bool) -> list[int]:
+        """Hosts of the role owner ``o`` needs (with room for one of its units when ``room``),
+        least loaded first once that unit is added; shared by every owner of one size and
+        every scenario (healthy hosts keep their load whatever else fails)."""
+        key = (self.is_db[o], self.size[o], room)
+        if key not in self._rankings:
+            after = self.used_np + np.asarray(self.size[o], dtype=np.int64)
+            cap = self.cap_np
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(
+                    after > 0,
+                    np.where(cap > 0, -(-SCALE * after // np.maximum(cap, 1)), 10 * SCALE),
+                    0,
+                )
+            util = ratio.max(axis=1) if ratio.size else np.zeros(len(self.host_ids), np.int64)
+            mask = np.asarray(self.takes_dbs if self.is_db[o] else self.takes_apps, dtype=bool)
+            if room:
+                mask &= (after <= cap).all(axis=1)
+            else:
+                mask &= (self.used_np <= cap).all(axis=1)  # over-full hosts receive nothing
+            hosts = np.flatnonzero(mask)
+            order = np.lexsort((hosts, util[hosts]))
+            self._rankings[key] = hosts[order].tolist()
+        return self._rankings[key]
+
+    def takes(self, owner: int, host: int) -> bool:
+        """Whether the role of ``host`` accepts units like those of ``owner``."""
+        return self.takes_dbs[host] if self.is_db[owner] else self.takes_apps[host]
+
+    def unit_weight(self, owner: int) -> float:
+        """How big one unit of ``owner`` is, as its largest share of a typical host."""
+        return max(
+            (s / c for s, c in zip(self.size[owner], self.typical_cap, strict=True)),
+            default=0.0,
+        )
+
+
+def utilisation(used: Sequence[int], cap: Sequence[int]) -> int:
+    """Utilisation in basis points: the fullest resource, rounded up."""
+    worst = 0
+    for u, c in zip(used, cap, strict=True):
+        if u > 0:
+            if c <= 0:
+                return 10 * SCALE
+            worst = max(worst, -(-SCALE * u // c))
+    return worst
+
+
+def fits(used: Sequence[int], size: Sequence[int], cap: Sequence[int]) -> bool:
+    return all(u + s <= c for u, s, c in zip(used, size, cap, strict=True))
+
+
+@dataclass(frozen=True)
+class Situation:
+    """One scenario on an indexed platform: which hosts are down, which units need a host."""
+
+    index: PlatformIndex
+    down: frozenset[int]
+    #: owner -> indices of its units that need a host (on a down host, or never placed).
+    displaced: Mapping[int, tuple[int, ...]]
+    #: owner -> healthy hosts that hold one of its units.
+    held: Mapping[int, tuple[int, ...]]
+    #: The platform's rankings with the down hosts taken out, made when first asked for.
+    _healthy_rankings: dict[tuple[bool, tuple[int, ...], bool], list[int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @property
+    def units_displaced(self) -> int:
+        return sum(len(v) for v in self.displaced.values())
+
+    def healthy(self, host: int) -> bool:
+        return host not in self.down
+
+    def first_free(self, o: int, count: int, room: bool = True) -> list[int]:
+        """The ``count`` least loaded hosts (after adding a unit) that may take a unit of
+        ``o`` and hold none of its units."""
+        index = self.index
+        key = (index.is_db[o], index.size[o], room)
+        ranking = self._healthy_rankings.get(key)
+        if ranking is None:
+            ranking = [h for h in index.ranking(o, room) if h not in self.down]
+            self._healthy_rankings[key] = ranking
+        held = set(self.held[o])
+        out: list[int] = []
+        for h in ranking:
+            if h not in held:
+                out.append(h)
+                if len(out) >= count:
+                    break
+        return out
+
+
+def situation(index: PlatformIndex, down_hosts: frozenset[str]) -> Situation:
+    """What ``down_hosts`` displace on the indexed platform."""
+    down = frozenset(index.host_pos[h] for h in down_hosts if h in index.host_pos)
+    affected = set(index.never_placed)
+    for h in down:
+        affected.update(index.on_host[h])
+    displaced: dict[int, tuple[int, ...]] = {}
+    for o in sorted(affected):
+        displaced[o] = tuple(i for i, h in enumerate(index.where[o]) if h is None or h in down)
+    return Situation(index, down, displaced, _Holding(index, down))
+
+
+class _Holding(Mapping[int, tuple[int, ...]]):
+    """owner -> the healthy hosts holding its units, worked out when asked (most owners of a
+    large platform are never asked about)."""
+
+    def __init__(self, index: PlatformIndex, down: frozenset[int]) -> None:
+        self.index = index
+        self.down = down
+
+    def __getitem__(self, o: int) -> tuple[int, ...]:
+        return tuple(h for h in self.index.where[o] if h is not None and h not in self.down)
+
+    def __len__(self) -> int:
+        return len(self.index.owner_ids)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.index.owner_ids)))
