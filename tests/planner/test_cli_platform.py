@@ -546,3 +546,22 @@ def test_validate_loads_no_solver_and_no_graph_library(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "heavy:", done.stdout
+
+
+def test_convert_writes_the_same_platform_in_the_other_format(tmp_path: Path) -> None:
+    out = tmp_path / "two_paris.json"
+    result = drplan("convert", TWO_PARIS, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert load_platform(out) == load_platform(TWO_PARIS)
+    back = drplan("convert", out)  # JSON in, YAML on stdout
+    assert back.exit_code == 0
+    assert parse_platform(yaml.safe_load(back.stdout), "stdout") == load_platform(TWO_PARIS)
+    assert drplan("convert", TWO_PARIS, "-o", out).exit_code == 2  # exists: --force to replace
+
+
+def test_convert_refuses_a_bad_file_in_one_line_per_problem() -> None:
+    result = drplan("convert", DATA / "several_mistakes.yaml")
+    assert result.exit_code == 2
+    assert all(
+        line.startswith(str(DATA / "several_mistakes.yaml")) for line in result.stderr.splitlines()
+    )
