@@ -129,18 +129,14 @@ def json_text(data: Any) -> str:
     indenting encoder, which is pure Python); what orjson refuses (keys that are not strings,
     integers beyond 64 bits) falls back to the standard library.
     """
+    import orjson  # here, not at the top: only commands that print JSON load it
+
+    passed = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    option = orjson.OPT_INDENT_2 | passed
     try:
-        import orjson
-    except ImportError:  # pragma: no cover - a dependency; the fallback keeps output possible
-        orjson = None
-    if orjson is not None:
-        option = (
-            orjson.OPT_INDENT_2 | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-        )
-        try:
-            return orjson.dumps(data, default=_plain, option=option).decode() + "\n"
-        except TypeError:  # orjson.JSONEncodeError is a TypeError
-            pass
+        return orjson.dumps(data, default=_plain, option=option).decode() + "\n"
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        pass
     return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
 
 
