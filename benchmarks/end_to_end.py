@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
                 labels = ("before", "after") if len(trees) == 2 else ("",)
                 for label, m in zip(labels, measured, strict=True):
                     walls = ", ".join(f"{w:.2f}" for w in m["wall"])
-                    print(f"# {name} ({fmt}) {label}: wall {walls} s", flush=True)
+                    cpus = ", ".join(f"{c:.2f}" for c in m["cpu"])
+                    print(f"# {name} ({fmt}) {label}: wall {walls} s, CPU {cpus} s", flush=True)
                 load = os.getloadavg()
                 print(f"# load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
     print()
