@@ -7,7 +7,15 @@ solving (``solve.wall_s``, or the audit's sweep) is read from it, so the table s
 the wait is the solve and how much is everything else (start-up, reading the file, indexing,
 checking, certifying, writing).
 
+With ``--baseline DIR`` (a checkout of older drplan code, e.g. ``git worktree add /tmp/base
+main``), each command also runs on that code (the same interpreter and packages, ``PYTHONPATH``
+pointing at it), alternating run by run with this tree, so that both see the same load on a
+shared machine; the table puts the two side by side with their ratio. Each process's CPU time
+(user + system, from ``getrusage``) is shown next to its wall time: on a loaded machine it is
+the steadier figure. ``--json`` also writes the platform as JSON and times the commands on it.
+
     .venv/bin/python -m benchmarks.end_to_end [--hosts 5000] [--runs 3] [--commands validate,...]
+        [--baseline DIR] [--json]
 """
 
 from __future__ import annotations
@@ -16,12 +24,13 @@ import argparse
 import datetime
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +70,34 @@ def solve_seconds(name: str, output: dict[str, Any]) -> float | None:
     return solve.get("wall_s")
 
 
-def run(argv: list[str], timeout: float) -> tuple[float, int, dict[str, Any] | None]:
-    """One whole process: wall seconds, exit code and its JSON (when it printed some)."""
+@dataclass(frozen=True)
+class Run:
+    """One whole process: wall and CPU seconds, exit code and its JSON (when it printed some)."""
+
+    wall: float
+    cpu: float
+    code: int
+    data: dict[str, Any] | None
+
+
+def run(argv: list[str], timeout: float, tree: Path | None = None) -> Run:
+    """Run ``argv`` as its own process, on the code of ``tree`` (default: this checkout)."""
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=timeout, check=False, env=env
+    )
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     try:
         data = json.loads(done.stdout) if done.stdout.strip().startswith("{") else None
     except json.JSONDecodeError:
         data = None
-    return wall, done.returncode, data
+    return Run(wall, cpu, done.returncode, data if isinstance(data, dict) else None)
 
 
 def commands(path: str, platform: Platform) -> dict[str, list[str]]:
@@ -86,6 +113,28 @@ def commands(path: str, platform: Platform) -> dict[str, list[str]]:
     }
 
 
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}" if values else "-"
+
+
+def _measure(
+    argv: list[str], name: str, runs: int, timeout: float, trees: list[Path | None]
+) -> list[dict[str, list[float] | list[int]]]:
+    """Per tree, the wall and CPU seconds, solve seconds and exit codes of ``runs`` runs,
+    the trees alternating run by run."""
+    out: list[dict[str, Any]] = [{"wall": [], "cpu": [], "solve": [], "code": []} for _ in trees]
+    for _ in range(runs):
+        for measured, tree in zip(out, trees, strict=True):
+            done = run(argv, timeout, tree)
+            measured["wall"].append(done.wall)
+            measured["cpu"].append(done.cpu)
+            measured["code"].append(done.code)
+            solve = solve_seconds(name, done.data) if done.data else None
+            if solve is not None:
+                measured["solve"].append(solve)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=5000)
@@ -93,6 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--commands", default="validate,fail host,fail datacenter,audit")
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--baseline", type=Path, default=None, help="older code to compare")
+    parser.add_argument("--json", action="store_true", help="also time the JSON file")
     args = parser.parse_args(argv)
 
     hosts = args.hosts
@@ -100,42 +151,58 @@ def main(argv: list[str] | None = None) -> None:
     platform = generate_platform(hosts, apps, hosts // 10, datacenters=3, seed=args.seed)
     units = sum(len(h) for h in platform.placement.values())
     wanted = [c.strip() for c in args.commands.split(",") if c.strip()]
+    trees: list[Path | None] = [None] if args.baseline is None else [args.baseline, None]
     load = os.getloadavg()
     print(f"# end to end, {hosts} hosts, {units} units, {args.runs} run(s) per command")
     print(f"# {machine()}; {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"# load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if args.baseline is not None:
+        print(f"# baseline: {args.baseline}")
+    rows: list[tuple[str, ...]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        path = str(Path(tmp) / "platform.yaml")
-        save_platform(platform, path)
-        size_mb = Path(path).stat().st_size / 1e6
-        print(f"# platform file: {size_mb:.1f} MB YAML")
-        table = commands(path, platform)
-        rows: list[tuple[str, ...]] = []
-        for name in wanted:
-            walls, solves, codes = [], [], []
-            for _ in range(args.runs):
-                wall, code, data = run(table[name], args.timeout)
-                walls.append(wall)
-                codes.append(code)
-                solve = solve_seconds(name, data) if data else None
-                if solve is not None:
-                    solves.append(solve)
-            median: Callable[[list[float]], float] = statistics.median
-            target = TARGETS.get(name)
-            rows.append(
-                (
-                    name,
-                    f"{median(walls):.2f}",
-                    f"{median(solves):.2f}" if solves else "-",
-                    "-" if target is None else f"{target:g}",
-                    "-" if target is None else ("yes" if median(walls) <= target else "no"),
-                    ",".join(str(c) for c in sorted(set(codes))),
-                )
-            )
-            print(f"# {name}: {', '.join(f'{w:.2f}' for w in walls)} s", flush=True)
+        files = {"yaml": str(Path(tmp) / "platform.yaml")}
+        if args.json:
+            files["json"] = str(Path(tmp) / "platform.json")
+        for path in files.values():
+            save_platform(platform, path)
+            print(f"# platform file: {Path(path).stat().st_size / 1e6:.1f} MB {path[-4:]}")
+        for fmt, path in files.items():
+            table = commands(path, platform)
+            for name in wanted:
+                measured = _measure(table[name], name, args.runs, args.timeout, trees)
+                new = measured[-1]
+                target = TARGETS.get(name)
+                wall = statistics.median(new["wall"])
+                row = [f"{name} ({fmt})"]
+                if args.baseline is not None:
+                    old = measured[0]
+                    ratio = statistics.median(old["wall"]) / wall
+                    row += [_median(old["wall"]), _median(old["cpu"]), _median(old["solve"])]
+                    row += [_median(new["wall"]), _median(new["cpu"]), _median(new["solve"])]
+                    row.append(f"{ratio:.1f}x")
+                else:
+                    row += [_median(new["wall"]), _median(new["cpu"]), _median(new["solve"])]
+                row.append("-" if target is None else f"{target:g}")
+                row.append("-" if target is None else ("yes" if wall <= target else "no"))
+                row.append(",".join(str(c) for c in sorted({*new["code"]})))
+                rows.append(tuple(row))
+                labels = ("before", "after") if len(trees) == 2 else ("",)
+                for label, m in zip(labels, measured, strict=True):
+                    walls = ", ".join(f"{w:.2f}" for w in m["wall"])
+                    cpus = ", ".join(f"{c:.2f}" for c in m["cpu"])
+                    print(f"# {name} ({fmt}) {label}: wall {walls} s, CPU {cpus} s", flush=True)
+                load = os.getloadavg()
+                print(f"# load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
     print()
-    print("| command | whole process, median (s) | of which solve (s) | target (s) | met | exit |")
-    print("|---|---:|---:|---:|---|---|")
+    if args.baseline is not None:
+        print(
+            "| command | before wall (s) | before CPU (s) | before solve (s) | wall (s) | CPU (s) "
+            "| solve (s) | before / after | target (s) | met | exit |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    else:
+        print("| command | wall (s) | CPU (s) | solve (s) | target (s) | met | exit |")
+        print("|---|---:|---:|---:|---:|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     load = os.getloadavg()

@@ -179,7 +179,7 @@ try:
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     _EventParser = yaml.SafeLoader  # type: ignore[misc,assignment]
 
-_PLAIN_KEYS = (str, int, float, bool, type(None))
+_PLAIN_KEYS = frozenset((str, int, float, bool, type(None)))
 _COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 _SCALAR_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}"
@@ -209,8 +209,17 @@ class _EventBuilder:
     def __init__(self) -> None:
         self.resolver = yaml.resolver.Resolver()
         self.constructor = yaml.constructor.SafeConstructor()
+        # (tag, text, implicit) -> value: a platform file repeats its keys and host ids tens of
+        # thousands of times, and resolving a scalar costs more than parsing it. The values
+        # (str, int, float, bool, None, dates, bytes) are immutable, so they may be shared.
+        self.known: dict[tuple[Any, str, Any], Any] = {}
 
     def scalar(self, event: Any) -> Any:
+        key = (event.tag, event.value, event.implicit)
+        try:
+            return self.known[key]
+        except KeyError:
+            pass
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
@@ -222,23 +231,33 @@ class _EventBuilder:
             if digits > MAX_INT_DIGITS:
                 message = f"an integer of {digits} digits (at most {MAX_INT_DIGITS})"
                 raise _Refused(message, event.start_mark)
-        return self.constructor.yaml_constructors[tag](self.constructor, node)
+        value = self.constructor.yaml_constructors[tag](self.constructor, node)
+        self.known[key] = value
+        return value
 
     def build(self, text: str) -> Any:
         parser = _EventParser(text)
-        # Each open collection: [container, pending key of a mapping].
-        stack: list[list[Any]] = []
+        # The open collections, and for each the key waiting for its value (_NO_KEY: none).
+        stack: list[Any] = []
+        keys: list[Any] = []
         root: Any = None
         documents = 0
+        known = self.known
+        check_event, get_event = parser.check_event, parser.get_event
+        scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
+        mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+        mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
         try:
-            while parser.check_event():
-                event: Any = parser.get_event()
+            while check_event():
+                event: Any = get_event()
                 kind = type(event)
-                if kind is yaml.ScalarEvent:
+                if kind is scalar_event:
                     if event.anchor is not None:
                         raise _Refused(self._anchor(event), event.start_mark)
-                    value = self.scalar(event)
-                elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                    value = known.get((event.tag, event.value, event.implicit), _NO_KEY)
+                    if value is _NO_KEY:
+                        value = self.scalar(event)
+                elif kind is mapping_start or kind is sequence_start:
                     if event.anchor is not None:
                         raise _Refused(self._anchor(event), event.start_mark)
                     if event.tag not in _COLLECTION_TAGS:
@@ -247,11 +266,12 @@ class _EventBuilder:
                         raise _Refused(
                             f"nested more than {MAX_DEPTH} levels deep", event.start_mark
                         )
-                    value = {} if kind is yaml.MappingStartEvent else []
-                elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                    value = {} if kind is mapping_start else []
+                elif kind is mapping_end or kind is sequence_end:
                     stack.pop()
+                    keys.pop()
                     continue
-                elif kind is yaml.AliasEvent:
+                elif kind is alias_event:
                     message = f"aliases (*{event.anchor}) are not allowed (write the value out)"
                     raise _Refused(message, event.start_mark)
                 elif kind is yaml.DocumentStartEvent:
@@ -264,22 +284,22 @@ class _EventBuilder:
                 if not stack:
                     root = value
                 else:
-                    top = stack[-1]
-                    parent = top[0]
-                    if isinstance(parent, list):
+                    parent = stack[-1]
+                    if type(parent) is list:
                         parent.append(value)
-                    elif top[1] is _NO_KEY:
-                        if not isinstance(value, _PLAIN_KEYS):
+                    elif keys[-1] is _NO_KEY:
+                        if type(value) not in _PLAIN_KEYS:
                             message = "a key must be a plain value, not a list or mapping"
                             raise _Refused(message, event.start_mark)
                         if value in parent:
                             raise _Refused(f"key {value!r} is given twice", event.start_mark)
-                        top[1] = value
+                        keys[-1] = value
                     else:
-                        parent[top[1]] = value
-                        top[1] = _NO_KEY
-                if isinstance(value, dict | list):
-                    stack.append([value, _NO_KEY])
+                        parent[keys[-1]] = value
+                        keys[-1] = _NO_KEY
+                if kind is not scalar_event:
+                    stack.append(value)
+                    keys.append(_NO_KEY)
         finally:
             parser.dispose()
         return root
@@ -290,16 +310,18 @@ class _EventBuilder:
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _JsonProblem(f"key {key!r} is given twice")
-        out[key] = value
+    out = dict(pairs)  # in C; the pairs are looked at only when a key came twice
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _JsonProblem(f"key {key!r} is given twice")
+            seen.add(key)
     return out
 
 
 def _json_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+    if len(text) > MAX_INT_DIGITS and len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise _JsonProblem(
             f"an integer of {len(text.lstrip('-'))} digits (at most {MAX_INT_DIGITS})"
         )
@@ -311,19 +333,19 @@ class _JsonProblem(ValueError):
 
 
 def _too_deep(data: Any) -> bool:
-    """True when lists and mappings nest more than MAX_DEPTH levels (iterative: no recursion)."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Iterable[Any] = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
+    """True when lists and mappings nest more than MAX_DEPTH levels (level by level: no
+    recursion, and each list or mapping looked at once)."""
+    level = [data] if type(data) is dict or type(data) is list else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > MAX_DEPTH:
             return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        below: list[Any] = []
+        for value in level:
+            children = value.values() if type(value) is dict else value
+            below += [c for c in children if type(c) is dict or type(c) is list]
+        level = below
     return False
 
 
@@ -516,17 +538,22 @@ def _schema_problems(
     head = {k: v[:_CHUNK] if k in _ADAPTERS and isinstance(v, list) else v for k, v in data.items()}
     problems: list[Problem] = []
     more = 0
+    spec: PlatformFile | None = None
     try:
-        PlatformFile.model_validate(head)
+        spec = PlatformFile.model_validate(head)
     except ValidationError as error:
         problems, more = _pydantic_problems(error, source, data)
+    # The entries of each chunk as validated, to build the whole spec without validating again.
+    rest: dict[str, list[Any]] = {}
     for section, adapter in _ADAPTERS.items():
         items = data.get(section)
         if not isinstance(items, list):
             continue
         for start in range(_CHUNK, len(items), _CHUNK):
             try:
-                adapter.validate_python(items[start : start + _CHUNK])
+                rest.setdefault(section, []).extend(
+                    adapter.validate_python(items[start : start + _CHUNK])
+                )
             except ValidationError as error:
                 room = MAX_PROBLEMS - len(problems)
                 if room <= 0:
@@ -535,9 +562,12 @@ def _schema_problems(
                 found, skipped = _pydantic_problems(error, source, data, room, (section, start))
                 problems += found
                 more += skipped
-    if problems or more:
+    if problems or more or spec is None:
         return problems, more, None
-    return [], 0, PlatformFile.model_validate(data)
+    # Every field of the head is valid, and so is every chunk: the whole spec is the head's with
+    # each list section's other chunks appended (PlatformFile has no validator across fields).
+    whole = {section: [*getattr(spec, section), *items] for section, items in rest.items()}
+    return [], 0, spec.model_copy(update=whole) if whole else spec
 
 
 def _entries(data: Mapping[str, Any], section: str) -> list[tuple[int, Mapping[str, Any]]]:

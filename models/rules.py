@@ -86,11 +86,12 @@ def host_usage(platform: Platform, placement: Placement) -> dict[str, Counter[st
     """Resources used on each host, in thousandths, by the units ``placement`` puts there."""
     used: dict[str, Counter[str]] = defaultdict(Counter)
     for owner, hosts in placement.items():
-        size = platform.size_of(owner)
+        size = [(r, milli(amount)) for r, amount in platform.size_of(owner).items()]
         for host in hosts:
             if host is not None:
-                for resource, amount in size.items():
-                    used[host][resource] += milli(amount)
+                load = used[host]
+                for resource, amount in size:
+                    load[resource] += amount
     return used
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from functools import cached_property
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from models.entities import Platform
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius
 
@@ -32,6 +34,23 @@ class Topology:
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
+        # The distances are read far more often than the graph: kept apart, so that a command
+        # that only needs them does not import NetworkX (half a second of start-up).
+        self._km: dict[tuple[str, str], float] = {}
+        dcs = platform.datacenters
+        for i, a in enumerate(dcs):
+            for b in dcs[i + 1 :]:
+                km = platform.distances_km.get(frozenset((a.id, b.id)))
+                if km is None:
+                    km = great_circle_km(a.lat, a.lon, b.lat, b.lon)
+                self._km[a.id, b.id] = self._km[b.id, a.id] = km
+
+    @cached_property
+    def graph(self) -> nx.Graph:
+        """The topology as a NetworkX graph (see the module docstring)."""
+        import networkx as nx
+
+        platform = self.platform
         graph = nx.Graph(name=platform.name)
         for dc in platform.datacenters:
             graph.add_node(dc.id, kind="datacenter", lat=dc.lat, lon=dc.lon, provider=dc.provider)
@@ -41,11 +60,8 @@ class Topology:
         dcs = platform.datacenters
         for i, a in enumerate(dcs):
             for b in dcs[i + 1 :]:
-                km = platform.distances_km.get(frozenset((a.id, b.id)))
-                if km is None:
-                    km = great_circle_km(a.lat, a.lon, b.lat, b.lon)
-                graph.add_edge(a.id, b.id, kind="distance", distance_km=km)
-        self.graph = graph
+                graph.add_edge(a.id, b.id, kind="distance", distance_km=self._km[a.id, b.id])
+        return graph
 
     @cached_property
     def datacenter_ids(self) -> tuple[str, ...]:
@@ -59,7 +75,7 @@ class Topology:
         """Distance between two datacenters (0 for a datacenter and itself)."""
         if a == b:
             return 0.0
-        return float(self.graph.edges[a, b]["distance_km"])
+        return float(self._km[a, b])
 
     def farther_than(self, km: float, sites: Iterable[str]) -> tuple[str, ...]:
         """Datacenters strictly more than ``km`` from every one of ``sites``."""

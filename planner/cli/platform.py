@@ -1,4 +1,5 @@
-"""Commands about the platform itself: validate, show, example, schema, generate, import."""
+"""Commands about the platform itself: validate, show, example, schema, generate, convert,
+import."""
 
 from __future__ import annotations
 
@@ -242,6 +243,28 @@ def generate(
     _write_output(output, dump_platform_text(platform, _format_of(output)), force)
 
 
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--to",
+    "fmt",
+    type=click.Choice(["json", "yaml"]),
+    default=None,
+    help="Format on stdout (default: by OUTPUT's extension, else the other one of FILE's).",
+)
+@_output_options
+def convert(file: str, fmt: str | None, output: str | None, force: bool) -> None:
+    """Rewrite FILE as JSON or YAML (the same platform, every check passed on the way).
+
+    JSON reads several times faster than YAML: worth it for files of thousands of hosts.
+    """
+    _check_destination(output, force)
+    platform = load_platform_or_exit(file)
+    if fmt is None:
+        fmt = _format_of(output) if output else ("yaml" if _format_of(file) == "json" else "json")
+    _write_output(output, dump_platform_text(platform, fmt), force)
+
+
 @click.group(name="import")
 def import_group() -> None:
     """Turn public traces into platform files."""
@@ -353,4 +376,4 @@ def kubernetes(
     _write_output(output, dump_platform_text(result.platform, fmt), force)
 
 
-platform_commands = (validate, show, example, schema, generate, import_group)
+platform_commands = (validate, show, example, schema, generate, convert, import_group)

@@ -32,6 +32,7 @@ from planner.verify.encoding import (
     plan_carries_backups,
 )
 from planner.verify.invariants import REGISTRY, Formula, Invariant, Scope
+from planner.verify.scope import scoped
 
 log = logging.getLogger(__name__)
 
@@ -277,10 +278,15 @@ def certify(
     return Certificate(results, proofs, encode_s=encode_s, wall_s=wall)
 
 
-def certify_plan_invariants(platform: Platform, plan: Plan) -> tuple[str, ...]:
+def certify_plan_invariants(
+    platform: Platform, plan: Plan, *, whole: bool = False
+) -> tuple[str, ...]:
     """The names of the invariants Z3 proved on ``plan``, for its ``verified`` key.
 
     A plan without a placement (infeasible, unknown) has nothing to certify and gets ``()``.
+    Z3 proves the invariants on what the plan touches (:func:`planner.verify.scope.scoped`):
+    the rest of the platform is the input's own, which the loader's checks and the plain
+    checker (over the whole platform) cover. ``whole``: prove them on the whole platform.
 
     Raises
     ------
@@ -290,6 +296,8 @@ def certify_plan_invariants(platform: Platform, plan: Plan) -> tuple[str, ...]:
     """
     if not plan.status.has_plan:
         return ()
+    if not whole:
+        platform, plan = scoped(platform, plan)
     try:
         certificate = certify(platform, plan)
     except EncodingError as error:

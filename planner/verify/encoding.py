@@ -138,14 +138,11 @@ class Encoding:
         )
 
     def is_down(self, var: z3.ExprRef, value: bool = True) -> z3.BoolRef:
-        term = t.apply(self.down, var)
-        assert isinstance(term, z3.BoolRef)
+        term = t.apply_bool(self.down, var)
         return term if value else t.not_(term)
 
     def dc_of(self, var: z3.ExprRef) -> z3.ArithRef:
-        term = t.apply(self.datacenter_of, var)
-        assert isinstance(term, z3.ArithRef)
-        return term
+        return t.apply_int(self.datacenter_of, var)
 
     def km(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ArithRef:
         term = t.apply(self.distance, a, b)
@@ -216,9 +213,8 @@ def _encode(
     axioms: list[z3.BoolRef] = []
     for number, host in enumerate(platform.hosts):
         h = t.num(number)
-        axioms.append(t.eq(t.apply(datacenter_of, h), t.num(dc_number[host.datacenter])))
-        is_down = t.apply(down, h)
-        assert isinstance(is_down, z3.BoolRef)
+        axioms.append(t.eq(t.apply_int(datacenter_of, h), t.num(dc_number[host.datacenter])))
+        is_down = t.apply_bool(down, h)
         axioms.append(is_down if number in down_hosts else t.not_(is_down))
 
     after: Placement = plan.placement if plan is not None else platform.placement
@@ -233,9 +229,7 @@ def _encode(
             problems.append(f"{where}: unknown host {host}")
         if unit_id not in unplaced:
             unplaced[unit_id] = -1 - len(unplaced)
-            is_down = t.apply(down, t.num(unplaced[unit_id]))
-            assert isinstance(is_down, z3.BoolRef)
-            axioms.append(is_down)
+            axioms.append(t.apply_bool(down, t.num(unplaced[unit_id])))
         return unplaced[unit_id]
 
     units: dict[str, tuple[UnitVar, ...]] = {}

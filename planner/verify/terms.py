@@ -157,6 +157,16 @@ def apply(function: z3.FuncDeclRef, *args: z3.ExprRef) -> z3.ExprRef:
     return z3.z3._to_expr_ref(ast, _CTX)
 
 
+def apply_bool(function: z3.FuncDeclRef, *args: z3.ExprRef) -> z3.BoolRef:
+    """``function(*args)`` for a function to Booleans (no sort lookup: one C call)."""
+    return _bool(_MK_APP(_REF, function.ast, len(args), _ast_array(args)))
+
+
+def apply_int(function: z3.FuncDeclRef, *args: z3.ExprRef) -> z3.ArithRef:
+    """``function(*args)`` for a function to integers (no sort lookup: one C call)."""
+    return _arith(_MK_APP(_REF, function.ast, len(args), _ast_array(args)))
+
+
 def at_most(literals: Sequence[z3.BoolRef], weights: Sequence[int], bound: int) -> z3.BoolRef:
     """``sum(weight for true literal) <= bound``: one pseudo-boolean term.
 

@@ -22,6 +22,7 @@ from models.io import (
     dump_platform_text,
     load_platform,
     parse_platform,
+    parse_text,
     platform_to_dict,
     save_platform,
 )
@@ -792,3 +793,32 @@ def test_many_bad_hosts_report_the_first_problems_and_count_the_rest(tmp_path: P
     assert len(lines) == MAX_PROBLEMS + 1
     assert lines[-1].startswith(f"{path}: ... and ")
     assert int(lines[-1].split("and ")[1].split()[0]) == 3 * 2000 - MAX_PROBLEMS
+
+
+def test_a_scalar_is_resolved_by_its_text_and_its_quotes() -> None:
+    """The YAML reader resolves each scalar once per text and style: ``1`` and ``'1'`` stay an
+    integer and a string however often they repeat, and so do ``yes`` and ``'yes'``."""
+    text = "a: [1, '1', 1, '1', yes, 'yes', yes, 1.5, '1.5', ~, null, '~']\n"
+    assert (
+        parse_text(text, "x.yaml")
+        == {"a": [1, "1", 1, "1", True, "yes", True, 1.5, "1.5", None, None, "~"]}
+        == yaml.safe_load(text)
+    )
+
+
+def test_a_large_file_is_built_from_its_validated_chunks() -> None:
+    """More entries than one validation chunk: the platform read is the platform written (the
+    chunks' validated entries make the spec, in order)."""
+    platform = generate_platform(2500, 2400, 300, datacenters=3, seed=4)
+    data = platform_to_dict(platform)
+    assert len(data["hosts"]) > 2 * 1000 and len(data["apps"]) > 2 * 1000
+    again = parse_platform(json.loads(json.dumps(data)), "big.json")
+    assert again == platform
+
+
+def test_a_bad_entry_in_a_later_chunk_is_named() -> None:
+    data = platform_to_dict(generate_platform(1200, 60, 10, datacenters=2, seed=4))
+    data["hosts"][1100]["capacity"]["cpu"] = -1
+    with pytest.raises(PlatformFileError) as error:
+        parse_platform(data, "big.json")
+    assert error.value.lines()[0].startswith("big.json: hosts[1100].capacity.cpu: ")

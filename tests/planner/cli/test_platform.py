@@ -529,3 +529,44 @@ def test_nearest_ids_prefer_the_closest_length() -> None:
     hosts = [f"eqx-pa2-h{i:04d}" for i in range(1, 21)]
     assert nearest_ids("eqx-pa2-h001", hosts)[0] == "eqx-pa2-h0001"
     assert nearest_ids("zzz", hosts) == []
+
+
+def test_validate_loads_no_solver_and_no_graph_library(tmp_path: Path) -> None:
+    """``drplan validate`` reads, checks and prints: it imports neither Z3, OR-Tools nor
+    NetworkX (each costs a noticeable part of a second of start-up)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from planner.cli import main\n"
+        "try:\n"
+        f"    main(['validate', {str(TWO_PARIS)!r}])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "heavy = sorted({'z3', 'ortools', 'networkx', 'dask', 'matplotlib'} & set(sys.modules))\n"
+        "print('heavy:' + ','.join(heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "heavy:", done.stdout
+
+
+def test_convert_writes_the_same_platform_in_the_other_format(tmp_path: Path) -> None:
+    out = tmp_path / "two_paris.json"
+    result = drplan("convert", TWO_PARIS, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert load_platform(out) == load_platform(TWO_PARIS)
+    back = drplan("convert", out)  # JSON in, YAML on stdout
+    assert back.exit_code == 0
+    assert parse_platform(yaml.safe_load(back.stdout), "stdout") == load_platform(TWO_PARIS)
+    assert drplan("convert", TWO_PARIS, "-o", out).exit_code == 2  # exists: --force to replace
+
+
+def test_convert_refuses_a_bad_file_in_one_line_per_problem() -> None:
+    result = drplan("convert", DATA / "several_mistakes.yaml")
+    assert result.exit_code == 2
+    assert all(
+        line.startswith(str(DATA / "several_mistakes.yaml")) for line in result.stderr.splitlines()
+    )

@@ -1,0 +1,166 @@
+"""The scoped certificate (Z3 on what a plan touches) refutes exactly what the whole one does."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
+
+from models.entities import Platform
+from models.generate import GenerationError, generate_platform
+from models.io import load_platform
+from planner.failure import plan_host_failure
+from planner.plan import Plan, Scenario, Status, moves_between
+from planner.verify import EncodingError, certify, certify_plan_invariants
+from planner.verify.scope import scoped, touched
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _verdicts(platform: Platform, plan: Plan) -> Any:
+    """Per invariant, whether it holds (or the encoding's complaint)."""
+    try:
+        certificate = certify(platform, plan)
+    except EncodingError as error:
+        return sorted(error.lines)
+    return {r.name: r.holds for r in certificate.invariants}
+
+
+def _broken(platform: Platform, plan: Plan, rng: random.Random) -> Plan:
+    """``plan`` broken at random: units sent to any host (a lost one too) or none, moves
+    dropped or left stale, a unit said to wait, backup sites changed."""
+    hosts = [h.id for h in platform.hosts]
+    after = {o: list(h) for o, h in plan.placement.items()}
+    owners = sorted(after)
+    for _ in range(rng.randint(0, 4)):
+        owner = rng.choice(owners)
+        if after[owner]:
+            index = rng.randrange(len(after[owner]))
+            after[owner][index] = rng.choice([*hosts, None, *plan.scenario.failed_hosts])
+    placement = {o: tuple(h) for o, h in after.items()}
+    moves = list(moves_between(plan.before, placement))
+    if rng.random() < 0.3:
+        moves = list(plan.moves)  # the moves of the plan before it was broken
+    elif moves and rng.random() < 0.3:
+        moves.pop(rng.randrange(len(moves)))
+    waiting = list(plan.waiting)
+    if rng.random() < 0.2:
+        owner = rng.choice(owners)
+        if placement[owner]:
+            waiting.append(f"{owner}/{rng.randrange(len(placement[owner]))}")
+    extra = dict(plan.extra)
+    sites = extra.get("backups")
+    if isinstance(sites, dict) and sites and rng.random() < 0.4:
+        sites = dict(sites)
+        db = rng.choice(sorted(sites))
+        dcs = [dc.id for dc in platform.datacenters]
+        sites[db] = tuple(rng.choice([*dcs, None]) for _ in range(3))
+        extra["backups"] = sites
+    return Plan(
+        status=Status.FEASIBLE,
+        scenario=plan.scenario,
+        before=plan.before,
+        placement=placement,
+        moves=tuple(moves),
+        waiting=tuple(dict.fromkeys(waiting)),
+        extra=extra,
+    )
+
+
+def _host_loss(platform: Platform, rng: random.Random) -> Plan:
+    """A planned loss of one or two hosts (best effort, so that a plan exists)."""
+    down = rng.sample([h.id for h in platform.hosts], rng.randint(1, 2))
+    return plan_host_failure(platform, down, best_effort=True, seed=0, workers=1)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), hosts=st.integers(4, 10))
+def test_scoped_certificate_refutes_what_the_whole_one_refutes(seed: int, hosts: int) -> None:
+    try:
+        platform = generate_platform(hosts, hosts * 2, hosts // 2, datacenters=3, seed=seed)
+    except GenerationError:
+        reject()  # too few hosts of a role for the apps drawn
+    rng = random.Random(seed)
+    plan = _host_loss(platform, rng)
+    if not plan.status.has_plan:
+        reject()
+    for _ in range(4):
+        broken = _broken(platform, plan, rng)
+        assert _verdicts(*scoped(platform, broken)) == _verdicts(platform, broken)
+
+
+def test_scoped_certificate_on_imperfect_platforms() -> None:
+    """Inherited violations (an over-full host, a pair on one host, replicas too close) are
+    no refutation in either; what a plan breaks where it touches is one in both."""
+    names = (
+        "overfull_host_receives_nothing",
+        "two_containers_one_host_get_no_third",
+        "backup_replicas_too_close_inherited",
+    )
+    refuted = 0
+    for name in names:
+        platform = load_platform(DATA / f"{name}.yaml")
+        for seed in range(12):
+            rng = random.Random(seed)
+            plan = _host_loss(platform, rng)
+            if not plan.status.has_plan:
+                continue
+            broken = _broken(platform, plan, rng)
+            whole = _verdicts(platform, broken)
+            assert _verdicts(*scoped(platform, broken)) == whole
+            refuted += isinstance(whole, list) or not all(whole.values())
+    assert refuted > 0  # the broken plans do break something
+
+
+def test_a_host_loss_is_certified_on_a_small_part_of_a_large_platform() -> None:
+    """On 200 hosts, losing one keeps fewer than half the apps in the scoped certificate, and
+    the invariants proved are the whole certificate's."""
+    platform = generate_platform(200, 1200, 60, datacenters=3, seed=3)
+    host = platform.placement[platform.apps[0].id][0]
+    assert host is not None
+    plan = plan_host_failure(platform, [host], seed=0, workers=1)
+    cut, _ = scoped(platform, plan)
+    assert len(cut.apps) < len(platform.apps) / 2
+    assert certify_plan_invariants(platform, plan) == certify_plan_invariants(
+        platform, plan, whole=True
+    )
+    assert {u.rpartition("/")[0] for u in (m.unit for m in plan.moves)} <= (
+        {a.id for a in cut.apps} | {d.id for d in cut.databases}
+    )
+
+
+def test_a_plan_from_another_placement_is_certified_whole() -> None:
+    platform = generate_platform(8, 16, 4, datacenters=2, seed=1)
+    moved = {o: tuple(reversed(h)) for o, h in platform.placement.items()}
+    plan = Plan(Status.FEASIBLE, Scenario(), before=moved, placement=moved)
+    assert touched(platform, plan) is None
+    assert scoped(platform, plan) == (platform, plan)
+
+
+def test_a_figure_broken_only_where_the_plan_does_not_touch_is_refuted_in_both() -> None:
+    """The policy's data loss for one engine and class is over its target, and no database the
+    plan touches has that engine and class: both certificates refute ``data-loss`` (the cut
+    keeps one database per engine and class)."""
+    platform = generate_platform(60, 240, 40, datacenters=3, seed=5)
+    host = platform.placement[platform.apps[0].id][0]
+    assert host is not None
+    plan = plan_host_failure(platform, [host], seed=0, workers=1)
+    plan = replace(plan, extra={**plan.extra, "backups": dict(platform.backups)})
+    found = touched(platform, plan)
+    assert found is not None
+    near = {(d.engine, d.service_class) for d in platform.databases if d.id in found.owners}
+    far = [d for d in platform.databases if (d.engine, d.service_class) not in near]
+    assert far
+    policy = replace(
+        platform.policy,
+        rpo_s={**platform.policy.rpo_s, far[0].engine.value: 10**6},
+        rpo_target_s={**platform.policy.rpo_target_s, far[0].service_class.value: 0},
+    )
+    platform = replace(platform, policy=policy)
+    whole = _verdicts(platform, plan)
+    assert whole["data-loss"] is False
+    assert _verdicts(*scoped(platform, plan)) == whole
