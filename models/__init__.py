@@ -2,13 +2,14 @@
 
 The public API for notebooks and library users (every name below is imported on first use)::
 
-    from models import generate_platform, load_platform, save_platform, state_findings
+    from models import generate_platform, load_platform, save_platform
 
     platform = generate_platform(hosts=12, apps=20, databases=6, datacenters=3, seed=1)
     save_platform(platform, "platform.yaml")
-    assert state_findings(load_platform("platform.yaml")) == []
+    same = load_platform("platform.yaml")  # validated: every problem listed, or a Platform
 
-``planner`` re-exports the names most scripts need, with the planners.
+``planner`` re-exports the names most scripts need, with the planners and the rule catalogue
+(``state_findings``: every rule a platform's state breaks).
 """
 
 from __future__ import annotations
@@ -62,8 +63,6 @@ if TYPE_CHECKING:
         capacity_findings,
         effective_capacity,
         host_usage,
-        placement_findings,
-        state_findings,
     )
     from models.tianchi import import_tianchi
     from models.topology import Topology
@@ -107,11 +106,9 @@ _EXPORTS: dict[str, str] = {
     "import_tianchi": "models.tianchi",
     "load_platform": "models.io",
     "parse_platform": "models.io",
-    "placement_findings": "models.rules",
     "platform_to_dict": "models.io",
     "reference_platform": "models.reference",
     "save_platform": "models.io",
-    "state_findings": "models.rules",
 }
 
 __all__ = [
@@ -151,11 +148,9 @@ __all__ = [
     "import_tianchi",
     "load_platform",
     "parse_platform",
-    "placement_findings",
     "platform_to_dict",
     "reference_platform",
     "save_platform",
-    "state_findings",
 ]
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from models.generate import generate_platform
     from models.io import load_platform, save_platform
     from models.reference import build_examples, reference_platform
-    from models.rules import Finding, state_findings
+    from models.rules import Finding
     from planner import plots
     from planner.audit import (
         AuditResult,
@@ -96,6 +96,7 @@ if TYPE_CHECKING:
     )
     from planner.report import SCENARIO_COLUMNS, headroom_sentence, render_report, scenario_rows
     from planner.rpo import FailureClass, RpoRow, rpo_report
+    from planner.rules.catalogue import state_findings
     from planner.runbook import kubectl_runbook, markdown_runbook, write_runbook
     from planner.sweep import enumerate_scenarios, run_sweep
     from planner.verify import (
@@ -202,7 +203,7 @@ _EXPORTS: dict[str, str] = {
     "run_sweep": "planner.sweep",
     "save_platform": "models.io",
     "scenario_rows": "planner.report",
-    "state_findings": "models.rules",
+    "state_findings": "planner.rules.catalogue",
     "verify_platform": "planner.verify:certify",
     "write_runbook": "planner.runbook",
 }

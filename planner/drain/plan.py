@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,7 +17,7 @@ from planner.drain.result import DrainDefect, DrainPlan, Overload, Utilisation, 
 from planner.failover import transfer_s
 from planner.failure import UnknownHostError, follow_primaries, plan_scenario
 from planner.objective import Weights
-from planner.placement import BuiltPlacement, ObjectiveTerm
+from planner.placement import BuiltPlacement
 from planner.plan import Move, Plan, Scenario, Status
 from planner.quorum import app_min_up, may_be_away, quorum
 
@@ -223,16 +223,35 @@ class _Params:
     certify: bool
 
 
-def _drained_later_term(later: frozenset[str]) -> ObjectiveTerm:
+@dataclass(frozen=True)
+class _DrainedLaterTerm:
     """An objective term: each unit landing on a host a later wave drains moves twice, and
     costs what a move costs the placement engine."""
 
-    def term(built: BuiltPlacement) -> tuple[str, int, Any]:
-        host_ids = built.problem.situ.index.host_ids
-        expr = sum(v for (_, h), v in built.land.items() if host_ids[h] in later)
-        return "drained_later", Weights().moves, expr
+    later: frozenset[str]
+    name: str = "drained_later"
+    weight: int = Weights().moves
 
-    return term
+    def __call__(self, built: BuiltPlacement) -> tuple[str, int, Any]:
+        host_ids = built.problem.situ.index.host_ids
+        expr = sum(v for (_, h), v in built.land.items() if host_ids[h] in self.later)
+        return self.name, self.weight, expr
+
+    def value(
+        self,
+        platform: Platform,
+        before: Placement,
+        after: Placement,
+        down: Collection[str],
+        unplaced: Collection[str],
+    ) -> int:
+        """The units that land (move or start) on a host drained by a later wave."""
+        return sum(
+            1
+            for owner, hosts in after.items()
+            for i, host in enumerate(hosts)
+            if host in self.later and (before.get(owner, ())[i : i + 1] or (None,))[0] != host
+        )
 
 
 def _plan_wave(
@@ -247,7 +266,7 @@ def _plan_wave(
         seed=params.seed,
         workers=params.workers,
         time_limit=params.time_limit,
-        extra_terms=(_drained_later_term(later),) if later else (),
+        extra_terms=(_DrainedLaterTerm(later),) if later else (),
     )
     if plan.status.has_plan:
         plan = follow_primaries(platform, plan, seed=params.seed, time_limit=params.time_limit)

@@ -14,17 +14,17 @@ nothing. The plan is checked and certified on the degraded platform.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.rules import Rule, capacity_findings
 from planner.certify import certify_plan
 from planner.failure import follow_primaries, inherited_findings, plan_scenario
 from planner.failures.degraded import DEGRADED, degraded_platform, degraded_target
 from planner.objective import SCALE
-from planner.placement import BuiltPlacement, ObjectiveTerm
+from planner.placement import BuiltPlacement
 from planner.plan import Plan, Scenario, moves_between
 
 __all__ = ["degraded_scenario", "describe", "plan_degraded"]
@@ -41,21 +41,42 @@ def degraded_scenario(kept: Mapping[str, float]) -> Scenario:
     return Scenario(DEGRADED.name, tuple(degraded_target(h, s) for h, s in kept.items()))
 
 
-def _stay_term(home: Mapping[str, frozenset[str]]) -> ObjectiveTerm:
+@dataclass(frozen=True)
+class _StayTerm:
     """An objective term: each unit handed back to the engine that does not land on its own
     host (owner -> the degraded hosts it ran on) is a move, at :data:`MOVE_WEIGHT`."""
 
-    def term(built: BuiltPlacement) -> tuple[str, int, Any]:
+    home: Mapping[str, frozenset[str]]
+    name: str = "degraded_moves"
+    weight: int = MOVE_WEIGHT
+
+    def __call__(self, built: BuiltPlacement) -> tuple[str, int, Any]:
         index = built.problem.situ.index
         expr = sum(
             v
             for (o, h), v in built.land.items()
-            if index.host_ids[h] not in home.get(index.owner_ids[o], frozenset())
-            and index.owner_ids[o] in home
+            if index.host_ids[h] not in self.home.get(index.owner_ids[o], frozenset())
+            and index.owner_ids[o] in self.home
         )
-        return "degraded_moves", MOVE_WEIGHT, expr
+        return self.name, self.weight, expr
 
-    return term
+    def value(
+        self,
+        platform: Platform,
+        before: Placement,
+        after: Placement,
+        down: Collection[str],
+        unplaced: Collection[str],
+    ) -> int:
+        """The units of the handed-back owners that landed (were not placed before) on a host
+        other than one of their own degraded hosts."""
+        landed = 0
+        for owner, homes in self.home.items():
+            old, new = before.get(owner, ()), after.get(owner, ())
+            for i, host in enumerate(new):
+                if host is not None and (i >= len(old) or old[i] is None) and host not in homes:
+                    landed += 1
+        return landed
 
 
 def plan_degraded(
@@ -100,7 +121,7 @@ def plan_degraded(
         seed=seed,
         workers=workers,
         time_limit=time_limit,
-        extra_terms=(_stay_term(home),) if home else (),
+        extra_terms=(_StayTerm(home),) if home else (),
     )
     placement = plan.placement if plan.status.has_plan else degraded.placement
     moves = moves_between(degraded.placement, placement) if plan.status.has_plan else ()

@@ -33,7 +33,6 @@ from planner.failover import (
     Source,
     apps_with_database_downtime,
     database_outcome,
-    outcome_records,
 )
 from planner.failure import keep_waiting_units, plan_scenario, serving_plan
 from planner.failures.partition import PARTITION, cut_off_hosts
@@ -188,7 +187,7 @@ def plan_partition(
         sides[db.id] = record
     plan = replace(
         plan,
-        databases=outcome_records(outcomes),
+        databases=tuple(o.rounded() for o in outcomes),
         apps=apps_with_database_downtime(platform, plan.apps, outcomes),
         explanation=(
             *plan.explanation,
@@ -225,7 +224,7 @@ def check_partition(platform: Platform, plan: Plan) -> list[str]:
     out = []
     info = plan.extra.get("partition") or {}
     cut = cut_off_hosts(platform, info.get("cut_off", ()))
-    actions = {str(d.get("id")): d.get("action") for d in plan.databases}
+    actions = {d.id: d.action for d in plan.databases}
     for db_id, record in (info.get("databases") or {}).items():
         db = platform.database_by_id.get(db_id)
         if db is None:
@@ -248,7 +247,7 @@ def check_partition(platform: Platform, plan: Plan) -> list[str]:
             on_cut = host in cut
             if host is not None and on_cut != (side == CUT_OFF):
                 out.append(f"database {db_id}: serving primary {host} is not on the {side} side")
-        if actions.get(db_id) == Action.FAILOVER.value:
+        if actions.get(db_id) is Action.FAILOVER:
             after = plan.placement.get(db_id, ())
             if not after or after[0] is None or after[0] in cut:
                 out.append(f"database {db_id} fails over, but its node 0 is not on the rest's side")

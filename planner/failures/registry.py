@@ -18,8 +18,7 @@ from planner.failures.region import REGION
 
 #: Every registered kind, by name.
 KINDS: dict[str, FailureKind] = {
-    k.name: k
-    for k in (HOST, DATACENTER, RACK, POWER, REGION, DEGRADED, FRACTION, PARTITION, DRAIN)
+    k.name: k for k in (HOST, DATACENTER, RACK, POWER, REGION, DEGRADED, FRACTION, PARTITION, DRAIN)
 }
 
 #: The kinds ``drplan audit`` sweeps unless told (``--kinds``).

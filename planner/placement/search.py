@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.cpsat import (
     PLACEMENT_SECONDS_PER_UNIT,
