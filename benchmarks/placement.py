@@ -51,7 +51,7 @@ from planner.objective import Weights, objective_terms
 from planner.placement import PlatformIndex, SolveParams, place
 from planner.placement import search as placement_search
 from planner.plan import Plan, Scenario, Status, moves_between
-from planner.search.platform import LevelParams
+from planner.search import platform as search_platform
 
 #: Large losses as before the search layer: greedy + CP-SAT batches, no annealing.
 BEFORE = "drplan before (greedy + batches)"
@@ -132,7 +132,7 @@ def drplan(
     CP-SAT batches, no level search)."""
     levels = placement_search.LEVELS
     if not anneal:
-        placement_search.LEVELS = LevelParams(attempts=0)
+        placement_search.LEVELS = search_platform.LevelParams(attempts=0)
     try:
         params = SolveParams(seed=0, workers=1, time_limit=time_limit, wall_clock=True)
         result = place(platform, scenario, params=params)

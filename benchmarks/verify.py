@@ -39,8 +39,8 @@ from models.entities import Platform
 from models.generate import generate_platform
 from models.reference import reference_platform
 from models.rules import capacity_findings
+from planner import placement_findings, state_findings
 from planner.plan import Plan, Scenario, Status, moves_between
-from planner.rules.catalogue import placement_findings, state_findings
 from planner.verify import (
     certify,
     certify_plan_invariants,

@@ -96,7 +96,7 @@ if TYPE_CHECKING:
     )
     from planner.report import SCENARIO_COLUMNS, headroom_sentence, render_report, scenario_rows
     from planner.rpo import FailureClass, RpoRow, rpo_report
-    from planner.rules.catalogue import state_findings
+    from planner.rules.catalogue import placement_findings, state_findings
     from planner.runbook import kubectl_runbook, markdown_runbook, write_runbook
     from planner.sweep import enumerate_scenarios, run_sweep
     from planner.verify import (
@@ -203,6 +203,7 @@ _EXPORTS: dict[str, str] = {
     "run_sweep": "planner.sweep",
     "save_platform": "models.io",
     "scenario_rows": "planner.report",
+    "placement_findings": "planner.rules.catalogue",
     "state_findings": "planner.rules.catalogue",
     "verify_platform": "planner.verify:certify",
     "write_runbook": "planner.runbook",
@@ -280,6 +281,7 @@ __all__ = [
     "objective_of",
     "objective_terms",
     "place",
+    "placement_findings",
     "plan_backups",
     "plan_datacenter_failure",
     "plan_first_placement",

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Defect",
+    "DrainDefect",
     "DrplanError",
     "EncodingError",
     "GenerationError",
@@ -39,6 +40,7 @@ __all__ = [
     "KubernetesInputError",
     "ModelInvalid",
     "OutputError",
+    "PartitionDefect",
     "PlanDefect",
     "PlanFileError",
     "PlatformFileError",
@@ -142,6 +144,28 @@ class PlanDefect(Defect):
 
     def lines(self) -> list[str]:
         return [str(f) for f in self.findings] + [f"z3: {v}" for v in self.violations]
+
+
+class DrainDefect(PlanDefect):
+    """A drain that breaks its own rules (``planner.drain.check_drain``): a bug in drplan."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__([])
+
+    def lines(self) -> list[str]:
+        return [f"drain: {p}" for p in self.problems]
+
+
+class PartitionDefect(PlanDefect):
+    """A partition plan that breaks the quorum rule (``check_partition``): a bug in drplan."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__([])
+
+    def lines(self) -> list[str]:
+        return [f"partition: {p}" for p in self.problems]
 
 
 class ModelInvalid(Defect, RuntimeError):

@@ -4,26 +4,15 @@ utilisation, and what would overload when a wave does not fit."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from models.entities import BackupSites, Placement
-from planner.certify import PlanDefect
+from planner.exceptions import DrainDefect
 from planner.plan import Move, Plan, Status
 
 __all__ = ["DrainDefect", "DrainPlan", "Overload", "Utilisation", "Wave"]
-
-
-class DrainDefect(PlanDefect):
-    """A drain that breaks its own rules (:func:`check_drain`): a bug in drplan."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__([])
-
-    def lines(self) -> list[str]:
-        return [f"drain: {p}" for p in self.problems]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from dataclasses import replace
 from typing import Any
 
 from models.entities import Database, Platform
-from planner.certify import PlanDefect, certify_plan
+from planner.certify import certify_plan
+from planner.exceptions import PartitionDefect
 from planner.failover import (
     Action,
     DatabaseOutcome,
@@ -56,17 +57,6 @@ log = logging.getLogger(__name__)
 REST = "rest"
 CUT_OFF = "cut-off"
 NO_SIDE = "none"
-
-
-class PartitionDefect(PlanDefect):
-    """A partition plan that breaks the quorum rule (:func:`check_partition`): a bug."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__([])
-
-    def lines(self) -> list[str]:
-        return [f"partition: {p}" for p in self.problems]
 
 
 def partition_scenario(platform: Platform, datacenters: Sequence[str]) -> Scenario:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from models.entities import Placement, Platform
 from planner.cpsat import PLACEMENT_SECONDS_PER_UNIT, Budget, SolveParams
 from planner.objective import Weights
+from planner.placement import search as _search
 from planner.placement.bounds import Bounds, lower_bounds
 from planner.placement.explain import explain_infeasible
 from planner.placement.greedy import eligible, greedy_place
@@ -218,7 +219,12 @@ def place(
             situ, greedy, bounds, weights, params, start
         )
         build_s += batch_build_s
-        return finish(Status.FEASIBLE, landed, {}, "greedy + annealing + cp-sat batches", bound)
+        method = (
+            "greedy + annealing + cp-sat batches"
+            if _search.LEVELS.attempts
+            else "greedy + cp-sat batches"
+        )
+        return finish(Status.FEASIBLE, landed, {}, method, bound)
 
     candidates, complete = candidate_hosts(
         situ, params, allow_moves, greedy if greedy.complete else None

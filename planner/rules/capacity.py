@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import z3
-from ortools.sat.python import cp_model
 
 from models.entities import Platform
 from models.rules import Finding, Rule, capacity_findings, capacity_milli, milli
@@ -17,8 +16,18 @@ from planner.verify.encoding import Encoding, UnitVar
 from planner.verify.invariants import Clause, Describe, Formula, Invariant, Scope, nothing_on, value
 
 if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
     from planner.placement.model import BuiltPlacement
     from planner.verify.rulecheck import SmallPlatforms
+
+
+def _linear() -> Any:
+    """CP-SAT's linear expressions, imported when a model is built (the catalogue loads no
+    solver)."""
+    from ortools.sat.python import cp_model
+
+    return cp_model.LinearExpr
 
 
 def findings(state: State) -> Iterable[Finding]:
@@ -126,7 +135,7 @@ def add_capacity(built: BuiltPlacement) -> None:
             terms = [(v, index.size[o][r]) for o, v in incoming[h] if index.size[o][r]]
             if not terms:
                 continue
-            expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            expr = _linear().weighted_sum([v for v, _ in terms], [c for _, c in terms])
             literal = built.literal(f"{RuleGroup.CAPACITY}[{resource}]")
             room = index.cap[h][r] - p.fixed_used[h][r]
             enforce(built.model.add(expr <= room), literal)
@@ -143,7 +152,7 @@ def _add_clearing(
         terms = [(v, index.size[o][r]) for o, v in incoming if index.size[o][r]]
         room = index.cap[h][r] - p.fixed_used[h][r]
         if terms:
-            expr = cp_model.LinearExpr.weighted_sum([v for v, _ in terms], [c for _, c in terms])
+            expr = _linear().weighted_sum([v for v, _ in terms], [c for _, c in terms])
             built.model.add(expr <= room).only_enforce_if(cleared)
         elif room < 0:
             built.model.add(cleared == 0)

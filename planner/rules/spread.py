@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import z3
-from ortools.sat.python import cp_model
 
 from models.entities import Platform
 from models.rules import Finding, Rule, spread_findings
@@ -17,6 +16,8 @@ from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope, unit_hosts
 
 if TYPE_CHECKING:
+    from ortools.sat.python import cp_model
+
     from planner.placement.model import BuiltPlacement
     from planner.verify.rulecheck import SmallPlatforms
 

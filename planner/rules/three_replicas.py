@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from models.rules import Finding, Rule
-from planner import backups
 from planner.rules import backup
 from planner.rules.base import Absent, CpSat, RuleDefinition, State
 from planner.verify import terms as t
@@ -37,6 +37,14 @@ def invariant(enc: Encoding) -> Formula:
     return Formula(tuple(clauses))
 
 
+def add_every_database_placed(built: Any) -> None:
+    """The backup model's builder (``planner.backups``), imported when a model is built so that
+    reading the catalogue loads no solver."""
+    from planner.backups import add_every_database_placed as add
+
+    add(built)
+
+
 RULE = RuleDefinition(
     rule=Rule.BACKUP_MISSING,
     scope=Scope.BACKUPS,
@@ -46,7 +54,7 @@ RULE = RuleDefinition(
     invariant=Invariant("three-replicas", Scope.BACKUPS, invariant),
     explain=Absent(backup.NO_PLACEMENT),
     # Every database gets one (replica 2, replica 3) pair, of distinct sites by construction.
-    cpsat=CpSat("placed", backups.add_every_database_placed),
+    cpsat=CpSat("placed", add_every_database_placed),
     candidates=Absent("the backup model's pairs are of distinct sites, other than replica 1's"),
     headroom=Absent(backup.NO_PLACEMENT),
     small=Absent("the small-platform model has no backups"),

@@ -155,7 +155,7 @@ def predict(incident: Incident, platform: Platform | None = None) -> Prediction:
         # The hosts' apps and databases, as a host loss has them (containers restart elsewhere,
         # business databases fail over, the others wait for the host: rebooted or repaired).
         lost_set = frozenset(lost)
-        own += list(app_impacts(platform, Scenario(failed_hosts=tuple(lost)), True))
+        own += list(app_impacts(platform, Scenario("host", tuple(lost)), True))
         rebooted = bool(scenario.get("reboot"))
         for db in platform.databases:
             if not any(h in lost_set for h in platform.hosts_of(db.id) if h):

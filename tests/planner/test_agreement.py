@@ -166,5 +166,5 @@ def test_audit_and_fail_agree_through_platform_services():
     scenarios = enumerate_scenarios(platform, 1)
     assert_agree(platform, list(scenarios))
     context = prepare_audit(platform, SETTINGS)
-    outcome = evaluate_scenario(context, Scenario(failed_hosts=("h1",)))
+    outcome = evaluate_scenario(context, Scenario("host", ("h1",)))
     assert {a.id for a in outcome.apps_down} == {"dns-resolver", "router", "shop"}

@@ -40,7 +40,7 @@ def _broken(platform: Platform, plan: Plan, rng: random.Random) -> Plan:
         owner = rng.choice(owners)
         if after[owner]:
             index = rng.randrange(len(after[owner]))
-            after[owner][index] = rng.choice([*hosts, None, *plan.scenario.failed_hosts])
+            after[owner][index] = rng.choice([*hosts, None, *plan.scenario.targets])
     placement = {o: tuple(h) for o, h in after.items()}
     moves = list(moves_between(plan.before, placement))
     if rng.random() < 0.3:

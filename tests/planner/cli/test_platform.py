@@ -532,8 +532,10 @@ def test_nearest_ids_prefer_the_closest_length() -> None:
 
 
 def test_validate_loads_no_solver_and_no_graph_library(tmp_path: Path) -> None:
-    """``drplan validate`` reads, checks and prints: it imports neither Z3, OR-Tools nor
-    NetworkX (each costs a noticeable part of a second of start-up)."""
+    """``drplan validate`` reads, checks and prints: it imports neither OR-Tools (0.8 s of
+    start-up, pandas with it) nor NetworkX (0.3 s). Z3 (0.15 s) is loaded: the rule catalogue,
+    the one list of rules validate enumerates, holds each rule's Z3 invariant beside its
+    findings."""
     import subprocess
     import sys
 
@@ -544,7 +546,7 @@ def test_validate_loads_no_solver_and_no_graph_library(tmp_path: Path) -> None:
         f"    main(['validate', {str(TWO_PARIS)!r}])\n"
         "except SystemExit as done:\n"
         "    assert done.code == 0, done.code\n"
-        "heavy = sorted({'z3', 'ortools', 'networkx', 'dask', 'matplotlib'} & set(sys.modules))\n"
+        "heavy = sorted({'ortools', 'networkx', 'dask', 'matplotlib'} & set(sys.modules))\n"
         "print('heavy:' + ','.join(heavy))\n"
     )
     done = subprocess.run(

@@ -26,7 +26,7 @@ from planner.failures.partition_plan import (
     check_partition,
     plan_partition,
 )
-from planner.plan import Plan, Scenario
+from planner.plan import Action, Plan, Scenario
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -49,7 +49,7 @@ def _sides(plan: Plan) -> dict[str, Any]:
 
 
 def _action(plan: Plan, db: str) -> str:
-    return next(str(d["action"]) for d in plan.databases if d["id"] == db)
+    return next(str(d.action) for d in plan.databases if d.id == db)
 
 
 def test_exactly_half_on_each_side_fails_over_nowhere(dc_a_cut: Plan) -> None:
@@ -125,7 +125,8 @@ def test_the_quorum_check_refutes_a_failover_without_majority(
     dc_a_cut: Plan, every_case: Platform
 ) -> None:
     databases = tuple(
-        {**d, "action": "failover"} if d["id"] == "pg-business" else d for d in dc_a_cut.databases
+        replace(d, action=Action.FAILOVER) if d.id == "pg-business" else d
+        for d in dc_a_cut.databases
     )
     forged = replace(dc_a_cut, databases=databases)
     problems = check_partition(every_case, forged)

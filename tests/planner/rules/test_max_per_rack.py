@@ -93,7 +93,7 @@ def _moved(platform: Platform, hosts: tuple[str, ...]) -> Plan:
     after = {**platform.placement, "shop-web": hosts}
     return Plan(
         Status.FEASIBLE,
-        Scenario(failed_hosts=("h1",)),
+        Scenario("host", ("h1",)),
         platform.placement,
         after,
         moves=tuple(moves_between(platform.placement, after)),
@@ -123,7 +123,7 @@ def test_explain_infeasible_names_the_rack(rack_full: Platform) -> None:
     assert plan.status is Status.INFEASIBLE
     said = " ".join(plan.explanation)
     assert "at most 2" in said and "rack r2 of dc-a" in said, said
-    explanation = explain_infeasible(rack_full, Scenario(failed_hosts=("h1",)))
+    explanation = explain_infeasible(rack_full, Scenario("host", ("h1",)))
     assert explanation.status is Status.INFEASIBLE
     sentences = [c.sentence for c in explanation.conflicts]
     assert "app shop-web runs at most 2 container(s) in rack r2 of dc-a (max_per_rack)" in sentences

@@ -53,9 +53,9 @@ def losses(draw: st.DrawFn) -> tuple[Platform, Scenario]:
             spread.append(replace(app, spread=len(dcs)) if len(dcs) >= 2 else app)
         platform = replace(platform, apps=tuple(spread))
     if datacenters > 1 and draw(st.booleans()):
-        return platform, Scenario(failed_datacenters=(platform.hosts[0].datacenter,))
+        return platform, Scenario("datacenter", (platform.hosts[0].datacenter,))
     lost = draw(st.lists(st.sampled_from([h.id for h in platform.hosts]), min_size=1, max_size=3))
-    return platform, Scenario(failed_hosts=tuple(dict.fromkeys(lost)))
+    return platform, Scenario("host", tuple(dict.fromkeys(lost)))
 
 
 def _plan(platform: Platform, scenario: Scenario, placement) -> Plan:  # type: ignore[no-untyped-def]
@@ -159,7 +159,7 @@ def test_a_third_of_500_hosts_lost_reaches_the_bound() -> None:
     """At 500 hosts, a datacenter lost (3,339 units): the greedy plan is 1.7 % above the
     bound; the level search reaches it (optimal), within a fixed proposal budget."""
     platform = generate_platform(500, round(20 * 500 / 3.4), 50, datacenters=3, seed=1)
-    scenario = Scenario(failed_datacenters=(platform.datacenters[0].id,))
+    scenario = Scenario("datacenter", (platform.datacenters[0].id,))
     situ = situation(PlatformIndex.of(platform), scenario.down_hosts(platform))
     bounds = lower_bounds(situ, 0)
     greedy = greedy_place(situ)
