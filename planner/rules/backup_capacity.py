@@ -15,12 +15,12 @@ def findings(state: State) -> Iterable[Finding]:
     return backup.findings_of(state, Rule.BACKUP_CAPACITY)
 
 
-def add_site_capacity(built: Any) -> None:
+def add_site_capacity(*args: Any, **kwargs: Any) -> None:
     """The backup model's builder (``planner.backups``), imported when a model is built so that
     reading the catalogue loads no solver."""
     from planner.backups import add_site_capacity as add
 
-    add(built)
+    add(*args, **kwargs)
 
 
 RULE = RuleDefinition(

@@ -37,12 +37,12 @@ def invariant(enc: Encoding) -> Formula:
     return Formula(tuple(clauses))
 
 
-def add_every_database_placed(built: Any) -> None:
+def add_every_database_placed(*args: Any, **kwargs: Any) -> None:
     """The backup model's builder (``planner.backups``), imported when a model is built so that
     reading the catalogue loads no solver."""
     from planner.backups import add_every_database_placed as add
 
-    add(built)
+    add(*args, **kwargs)
 
 
 RULE = RuleDefinition(
