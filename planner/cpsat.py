@@ -6,12 +6,16 @@ A time limit is the seconds the user is willing to wait for a solve. :meth:`Solv
 turns it into a budget of CP-SAT deterministic time (calibrated per model family so that the
 search ends near the limit on a 2-core machine), so that the same file, seed and worker count
 give the same answer however busy the machine is; wall time is only a safety net, at
-``WALL_SAFETY`` times the limit.
+``WALL_SAFETY`` times the limit (the environment's ``DRPLAN_WALL_SAFETY`` sets another factor,
+or ``off``: no wall cut at all, so that nothing but the file, seed and workers decides an answer;
+the test suite runs so).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +31,24 @@ log = logging.getLogger(__name__)
 #: How far wall time may exceed a time limit before a search budgeted in deterministic time is
 #: cut (a machine far slower or busier than the one the budgets were calibrated on).
 WALL_SAFETY = 4.0
+
+
+def wall_safety() -> float:
+    """The wall-clock safety factor in force: ``DRPLAN_WALL_SAFETY`` (a positive number, or
+    ``off``/``0`` for none: infinite) or :data:`WALL_SAFETY`."""
+    given = os.environ.get("DRPLAN_WALL_SAFETY", "").strip().lower()
+    if not given:
+        return WALL_SAFETY
+    if given in ("off", "0", "none"):
+        return math.inf
+    try:
+        factor = float(given)
+    except ValueError:
+        log.warning("DRPLAN_WALL_SAFETY=%r is not a number: using %g", given, WALL_SAFETY)
+        return WALL_SAFETY
+    return factor if factor > 0 else math.inf
+
+
 #: Wall seconds one unit of CP-SAT deterministic time takes on 2 cores, per model family: the
 #: placement models (measured on the reference platform's datacenter loss: 3.9 s per unit), the
 #: backup-site and headroom models (taken as one second per unit when they were made repeatable).
@@ -81,14 +103,14 @@ class SolveParams:
     def budget(self, seconds_per_unit: float) -> Budget:
         """The one conversion of the time limit: ``time_limit / seconds_per_unit`` units of
         deterministic time (``seconds_per_unit``: the wall seconds one unit takes on the model
-        family's models on a 2-core machine), and wall time cut at ``WALL_SAFETY`` times the
-        limit; with ``wall_clock``, wall time cut at the limit."""
+        family's models on a 2-core machine), and wall time cut at :func:`wall_safety` times the
+        limit (never, when it is off); with ``wall_clock``, wall time cut at the limit."""
         if self.wall_clock:
             return Budget(self.deterministic_time, self.time_limit)
         units = self.deterministic_time
         if units is None:
             units = self.time_limit / seconds_per_unit
-        return Budget(units, WALL_SAFETY * self.time_limit)
+        return Budget(units, wall_safety() * self.time_limit)
 
 
 def new_solver(

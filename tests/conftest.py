@@ -3,10 +3,17 @@ each loaded once per session (platforms are immutable, so sharing one is safe)."
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from models import Platform, load_platform, reference_platform
 from tests import DATA, EXAMPLES
+
+# Tests never depend on wall-clock limits: every solve is cut by its deterministic budget alone
+# (planner.cpsat.wall_safety), so a loaded machine cannot change an outcome. Subprocesses and
+# sweep workers inherit it.
+os.environ.setdefault("DRPLAN_WALL_SAFETY", "off")
 
 
 @pytest.fixture(scope="session")

@@ -81,7 +81,7 @@ def minimal_conflict(
     the core found so far, still a conflict but perhaps not minimal, is returned.
     """
     limits = params.budget(PLACEMENT_SECONDS_PER_UNIT)
-    end = deadline if deadline is not None else time.perf_counter() + 4 * limits.wall_s
+    end = deadline if deadline is not None else time.perf_counter() + limits.wall_s
     step = SolveParams(time_limit=min(params.time_limit, 5.0), wall_clock=params.wall_clock).budget(
         PLACEMENT_SECONDS_PER_UNIT
     )

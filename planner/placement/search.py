@@ -70,13 +70,14 @@ def large_loss_search(
     annealing's proposal budget is fixed (a run repeats for a seed); compiling its kernel, on
     the first run on a machine, is not counted against the time limit. Returns the landing
     hosts, the bound and the CP-SAT build time."""
+    wall_s = params.budget(PLACEMENT_SECONDS_PER_UNIT).wall_s  # a safety net: proposals decide
     levels = lower_levels(
         situ,
         greedy.landed,
         bounds.balance,
         bounds.pile,
         replace(LEVELS, seed=params.seed),
-        deadline=time.monotonic() + params.time_limit - (time.perf_counter() - start),
+        deadline=time.monotonic() + wall_s - (time.perf_counter() - start),
     )
     log.info(
         "annealing: balance %d, pile %d after %d levels tried, %d proposals, %.2f s "

@@ -3,6 +3,8 @@ neighbourhood-search driver."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from ortools.sat.python import cp_model
 
@@ -28,7 +30,8 @@ from planner.cpsat import (
 from planner.plan import Status
 
 
-def test_a_time_limit_is_the_seconds_to_wait_spent_as_deterministic_time() -> None:
+def test_a_time_limit_is_the_seconds_to_wait_spent_as_deterministic_time(monkeypatch) -> None:
+    monkeypatch.delenv("DRPLAN_WALL_SAFETY", raising=False)  # the product's safety net
     params = SolveParams(time_limit=8.0)
     assert params.budget(PLACEMENT_SECONDS_PER_UNIT) == Budget(2.0, WALL_SAFETY * 8.0)
     assert params.budget(BACKUP_SECONDS_PER_UNIT) == Budget(8.0, WALL_SAFETY * 8.0)
@@ -36,6 +39,17 @@ def test_a_time_limit_is_the_seconds_to_wait_spent_as_deterministic_time() -> No
     # A pinned budget wins; wall-clock mode cuts at the limit itself.
     assert SolveParams(time_limit=8.0, deterministic_time=0.3).budget(4.0) == Budget(0.3, 32.0)
     assert SolveParams(time_limit=8.0, wall_clock=True).budget(4.0) == Budget(None, 8.0)
+
+
+def test_the_wall_safety_net_can_be_set_or_switched_off(monkeypatch) -> None:
+    params = SolveParams(time_limit=8.0)
+    monkeypatch.setenv("DRPLAN_WALL_SAFETY", "10")
+    assert params.budget(4.0) == Budget(2.0, 80.0)
+    monkeypatch.setenv("DRPLAN_WALL_SAFETY", "off")
+    assert params.budget(4.0) == Budget(2.0, math.inf)
+    assert new_solver(params, params.budget(4.0)).parameters.max_time_in_seconds == math.inf
+    monkeypatch.setenv("DRPLAN_WALL_SAFETY", "soon")  # not a number: the default, logged
+    assert params.budget(4.0) == Budget(2.0, WALL_SAFETY * 8.0)
 
 
 def test_the_solver_takes_every_setting_from_the_params_and_the_budget() -> None:
