@@ -1,8 +1,8 @@
 """At most k containers of an app per rack (``max_per_rack: k`` on the app).
 
-A rack is a host's ``rack`` field within its datacenter (``r1`` of ``par-a`` and ``r1`` of
-``par-b`` are two racks: a rack stands in one building). A host without a rack is a rack of its
-own, so the rule asks nothing more of it than anti-affinity does.
+A rack is a host's ``rack`` id, platform-wide, as ``drplan fail rack`` and the audit's single
+points of failure name it (a file gives ``par-a-r3``, not ``r3`` in every datacenter). A host
+without a rack is a rack of its own, so the rule asks nothing more of it than anti-affinity does.
 
 A plan whose starting placement already has more than k containers of the app in some rack
 inherits that (as for every inheritable rule, by app): the checker and the Z3 invariant then
@@ -33,17 +33,16 @@ if TYPE_CHECKING:
 #: The switch literals of the rule in the placement model: ``per-rack[shop-web]``.
 GROUP = "per-rack"
 
-RackKey = tuple[str, str]
+RackKey = str
 
 
 def rack_of(host: Host) -> RackKey:
-    """(datacenter, rack), a host without a rack being a rack of its own."""
-    return (host.datacenter, host.rack if host.rack is not None else f"host {host.id}")
+    """The host's rack id; a host without a rack is a rack of its own (``host h1``)."""
+    return host.rack if host.rack is not None else f"host {host.id}"
 
 
 def rack_name(key: RackKey) -> str:
-    dc, rack = key
-    return f"{rack} (no rack) of {dc}" if rack.startswith("host ") else f"rack {rack} of {dc}"
+    return f"{key} (no rack)" if key.startswith("host ") else f"rack {key}"
 
 
 def limits(platform: Platform) -> dict[str, int]:
@@ -99,7 +98,7 @@ def invariant(enc: Encoding) -> Formula:
             if len(pairs) <= k:
                 continue  # fewer containers may be there than the limit
             expr = t.at_most([lit for _, lit in pairs], [1] * len(pairs), k)
-            subject = f"app {app_id} {key[0]} {key[1]}"
+            subject = f"app {app_id} {key}"
             clauses.append(Clause(subject, expr, _there(enc, pairs, key, k)))
     return Formula(tuple(clauses))
 
@@ -115,9 +114,9 @@ def _there(enc: Encoding, pairs: Sequence[tuple[UnitVar, z3.BoolRef]], key: Rack
 
 
 def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
-    _, app_id, dc, rack = clause.subject.split(" ", 3)
+    _, app_id, rack = clause.subject.split(" ", 2)
     k = limits(platform)[app_id]
-    return f"app {app_id} runs at most {k} container(s) in {rack_name((dc, rack))} (max_per_rack)"
+    return f"app {app_id} runs at most {k} container(s) in {rack_name(rack)} (max_per_rack)"
 
 
 # -- the placement model and the greedy ---------------------------------------------------------

@@ -47,7 +47,7 @@ def test_well_inside_at_and_one_over_the_limit(two_per_rack: Platform) -> None:
     (finding,) = state_findings(over)
     assert finding.rule is Rule.MAX_PER_RACK
     assert finding.message == (
-        "app shop-web has 3 containers in rack r1 of dc-a, at most 2 (max_per_rack)"
+        "app shop-web has 3 containers in rack r1, at most 2 (max_per_rack)"
     )
     # Z3 agrees on all three.
     assert certify(two_per_rack, names=["max-per-rack"]).invariants[0].holds
@@ -67,15 +67,19 @@ def test_a_host_without_a_rack_is_a_rack_of_its_own(two_per_rack: Platform) -> N
     assert certify(one, names=["max-per-rack"]).invariants[0].holds
 
 
-def test_racks_of_two_datacenters_are_two_racks(two_per_rack: Platform) -> None:
-    """r1 of dc-a and r1 of dc-b are not one rack."""
+def test_a_rack_is_its_id_as_fail_rack_takes_it(two_per_rack: Platform) -> None:
+    """Rack ids are platform-wide: hosts given rack r1 are one rack for the rule as for
+    ``drplan fail rack r1``, whatever their datacenters (one truth for both)."""
     data = platform_to_dict(two_per_rack)
     data["datacenters"].append({"id": "dc-b", "name": "B", "lat": 45.0, "lon": 5.0})
     data["hosts"][3]["datacenter"] = "dc-b"
     data["hosts"][3]["rack"] = "r1"
     data["placement"]["shop-web"] = ["h1", "h2", "h4", "h5"]
     platform = parse_platform(data)
-    assert _rules(platform) == []
+    rack_hosts = {h.id for h in platform.hosts if h.rack == "r1"}
+    assert "h4" in rack_hosts
+    assert Scenario("rack", ("r1",)).down_hosts(platform) == rack_hosts
+    assert any("3 containers in rack r1" in f.message for f in state_findings(platform))
 
 
 def test_the_field_is_read_checked_and_written_back(two_per_rack: Platform) -> None:
@@ -122,8 +126,8 @@ def test_explain_infeasible_names_the_rack(rack_full: Platform) -> None:
     plan = plan_host_failure(rack_full, ["h1"])
     assert plan.status is Status.INFEASIBLE
     said = " ".join(plan.explanation)
-    assert "at most 2" in said and "rack r2 of dc-a" in said, said
+    assert "at most 2" in said and "rack r2" in said, said
     explanation = explain_infeasible(rack_full, Scenario("host", ("h1",)))
     assert explanation.status is Status.INFEASIBLE
     sentences = [c.sentence for c in explanation.conflicts]
-    assert "app shop-web runs at most 2 container(s) in rack r2 of dc-a (max_per_rack)" in sentences
+    assert "app shop-web runs at most 2 container(s) in rack r2 (max_per_rack)" in sentences
