@@ -46,9 +46,7 @@ def test_well_inside_at_and_one_over_the_limit(two_per_rack: Platform) -> None:
     over = two_per_rack.with_placement({"shop-web": ("h1", "h2", "h3", "h4"), "batch": ("h5",)})
     (finding,) = state_findings(over)
     assert finding.rule is Rule.MAX_PER_RACK
-    assert finding.message == (
-        "app shop-web has 3 containers in rack r1, at most 2 (max_per_rack)"
-    )
+    assert finding.message == ("app shop-web has 3 containers in rack r1, at most 2 (max_per_rack)")
     # Z3 agrees on all three.
     assert certify(two_per_rack, names=["max-per-rack"]).invariants[0].holds
     assert not certify(over, names=["max-per-rack"]).invariants[0].holds
