@@ -154,6 +154,14 @@ def file_argument() -> Any:
     return click.argument("file", required=False, type=click.Path(dir_okay=False))
 
 
+def file_option() -> Any:
+    """``-f/--file``: the platform file of a command whose arguments are many targets (the file
+    may also come last among them)."""
+    return click.option(
+        "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
+    )
+
+
 def json_option() -> Any:
     """``--json``: machine-readable output on stdout instead of the readable summary."""
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a summary.")

@@ -17,6 +17,7 @@ from planner.cli.common import (
     check_output,
     emit_json,
     fail_bad_input,
+    file_option,
     json_option,
     load_platform_or_exit,
     looks_like_file,
@@ -111,9 +112,7 @@ def print_drain(drain: DrainPlan, console: Console) -> None:
 
 @click.command("drain")
 @click.argument("hosts", nargs=-1, required=True)
-@click.option(
-    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
-)
+@file_option()
 @click.option(
     "--max-parallel",
     type=PARALLEL,

@@ -19,6 +19,7 @@ from planner.certify import PlanDefect
 from planner.cli.common import (
     check_output,
     fail_bad_input,
+    file_option,
     load_platform_or_exit,
     looks_like_file,
     unknown_id_lines,
@@ -103,9 +104,7 @@ def _options(kind: FailureKind) -> list[Decorator]:
         ]
     return [
         click.argument("targets", nargs=-1, required=True, metavar=f"{kind.metavar}... [FILE]"),
-        click.option(
-            "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
-        ),
+        file_option(),
         *common,
         solve_options,
         click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a summary."),

@@ -19,6 +19,7 @@ from planner.cli.common import (
     WORKERS,
     check_output,
     fail_bad_input,
+    file_option,
     json_option,
     load_platform_or_exit,
     looks_like_file,
@@ -86,9 +87,7 @@ def _finish(platform: Platform, plan: Plan, as_json: bool, output: str | None, s
 
 @fail.command("degraded")
 @click.argument("hosts", nargs=-1, required=True, metavar=f"{DEGRADED.metavar}... [FILE]")
-@click.option(
-    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
-)
+@file_option()
 @click.option(
     "--capacity",
     "share",
@@ -175,9 +174,7 @@ def _fraction_lines(platform: Platform, plan: Plan, share: float, seed: int) -> 
 
 @fail.command("fraction")
 @click.argument("targets", nargs=-1, metavar=f"{FRACTION.metavar}... [FILE]")
-@click.option(
-    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
-)
+@file_option()
 @click.option(
     "--share",
     type=Share(),
@@ -297,9 +294,7 @@ def _partition_lines(platform: Platform, plan: Plan) -> list[str]:
 
 @fail.command("partition")
 @click.argument("datacenters", nargs=-1, required=True, metavar=f"{PARTITION.metavar}... [FILE]")
-@click.option(
-    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
-)
+@file_option()
 @solve_options
 @json_option()
 @output_option
@@ -356,9 +351,7 @@ def fail_partition(
 
 @fail.command("drain")
 @click.argument("targets", nargs=-1, required=True, metavar=f"{DRAIN.metavar}... [FILE]")
-@click.option(
-    "-f", "--file", type=click.Path(dir_okay=False), help="Platform file (or give it last)."
-)
+@file_option()
 @click.option(
     "--max-parallel",
     type=PARALLEL,

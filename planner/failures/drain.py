@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 
 from models.entities import Platform
 from planner.failures.base import Answer, Effect
-from planner.failures.fraction import fraction_hosts, fraction_target, parse_fraction_target
+from planner.failures.fraction import (
+    fraction_hosts,
+    fraction_target,
+    is_fraction_target,
+    parse_fraction_target,
+)
 
 if TYPE_CHECKING:
     import z3
@@ -50,11 +55,7 @@ class HostsDrained:
         return tuple(fraction_target(share, seed) for share, seed in AUDIT_DRAINS)
 
     def is_target(self, platform: Platform, target: str) -> bool:
-        try:
-            parse_fraction_target(target)
-        except ValueError:
-            return False
-        return True
+        return is_fraction_target(target)
 
     def effect(self, platform: Platform, targets: Sequence[str]) -> Effect:
         return Effect()  # drained hosts come back: nothing is lost

@@ -85,6 +85,15 @@ def parse_fraction_target(target: str) -> tuple[float, int]:
     return value, int(seed)
 
 
+def is_fraction_target(target: str) -> bool:
+    """Whether ``target`` reads as ``SHARE%@SEED`` (:func:`parse_fraction_target`)."""
+    try:
+        parse_fraction_target(target)
+    except ValueError:
+        return False
+    return True
+
+
 def lost_hosts(platform: Platform, targets: Sequence[str]) -> frozenset[str]:
     """Every host lost by the draws ``targets`` name."""
     out: set[str] = set()
@@ -109,11 +118,7 @@ class FractionLost:
         return tuple(fraction_target(share, seed) for share, seed in AUDIT_DRAWS)
 
     def is_target(self, platform: Platform, target: str) -> bool:
-        try:
-            parse_fraction_target(target)
-        except ValueError:
-            return False
-        return True
+        return is_fraction_target(target)
 
     def effect(self, platform: Platform, targets: Sequence[str]) -> Effect:
         good = [t for t in targets if self.is_target(platform, t)]
