@@ -1,12 +1,16 @@
 """Import Alibaba's 2018 scheduling trace (Tianchi data set B) as a platform.
 
-Machines become hosts (role ``apps``), spread round-robin over the datacenters given; apps keep
+Machines become hosts (role ``apps``), dealt to the datacenters given a whole rack at a time
+(:func:`deal_to_sites`: the trace is one cluster, its split into datacenters is drplan's); apps keep
 their instance count as containers, sized by their mean (or peak) CPU and memory; each
 instance's machine becomes its container's host (instances with no machine stay unplaced). Where
 the trace's
 machine ids match those of Alibaba's machine meta file (``machine_7`` is ``m_7`` there), its two
 levels of failure domain become the host's ``rack`` (failure_domain_1, ~14 machines each) and
-``power`` (failure_domain_2, ~200 machines each), as of the machine's latest time stamp.
+``power`` (failure_domain_2, ~200 machines each), as of the machine's latest time stamp. The two
+levels are not nested in the trace (198 of its 292 racks hold machines of two or more power
+domains), so with racks kept whole a power domain can fall in several datacenters: its part in
+each is a feed of its own there, ``power-17@dc``, as no feed crosses datacenters.
 """
 
 from __future__ import annotations
@@ -77,6 +81,36 @@ def failure_domains(path: Path) -> dict[str, tuple[str | None, str | None]]:
     }
 
 
+def deal_to_sites(
+    machines: Sequence[str],
+    domains: dict[str, tuple[str | None, str | None]],
+    sites: Sequence[str],
+) -> dict[str, str]:
+    """Machine -> site: whole racks at a time (a rack never spans two datacenters), each rack, at
+    its first machine in file order, to the site with the fewest machines so far (the first such
+    site on a tie), and a machine with no rack likewise on its own. With one machine per rack
+    this is the round-robin of the file order."""
+    rack_size: dict[str, int] = defaultdict(int)
+    for machine in machines:
+        rack = domains.get(machine, (None, None))[0]
+        if rack is not None:
+            rack_size[rack] += 1
+    count = dict.fromkeys(sites, 0)
+    rack_site: dict[str, str] = {}
+    site_of: dict[str, str] = {}
+    for machine in machines:
+        rack = domains.get(machine, (None, None))[0]
+        if rack is not None and rack in rack_site:
+            site_of[machine] = rack_site[rack]
+            continue
+        site = min(sites, key=lambda s: count[s])  # min keeps the first on a tie
+        count[site] += 1 if rack is None else rack_size[rack]
+        site_of[machine] = site
+        if rack is not None:
+            rack_site[rack] = site
+    return site_of
+
+
 def import_tianchi(
     data_dir: str | Path,
     sites: Sequence[Site],
@@ -92,7 +126,7 @@ def import_tianchi(
     Parameters
     ----------
     sites
-        The datacenters; machines are dealt to them round-robin in file order.
+        The datacenters; machines are dealt to them a rack at a time (:func:`deal_to_sites`).
     sample
         Use the 300-machine slice instead of the whole trace.
     cpu
@@ -116,16 +150,26 @@ def import_tianchi(
         raise TraceError("at least one datacenter is needed")
     domains = failure_domains(folder / META)
 
-    hosts = []
+    machines = []
     for line, row in enumerate(_rows(machines_path), start=1):
         if len(row) < 3:
             raise TraceError(f"{machines_path}:{line}: expected machine_id,cpu,mem,... (got {row})")
         cores = _number(machines_path, line, row[1])
         mem_gb = _number(machines_path, line, row[2])
-        site = sites[(line - 1) % len(sites)]
-        rack, power = domains.get(row[0], (None, None))
-        capacity = {"cpu": cores, "memory_mb": round(mem_gb * 1024)}
-        hosts.append(Host(row[0], site.id, capacity, Role.APPS, rack=rack, power=power))
+        machines.append((row[0], {"cpu": cores, "memory_mb": round(mem_gb * 1024)}))
+    site_of = deal_to_sites([m for m, _ in machines], domains, [s.id for s in sites])
+    power_sites: dict[str, set[str]] = defaultdict(set)
+    for machine, _ in machines:
+        power = domains.get(machine, (None, None))[1]
+        if power is not None:
+            power_sites[power].add(site_of[machine])
+    hosts = []
+    for machine, capacity in machines:
+        rack, power = domains.get(machine, (None, None))
+        site = site_of[machine]
+        if power is not None and len(power_sites[power]) > 1:
+            power = f"{power}@{site}"  # a feed does not cross datacenters: its part in each
+        hosts.append(Host(machine, site, capacity, Role.APPS, rack=rack, power=power))
     known_hosts = {h.id for h in hosts}
 
     sizes: dict[str, dict[str, float]] = {}

@@ -214,3 +214,39 @@ def test_without_the_meta_file_hosts_have_no_failure_domains(
     (slice_copy / META).unlink()
     platform = import_tianchi(slice_copy, sites)
     assert all(h.rack is None and h.power is None for h in platform.hosts)
+
+
+def test_a_rack_is_dealt_whole_and_a_feed_split_by_datacenter(
+    sites: list[Site], slice_copy: Path
+) -> None:
+    """Six machines in rack 1 and the other 13 with meta rows in racks of their own; power 1
+    spans rack 1 and two machines elsewhere, so it falls in more than one datacenter."""
+    machines = [row[0] for row in _csv(MACHINES)]
+    with_meta = [m for m in machines if m != "machine_400"]
+    rows = []
+    for n, machine in enumerate(with_meta):
+        rack = 1 if n < 6 else 100 + n
+        power = 1 if n < 8 else 2
+        rows.append([machine.replace("machine_", "m_"), "0", str(rack), str(power), "96", "100"])
+    with (slice_copy / META).open("w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    platform = import_tianchi(slice_copy, sites)
+    by_rack: dict[str, set[str]] = {}
+    for host in platform.hosts:
+        if host.rack is not None:
+            by_rack.setdefault(host.rack, set()).add(host.datacenter)
+    assert all(len(dcs) == 1 for dcs in by_rack.values())
+    assert {h.datacenter for h in platform.hosts if h.rack == "rack-1"} == {HOST_SITES[0]}
+    # The rack of six counts whole: the next two sites take the next machines.
+    counts = Counter(h.datacenter for h in platform.hosts)
+    assert max(counts.values()) - min(counts.values()) <= 1
+    rack_1 = {h.power for h in platform.hosts if h.rack == "rack-1"}
+    assert rack_1 == {f"power-1@{HOST_SITES[0]}"}
+    by_feed: dict[str, set[str]] = {}
+    for host in platform.hosts:
+        if host.power is not None:
+            by_feed.setdefault(host.power, set()).add(host.datacenter)
+    assert all(len(dcs) == 1 for dcs in by_feed.values())
+    # power 1 (the first eight machines) spans the three sites: three feeds.
+    assert {p for p in by_feed if p.startswith("power-1@")} == {f"power-1@{s}" for s in HOST_SITES}
+    assert platform.host_by_id["machine_400"].power is None
