@@ -150,7 +150,7 @@ def import_tianchi(
         raise TraceError("at least one datacenter is needed")
     domains = failure_domains(folder / META)
 
-    machines = []
+    machines: list[tuple[str, dict[str, float]]] = []
     for line, row in enumerate(_rows(machines_path), start=1):
         if len(row) < 3:
             raise TraceError(f"{machines_path}:{line}: expected machine_id,cpu,mem,... (got {row})")
@@ -159,17 +159,17 @@ def import_tianchi(
         machines.append((row[0], {"cpu": cores, "memory_mb": round(mem_gb * 1024)}))
     site_of = deal_to_sites([m for m, _ in machines], domains, [s.id for s in sites])
     power_sites: dict[str, set[str]] = defaultdict(set)
-    for machine, _ in machines:
-        power = domains.get(machine, (None, None))[1]
-        if power is not None:
-            power_sites[power].add(site_of[machine])
+    for name, _ in machines:
+        feed = domains.get(name, (None, None))[1]
+        if feed is not None:
+            power_sites[feed].add(site_of[name])
     hosts = []
-    for machine, capacity in machines:
-        rack, power = domains.get(machine, (None, None))
-        site = site_of[machine]
+    for name, capacity in machines:
+        rack, power = domains.get(name, (None, None))
+        site = site_of[name]
         if power is not None and len(power_sites[power]) > 1:
             power = f"{power}@{site}"  # a feed does not cross datacenters: its part in each
-        hosts.append(Host(machine, site, capacity, Role.APPS, rack=rack, power=power))
+        hosts.append(Host(name, site, capacity, Role.APPS, rack=rack, power=power))
     known_hosts = {h.id for h in hosts}
 
     sizes: dict[str, dict[str, float]] = {}
