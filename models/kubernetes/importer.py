@@ -1,7 +1,8 @@
 """A Kubernetes cluster, as ``kubectl`` prints it, as a drplan platform.
 
 - Nodes become hosts: ``status.allocatable`` is the capacity, the zone label the datacenter, the
-  region label its region, a rack label the rack. A control-plane node with a ``NoSchedule``
+  region label its region, a rack label the rack (a rack name is within its zone: one in two zones
+  becomes ``name@zone`` in each). A control-plane node with a ``NoSchedule``
   taint is left out; any other node tainted ``NoSchedule``/``NoExecute`` keeps the role of what
   runs there (``databases``, ``apps``) or is left out when nothing imported runs there; a
   cordoned node is kept and marked ``cordoned``.
@@ -197,7 +198,33 @@ def _hosts(
             hosts.append(Host(name, zone, capacity, role, labels.get(keys.rack), cordoned=cordoned))
         elif not problems:
             notes.append(Note(NoteKind.EXCLUDED, f"node {name}", "allocates nothing"))
-    return hosts, regions
+    return _racks_within_zones(hosts, notes), regions
+
+
+def _racks_within_zones(hosts: list[Host], notes: list[Note]) -> list[Host]:
+    """A rack label is a name within a zone: the same name in two zones is two racks (drplan's
+    racks are platform-wide ids), each then ``name@zone``, with a note."""
+    zones: dict[str, set[str]] = defaultdict(set)
+    for host in hosts:
+        if host.rack is not None:
+            zones[host.rack].add(host.datacenter)
+    shared = sorted(rack for rack, where in zones.items() if len(where) > 1)
+    qualified = set(shared)
+    for rack in shared:
+        notes.append(
+            Note(
+                NoteKind.GUESSED,
+                f"rack {rack}",
+                f"named in zones {', '.join(sorted(zones[rack]))}: one rack per zone, "
+                + ", ".join(f"{rack}@{zone}" for zone in sorted(zones[rack])),
+            )
+        )
+    return [
+        replace(host, rack=f"{host.rack}@{host.datacenter}")
+        if host.rack is not None and host.rack in qualified
+        else host
+        for host in hosts
+    ]
 
 
 def _ids(groups: Iterable[Controller]) -> dict[Controller, str]:

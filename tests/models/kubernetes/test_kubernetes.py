@@ -172,6 +172,24 @@ def test_zone_region_and_rack_labels(imported: KubernetesImport) -> None:
     assert p.host_by_id["node-b1"].rack is None
 
 
+def test_a_rack_name_in_two_zones_is_two_racks(tmp_path: Path) -> None:
+    """Rack labels name a rack within its zone: ``r1`` in zones a and c is two racks."""
+    cluster = json.loads(CLUSTER.read_text())
+    for item in cluster["items"]:
+        if item["kind"] == "Node" and item["metadata"]["name"] in ("node-a2", "node-c1"):
+            item["metadata"]["labels"]["topology.kubernetes.io/rack"] = "r1"
+    path = tmp_path / "cluster.json"
+    path.write_text(json.dumps(cluster))
+    result = import_kubernetes([path])
+    hosts = result.platform.host_by_id
+    assert (hosts["node-a2"].rack, hosts["node-c1"].rack) == ("r1@eu-west-3a", "r1@eu-west-3c")
+    assert hosts["node-a1"].rack == "a-r1"  # a name in one zone only is kept as it is
+    assert _notes(result, "rack r1") == [
+        "guessed: named in zones eu-west-3a, eu-west-3c: one rack per zone, "
+        "r1@eu-west-3a, r1@eu-west-3c"
+    ]
+
+
 def test_label_keys_are_options() -> None:
     result = import_kubernetes([CLUSTER], keys=LabelKeys(zone="kubernetes.io/hostname"))
     assert {dc.id for dc in result.platform.datacenters} == set(result.platform.host_by_id)
