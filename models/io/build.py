@@ -24,7 +24,8 @@ from models.io.read import read_data
 from models.io.references import _reference_problems
 from models.io.schema_problems import _pydantic_problems, _schema_problems
 from models.policy import Policy
-from models.schema import OriginSpec, PlatformFile
+from models.schema import AppSpec, OriginSpec, PlatformFile
+from models.settings import app_settings
 
 
 def load_platform(path: str | Path) -> Platform:
@@ -96,6 +97,16 @@ def _origin(spec: OriginSpec | None) -> Origin | None:
     return Origin(spec.kind, spec.namespace, spec.name, tuple(spec.units))
 
 
+def _settings(spec: AppSpec) -> dict[str, Any]:
+    """The app's values of the fields the rules declare, those the file gives (not defaults)."""
+    out = {}
+    for setting in app_settings():
+        value = getattr(spec, setting.name)
+        if value != setting.default:
+            out[setting.name] = value
+    return out
+
+
 def _build(spec: PlatformFile) -> Platform:
     region_of = {dc: r.id for r in spec.regions for dc in r.datacenters}
     datacenters = tuple(
@@ -127,7 +138,7 @@ def _build(spec: PlatformFile) -> Platform:
             a.min_up,
             _origin(a.origin),
             a.platform,
-            max_per_rack=a.max_per_rack,
+            settings=_settings(a),
         )
         for a in spec.apps
     )

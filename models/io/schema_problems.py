@@ -8,7 +8,7 @@ from typing import Any, cast
 from pydantic import TypeAdapter, ValidationError
 
 from models.io.problems import MAX_PROBLEMS, Problem
-from models.schema import PlatformFile
+from models.schema import PlatformFile, platform_file
 
 
 def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
@@ -66,10 +66,18 @@ _TYPE_TAGS = {"str", "int", "float", "none", "list[...]", "constrained-str", "bo
 #: Entries of a list section validated at once (see ``_schema_problems``).
 _CHUNK = 1000
 _LIST_SECTIONS = ("datacenters", "hosts", "apps", "databases", "distances_km")
-_ADAPTERS: dict[str, TypeAdapter[Any]] = {
-    name: TypeAdapter(cast(Any, PlatformFile.model_fields[name].annotation))
-    for name in _LIST_SECTIONS
-}
+_ADAPTERS: dict[type[PlatformFile], dict[str, TypeAdapter[Any]]] = {}
+
+
+def _adapters(model: type[PlatformFile]) -> dict[str, TypeAdapter[Any]]:
+    """The validators of the list sections of ``model`` (made once per file model)."""
+    got = _ADAPTERS.get(model)
+    if got is None:
+        got = _ADAPTERS[model] = {
+            name: TypeAdapter(cast(Any, model.model_fields[name].annotation))
+            for name in _LIST_SECTIONS
+        }
+    return got
 
 
 def _schema_problems(
@@ -82,17 +90,19 @@ def _schema_problems(
     chunk with the rest of the file, each further chunk alone, its errors read while fewer
     than MAX_PROBLEMS were found and only counted after.
     """
-    head = {k: v[:_CHUNK] if k in _ADAPTERS and isinstance(v, list) else v for k, v in data.items()}
+    model = platform_file()  # with the app fields the rules declare
+    adapters = _adapters(model)
+    head = {k: v[:_CHUNK] if k in adapters and isinstance(v, list) else v for k, v in data.items()}
     problems: list[Problem] = []
     more = 0
     spec: PlatformFile | None = None
     try:
-        spec = PlatformFile.model_validate(head)
+        spec = model.model_validate(head)
     except ValidationError as error:
         problems, more = _pydantic_problems(error, source, data)
     # The entries of each chunk as validated, to build the whole spec without validating again.
     rest: dict[str, list[Any]] = {}
-    for section, adapter in _ADAPTERS.items():
+    for section, adapter in adapters.items():
         items = data.get(section)
         if not isinstance(items, list):
             continue

@@ -13,6 +13,7 @@ import yaml
 from models.atomic import write_atomic
 from models.entities import Origin, Platform, ReplicaRole, default_nodes
 from models.policy import Policy
+from models.settings import app_settings
 
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -85,8 +86,9 @@ def platform_to_dict(platform: Platform) -> dict[str, Any]:
             item["uses"] = list(app.uses)
         if app.spread != 1:
             item["spread"] = app.spread
-        if app.max_per_rack is not None:
-            item["max_per_rack"] = app.max_per_rack
+        for setting in app_settings():  # the fields the rules declare, where not the default
+            if setting.name in app.settings:
+                item[setting.name] = app.settings[setting.name]
         if app.min_up is not None:
             item["min_up"] = app.min_up
         if app.platform:

@@ -10,7 +10,10 @@ A :class:`RuleDefinition` carries, side by side:
   rule group, which explanations name), and ``candidates``: the candidate filter the greedy and
   the candidate lists obey (may a unit go on this host given what is there);
 * ``headroom``: how the headroom model (``planner.headroom``) holds it;
-* ``small``: its encoding in the small-platform model (``planner.verify.rulecheck``).
+* ``small``: its encoding in the small-platform model (``planner.verify.rulecheck``);
+* ``settings``: the app fields of the platform file it reads (``max_per_rack: 2``), which the
+  schema, the reader, the writer and ``App.settings`` take from the catalogue;
+* for a rule a plan may inherit broken (``inheritable``), ``worse``: what makes it worse.
 
 An encoding a rule honestly has not is an :class:`Absent` with the reason, never a silent
 ``None``: the catalogue test accepts only those.
@@ -21,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from models.entities import Placement, Platform
 from models.rules import Finding, Rule
+from models.settings import AppSetting
 
 if TYPE_CHECKING:
     import z3
@@ -75,6 +79,10 @@ class State:
 
 #: The plain-Python findings of a rule on a state.
 Findings = Callable[[State], Iterable[Finding]]
+#: The findings of a plan that makes worse a violation of the rule its starting placement had:
+#: given the platform, the placement before the plan, the plan's (the owners it changes), and
+#: the subjects of the rule's inherited findings.
+Worse = Callable[[Platform, Placement, Placement, Collection[str]], Iterable[Finding]]
 #: One clause of a conflict in the platform's words.
 Sentence = Callable[[Platform, "Encoding", "Clause"], str]
 
@@ -84,11 +92,16 @@ class Candidates(Protocol):
 
     ``applies`` is asked once per owner (most rules restrict few owners, and the greedy then
     asks nothing more); ``admits`` gets the healthy hosts already holding the owner's units and
-    those chosen so far for its displaced ones (host numbers of the placement index)."""
+    those chosen so far for its displaced ones (host numbers of the placement index), and how
+    many of its units remain to be placed after this one (the greedy, one unit at a time: the
+    last unit of an app that must leave a rack; the candidate lists, for any unit: all but
+    one, so that a filter stays a relaxation of the rule)."""
 
     def applies(self, index: PlatformIndex, o: int) -> bool: ...
 
-    def admits(self, index: PlatformIndex, o: int, h: int, holding: Collection[int]) -> bool: ...
+    def admits(
+        self, index: PlatformIndex, o: int, h: int, holding: Collection[int], remaining: int
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,11 @@ class RuleDefinition:
     covers: tuple[Rule, ...] = ()
     #: A plan may keep this rule broken where its starting placement broke it (no worse).
     inheritable: bool = False
+    #: How "no worse" is checked for an inheritable rule (``None``: by ``planner.check`` itself,
+    #: for the rules it was written with).
+    worse: Worse | Absent | None = None
+    #: The app fields of the platform file the rule reads (``models.settings``).
+    settings: tuple[AppSetting[Any], ...] = ()
 
     @property
     def name(self) -> str:
