@@ -221,5 +221,7 @@ RULE = RuleDefinition(
         "placed host by host by the placement model, which holds the rule"
     ),
     small=Absent("the small-platform model has no racks"),
+    inheritable=True,
+    worse=worse,
     settings=(SETTING,),
 )
