@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from models.entities import Placement, Platform
 from models.rules import Finding, Rule
@@ -35,9 +35,12 @@ if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
     from planner.placement.index import PlatformIndex, Situation
+    from planner.placement.model import BuiltPlacement
     from planner.verify.encoding import Encoding
     from planner.verify.invariants import Clause, Invariant, Scope
     from planner.verify.rulecheck import SmallPlatforms
+
+K = TypeVar("K", int, str)  # a group of hosts: a rack number, a datacenter id
 
 
 class RuleGroup(StrEnum):
@@ -56,6 +59,41 @@ def enforce(constraint: cp_model.Constraint, literal: cp_model.IntVar | None) ->
     """``constraint`` only while ``literal`` holds (explain mode), always without one."""
     if literal is not None:
         constraint.only_enforce_if(literal)
+
+
+def present_by(built: BuiltPlacement, o: int, group: Callable[[int], K]) -> dict[K, list[Any]]:
+    """Per group of hosts (``group(h)``: the host's datacenter, its rack), the literals of the
+    units of owner ``o`` that may end there: landing on a candidate host, or kept where they
+    may move from."""
+    p = built.problem
+    out: dict[K, list[Any]] = {}
+    for h in p.candidates[o]:
+        out.setdefault(group(h), []).append(built.land[o, h])
+    for h in p.movable.get(o, ()):
+        out.setdefault(group(h), []).append(built.keep[o, h])
+    return out
+
+
+def add_groups_at_least(
+    built: BuiltPlacement, o: int, group: Callable[[int], K], k: int, var: str, switch: str
+) -> None:
+    """The units of owner ``o``, those that stay and those that land, run in at least ``k``
+    distinct groups of hosts (``group(h)``), behind the literal named ``switch``; a group it
+    may open is ``{var}[owner@group]``."""
+    p = built.problem
+    covered = {group(h) for h in p.fixed_hosts.get(o, ())}
+    if len(covered) >= k:
+        return
+    owner = p.situ.index.owner_ids[o]
+    opened = []
+    for g, present in sorted(present_by(built, o, group).items()):
+        if g in covered:
+            continue
+        z = built.model.new_bool_var(f"{var}[{owner}@{g}]")
+        built.model.add(z <= sum(present))
+        opened.append(z)
+    literal = built.literal(switch)
+    enforce(built.model.add(sum(opened) >= k - len(covered)), literal)
 
 
 @dataclass(frozen=True)

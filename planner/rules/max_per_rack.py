@@ -12,7 +12,7 @@ limit.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,8 +23,10 @@ from models.entities import Placement, Platform
 from models.rules import Finding, Rule
 from models.schema import MAX_UNITS
 from models.settings import AppSetting
-from planner.rules.base import Absent, CpSat, RuleDefinition, State, enforce
+from planner.rules.base import CpSat, RuleDefinition, State, enforce, present_by
 from planner.rules.racks import (
+    HEADROOM_HAS_NO_RACKS,
+    SMALL_HAS_NO_RACKS,
     RackKey,
     hosts_by_rack,
     numbers_per_rack,
@@ -183,11 +185,7 @@ def build(built: BuiltPlacement) -> None:
         k = _limit(index, o)
         if k is None:
             continue
-        present: dict[int, list[Any]] = defaultdict(list)
-        for h in p.candidates[o]:
-            present[racks[h]].append(built.land[o, h])
-        for h in p.movable.get(o, ()):
-            present[racks[h]].append(built.keep[o, h])
+        present = present_by(built, o, racks.__getitem__)
         fixed = Counter(racks[h] for h in p.fixed_hosts.get(o, ()))
         literal = built.literal(f"{GROUP}[{index.owner_ids[o]}]")
         for rack, terms in sorted(present.items()):
@@ -216,11 +214,8 @@ RULE = RuleDefinition(
     explain=sentence,
     cpsat=CpSat(GROUP, build, placement_sentence),
     candidates=Candidates(),
-    headroom=Absent(
-        "a relaxation: headroom pools hosts per datacenter and role, and its answer is then "
-        "placed host by host by the placement model, which holds the rule"
-    ),
-    small=Absent("the small-platform model has no racks"),
+    headroom=HEADROOM_HAS_NO_RACKS,
+    small=SMALL_HAS_NO_RACKS,
     inheritable=True,
     worse=worse,
     settings=(SETTING,),
