@@ -246,10 +246,10 @@ def _setting_keywords(init: Callable[..., None]) -> Callable[..., None]:
 
     @wraps(init)
     def __init__(self: App, *args: Any, **kwargs: Any) -> None:
-        extra = {k: kwargs.pop(k) for k in [k for k in kwargs if k not in fields]}
-        if extra:
+        if kwargs and not fields.issuperset(kwargs):
             from models.settings import with_values
 
+            extra = {k: kwargs.pop(k) for k in [k for k in kwargs if k not in fields]}
             kwargs["settings"] = with_values(kwargs.get("settings", {}), extra)
         init(self, *args, **kwargs)
 

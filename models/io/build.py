@@ -25,7 +25,7 @@ from models.io.references import _reference_problems
 from models.io.schema_problems import _pydantic_problems, _schema_problems
 from models.policy import Policy
 from models.schema import AppSpec, OriginSpec, PlatformFile
-from models.settings import app_settings
+from models.settings import AppSetting, app_settings
 
 
 def load_platform(path: str | Path) -> Platform:
@@ -97,10 +97,10 @@ def _origin(spec: OriginSpec | None) -> Origin | None:
     return Origin(spec.kind, spec.namespace, spec.name, tuple(spec.units))
 
 
-def _settings(spec: AppSpec) -> dict[str, Any]:
+def _settings(spec: AppSpec, declared: tuple[AppSetting[Any], ...]) -> dict[str, Any]:
     """The app's values of the fields the rules declare, those the file gives (not defaults)."""
     out = {}
-    for setting in app_settings():
+    for setting in declared:
         value = getattr(spec, setting.name)
         if value != setting.default:
             out[setting.name] = value
@@ -128,6 +128,7 @@ def _build(spec: PlatformFile) -> Platform:
         Host(h.id, h.datacenter, dict(h.capacity), h.role, h.rack, h.power, h.cordoned)
         for h in spec.hosts
     )
+    declared = app_settings()
     apps = tuple(
         App(
             a.id,
@@ -138,7 +139,7 @@ def _build(spec: PlatformFile) -> Platform:
             a.min_up,
             _origin(a.origin),
             a.platform,
-            settings=_settings(a),
+            settings=_settings(a, declared),
         )
         for a in spec.apps
     )
