@@ -8,10 +8,11 @@ mappings from a resource name (``cpu``, ``memory_mb``, ...) to a positive number
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, wraps
+from typing import TYPE_CHECKING, Any
 
 from models.policy import Policy
 
@@ -215,14 +216,48 @@ class App:
     #: A platform service (load balancer, router, DNS resolver, the scheduler's store) rather
     #: than a customer app: the audit ranks it by what depends on it.
     platform: bool = False
-    #: At most this many containers in one rack (``None``: no limit; a host without a rack is
-    #: a rack of its own).
-    max_per_rack: int | None = None
+    #: The settings of the rules that declare an app field (``max_per_rack``, ``spread_racks``:
+    #: ``models.settings``), by field name; only the values the file gives. A rule reads its own
+    #: through its setting (``MAX_PER_RACK.of(app)``, typed).
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def anti_affinity(self) -> bool:
         """Two or more containers always run on pairwise distinct hosts."""
         return self.containers >= 2
+
+    if not TYPE_CHECKING:  # mypy sees the typed way only, the setting's ``of``
+
+        def __getattr__(self, name: str) -> Any:
+            """A rule's setting read as an attribute, as before rules declared their fields
+            (``app.max_per_rack``)."""
+            from models.settings import app_setting
+
+            setting = None if name.startswith("_") else app_setting(name)
+            if setting is None:
+                raise AttributeError(f"'App' object has no attribute {name!r}")
+            return setting.of(self)
+
+
+def _setting_keywords(init: Callable[..., None]) -> Callable[..., None]:
+    """Let a rule's setting be given as a keyword, as before rules declared their fields
+    (``App(..., max_per_rack=2)``, ``dataclasses.replace(app, max_per_rack=3)``)."""
+    fields = set(init.__code__.co_varnames[: init.__code__.co_argcount])
+
+    @wraps(init)
+    def __init__(self: App, *args: Any, **kwargs: Any) -> None:
+        if kwargs and not fields.issuperset(kwargs):
+            from models.settings import with_values
+
+            extra = {k: kwargs.pop(k) for k in [k for k in kwargs if k not in fields]}
+            kwargs["settings"] = with_values(kwargs.get("settings", {}), extra)
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+if not TYPE_CHECKING:
+    App.__init__ = _setting_keywords(App.__init__)
 
 
 @dataclass(frozen=True)

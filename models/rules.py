@@ -8,42 +8,132 @@ one host, replicas too close) is not a file error: it gives :class:`Finding` s, 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import ClassVar
 
 from models.entities import REPLICA_ROLES, Host, Placement, Platform
 from models.topology import Topology
 
 
-class Rule(StrEnum):
-    """The rules of a platform's state, named as in reports."""
+class _RuleNames(type):
+    """Iterating ``Rule`` gives every rule name: the built-in ones, then those declared (once the
+    catalogue is imported: asking for a name not declared yet imports it)."""
 
-    CAPACITY = "capacity"
-    ANTI_AFFINITY = "anti-affinity"
-    DATABASE_NODES_APART = "database-nodes-apart"
-    ROLE = "role"
-    SPREAD = "spread"
-    MAX_PER_RACK = "max-per-rack"
-    UNPLACED = "unplaced"
-    UNKNOWN_HOST = "unknown-host"
-    FAILOVER_MAX = "failover-max"
-    BACKUP_MISSING = "backup-missing"
-    BACKUP_LOCAL = "backup-local"
-    BACKUP_SAME_SITE = "backup-same-site"
-    BACKUP_TOO_CLOSE = "backup-too-close"
-    BACKUP_ROLE = "backup-role"
-    BACKUP_CAPACITY = "backup-capacity"
-    DATA_LOSS = "data-loss"
+    _members: dict[str, Rule]
+
+    def __iter__(cls) -> Iterator[Rule]:
+        _declared()
+        return iter(tuple(cls._members.values()))
+
+    def __len__(cls) -> int:
+        _declared()
+        return len(cls._members)
+
+    def __getattr__(cls, name: str) -> Rule:
+        # A name the catalogue's rules declare, asked for before the catalogue was imported.
+        if name.isupper():
+            _declared()
+            if name in cls._members:
+                return cls._members[name]
+        raise AttributeError(f"type object 'Rule' has no attribute {name!r}")
+
+
+class Rule(str, metaclass=_RuleNames):
+    """The name of a rule, as reports give it (``capacity``), one object per name.
+
+    The rules checked here and those of a plan are attributes (``Rule.CAPACITY``); a rule of the
+    catalogue (``planner.rules``) declares its name in its own module
+    (``MAX_PER_RACK = Rule.declare("max-per-rack")``), which makes it ``Rule.MAX_PER_RACK`` too.
+    ``Rule("capacity")`` is ``Rule.CAPACITY``; like an enum's members, each has a ``name`` and a
+    ``value``."""
+
+    _members: ClassVar[dict[str, Rule]] = {}
+
+    CAPACITY: ClassVar[Rule]
+    ANTI_AFFINITY: ClassVar[Rule]
+    DATABASE_NODES_APART: ClassVar[Rule]
+    ROLE: ClassVar[Rule]
+    SPREAD: ClassVar[Rule]
+    UNPLACED: ClassVar[Rule]
+    UNKNOWN_HOST: ClassVar[Rule]
+    FAILOVER_MAX: ClassVar[Rule]
+    BACKUP_MISSING: ClassVar[Rule]
+    BACKUP_LOCAL: ClassVar[Rule]
+    BACKUP_SAME_SITE: ClassVar[Rule]
+    BACKUP_TOO_CLOSE: ClassVar[Rule]
+    BACKUP_ROLE: ClassVar[Rule]
+    BACKUP_CAPACITY: ClassVar[Rule]
+    DATA_LOSS: ClassVar[Rule]
     #: Not a violation: two replicas at a site without coordinates (``located: false``).
-    BACKUP_DISTANCE_UNKNOWN = "backup-distance-unknown"
+    BACKUP_DISTANCE_UNKNOWN: ClassVar[Rule]
     # Rules of a plan (checked by planner.check): what changed between two placements.
-    DOWN_HOST = "down-host"
-    UNIT_COUNT = "unit-count"
-    MOVES = "moves"
-    MOVE_LIMIT = "move-limit"
+    DOWN_HOST: ClassVar[Rule]
+    UNIT_COUNT: ClassVar[Rule]
+    MOVES: ClassVar[Rule]
+    MOVE_LIMIT: ClassVar[Rule]
     # A Z3 invariant that a plan passing the plain-Python rules still breaks (planner.verify).
-    PROOF = "proof"
+    PROOF: ClassVar[Rule]
+
+    def __new__(cls, value: str) -> Rule:
+        member = cls._members.get(_attribute(value))
+        if member is None:
+            _declared()
+            member = cls._members.get(_attribute(value))
+        if member is None or str.__str__(member) != value:
+            raise ValueError(f"{value!r} is not a rule")
+        return member
+
+    @classmethod
+    def declare(cls, value: str) -> Rule:
+        """The rule named ``value`` (``max-per-rack``), made ``Rule.MAX_PER_RACK``; declaring
+        a name again gives the same object."""
+        name = _attribute(value)
+        member = cls._members.get(name)
+        if member is None:
+            member = str.__new__(cls, value)
+            cls._members[name] = member
+            setattr(cls, name, member)
+        return member
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    @property
+    def name(self) -> str:
+        return _attribute(self.value)
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"<Rule.{self.name}: {self.value!r}>"
+
+    def __reduce__(self) -> tuple[type[Rule], tuple[str]]:
+        return Rule, (self.value,)  # one object per name, in every process
+
+    def __copy__(self) -> Rule:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Rule:
+        return self
+
+
+def _declared() -> None:
+    """Import the modules that declare rules (the catalogue), once."""
+    from models.settings import app_settings
+
+    app_settings()
+
+
+def _attribute(value: str) -> str:
+    return value.upper().replace("-", "_")
+
+
+for _name, _kind in Rule.__annotations__.items():
+    if _kind == "ClassVar[Rule]":
+        Rule.declare(_name.lower().replace("_", "-"))
 
 
 @dataclass(frozen=True)

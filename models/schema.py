@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    create_model,
+)
 
 from models.entities import CONTAINER_SIZES_MB, Engine, ReplicaRole, Role, ServiceClass
+from models.settings import app_settings
 
 #: Bounds of every quantity, chosen so that the solvers represent each value, and each sum of
 #: values, exactly: resource amounts and data sizes are counted in thousandths in int64
@@ -146,9 +155,7 @@ class AppSpec(_Spec):
     )
     origin: OriginSpec | None = None
     platform: bool = Field(False, description="A platform service (router, DNS resolver...).")
-    max_per_rack: Annotated[int, Strict(), Field(ge=1, le=MAX_UNITS)] | None = Field(
-        None, description="At most this many containers in one rack (hosts' rack field)."
-    )
+    # Then the fields the rules declare (``max_per_rack``...): see :func:`platform_file`.
 
 
 class DatabaseSpec(_Spec):
@@ -231,9 +238,35 @@ class PlatformFile(_Spec):
     policy: PolicySpec = Field(default_factory=PolicySpec)
 
 
+_FILES: dict[tuple[str, ...], type[PlatformFile]] = {}
+
+
+def platform_file() -> type[PlatformFile]:
+    """The platform file's model: :class:`PlatformFile` whose apps also have the fields the rules
+    declare (``models.settings``), each with its type, default and description."""
+    settings = app_settings()
+    key = tuple(s.name for s in settings)
+    model = _FILES.get(key)
+    if model is None:
+        fields: dict[str, Any] = {
+            s.name: (s.annotation, Field(s.default, description=s.description)) for s in settings
+        }
+        app = create_model(  # type: ignore[call-overload]
+            "AppSpec", __base__=AppSpec, __module__=__name__, __doc__=AppSpec.__doc__, **fields
+        )
+        model = _FILES[key] = create_model(
+            "PlatformFile",
+            __base__=PlatformFile,
+            __module__=__name__,
+            __doc__=PlatformFile.__doc__,
+            apps=(list[app], Field(default_factory=list)),  # type: ignore[valid-type]
+        )
+    return model
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of the platform file."""
-    schema = PlatformFile.model_json_schema(by_alias=True)
+    schema = platform_file().model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "drplan platform file"
     return schema

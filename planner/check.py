@@ -392,10 +392,22 @@ def _inherited_subjects(platform: Platform, before: Placement) -> frozenset[tupl
     return frozenset((f.rule, f.subject) for f in found if f.rule in INHERITABLE)
 
 
+#: The inheritable rules whose "no worse" :func:`_worse_findings` checks itself; the others
+#: bring their own (``RuleDefinition.worse``).
+WORSE_CHECKED_HERE = frozenset(
+    {Rule.CAPACITY, Rule.ANTI_AFFINITY, Rule.DATABASE_NODES_APART, Rule.ROLE, Rule.SPREAD}
+)
+
+
 def _worse_findings(
     platform: Platform, plan: Plan, inherited: frozenset[tuple[Rule, str]]
 ) -> Iterable[Finding]:
     """Every inherited violation the plan makes worse, compared with the placement before."""
+    for rule in CATALOGUE:
+        if callable(rule.worse):
+            subjects = {subject for r, subject in inherited if r is rule.rule}
+            if subjects:
+                yield from rule.worse(platform, plan.before, plan.placement, subjects)
     over = {subject for rule, subject in inherited if rule is Rule.CAPACITY}
     hosts = platform.host_by_id
     for owner, after in plan.placement.items():

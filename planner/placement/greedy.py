@@ -79,6 +79,7 @@ def greedy_place(
         checks = rule_filters(index, o)
         for k in range(need):
             must_open = index.spread[o] - len(covered) >= need - k and index.spread[o] > 1
+            left = need - k - 1  # units of the owner to place after this one
             skipped = []
             pick = None
             while heap:
@@ -90,7 +91,7 @@ def greedy_place(
                     (index.apart[o] and h in holding)
                     or not fits(used[h], size, index.cap[h])
                     or (must_open and index.host_dc[h] in covered)
-                    or (checks and not all(c.admits(index, o, h, holding) for c in checks))
+                    or (checks and not all(c.admits(index, o, h, holding, left) for c in checks))
                 ):
                     skipped.append(entry)
                     continue
@@ -145,13 +146,14 @@ def eligible(situ: Situation, o: int, *, room: bool) -> list[int]:
     held = set(situ.held[o])
     size = index.size[o]
     checks = rule_filters(index, o)
+    left = len(situ.displaced.get(o, ())) - 1  # for any one unit: the others may go elsewhere
     out = []
     for h in range(len(index.host_ids)):
         if h in situ.down or h in held or h in index.overfull or not index.takes(o, h):
             continue
         if room and not fits(index.used[h], size, index.cap[h]):
             continue
-        if checks and not all(c.admits(index, o, h, held) for c in checks):
+        if checks and not all(c.admits(index, o, h, held, left) for c in checks):
             continue
         out.append(h)
     return out

@@ -204,9 +204,10 @@ class Situation:
             self._healthy_rankings[key] = ranking
         held = set(self.held[o])
         checks = rule_filters(index, o)
+        left = len(self.displaced.get(o, ())) - 1  # for any one unit: the others go elsewhere
         out: list[int] = []
         for h in ranking:
-            if h not in held and all(c.admits(index, o, h, held) for c in checks):
+            if h not in held and all(c.admits(index, o, h, held, left) for c in checks):
                 out.append(h)
                 if len(out) >= count:
                     break

@@ -10,7 +10,10 @@ A :class:`RuleDefinition` carries, side by side:
   rule group, which explanations name), and ``candidates``: the candidate filter the greedy and
   the candidate lists obey (may a unit go on this host given what is there);
 * ``headroom``: how the headroom model (``planner.headroom``) holds it;
-* ``small``: its encoding in the small-platform model (``planner.verify.rulecheck``).
+* ``small``: its encoding in the small-platform model (``planner.verify.rulecheck``);
+* ``settings``: the app fields of the platform file it reads (``max_per_rack: 2``), which the
+  schema, the reader, the writer and ``App.settings`` take from the catalogue;
+* for a rule a plan may inherit broken (``inheritable``), ``worse``: what makes it worse.
 
 An encoding a rule honestly has not is an :class:`Absent` with the reason, never a silent
 ``None``: the catalogue test accepts only those.
@@ -21,19 +24,23 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from models.entities import Placement, Platform
 from models.rules import Finding, Rule
+from models.settings import AppSetting
 
 if TYPE_CHECKING:
     import z3
     from ortools.sat.python import cp_model
 
     from planner.placement.index import PlatformIndex, Situation
+    from planner.placement.model import BuiltPlacement
     from planner.verify.encoding import Encoding
     from planner.verify.invariants import Clause, Invariant, Scope
     from planner.verify.rulecheck import SmallPlatforms
+
+K = TypeVar("K", int, str)  # a group of hosts: a rack number, a datacenter id
 
 
 class RuleGroup(StrEnum):
@@ -52,6 +59,41 @@ def enforce(constraint: cp_model.Constraint, literal: cp_model.IntVar | None) ->
     """``constraint`` only while ``literal`` holds (explain mode), always without one."""
     if literal is not None:
         constraint.only_enforce_if(literal)
+
+
+def present_by(built: BuiltPlacement, o: int, group: Callable[[int], K]) -> dict[K, list[Any]]:
+    """Per group of hosts (``group(h)``: the host's datacenter, its rack), the literals of the
+    units of owner ``o`` that may end there: landing on a candidate host, or kept where they
+    may move from."""
+    p = built.problem
+    out: dict[K, list[Any]] = {}
+    for h in p.candidates[o]:
+        out.setdefault(group(h), []).append(built.land[o, h])
+    for h in p.movable.get(o, ()):
+        out.setdefault(group(h), []).append(built.keep[o, h])
+    return out
+
+
+def add_groups_at_least(
+    built: BuiltPlacement, o: int, group: Callable[[int], K], k: int, var: str, switch: str
+) -> None:
+    """The units of owner ``o``, those that stay and those that land, run in at least ``k``
+    distinct groups of hosts (``group(h)``), behind the literal named ``switch``; a group it
+    may open is ``{var}[owner@group]``."""
+    p = built.problem
+    covered = {group(h) for h in p.fixed_hosts.get(o, ())}
+    if len(covered) >= k:
+        return
+    owner = p.situ.index.owner_ids[o]
+    opened = []
+    for g, present in sorted(present_by(built, o, group).items()):
+        if g in covered:
+            continue
+        z = built.model.new_bool_var(f"{var}[{owner}@{g}]")
+        built.model.add(z <= sum(present))
+        opened.append(z)
+    literal = built.literal(switch)
+    enforce(built.model.add(sum(opened) >= k - len(covered)), literal)
 
 
 @dataclass(frozen=True)
@@ -75,6 +117,10 @@ class State:
 
 #: The plain-Python findings of a rule on a state.
 Findings = Callable[[State], Iterable[Finding]]
+#: The findings of a plan that makes worse a violation of the rule its starting placement had:
+#: given the platform, the placement before the plan, the plan's (the owners it changes), and
+#: the subjects of the rule's inherited findings.
+Worse = Callable[[Platform, Placement, Placement, Collection[str]], Iterable[Finding]]
 #: One clause of a conflict in the platform's words.
 Sentence = Callable[[Platform, "Encoding", "Clause"], str]
 
@@ -84,11 +130,16 @@ class Candidates(Protocol):
 
     ``applies`` is asked once per owner (most rules restrict few owners, and the greedy then
     asks nothing more); ``admits`` gets the healthy hosts already holding the owner's units and
-    those chosen so far for its displaced ones (host numbers of the placement index)."""
+    those chosen so far for its displaced ones (host numbers of the placement index), and how
+    many of its units remain to be placed after this one (the greedy, one unit at a time: the
+    last unit of an app that must leave a rack; the candidate lists, for any unit: all but
+    one, so that a filter stays a relaxation of the rule)."""
 
     def applies(self, index: PlatformIndex, o: int) -> bool: ...
 
-    def admits(self, index: PlatformIndex, o: int, h: int, holding: Collection[int]) -> bool: ...
+    def admits(
+        self, index: PlatformIndex, o: int, h: int, holding: Collection[int], remaining: int
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -125,6 +176,11 @@ class RuleDefinition:
     covers: tuple[Rule, ...] = ()
     #: A plan may keep this rule broken where its starting placement broke it (no worse).
     inheritable: bool = False
+    #: How "no worse" is checked for an inheritable rule (``None``: by ``planner.check`` itself,
+    #: for the rules it was written with).
+    worse: Worse | Absent | None = None
+    #: The app fields of the platform file the rule reads (``models.settings``).
+    settings: tuple[AppSetting[Any], ...] = ()
 
     @property
     def name(self) -> str:

@@ -7,7 +7,9 @@ sentences, the small-platform proofs (``planner.verify.rulecheck``) their small 
 Where the plain findings live: the built-in rules' checks stay functions of ``models.rules``
 (``models`` may not import ``planner``, and the loaders' tests read them), each rule object
 referencing its function; the *list* of rules is here alone, so ``drplan validate`` enumerates
-this catalogue (:func:`state_findings`) and a new rule's findings live in its own module.
+this catalogue (:func:`state_findings`) and a new rule's findings live in its own module, as do
+its name (``Rule.declare``) and the app fields it reads (``RuleDefinition.settings``, declared
+here for ``models.schema`` and ``models.io``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from models.entities import Placement, Platform
 from models.rules import Finding, Rule
+from models.settings import declare
 from planner.rules import (
     anti_affinity,
     backup_capacity,
@@ -29,6 +32,7 @@ from planner.rules import (
     move_limit,
     moves,
     nothing_on_failed,
+    rack_spread,
     replica_local,
     replicas_apart,
     role,
@@ -51,6 +55,7 @@ CATALOGUE: tuple[RuleDefinition, ...] = (
     role.RULE,
     spread.RULE,
     max_per_rack.RULE,
+    rack_spread.RULE,
     replica_local.RULE,
     replicas_apart.RULE,
     three_replicas.RULE,
@@ -61,6 +66,9 @@ CATALOGUE: tuple[RuleDefinition, ...] = (
     moves.RULE,
     move_limit.RULE,
 )
+
+# The file's app fields the rules read: the schema, the reader and the writer enumerate these.
+declare(*(setting for rule in CATALOGUE for setting in rule.settings))
 
 #: Members of ``Rule`` that name no rule of the catalogue, and why.
 NOT_RULES: dict[Rule, str] = {

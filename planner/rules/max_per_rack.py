@@ -1,27 +1,39 @@
 """At most k containers of an app per rack (``max_per_rack: k`` on the app).
 
-A rack is a host's ``rack`` id, platform-wide, as ``drplan fail rack`` and the audit's single
-points of failure name it (a file gives ``par-a-r3``, not ``r3`` in every datacenter). A host
-without a rack is a rack of its own, so the rule asks nothing more of it than anti-affinity does.
+A rack is a host's ``rack`` id, platform-wide (``planner.rules.racks``); a host without a rack is
+a rack of its own, so the rule asks nothing more of it than anti-affinity does.
 
 A plan whose starting placement already has more than k containers of the app in some rack
-inherits that (as for every inheritable rule, by app): the checker and the Z3 invariant then
-hold the app to nothing more, while the placement and the greedy still land no unit in a rack at
-or over its limit.
+inherits that (as for every inheritable rule, by app), and may make it no worse: no rack then
+holds more of the app's containers than k or than it held before (the checker and the Z3
+invariant), while the placement and the greedy still land no unit in a rack at or over its
+limit.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import z3
+from pydantic import Field, Strict
 
-from models.entities import Host, Platform
+from models.entities import Placement, Platform
 from models.rules import Finding, Rule
-from planner.rules.base import Absent, CpSat, RuleDefinition, State, enforce
+from models.schema import MAX_UNITS
+from models.settings import AppSetting
+from planner.rules.base import CpSat, RuleDefinition, State, enforce, present_by
+from planner.rules.racks import (
+    HEADROOM_HAS_NO_RACKS,
+    SMALL_HAS_NO_RACKS,
+    RackKey,
+    hosts_by_rack,
+    numbers_per_rack,
+    per_rack,
+    rack_name,
+    rack_numbers,
+)
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
 from planner.verify.invariants import Clause, Formula, Invariant, Scope, value
@@ -30,81 +42,100 @@ if TYPE_CHECKING:
     from planner.placement.index import PlatformIndex, Situation
     from planner.placement.model import BuiltPlacement
 
+MAX_PER_RACK = Rule.declare("max-per-rack")
+
+#: The app field: ``max_per_rack: 2`` (omitted: no limit).
+SETTING: AppSetting[int | None] = AppSetting(
+    "max_per_rack",
+    Annotated[int, Strict(), Field(ge=1, le=MAX_UNITS)] | None,
+    None,
+    "At most this many containers in one rack (hosts' rack field).",
+    (None, 1, 2),
+)
+
 #: The switch literals of the rule in the placement model: ``per-rack[shop-web]``.
 GROUP = "per-rack"
-
-RackKey = str
-
-
-def rack_of(host: Host) -> RackKey:
-    """The host's rack id; a host without a rack is a rack of its own (``host h1``)."""
-    return host.rack if host.rack is not None else f"host {host.id}"
-
-
-def rack_name(key: RackKey) -> str:
-    return f"{key} (no rack)" if key.startswith("host ") else f"rack {key}"
 
 
 def limits(platform: Platform) -> dict[str, int]:
     """app id -> its max_per_rack, for the apps that have one."""
-    return {a.id: a.max_per_rack for a in platform.apps if a.max_per_rack is not None}
+    out = {}
+    for app in platform.apps:
+        k = SETTING.of(app)
+        if k is not None:
+            out[app.id] = k
+    return out
 
 
 def findings(state: State) -> Iterable[Finding]:
     platform = state.platform
-    hosts = platform.host_by_id
     for app_id, k in limits(platform).items():
         if state.owners is not None and app_id not in state.owners:
             continue
-        where = state.placement.get(app_id, ())
-        per_rack = Counter(rack_of(hosts[h]) for h in where if h is not None and h in hosts)
-        for key, n in sorted(per_rack.items()):
+        for key, n in sorted(per_rack(platform, state.placement.get(app_id, ())).items()):
             if n > k:
                 yield Finding(
-                    Rule.MAX_PER_RACK,
+                    MAX_PER_RACK,
                     app_id,
                     f"app {app_id} has {n} containers in {rack_name(key)}, at most {k} "
                     "(max_per_rack)",
                 )
 
 
-def _broken_before(enc: Encoding, app_id: str, k: int) -> bool:
-    """Whether the plan's starting placement already breaks the rule for the app."""
+def worse(
+    platform: Platform, before: Placement, after: Placement, inherited: Collection[str]
+) -> Iterable[Finding]:
+    """An app that had more than k containers in a rack before the plan: no rack holds more of
+    them than k or than it held before."""
+    wanted = limits(platform)
+    for app_id in sorted(inherited):
+        if app_id not in after or app_id not in wanted:
+            continue
+        k = wanted[app_id]
+        was = per_rack(platform, before.get(app_id, ()))
+        for key, n in sorted(per_rack(platform, after[app_id]).items()):
+            if n > max(k, was[key]):
+                yield Finding(
+                    MAX_PER_RACK,
+                    app_id,
+                    f"app {app_id} already had more than {k} containers in a rack, and the plan "
+                    f"puts {n} in {rack_name(key)}, which held {was[key]} (max_per_rack)",
+                )
+
+
+def _before(enc: Encoding, app_id: str) -> Counter[RackKey]:
+    """The app's containers per rack in the plan's starting placement (none on a platform)."""
     if enc.plan is None or enc.symbolic or app_id not in enc.before:
-        return False
-    hosts = enc.platform.hosts
-    per_rack = Counter(rack_of(hosts[n]) for n in enc.before[app_id] if n >= 0)
-    return any(n > k for n in per_rack.values())
+        return Counter()
+    return numbers_per_rack(enc.platform, enc.before[app_id])
 
 
 def invariant(enc: Encoding) -> Formula:
     """An app with a max_per_rack of k has at most k containers in any one rack (in a plan, an
-    app whose starting placement already had more is inherited)."""
+    app whose starting placement already had more in a rack has there no more than before)."""
     platform = enc.platform
     wanted = limits(platform)
     if not wanted:
         return Formula(())
-    racks: dict[RackKey, list[int]] = defaultdict(list)
-    for number, host in enumerate(platform.hosts):
-        racks[rack_of(host)].append(number)
+    racks = hosts_by_rack(platform)
     clauses = []
     for app_id, k in wanted.items():
-        if _broken_before(enc, app_id, k):
-            continue
+        was = _before(enc, app_id)
         for key, numbers in sorted(racks.items()):
+            bound = max(k, was[key])
             pairs = [
                 (u, lit) for n in numbers for u, lit in enc.on_host.get(n, ()) if u.owner == app_id
             ]
-            if len(pairs) <= k:
+            if len(pairs) <= bound:
                 continue  # fewer containers may be there than the limit
-            expr = t.at_most([lit for _, lit in pairs], [1] * len(pairs), k)
+            expr = t.at_most([lit for _, lit in pairs], [1] * len(pairs), bound)
             subject = f"app {app_id} {key}"
             clauses.append(Clause(subject, expr, _there(enc, pairs, key, k)))
     return Formula(tuple(clauses))
 
 
 def _there(enc: Encoding, pairs: Sequence[tuple[UnitVar, z3.BoolRef]], key: RackKey, k: int) -> Any:
-    numbers = {n for n, h in enumerate(enc.platform.hosts) if rack_of(h) == key}
+    numbers = set(hosts_by_rack(enc.platform)[key])
 
     def describe(model: z3.ModelRef) -> dict[str, Any]:
         units = [u.id for u, _ in pairs if value(model, u.var) in numbers]
@@ -122,39 +153,26 @@ def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
 # -- the placement model and the greedy ---------------------------------------------------------
 
 
-class _Racks:
-    """Per indexed platform: each host's rack number, and each limited owner's limit."""
-
-    def __init__(self, index: PlatformIndex) -> None:
-        numbers: dict[RackKey, int] = {}
-        platform = index.platform
-        self.of: list[int] = [numbers.setdefault(rack_of(h), len(numbers)) for h in platform.hosts]
-        wanted = limits(platform)
-        self.limit: dict[int, int] = {
-            o: wanted[owner] for o, owner in enumerate(index.owner_ids) if owner in wanted
-        }
-
-
-_RACKS: weakref.WeakKeyDictionary[Any, _Racks] = weakref.WeakKeyDictionary()
-
-
-def _racks(index: PlatformIndex) -> _Racks:
-    got = _RACKS.get(index)
-    if got is None:
-        got = _RACKS[index] = _Racks(index)
-    return got
+def _limit(index: PlatformIndex, o: int) -> int | None:
+    owner = index.owner_ids[o]
+    app = index.platform.app_by_id.get(owner)
+    return None if app is None else SETTING.of(app)
 
 
 class Candidates:
     """A host may take a unit of a limited app while its rack holds fewer than k of them."""
 
     def applies(self, index: PlatformIndex, o: int) -> bool:
-        return o in _racks(index).limit
+        return _limit(index, o) is not None
 
-    def admits(self, index: PlatformIndex, o: int, h: int, holding: Collection[int]) -> bool:
-        racks = _racks(index)
-        rack = racks.of[h]
-        return sum(1 for g in holding if racks.of[g] == rack) < racks.limit[o]
+    def admits(
+        self, index: PlatformIndex, o: int, h: int, holding: Collection[int], remaining: int
+    ) -> bool:
+        k = _limit(index, o)
+        assert k is not None
+        racks = rack_numbers(index)
+        rack = racks[h]
+        return sum(1 for g in holding if racks[g] == rack) < k
 
 
 def build(built: BuiltPlacement) -> None:
@@ -162,17 +180,13 @@ def build(built: BuiltPlacement) -> None:
     stay there."""
     p = built.problem
     index = p.situ.index
-    racks = _racks(index)
+    racks = rack_numbers(index)
     for o in p.candidates:
-        k = racks.limit.get(o)
+        k = _limit(index, o)
         if k is None:
             continue
-        present: dict[int, list[Any]] = defaultdict(list)
-        for h in p.candidates[o]:
-            present[racks.of[h]].append(built.land[o, h])
-        for h in p.movable.get(o, ()):
-            present[racks.of[h]].append(built.keep[o, h])
-        fixed = Counter(racks.of[h] for h in p.fixed_hosts.get(o, ()))
+        present = present_by(built, o, racks.__getitem__)
+        fixed = Counter(racks[h] for h in p.fixed_hosts.get(o, ()))
         literal = built.literal(f"{GROUP}[{index.owner_ids[o]}]")
         for rack, terms in sorted(present.items()):
             enforce(built.model.add(sum(terms) <= max(0, k - fixed[rack])), literal)
@@ -181,12 +195,10 @@ def build(built: BuiltPlacement) -> None:
 def placement_sentence(situ: Situation, app_id: str) -> str:
     """The rule for one app in a conflict of the placement model, naming its full racks."""
     index = situ.index
-    racks = _racks(index)
     o = index.owner_pos[app_id]
-    k = racks.limit[o]
-    hosts = index.platform.hosts
-    count = Counter(rack_of(hosts[h]) for h in situ.held[o])
-    full = [rack_name(key) for key, n in sorted(count.items()) if n >= k]
+    k = _limit(index, o)
+    count = per_rack(index.platform, (index.host_ids[h] for h in situ.held[o]))
+    full = [rack_name(key) for key, n in sorted(count.items()) if k is not None and n >= k]
     said = f"app {app_id} runs at most {k} container(s) in one rack (max_per_rack)"
     if full:
         said += f": {', '.join(full)} already hold{'s' if len(full) == 1 else ''} {k}"
@@ -194,7 +206,7 @@ def placement_sentence(situ: Situation, app_id: str) -> str:
 
 
 RULE = RuleDefinition(
-    rule=Rule.MAX_PER_RACK,
+    rule=MAX_PER_RACK,
     scope=Scope.PLACEMENT,
     sentence="An app with a max_per_rack of k has at most k containers in any one rack.",
     findings=findings,
@@ -202,9 +214,9 @@ RULE = RuleDefinition(
     explain=sentence,
     cpsat=CpSat(GROUP, build, placement_sentence),
     candidates=Candidates(),
-    headroom=Absent(
-        "a relaxation: headroom pools hosts per datacenter and role, and its answer is then "
-        "placed host by host by the placement model, which holds the rule"
-    ),
-    small=Absent("the small-platform model has no racks"),
+    headroom=HEADROOM_HAS_NO_RACKS,
+    small=SMALL_HAS_NO_RACKS,
+    inheritable=True,
+    worse=worse,
+    settings=(SETTING,),
 )

@@ -9,15 +9,20 @@ import z3
 
 from models.entities import Platform
 from models.rules import Finding, Rule, spread_findings
-from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
+from planner.rules.base import (
+    Absent,
+    CpSat,
+    RuleDefinition,
+    RuleGroup,
+    State,
+    add_groups_at_least,
+)
 from planner.verify import inherited
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope, unit_hosts
 
 if TYPE_CHECKING:
-    from ortools.sat.python import cp_model
-
     from planner.placement.model import BuiltPlacement
     from planner.verify.rulecheck import SmallPlatforms
 
@@ -81,28 +86,11 @@ def add_spread(built: BuiltPlacement) -> None:
     """An owner whose file asks for spread k runs in at least k distinct datacenters."""
     p = built.problem
     index = p.situ.index
-    m = built.model
     for o in p.candidates:
         k = index.spread[o]
-        if k <= 1:
-            continue
-        covered = {index.host_dc[h] for h in p.fixed_hosts.get(o, ())}
-        if len(covered) >= k:
-            continue
-        by_dc: dict[str, list[cp_model.LinearExprT]] = {}
-        for h in p.candidates[o]:
-            by_dc.setdefault(index.host_dc[h], []).append(built.land[o, h])
-        for h in p.movable.get(o, ()):
-            by_dc.setdefault(index.host_dc[h], []).append(built.keep[o, h])
-        opened = []
-        for dc, present in sorted(by_dc.items()):
-            if dc in covered:
-                continue
-            z = m.new_bool_var(f"runs_in[{index.owner_ids[o]}@{dc}]")
-            m.add(z <= sum(present))
-            opened.append(z)
-        literal = built.literal(f"{RuleGroup.SPREAD}[{index.owner_ids[o]}]")
-        enforce(m.add(sum(opened) >= k - len(covered)), literal)
+        if k > 1:
+            switch = f"{RuleGroup.SPREAD}[{index.owner_ids[o]}]"
+            add_groups_at_least(built, o, index.host_dc.__getitem__, k, "runs_in", switch)
 
 
 RULE = RuleDefinition(

@@ -78,7 +78,7 @@ def test_errors_are_defined_in_the_exceptions_modules_only() -> None:
         for found in _error_classes(path)
     ]
     # models.io keeps PlatformFileError with the Problem records it carries.
-    assert elsewhere == ["models/io.py: PlatformFileError"]
+    assert elsewhere == ["models/io/problems.py: PlatformFileError"]
 
 
 def test_input_errors_give_their_lines() -> None:

@@ -7,7 +7,9 @@ import dataclasses
 import pytest
 
 from models.rules import Rule
-from planner.check import INHERITABLE
+from models.schema import json_schema
+from models.settings import app_settings
+from planner.check import INHERITABLE, WORSE_CHECKED_HERE
 from planner.rules.base import Absent, CpSat, RuleDefinition
 from planner.rules.catalogue import CATALOGUE, NOT_RULES, by_name, invariants
 from planner.verify import REGISTRY
@@ -46,6 +48,24 @@ def test_every_encoding_is_there_or_declined_with_a_reason(rule: RuleDefinition)
     # plans has its plain findings in planner.check, which reads a plan).
     checked = callable(rule.findings) or isinstance(rule.invariant, Invariant)
     assert checked or (rule.scope is Scope.PLAN and "planner.check" in str(rule.findings))
+    # A plan may keep it broken only if something says what makes it worse.
+    if rule.inheritable:
+        if isinstance(rule.worse, Absent):
+            assert len(rule.worse.reason) > 15, f"{rule.name}.worse: say why it is absent"
+        else:
+            assert callable(rule.worse) or rule.rule in WORSE_CHECKED_HERE, rule.name
+    else:
+        assert rule.worse is None, f"{rule.name}: no worse than what, if never inherited?"
+
+
+def test_the_app_fields_are_the_rules_declared_ones() -> None:
+    """The schema, reader and writer take the app fields the catalogue's rules declare."""
+    declared = [s for rule in CATALOGUE for s in rule.settings]
+    assert app_settings() == tuple(declared)
+    spec = json_schema()["$defs"]["AppSpec"]["properties"]
+    for setting in declared:
+        assert spec[setting.name]["description"] == setting.description
+        assert setting.default in setting.examples
 
 
 def test_every_rule_name_is_one_catalogue_rule_or_declared_no_rule() -> None:

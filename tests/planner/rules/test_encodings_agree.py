@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from models.entities import Platform
 from models.generate import generate_platform
+from models.settings import app_settings
 from planner.rules.base import RuleDefinition, State
 from planner.rules.catalogue import CATALOGUE
 from planner.verify import certify
@@ -72,8 +73,10 @@ def _break(
     ]
     apps = list(broken.apps)
     for _ in range(2 * figures):
-        a = rng.randrange(len(apps))
-        apps[a] = replace(apps[a], max_per_rack=rng.choice([None, 1, 2]))
+        # The app fields the rules declare (max_per_rack...), each given one of its examples.
+        for setting in app_settings():
+            a = rng.randrange(len(apps))
+            apps[a] = setting.on(apps[a], rng.choice(setting.examples))
     for _ in range(figures):
         # A host that shrank under what it holds; an app that asks for more datacenters.
         h = rng.randrange(len(hosts))

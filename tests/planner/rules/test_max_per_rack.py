@@ -129,3 +129,30 @@ def test_explain_infeasible_names_the_rack(rack_full: Platform) -> None:
     assert explanation.status is Status.INFEASIBLE
     sentences = [c.sentence for c in explanation.conflicts]
     assert "app shop-web runs at most 2 container(s) in rack r2 (max_per_rack)" in sentences
+
+
+def _plan(platform: Platform, lost: str, hosts: tuple[str, ...]) -> Plan:
+    after = {**platform.placement, "shop-web": hosts}
+    moves = tuple(moves_between(platform.placement, after))
+    return Plan(Status.FEASIBLE, Scenario("host", (lost,)), platform.placement, after, moves=moves)
+
+
+def test_a_plan_inherits_a_broken_limit_and_makes_it_no_worse() -> None:
+    """3 containers in rack r1, at most 2: the platform loads and plans, r1 gets no 4th."""
+    platform = load_platform(DATA / "shop_web_three_per_rack_inherited.yaml")
+    assert _rules(platform) == [Rule.MAX_PER_RACK]
+    plan = plan_host_failure(platform, ["h4"])
+    assert plan.status.has_plan and plan.checked and "max-per-rack" in plan.verified
+    assert {f["rule"] for f in plan.extra["inherited"]} == {"max-per-rack"}
+    assert sorted(plan.placement["shop-web"])[3] in ("h5", "h6")  # not h7, in r1
+    worse = _plan(platform, "h4", ("h1", "h2", "h3", "h7"))
+    (finding,) = check_plan(platform, worse)
+    assert finding.rule is Rule.MAX_PER_RACK
+    assert "puts 4 in rack r1, which held 3" in finding.message
+    with pytest.raises(InvariantViolation) as error:
+        certify_plan_invariants(platform, worse)
+    assert "max-per-rack" in str(error.value)
+    # Losing h1 (r1), r1 may keep its 3 (h7 for h1): no worse.
+    kept = _plan(platform, "h1", ("h7", "h2", "h3", "h4"))
+    assert check_plan(platform, kept) == []
+    assert "max-per-rack" in certify_plan_invariants(platform, kept)
