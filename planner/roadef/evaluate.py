@@ -9,6 +9,7 @@ returned as Python ints.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 
@@ -53,14 +54,7 @@ class Costs:
 
     def as_dict(self) -> dict[str, int]:
         """The five terms and the total, by name."""
-        return {
-            "load": self.load,
-            "balance": self.balance,
-            "process_move": self.process_move,
-            "service_move": self.service_move,
-            "machine_move": self.machine_move,
-            "total": self.total,
-        }
+        return {**dataclasses.asdict(self), "total": self.total}
 
 
 @dataclass(frozen=True)

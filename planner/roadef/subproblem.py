@@ -103,15 +103,29 @@ def add_conflict(
             model.add_at_most_one(lits)
 
 
-def _literals_by_zone(
-    state: SearchState, place: dict, zone_of_machine: IntArray
-) -> dict[tuple[int, int], list[cp_model.IntVar]]:
-    """Placement literals grouped by (service, zone of their machine)."""
-    out: dict[tuple[int, int], list[cp_model.IntVar]] = {}
+@dataclass(frozen=True)
+class _ZoneView:
+    """The freed processes seen by the zone (location or neighbourhood) of their machine."""
+
+    services: set[int]  # the services with a freed process
+    left: dict[tuple[int, int], int]  # (s, z) -> processes of s left in z once ``free`` is lifted
+    literals: dict[tuple[int, int], list[cp_model.IntVar]]  # (s, z) -> placement literals in z
+
+
+def _zone_view(
+    state: SearchState, free: Sequence[int], place: dict, counts: IntArray, zone_of: IntArray
+) -> _ZoneView:
+    """``counts[s, z]`` (processes of s in zone z) less the freed ones, only where one is freed,
+    and the placement literals grouped by (service, zone of their machine)."""
+    service = state.instance.service
+    left: dict[tuple[int, int], int] = {}
+    for p in free:
+        key = (int(service[p]), int(zone_of[state.assignment[p]]))
+        left[key] = left.get(key, int(counts[key])) - 1
+    literals: dict[tuple[int, int], list[cp_model.IntVar]] = {}
     for (p, m), lit in place.items():
-        key = (int(state.instance.service[p]), int(zone_of_machine[m]))
-        out.setdefault(key, []).append(lit)
-    return out
+        literals.setdefault((int(service[p]), int(zone_of[m])), []).append(lit)
+    return _ZoneView({int(service[p]) for p in free}, left, literals)
 
 
 def _any_of(model: cp_model.CpModel, lits: list[cp_model.IntVar], name: str) -> cp_model.IntVar:
@@ -119,18 +133,6 @@ def _any_of(model: cp_model.CpModel, lits: list[cp_model.IntVar], name: str) -> 
     used = model.new_bool_var(name)
     model.add_max_equality(used, lits)
     return used
-
-
-def _fixed_zone_counts(
-    state: SearchState, free: Sequence[int], counts: IntArray, zone_of_machine: IntArray
-) -> dict[tuple[int, int], int]:
-    """How many processes of each freed service stay in each zone once ``free`` is lifted."""
-    inst = state.instance
-    out: dict[tuple[int, int], int] = {}
-    for p in free:
-        key = (int(inst.service[p]), int(zone_of_machine[state.assignment[p]]))
-        out[key] = out.get(key, int(counts[key])) - 1
-    return out
 
 
 def add_spread(
@@ -142,21 +144,19 @@ def add_spread(
 ) -> None:
     """The processes of service s occupy at least spreadMin(s) different locations."""
     inst = state.instance
-    left = _fixed_zone_counts(state, free, state.service_location, inst.location)
-    services = {int(inst.service[p]) for p in free}
-    by_zone = _literals_by_zone(state, place, inst.location)
-    for s in services:
+    view = _zone_view(state, free, place, state.service_location, inst.location)
+    for s in view.services:
         need = int(inst.spread_min[s])
         if need <= 1:
             continue
         row = state.service_location[s]
-        kept = {loc for loc in np.flatnonzero(row).tolist() if left.get((s, loc), 1) > 0}
+        kept = {loc for loc in np.flatnonzero(row).tolist() if view.left.get((s, loc), 1) > 0}
         missing = need - len(kept)
         if missing <= 0:
             continue
         gained = []
         for loc in sorted({int(inst.location[m]) for m in machines} - kept):
-            lits = by_zone.get((s, loc))
+            lits = view.literals.get((s, loc))
             if lits:
                 gained.append(_any_of(model, lits, f"uses[s{s}@l{loc}]"))
         model.add(sum(gained) >= missing)
@@ -170,22 +170,19 @@ def add_dependency(
     place: dict,
 ) -> None:
     """If service s depends on t, every neighbourhood that holds s also holds t."""
-    inst = state.instance
-    left = _fixed_zone_counts(state, free, state.service_neighbourhood, inst.neighbourhood)
-    services = {int(inst.service[p]) for p in free}
-    zones = sorted({int(inst.neighbourhood[m]) for m in machines})
+    view = _zone_view(state, free, place, state.service_neighbourhood, state.instance.neighbourhood)
+    zones = sorted({int(state.instance.neighbourhood[m]) for m in machines})
     present: dict[tuple[int, int], cp_model.IntVar] = {}
-    by_zone = _literals_by_zone(state, place, inst.neighbourhood)
-    for s in services:
+    for s in view.services:
         for n in zones:
-            lits = by_zone.get((s, n))
+            lits = view.literals.get((s, n))
             if lits:
                 present[s, n] = _any_of(model, lits, f"in[s{s}@n{n}]")
 
     def stays(s: int, n: int) -> int:
-        return left.get((s, n), int(state.service_neighbourhood[s, n]))
+        return view.left.get((s, n), int(state.service_neighbourhood[s, n]))
 
-    for s in services:
+    for s in view.services:
         for n in zones:
             # Processes of s newly in n need every service s depends on to be there too.
             if (s, n) in present:
