@@ -27,6 +27,11 @@ own functions (:func:`planner.failure.plan_hosts_down`,
 
 What every scenario shares (the platform's index, host usage, where each app runs) is made once
 per worker by :func:`prepare_audit`; :func:`evaluate_scenario` answers one scenario.
+
+The modules: :mod:`~planner.scenarios.outcome` (verdicts and :class:`ScenarioOutcome`),
+:mod:`~planner.scenarios.context` (what the scenarios share, and one scenario's view of it),
+:mod:`~planner.scenarios.proofs` (the counting and volume arguments),
+:mod:`~planner.scenarios.evaluate` (one scenario, by its kind).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -68,36 +69,7 @@ def _host_outcome(
     platform, settings = context.platform, context.settings
     situ = _situation(context, down)
     greedy = greedy_place(situ)
-    index = context.index
-    landed = {
-        index.owner_ids[o]: [index.host_ids[h] for h in hosts] for o, hosts in greedy.landed.items()
-    }
-    view = _view(context, down, lost, {h for hosts in landed.values() for h in hosts})
-    after = dict(view.placement)
-    unplaced = []
-    for owner, targets in landed.items():
-        queue = list(targets)  # units that stay keep their index; the others take these in order
-        row: list[str | None] = []
-        for i, h in enumerate(view.placement[owner]):
-            if h is not None and h not in down:
-                row.append(h)
-            elif queue:
-                row.append(queue.pop(0))
-            else:
-                row.append(None)
-                unplaced.append(f"{owner}/{i}")
-        after[owner] = tuple(row)
-    partial = Plan(
-        status=Status.FEASIBLE,
-        scenario=scenario,
-        before=view.placement,
-        placement=after,
-        moves=moves_between(view.placement, after),
-        apps=app_impacts(view, scenario, True),
-        unplaced=tuple(unplaced),
-        extra={"allow_moves": 0, "method": "greedy"},
-    )
-    partial = keep_waiting_units(view, with_database_outcomes(view, partial))
+    view, partial = _greedy_plan(context, scenario, down, lost, greedy.landed)
     # Checked on the whole platform: the checker reads again only what the plan changes.
     findings = check_plan(
         platform,
@@ -154,6 +126,50 @@ def _host_outcome(
             best = plan_hosts_down(platform, scenario, best_effort=True, **options)
             best = _certify(context, platform, best)
     return _outcome(scenario, down, lost, plan, best, method, ())
+
+
+def _greedy_plan(
+    context: AuditContext,
+    scenario: Scenario,
+    down: frozenset[str],
+    lost: Counter[str],
+    landed_at: Mapping[int, tuple[int, ...]],
+) -> tuple[Platform, Plan]:
+    """The greedy's plan on the platform cut down to what the scenario touches, and that view:
+    each owner's units on lost hosts take the hosts the greedy landed them on, in order (those
+    left over stay unplaced), finished by ``fail host``'s own steps (database outcomes, nodes
+    left waiting for their host)."""
+    index = context.index
+    landed = {
+        index.owner_ids[o]: [index.host_ids[h] for h in hosts] for o, hosts in landed_at.items()
+    }
+    view = _view(context, down, lost, {h for hosts in landed.values() for h in hosts})
+    after = dict(view.placement)
+    unplaced = []
+    for owner, targets in landed.items():
+        queue = list(targets)  # units that stay keep their index; the others take these in order
+        row: list[str | None] = []
+        for i, h in enumerate(view.placement[owner]):
+            if h is not None and h not in down:
+                row.append(h)
+            elif queue:
+                row.append(queue.pop(0))
+            else:
+                row.append(None)
+                unplaced.append(f"{owner}/{i}")
+        after[owner] = tuple(row)
+    partial = Plan(
+        status=Status.FEASIBLE,
+        scenario=scenario,
+        before=view.placement,
+        placement=after,
+        moves=moves_between(view.placement, after),
+        apps=app_impacts(view, scenario, True),
+        unplaced=tuple(unplaced),
+        extra={"allow_moves": 0, "method": "greedy"},
+    )
+    partial = keep_waiting_units(view, with_database_outcomes(view, partial))
+    return view, partial
 
 
 def _engine_outcome(
