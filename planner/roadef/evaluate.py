@@ -9,12 +9,14 @@ returned as Python ints.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 
 import numpy as np
 
 from planner.roadef.instance import Instance, IntArray
+from planner.search.model import zone_count
 
 
 class Constraint(enum.Enum):
@@ -52,14 +54,7 @@ class Costs:
 
     def as_dict(self) -> dict[str, int]:
         """The five terms and the total, by name."""
-        return {
-            "load": self.load,
-            "balance": self.balance,
-            "process_move": self.process_move,
-            "service_move": self.service_move,
-            "machine_move": self.machine_move,
-            "total": self.total,
-        }
+        return {**dataclasses.asdict(self), "total": self.total}
 
 
 @dataclass(frozen=True)
@@ -138,17 +133,19 @@ def compute_costs(instance: Instance, initial: IntArray, assignment: IntArray) -
     )
 
 
-def check_capacity(instance: Instance, assignment: IntArray) -> Violation | None:
-    """Every machine's usage of every resource is within its capacity."""
-    usage = machine_usage(instance, assignment)
+def _first_over(instance: Instance, usage: IntArray, what: str) -> str | None:
+    """Where ``usage`` first exceeds a capacity, as "machine m {what} r usage u/c", or None."""
     over = np.argwhere(usage > instance.capacity)
     if over.size == 0:
         return None
     m, r = (int(v) for v in over[0])
-    return Violation(
-        Constraint.CAPACITY,
-        f"machine {m} resource {r} usage {int(usage[m, r])}/{int(instance.capacity[m, r])}",
-    )
+    return f"machine {m} {what} {r} usage {int(usage[m, r])}/{int(instance.capacity[m, r])}"
+
+
+def check_capacity(instance: Instance, assignment: IntArray) -> Violation | None:
+    """Every machine's usage of every resource is within its capacity."""
+    where = _first_over(instance, machine_usage(instance, assignment), "resource")
+    return None if where is None else Violation(Constraint.CAPACITY, where)
 
 
 def check_transient(
@@ -156,15 +153,10 @@ def check_transient(
 ) -> Violation | None:
     """A moved process still holds its transient resources on its original machine."""
     usage = transient_usage(instance, initial, assignment)
-    over = np.argwhere(usage > instance.capacity)
-    if over.size == 0:
+    where = _first_over(instance, usage, "transient resource")
+    if where is None:
         return None
-    m, r = (int(v) for v in over[0])
-    return Violation(
-        Constraint.TRANSIENT,
-        f"machine {m} transient resource {r} usage {int(usage[m, r])}"
-        f"/{int(instance.capacity[m, r])} counting moved processes",
-    )
+    return Violation(Constraint.TRANSIENT, f"{where} counting moved processes")
 
 
 def check_conflict(instance: Instance, assignment: IntArray) -> Violation | None:
@@ -184,7 +176,7 @@ def check_conflict(instance: Instance, assignment: IntArray) -> Violation | None
 
 def _presence(instance: Instance, assignment: IntArray, zone_of_machine: IntArray) -> IntArray:
     """count[s, z]: how many processes of service s sit in zone z (location or neighbourhood)."""
-    zones = int(zone_of_machine.max()) + 1 if zone_of_machine.size else 0
+    zones = zone_count(zone_of_machine)
     flat = instance.service * zones + zone_of_machine[assignment]
     count = np.bincount(flat, minlength=instance.num_services * zones)
     return count.reshape(instance.num_services, zones)

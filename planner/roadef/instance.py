@@ -15,9 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.exceptions import RoadefFileError
-
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
+from planner.search.model import BoolArray, IntArray, Size
 
 _TOKEN = re.compile(rb"\S+")
 
@@ -51,35 +49,12 @@ class Instance:
     service_move_weight: int
     machine_move_weight: int
 
-    @property
-    def num_resources(self) -> int:
-        """R, the number of resources."""
-        return int(self.transient.shape[0])
-
-    @property
-    def num_machines(self) -> int:
-        """M, the number of machines."""
-        return int(self.neighbourhood.shape[0])
-
-    @property
-    def num_services(self) -> int:
-        """S, the number of services."""
-        return int(self.spread_min.shape[0])
-
-    @property
-    def num_processes(self) -> int:
-        """P, the number of processes."""
-        return int(self.service.shape[0])
-
-    @property
-    def num_locations(self) -> int:
-        """L, one more than the largest location id."""
-        return int(self.location.max()) + 1 if self.num_machines else 0
-
-    @property
-    def num_neighbourhoods(self) -> int:
-        """N, one more than the largest neighbourhood id."""
-        return int(self.neighbourhood.max()) + 1 if self.num_machines else 0
+    num_resources = Size("transient", "R, the number of resources")
+    num_machines = Size("neighbourhood", "M, the number of machines")
+    num_services = Size("spread_min", "S, the number of services")
+    num_processes = Size("service", "P, the number of processes")
+    num_locations = Size("location", "L, one more than the largest location id", zones=True)
+    num_neighbourhoods = Size("neighbourhood", "N, likewise of neighbourhood ids", zones=True)
 
     def summary(self) -> str:
         """One line: the instance's name and sizes."""

@@ -7,11 +7,12 @@ temperature) then takes ``anneal_share`` of what is left: it leaves the descent'
 where single improving moves cannot. The rest goes to large neighbourhood search: each step
 picks a few machines (hosts) and some of the processes (containers) on them, frees those
 processes, and asks CP-SAT for their best placement on the picked machines with every other
-process held where it is. The sub-model holds every hard constraint restricted to the picked
-machines and the exact change of the five cost terms, so its optimum never makes the whole
-solution worse. The working state is costed exactly and incrementally after each step, a step
-is kept only if the total does not grow, and the final solution is re-checked by the
-independent evaluator in :mod:`planner.roadef.evaluate` before it is returned.
+process held where it is. The sub-model (:mod:`planner.roadef.subproblem`) holds every hard
+constraint restricted to the picked machines and the exact change of the five cost terms
+(:mod:`planner.roadef.cost`), so its optimum never makes the whole solution worse. The working
+state is costed exactly and incrementally after each step, a step is kept only if the total
+does not grow, and the final solution is re-checked by the independent evaluator in
+:mod:`planner.roadef.evaluate` before it is returned.
 
 The search is deterministic for a given seed, worker count, annealing proposal count and
 iteration budget: each CP-SAT call is bounded by deterministic time, not wall time. A
@@ -27,24 +28,47 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from planner import cpsat
 from planner.exceptions import RoadefFileError
 from planner.roadef.annealing import AnnealParams, anneal, compile_kernel
+from planner.roadef.cost import Expr, Usage, load_and_balance_cost, move_cost
 from planner.roadef.descent import shift_descent
 from planner.roadef.evaluate import Costs, evaluate
 from planner.roadef.instance import Instance, IntArray
 from planner.roadef.state import SearchState
+from planner.roadef.subproblem import (
+    SubProblem,
+    add_assignment,
+    add_capacity,
+    add_conflict,
+    add_dependency,
+    add_spread,
+    build_subproblem,
+)
+
+# The sub-problem's builders and costs lived here first; their import paths stay.
+__all__ = [
+    "Expr",
+    "SolveParams",
+    "SolveResult",
+    "SolveStatus",
+    "SubProblem",
+    "Usage",
+    "add_assignment",
+    "add_capacity",
+    "add_conflict",
+    "add_dependency",
+    "add_spread",
+    "build_subproblem",
+    "load_and_balance_cost",
+    "move_cost",
+    "solve",
+]
 
 log = logging.getLogger(__name__)
-
-# A CP-SAT linear expression. cp_model.LinearExprT admits numpy integers, which mypy cannot
-# add to expressions, so sums of terms are typed loosely here.
-Expr = Any
 
 
 class SolveStatus(enum.Enum):
@@ -125,326 +149,6 @@ class SolveResult:
             f"CP-SAT {self.solve_time:.1f} s\n"
             f"{self.explanation}"
         )
-
-
-@dataclass(frozen=True)
-class SubProblem:
-    """A CP-SAT model placing ``free`` processes on ``machines``, and its placement literals."""
-
-    model: cp_model.CpModel
-    machines: tuple[int, ...]
-    free: tuple[int, ...]
-    place: dict[tuple[int, int], cp_model.IntVar]  # (p, m) -> literal "p runs on m"
-
-
-def add_assignment(model: cp_model.CpModel, free: Sequence[int], place: dict) -> None:
-    """Every freed process runs on exactly one of the picked machines."""
-    options: dict[int, list[cp_model.IntVar]] = {p: [] for p in free}
-    for (p, _), literal in place.items():
-        options[p].append(literal)
-    for p in free:
-        model.add_exactly_one(options[p])
-
-
-@dataclass(frozen=True)
-class Usage:
-    """A picked machine's usage of one resource: a constant plus weighted placement literals."""
-
-    constant: int
-    literals: tuple[cp_model.IntVar, ...]
-    coefficients: tuple[int, ...]
-
-    @property
-    def low(self) -> int:
-        """The least usage any placement gives."""
-        return self.constant
-
-    @property
-    def high(self) -> int:
-        """The largest usage any placement gives."""
-        return self.constant + sum(self.coefficients)
-
-    def expr(self) -> Expr:
-        """The usage as a CP-SAT linear expression."""
-        return cp_model.LinearExpr.weighted_sum(self.literals, self.coefficients) + self.constant
-
-
-def add_capacity(
-    model: cp_model.CpModel,
-    state: SearchState,
-    machines: Sequence[int],
-    free: Sequence[int],
-    place: dict,
-) -> dict[int, list[Usage]]:
-    """A machine's usage of every resource stays within its capacity; returns usage by machine.
-
-    On a transient resource the bound also counts what processes moved away still hold there.
-    Bounds that no placement can break are left out.
-    """
-    inst = state.instance
-    fixed_use = state.usage[list(machines)].copy()
-    fixed_held = state.held[list(machines)].copy()
-    row = {m: i for i, m in enumerate(machines)}
-    for p in free:
-        cur, origin = int(state.assignment[p]), int(state.initial[p])
-        req = inst.requirement[p]
-        fixed_use[row[cur]] -= req
-        fixed_held[row[cur]] -= req
-        if origin in row:
-            if origin != cur:
-                fixed_held[row[origin]] -= req * inst.transient
-            fixed_held[row[origin]] += req * inst.transient  # held there wherever p goes
-    by_machine: dict[int, list[tuple[int, cp_model.IntVar]]] = {m: [] for m in machines}
-    for (p, m), lit in place.items():
-        by_machine[m].append((p, lit))
-    usage: dict[int, list[Usage]] = {}
-    for m in machines:
-        i = row[m]
-        procs = [p for p, _ in by_machine[m]]
-        lits = tuple(lit for _, lit in by_machine[m])
-        reqs = inst.requirement[procs] if procs else np.zeros((0, inst.num_resources), np.int64)
-        away = np.array([int(state.initial[p]) != m for p in procs], dtype=bool)
-        per_resource: list[Usage] = []
-        for r in range(inst.num_resources):
-            use = Usage(int(fixed_use[i, r]), lits, tuple(reqs[:, r].tolist()))
-            per_resource.append(use)
-            cap = int(inst.capacity[m, r])
-            if inst.transient[r]:
-                held = Usage(
-                    int(fixed_held[i, r]),
-                    tuple(lit for lit, a in zip(lits, away, strict=True) if a),
-                    tuple(reqs[away, r].tolist()),
-                )
-                if held.high > cap:
-                    model.add(held.expr() <= cap)
-            elif use.high > cap:
-                model.add(use.expr() <= cap)
-        usage[m] = per_resource
-    return usage
-
-
-def add_conflict(
-    model: cp_model.CpModel, state: SearchState, machines: Sequence[int], place: dict
-) -> None:
-    """The processes of one service run on pairwise different machines."""
-    by_service_machine: dict[tuple[int, int], list[cp_model.IntVar]] = {}
-    for (p, m), lit in place.items():
-        by_service_machine.setdefault((int(state.instance.service[p]), m), []).append(lit)
-    for lits in by_service_machine.values():
-        if len(lits) > 1:
-            model.add_at_most_one(lits)
-
-
-def _literals_by_zone(
-    state: SearchState, place: dict, zone_of_machine: IntArray
-) -> dict[tuple[int, int], list[cp_model.IntVar]]:
-    """Placement literals grouped by (service, zone of their machine)."""
-    out: dict[tuple[int, int], list[cp_model.IntVar]] = {}
-    for (p, m), lit in place.items():
-        key = (int(state.instance.service[p]), int(zone_of_machine[m]))
-        out.setdefault(key, []).append(lit)
-    return out
-
-
-def _fixed_zone_counts(
-    state: SearchState, free: Sequence[int], counts: IntArray, zone_of_machine: IntArray
-) -> dict[tuple[int, int], int]:
-    """How many processes of each freed service stay in each zone once ``free`` is lifted."""
-    inst = state.instance
-    out: dict[tuple[int, int], int] = {}
-    for p in free:
-        key = (int(inst.service[p]), int(zone_of_machine[state.assignment[p]]))
-        out[key] = out.get(key, int(counts[key])) - 1
-    return out
-
-
-def add_spread(
-    model: cp_model.CpModel,
-    state: SearchState,
-    machines: Sequence[int],
-    free: Sequence[int],
-    place: dict,
-) -> None:
-    """The processes of service s occupy at least spreadMin(s) different locations."""
-    inst = state.instance
-    left = _fixed_zone_counts(state, free, state.service_location, inst.location)
-    services = {int(inst.service[p]) for p in free}
-    by_zone = _literals_by_zone(state, place, inst.location)
-    for s in services:
-        need = int(inst.spread_min[s])
-        if need <= 1:
-            continue
-        row = state.service_location[s]
-        kept = {loc for loc in np.flatnonzero(row).tolist() if left.get((s, loc), 1) > 0}
-        missing = need - len(kept)
-        if missing <= 0:
-            continue
-        gained = []
-        for loc in sorted({int(inst.location[m]) for m in machines} - kept):
-            lits = by_zone.get((s, loc))
-            if lits:
-                used = model.new_bool_var(f"uses[s{s}@l{loc}]")
-                model.add_max_equality(used, lits)
-                gained.append(used)
-        model.add(sum(gained) >= missing)
-
-
-def add_dependency(
-    model: cp_model.CpModel,
-    state: SearchState,
-    machines: Sequence[int],
-    free: Sequence[int],
-    place: dict,
-) -> None:
-    """If service s depends on t, every neighbourhood that holds s also holds t."""
-    inst = state.instance
-    left = _fixed_zone_counts(state, free, state.service_neighbourhood, inst.neighbourhood)
-    services = {int(inst.service[p]) for p in free}
-    zones = sorted({int(inst.neighbourhood[m]) for m in machines})
-    present: dict[tuple[int, int], cp_model.IntVar] = {}
-    by_zone = _literals_by_zone(state, place, inst.neighbourhood)
-    for s in services:
-        for n in zones:
-            lits = by_zone.get((s, n))
-            if lits:
-                used = model.new_bool_var(f"in[s{s}@n{n}]")
-                model.add_max_equality(used, lits)
-                present[s, n] = used
-
-    def stays(s: int, n: int) -> int:
-        return left.get((s, n), int(state.service_neighbourhood[s, n]))
-
-    for s in services:
-        for n in zones:
-            # Processes of s newly in n need every service s depends on to be there too.
-            if (s, n) in present:
-                for t in state.depends_on[s]:
-                    if stays(t, n) > 0:
-                        continue
-                    if (t, n) in present:
-                        model.add_implication(present[s, n], present[t, n])
-                    else:
-                        model.add(present[s, n] == 0)
-            # Services that stay in n and depend on s keep needing s there.
-            if stays(s, n) == 0 and any(stays(u, n) > 0 for u in state.dependents[s]):
-                if (s, n) in present:
-                    model.add(present[s, n] == 1)
-                else:
-                    model.add_bool_or([])  # the current state is feasible, so never reached
-
-
-def build_subproblem(
-    state: SearchState, machines: Sequence[int], free: Sequence[int]
-) -> SubProblem:
-    """The CP-SAT model that places ``free`` on ``machines`` at least cost, others held fixed.
-
-    Its objective is the exact load, balance and move cost of the sub-problem; terms that the
-    freed processes cannot change are left out, so it differs from the total by a constant.
-    """
-    inst = state.instance
-    model = cp_model.CpModel()
-    freed = set(free)
-    blocked = {
-        (int(inst.service[q]), m) for m in machines for q in state.on_machine[m] if q not in freed
-    }
-    place: dict[tuple[int, int], cp_model.IntVar] = {}
-    for p in free:
-        s = int(inst.service[p])
-        for m in machines:
-            if (s, m) not in blocked:
-                place[p, m] = model.new_bool_var(f"place[p{p}@m{m}]")
-    add_assignment(model, free, place)
-    usage = add_capacity(model, state, machines, free, place)
-    add_conflict(model, state, machines, place)
-    add_spread(model, state, machines, free, place)
-    add_dependency(model, state, machines, free, place)
-    objective = load_and_balance_cost(model, state, machines, usage)
-    objective += move_cost(model, state, free, place)
-    model.minimize(objective)
-    for (p, m), lit in place.items():
-        model.add_hint(lit, int(state.assignment[p]) == m)
-    return SubProblem(model, tuple(machines), tuple(free), place)
-
-
-def load_and_balance_cost(
-    model: cp_model.CpModel,
-    state: SearchState,
-    machines: Sequence[int],
-    usage: dict[int, list[Usage]],
-) -> Expr:
-    """Weighted usage above safety capacity, and balance shortfalls, on the picked machines.
-
-    A term that is zero, or positive, under every placement needs no auxiliary variable.
-    """
-    inst = state.instance
-    terms: list[Expr] = []
-    for m in machines:
-        for r in range(inst.num_resources):
-            weight = int(inst.load_weight[r])
-            use, safe = usage[m][r], int(inst.safety_capacity[m, r])
-            if weight == 0 or use.high <= safe:
-                continue
-            if use.low >= safe:
-                terms.append(weight * (use.expr() - safe))
-                continue
-            over = model.new_int_var(0, use.high - safe, f"over[m{m}/r{r}]")
-            model.add(over >= use.expr() - safe)
-            terms.append(weight * over)
-        for b, (r1, r2, target, weight) in enumerate(state.balance_terms):
-            if weight == 0:
-                continue
-            u1, u2 = usage[m][r1], usage[m][r2]
-            c1, c2 = int(inst.capacity[m, r1]), int(inst.capacity[m, r2])
-            # shortfall = target * (c1 - u1) - (c2 - u2)
-            high = target * (c1 - u1.low) - (c2 - u2.high)
-            low = target * (c1 - u1.high) - (c2 - u2.low)
-            if high <= 0:
-                continue
-            shortfall = target * (c1 - u1.expr()) - (c2 - u2.expr())
-            if low >= 0:
-                terms.append(weight * shortfall)
-                continue
-            short = model.new_int_var(0, high, f"short[m{m}/b{b}]")
-            model.add(short >= shortfall)
-            terms.append(weight * short)
-    return sum(terms)
-
-
-def move_cost(
-    model: cp_model.CpModel, state: SearchState, free: Sequence[int], place: dict
-) -> Expr:
-    """Process-move, machine-move and service-move cost of the freed processes.
-
-    The service-move term is the largest moved count over all services: services with no freed
-    process contribute their current count as a constant floor.
-    """
-    inst = state.instance
-    terms: list[Expr] = []
-    moved_by_service: dict[int, list[Expr]] = {}
-    fixed_moved: dict[int, int] = {}
-    for p in free:
-        s = int(inst.service[p])
-        origin = int(state.initial[p])
-        stay = place.get((p, origin))
-        moved: Expr = 1 if stay is None else 1 - stay
-        terms.append(inst.process_move_weight * int(inst.process_move_cost[p]) * moved)
-        moved_by_service.setdefault(s, []).append(moved)
-        fixed_moved[s] = fixed_moved.get(s, int(state.moved_in_service[s])) - int(
-            state.assignment[p] != origin
-        )
-    for (p, m), lit in place.items():
-        cost = int(inst.machine_move_cost[state.initial[p], m])
-        if cost:
-            terms.append(inst.machine_move_weight * cost * lit)
-    if inst.service_move_weight:
-        others = state.moved_in_service.copy()
-        others[list(moved_by_service)] = 0
-        floor = int(others.max()) if others.size else 0
-        most = model.new_int_var(floor, inst.num_processes, "most_moved")
-        for s, moved in moved_by_service.items():
-            model.add(most >= fixed_moved[s] + sum(moved))
-        terms.append(inst.service_move_weight * most)
-    return sum(terms)
 
 
 def _pick_machines(state: SearchState, rng: np.random.Generator, count: int) -> list[int]:

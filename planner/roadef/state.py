@@ -15,6 +15,7 @@ from planner.roadef.evaluate import (
     transient_usage,
 )
 from planner.roadef.instance import Instance, IntArray
+from planner.search.model import balance_terms, load_and_balance_costs
 
 
 @dataclass
@@ -81,15 +82,7 @@ class SearchState:
             dependents=dependents,
             depends_on=depends_on,
             processes_of=processes_of,
-            balance_terms=list(
-                zip(
-                    instance.balance_r1.tolist(),
-                    instance.balance_r2.tolist(),
-                    instance.balance_target.tolist(),
-                    instance.balance_weight.tolist(),
-                    strict=True,
-                )
-            ),
+            balance_terms=instance_balance_terms(instance),
         )
 
     def costs(self) -> Costs:
@@ -157,18 +150,19 @@ class SearchState:
             self.machine_cost[rows] = machine_cost_rows(inst, self.usage, rows)
 
 
+def instance_balance_terms(instance: Instance) -> list[tuple[int, int, int, int]]:
+    """The instance's balance terms (r1, r2, target, weight), one tuple per term."""
+    return balance_terms(
+        instance.balance_r1, instance.balance_r2, instance.balance_target, instance.balance_weight
+    )
+
+
 def machine_cost_rows(instance: Instance, usage: IntArray, rows: IntArray) -> IntArray:
     """Load + balance cost of the machines ``rows`` under ``usage``."""
-    use = usage[rows]
-    over = np.maximum(0, use - instance.safety_capacity[rows])
-    cost = over @ instance.load_weight
-    remaining = instance.capacity[rows] - use
-    for r1, r2, target, weight in zip(
-        instance.balance_r1.tolist(),
-        instance.balance_r2.tolist(),
-        instance.balance_target.tolist(),
-        instance.balance_weight.tolist(),
-        strict=True,
-    ):
-        cost = cost + weight * np.maximum(0, target * remaining[:, r1] - remaining[:, r2])
-    return np.asarray(cost, dtype=np.int64)
+    return load_and_balance_costs(
+        usage[rows],
+        instance.capacity[rows],
+        instance.safety_capacity[rows],
+        instance.load_weight,
+        instance_balance_terms(instance),
+    )

@@ -25,12 +25,40 @@ computes rules and cost from scratch, the reference the incremental kernel is te
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+
+
+def zone_count(zone_of_bin: IntArray) -> int:
+    """How many zones (locations, neighbourhoods) ids of ``zone_of_bin`` can name: one more than
+    the largest id, 0 when there are no bins."""
+    return int(zone_of_bin.max()) + 1 if zone_of_bin.size else 0
+
+
+class Size:
+    """A size of a frozen model read off one of its array fields: its length, or with
+    ``zones`` the number of zones the field's ids name (:func:`zone_count`).
+
+    ``num_bins = Size("capacity", "M, the number of bins")`` reads ``len(self.capacity)``.
+    """
+
+    def __init__(self, field: str, doc: str, zones: bool = False) -> None:
+        self.field, self.zones, self.__doc__ = field, zones, doc
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> Size: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> int: ...
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        array = getattr(obj, self.field)
+        return zone_count(array) if self.zones else int(array.shape[0])
 
 
 def csr(groups: IntArray, members: IntArray, size: int) -> tuple[IntArray, IntArray]:
@@ -78,29 +106,12 @@ class SearchModel:
     item_class: IntArray  # [I]
     allowed: BoolArray  # [C, M] bins an item of class c may run on
 
-    @property
-    def num_items(self) -> int:
-        return int(self.group.shape[0])
-
-    @property
-    def num_bins(self) -> int:
-        return int(self.capacity.shape[0])
-
-    @property
-    def num_resources(self) -> int:
-        return int(self.capacity.shape[1])
-
-    @property
-    def num_groups(self) -> int:
-        return int(self.spread_min.shape[0])
-
-    @property
-    def num_locations(self) -> int:
-        return int(self.location.max()) + 1 if self.num_bins else 0
-
-    @property
-    def num_neighbourhoods(self) -> int:
-        return int(self.neighbourhood.max()) + 1 if self.num_bins else 0
+    num_items = Size("group", "I, the number of items")
+    num_bins = Size("capacity", "M, the number of bins")
+    num_resources = Size("load_weight", "R, the number of resources")
+    num_groups = Size("spread_min", "G, the number of groups")
+    num_locations = Size("location", "L, one more than the largest location id", zones=True)
+    num_neighbourhoods = Size("neighbourhood", "N, likewise of neighbourhood ids", zones=True)
 
 
 @dataclass(frozen=True)
@@ -129,20 +140,36 @@ def usage_of(model: SearchModel, assignment: IntArray) -> tuple[IntArray, IntArr
     return usage, held
 
 
-def bin_costs(model: SearchModel, usage: IntArray) -> IntArray:
-    """Load + balance cost of every bin under ``usage``."""
-    over = np.maximum(0, usage - model.safety)
-    cost = over @ model.load_weight
-    free = model.capacity - usage
-    for r1, r2, target, weight in zip(
-        model.balance_r1.tolist(),
-        model.balance_r2.tolist(),
-        model.balance_target.tolist(),
-        model.balance_weight.tolist(),
-        strict=True,
-    ):
+def balance_terms(
+    r1: IntArray, r2: IntArray, target: IntArray, weight: IntArray
+) -> list[tuple[int, int, int, int]]:
+    """The balance terms (r1, r2, target, weight) as Python ints, one tuple per term."""
+    return list(zip(r1.tolist(), r2.tolist(), target.tolist(), weight.tolist(), strict=True))
+
+
+def load_and_balance_costs(
+    usage: IntArray,
+    capacity: IntArray,
+    safety: IntArray,
+    load_weight: IntArray,
+    balance: list[tuple[int, int, int, int]],
+) -> IntArray:
+    """Load + balance cost of every row of ``usage``: the weighted usage above ``safety``, plus
+    per balance term the weighted shortfall of free r2 against ``target`` times free r1."""
+    over = np.maximum(0, usage - safety)
+    cost = over @ load_weight
+    free = capacity - usage
+    for r1, r2, target, weight in balance:
         cost = cost + weight * np.maximum(0, target * free[:, r1] - free[:, r2])
     return np.asarray(cost, dtype=np.int64)
+
+
+def bin_costs(model: SearchModel, usage: IntArray) -> IntArray:
+    """Load + balance cost of every bin under ``usage``."""
+    balance = balance_terms(
+        model.balance_r1, model.balance_r2, model.balance_target, model.balance_weight
+    )
+    return load_and_balance_costs(usage, model.capacity, model.safety, model.load_weight, balance)
 
 
 def move_costs(model: SearchModel, assignment: IntArray) -> tuple[int, int, int]:

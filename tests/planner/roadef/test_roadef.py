@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from planner.cli.roadef import roadef
 from planner.roadef import (
@@ -232,20 +232,21 @@ def test_malformed_model_names_file_and_line(tmp_path: Path) -> None:
         read_instance(bad)
 
 
-def test_cli_evaluate_reports_violation_with_exit_1(tmp_path: Path) -> None:
-    solution = tmp_path / "conflict.txt"
-    solution.write_text("0 0 0\n")
+def _evaluate_example(solution: Path, text: str) -> Result:
+    """``drplan roadef evaluate`` on the worked example and ``text`` written to ``solution``."""
+    solution.write_text(text)
     args = [str(DATA / "model_example.txt"), str(DATA / "assignment_example.txt"), str(solution)]
-    result = CliRunner().invoke(roadef, ["evaluate", *args])
+    return CliRunner().invoke(roadef, ["evaluate", *args])
+
+
+def test_cli_evaluate_reports_violation_with_exit_1(tmp_path: Path) -> None:
+    result = _evaluate_example(tmp_path / "conflict.txt", "0 0 0\n")
     assert result.exit_code == 1
     assert "conflict" in result.output
 
 
 def test_cli_evaluate_short_solution_exits_2_naming_the_file(tmp_path: Path) -> None:
-    solution = tmp_path / "short.txt"
-    solution.write_text("0 3\n")
-    args = [str(DATA / "model_example.txt"), str(DATA / "assignment_example.txt"), str(solution)]
-    result = CliRunner().invoke(roadef, ["evaluate", *args])
+    result = _evaluate_example(tmp_path / "short.txt", "0 3\n")
     assert result.exit_code == 2
     assert "short.txt, line 1" in result.output
     assert "Traceback" not in result.output
