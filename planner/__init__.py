@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     )
     from planner.headroom import Headroom, HostSize, n1_safe, plan_headroom
     from planner.objective import ObjectiveTerm, Weights, objective_of, objective_terms
+    from planner.options import PlanOptions
     from planner.placement import PlacementResult, place
     from planner.plan import (
         EXTRA_KEYS,
@@ -141,6 +142,7 @@ _EXPORTS: dict[str, str] = {
     "Plan": "planner.plan",
     "PlanDefect": "planner.exceptions",
     "PlanFileError": "planner.exceptions",
+    "PlanOptions": "planner.options",
     "Platform": "models.entities",
     "PlatformFileError": "planner.exceptions",
     "QuantityError": "planner.exceptions",
@@ -238,6 +240,7 @@ __all__ = [
     "Plan",
     "PlanDefect",
     "PlanFileError",
+    "PlanOptions",
     "Platform",
     "PlatformFileError",
     "QuantityError",

@@ -6,54 +6,35 @@ Disaster Recovery Plan: a procedure that ensures business continuity by defining
 our services as fast as possible with minimal data loss."
 
 Two steps. The placement engine re-places every unit of the lost datacenter in the surviving ones
-(capacity, anti-affinity, roles: :func:`plan_datacenter_failure`). Then, with no solver,
-:func:`disaster_recovery` reads the new placement and says, per database, where its data comes
-from (a surviving standby, replica 2, replica 3, or nothing: unrecoverable), the worst-case data
-loss and the time to recover, and orders every start in a runbook of four waves:
-
-1. business and enterprise databases (restores first, then new standbys);
-2. the apps that use them, each container after its databases serve again;
-3. the other apps;
-4. starter and sandbox databases, then the apps that use them.
-
-No host starts more than ``Policy.starts_per_host_per_minute`` units in one minute (no boot storm):
-each start gets the first minute with a free slot on its host, earlier waves first, so a later
-wave never delays an earlier one. Minute ``m`` of the runbook is ``host_detection_s + 60 m``
-seconds after the failure; every time to recover counts that wait. Restores from backups are the
-disaster-recovery plan proper: none starts before people decided it (detection, diagnosis and
-``policy.drp_decision_s``: :mod:`planner.timeline`); failovers, new standbys and containers are
-the platform's own and start at once.
+(capacity, anti-affinity, roles: :func:`plan_datacenter_failure`), what is left unplaced being
+what the runbook would start last (:mod:`planner.unplaced_priority`). Then, with no solver,
+:func:`planner.recovery_order.disaster_recovery` reads the new placement and says, per database,
+where its data comes from, the worst-case data loss and the time to recover, and orders every
+start in a runbook of four waves (:class:`planner.recovery.Wave`); the backup planner re-homes
+the lost replicas.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
-from enum import IntEnum
-from typing import Any
+from collections.abc import Collection
+from dataclasses import replace
+from typing import Any, Unpack
 
-from models.entities import REPLICA_ROLES, Database, Placement, Platform, ServiceClass
-from models.policy import Policy
-from planner.dependencies import with_dependencies
+from models.entities import Placement, Platform
 from planner.exceptions import UnknownDatacenterError
 from planner.failover import (
-    Action,
-    DatabaseOutcome,
-    database_outcome,
     renumbered_units,
     serving_orders,
     serving_placement,
     slow_failovers,
-    transfer_s,
 )
 from planner.failures.datacenter import DATACENTER
-from planner.objective import Weights
-from planner.plan import AppImpact, Plan, Scenario, moves_between
-from planner.sla import sla_outcome
-from planner.timeline import action_start_s, with_timeline
+from planner.options import PlanChoices, PlanOptions, plan_options
+from planner.plan import Plan, Scenario, moves_between
+from planner.recovery import LostReplica, Recovery, Step, Wave, app_wave, lost_replicas
+from planner.recovery_order import disaster_recovery
+from planner.timeline import with_timeline
+from planner.unplaced_priority import UNPLACED_PRIORITY, UnplacedPriority, unplaced_priority_term
 
 __all__ = [
     "UNPLACED_PRIORITY",
@@ -72,455 +53,6 @@ __all__ = [
     "serving_placement",
     "unplaced_priority_term",
 ]
-
-logger = logging.getLogger(__name__)
-
-MINUTE_S = 60
-
-
-class Wave(IntEnum):
-    """The waves of the runbook, started in this order."""
-
-    DATABASES_WITH_FAILOVER = 1
-    APPS_OF_THOSE_DATABASES = 2
-    OTHER_APPS = 3
-    STARTER_AND_SANDBOX = 4
-
-    @property
-    def title(self) -> str:
-        return {
-            1: "business and enterprise databases",
-            2: "apps that use business and enterprise databases",
-            3: "other apps",
-            4: "starter and sandbox databases, then the apps that use them",
-        }[self.value]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One start of the runbook: a unit on its new host, at a minute offset, in a wave."""
-
-    wave: Wave
-    minute: int
-    unit: str
-    host: str
-    #: ``restore`` (a primary from a backup replica), ``standby`` (a database node copied from
-    #: its primary), ``recreate`` (an unrecoverable database, empty), ``container``.
-    kind: str
-    #: Seconds from the failure until this unit is ready.
-    ready_s: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "wave": int(self.wave),
-            "minute": self.minute,
-            "unit": self.unit,
-            "host": self.host,
-            "kind": self.kind,
-            "ready_s": self.ready_s,
-        }
-
-
-@dataclass(frozen=True)
-class LostReplica:
-    """A backup replica that sat in a lost datacenter (or must follow a moved primary)."""
-
-    database: str
-    number: int
-    site: str | None
-    #: Where it is re-homed, when the backup planner has done so.
-    new_site: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "database": self.database,
-            "replica": self.number,
-            "role": REPLICA_ROLES[self.number - 1].value,
-            "site": self.site,
-            "new_site": self.new_site,
-        }
-
-
-@dataclass(frozen=True)
-class Recovery:
-    """What a datacenter loss does and the order to recover in, read off a new placement."""
-
-    lost_datacenters: tuple[str, ...]
-    databases: tuple[DatabaseOutcome, ...]
-    apps: tuple[AppImpact, ...]
-    runbook: tuple[Step, ...]
-    lost_replicas: tuple[LostReplica, ...]
-    #: Findings in the platform's words (unrecoverable databases, unplaced units, blown SLAs).
-    findings: tuple[str, ...]
-    #: Seconds from the failure until every app and database serves again.
-    time_to_recover_s: float
-    #: Seconds from the failure until the last step of the runbook is ready.
-    runbook_end_s: float
-
-    @property
-    def unrecoverable(self) -> tuple[str, ...]:
-        return tuple(o.id for o in self.databases if o.action is Action.UNRECOVERABLE)
-
-    def with_rehomed(self, sites: Mapping[str, tuple[str | None, ...]]) -> Recovery:
-        """This recovery with the lost replicas' new sites from the backup planner."""
-        replicas = tuple(
-            replace(r, new_site=sites.get(r.database, (None, None, None))[r.number - 1])
-            for r in self.lost_replicas
-        )
-        kept = tuple(f for f in self.findings if not f.startswith(_PENDING))
-        return replace(self, lost_replicas=replicas, findings=kept + _replica_findings(replicas))
-
-    def waves(self) -> dict[Wave, tuple[Step, ...]]:
-        grouped: dict[Wave, list[Step]] = {wave: [] for wave in Wave}
-        for step in self.runbook:
-            grouped[step.wave].append(step)
-        return {wave: tuple(steps) for wave, steps in grouped.items()}
-
-    def to_extra(self) -> dict[str, Any]:
-        """The keys a datacenter-loss plan adds to the plan JSON."""
-        waves = []
-        for wave, steps in self.waves().items():
-            waves.append(
-                {
-                    "wave": int(wave),
-                    "title": wave.title,
-                    "starts": len(steps),
-                    "first_minute": min((s.minute for s in steps), default=None),
-                    "last_minute": max((s.minute for s in steps), default=None),
-                    "ready_s": max((s.ready_s for s in steps), default=None),
-                }
-            )
-        return {
-            "waves": waves,
-            "runbook": [s.to_dict() for s in self.runbook],
-            "lost_replicas": [r.to_dict() for r in self.lost_replicas],
-            "unrecoverable": list(self.unrecoverable),
-            "findings": list(self.findings),
-            "time_to_recover_s": self.time_to_recover_s,
-            "runbook_end_s": self.runbook_end_s,
-        }
-
-
-class _Slots:
-    """Start slots per host and minute: at most ``limit`` starts on one host in one minute."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used: dict[str, Counter[int]] = defaultdict(Counter)
-
-    def take(self, host: str, floor: int) -> int:
-        """The first minute at or after ``floor`` with a free slot on ``host``, now taken."""
-        used = self.used[host]
-        minute = floor
-        while used[minute] >= self.limit:
-            minute += 1
-        used[minute] += 1
-        return minute
-
-
-def _database_wave(database: Database) -> Wave:
-    if database.service_class.has_failover:
-        return Wave.DATABASES_WITH_FAILOVER
-    return Wave.STARTER_AND_SANDBOX
-
-
-def app_wave(platform: Platform, uses: Iterable[str]) -> Wave:
-    """Wave 4 for an app that uses a starter or sandbox database, 2 for one that uses only
-    business or enterprise ones, 3 for an app that uses none."""
-    classes = {
-        platform.database_by_id[db].service_class for db in uses if db in platform.database_by_id
-    }
-    if classes & {ServiceClass.STARTER, ServiceClass.SANDBOX}:
-        return Wave.STARTER_AND_SANDBOX
-    if classes:
-        return Wave.APPS_OF_THOSE_DATABASES
-    return Wave.OTHER_APPS
-
-
-def _ready_minute(policy: Policy, ready_s: float) -> int:
-    """The first runbook minute at or after ``ready_s`` seconds from the failure."""
-    return max(0, math.ceil((ready_s - policy.host_detection_s) / MINUTE_S))
-
-
-def _minute_s(policy: Policy, minute: int) -> float:
-    return float(policy.host_detection_s + MINUTE_S * minute)
-
-
-def lost_replicas(
-    platform: Platform, lost_datacenters: Collection[str], after: Placement
-) -> tuple[LostReplica, ...]:
-    """Replicas that sat in a lost datacenter, and replicas 1 whose primary moved to another
-    datacenter (replica 1 lives with the primary, so it must follow)."""
-    moved = platform.with_placement({**platform.placement, **after})
-    out = []
-    for database in platform.databases:
-        sites = platform.backups.get(database.id, (None, None, None))
-        new_local = moved.primary_datacenter(database.id)
-        for number, site in enumerate(sites, start=1):
-            if site is None:
-                continue
-            left_behind = number == 1 and new_local not in (None, site)
-            if site in lost_datacenters or left_behind:
-                out.append(LostReplica(database.id, number, site))
-    return tuple(out)
-
-
-def disaster_recovery(
-    platform: Platform,
-    lost_datacenters: Collection[str],
-    after: Placement,
-    rehomed: Mapping[str, tuple[str | None, ...]] | None = None,
-) -> Recovery:
-    """What losing ``lost_datacenters`` does, read off the engine's new placement ``after``.
-
-    Parameters
-    ----------
-    platform
-        The platform before the loss.
-    lost_datacenters
-        The datacenters lost for good (their hosts and backup replicas).
-    after
-        The placement after recovery: every unit of a lost host on a surviving one.
-    rehomed
-        New backup sites per database from the backup planner, if it ran.
-
-    Returns
-    -------
-    Recovery
-        Per database its outcome (source, data loss, time to recover, SLA), per affected app
-        its downtime and SLA, the runbook, the lost replicas and the findings.
-    """
-    policy = platform.policy
-    lost = frozenset(lost_datacenters)
-    down = frozenset(h.id for h in platform.hosts if h.datacenter in lost)
-    slots = _Slots(policy.starts_per_host_per_minute)
-    findings: list[str] = []
-    drp_minute = _ready_minute(policy, action_start_s(policy, "datacenter", manual=True))
-
-    # What each database does, independently of when its restore starts.
-    affected = [
-        db for db in platform.databases if any(h in down for h in platform.hosts_of(db.id) if h)
-    ]
-    draft = {
-        db.id: database_outcome(
-            platform, db, down, lost_datacenters=lost, redeploy=True, new_hosts=after.get(db.id)
-        )
-        for db in affected
-    }
-    starts_by_owner = _starts(platform, after)
-    outcomes: dict[str, DatabaseOutcome] = {}
-    steps: list[Step] = []
-    unplaced = [
-        f"{owner}/{index}"
-        for owner, moved in starts_by_owner.items()
-        for index, host in moved
-        if host is None
-    ]
-    wave_of = {
-        app.id: app_wave(platform, app.uses) for app in platform.apps if app.id in starts_by_owner
-    }
-    survivors = {
-        owner: sum(1 for h in platform.placement.get(owner, ()) if h is not None and h not in down)
-        for owner in wave_of
-    }
-
-    def run_databases(wave: Wave) -> None:
-        in_wave = [db for db in affected if _database_wave(db) is wave]
-        # Restores first (they are down), the largest first (they take longest), then standbys.
-        in_wave.sort(
-            key=lambda db: (
-                draft[db.id].action in (Action.NONE, Action.FAILOVER),
-                db.service_class is not ServiceClass.ENTERPRISE,
-                -db.size_gb,
-                db.id,
-            )
-        )
-        for db in in_wave:
-            outcome = draft[db.id]
-            new_hosts = after.get(db.id, ())
-            restarting = outcome.action in (Action.RESTORE, Action.UNRECOVERABLE)
-            indexes = range(len(new_hosts)) if restarting else outcome.nodes_to_replace
-            # Restores are the disaster-recovery plan: they start once people decided it.
-            primary_minute = drp_minute if restarting else 0
-            for index in indexes:
-                host = new_hosts[index] if index < len(new_hosts) else None
-                if host is None or (not restarting and host == platform.hosts_of(db.id)[index]):
-                    continue
-                minute = slots.take(host, primary_minute)
-                if restarting and index == 0:
-                    primary_minute = minute
-                    kind = "restore" if outcome.action is Action.RESTORE else "recreate"
-                    outcome = database_outcome(
-                        platform,
-                        db,
-                        down,
-                        lost_datacenters=lost,
-                        redeploy=True,
-                        restore_start_s=float(MINUTE_S * minute),
-                        new_hosts=new_hosts,
-                    )
-                    ready = outcome.downtime_s
-                else:
-                    kind = "standby"
-                    ready = (
-                        _minute_s(policy, minute) + transfer_s(policy, db) + policy.database_boot_s
-                    )
-                steps.append(Step(wave, minute, f"{db.id}/{index}", host, kind, ready))
-            if restarting and (not new_hosts or new_hosts[0] is None):
-                # No host for its primary: down until capacity comes back (the repair time
-                # stands for it, as for an app with no host); the unit is listed as unplaced.
-                downtime = float(policy.host_repair_s)
-                sla = sla_outcome(policy, outcome.sla.tier, downtime)
-                outcome = replace(outcome, downtime_s=downtime, new_primary=None, sla=sla)
-            outcomes[db.id] = outcome
-
-    def run_apps(wave: Wave) -> None:
-        apps = [app for app in platform.apps if wave_of.get(app.id) is wave]
-        floors = {
-            app.id: max(
-                (
-                    _ready_minute(policy, outcomes[db].downtime_s)
-                    for db in app.uses
-                    if db in outcomes
-                ),
-                default=0,
-            )
-            for app in apps
-        }
-        # Apps that are down entirely first, then those running short of containers.
-        apps.sort(key=lambda app: (survivors[app.id] > 0, floors[app.id], app.id))
-        for app in apps:
-            for index, host in starts_by_owner[app.id]:
-                if host is None:
-                    continue
-                minute = slots.take(host, floors[app.id])
-                ready = _minute_s(policy, minute) + policy.container_boot_s
-                steps.append(Step(wave, minute, f"{app.id}/{index}", host, "container", ready))
-
-    run_databases(Wave.DATABASES_WITH_FAILOVER)
-    run_apps(Wave.APPS_OF_THOSE_DATABASES)
-    run_apps(Wave.OTHER_APPS)
-    run_databases(Wave.STARTER_AND_SANDBOX)
-    run_apps(Wave.STARTER_AND_SANDBOX)
-
-    database_list = tuple(outcomes[db.id] for db in affected)
-    apps = _app_impacts(platform, down, steps, database_list)
-    replicas = lost_replicas(platform, lost, after)
-    findings += _findings(database_list, apps, unplaced, replicas)
-    time_to_recover = max(
-        [o.downtime_s for o in database_list] + [a.downtime_s for a in apps], default=0.0
-    )
-    runbook_end = max((s.ready_s for s in steps), default=0.0)
-    logger.info(
-        "datacenter loss %s: %d database(s), %d app(s) affected, %d start(s), recovered in %.0f s",
-        ",".join(sorted(lost)),
-        len(database_list),
-        len(apps),
-        len(steps),
-        time_to_recover,
-    )
-    recovery = Recovery(
-        tuple(sorted(lost)),
-        database_list,
-        apps,
-        tuple(steps),
-        replicas,
-        tuple(findings),
-        time_to_recover,
-        runbook_end,
-    )
-    return recovery if rehomed is None else recovery.with_rehomed(rehomed)
-
-
-def _starts(platform: Platform, after: Placement) -> dict[str, list[tuple[int, str | None]]]:
-    """Per owner, every unit index whose host changes, with its new host (``None``: left
-    unplaced)."""
-    out: dict[str, list[tuple[int, str | None]]] = {}
-    for owner, new in after.items():
-        before = platform.placement.get(owner, ())
-        if tuple(new) == tuple(before):
-            continue
-        moved = [
-            (index, host)
-            for index, host in enumerate(new)
-            if host != (before[index] if index < len(before) else None)
-        ]
-        if moved:
-            out[owner] = moved
-    return out
-
-
-def _app_impacts(
-    platform: Platform,
-    down: frozenset[str],
-    steps: list[Step],
-    databases: tuple[DatabaseOutcome, ...],
-) -> tuple[AppImpact, ...]:
-    """Each app that lost containers or uses a database that is down: its downtime and SLA."""
-    ready: dict[str, list[float]] = defaultdict(list)
-    for step in steps:
-        if step.kind == "container":
-            ready[step.unit.rpartition("/")[0]].append(step.ready_s)
-    db_down = {o.id: o.downtime_s for o in databases if o.is_down}
-    own = []
-    for app in platform.apps:
-        hosts = platform.placement.get(app.id) or platform.hosts_of(app.id)
-        lost = sum(1 for h in hosts if h in down)
-        if not lost:
-            continue
-        if lost < len(hosts):
-            downtime = 0.0
-        elif ready[app.id]:
-            downtime = min(ready[app.id])  # up again with its first container
-        else:
-            # No container found a host: down until capacity comes back (as for a host loss,
-            # the repair time stands for it); the unit is also listed as unplaced.
-            downtime = float(platform.policy.host_repair_s)
-        own.append(AppImpact(app.id, lost, downtime == 0, downtime))
-    # Down with the databases and services they use, transitively: one place for every plan.
-    return with_dependencies(platform, own, db_down)
-
-
-def _findings(
-    databases: tuple[DatabaseOutcome, ...],
-    apps: tuple[AppImpact, ...],
-    unplaced: list[str],
-    replicas: tuple[LostReplica, ...],
-) -> list[str]:
-    out = []
-    for o in databases:
-        if o.action is Action.UNRECOVERABLE:
-            out.append(
-                f"database {o.id} is unrecoverable: its nodes and every backup replica sat in "
-                "the lost datacenter; it is recreated empty"
-            )
-    if unplaced:
-        out.append(f"{len(unplaced)} unit(s) found no host: " + ", ".join(unplaced[:10]))
-    blown_db = [o.id for o in databases if o.sla.blown]
-    blown_apps = [a.id for a in apps if a.sla_blown]
-    if blown_db:
-        out.append(f"{len(blown_db)} database(s) blow their monthly SLA budget: " + _few(blown_db))
-    if blown_apps:
-        out.append(f"{len(blown_apps)} app(s) blow their monthly SLA budget: " + _few(blown_apps))
-    return out + list(_replica_findings(replicas))
-
-
-_PENDING = "backup replicas not re-homed"
-
-
-def _replica_findings(replicas: Iterable[LostReplica]) -> tuple[str, ...]:
-    pending = sorted({r.database for r in replicas if r.new_site is None})
-    if not pending:
-        return ()
-    return (
-        f"{_PENDING}: {len(pending)} database(s) run with fewer than three replicas: "
-        + _few(pending),
-    )
-
-
-def _few(ids: list[str], limit: int = 10) -> str:
-    more = f" (+{len(ids) - limit} more)" if len(ids) > limit else ""
-    return ", ".join(ids[:limit]) + more
 
 
 def _rehome(
@@ -610,59 +142,15 @@ def datacenter_plan(
     )
 
 
-#: What leaving one unit unplaced costs on top of the engine's own unplaced weight, in units of
-#: that weight: databases (their data) first, then apps by wave; best effort only.
-UNPLACED_PRIORITY: Mapping[str, int] = {"database": 3, "wave2": 2, "wave3": 1, "wave4": 0}
-
-
-@dataclass(frozen=True)
-class UnplacedPriority:
-    """An objective term for the placement engine: with ``best_effort``, what is left unplaced
-    is what the runbook would start last (starter and sandbox apps before business ones, apps
-    before databases). Each unit left unplaced costs its owner's :data:`UNPLACED_PRIORITY`
-    times the engine's unplaced weight."""
-
-    priority: Mapping[str, int]
-    name: str = "unplaced_priority"
-    weight: int = Weights().unplaced
-
-    def __call__(self, built: Any) -> tuple[str, int, Any]:
-        owner_ids = built.problem.situ.index.owner_ids
-        expr = sum(self.priority.get(owner_ids[o], 0) * e for o, e in built.unplaced.items())
-        return self.name, self.weight, expr
-
-    def value(
-        self,
-        platform: Platform,
-        before: Placement,
-        after: Placement,
-        down: Collection[str],
-        unplaced: Collection[str],
-    ) -> int:
-        """The priorities of the units left unplaced, summed."""
-        return sum(self.priority.get(unit.rpartition("/")[0], 0) for unit in unplaced)
-
-
-def unplaced_priority_term(platform: Platform) -> UnplacedPriority:
-    """The :class:`UnplacedPriority` term of ``platform``: each database's and app's priority."""
-    priority: dict[str, int] = {db.id: UNPLACED_PRIORITY["database"] for db in platform.databases}
-    for app in platform.apps:
-        priority[app.id] = UNPLACED_PRIORITY[f"wave{int(app_wave(platform, app.uses))}"]
-    return UnplacedPriority(priority)
-
-
 def plan_datacenter_failure(
     platform: Platform,
     dc: str,
-    seed: int = 0,
-    workers: int = 1,
-    time_limit: float = 10.0,
+    seed: int | None = None,
+    workers: int | None = None,
+    time_limit: float | None = None,
     *,
-    allow_moves: int = 0,
-    best_effort: bool = True,
-    rehome_backups: bool = True,
-    strict: bool = False,
-    repair: bool = False,
+    options: PlanOptions | None = None,
+    **keywords: Unpack[PlanChoices],
 ) -> Plan:
     """The disaster-recovery plan after losing datacenter ``dc`` for good.
 
@@ -673,18 +161,17 @@ def plan_datacenter_failure(
     dc
         The datacenter lost: its hosts and the backup replicas it held.
     seed, workers, time_limit
-        The placement engine's settings (``time_limit``: the seconds to wait, spent as
-        deterministic time, see :meth:`planner.cpsat.SolveParams.budget`).
-    allow_moves
-        Units on healthy hosts that may move to make room.
-    best_effort
-        Place what fits when not everything does (the default: a disaster-recovery plan
-        restores what it can); what is left is what the runbook would start last.
-    rehome_backups
-        Re-home the replicas lost with ``dc`` with the backup planner.
-    strict, repair
-        Refuse when the current placement already breaks a rule, or also clear what it
-        breaks: see :func:`planner.failure.plan_scenario`.
+        The placement engine's settings (default ``options``'s: 0, 1 and 10 s; ``time_limit``:
+        the seconds to wait, spent as deterministic time, see
+        :meth:`planner.cpsat.SolveParams.budget`).
+    options, **keywords
+        :class:`planner.options.PlanOptions`, or its fields as keywords (on top of
+        ``options``): ``allow_moves`` (units on healthy hosts that may move to make room),
+        ``best_effort`` (place what fits when not everything does: the default, a
+        disaster-recovery plan restores what it can; what is left is what the runbook would
+        start last), ``rehome_backups`` (re-home the replicas lost with ``dc`` with the backup
+        planner), ``strict`` and ``repair`` (refuse when the current placement already breaks
+        a rule, or also clear what it breaks: see :func:`planner.failure.plan_scenario`).
 
     Returns
     -------
@@ -701,32 +188,23 @@ def plan_datacenter_failure(
     """
     if dc not in platform.datacenter_by_id:
         raise UnknownDatacenterError(dc, platform.datacenter_by_id)
+    settings = {"seed": seed, "workers": workers, "time_limit": time_limit}
     return plan_sites_lost(
         platform,
         Scenario(DATACENTER.name, (dc,)),
-        seed,
-        workers,
-        time_limit,
-        allow_moves=allow_moves,
-        best_effort=best_effort,
-        rehome_backups=rehome_backups,
-        strict=strict,
-        repair=repair,
+        options=plan_options(options, {**settings, **keywords}),
     )
 
 
 def plan_sites_lost(
     platform: Platform,
     scenario: Scenario,
-    seed: int = 0,
-    workers: int = 1,
-    time_limit: float = 10.0,
+    seed: int | None = None,
+    workers: int | None = None,
+    time_limit: float | None = None,
     *,
-    allow_moves: int = 0,
-    best_effort: bool = True,
-    rehome_backups: bool = True,
-    strict: bool = False,
-    repair: bool = False,
+    options: PlanOptions | None = None,
+    **keywords: Unpack[PlanChoices],
 ) -> Plan:
     """The disaster-recovery plan after a loss the disaster-recovery planner answers (a
     datacenter, a region): :func:`plan_datacenter_failure` for any such scenario (the same
@@ -739,21 +217,19 @@ def plan_sites_lost(
     """
     from planner.failure import plan_scenario
 
+    settings = {"seed": seed, "workers": workers, "time_limit": time_limit}
+    options = plan_options(options, {**settings, **keywords}).with_effort(True)
     base = plan_scenario(
-        platform,
-        scenario,
-        allow_moves=allow_moves,
-        best_effort=best_effort,
-        seed=seed,
-        workers=workers,
-        time_limit=time_limit,
-        extra_terms=(unplaced_priority_term(platform),),
-        strict=strict,
-        repair=repair,
+        platform, scenario, extra_terms=(unplaced_priority_term(platform),), options=options
     )
     lost = scenario.effect(platform).sites_lost
     plan = datacenter_plan(
-        platform, base, lost, rehome_backups=rehome_backups, seed=seed, time_limit=time_limit
+        platform,
+        base,
+        lost,
+        rehome_backups=options.rehome_backups,
+        seed=options.seed,
+        time_limit=options.time_limit,
     )
     from planner.certify import certify_plan  # no plan leaves the library unchecked
 

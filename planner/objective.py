@@ -86,6 +86,50 @@ class ObjectiveTerm(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PlanChange:
+    """What a planner's own term counts in plain Python: the plan that turns ``before`` into
+    ``after`` on ``platform`` with ``down`` hosts lost, ``unplaced`` (``owner/index``) the units
+    left without a host."""
+
+    platform: Platform
+    before: Placement
+    after: Placement
+    down: Collection[str]
+    unplaced: Collection[str]
+
+
+class PlannerTerm:
+    """The one shape of a planner's own :class:`ObjectiveTerm`: a subclass (a frozen dataclass
+    with ``name`` and ``weight`` fields) gives the CP-SAT expression (:meth:`expression`) and the
+    same number in plain Python (:meth:`count`); this class makes them the term."""
+
+    name: str
+    weight: int
+
+    def expression(self, built: Any) -> Any:
+        """The term's CP-SAT expression on the engine's built model."""
+        raise NotImplementedError
+
+    def count(self, change: PlanChange) -> int:
+        """The expression's value for ``change``, in plain Python."""
+        raise NotImplementedError
+
+    def __call__(self, built: Any) -> tuple[str, int, Any]:
+        return self.name, self.weight, self.expression(built)
+
+    def value(
+        self,
+        platform: Platform,
+        before: Placement,
+        after: Placement,
+        down: Collection[str],
+        unplaced: Collection[str],
+    ) -> int:
+        """:meth:`count` of that plan (the :class:`ObjectiveTerm` protocol's call)."""
+        return self.count(PlanChange(platform, before, after, down, unplaced))
+
+
 def utilisation_bp(used: Mapping[str, int], capacity: Mapping[str, float]) -> int:
     """The utilisation of one host in basis points: its fullest resource, rounded up."""
     worst = 0

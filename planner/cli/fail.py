@@ -9,7 +9,7 @@ written.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -40,6 +40,7 @@ from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failures.answer import plan_failure
 from planner.failures.base import Answer, FailureKind, UnknownTargetError
 from planner.failures.registry import KINDS
+from planner.options import PlanOptions
 from planner.plan import Plan, Scenario
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -123,6 +124,15 @@ def _show(kind: FailureKind, plan: Plan, platform: Any, source: str) -> Callable
     return lambda: print_disaster_plan(plan, wide_console(), title, starts)
 
 
+def plan_options_of(options: Mapping[str, Any]) -> PlanOptions:
+    """The plan's options from the command's (``--rehome`` is ``rehome_backups``): the one place
+    ``fail`` turns its options into what the planners read."""
+    given = dict(options)
+    if "rehome" in given:
+        given["rehome_backups"] = given.pop("rehome")
+    return PlanOptions(**given)
+
+
 def kind_command(kind: FailureKind) -> click.Command:
     """``drplan fail <kind>``, made from the kind."""
 
@@ -140,13 +150,11 @@ def kind_command(kind: FailureKind) -> click.Command:
         check_output(output, force, file)
         platform = load_platform_or_exit(file)
         check_runbook(platform, runbook, source)
-        rehome = options.pop("rehome", True)
         try:
             plan = plan_failure(
                 platform,
                 Scenario(kind.name, tuple(dict.fromkeys(targets))),
-                rehome_backups=rehome,
-                **options,
+                options=plan_options_of(options),
             )
         except UnknownTargetError as error:
             fail_bad_input(

@@ -6,20 +6,23 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Unpack
 
 from models.entities import Placement, Platform
 from models.rules import capacity_milli, host_usage, milli
 from planner.certify import certify_plan
 from planner.drain.result import DrainDefect, DrainPlan, Overload, Utilisation, Wave
+from planner.exceptions import UnknownHostError
 from planner.failover import transfer_s
-from planner.failure import UnknownHostError, follow_primaries, plan_scenario
-from planner.objective import Weights
+from planner.failure import plan_scenario
+from planner.objective import PlanChange, PlannerTerm, Weights
+from planner.options import PlanOptions, SolveKeywords, plan_options
 from planner.placement import BuiltPlacement
 from planner.plan import Move, Plan, Scenario, Status
 from planner.quorum import app_min_up, may_be_away, quorum
+from planner.serving import follow_primaries
 
 __all__ = ["check_drain", "plan_drain"]
 
@@ -217,14 +220,15 @@ def _duration_s(platform: Platform, moves: Sequence[Move]) -> tuple[int, float]:
 
 @dataclass(frozen=True)
 class _Params:
-    seed: int
-    workers: int
-    time_limit: float
+    """The engine's settings of every wave, and whether each wave's plan is certified (not for
+    the trial drains that look for the most hosts at a time)."""
+
+    options: PlanOptions
     certify: bool
 
 
 @dataclass(frozen=True)
-class _DrainedLaterTerm:
+class _DrainedLaterTerm(PlannerTerm):
     """An objective term: each unit landing on a host a later wave drains moves twice, and
     costs what a move costs the placement engine."""
 
@@ -232,23 +236,16 @@ class _DrainedLaterTerm:
     name: str = "drained_later"
     weight: int = Weights().moves
 
-    def __call__(self, built: BuiltPlacement) -> tuple[str, int, Any]:
+    def expression(self, built: BuiltPlacement) -> Any:
         host_ids = built.problem.situ.index.host_ids
-        expr = sum(v for (_, h), v in built.land.items() if host_ids[h] in self.later)
-        return self.name, self.weight, expr
+        return sum(v for (_, h), v in built.land.items() if host_ids[h] in self.later)
 
-    def value(
-        self,
-        platform: Platform,
-        before: Placement,
-        after: Placement,
-        down: Collection[str],
-        unplaced: Collection[str],
-    ) -> int:
+    def count(self, change: PlanChange) -> int:
         """The units that land (move or start) on a host drained by a later wave."""
+        before = change.before
         return sum(
             1
-            for owner, hosts in after.items()
+            for owner, hosts in change.after.items()
             for i, host in enumerate(hosts)
             if host in self.later and (before.get(owner, ())[i : i + 1] or (None,))[0] != host
         )
@@ -263,13 +260,12 @@ def _plan_wave(
     plan = plan_scenario(
         platform,
         Scenario("host", tuple(wave)),
-        seed=params.seed,
-        workers=params.workers,
-        time_limit=params.time_limit,
+        options=params.options,
         extra_terms=(_DrainedLaterTerm(later),) if later else (),
     )
     if plan.status.has_plan:
-        plan = follow_primaries(platform, plan, seed=params.seed, time_limit=params.time_limit)
+        options = params.options
+        plan = follow_primaries(platform, plan, seed=options.seed, time_limit=options.time_limit)
     log.info("drain wave %d (%s): %s", number, ", ".join(wave), plan.status)
     return certify_plan(platform, plan) if params.certify else plan
 
@@ -421,9 +417,8 @@ def plan_drain(
     hosts: Iterable[str],
     *,
     max_parallel: int = 1,
-    seed: int = 0,
-    workers: int = 1,
-    time_limit: float = 10.0,
+    options: PlanOptions | None = None,
+    **keywords: Unpack[SolveKeywords],
 ) -> DrainPlan:
     """A rolling drain of ``hosts``: waves of at most ``max_parallel`` of them, in the order
     given, each host joining the first wave it can join without taking an app below its
@@ -437,8 +432,9 @@ def plan_drain(
         The hosts to drain (duplicates dropped).
     max_parallel
         Hosts drained at the same time (1 or more).
-    seed, workers, time_limit
-        The placement engine's settings for each wave (``time_limit`` per wave).
+    options, **keywords
+        The placement engine's settings for each wave (``seed``, ``workers``, ``time_limit``
+        per wave), as :class:`planner.options.PlanOptions` or keywords on top of it.
 
     Returns
     -------
@@ -464,7 +460,7 @@ def plan_drain(
         raise UnknownHostError(unknown)
     if max_parallel < 1:
         raise ValueError(f"max_parallel must be 1 or more (got {max_parallel})")
-    params = _Params(seed, workers, time_limit, certify=True)
+    params = _Params(plan_options(options, keywords).solve_only(), certify=True)
     drain = _drain(platform, hosts, max_parallel, params)
     problems = check_drain(platform, drain)
     if problems:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from models.entities import Platform
 from planner.failures.base import Answer, check_targets
+from planner.options import PlanKeywords, PlanOptions, plan_options
 from planner.plan import Plan, Scenario
 
 
@@ -13,29 +14,18 @@ def plan_failure(
     platform: Platform,
     scenario: Scenario,
     *,
-    seed: int = 0,
-    workers: int = 1,
-    time_limit: float = 10.0,
-    allow_moves: int = 0,
-    best_effort: bool | None = None,
-    redeploy: bool = False,
-    rehome_backups: bool = True,
-    strict: bool = False,
-    repair: bool = False,
+    options: PlanOptions | None = None,
+    **keywords: Unpack[PlanKeywords],
 ) -> Plan:
     """The certified plan after ``scenario``'s loss, from the planner its kind names.
 
     Parameters
     ----------
-    best_effort
-        Place what fits when not everything does; default: off for the host-failure planner
-        (an infeasible loss is an answer), on for disaster recovery (restore what can be).
-    redeploy
-        Host-failure planner only: restore sandbox and starter databases elsewhere from their
-        best backup instead of waiting for their host.
-    seed, workers, time_limit, allow_moves, rehome_backups, strict, repair
-        As :func:`planner.failure.plan_host_failure` and
-        :func:`planner.disaster.plan_datacenter_failure`.
+    options, **keywords
+        :class:`planner.options.PlanOptions`, or its fields as keywords (on top of
+        ``options``). ``best_effort`` unsaid is off for the host-failure planner (an infeasible
+        loss is an answer), on for disaster recovery (restore what can be); ``redeploy`` is the
+        host-failure planner's; a kind that plans itself reads the engine's settings only.
 
     Returns
     -------
@@ -47,39 +37,17 @@ def plan_failure(
     UnknownTargetError
         When the scenario names targets the platform does not have.
     """
+    options = plan_options(options, keywords)
     kind = scenario.failure_kind
     check_targets(kind, platform, scenario.targets)
     if kind.answer is Answer.OWN:
         own: Any = kind
-        plan: Plan = own.plan(platform, scenario, seed=seed, workers=workers, time_limit=time_limit)
+        plan: Plan = own.plan(platform, scenario, options=options)
         return plan
     if kind.answer is Answer.HOSTS:
         from planner.failure import plan_hosts_down
 
-        return plan_hosts_down(
-            platform,
-            scenario,
-            allow_moves=allow_moves,
-            best_effort=bool(best_effort),
-            seed=seed,
-            workers=workers,
-            time_limit=time_limit,
-            redeploy=redeploy,
-            rehome_backups=rehome_backups,
-            strict=strict,
-            repair=repair,
-        )
+        return plan_hosts_down(platform, scenario, options=options)
     from planner.disaster import plan_sites_lost
 
-    return plan_sites_lost(
-        platform,
-        scenario,
-        seed,
-        workers,
-        time_limit,
-        allow_moves=allow_moves,
-        best_effort=True if best_effort is None else best_effort,
-        rehome_backups=rehome_backups,
-        strict=strict,
-        repair=repair,
-    )
+    return plan_sites_lost(platform, scenario, options=options)

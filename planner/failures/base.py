@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, Unpack
 
 from models.entities import Platform
 from planner.exceptions import UnknownTargetError
@@ -23,7 +23,8 @@ from planner.exceptions import UnknownTargetError
 if TYPE_CHECKING:
     import z3
 
-    from planner.plan import Scenario
+    from planner.options import PlanOptions, SolveKeywords
+    from planner.plan import Plan, Scenario
     from planner.verify.certificate import TheoremResult
     from planner.verify.encoding import Encoding
 
@@ -51,8 +52,9 @@ class Answer(StrEnum):
     #: The disaster-recovery planner (:mod:`planner.disaster`): lost sites restored in the
     #: surviving datacenters, with a runbook and the lost backup replicas re-homed.
     DISASTER = "disaster"
-    #: The kind plans itself (degraded hosts, a partition): its ``plan(platform, scenario, *,
-    #: seed, workers, time_limit)`` returns the certified plan; its command is its own.
+    #: The kind plans itself (degraded hosts, a partition: an :class:`OwnPlanner`): its
+    #: ``plan(platform, scenario, *, options, seed, workers, time_limit)`` returns the certified
+    #: plan; its command is its own.
     OWN = "own"
 
 
@@ -115,18 +117,65 @@ def check_targets(kind: FailureKind, platform: Platform, targets: Sequence[str])
         raise UnknownTargetError(kind.noun, kind.plural, unknown, kind.targets(platform))
 
 
-class HostGroupKind:
+class KindBase:
+    """What most kinds share: each target in turn is one scenario of the audit's sweep, and no
+    Z3 theorem (a kind that proves one says so). Subclasses give the registry's words
+    (``name``, ``noun``, ``plural``, ``metavar``, ``help``), their ``answer``, their targets and
+    their effect."""
+
+    name: str
+    noun: str
+    plural: str
+    metavar: str
+    help: str
+    answer: Answer
+
+    def targets(self, platform: Platform) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
+        from planner.plan import Scenario
+
+        return tuple(Scenario(self.name, (t,)) for t in self.targets(platform))
+
+    def theorem(
+        self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int
+    ) -> TheoremResult | None:
+        return None
+
+
+class OwnPlanner(KindBase):
+    """A kind that plans itself (:attr:`Answer.OWN`): :meth:`plan` takes the placement engine's
+    settings as :class:`planner.options.PlanOptions` or as keywords, :meth:`planned` makes the
+    certified plan."""
+
+    answer = Answer.OWN
+
+    def plan(
+        self,
+        platform: Platform,
+        scenario: Scenario,
+        *,
+        options: PlanOptions | None = None,
+        **keywords: Unpack[SolveKeywords],
+    ) -> Plan:
+        """The certified plan of ``scenario`` (``seed``, ``workers``, ``time_limit``: the
+        engine's settings, on top of ``options``)."""
+        from planner.options import plan_options
+
+        return self.planned(platform, scenario, plan_options(options, keywords))
+
+    def planned(self, platform: Platform, scenario: Scenario, options: PlanOptions) -> Plan:
+        raise NotImplementedError
+
+
+class HostGroupKind(KindBase):
     """A kind whose targets are named groups of hosts (a rack, a power feed, a datacenter): the
     hosts of the lost groups are down. Subclasses say how hosts are grouped."""
 
-    name = ""
-    noun = ""
-    plural = ""
-    metavar = ""
-    help = ""
     answer = Answer.HOSTS
     #: The Z3 theorem's name (``survives-rack-loss``).
-    theorem_name = ""
+    theorem_name: str
 
     def groups(self, platform: Platform) -> dict[str, tuple[str, ...]]:
         """Target id -> its hosts, in file order."""
@@ -143,11 +192,6 @@ class HostGroupKind:
         groups = self.groups(platform)
         down = frozenset(h for t in targets for h in groups.get(t, ()))
         return Effect(hosts_down=down, sites_lost=self.sites(platform, targets))
-
-    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
-        from planner.plan import Scenario
-
-        return tuple(Scenario(self.name, (t,)) for t in self.targets(platform))
 
     def theorem(
         self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int

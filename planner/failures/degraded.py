@@ -9,14 +9,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from models.entities import Platform
-from planner.failures.base import Answer, Effect
+from planner.failures.base import Effect, OwnPlanner
 
 if TYPE_CHECKING:
-    import z3
-
+    from planner.options import PlanOptions
     from planner.plan import Plan, Scenario
-    from planner.verify.certificate import TheoremResult
-    from planner.verify.encoding import Encoding
 
 __all__ = [
     "AUDIT_SHARE",
@@ -85,7 +82,7 @@ def degraded_platform(platform: Platform, kept: Mapping[str, float]) -> Platform
     return replace(platform, hosts=hosts)
 
 
-class DegradedHosts:
+class DegradedHosts(OwnPlanner):
     """Hosts that stay up with part of their capacity: what no longer fits moves."""
 
     name = "degraded"
@@ -93,10 +90,6 @@ class DegradedHosts:
     plural = "degraded hosts"
     metavar = "HOST@SHARE"
     help = "Hosts that stay up with part of their capacity: what no longer fits moves."
-    answer = Answer.OWN
-
-    def targets(self, platform: Platform) -> tuple[str, ...]:
-        return tuple(degraded_target(h.id, AUDIT_SHARE) for h in platform.hosts)
 
     def is_target(self, platform: Platform, target: str) -> bool:
         try:
@@ -112,30 +105,16 @@ class DegradedHosts:
         }
         return Effect(capacity=kept)
 
-    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
-        """Every host in turn at :data:`AUDIT_SHARE` of its capacity."""
-        from planner.plan import Scenario
+    def targets(self, platform: Platform) -> tuple[str, ...]:
+        """Every host at :data:`AUDIT_SHARE` of its capacity (the sweep: each in turn; nothing
+        is lost, so no survivability theorem)."""
+        return tuple(degraded_target(h.id, AUDIT_SHARE) for h in platform.hosts)
 
-        return tuple(Scenario(self.name, (t,)) for t in self.targets(platform))
-
-    def theorem(
-        self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int
-    ) -> TheoremResult | None:
-        return None  # nothing is lost: no survivability theorem
-
-    def plan(
-        self, platform: Platform, scenario: Scenario, *, seed: int, workers: int, time_limit: float
-    ) -> Plan:
+    def planned(self, platform: Platform, scenario: Scenario, options: PlanOptions) -> Plan:
         """The certified plan (on the degraded platform)."""
         from planner.failures.degraded_plan import plan_degraded
 
-        _, plan = plan_degraded(
-            platform,
-            kept_shares(scenario.targets),
-            seed=seed,
-            workers=workers,
-            time_limit=time_limit,
-        )
+        _, plan = plan_degraded(platform, kept_shares(scenario.targets), options=options)
         return plan
 
 

@@ -14,18 +14,21 @@ nothing. The plan is checked and certified on the degraded platform.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Unpack
 
-from models.entities import Placement, Platform
+from models.entities import Platform
 from models.rules import Rule, capacity_findings
 from planner.certify import certify_plan
-from planner.failure import follow_primaries, inherited_findings, plan_scenario
+from planner.failure import plan_scenario
 from planner.failures.degraded import DEGRADED, degraded_platform, degraded_target
-from planner.objective import SCALE
+from planner.inherited import inherited_findings
+from planner.objective import SCALE, PlanChange, PlannerTerm
+from planner.options import PlanOptions, SolveKeywords, plan_options
 from planner.placement import BuiltPlacement
 from planner.plan import Plan, Scenario, moves_between
+from planner.serving import follow_primaries
 
 __all__ = ["degraded_scenario", "describe", "plan_degraded"]
 
@@ -42,7 +45,7 @@ def degraded_scenario(kept: Mapping[str, float]) -> Scenario:
 
 
 @dataclass(frozen=True)
-class _StayTerm:
+class _StayTerm(PlannerTerm):
     """An objective term: each unit handed back to the engine that does not land on its own
     host (owner -> the degraded hosts it ran on) is a move, at :data:`MOVE_WEIGHT`."""
 
@@ -50,29 +53,21 @@ class _StayTerm:
     name: str = "degraded_moves"
     weight: int = MOVE_WEIGHT
 
-    def __call__(self, built: BuiltPlacement) -> tuple[str, int, Any]:
+    def expression(self, built: BuiltPlacement) -> Any:
         index = built.problem.situ.index
-        expr = sum(
+        return sum(
             v
             for (o, h), v in built.land.items()
             if index.host_ids[h] not in self.home.get(index.owner_ids[o], frozenset())
             and index.owner_ids[o] in self.home
         )
-        return self.name, self.weight, expr
 
-    def value(
-        self,
-        platform: Platform,
-        before: Placement,
-        after: Placement,
-        down: Collection[str],
-        unplaced: Collection[str],
-    ) -> int:
+    def count(self, change: PlanChange) -> int:
         """The units of the handed-back owners that landed (were not placed before) on a host
         other than one of their own degraded hosts."""
         landed = 0
         for owner, homes in self.home.items():
-            old, new = before.get(owner, ()), after.get(owner, ())
+            old, new = change.before.get(owner, ()), change.after.get(owner, ())
             for i, host in enumerate(new):
                 if host is not None and (i >= len(old) or old[i] is None) and host not in homes:
                     landed += 1
@@ -83,9 +78,8 @@ def plan_degraded(
     platform: Platform,
     kept: Mapping[str, float],
     *,
-    seed: int = 0,
-    workers: int = 1,
-    time_limit: float = 10.0,
+    options: PlanOptions | None = None,
+    **keywords: Unpack[SolveKeywords],
 ) -> tuple[Platform, Plan]:
     """The plan when the hosts of ``kept`` keep only that share of their capacity.
 
@@ -93,6 +87,9 @@ def plan_degraded(
     ----------
     kept
         Host id -> the share of its capacity it keeps (0 < share < 1).
+    options, **keywords
+        The placement engine's settings (``seed``, ``workers``, ``time_limit``), as
+        :class:`planner.options.PlanOptions` or keywords on top of it.
 
     Returns
     -------
@@ -100,6 +97,7 @@ def plan_degraded(
         The degraded platform, and the plan on it: checked and certified there; infeasible,
         with the engine's explanation, when what no longer fits finds no host.
     """
+    options = plan_options(options, keywords).solve_only()
     degraded = degraded_platform(platform, kept)
     scenario = degraded_scenario(kept)
     over = {f.subject for f in capacity_findings(degraded, degraded.placement)} & set(kept)
@@ -118,9 +116,7 @@ def plan_degraded(
     plan = plan_scenario(
         degraded.with_placement(planning),
         Scenario(),
-        seed=seed,
-        workers=workers,
-        time_limit=time_limit,
+        options=options,
         extra_terms=(_StayTerm(home),) if home else (),
     )
     placement = plan.placement if plan.status.has_plan else degraded.placement
@@ -164,7 +160,7 @@ def plan_degraded(
             ),
         )
     if plan.status.has_plan:
-        plan = follow_primaries(degraded, plan, seed=seed, time_limit=time_limit)
+        plan = follow_primaries(degraded, plan, seed=options.seed, time_limit=options.time_limit)
     log.info("degraded %s: %s, %d move(s)", dict(kept), plan.status, len(moves))
     return degraded, certify_plan(degraded, plan)
 

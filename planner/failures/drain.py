@@ -11,20 +11,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from models.entities import Platform
-from planner.failures.base import Answer, Effect
-from planner.failures.fraction import (
-    fraction_hosts,
-    fraction_target,
-    is_fraction_target,
-    parse_fraction_target,
-)
+from planner.failures.base import Effect, OwnPlanner
+from planner.failures.fraction import DrawKind, lost_hosts
 
 if TYPE_CHECKING:
-    import z3
-
+    from planner.options import PlanOptions
     from planner.plan import Plan, Scenario
-    from planner.verify.certificate import TheoremResult
-    from planner.verify.encoding import Encoding
 
 __all__ = ["AUDIT_DRAINS", "DRAIN", "drained_hosts"]
 
@@ -34,47 +26,23 @@ AUDIT_DRAINS: tuple[tuple[float, int], ...] = ((0.25, 0), (0.5, 0))
 
 def drained_hosts(platform: Platform, targets: Sequence[str]) -> tuple[str, ...]:
     """The hosts the targets' draws drain, in file order."""
-    chosen: set[str] = set()
-    for target in targets:
-        share, seed = parse_fraction_target(target)
-        chosen.update(fraction_hosts(platform, share, seed))
+    chosen = lost_hosts(platform, targets)
     return tuple(h.id for h in platform.hosts if h.id in chosen)
 
 
-class HostsDrained:
+class HostsDrained(DrawKind, OwnPlanner):
     """Many hosts drained at once (planned maintenance): what would overload."""
 
     name = "drain"
     noun = "drain of"
     plural = "drains of"
-    metavar = "SHARE%@SEED"
     help = "A share of every datacenter's hosts drained at once (see drplan drain)."
-    answer = Answer.OWN
-
-    def targets(self, platform: Platform) -> tuple[str, ...]:
-        return tuple(fraction_target(share, seed) for share, seed in AUDIT_DRAINS)
-
-    def is_target(self, platform: Platform, target: str) -> bool:
-        return is_fraction_target(target)
+    draws = AUDIT_DRAINS
 
     def effect(self, platform: Platform, targets: Sequence[str]) -> Effect:
         return Effect()  # drained hosts come back: nothing is lost
 
-    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
-        from planner.plan import Scenario
-
-        if len(platform.hosts) < 2:
-            return ()
-        return tuple(Scenario(self.name, (t,)) for t in self.targets(platform))
-
-    def theorem(
-        self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int
-    ) -> TheoremResult | None:
-        return None
-
-    def plan(
-        self, platform: Platform, scenario: Scenario, *, seed: int, workers: int, time_limit: float
-    ) -> Plan:
+    def planned(self, platform: Platform, scenario: Scenario, options: PlanOptions) -> Plan:
         """The whole drain as one plan: certified, or infeasible with what would overload."""
         from dataclasses import replace
 
@@ -83,14 +51,7 @@ class HostsDrained:
         from planner.plan import Plan, moves_between
 
         hosts = drained_hosts(platform, scenario.targets)
-        drain = plan_drain(
-            platform,
-            hosts,
-            max_parallel=len(hosts),
-            seed=seed,
-            workers=workers,
-            time_limit=time_limit,
-        )
+        drain = plan_drain(platform, hosts, max_parallel=len(hosts), options=options)
         placement = drain.placement if drain.status.has_plan else platform.placement
         plan = Plan(
             status=drain.status,

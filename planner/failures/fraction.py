@@ -16,18 +16,15 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from models.entities import Platform
-from planner.failures.base import Answer, Effect
+from planner.failures.base import Answer, Effect, KindBase
 
 if TYPE_CHECKING:
-    import z3
-
     from planner.plan import Plan, Scenario
-    from planner.verify.certificate import TheoremResult
-    from planner.verify.encoding import Encoding
 
 __all__ = [
     "AUDIT_DRAWS",
     "FRACTION",
+    "DrawKind",
     "fraction_hosts",
     "fraction_scenario",
     "fraction_target",
@@ -103,38 +100,39 @@ def lost_hosts(platform: Platform, targets: Sequence[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-class FractionLost:
+class DrawKind(KindBase):
+    """A kind whose targets are draws of a share of every datacenter's hosts (``SHARE%@SEED``):
+    any draw is a target, the audit sweeps ``draws`` (on two hosts or more), and a draw is one
+    scenario, planned: no theorem over every draw."""
+
+    metavar = "SHARE%@SEED"
+    #: The draws the audit sweeps: (share, seed).
+    draws: tuple[tuple[float, int], ...]
+
+    def targets(self, platform: Platform) -> tuple[str, ...]:
+        """The audit's draws (any ``SHARE%@SEED`` is a target: :meth:`is_target`)."""
+        return tuple(fraction_target(share, seed) for share, seed in self.draws)
+
+    def is_target(self, platform: Platform, target: str) -> bool:
+        return is_fraction_target(target)
+
+    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
+        return super().scenarios(platform) if len(platform.hosts) >= 2 else ()
+
+
+class FractionLost(DrawKind):
     """A share of every datacenter's hosts lost at once, drawn by a seed."""
 
     name = "fraction"
     noun = "share of hosts"
     plural = "shares of hosts"
-    metavar = "SHARE%@SEED"
     help = "A share of every datacenter's hosts lost at random (the seed decides which)."
     answer = Answer.HOSTS
-
-    def targets(self, platform: Platform) -> tuple[str, ...]:
-        """The audit's draws (any ``SHARE%@SEED`` is a target: :meth:`is_target`)."""
-        return tuple(fraction_target(share, seed) for share, seed in AUDIT_DRAWS)
-
-    def is_target(self, platform: Platform, target: str) -> bool:
-        return is_fraction_target(target)
+    draws = AUDIT_DRAWS
 
     def effect(self, platform: Platform, targets: Sequence[str]) -> Effect:
         good = [t for t in targets if self.is_target(platform, t)]
         return Effect(hosts_down=lost_hosts(platform, good))
-
-    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
-        from planner.plan import Scenario
-
-        if len(platform.hosts) < 2:
-            return ()
-        return tuple(Scenario(self.name, (t,)) for t in self.targets(platform))
-
-    def theorem(
-        self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int
-    ) -> TheoremResult | None:
-        return None  # a draw is one scenario, planned; no theorem over every draw
 
 
 FRACTION = FractionLost()

@@ -6,17 +6,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from models.entities import Platform
-from planner.failures.base import Answer, Effect
+from planner.failures.base import Answer, Effect, KindBase
 
 if TYPE_CHECKING:
     import z3
 
-    from planner.plan import Scenario
     from planner.verify.certificate import TheoremResult
     from planner.verify.encoding import Encoding
 
 
-class HostLoss:
+class HostLoss(KindBase):
     """Hosts lost (a crash, a dead disk): every container and database node there is lost."""
 
     name = "host"
@@ -31,11 +30,6 @@ class HostLoss:
 
     def effect(self, platform: Platform, targets: Sequence[str]) -> Effect:
         return Effect(hosts_down=frozenset(t for t in targets if t in platform.host_by_id))
-
-    def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
-        from planner.plan import Scenario
-
-        return tuple(Scenario(self.name, (h.id,)) for h in platform.hosts)
 
     def theorem(
         self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int

@@ -8,14 +8,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from models.entities import Platform
-from planner.failures.base import Answer, Effect
+from planner.failures.base import Effect, OwnPlanner
 
 if TYPE_CHECKING:
-    import z3
-
+    from planner.options import PlanOptions
     from planner.plan import Plan, Scenario
-    from planner.verify.certificate import TheoremResult
-    from planner.verify.encoding import Encoding
 
 __all__ = ["PARTITION", "cut_off_hosts"]
 
@@ -26,7 +23,7 @@ def cut_off_hosts(platform: Platform, datacenters: Sequence[str]) -> frozenset[s
     return frozenset(h.id for h in platform.hosts if h.datacenter in cut)
 
 
-class Partition:
+class Partition(OwnPlanner):
     """Datacenters cut off from the rest: what runs there keeps running, unreachable."""
 
     name = "partition"
@@ -37,7 +34,6 @@ class Partition:
         "Datacenters cut off from the rest of the region: their units start on the rest's "
         "hosts, each database fails over or not by its quorum."
     )
-    answer = Answer.OWN
 
     def targets(self, platform: Platform) -> tuple[str, ...]:
         """The datacenters that hold hosts."""
@@ -53,24 +49,12 @@ class Partition:
 
     def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
         """Each datacenter with hosts cut off in turn (when another one is left)."""
-        from planner.plan import Scenario
+        return super().scenarios(platform) if len(self.targets(platform)) > 1 else ()
 
-        dcs = self.targets(platform)
-        return tuple(Scenario(self.name, (dc,)) for dc in dcs) if len(dcs) > 1 else ()
-
-    def theorem(
-        self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int
-    ) -> TheoremResult | None:
-        return None
-
-    def plan(
-        self, platform: Platform, scenario: Scenario, *, seed: int, workers: int, time_limit: float
-    ) -> Plan:
+    def planned(self, platform: Platform, scenario: Scenario, options: PlanOptions) -> Plan:
         from planner.failures.partition_plan import plan_partition
 
-        return plan_partition(
-            platform, scenario.targets, seed=seed, workers=workers, time_limit=time_limit
-        )
+        return plan_partition(platform, scenario.targets, options=options)
 
 
 PARTITION = Partition()

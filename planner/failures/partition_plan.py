@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Unpack
 
 from models.entities import Database, Platform
 from planner.certify import certify_plan
@@ -35,10 +35,12 @@ from planner.failover import (
     apps_with_database_downtime,
     database_outcome,
 )
-from planner.failure import keep_waiting_units, plan_scenario, serving_plan
+from planner.failure import plan_scenario
 from planner.failures.partition import PARTITION, cut_off_hosts
+from planner.options import PlanOptions, SolveKeywords, plan_options
 from planner.plan import Plan, Scenario
 from planner.quorum import has_quorum, quorum
+from planner.serving import keep_waiting_units, serving_plan
 from planner.sla import database_tier, sla_outcome
 
 __all__ = [
@@ -142,11 +144,11 @@ def plan_partition(
     platform: Platform,
     datacenters: Sequence[str],
     *,
-    seed: int = 0,
-    workers: int = 1,
-    time_limit: float = 10.0,
+    options: PlanOptions | None = None,
+    **keywords: Unpack[SolveKeywords],
 ) -> Plan:
-    """The plan when ``datacenters`` are cut off from the rest of the region.
+    """The plan when ``datacenters`` are cut off from the rest of the region (the placement
+    engine's settings of ``options``, or as keywords: ``seed``, ``workers``, ``time_limit``).
 
     The cut-off hosts' units are re-placed on the rest's hosts (best effort: what finds no host
     waits for the partition to heal), databases decided by their quorum; the plan carries, per
@@ -157,16 +159,10 @@ def plan_partition(
     Plan
         Checked, certified and held to the quorum rule (:class:`PartitionDefect` otherwise).
     """
+    options = plan_options(options, keywords).solve_only()
     cut = cut_off_hosts(platform, datacenters)
     scenario = partition_scenario(platform, datacenters)
-    plan = plan_scenario(
-        platform,
-        scenario,
-        best_effort=True,
-        seed=seed,
-        workers=workers,
-        time_limit=time_limit,
-    )
+    plan = plan_scenario(platform, scenario, options=options, best_effort=True)
     outcomes = []
     sides: dict[str, dict[str, Any]] = {}
     for db in platform.databases:
@@ -197,7 +193,10 @@ def plan_partition(
         },
     )
     plan = serving_plan(
-        platform, keep_waiting_units(platform, plan), seed=seed, time_limit=time_limit
+        platform,
+        keep_waiting_units(platform, plan),
+        seed=options.seed,
+        time_limit=options.time_limit,
     )
     problems = check_partition(platform, plan)
     if problems:

@@ -8,7 +8,7 @@ be fed by several), so a feed's loss is not a rack's. A host with no ``power`` i
 from __future__ import annotations
 
 from models.entities import Platform
-from planner.failures.base import Answer, HostGroupKind, hosts_by
+from planner.failures.base import HostGroupKind, hosts_by
 
 
 class PowerLoss(HostGroupKind):
@@ -21,7 +21,6 @@ class PowerLoss(HostGroupKind):
     help = (
         "The plan after losing these power feeds: every host they feed down, its units re-placed."
     )
-    answer = Answer.HOSTS
     theorem_name = "survives-power-loss"
 
     def groups(self, platform: Platform) -> dict[str, tuple[str, ...]]:

@@ -9,7 +9,7 @@ lose it (the host sweep does).
 from __future__ import annotations
 
 from models.entities import Platform
-from planner.failures.base import Answer, HostGroupKind, hosts_by
+from planner.failures.base import HostGroupKind, hosts_by
 
 
 class RackLoss(HostGroupKind):
@@ -20,7 +20,6 @@ class RackLoss(HostGroupKind):
     plural = "racks"
     metavar = "RACK"
     help = "The plan after losing these racks: every host in them down, their units re-placed."
-    answer = Answer.HOSTS
     theorem_name = "survives-rack-loss"
 
     def groups(self, platform: Platform) -> dict[str, tuple[str, ...]]:
