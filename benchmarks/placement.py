@@ -47,6 +47,7 @@ from models.entities import Platform
 from models.generate import generate_platform
 from models.rules import milli
 from planner.check import check_plan
+from planner.failure import plan_from_placement
 from planner.objective import Weights, objective_terms
 from planner.placement import PlatformIndex, SolveParams, place
 from planner.placement import search as placement_search
@@ -138,17 +139,7 @@ def drplan(
         result = place(platform, scenario, params=params)
     finally:
         placement_search.LEVELS = levels
-    placement = result.placement if result.status.has_plan else platform.placement
-    plan = Plan(
-        status=result.status,
-        scenario=scenario,
-        before=platform.placement,
-        placement=placement,
-        moves=moves_between(platform.placement, placement) if result.status.has_plan else (),
-        unplaced=result.unplaced,
-        extra={"allow_moves": 0},
-    )
-    return plan, result
+    return plan_from_placement(platform, scenario, result), result
 
 
 def run_case(
