@@ -270,6 +270,17 @@ def import_group() -> None:
     """Turn public traces into platform files."""
 
 
+def _sized_by(resource: str, what: str) -> Any:
+    """``--cpu``/``--memory mean|peak``: the trace's figure that sizes each container."""
+    return click.option(
+        f"--{resource}",
+        type=click.Choice(["mean", "peak"]),
+        default="mean",
+        show_default=True,
+        help=f"Size containers by their app's mean or peak {what}.",
+    )
+
+
 @import_group.command()
 @click.option(
     "--data",
@@ -280,20 +291,8 @@ def import_group() -> None:
     help="Folder of the tianchi2018b_*.csv files.",
 )
 @click.option("--sample", is_flag=True, help="Only the 300-machine slice.")
-@click.option(
-    "--cpu",
-    type=click.Choice(["mean", "peak"]),
-    default="mean",
-    show_default=True,
-    help="Size containers by their app's mean or peak CPU.",
-)
-@click.option(
-    "--memory",
-    type=click.Choice(["mean", "peak"]),
-    default="mean",
-    show_default=True,
-    help="Size containers by their app's mean or peak memory (summed peaks overfill machines).",
-)
+@_sized_by("cpu", "CPU")
+@_sized_by("memory", "memory (summed peaks overfill machines)")
 @click.option(
     "--datacenters", type=click.IntRange(1, len(HOST_SITES)), default=3, show_default=True
 )
