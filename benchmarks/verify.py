@@ -18,8 +18,6 @@ Medians of ``--runs`` runs on the reference platform, ``--big-runs`` on the larg
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import os
 import statistics
 import sys
@@ -34,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 import z3
 
-from benchmarks.machine import machine
+from benchmarks.machine import arguments, stamp
 from models.entities import Platform
 from models.generate import generate_platform
 from models.reference import reference_platform
@@ -143,18 +141,13 @@ def bench(name: str, platform: Platform, runs: int, k: int) -> list[tuple[str, s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, hosts=5000, apps=30000, databases=2000)
     parser.add_argument("--runs", type=int, default=5, help="runs on the reference platform")
     parser.add_argument("--big-runs", type=int, default=1, help="runs on the large platform")
-    parser.add_argument("--hosts", type=int, default=5000)
-    parser.add_argument("--apps", type=int, default=30000)
-    parser.add_argument("--databases", type=int, default=2000)
     parser.add_argument("--big-k", type=int, default=1, help="k of the k-host theorem at scale")
     args = parser.parse_args()
 
-    print(f"machine: {machine()}; z3 {z3.get_version_string()}; python {sys.version.split()[0]}")
-    print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"load average at start: {os.getloadavg()[0]:.1f}")
+    print(f"machine: {stamp()} at start; z3 {z3.get_version_string()}")
     rows = bench("reference", reference_platform(), args.runs, k=2)
     started = time.perf_counter()
     big = generate_platform(args.hosts, args.apps, args.databases, seed=1)
