@@ -16,6 +16,7 @@ from planner.cli.common import (
     check_output,
     emit_json,
     file_argument,
+    format_of,
     json_option,
     load_platform_or_exit,
     output_options,
@@ -56,8 +57,7 @@ def _emit_platform(platform: Platform, plan: BackupPlan, output: str | None, as_
             click.echo(plan.summary(), err=True)
         return
     if output:
-        fmt = "json" if output.lower().endswith(".json") else "yaml"
-        write_output(output, dump_platform_text(result, fmt))
+        write_output(output, dump_platform_text(result, format_of(output)))
         if output == "-":
             return
     if as_json:

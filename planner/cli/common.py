@@ -102,6 +102,11 @@ def check_output(output: str | None, force: bool, *inputs: str | None) -> None:
         fail_bad_input([f"{output}: is a platform file; pass --force to replace it"])
 
 
+def format_of(path: str | None) -> str:
+    """JSON for ``*.json``, else YAML: the extension decides, as on reading."""
+    return "json" if path and path.lower().endswith(".json") else "yaml"
+
+
 def write_output(output: str, text: str) -> None:
     """Write ``text`` to ``output`` atomically (``-``: stdout), or exit 2 saying why not."""
     if output == "-":

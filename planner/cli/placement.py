@@ -24,6 +24,7 @@ from planner.cli.common import (
     emit_json,
     emit_result,
     file_argument,
+    format_of,
     json_option,
     load_platform_or_exit,
     output_options,
@@ -255,8 +256,7 @@ def place(
             err=True,
         )
     if plan.status.has_plan and output and output != "-":
-        fmt = "json" if output.lower().endswith(".json") else "yaml"
-        write_output(output, dump_platform_text(placed, fmt))
+        write_output(output, dump_platform_text(placed, format_of(output)))
     title = f"placement of {file or 'reference platform'}"
     if output == "-" and plan.status.has_plan:
         # The platform on stdout (to pipe), everything else on stderr.
