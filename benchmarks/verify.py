@@ -10,7 +10,7 @@ Side by side, in the same process, on the same platforms:
 - **Z3 theorems**: the survivability theorems with the failure symbolic (single host, single
   datacenter, any two hosts).
 
-The plan is the evacuation of one host (its units moved to hosts of the same role with room).
+The plan is drplan's for the loss of one apps host (``plan_host_failure``, certified).
 Medians of ``--runs`` runs on the reference platform, ``--big-runs`` on the large one.
 
     python benchmarks/verify.py --runs 5 --big-runs 1
@@ -22,7 +22,6 @@ import os
 import statistics
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,8 @@ from models.entities import Platform
 from models.generate import generate_platform
 from models.reference import reference_platform
 from models.rules import capacity_findings
-from planner import placement_findings, state_findings
-from planner.plan import Plan, Scenario, Status, moves_between
+from planner import placement_findings, plan_host_failure, state_findings
+from planner.plan import Plan, moves_between
 from planner.verify import (
     certify,
     certify_plan_invariants,
@@ -57,38 +56,6 @@ def timed(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
         result = work()
         times.append(time.perf_counter() - started)
     return statistics.median(times), result
-
-
-def evacuation(platform: Platform, host: str) -> Plan:
-    """Every unit of ``host`` moved to the first host of the same role with room."""
-    load: dict[str, Counter[str]] = {h.id: Counter() for h in platform.hosts}
-    for owner, hosts in platform.placement.items():
-        for h in hosts:
-            if h is not None:
-                load[h].update(platform.size_of(owner))
-    after = dict(platform.placement)
-    role = platform.host_by_id[host].role
-    for owner, hosts in platform.placement.items():
-        if host not in hosts:
-            continue
-        size = platform.size_of(owner)
-        spare = next(
-            h.id
-            for h in platform.hosts
-            if h.id != host
-            and h.id not in hosts
-            and h.role == role
-            and all(load[h.id][r] + v <= h.capacity.get(r, 0) for r, v in size.items())
-        )
-        load[spare].update(size)
-        after[owner] = tuple(spare if h == host else h for h in hosts)
-    return Plan(
-        Status.FEASIBLE,
-        Scenario("host", (host,)),
-        platform.placement,
-        after,
-        moves_between(platform.placement, after),
-    )
 
 
 def python_plan_check(platform: Platform, plan: Plan) -> int:
@@ -112,7 +79,7 @@ def bench(name: str, platform: Platform, runs: int, k: int) -> list[tuple[str, s
     rows.append((label + ": platform state", f"{py_s:.3f}", f"{z3_s:.3f}", f"{z3_s / py_s:.1f}x"))
 
     host = next(h.id for h in platform.hosts if h.role.accepts_apps())
-    plan = evacuation(platform, host)
+    plan = plan_host_failure(platform, [host], seed=0, workers=1, time_limit=10.0)
     py_s, bad = timed(runs, lambda: python_plan_check(platform, plan))
     z3_s, names = timed(runs, lambda: certify_plan_invariants(platform, plan))
     assert bad == 0 and "moves-match" in names
