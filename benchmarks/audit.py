@@ -22,8 +22,6 @@ is left out: this measures the sweep. Medians of ``--runs`` runs.
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import os
 import platform as sysplatform
 import statistics
@@ -35,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.machine import machine
+from benchmarks.machine import arguments, machine, utc_now
 from models.generate import generate_platform
 from planner.audit import AuditResult, AuditSettings, audit
 from planner.failure import plan_host_failure
@@ -56,11 +54,7 @@ def timed_audit(platform, runs: int, **options) -> tuple[float, AuditResult]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hosts", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser = arguments(__doc__, hosts=1000, seed=1, runs=3, workers=os.cpu_count() or 2)
     parser.add_argument("--baseline", type=int, default=20, help="naive scenarios actually run")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument(
@@ -80,10 +74,7 @@ def main() -> None:
     containers = sum(a.containers for a in platform.apps)
     nodes = sum(d.nodes for d in platform.databases)
     scenarios = enumerate_scenarios(platform)
-    print(
-        f"# N-1 sweep benchmark: {machine()}, {datetime.date.today()}, python "
-        f"{sysplatform.python_version()}"
-    )
+    print(f"# N-1 sweep benchmark: {machine()}, {utc_now()}, python {sysplatform.python_version()}")
     print(
         f"platform: {len(platform.hosts)} hosts, {len(platform.apps)} apps ({containers} "
         f"containers), {len(platform.databases)} databases ({nodes} nodes); "
@@ -170,7 +161,7 @@ def main() -> None:
 
 def scale(sizes: list[int], seed: int, runs: int) -> None:
     """The inline sweep on platforms of growing size: time per scenario should stay flat."""
-    print(f"# N-1 sweep, growing platforms: {machine()}, {datetime.date.today()}")
+    print(f"# N-1 sweep, growing platforms: {machine()}, {utc_now()}")
     print()
     print("| hosts | containers | scenarios | wall s (median) | ms per scenario |")
     print("|---:|---:|---:|---:|---:|")

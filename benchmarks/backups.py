@@ -16,10 +16,6 @@ provider's), and hosts run in the first 100 sites.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import os
-import platform as machine
 import random
 import statistics
 import sys
@@ -30,7 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
-from benchmarks.machine import cpu_model
+from benchmarks.machine import arguments, stamp
 from models.entities import BackupSites, Platform, ReplicaRole
 from models.generate import Site, generate_platform
 from models.rules import Rule, backup_findings, milli
@@ -176,9 +172,7 @@ def run(runs: int, time_limit: float, seed: int, slack: float) -> None:
             times.append(time.perf_counter() - start)
         rows.append((name, statistics.median(times), _score(platform, backups, topo)))
 
-    cpu = cpu_model()
-    print(f"machine: {cpu}, {os.cpu_count()} cores; python {machine.python_version()}")
-    print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {stamp()}")
     print(
         f"platform: {len(platform.datacenters)} datacenters ({HOST_SITES} with hosts), "
         f"{len(platform.databases)} databases, generated in {made:.1f} s; backup capacity "
@@ -215,11 +209,8 @@ def run(runs: int, time_limit: float, seed: int, slack: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--time-limit", type=float, default=6.0)
+    parser = arguments(__doc__, runs=3, time_limit=6.0, seed=1)
     parser.add_argument("--slack", type=float, default=0.5)
-    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     run(args.runs, args.time_limit, args.seed, args.slack)
 

@@ -20,8 +20,6 @@ serves, time until every service is back, peak memory (process maximum resident 
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import heapq
 import resource
 import statistics
@@ -34,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.machine import machine
+from benchmarks.machine import arguments, stamp
 from models.entities import Placement, Platform
 from models.generate import generate_platform
 from models.rules import host_usage, milli
@@ -230,13 +228,9 @@ def analysis_seconds(platform: Platform, dc: str, time_limit: float) -> tuple[fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=5000)
-    parser.add_argument("--apps", type=int, default=28000)
-    parser.add_argument("--databases", type=int, default=4000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--time-limit", type=float, default=30.0)
+    parser = arguments(
+        __doc__, hosts=5000, apps=28000, databases=4000, seed=1, runs=3, time_limit=30.0
+    )
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -265,7 +259,7 @@ def main() -> None:
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     own = analysis_seconds(platform, dc, args.time_limit)
 
-    print(f"Machine: {machine()}; date {datetime.date.today().isoformat()}")
+    print(f"Machine: {stamp()}")
     print(
         f"Platform: generate_platform({args.hosts}, {args.apps}, {args.databases}, 3, "
         f"seed={args.seed}) in {gen_s:.1f} s: {containers} containers, {nodes} database nodes; "

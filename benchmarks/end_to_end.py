@@ -20,8 +20,6 @@ the steadier figure. ``--json`` also writes the platform as JSON and times the c
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import json
 import os
 import resource
@@ -35,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
-from benchmarks.machine import machine
+from benchmarks.machine import arguments, machine, utc_now
 from models.entities import Platform
 from models.generate import generate_platform
 from models.io import save_platform
@@ -136,12 +134,9 @@ def _measure(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--hosts", type=int, default=5000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = arguments(__doc__, hosts=5000, runs=3, seed=1)
     parser.add_argument("--commands", default="validate,fail host,fail datacenter,audit")
     parser.add_argument("--timeout", type=float, default=1800.0)
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--baseline", type=Path, default=None, help="older code to compare")
     parser.add_argument("--json", action="store_true", help="also time the JSON file")
     args = parser.parse_args(argv)
@@ -154,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     trees: list[Path | None] = [None] if args.baseline is None else [args.baseline, None]
     load = os.getloadavg()
     print(f"# end to end, {hosts} hosts, {units} units, {args.runs} run(s) per command")
-    print(f"# {machine()}; {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"# {machine()}; {utc_now()}")
     print(f"# load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if args.baseline is not None:
         print(f"# baseline: {args.baseline}")

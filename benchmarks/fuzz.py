@@ -10,20 +10,18 @@ Markdown table recorded in BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import signal
 import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.machine import machine
+from benchmarks.machine import stamp
 from tests.test_fuzz import HANG_S, MEMORY_LIMIT, hostile_case, run_in_child, run_in_process
 
 
@@ -83,10 +81,7 @@ def main() -> None:
                 print(f"{i + 1} cases, {time.perf_counter() - start:.0f} s", file=sys.stderr)
     wall = time.perf_counter() - start
     peak_mb = _children_peak_mb()
-    print(
-        f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the end; "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; seed {args.seed}.\n"
-    )
+    print(f"Machine: {stamp()} at the end; seed {args.seed}.\n")
     print(
         "| cases | in-process | in a child (1.5 GB, 60 s) | exit 0 / 1 / 2 | tracebacks "
         "| hangs | over memory | files replaced on exit 2 | slowest | wall |"

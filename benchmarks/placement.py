@@ -26,9 +26,7 @@ resident set of a child process that runs the case on the inherited platform).
 from __future__ import annotations
 
 import argparse
-import datetime
 import multiprocessing as mp
-import os
 import platform as machine
 import resource
 import statistics
@@ -42,11 +40,12 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
-from benchmarks.machine import cpu_model
+from benchmarks.machine import stamp
 from models.entities import Platform
 from models.generate import generate_platform
 from models.rules import milli
 from planner.check import check_plan
+from planner.failure import plan_from_placement
 from planner.objective import Weights, objective_terms
 from planner.placement import PlatformIndex, SolveParams, place
 from planner.placement import search as placement_search
@@ -138,17 +137,7 @@ def drplan(
         result = place(platform, scenario, params=params)
     finally:
         placement_search.LEVELS = levels
-    placement = result.placement if result.status.has_plan else platform.placement
-    plan = Plan(
-        status=result.status,
-        scenario=scenario,
-        before=platform.placement,
-        placement=placement,
-        moves=moves_between(platform.placement, placement) if result.status.has_plan else (),
-        unplaced=result.unplaced,
-        extra={"allow_moves": 0},
-    )
-    return plan, result
+    return plan_from_placement(platform, scenario, result), result
 
 
 def run_case(
@@ -220,8 +209,7 @@ def main() -> None:
     parser.add_argument("--losses", nargs="+", choices=("host", "datacenter"), default=None)
     args = parser.parse_args()
 
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(f"machine: {cpu_model()}, {os.cpu_count()} cores (shared); {now}")
+    print(f"machine: {stamp()}")
     print(f"python {machine.python_version()}; one worker; seed 0")
     header = (
         "| hosts | containers | loss | units | method | wall s | CPU s | most loaded host | "

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import json
 import math
 import os
@@ -39,7 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.machine import machine
+from benchmarks.machine import arguments, machine, stamp, utc_now
 from models.atomic import write_atomic
 from planner.roadef import (
     SolveParams,
@@ -116,7 +115,7 @@ def run_one(
         "proposals": args.proposals,
         "iterations_budget": args.iterations,
         "machine": machine(),
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": utc_now(),
         **peer_record,
     }
     write_atomic(args.out / f"{name}.json", json.dumps(record, indent=2) + "\n")
@@ -295,12 +294,9 @@ def peer_table(records: list[dict]) -> str:
 
 def main() -> None:
     """Parse the options, run the instances (or only merge records) and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, time_limit=300.0, seed=0, workers=1)
     parser.add_argument("--set", nargs="+", choices=SETS, default=list(SETS), dest="sets")
     parser.add_argument("--only", nargs="*", default=None, help="instance names to run")
-    parser.add_argument("--time-limit", type=float, default=300.0)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "roadef2012")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "roadef")
     parser.add_argument("--table-only", action="store_true", help="merge records in --out")
@@ -316,8 +312,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.peer and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.drplan_core})
-    print(f"# machine: {machine()}")
-    print(f"# date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"# machine: {stamp()}")
     if not args.table_only:
         best = best_known(args.data)
         print(

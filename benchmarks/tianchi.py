@@ -15,8 +15,6 @@ puts on the over-full machines (must be 0).
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import resource
 import sys
 import time
@@ -27,7 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.machine import machine
+from benchmarks.machine import arguments, stamp
 from models.entities import Platform
 from models.reference import HOST_SITES, paris_facilities
 from models.rules import over_capacity_hosts
@@ -69,11 +67,10 @@ def plan_row(name: str, platform: Platform, make: Callable[[], Plan]) -> dict[st
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__, time_limit=10.0)
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data"))
     parser.add_argument("--host", default="machine_147")
     parser.add_argument("--datacenter", default="eqx-pa2")
-    parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--audit-sample", type=int, default=20, help="host scenarios audited")
     args = parser.parse_args()
 
@@ -85,7 +82,7 @@ def main() -> None:
     over = over_capacity_hosts(platform, platform.placement)
     never = sum(1 for hosts in platform.placement.values() for h in hosts if h is None)
     with_rack = sum(1 for h in platform.hosts if h.rack is not None)
-    print(f"# {machine()}, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"# {stamp()}")
     print(
         f"import: {len(platform.hosts)} hosts, {sum(a.containers for a in platform.apps)} "
         f"containers ({never} never placed), {len(over)} hosts over capacity, {with_rack} hosts "

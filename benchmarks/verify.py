@@ -10,7 +10,7 @@ Side by side, in the same process, on the same platforms:
 - **Z3 theorems**: the survivability theorems with the failure symbolic (single host, single
   datacenter, any two hosts).
 
-The plan is the evacuation of one host (its units moved to hosts of the same role with room).
+The plan is drplan's for the loss of one apps host (``plan_host_failure``, certified).
 Medians of ``--runs`` runs on the reference platform, ``--big-runs`` on the large one.
 
     python benchmarks/verify.py --runs 5 --big-runs 1
@@ -18,13 +18,10 @@ Medians of ``--runs`` runs on the reference platform, ``--big-runs`` on the larg
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import os
 import statistics
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,13 +31,13 @@ sys.path.insert(0, str(REPO))
 
 import z3
 
-from benchmarks.machine import machine
+from benchmarks.machine import arguments, stamp
 from models.entities import Platform
 from models.generate import generate_platform
 from models.reference import reference_platform
 from models.rules import capacity_findings
-from planner import placement_findings, state_findings
-from planner.plan import Plan, Scenario, Status, moves_between
+from planner import placement_findings, plan_host_failure, state_findings
+from planner.plan import Plan, moves_between
 from planner.verify import (
     certify,
     certify_plan_invariants,
@@ -59,38 +56,6 @@ def timed(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
         result = work()
         times.append(time.perf_counter() - started)
     return statistics.median(times), result
-
-
-def evacuation(platform: Platform, host: str) -> Plan:
-    """Every unit of ``host`` moved to the first host of the same role with room."""
-    load: dict[str, Counter[str]] = {h.id: Counter() for h in platform.hosts}
-    for owner, hosts in platform.placement.items():
-        for h in hosts:
-            if h is not None:
-                load[h].update(platform.size_of(owner))
-    after = dict(platform.placement)
-    role = platform.host_by_id[host].role
-    for owner, hosts in platform.placement.items():
-        if host not in hosts:
-            continue
-        size = platform.size_of(owner)
-        spare = next(
-            h.id
-            for h in platform.hosts
-            if h.id != host
-            and h.id not in hosts
-            and h.role == role
-            and all(load[h.id][r] + v <= h.capacity.get(r, 0) for r, v in size.items())
-        )
-        load[spare].update(size)
-        after[owner] = tuple(spare if h == host else h for h in hosts)
-    return Plan(
-        Status.FEASIBLE,
-        Scenario("host", (host,)),
-        platform.placement,
-        after,
-        moves_between(platform.placement, after),
-    )
 
 
 def python_plan_check(platform: Platform, plan: Plan) -> int:
@@ -114,7 +79,7 @@ def bench(name: str, platform: Platform, runs: int, k: int) -> list[tuple[str, s
     rows.append((label + ": platform state", f"{py_s:.3f}", f"{z3_s:.3f}", f"{z3_s / py_s:.1f}x"))
 
     host = next(h.id for h in platform.hosts if h.role.accepts_apps())
-    plan = evacuation(platform, host)
+    plan = plan_host_failure(platform, [host], seed=0, workers=1, time_limit=10.0)
     py_s, bad = timed(runs, lambda: python_plan_check(platform, plan))
     z3_s, names = timed(runs, lambda: certify_plan_invariants(platform, plan))
     assert bad == 0 and "moves-match" in names
@@ -143,18 +108,13 @@ def bench(name: str, platform: Platform, runs: int, k: int) -> list[tuple[str, s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, hosts=5000, apps=30000, databases=2000)
     parser.add_argument("--runs", type=int, default=5, help="runs on the reference platform")
     parser.add_argument("--big-runs", type=int, default=1, help="runs on the large platform")
-    parser.add_argument("--hosts", type=int, default=5000)
-    parser.add_argument("--apps", type=int, default=30000)
-    parser.add_argument("--databases", type=int, default=2000)
     parser.add_argument("--big-k", type=int, default=1, help="k of the k-host theorem at scale")
     args = parser.parse_args()
 
-    print(f"machine: {machine()}; z3 {z3.get_version_string()}; python {sys.version.split()[0]}")
-    print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
-    print(f"load average at start: {os.getloadavg()[0]:.1f}")
+    print(f"machine: {stamp()} at start; z3 {z3.get_version_string()}")
     rows = bench("reference", reference_platform(), args.runs, k=2)
     started = time.perf_counter()
     big = generate_platform(args.hosts, args.apps, args.databases, seed=1)

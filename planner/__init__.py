@@ -16,13 +16,11 @@ Every plan a planner returns has passed the independent checker and the Z3 invar
 
 from __future__ import annotations
 
-import importlib
+from models.lazy_exports import lazy_exports
 
 #: ``typing.TYPE_CHECKING`` without importing ``typing`` (mypy reads the name alike).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
     from models.entities import Platform
     from models.generate import generate_platform
     from models.io import load_platform, save_platform
@@ -309,18 +307,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """The public name ``name``, imported from its module on first use: ``import planner`` stays
-    as quick as the package itself, and importing one name loads only what it needs."""
-    where = _EXPORTS.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, _, attribute = where.partition(":")
-    loaded = importlib.import_module(module)
-    value = loaded if module == f"{__name__}.{name}" else getattr(loaded, attribute or name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(globals())

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from models import Platform, load_platform, reference_platform
+from models import Placement, Platform, load_platform, reference_platform
 from tests import DATA, EXAMPLES
 
 # Tests never depend on wall-clock limits: every solve is cut by its deterministic budget alone
@@ -38,3 +38,22 @@ def medium() -> Platform:
 def every_case() -> Platform:
     """Three datacenters and one database per recovery case."""
     return load_platform(DATA / "three_datacenters_every_recovery_case.yaml")
+
+
+@pytest.fixture(scope="session")
+def dc_a_by_hand() -> Placement:
+    """Where every unit of every_case's dc-a goes when dc-a is lost, by hand (capacity,
+    anti-affinity and roles hold)."""
+    return {
+        "web": ("c-app1", "b-app1"),
+        "worker": ("b-app1",),
+        "site": ("b-app1",),
+        "static": ("c-app1",),
+        "shop": ("c-app1",),
+        "cache-user": ("c-app1",),
+        "pg-business": ("c-db1", "b-db1"),
+        "my-starter": ("b-db2",),
+        "pg-one-dc": ("b-db2", "c-db2"),
+        "mongo-ent": ("b-db2", "b-db1", "c-db1"),
+        "redis-doomed": ("c-db2",),
+    }

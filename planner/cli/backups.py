@@ -12,39 +12,20 @@ from models.io import dump_platform_text
 from models.rules import backup_findings
 from planner.backups import BackupPlan, fix_backups, plan_backups
 from planner.cli.common import (
-    SEED,
-    WORKERS,
     ExitCode,
     check_output,
     emit_json,
     file_argument,
+    format_of,
     json_option,
     load_platform_or_exit,
     output_options,
-    time_limit_type,
+    solve_options_with,
     write_output,
 )
 
-
-def _solver_options(function: Any) -> Any:
-    for option in (
-        click.option(
-            "--seed", type=SEED, default=0, show_default=True, help="Random seed of the search."
-        ),
-        click.option(
-            "--time-limit",
-            type=time_limit_type(),
-            default=10.0,
-            show_default=True,
-            help="Seconds you are willing to wait for the search, spent as CP-SAT "
-            "deterministic time so the plan repeats on a busy machine (wall time is cut at 4x).",
-        ),
-        click.option(
-            "--workers", type=WORKERS, default=1, show_default=True, help="CP-SAT workers."
-        ),
-    ):
-        function = option(function)
-    return function
+#: ``--seed``, ``--workers``, ``--time-limit`` (any positive number of seconds).
+_solver_options = solve_options_with(10.0, low=0.0)
 
 
 def _output_option(function: Any) -> Any:
@@ -76,8 +57,7 @@ def _emit_platform(platform: Platform, plan: BackupPlan, output: str | None, as_
             click.echo(plan.summary(), err=True)
         return
     if output:
-        fmt = "json" if output.lower().endswith(".json") else "yaml"
-        write_output(output, dump_platform_text(result, fmt))
+        write_output(output, dump_platform_text(result, format_of(output)))
         if output == "-":
             return
     if as_json:

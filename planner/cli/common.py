@@ -102,6 +102,11 @@ def check_output(output: str | None, force: bool, *inputs: str | None) -> None:
         fail_bad_input([f"{output}: is a platform file; pass --force to replace it"])
 
 
+def format_of(path: str | None) -> str:
+    """JSON for ``*.json``, else YAML: the extension decides, as on reading."""
+    return "json" if path and path.lower().endswith(".json") else "yaml"
+
+
 def write_output(output: str, text: str) -> None:
     """Write ``text`` to ``output`` atomically (``-``: stdout), or exit 2 saying why not."""
     if output == "-":
@@ -149,6 +154,23 @@ def emit_json(data: Any, output: str | None = None) -> None:
         click.echo(text, nl=False)
 
 
+def emit_result(
+    to_dict: Callable[[], Any], as_json: bool, output: str | None, summary: Callable[[], None]
+) -> None:
+    """Write the result's JSON (``to_dict()``) to ``output`` (atomic; ``-`` is stdout, alone),
+    then print it as JSON or as ``summary`` (and the file written)."""
+    if output:
+        emit_json(to_dict(), output)
+    if output == "-":
+        return
+    if as_json:
+        emit_json(to_dict())
+    else:
+        summary()
+        if output:
+            click.echo(f"wrote {Path(output)}")
+
+
 def file_argument() -> Any:
     """The optional platform FILE argument: the embedded reference platform when omitted."""
     return click.argument("file", required=False, type=click.Path(dir_okay=False))
@@ -177,6 +199,38 @@ def looks_like_file(arg: str) -> bool:
     from pathlib import Path
 
     return arg.lower().endswith(PLATFORM_SUFFIXES) or Path(arg).is_file()
+
+
+def split_targets(
+    args: tuple[str, ...],
+    file: str | None,
+    usage: str,
+    noun: str | None = None,
+    command: str = "drplan",
+) -> tuple[tuple[str, ...], str | None]:
+    """The targets (ids of ``noun``, or any ids), and the platform file: ``-f FILE``, or a
+    trailing ``*.yaml|yml|json`` (or existing file). A file anywhere else (``fail host FILE
+    HOST``: the arguments swapped), or no target, is bad input (``usage`` says how; the
+    ``command`` names the line when there is no file)."""
+    if args and looks_like_file(args[-1]):
+        if file is not None:
+            fail_bad_input(
+                [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
+            )
+        args, file = args[:-1], args[-1]
+    what = f"a {noun}" if noun else "an id"
+    misplaced = [a for a in args if looks_like_file(a)]
+    if misplaced:
+        fail_bad_input(
+            [
+                f"{a}: a platform file given as {what} (arguments swapped?); {usage}"
+                for a in misplaced
+            ]
+        )
+    if not args:
+        nothing = f"no {noun}" if noun else "nothing"
+        fail_bad_input([f"{file or command}: {nothing} given; {usage}"])
+    return args, file
 
 
 def nearest_ids(got: str, known: Iterable[str], n: int = 3) -> list[str]:
@@ -315,3 +369,30 @@ class HostSizeText(click.ParamType):
                     ctx,
                 )
         return str(value)
+
+
+def solve_options_with(time_limit: float, low: float = 0.1) -> Callable[[F], F]:
+    """``--seed``, ``--workers`` and ``--time-limit`` (default ``time_limit``, at least ``low``
+    seconds, or more than 0 when ``low`` is 0): the solver's settings, explicit."""
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--time-limit",
+            type=time_limit_type(low),
+            default=time_limit,
+            show_default=True,
+            help="Seconds you are willing to wait for the search, spent as CP-SAT "
+            "deterministic time so the plan repeats on a busy machine (wall time is cut at 4x).",
+        )(func)
+        func = click.option(
+            "--workers",
+            type=WORKERS,
+            default=1,
+            show_default=True,
+            help="CP-SAT search workers (1 is deterministic).",
+        )(func)
+        return click.option(
+            "--seed", type=SEED, default=0, show_default=True, help="Solver random seed."
+        )(func)
+
+    return decorate

@@ -24,15 +24,13 @@ from planner.cli.placement import (
     checked_line,
     exit_code,
 )
+from planner.cli.summary import first_rows, print_explanation
 from planner.disaster import Wave
 from planner.durations import duration
 from planner.failure import inherited_lines
 from planner.plan import Action, Plan
 from planner.rpo import FailureClass, RpoRow, rpo_findings, rpo_report
 from planner.timeline import timeline_lines
-
-#: Rows shown per table in the readable summary; --json has everything.
-MAX_ROWS = 40
 
 
 def wide_console() -> Console:
@@ -89,7 +87,7 @@ def print_disaster_plan(plan: Plan, console: Console, title: str, limit: int) ->
         table.add_column(
             column, justify="right" if column in ("data loss", "time to recover") else "left"
         )
-    for d in databases[:MAX_ROWS]:
+    for d in first_rows(table, databases):
         table.add_row(
             shown(d.id),
             shown(d.action.value),
@@ -100,8 +98,6 @@ def print_disaster_plan(plan: Plan, console: Console, title: str, limit: int) ->
             "-" if d.sla.budget_s is None else f"{d.sla.tier} {duration(d.sla.budget_s)}",
             "blown" if d.sla.blown else "ok",
         )
-    if len(databases) > MAX_ROWS:
-        table.caption = f"... and {len(databases) - MAX_ROWS} more (see --json)"
     console.print(table)
 
     down = [a for a in plan.apps if not a.stays_up]
@@ -121,8 +117,7 @@ def print_disaster_plan(plan: Plan, console: Console, title: str, limit: int) ->
         f"backup replicas lost or left behind: {len(replicas)}, re-homed: {len(rehomed)}",
         highlight=False,
     )
-    for line in plan.explanation:
-        console.print(f"  {shown(line, None)}", highlight=False)
+    print_explanation(console, plan.explanation, soft_wrap=False)
     for line in inherited_lines(plan) + timeline_lines(extra.get("timeline", ())):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(recovery_line(extra), highlight=False)

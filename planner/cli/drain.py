@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 from rich.console import Console
@@ -15,43 +14,18 @@ from planner.certify import PlanDefect
 from planner.cli.common import (
     ExitCode,
     check_output,
-    emit_json,
+    emit_result,
     fail_bad_input,
     file_option,
-    json_option,
     load_platform_or_exit,
-    looks_like_file,
     shown,
+    split_targets,
     unknown_id_lines,
 )
-from planner.cli.placement import MAX_ROWS, output_option, plan_defect_exit, solve_options
+from planner.cli.placement import plan_command_options, plan_defect_exit
+from planner.cli.summary import MAX_ROWS, first_rows, print_explanation
 from planner.drain import DrainPlan, plan_drain
 from planner.failure import UnknownHostError
-
-
-def split_args(
-    args: tuple[str, ...], file: str | None, usage: str
-) -> tuple[tuple[str, ...], str | None]:
-    """The ids, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json`` (or
-    existing file); a file anywhere else, or no id, is bad input (``usage`` says how)."""
-    if args and looks_like_file(args[-1]):
-        if file is not None:
-            fail_bad_input(
-                [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
-            )
-        args, file = args[:-1], args[-1]
-    misplaced = [a for a in args if looks_like_file(a)]
-    if misplaced:
-        fail_bad_input(
-            [
-                f"{a}: a platform file given as an id (arguments swapped?); {usage}"
-                for a in misplaced
-            ]
-        )
-    if not args:
-        fail_bad_input([f"{file or 'drplan'}: nothing given; {usage}"])
-    return args, file
-
 
 #: Hosts drained at once: at least one, at most as many as a platform can have.
 PARALLEL = click.IntRange(1, 1_000_000)
@@ -71,7 +45,7 @@ def print_drain(drain: DrainPlan, console: Console) -> None:
         columns = ("wave", "hosts", "moves", "switchovers", "peak", "on", "starts", "duration")
         for column in columns:
             table.add_column(column, justify="left" if column in ("hosts", "on") else "right")
-        for wave in drain.waves[:MAX_ROWS]:
+        for wave in first_rows(table, drain.waves):
             switchovers = sum(1 for d in wave.databases if d["action"] == "switchover")
             table.add_row(
                 str(wave.number),
@@ -83,8 +57,6 @@ def print_drain(drain: DrainPlan, console: Console) -> None:
                 str(wave.starts_on_busiest_host),
                 durations.duration(wave.duration_s),
             )
-        if len(drain.waves) > MAX_ROWS:
-            table.caption = f"... and {len(drain.waves) - MAX_ROWS} more (see --json)"
         console.print(table)
     during = f", peak {shown(str(drain.peak), None)} during it" if drain.waves else ""
     console.print(
@@ -99,8 +71,7 @@ def print_drain(drain: DrainPlan, console: Console) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    for line in drain.explanation:
-        console.print(f"  {shown(line, None)}", highlight=False, soft_wrap=True)
+    print_explanation(console, drain.explanation)
     if drain.waves:
         proved = len(drain.verified)
         console.print(
@@ -120,9 +91,7 @@ def print_drain(drain: DrainPlan, console: Console) -> None:
     show_default=True,
     help="Hosts drained at the same time.",
 )
-@solve_options
-@json_option()
-@output_option
+@plan_command_options
 def drain_command(
     hosts: tuple[str, ...],
     file: str | None,
@@ -142,7 +111,7 @@ def drain_command(
     Exit 1 when a wave cannot be drained (the output says which, what would overload and the
     most hosts at a time capacity allows). --time-limit is per wave.
     """
-    hosts, file = split_args(hosts, file, "usage: drplan drain HOST [HOST ...] [FILE]")
+    hosts, file = split_targets(hosts, file, "usage: drplan drain HOST [HOST ...] [FILE]")
     check_output(output, force, file)
     platform = load_platform_or_exit(file)
     run_drain(platform, hosts, file, max_parallel, seed, workers, time_limit, as_json, output)
@@ -174,13 +143,5 @@ def run_drain(
         fail_bad_input(unknown_id_lines(source, "hosts", "host", error.hosts, platform.host_by_id))
     except PlanDefect as defect:
         plan_defect_exit(defect)
-    if output:
-        emit_json(drain.to_dict(), output)
-    if output != "-":
-        if as_json:
-            emit_json(drain.to_dict())
-        else:
-            print_drain(drain, Console())
-            if output:
-                click.echo(f"wrote {Path(output)}")
+    emit_result(drain.to_dict, as_json, output, lambda: print_drain(drain, Console()))
     sys.exit(ExitCode.OK if drain.status.has_plan else ExitCode.FINDINGS)

@@ -21,7 +21,7 @@ from planner.cli.common import (
     fail_bad_input,
     file_option,
     load_platform_or_exit,
-    looks_like_file,
+    split_targets,
     unknown_id_lines,
 )
 from planner.cli.disaster import disaster_exit_code, print_disaster_plan, wide_console
@@ -31,10 +31,9 @@ from planner.cli.placement import (
     exit_code,
     finish_plan,
     imperfect_options,
-    output_option,
+    plan_command_options,
     plan_defect_exit,
     print_summary,
-    solve_options,
 )
 from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failures.answer import plan_failure
@@ -48,31 +47,6 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 def usage(kind: FailureKind) -> str:
     return f"usage: drplan fail {kind.name} {kind.metavar} [{kind.metavar} ...] [FILE]"
-
-
-def split_file(
-    kind: FailureKind, args: tuple[str, ...], file: str | None
-) -> tuple[tuple[str, ...], str | None]:
-    """The targets, and the platform file: ``-f FILE``, or a trailing ``*.yaml|yml|json`` (or
-    existing file). A file anywhere else (``fail host FILE HOST``: the arguments swapped) is bad
-    input."""
-    if args and looks_like_file(args[-1]):
-        if file is not None:
-            fail_bad_input(
-                [f"{args[-1]}: give the platform file once (-f/--file or last argument)"]
-            )
-        args, file = args[:-1], args[-1]
-    misplaced = [a for a in args if looks_like_file(a)]
-    if misplaced:
-        fail_bad_input(
-            [
-                f"{a}: a platform file given as a {kind.noun} (arguments swapped?); {usage(kind)}"
-                for a in misplaced
-            ]
-        )
-    if not args:
-        fail_bad_input([f"{file or 'fail'}: no {kind.noun} given; {usage(kind)}"])
-    return args, file
 
 
 def _options(kind: FailureKind) -> list[Decorator]:
@@ -107,9 +81,7 @@ def _options(kind: FailureKind) -> list[Decorator]:
         click.argument("targets", nargs=-1, required=True, metavar=f"{kind.metavar}... [FILE]"),
         file_option(),
         *common,
-        solve_options,
-        click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a summary."),
-        output_option,
+        plan_command_options,
         runbook_option,
     ]
 
@@ -145,7 +117,7 @@ def kind_command(kind: FailureKind) -> click.Command:
         force: bool,
         **options: Any,
     ) -> None:
-        targets, file = split_file(kind, targets, file)
+        targets, file = split_targets(targets, file, usage(kind), kind.noun, command="fail")
         source = file or "reference platform"
         check_output(output, force, file)
         platform = load_platform_or_exit(file)

@@ -24,19 +24,20 @@ from planner.cli.common import (
     load_platform_or_exit,
     looks_like_file,
     shown,
+    split_targets,
     time_limit_type,
     unknown_id_lines,
 )
-from planner.cli.drain import PARALLEL, run_drain, split_args
+from planner.cli.drain import PARALLEL, run_drain
 from planner.cli.fail import fail
 from planner.cli.placement import (
     emit_plan,
     exit_code,
     finish_plan,
     output_option,
+    plan_command_options,
     plan_defect_exit,
     print_summary,
-    solve_options,
 )
 from planner.durations import duration
 from planner.failures.degraded import DEGRADED, parse_degraded_target, parse_share
@@ -95,9 +96,7 @@ def _finish(platform: Platform, plan: Plan, as_json: bool, output: str | None, s
     default=None,
     help="The share of its capacity each HOST given without @SHARE keeps: 50% or 0.5.",
 )
-@solve_options
-@json_option()
-@output_option
+@plan_command_options
 def fail_degraded(
     hosts: tuple[str, ...],
     file: str | None,
@@ -116,7 +115,7 @@ def fail_degraded(
     own share: drplan fail degraded h1@50% h2@25% [FILE]. Exit 1 when what no longer fits
     finds no host.
     """
-    hosts, file = split_args(
+    hosts, file = split_targets(
         hosts, file, "usage: drplan fail degraded HOST [HOST ...] --capacity 50% [FILE]"
     )
     source = file or "reference platform"
@@ -295,9 +294,7 @@ def _partition_lines(platform: Platform, plan: Plan) -> list[str]:
 @fail.command("partition")
 @click.argument("datacenters", nargs=-1, required=True, metavar=f"{PARTITION.metavar}... [FILE]")
 @file_option()
-@solve_options
-@json_option()
-@output_option
+@plan_command_options
 def fail_partition(
     datacenters: tuple[str, ...],
     file: str | None,
@@ -315,7 +312,7 @@ def fail_partition(
 
     Usage: drplan fail partition DC [DC ...] [FILE]. Exit 1 when some unit finds no host.
     """
-    datacenters, file = split_args(
+    datacenters, file = split_targets(
         datacenters, file, "usage: drplan fail partition DATACENTER [DATACENTER ...] [FILE]"
     )
     source = file or "reference platform"
@@ -358,9 +355,7 @@ def fail_partition(
     default=None,
     help="Hosts drained at the same time (default: all at once).",
 )
-@solve_options
-@json_option()
-@output_option
+@plan_command_options
 def fail_drain(
     targets: tuple[str, ...],
     file: str | None,
@@ -378,7 +373,7 @@ def fail_drain(
     Usage: drplan fail drain 25%@0 [FILE]. Exit 1 when a wave does not fit.
     """
     usage = "usage: drplan fail drain SHARE%@SEED [SHARE%@SEED ...] [FILE]"
-    targets, file = split_args(targets, file, usage)
+    targets, file = split_targets(targets, file, usage)
     problems = []
     for target in targets:
         try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -20,19 +19,20 @@ from planner import durations
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.common import (
     MOVES,
-    SEED,
-    WORKERS,
     ExitCode,
     check_output,
     emit_json,
+    emit_result,
     file_argument,
+    format_of,
     json_option,
     load_platform_or_exit,
     output_options,
     shown,
-    time_limit_type,
+    solve_options_with,
     write_output,
 )
+from planner.cli.summary import first_rows, id_list, print_explanation
 from planner.failure import (
     inherited_lines,
     placed_platform,
@@ -43,36 +43,6 @@ from planner.timeline import timeline_lines
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Rows shown per table in the readable summary; --json has everything.
-MAX_ROWS = 40
-
-
-def solve_options_with(time_limit: float) -> Callable[[F], F]:
-    """``--seed``, ``--workers`` and ``--time-limit`` (default ``time_limit``): the solver's
-    settings, explicit."""
-
-    def decorate(func: F) -> F:
-        func = click.option(
-            "--time-limit",
-            type=time_limit_type(0.1),
-            default=time_limit,
-            show_default=True,
-            help="Seconds you are willing to wait for the search, spent as CP-SAT "
-            "deterministic time so the plan repeats on a busy machine (wall time is cut at 4x).",
-        )(func)
-        func = click.option(
-            "--workers",
-            type=WORKERS,
-            default=1,
-            show_default=True,
-            help="CP-SAT search workers (1 is deterministic).",
-        )(func)
-        return click.option(
-            "--seed", type=SEED, default=0, show_default=True, help="Solver random seed."
-        )(func)
-
-    return decorate
-
 
 solve_options = solve_options_with(10.0)
 
@@ -80,16 +50,7 @@ solve_options = solve_options_with(10.0)
 def emit_plan(plan: Plan, as_json: bool, output: str | None, summary: Callable[[], None]) -> None:
     """Write the plan's JSON to ``output`` (atomic; ``-`` is stdout, alone), then print it as
     JSON or as ``summary``."""
-    if output:
-        emit_json(plan.to_dict(), output)
-    if output == "-":
-        return
-    if as_json:
-        emit_json(plan.to_dict())
-    else:
-        summary()
-        if output:
-            click.echo(f"wrote {Path(output)}")
+    emit_result(plan.to_dict, as_json, output, summary)
 
 
 def allow_moves_option(func: F) -> F:
@@ -122,6 +83,12 @@ def imperfect_options(func: F) -> F:
 def output_option(func: F) -> F:
     """``-o/--output`` and ``--force``: where the result goes (atomic; ``-`` is stdout)."""
     return output_options("Write the result here (atomic; - for stdout).")(func)
+
+
+def plan_command_options(func: F) -> F:
+    """What every command that plans takes last: the solver's settings (``--seed``,
+    ``--workers``, ``--time-limit``), ``--json``, ``-o/--output`` and ``--force``."""
+    return solve_options(json_option()(output_option(func)))
 
 
 def finish_plan(platform: Platform, plan: Plan) -> Plan:
@@ -160,7 +127,7 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
         table = Table(title=f"Affected apps ({len(plan.apps)})")
         for column in ("app", "containers lost", "stays up", "downtime", "SLA tier", "budget"):
             table.add_column(column, justify="left" if column in ("app", "SLA tier") else "right")
-        for app in plan.apps[:MAX_ROWS]:
+        for app in first_rows(table, plan.apps):
             table.add_row(
                 shown(app.id),
                 str(app.containers_lost),
@@ -171,8 +138,6 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                 if app.sla_budget_s is None
                 else f"{durations.duration(app.sla_budget_s)}/month",
             )
-        if len(plan.apps) > MAX_ROWS:
-            table.caption = f"... and {len(plan.apps) - MAX_ROWS} more (see --json)"
         console.print(table)
     if plan.databases:
         table = Table(title=f"Affected databases ({len(plan.databases)})")
@@ -180,7 +145,7 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
             table.add_column(
                 column, justify="right" if column in ("downtime", "data loss") else "left"
             )
-        for outcome in plan.databases[:MAX_ROWS]:
+        for outcome in first_rows(table, plan.databases):
             table.add_row(
                 shown(outcome.id),
                 shown(outcome.action.value),
@@ -197,31 +162,22 @@ def print_summary(plan: Plan, console: Console, title: str) -> None:
                     durations.duration(outcome.fallback.data_loss_s, none="all data"),
                     "",
                 )
-        if len(plan.databases) > MAX_ROWS:
-            table.caption = f"... and {len(plan.databases) - MAX_ROWS} more (see --json)"
         console.print(table)
     if plan.moves:
         table = Table(title=f"Moves ({len(plan.moves)})")
         for column in ("unit", "from", "to"):
             table.add_column(column)
-        for move in plan.moves[:MAX_ROWS]:
+        for move in first_rows(table, plan.moves):
             table.add_row(shown(move.unit), shown(move.source or "-"), shown(move.target or "-"))
-        if len(plan.moves) > MAX_ROWS:
-            table.caption = f"... and {len(plan.moves) - MAX_ROWS} more (see --json)"
         console.print(table)
     if plan.unplaced:
-        units = ", ".join(shown(u) for u in plan.unplaced[:MAX_ROWS])
-        more = f" and {len(plan.unplaced) - MAX_ROWS} more" if len(plan.unplaced) > MAX_ROWS else ""
-        console.print(f"unplaced ({len(plan.unplaced)}): {units}{more}")
+        console.print(f"unplaced ({len(plan.unplaced)}): {id_list(plan.unplaced)}")
     if plan.waiting:
-        units = ", ".join(shown(u) for u in plan.waiting[:MAX_ROWS])
-        more = f" and {len(plan.waiting) - MAX_ROWS} more" if len(plan.waiting) > MAX_ROWS else ""
         console.print(
             f"waiting for their host ({len(plan.waiting)}, --redeploy restores them elsewhere): "
-            f"{units}{more}"
+            f"{id_list(plan.waiting)}"
         )
-    for line in plan.explanation:
-        console.print(f"  {shown(line, None)}", highlight=False, soft_wrap=True)
+    print_explanation(console, plan.explanation)
     solve = plan.solve
     if plan.status.has_plan:
         terms = plan.extra.get("objective_terms", {})
@@ -300,8 +256,7 @@ def place(
             err=True,
         )
     if plan.status.has_plan and output and output != "-":
-        fmt = "json" if output.lower().endswith(".json") else "yaml"
-        write_output(output, dump_platform_text(placed, fmt))
+        write_output(output, dump_platform_text(placed, format_of(output)))
     title = f"placement of {file or 'reference platform'}"
     if output == "-" and plan.status.has_plan:
         # The platform on stdout (to pipe), everything else on stderr.

@@ -25,6 +25,7 @@ from planner.cli.common import (
     emit_json,
     fail_bad_input,
     file_argument,
+    format_of,
     json_option,
     load_platform_or_exit,
     shown,
@@ -54,11 +55,6 @@ def _write_output(output: str | None, text: str, force: bool) -> None:
     _check_destination(output, force)
     write_output(output, text)
     click.echo(f"wrote {output}", err=True)
-
-
-def _format_of(output: str | None) -> str:
-    """JSON for ``*.json``, else YAML: the extension decides, as on reading."""
-    return "json" if output and output.lower().endswith(".json") else "yaml"
 
 
 def _output_options(func: Any) -> Any:
@@ -173,7 +169,7 @@ def example(name: str, output: str | None, force: bool) -> None:
     """Write an example platform (reference, small or medium) as a file to start from: YAML,
     or JSON for *.json."""
     text = example_path(name).read_text(encoding="utf-8")
-    if _format_of(output) == "json":
+    if format_of(output) == "json":
         text = dump_platform_text(load_platform_or_exit(str(example_path(name))), "json")
     _write_output(output, text, force)
 
@@ -240,7 +236,7 @@ def generate(
         click.echo(f"{safe}: {headroom.sentence()}", err=True)
     else:
         click.echo("N-1 safety not checked: drplan audit tells; --n1-safe adds the hosts", err=True)
-    _write_output(output, dump_platform_text(platform, _format_of(output)), force)
+    _write_output(output, dump_platform_text(platform, format_of(output)), force)
 
 
 @click.command()
@@ -261,13 +257,24 @@ def convert(file: str, fmt: str | None, output: str | None, force: bool) -> None
     _check_destination(output, force)
     platform = load_platform_or_exit(file)
     if fmt is None:
-        fmt = _format_of(output) if output else ("yaml" if _format_of(file) == "json" else "json")
+        fmt = format_of(output) if output else ("yaml" if format_of(file) == "json" else "json")
     _write_output(output, dump_platform_text(platform, fmt), force)
 
 
 @click.group(name="import")
 def import_group() -> None:
     """Turn public traces into platform files."""
+
+
+def _sized_by(resource: str, what: str) -> Any:
+    """``--cpu``/``--memory mean|peak``: the trace's figure that sizes each container."""
+    return click.option(
+        f"--{resource}",
+        type=click.Choice(["mean", "peak"]),
+        default="mean",
+        show_default=True,
+        help=f"Size containers by their app's mean or peak {what}.",
+    )
 
 
 @import_group.command()
@@ -280,20 +287,8 @@ def import_group() -> None:
     help="Folder of the tianchi2018b_*.csv files.",
 )
 @click.option("--sample", is_flag=True, help="Only the 300-machine slice.")
-@click.option(
-    "--cpu",
-    type=click.Choice(["mean", "peak"]),
-    default="mean",
-    show_default=True,
-    help="Size containers by their app's mean or peak CPU.",
-)
-@click.option(
-    "--memory",
-    type=click.Choice(["mean", "peak"]),
-    default="mean",
-    show_default=True,
-    help="Size containers by their app's mean or peak memory (summed peaks overfill machines).",
-)
+@_sized_by("cpu", "CPU")
+@_sized_by("memory", "memory (summed peaks overfill machines)")
 @click.option(
     "--datacenters", type=click.IntRange(1, len(HOST_SITES)), default=3, show_default=True
 )
@@ -331,7 +326,7 @@ def tianchi(
             "(drplan validate lists them, drplan place places them)",
             err=True,
         )
-    _write_output(output, dump_platform_text(platform, _format_of(output)), force)
+    _write_output(output, dump_platform_text(platform, format_of(output)), force)
 
 
 @import_group.command()
@@ -372,8 +367,7 @@ def kubernetes(
     except KubernetesInputError as error:
         fail_bad_input(error.lines())
     click.echo(result.summary(), err=True, nl=False)
-    fmt = "json" if output and output.endswith(".json") else "yaml"
-    _write_output(output, dump_platform_text(result.platform, fmt), force)
+    _write_output(output, dump_platform_text(result.platform, format_of(output)), force)
 
 
 platform_commands = (validate, show, example, schema, generate, convert, import_group)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+import pytest
+
 from models.entities import Platform
 from models.rules import Rule
 from planner.check import check_plan
@@ -76,30 +78,24 @@ def test_two_nodes_of_one_database_on_one_host_are_found(spread_roles: Platform)
     assert Rule.DATABASE_NODES_APART in _rules(spread_roles, plan)
 
 
-# Roles ----------------------------------------------------------------------------------------
+# Roles and spread ---------------------------------------------------------------------------------
 
 
-def test_database_node_on_databases_host_passes(spread_roles: Platform) -> None:
-    plan = _plan(spread_roles, {"orders": ("d3", "d2")}, ("d1",))
-    assert check_plan(spread_roles, plan) == []
-
-
-def test_database_node_on_apps_host_is_found(spread_roles: Platform) -> None:
-    plan = _plan(spread_roles, {"orders": ("a2", "d2")}, ("d1",))
-    assert _rules(spread_roles, plan) == [Rule.ROLE]
-
-
-# Spread ---------------------------------------------------------------------------------------
-
-
-def test_spread_over_two_datacenters_passes(spread_roles: Platform) -> None:
-    plan = _plan(spread_roles, {"api": ("a1", "b2")}, ("b1",))
-    assert check_plan(spread_roles, plan) == []
-
-
-def test_spread_in_one_datacenter_is_found(spread_roles: Platform) -> None:
-    plan = _plan(spread_roles, {"api": ("a1", "a2")}, ("b1",))
-    assert _rules(spread_roles, plan) == [Rule.SPREAD]
+@pytest.mark.parametrize(
+    ("owner", "hosts", "lost", "found"),
+    [
+        pytest.param("orders", ("d3", "d2"), "d1", [], id="database-node-on-databases-host-passes"),
+        pytest.param("orders", ("a2", "d2"), "d1", [Rule.ROLE], id="database-node-on-apps-host"),
+        pytest.param("api", ("a1", "b2"), "b1", [], id="spread-over-two-datacenters-passes"),
+        pytest.param("api", ("a1", "a2"), "b1", [Rule.SPREAD], id="spread-in-one-datacenter"),
+    ],
+)
+def test_roles_and_spread(
+    spread_roles: Platform, owner: str, hosts: tuple[str, ...], lost: str, found: list[Rule]
+) -> None:
+    """Database nodes only on databases hosts; api over two datacenters."""
+    plan = _plan(spread_roles, {owner: hosts}, (lost,))
+    assert _rules(spread_roles, plan) == found
 
 
 # Down hosts -----------------------------------------------------------------------------------

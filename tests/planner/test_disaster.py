@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.generate import generate_platform
 from models.io import load_platform
 from models.reference import reference_platform
@@ -22,26 +22,11 @@ from planner.disaster import Recovery, Wave, disaster_recovery, plan_datacenter_
 from planner.failover import Action, Source
 from tests import DATA
 
-#: Where every unit of dc-a goes when dc-a is lost (capacity, anti-affinity and roles hold).
-AFTER_DC_A = {
-    "web": ("c-app1", "b-app1"),
-    "worker": ("b-app1",),
-    "site": ("b-app1",),
-    "static": ("c-app1",),
-    "shop": ("c-app1",),
-    "cache-user": ("c-app1",),
-    "pg-business": ("c-db1", "b-db1"),
-    "my-starter": ("b-db2",),
-    "pg-one-dc": ("b-db2", "c-db2"),
-    "mongo-ent": ("b-db2", "b-db1", "c-db1"),
-    "redis-doomed": ("c-db2",),
-}
-
 
 @pytest.fixture(scope="module")
-def recovery(every_case: Platform) -> Recovery:
+def recovery(every_case: Platform, dc_a_by_hand: Placement) -> Recovery:
     """dc-a lost, its units re-placed by hand."""
-    return disaster_recovery(every_case, ["dc-a"], AFTER_DC_A)
+    return disaster_recovery(every_case, ["dc-a"], dc_a_by_hand)
 
 
 def test_database_whose_standby_survived_loses_nothing(recovery: Recovery) -> None:
@@ -131,11 +116,13 @@ def assert_apps_start_after_their_databases(platform: Platform, recovery: Recove
             assert start_s >= ready.get(db, 0), (step, db)
 
 
-def test_no_host_starts_more_than_the_limit_per_minute(every_case: Platform) -> None:
+def test_no_host_starts_more_than_the_limit_per_minute(
+    every_case: Platform, dc_a_by_hand: Placement
+) -> None:
     one_per_minute = replace(
         every_case, policy=replace(every_case.policy, starts_per_host_per_minute=1)
     )
-    recovery = disaster_recovery(one_per_minute, ["dc-a"], AFTER_DC_A)
+    recovery = disaster_recovery(one_per_minute, ["dc-a"], dc_a_by_hand)
     per_slot = Counter((s.host, s.minute) for s in recovery.runbook)
     assert max(per_slot.values()) == 1
     # b-db2 takes pg-one-dc/0 at minute 0, mongo-ent/0 at 1, then my-starter/0 (wave 4) at 2.
@@ -231,8 +218,10 @@ def test_fail_datacenter_on_the_reference_platform() -> None:
     assert not pending or any("backup" in line for line in data["explanation"])
 
 
-def test_database_with_no_host_for_its_primary_waits_for_capacity(every_case: Platform) -> None:
-    after = {**AFTER_DC_A, "my-starter": (None,)}
+def test_database_with_no_host_for_its_primary_waits_for_capacity(
+    every_case: Platform, dc_a_by_hand: Placement
+) -> None:
+    after = {**dc_a_by_hand, "my-starter": (None,)}
     recovery = disaster_recovery(every_case, ["dc-a"], after)
     starter = next(o for o in recovery.databases if o.id == "my-starter")
     assert starter.downtime_s == 4 * 3600 and starter.new_primary is None

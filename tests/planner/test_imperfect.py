@@ -49,6 +49,17 @@ def _hand_plan(platform: Platform, failed: tuple[str, ...], **placement: list[st
     )
 
 
+def _rejected_by_both(platform: Platform, plan: Plan, rule: Rule, subject: str, says: str) -> None:
+    """The checker finds exactly ``rule`` broken on ``subject`` (its message says ``says``), and
+    Z3 finds that invariant, and only it, violated."""
+    findings = check_plan(platform, plan)
+    assert [(f.rule, f.subject) for f in findings] == [(rule, subject)]
+    assert says in findings[0].message
+    with pytest.raises(InvariantViolation) as error:
+        certify_plan_invariants(platform, plan)
+    assert error.value.violated == (rule.value,)
+
+
 # over-full hosts ------------------------------------------------------------------------------
 
 
@@ -102,12 +113,7 @@ def test_repair_is_bounded_by_allow_moves() -> None:
 def test_checker_and_z3_reject_a_plan_that_fills_the_overfull_host_more() -> None:
     platform = _load("overfull_host_receives_nothing")
     worse = _hand_plan(platform, ("h3",), api=["h1"])
-    findings = check_plan(platform, worse)
-    assert [(f.rule, f.subject) for f in findings] == [(Rule.CAPACITY, "h1")]
-    assert "was already over capacity" in findings[0].message
-    with pytest.raises(InvariantViolation) as error:
-        certify_plan_invariants(platform, worse)
-    assert error.value.violated == ("capacity",)
+    _rejected_by_both(platform, worse, Rule.CAPACITY, "h1", "was already over capacity")
     with pytest.raises(PlanDefect):
         certify_plan(platform, worse)
     # The same host keeping what it held, api going elsewhere: sound.
@@ -141,12 +147,7 @@ def test_a_pair_on_one_host_is_joined_by_no_third() -> None:
 def test_checker_and_z3_reject_a_third_container_on_the_shared_host() -> None:
     platform = _load("two_containers_one_host_get_no_third")
     worse = _hand_plan(platform, ("h3",), web=["h1", "h1", "h1"])
-    findings = check_plan(platform, worse)
-    assert [(f.rule, f.subject) for f in findings] == [(Rule.ANTI_AFFINITY, "web")]
-    assert "another unit of it on h1" in findings[0].message
-    with pytest.raises(InvariantViolation) as error:
-        certify_plan_invariants(platform, worse)
-    assert error.value.violated == ("anti-affinity",)
+    _rejected_by_both(platform, worse, Rule.ANTI_AFFINITY, "web", "another unit of it on h1")
     # A new pair elsewhere is a new violation, not an inherited one.
     two_pairs = _hand_plan(platform, ("h3",), web=["h1", "h2", "h2"])
     assert Rule.ANTI_AFFINITY in {f.rule for f in check_plan(platform, two_pairs)}

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.kubernetes import import_kubernetes
 from models.reference import reference_platform
 from planner.certify import certify_plan
@@ -100,6 +100,19 @@ def test_the_reference_runbook_is_written_atomically_and_refuses_sh(
         write_runbook(tmp_path / "dr.txt", platform, plan)
 
 
+def _checked_plan(cluster: Platform, after: Placement, *moves: Move) -> Plan:
+    """A plan written by hand for the loss of node-a1, taken as checked: ``cluster``'s units on
+    ``after``'s nodes by ``moves``."""
+    return Plan(
+        Status.OPTIMAL,
+        Scenario("host", ("node-a1",)),
+        cluster.placement,
+        after,
+        moves=moves,
+        checked=True,
+    )
+
+
 def _mutations(script: str) -> list[str]:
     return [
         line
@@ -172,14 +185,7 @@ def test_moved_pods_are_deleted_by_name_and_live_mode_drops_the_flag(cluster: Pl
     assert api[1] == "node-c3"
     api[1] = "node-b1"
     after = {**cluster.placement, "shop.api": tuple(api)}
-    plan = Plan(
-        Status.OPTIMAL,
-        Scenario("host", ("node-a1",)),
-        cluster.placement,
-        after,
-        moves=(Move("shop.api/1", "node-c3", "node-b1"),),
-        checked=True,
-    )
+    plan = _checked_plan(cluster, after, Move("shop.api/1", "node-c3", "node-b1"))
     text = kubectl_runbook(cluster, plan)
     assert "# shop.api/1: leaves node-c3 in the plan" in text
     assert "kubectl delete pod api-5f6d7c8b9a-uvwxy -n shop --dry-run=server" in text
@@ -206,14 +212,7 @@ def test_drain_order_puts_budget_slack_last_and_warns(cluster: Platform) -> None
 
 def test_a_start_on_a_cordoned_node_says_to_open_it(cluster: Platform) -> None:
     after = {**cluster.placement, "shop.web": ("node-c2", "node-b1", "node-c1")}
-    plan = Plan(
-        Status.OPTIMAL,
-        Scenario("host", ("node-a1",)),
-        cluster.placement,
-        after,
-        moves=(Move("shop.web/0", "node-a1", "node-c2"),),
-        checked=True,
-    )
+    plan = _checked_plan(cluster, after, Move("shop.web/0", "node-a1", "node-c2"))
     script = kubectl_runbook(cluster, plan)
     assert "# the plan starts shop.web/0 on cordoned node node-c2: open it, or the" in script
     assert "kubectl uncordon node-c2 --dry-run=server" in _mutations(script)

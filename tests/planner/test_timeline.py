@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.io import load_platform
 from models.policy import Policy
 from planner.disaster import disaster_recovery, plan_datacenter_failure
@@ -16,20 +16,6 @@ from planner.failure import plan_host_failure
 from planner.timeline import action_start_s, host_back_s, phases, plan_timeline, timeline_lines
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-#: As tests/planner/test_disaster.py: where every unit of dc-a goes when dc-a is lost.
-AFTER_DC_A = {
-    "web": ("c-app1", "b-app1"),
-    "worker": ("b-app1",),
-    "site": ("b-app1",),
-    "static": ("c-app1",),
-    "shop": ("c-app1",),
-    "cache-user": ("c-app1",),
-    "pg-business": ("c-db1", "b-db1"),
-    "my-starter": ("b-db2",),
-    "pg-one-dc": ("b-db2", "c-db2"),
-    "mongo-ent": ("b-db2", "b-db1", "c-db1"),
-    "redis-doomed": ("c-db2",),
-}
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +47,16 @@ def test_a_kind_the_policy_does_not_name_is_detected_like_a_host() -> None:
     assert phases(policy, "rack").manual_start_s == 20
 
 
-def test_restores_of_a_datacenter_loss_wait_for_the_drp_decision(every_case: Platform) -> None:
-    recovery = disaster_recovery(every_case, ["dc-a"], AFTER_DC_A)
+def test_restores_of_a_datacenter_loss_wait_for_the_drp_decision(
+    every_case: Platform, dc_a_by_hand: Placement
+) -> None:
+    recovery = disaster_recovery(every_case, ["dc-a"], dc_a_by_hand)
     now = {o.id: o for o in recovery.databases}
     at_once = replace(
         every_case,
         policy=replace(every_case.policy, drp_decision_s=0, diagnosis_s={}),
     )
-    before = {o.id: o for o in disaster_recovery(at_once, ["dc-a"], AFTER_DC_A).databases}
+    before = {o.id: o for o in disaster_recovery(at_once, ["dc-a"], dc_a_by_hand).databases}
     # The restore waits detection 30 s + diagnosis 28 min + decision 1 h, no more: 5310 s,
     # which is runbook minute 88 exactly.
     assert now["pg-one-dc"].action is Action.RESTORE

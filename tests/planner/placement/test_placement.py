@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from models.entities import Platform
-from models.generate import GenerationError, generate_platform
 from models.io import load_platform
 from planner.check import check_plan
 from planner.failure import plan_from_placement
@@ -25,6 +23,7 @@ from planner.placement import (
 )
 from planner.plan import Scenario, Status, moves_between
 from tests import DATA
+from tests.planner.strategies import platforms_and_losses
 
 #: A wall-clock limit that never binds: every solve below stops on CP-SAT deterministic time, so
 #: a loaded machine cannot change its outcome.
@@ -224,30 +223,6 @@ def test_greedy_is_never_better_than_the_bound(reference: Platform) -> None:
 
 
 # Properties -----------------------------------------------------------------------------------
-
-
-@st.composite
-def platforms_and_losses(draw: st.DrawFn) -> tuple[Platform, Scenario]:
-    hosts = draw(st.integers(4, 14))
-    apps = draw(st.integers(2, 4 * hosts))
-    databases = draw(st.integers(0, 3))
-    datacenters = draw(st.integers(1, min(3, hosts)))
-    seed = draw(st.integers(0, 10_000))
-    try:
-        platform = generate_platform(hosts, apps, databases, datacenters, seed)
-    except GenerationError:
-        platform = generate_platform(hosts, 2, 0, datacenters, seed)
-    if draw(st.booleans()):
-        # Apps spread over 2+ datacenters keep that spread as a rule (it holds as placed).
-        spread = []
-        for app in platform.apps:
-            dcs = {platform.host_by_id[h].datacenter for h in platform.hosts_of(app.id) if h}
-            spread.append(replace(app, spread=len(dcs)) if len(dcs) >= 2 else app)
-        platform = replace(platform, apps=tuple(spread))
-    if datacenters > 1 and draw(st.booleans()):
-        return platform, Scenario("datacenter", (platform.hosts[0].datacenter,))
-    lost = draw(st.lists(st.sampled_from([h.id for h in platform.hosts]), min_size=1, max_size=3))
-    return platform, Scenario("host", tuple(dict.fromkeys(lost)))
 
 
 @settings(

@@ -13,16 +13,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.entities import Platform
-from models.generate import GenerationError, generate_platform
+from models.generate import generate_platform
 from planner.check import check_plan
 from planner.cpsat import SolveParams
+from planner.failure import plan_from_placement
 from planner.objective import Weights, objective_of
 from planner.placement import PlatformIndex, greedy_place, lower_bounds, place, situation
 from planner.placement.bounds import _water_level
 from planner.placement.outcome import plan_terms
-from planner.plan import Plan, Scenario, Status, moves_between
+from planner.plan import Scenario
 from planner.search import Annealer, AnnealParams, evaluate
 from planner.search.platform import LevelParams, lower_levels, platform_search
+from tests.planner.strategies import platforms_and_losses
 
 NO_WALL_LIMIT = 3600.0
 
@@ -34,43 +36,6 @@ def budget(deterministic_time: float, **changes: int) -> SolveParams:
     return replace(params, **changes)
 
 
-@st.composite
-def losses(draw: st.DrawFn) -> tuple[Platform, Scenario]:
-    """A small generated platform (some apps spread over datacenters) and a loss on it."""
-    hosts = draw(st.integers(4, 14))
-    apps = draw(st.integers(2, 4 * hosts))
-    databases = draw(st.integers(0, 3))
-    datacenters = draw(st.integers(1, min(3, hosts)))
-    seed = draw(st.integers(0, 10_000))
-    try:
-        platform = generate_platform(hosts, apps, databases, datacenters, seed)
-    except GenerationError:
-        platform = generate_platform(hosts, 2, 0, datacenters, seed)
-    if draw(st.booleans()):
-        spread = []
-        for app in platform.apps:
-            dcs = {platform.host_by_id[h].datacenter for h in platform.hosts_of(app.id) if h}
-            spread.append(replace(app, spread=len(dcs)) if len(dcs) >= 2 else app)
-        platform = replace(platform, apps=tuple(spread))
-    if datacenters > 1 and draw(st.booleans()):
-        return platform, Scenario("datacenter", (platform.hosts[0].datacenter,))
-    lost = draw(st.lists(st.sampled_from([h.id for h in platform.hosts]), min_size=1, max_size=3))
-    return platform, Scenario("host", tuple(dict.fromkeys(lost)))
-
-
-def _plan(platform: Platform, scenario: Scenario, placement) -> Plan:  # type: ignore[no-untyped-def]
-    return Plan(
-        status=Status.FEASIBLE,
-        scenario=scenario,
-        before=platform.placement,
-        placement=placement,
-        moves=moves_between(platform.placement, placement),
-        unplaced=(),
-        explanation=(),
-        extra={"allow_moves": 0},
-    )
-
-
 SETTINGS = settings(
     max_examples=30,
     deadline=None,
@@ -79,7 +44,7 @@ SETTINGS = settings(
 
 
 @SETTINGS
-@given(losses(), st.integers(0, 1000), st.sampled_from([0.0, 100.0, 1e9]))
+@given(platforms_and_losses(), st.integers(0, 1000), st.sampled_from([0.0, 100.0, 1e9]))
 def test_incremental_state_equals_from_scratch_on_platform_losses(
     case: tuple[Platform, Scenario], seed: int, heat: float
 ) -> None:
@@ -108,7 +73,7 @@ def test_incremental_state_equals_from_scratch_on_platform_losses(
 
 
 @SETTINGS
-@given(losses())
+@given(platforms_and_losses())
 def test_large_loss_path_gives_checked_plans_with_a_valid_bound(
     case: tuple[Platform, Scenario],
 ) -> None:
@@ -119,7 +84,7 @@ def test_large_loss_path_gives_checked_plans_with_a_valid_bound(
     result = place(platform, scenario, params=budget(0.5, batch_limit=0))
     if not result.status.has_plan or "annealing" not in result.method:
         return
-    plan = _plan(platform, scenario, result.placement)
+    plan = plan_from_placement(platform, scenario, result)
     assert check_plan(platform, plan) == []
     defined = objective_of(
         platform, platform.placement, result.placement, scenario.down_hosts(platform)
@@ -129,7 +94,7 @@ def test_large_loss_path_gives_checked_plans_with_a_valid_bound(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(losses())
+@given(platforms_and_losses())
 def test_bound_never_exceeds_the_optimum_cp_sat_proves(case: tuple[Platform, Scenario]) -> None:
     platform, scenario = case
     situ = situation(PlatformIndex.of(platform), scenario.down_hosts(platform))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from models.entities import App, Datacenter, Host, Platform, Role
 from planner.plan import Scenario, Status
 from planner.verify import certify
-from planner.verify.explain import explain_infeasible
+from planner.verify.explain import Explanation, explain_infeasible
 
 
 def platform(hosts: int, *apps: App, cpu: float = 4.0, db_hosts: int = 0) -> Platform:
@@ -16,13 +16,18 @@ def platform(hosts: int, *apps: App, cpu: float = 4.0, db_hosts: int = 0) -> Pla
     return Platform((dc,), tuple(host_list), apps, ())
 
 
+def _conflicts(explanation: Explanation) -> set[tuple[str, str]]:
+    """The conflicting rules, each with its subject (``("capacity", "host h1 cpu")``)."""
+    return {(c.rule, c.subject) for c in explanation.conflicts}
+
+
 def test_an_app_needing_more_hosts_than_exist() -> None:
     web = App("web", 4, {"cpu": 1})
     explanation = explain_infeasible(platform(3, web, App("cron", 1, {"cpu": 1}), db_hosts=2))
     assert explanation.status is Status.INFEASIBLE
     # The database hosts are in the raw core or not, but only anti-affinity and their role are
     # needed: without either rule the four containers fit.
-    assert {(c.rule, c.subject) for c in explanation.conflicts} == {
+    assert _conflicts(explanation) == {
         ("anti-affinity", "app web"),
         ("role", "host db1"),
         ("role", "host db2"),
@@ -40,7 +45,7 @@ def test_capacity_too_small_once_containers_are_spread() -> None:
     rules = platform(2, App("web", 2, {"cpu": 1.5}), App("worker", 1, {"cpu": 2}), cpu=3)
     explanation = explain_infeasible(rules)
     assert explanation.status is Status.INFEASIBLE
-    assert {(c.rule, c.subject) for c in explanation.conflicts} == {
+    assert _conflicts(explanation) == {
         ("anti-affinity", "app web"),
         ("capacity", "host h1 cpu"),
         ("capacity", "host h2 cpu"),
@@ -56,7 +61,7 @@ def test_a_failed_host_leaves_too_few_hosts() -> None:
     shop = platform(3, App("shop", 3, {"cpu": 1}))
     assert explain_infeasible(shop).status is Status.FEASIBLE
     explanation = explain_infeasible(shop, Scenario("host", ("h2",)))
-    assert {(c.rule, c.subject) for c in explanation.conflicts} == {
+    assert _conflicts(explanation) == {
         ("anti-affinity", "app shop"),
         ("nothing-on-failed", "host h2"),
     }
@@ -80,7 +85,7 @@ def test_a_host_loss_whose_displaced_container_fits_nowhere() -> None:
     assert explain_infeasible(placed).status is Status.FEASIBLE
     explanation = explain_infeasible(placed, Scenario("host", ("h3",)))
     assert explanation.status is Status.INFEASIBLE
-    assert {(c.rule, c.subject) for c in explanation.conflicts} == {
+    assert _conflicts(explanation) == {
         ("capacity", "host h1 cpu"),
         ("capacity", "host h2 cpu"),
         ("nothing-on-failed", "host h3"),
@@ -88,7 +93,7 @@ def test_a_host_loss_whose_displaced_container_fits_nowhere() -> None:
     assert "- host h1 has 4 cpu, 1 of it taken by units that stay" in explanation.lines()
     # Were web free to move too, stacking it on one host would make room: anti-affinity joins.
     everything = explain_infeasible(placed, Scenario("host", ("h3",)), movable="all")
-    assert {(c.rule, c.subject) for c in everything.conflicts} == {
+    assert _conflicts(everything) == {
         ("anti-affinity", "app web"),
         ("capacity", "host h1 cpu"),
         ("capacity", "host h2 cpu"),
