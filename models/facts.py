@@ -52,10 +52,15 @@ class PlacementFacts:
         number: dict[str | None, int] = {h: i for i, h in enumerate(self.host_ids)}
         number[None] = NO_HOST
         self.unknown_ids: list[str] = []
-        position = {o: i for i, o in enumerate(self.owner_ids)}
+        keys = list(placement)
+        if keys == self.owner_ids:  # the placement in file order, as a file gives it
+            positions = np.arange(len(keys), dtype=np.int64)
+        else:
+            position = {o: i for i, o in enumerate(self.owner_ids)}
+            positions = np.array([position.get(o, -1) for o in keys], dtype=np.int64)
         #: Placement keys that are no app or database: only the capacity sum reads them (and
         #: fails), so the rules that read them take their whole-placement path.
-        self.foreign = any(o not in position for o in placement)
+        self.foreign = bool((positions < 0).any())
         rows = list(placement.values())
         hosts: list[int | None] = list(map(number.get, itertools.chain.from_iterable(rows)))
         if None in hosts:  # hosts the platform does not know: numbered as they come
@@ -66,10 +71,8 @@ class PlacementFacts:
                         self.unknown_ids.append(str(host))
                     hosts[i] = number[host]
         self.unit_host: IntArray = np.array(hosts, dtype=np.int64)
-        self.unit_owner: IntArray = np.repeat(
-            np.array([position.get(o, -1) for o in placement], dtype=np.int64),
-            np.array([len(row) for row in rows], dtype=np.int64),
-        )
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        self.unit_owner: IntArray = np.repeat(positions, lengths)
 
     @property
     def platform(self) -> Platform:
@@ -199,15 +202,20 @@ class PlacementFacts:
     @cached_property
     def used(self) -> IntArray:
         """Per known host and resource (``platform.resources``), the thousandths used."""
-        resources = self.platform.resources
-        # A platform has few distinct unit sizes.
-        in_milli: dict[tuple[float, ...], list[int]] = {}
+        platform = self.platform
+        resources = platform.resources
+        apps = platform.app_by_id
+        # Each owner's size as platform.size_of gives it; a platform has few distinct sizes.
+        sizes_of = [a.size for a in apps.values()] + [
+            apps[o].size if o in apps else d.node_size for o, d in platform.database_by_id.items()
+        ]
+        in_milli: dict[tuple[tuple[str, float], ...], list[int]] = {}
         rows = []
-        for o in self.owner_ids:
-            amounts = tuple(map(self.platform.size_of(o).get, resources, itertools.repeat(0)))
-            row = in_milli.get(amounts)
+        for size in sizes_of:
+            key = tuple(size.items())
+            row = in_milli.get(key)
             if row is None:
-                row = in_milli[amounts] = [_milli(a) for a in amounts]
+                row = in_milli[key] = [_milli(size.get(r, 0)) for r in resources]
             rows.append(row)
         sizes = np.array(rows, dtype=np.int64).reshape(len(self.owner_ids), len(resources))
         used = np.zeros((len(self.host_ids), len(resources)), dtype=np.int64)
@@ -220,14 +228,14 @@ class PlacementFacts:
         """The known hosts holding more of some resource than their capacity (times the
         overcommit ratio), by id."""
         policy = self.platform.policy
-        resources = self.platform.resources
+        ratios = [(r, policy.overcommit_ratio(r)) for r in self.platform.resources]
         cap = np.array(
             [
-                [_milli(h.capacity.get(r, 0) * policy.overcommit_ratio(r)) for r in resources]
+                [_milli(h.capacity.get(r, 0) * ratio) for r, ratio in ratios]
                 for h in self.platform.hosts
             ],
             dtype=np.int64,
-        ).reshape(len(self.host_ids), len(resources))
+        ).reshape(len(self.host_ids), len(ratios))
         over = (self.used > cap).any(axis=1)
         return sorted(self.host_ids[h] for h in np.flatnonzero(over))
 
@@ -267,16 +275,24 @@ class PerHost(Mapping[str, T]):
         return len(self._hosts)
 
 
-#: id(platform) -> its facts; an entry leaves with its platform.
-_FACTS: dict[int, PlacementFacts] = {}
+#: (id(platform), name) -> (weak reference to the platform, the value); an entry leaves with
+#: its platform.
+_ONCE: dict[tuple[int, str], tuple[weakref.ref[Platform], object]] = {}
+
+
+def once(platform: Platform, name: str, make: Callable[[], T]) -> T:
+    """``make()``, computed once per platform object (``name`` tells the values apart): a
+    platform never changes after it is made. The value must not keep the platform alive."""
+    key = (id(platform), name)
+    found = _ONCE.get(key)
+    if found is not None and found[0]() is platform:
+        return found[1]  # type: ignore[return-value]
+    value = make()
+    _ONCE[key] = (weakref.ref(platform), value)
+    weakref.finalize(platform, _ONCE.pop, key, None)
+    return value
 
 
 def facts_of(platform: Platform) -> PlacementFacts:
     """The facts of ``platform``'s placement, read once per platform object."""
-    key = id(platform)
-    found = _FACTS.get(key)
-    if found is None or found._platform() is not platform:
-        found = PlacementFacts(platform)
-        _FACTS[key] = found
-        weakref.finalize(platform, _FACTS.pop, key, None)
-    return found
+    return once(platform, "facts", lambda: PlacementFacts(platform))
