@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import weakref
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TypeVar
 
@@ -98,6 +98,26 @@ class PlacementFacts:
         """Per owner, whether the placement leaves it out (every unit of its has no host)."""
         placement = self.platform.placement
         return np.array([o not in placement for o in self.owner_ids], dtype=bool)
+
+    @cached_property
+    def counts(self) -> IntArray:
+        """Per owner, its containers or nodes (as ``platform.count_of`` gives them)."""
+        apps = self.platform.app_by_id
+        return np.array(
+            [a.containers for a in apps.values()]
+            + [
+                apps[o].containers if o in apps else d.nodes
+                for o, d in self.platform.database_by_id.items()
+            ],
+            dtype=np.int64,
+        )
+
+    def miscounted(self, placement: Mapping[str, Sequence[object]]) -> list[str]:
+        """The owners, in file order, to whom ``placement`` (a plan's) gives a number of slots
+        other than their units (none for an owner it leaves out with no units)."""
+        rows = map(placement.get, self.owner_ids, itertools.repeat(()))
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(self.owner_ids))
+        return self._owners(lengths != self.counts)
 
     def _owners(self, mask: npt.NDArray[np.bool_]) -> list[str]:
         return [self.owner_ids[o] for o in np.flatnonzero(mask)]

@@ -261,7 +261,7 @@ def _shape_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
     """Every app and database has exactly one slot per container or node, and the plan starts
     from the platform's placement."""
     owners = (*platform.app_by_id, *platform.database_by_id)
-    for owner in owners:
+    for owner in facts_of(platform).miscounted(plan.placement):
         hosts = plan.placement.get(owner, ())
         if hosts is platform.placement.get(owner):
             continue  # the platform's own slots: their count was checked when it was loaded
@@ -279,7 +279,11 @@ def _shape_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
     def normal(placement: Mapping[str, Sequence[str | None]]) -> dict[str, tuple[str | None, ...]]:
         return {owner: tuple(hosts) for owner, hosts in placement.items()}
 
-    if plan.before is not platform.placement and normal(plan.before) != normal(platform.placement):
+    if (
+        plan.before is not platform.placement
+        and dict(plan.before) != dict(platform.placement)  # equal rows are equal normalised
+        and normal(plan.before) != normal(platform.placement)
+    ):
         yield Finding(
             Rule.MOVES, "before", "the plan's starting placement is not the platform's placement"
         )

@@ -74,6 +74,14 @@ def test_indexed_findings_are_the_whole_readings(seed: int, moves: int, shrink: 
         assert indexed == list(apart_findings(platform, copy, databases=databases))
     assert list(capacity_findings(platform, own)) == list(capacity_findings(platform, copy))
     facts = facts_of(platform)
+    rng = random.Random(seed)
+    plan = {
+        o: row[: rng.randrange(len(row) + 2)] + (None,) * rng.randrange(2) for o, row in own.items()
+    }
+    owners = [*platform.app_by_id, *platform.database_by_id]
+    for placement in (own, plan):
+        expected = [o for o in owners if len(placement.get(o, ())) != platform.count_of(o)]
+        assert facts.miscounted(placement) == expected
     whole = host_usage(platform, own)
     per_host = PerHost(facts, facts.usage_of)
     assert sorted(per_host) == sorted(whole)
