@@ -52,8 +52,13 @@ class PlacementFacts:
         number: dict[str | None, int] = {h: i for i, h in enumerate(self.host_ids)}
         number[None] = NO_HOST
         self.unknown_ids: list[str] = []
+        apps, dbs = platform.app_by_id, platform.database_by_id
+        #: An id both an app's and a database's (the loader refuses one): figures per owner
+        #: are then read as ``platform.count_of`` and the rules read them, owner by owner.
+        self._overlap = not apps.keys().isdisjoint(dbs)
         keys = list(placement)
-        if keys == self.owner_ids:  # the placement in file order, as a file gives it
+        self._in_order = keys == self.owner_ids
+        if self._in_order:  # the placement in file order, as a file gives it
             positions = np.arange(len(keys), dtype=np.int64)
         else:
             position = {o: i for i, o in enumerate(self.owner_ids)}
@@ -84,11 +89,16 @@ class PlacementFacts:
     def is_db(self) -> npt.NDArray[np.bool_]:
         """Per owner, as the rules read it: a database when the platform has one of its id."""
         dbs = self.platform.database_by_id
+        if not self._overlap:
+            return np.arange(len(self.owner_ids)) >= len(self.platform.app_by_id)
         return np.array([o in dbs for o in self.owner_ids], dtype=bool)
 
     @cached_property
     def spread(self) -> IntArray:
         apps, dbs = self.platform.app_by_id, self.platform.database_by_id
+        if not self._overlap:
+            spreads = [a.spread for a in apps.values()] + [d.spread for d in dbs.values()]
+            return np.array(spreads, dtype=np.int64)
         return np.array(
             [dbs[o].spread if o in dbs else apps[o].spread for o in self.owner_ids], dtype=np.int64
         )
@@ -96,6 +106,8 @@ class PlacementFacts:
     @cached_property
     def absent(self) -> npt.NDArray[np.bool_]:
         """Per owner, whether the placement leaves it out (every unit of its has no host)."""
+        if self._in_order:
+            return np.zeros(len(self.owner_ids), dtype=bool)
         placement = self.platform.placement
         return np.array([o not in placement for o in self.owner_ids], dtype=bool)
 
@@ -220,24 +232,27 @@ class PlacementFacts:
         return frozenset(self.owner_ids[o] for o in set(self.units_on(host_id).tolist()))
 
     @cached_property
-    def used(self) -> IntArray:
-        """Per known host and resource (``platform.resources``), the thousandths used."""
+    def _sizes(self) -> tuple[list[str], IntArray]:
+        """The resources units use, and per owner the
+        thousandths of each its units use (a row of ``platform.size_of``)."""
         platform = self.platform
-        resources = platform.resources
         apps = platform.app_by_id
-        # Each owner's size as platform.size_of gives it; a platform has few distinct sizes.
         sizes_of = [a.size for a in apps.values()] + [
             apps[o].size if o in apps else d.node_size for o, d in platform.database_by_id.items()
         ]
-        in_milli: dict[tuple[tuple[str, float], ...], list[int]] = {}
-        rows = []
-        for size in sizes_of:
-            key = tuple(size.items())
-            row = in_milli.get(key)
-            if row is None:
-                row = in_milli[key] = [_milli(size.get(r, 0)) for r in resources]
-            rows.append(row)
-        sizes = np.array(rows, dtype=np.int64).reshape(len(self.owner_ids), len(resources))
+        # A platform has few distinct sizes: each is converted once.
+        distinct: dict[tuple[tuple[str, float], ...], int] = {}
+        which = [distinct.setdefault(tuple(size.items()), len(distinct)) for size in sizes_of]
+        # Only the resources some unit uses can be over capacity (a host's others hold 0).
+        resources = list(dict.fromkeys(r for key in distinct for r, _ in key))
+        rows = [[_milli(dict(key).get(r, 0)) for r in resources] for key in distinct]
+        table = np.array(rows, dtype=np.int64).reshape(len(distinct), len(resources))
+        return resources, table[np.array(which, dtype=np.int64)] if which else table[:0]
+
+    @cached_property
+    def used(self) -> IntArray:
+        """Per known host and resource units use (``_sizes``), the thousandths used."""
+        resources, sizes = self._sizes
         used = np.zeros((len(self.host_ids), len(resources)), dtype=np.int64)
         units = self._known & (self.unit_owner >= 0)
         np.add.at(used, self.unit_host[units], sizes[self.unit_owner[units]])
@@ -248,7 +263,7 @@ class PlacementFacts:
         """The known hosts holding more of some resource than their capacity (times the
         overcommit ratio), by id."""
         policy = self.platform.policy
-        ratios = [(r, policy.overcommit_ratio(r)) for r in self.platform.resources]
+        ratios = [(r, policy.overcommit_ratio(r)) for r in self._sizes[0]]
         cap = np.array(
             [
                 [_milli(h.capacity.get(r, 0) * ratio) for r, ratio in ratios]
