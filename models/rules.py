@@ -8,11 +8,12 @@ one host, replicas too close) is not a file error: it gives :class:`Finding` s, 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from models.entities import REPLICA_ROLES, Host, Placement, Platform
+from models.facts import PlacementFacts, facts_of
 from models.topology import Topology
 
 
@@ -192,7 +193,13 @@ def capacity_findings(
 ) -> Iterable[Finding]:
     """Every host holds no more of any resource than its capacity (with ``usage``, only the
     hosts it gives, at the usage it gives: the hosts a plan changes)."""
-    used_on = host_usage(platform, placement) if usage is None else usage
+    if usage is not None:
+        used_on = usage
+    elif _own(platform, placement, None) and not facts_of(platform).foreign:
+        facts = facts_of(platform)
+        used_on = {h: facts.usage_of(h) for h in facts.over_capacity}
+    else:
+        used_on = host_usage(platform, placement)
     for host_id, used in sorted(used_on.items()):
         host = platform.host_by_id.get(host_id)
         if host is None:
@@ -212,9 +219,24 @@ def over_capacity_hosts(platform: Platform, placement: Placement) -> frozenset[s
     return frozenset(f.subject for f in capacity_findings(platform, placement))
 
 
-def _owners(platform: Platform, owners: Collection[str] | None) -> Iterable[str]:
+def _own(platform: Platform, placement: Placement, owners: Collection[str] | None) -> bool:
+    """Whether a rule reads the platform's own whole placement, whose facts are indexed."""
+    return owners is None and placement is platform.placement
+
+
+def _owners(
+    platform: Platform,
+    owners: Collection[str] | None,
+    placement: Placement | None = None,
+    flagged: Callable[[PlacementFacts], Iterable[str]] | None = None,
+) -> Iterable[str]:
     """Every app and database in file order (with ``owners``, only those, apps first, by id:
-    a plan's check reads a few owners of a large platform)."""
+    a plan's check reads a few owners of a large platform). On the platform's own placement
+    with ``flagged``, only the owners it flags in the placement's facts (in file order), which
+    are every owner the rule can find something about."""
+    if flagged is not None and placement is not None and _own(platform, placement, owners):
+        yield from flagged(facts_of(platform))
+        return
     if owners is None:
         yield from platform.app_by_id
         yield from platform.database_by_id
@@ -236,7 +258,7 @@ def unplaced_findings(
     platform: Platform, placement: Placement, owners: Collection[str] | None = None
 ) -> Iterable[Finding]:
     """Every container and node has a host (with ``owners``, only theirs)."""
-    for owner in _owners(platform, owners):
+    for owner in _owners(platform, owners, placement, lambda f: f.unplaced):
         where = _where(platform, placement, owner)
         missing = [i for i, h in enumerate(where) if h is None]
         if missing:
@@ -254,7 +276,7 @@ def unknown_host_findings(
 ) -> Iterable[Finding]:
     """Every container and node runs on a host of the platform."""
     hosts = platform.host_by_id
-    for owner in _owners(platform, owners):
+    for owner in _owners(platform, owners, placement, lambda f: f.unknown_host):
         for index, host_id in enumerate(_where(platform, placement, owner)):
             if host_id is not None and host_id not in hosts:
                 yield Finding(
@@ -272,7 +294,7 @@ def apart_findings(
     """The containers of an app with 2+ containers (``databases``: the nodes of a database)
     run on distinct hosts."""
     rule = Rule.DATABASE_NODES_APART if databases else Rule.ANTI_AFFINITY
-    for owner in _owners(platform, owners):
+    for owner in _owners(platform, owners, placement, lambda f: f.sharing):
         if (owner in platform.database_by_id) != databases:
             continue
         placed = [h for h in _where(platform, placement, owner) if h is not None]
@@ -289,7 +311,7 @@ def role_findings(
 ) -> Iterable[Finding]:
     """Containers run on hosts that take apps, nodes on hosts that take databases."""
     hosts = platform.host_by_id
-    for owner in _owners(platform, owners):
+    for owner in _owners(platform, owners, placement, lambda f: f.wrong_role):
         is_db = owner in platform.database_by_id
         for index, host_id in enumerate(_where(platform, placement, owner)):
             host = hosts.get(host_id) if host_id is not None else None
@@ -315,7 +337,7 @@ def spread_findings(
     """An app or database with a spread of n, all of its units placed, runs in at least n
     datacenters."""
     hosts = platform.host_by_id
-    for owner in _owners(platform, owners):
+    for owner in _owners(platform, owners, placement, lambda f: f.short_spread):
         is_db = owner in platform.database_by_id
         spread = (
             platform.database_by_id[owner].spread if is_db else platform.app_by_id[owner].spread

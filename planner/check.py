@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from models.entities import Placement, Platform
+from models.facts import PerHost, facts_of
 from models.rules import Finding, Rule, backup_findings, capacity_findings, host_usage, milli
 from planner.plan import Plan, Scenario, moves_between
 from planner.rules.catalogue import CATALOGUE, placement_findings
@@ -104,8 +105,8 @@ class _Base:
     on each host, the rules it already breaks (inherited) and the owners with findings no plan
     inherits (units with no host, unknown hosts), which are read again for every plan."""
 
-    usage: dict[str, Counter[str]]
-    owners_on: dict[str, frozenset[str]]
+    usage: Mapping[str, Counter[str]]
+    owners_on: Mapping[str, frozenset[str]]
     inherited: frozenset[tuple[Rule, str]]
     always: frozenset[str]
 
@@ -119,15 +120,21 @@ def _base(platform: Platform) -> _Base:
     entry = _BASES.get(id(platform))
     if entry is not None and entry[0]() is platform:
         return entry[1]
-    on: dict[str, set[str]] = {}
-    for owner, hosts in platform.placement.items():
-        for host in hosts:
-            if host is not None:
-                on.setdefault(host, set()).add(owner)
+    facts = facts_of(platform)
+    usage: Mapping[str, Counter[str]] = PerHost(facts, facts.usage_of)
+    owners_on: Mapping[str, frozenset[str]] = PerHost(facts, facts.owners_on)
+    if facts.foreign:  # an owner the platform does not know (the loader refuses one)
+        usage = host_usage(platform, platform.placement)
+        on: dict[str, set[str]] = {}
+        for owner, hosts in platform.placement.items():
+            for host in hosts:
+                if host is not None:
+                    on.setdefault(host, set()).add(owner)
+        owners_on = {h: frozenset(o) for h, o in on.items()}
     findings = list(placement_findings(platform, platform.placement))
     base = _Base(
-        usage=host_usage(platform, platform.placement),
-        owners_on={h: frozenset(o) for h, o in on.items()},
+        usage=usage,
+        owners_on=owners_on,
         inherited=_inherited_subjects(platform, platform.placement),
         always=frozenset(
             f.subject for f in findings if f.rule in (Rule.UNPLACED, Rule.UNKNOWN_HOST)
@@ -254,7 +261,7 @@ def _shape_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
     """Every app and database has exactly one slot per container or node, and the plan starts
     from the platform's placement."""
     owners = (*platform.app_by_id, *platform.database_by_id)
-    for owner in owners:
+    for owner in facts_of(platform).miscounted(plan.placement):
         hosts = plan.placement.get(owner, ())
         if hosts is platform.placement.get(owner):
             continue  # the platform's own slots: their count was checked when it was loaded
@@ -272,7 +279,11 @@ def _shape_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
     def normal(placement: Mapping[str, Sequence[str | None]]) -> dict[str, tuple[str | None, ...]]:
         return {owner: tuple(hosts) for owner, hosts in placement.items()}
 
-    if plan.before is not platform.placement and normal(plan.before) != normal(platform.placement):
+    if (
+        plan.before is not platform.placement
+        and dict(plan.before) != dict(platform.placement)  # equal rows are equal normalised
+        and normal(plan.before) != normal(platform.placement)
+    ):
         yield Finding(
             Rule.MOVES, "before", "the plan's starting placement is not the platform's placement"
         )

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from models.entities import Platform
+from models.facts import facts_of
 from planner.plan import Plan
 
 
@@ -66,10 +67,18 @@ def touched(platform: Platform, plan: Plan) -> Touched | None:
         owners.add(move.unit.rpartition("/")[0])
         hosts.update(h for h in (move.source, move.target) if h is not None)
     owners.update(u.rpartition("/")[0] for u in (*plan.waiting, *plan.unplaced))
-    for placement in (plan.before, plan.placement):
-        for owner, row in placement.items():
-            if owner not in owners and any(h in hosts for h in row):
-                owners.add(owner)
+    facts = facts_of(platform)
+    if facts.foreign:  # an owner the platform does not know (the loader refuses one)
+        for placement in (plan.before, plan.placement):
+            for owner, row in placement.items():
+                if owner not in owners and any(h in hosts for h in row):
+                    owners.add(owner)
+    else:
+        # The owners on a touched host before the plan, read off the platform's placement
+        # (the plan's before). After the plan, an owner whose units moved is in already, and
+        # the others are where they were.
+        for host in hosts:
+            owners.update(facts.owners_on(host))
     sites = _backups(plan)
     if sites is not None:
         owners.update(db for db, s in sites.items() if tuple(platform.backups.get(db, ())) != s)

@@ -43,6 +43,7 @@ _MK_APP = _c(z3.Z3_mk_app)
 _MK_CONST = _c(z3.Z3_mk_const)
 _MK_SYMBOL = _c(z3.Z3_mk_string_symbol)
 _MK_PBLE = _c(z3.Z3_mk_pble)
+_MK_INT = _c(z3.Z3_mk_int)
 _INC_REF = _c(z3.Z3_inc_ref)
 _SOLVER_ASSERT = _c(z3.Z3_solver_assert)
 _SUBSTITUTE = _c(z3.Z3_substitute)
@@ -93,7 +94,17 @@ def num(value: int) -> z3.ArithRef:
     """The integer numeral ``value`` (cached: platforms reuse a few thousand of them)."""
     numeral = _NUMERALS.get(value)
     if numeral is None:
-        numeral = z3.IntVal(value, _CTX)
+        if abs(value) <= _C_INT_MAX:
+            # z3.IntVal's term, without its conversion through a string (a host number each).
+            ast = _MK_INT(_REF, value, _INT.ast)
+            if not ast:
+                raise z3.Z3Exception(z3.Z3_get_error_msg(_REF, z3.Z3_get_error_code(_REF)))
+            numeral = z3.IntNumRef.__new__(z3.IntNumRef)
+            numeral.ast = ast
+            numeral.ctx = _CTX
+            _INC_REF(_REF, ast)
+        else:
+            numeral = z3.IntVal(value, _CTX)
         _NUMERALS[value] = numeral
     return numeral
 

@@ -93,6 +93,38 @@ def test_scoped_certificate_refutes_what_the_whole_one_refutes(seed: int, hosts:
         assert _verdicts(*scoped(platform, broken)) == _verdicts(platform, broken)
 
 
+def _on_touched_hosts(plan: Plan, hosts: frozenset[str]) -> set[str]:
+    """Every owner with a unit on one of ``hosts`` before or after the plan, every row read."""
+    return {
+        owner
+        for placement in (plan.before, plan.placement)
+        for owner, row in placement.items()
+        if any(h in hosts for h in row)
+    }
+
+
+@settings(
+    max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(seed=st.integers(0, 10_000), hosts=st.integers(4, 10))
+def test_touched_owners_are_every_owner_on_a_touched_host(seed: int, hosts: int) -> None:
+    """The owners on touched hosts, read off the platform's facts, are those a reading of
+    every row of both placements finds."""
+    try:
+        platform = generate_platform(hosts, hosts * 2, hosts // 2, datacenters=3, seed=seed)
+    except GenerationError:
+        reject()
+    rng = random.Random(seed)
+    plan = _host_loss(platform, rng)
+    if not plan.status.has_plan:
+        reject()
+    for _ in range(4):
+        broken = _broken(platform, plan, rng)
+        found = touched(platform, broken)
+        assert found is not None
+        assert _on_touched_hosts(broken, found.hosts) <= found.owners
+
+
 def test_scoped_certificate_on_imperfect_platforms() -> None:
     """Inherited violations (an over-full host, a pair on one host, replicas too close) are
     no refutation in either; what a plan breaks where it touches is one in both."""
