@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 from models.entities import Platform
 from planner.failures.datacenter import DATACENTER
 from planner.failures.host import HOST
+from planner.failures.partition import PARTITION
 from planner.failures.registry import DEFAULT_AUDIT_KINDS, KINDS
 from planner.plan import Scenario
 
@@ -51,6 +52,35 @@ Progress = Callable[[int, int], None]
 def host_datacenters(platform: Platform) -> tuple[str, ...]:
     """The datacenters that hold hosts (backup-only sites have nothing to lose but replicas)."""
     return tuple(dc.id for dc in platform.datacenters if platform.hosts_by_datacenter.get(dc.id))
+
+
+def partition_scenarios(platform: Platform) -> tuple[Scenario, ...]:
+    """The partitions the audit sweeps: each datacenter with hosts cut off in turn (when another
+    one is left), then each region's own network fault, every datacenter of the region cut off
+    at once (when another region has hosts).
+
+    The regional network fault of postmortems SPM-2024-001 and SPM-2025-002 (packet loss or a
+    flood across the provider's region, every availability zone unreachable for hours, the
+    disaster-recovery plan not triggered, no data lost) is a partition, not a region loss:
+    what runs there keeps running and keeps its data, the rest (the other regions) cannot reach
+    it; databases wait for the network to heal by their quorum, apps start elsewhere where they
+    can. ``fail region`` is the other answer, the disaster-recovery plan.
+    """
+    from planner.failures.region import region_datacenters
+
+    dcs = host_datacenters(platform)
+    if len(dcs) < 2:
+        return ()
+    singles = [Scenario(PARTITION.name, (dc,)) for dc in dcs]
+    with_hosts = set(dcs)
+    regions = [
+        tuple(dc for dc in members if dc in with_hosts)
+        for members in region_datacenters(platform).values()
+    ]
+    regions = [r for r in regions if r and len(r) < len(dcs)]
+    # A region of one datacenter is that datacenter's partition, already swept.
+    faults = [Scenario(PARTITION.name, r) for r in regions if len(r) > 1]
+    return (*singles, *faults)
 
 
 def _pair(rank: int, n: int) -> tuple[int, int]:

@@ -52,11 +52,11 @@ class Partition:
         )
 
     def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
-        """Each datacenter with hosts cut off in turn (when another one is left)."""
-        from planner.plan import Scenario
+        """Each datacenter cut off in turn, then each region's network fault (the audit's
+        sweep: :func:`planner.sweep.partition_scenarios`)."""
+        from planner.sweep import partition_scenarios
 
-        dcs = self.targets(platform)
-        return tuple(Scenario(self.name, (dc,)) for dc in dcs) if len(dcs) > 1 else ()
+        return partition_scenarios(platform)
 
     def theorem(
         self, enc: Encoding, solver: z3.Solver | None, max_counterexamples: int
