@@ -144,6 +144,14 @@ class AuditResult:
         failure (:func:`services_section`)."""
         return tuple(self.extra.get("services", ()))
 
+    @property
+    def single_points_of_failure(self) -> tuple[ServiceRank, ...]:
+        """The services one failure domain takes whole (one host, rack, power feed, datacenter
+        or host role holds every instance): the platform services (``platform: true``) first,
+        then the other shared services, each the most depended-on first."""
+        spof = [s for s in self.services if s.single_points]
+        return tuple(sorted(spof, key=lambda s: not s.platform))
+
     def to_dict(self, worst: int = 10, detail: bool = False) -> dict[str, Any]:
         """The audit as JSON: summary, the ``worst`` scenarios in full, every scenario in short
         (in full with ``detail``), the services, the headroom, and how the sweep ran."""
@@ -158,6 +166,7 @@ class AuditResult:
             "worst": [o.to_dict(detail=True) for o in self.ranked()[:worst]],
             "scenarios": [o.to_dict(detail=detail) for o in self.outcomes],
             "services": [service.to_dict() for service in self.services],
+            "single_points_of_failure": [s.to_dict() for s in self.single_points_of_failure],
             "headroom": None if self.headroom is None else self.headroom.to_dict(),
             "sweep": self.sweep.to_dict(),
             "wall_s": round(self.wall_s, 3),

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from models.entities import Platform
+from planner.failures.base import Answer, FailureKind
 from planner.failures.datacenter import DATACENTER
 from planner.failures.host import HOST
 from planner.failures.partition import PARTITION
@@ -95,6 +96,21 @@ def _pair(rank: int, n: int) -> tuple[int, int]:
     return i, j
 
 
+#: At most this many scenarios of a kind that plans itself (each a solve of its own: a degraded
+#: host per host of the platform); more are sampled, seeded.
+OWN_SWEEP_LIMIT = 50
+
+
+def bounded(scenarios: Sequence[Scenario], kind: FailureKind, seed: int) -> tuple[Scenario, ...]:
+    """``scenarios`` of ``kind``, or, for a kind that plans itself (:attr:`Answer.OWN`) with
+    more than :data:`OWN_SWEEP_LIMIT` of them, that many drawn without replacement by ``seed``,
+    in their order: the same platform and seed sweep the same scenarios."""
+    if kind.answer is not Answer.OWN or len(scenarios) <= OWN_SWEEP_LIMIT:
+        return tuple(scenarios)
+    chosen = sorted(random.Random(seed).sample(range(len(scenarios)), OWN_SWEEP_LIMIT))
+    return tuple(scenarios[i] for i in chosen)
+
+
 def enumerate_scenarios(
     platform: Platform,
     k: int = 1,
@@ -120,6 +136,8 @@ def enumerate_scenarios(
         ``datacenter`` kind from ``kinds``).
     kinds
         The failure kinds swept (:mod:`planner.failures.registry`); default host and datacenter.
+        A kind that plans itself sweeps at most :data:`OWN_SWEEP_LIMIT` scenarios, drawn by
+        ``seed`` when it has more (:func:`bounded`).
 
     Raises
     ------
@@ -137,7 +155,10 @@ def enumerate_scenarios(
     if not datacenters:
         chosen_kinds = [name for name in chosen_kinds if name != DATACENTER.name]
     domains = [
-        s for name in chosen_kinds if name != HOST.name for s in KINDS[name].scenarios(platform)
+        s
+        for name in chosen_kinds
+        if name != HOST.name
+        for s in bounded(KINDS[name].scenarios(platform), KINDS[name], seed)
     ]
     if HOST.name not in chosen_kinds:
         return tuple(domains)
