@@ -126,7 +126,10 @@ class AuditResult:
         return all(o.verdict is Verdict.RECOVERABLE for o in self.outcomes)
 
     def summary_dict(self) -> dict[str, Any]:
-        by_kind = Counter(o.kind for o in self.outcomes)
+        # Pairs of hosts apart (``hosts``); a region's network fault is a partition all the same.
+        by_kind = Counter(
+            o.kind if o.scenario.kind == "host" else o.scenario.kind for o in self.outcomes
+        )
         return {
             "scenarios": len(self.outcomes),
             "by_kind": dict(by_kind),
