@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -44,11 +44,49 @@ __all__ = [
     "evaluate_scenario",
     "explain_worst",
     "prepare_audit",
+    "ranking",
     "services_section",
+    "severity",
     "single_failures",
 ]
 
 log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------
+# Ranking
+# --------------------------------------------------------------------------------------------
+
+
+def severity(
+    outcome: ScenarioOutcome, platform_apps: Collection[str] = ()
+) -> tuple[int, int, int, float, float, int]:
+    """Sort key, worst first, the same for every failure kind: the verdict (unrecoverable,
+    unknown, degraded, recoverable: :data:`VERDICT_ORDER`), then the apps down that are not
+    platform services (what the platform's users see: a router down counts through the apps
+    behind it, not once more by itself), then every app down, then the app downtime summed,
+    then the worst data loss (all of a database's data worst), then the SLA budgets blown."""
+    loss = outcome.data_loss_s
+    down = outcome.apps_down
+    return (
+        VERDICT_ORDER.index(outcome.verdict),
+        -sum(1 for a in down if a.id not in platform_apps),
+        -len(down),
+        -outcome.app_downtime_s,
+        -(float("inf") if loss is None else loss),
+        -len(outcome.sla_blown),
+    )
+
+
+def ranking(outcomes: Sequence[ScenarioOutcome], platform_apps: Collection[str] = ()) -> list[int]:
+    """The positions of ``outcomes``, worst first (:func:`severity`; ties in the order given)."""
+    services = frozenset(platform_apps)
+    return sorted(range(len(outcomes)), key=lambda i: (severity(outcomes[i], services), i))
+
+
+def platform_app_ids(platform: Platform) -> frozenset[str]:
+    """The ids of the platform's services (``platform: true`` apps)."""
+    return frozenset(a.id for a in platform.apps if a.platform)
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,11 +109,14 @@ class AuditResult:
     extra: dict[str, Any] = field(default_factory=dict)
     #: The failure kinds swept.
     kinds: tuple[str, ...] = DEFAULT_AUDIT_KINDS
+    #: The platform's services (``platform: true`` apps): the ranking counts the apps they take
+    #: down, not them.
+    platform_apps: frozenset[str] = frozenset()
 
     def ranked(self) -> tuple[ScenarioOutcome, ...]:
-        """Scenarios worst first; ties keep the scenario order (datacenters, then hosts)."""
-        order = sorted(range(len(self.outcomes)), key=lambda i: (self.outcomes[i].severity(), i))
-        return tuple(self.outcomes[i] for i in order)
+        """Scenarios worst first (:func:`severity`); ties keep the scenario order (the kinds in
+        the order swept, then hosts)."""
+        return tuple(self.outcomes[i] for i in ranking(self.outcomes, self.platform_apps))
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for o in self.outcomes if o.verdict is verdict)
@@ -85,7 +126,10 @@ class AuditResult:
         return all(o.verdict is Verdict.RECOVERABLE for o in self.outcomes)
 
     def summary_dict(self) -> dict[str, Any]:
-        by_kind = Counter(o.kind for o in self.outcomes)
+        # Pairs of hosts apart (``hosts``); a region's network fault is a partition all the same.
+        by_kind = Counter(
+            o.kind if o.scenario.kind == "host" else o.scenario.kind for o in self.outcomes
+        )
         return {
             "scenarios": len(self.outcomes),
             "by_kind": dict(by_kind),
@@ -103,6 +147,14 @@ class AuditResult:
         failure (:func:`services_section`)."""
         return tuple(self.extra.get("services", ()))
 
+    @property
+    def single_points_of_failure(self) -> tuple[ServiceRank, ...]:
+        """The services one failure domain takes whole (one host, rack, power feed, datacenter
+        or host role holds every instance): the platform services (``platform: true``) first,
+        then the other shared services, each the most depended-on first."""
+        spof = [s for s in self.services if s.single_points]
+        return tuple(sorted(spof, key=lambda s: not s.platform))
+
     def to_dict(self, worst: int = 10, detail: bool = False) -> dict[str, Any]:
         """The audit as JSON: summary, the ``worst`` scenarios in full, every scenario in short
         (in full with ``detail``), the services, the headroom, and how the sweep ran."""
@@ -117,6 +169,7 @@ class AuditResult:
             "worst": [o.to_dict(detail=True) for o in self.ranked()[:worst]],
             "scenarios": [o.to_dict(detail=detail) for o in self.outcomes],
             "services": [service.to_dict() for service in self.services],
+            "single_points_of_failure": [s.to_dict() for s in self.single_points_of_failure],
             "headroom": None if self.headroom is None else self.headroom.to_dict(),
             "sweep": self.sweep.to_dict(),
             "wall_s": round(self.wall_s, 3),
@@ -201,6 +254,7 @@ def audit(
         time.perf_counter() - start,
         extra=services_section(platform),
         kinds=swept,
+        platform_apps=platform_app_ids(platform),
     )
 
 
@@ -226,7 +280,7 @@ def explain_worst(
     solver proved cannot be re-placed (the placement engine's explanation of its answer)."""
     settings = settings or AuditSettings()
     params = SolveParams.repeatable(seed=settings.seed, workers=1, time_limit=settings.time_limit_s)
-    order = sorted(range(len(outcomes)), key=lambda i: (outcomes[i].severity(), i))
+    order = ranking(outcomes, platform_app_ids(platform))
     chosen = [
         i
         for i in order

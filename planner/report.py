@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from models.entities import Platform
 from planner.audit import AuditResult, ScenarioOutcome
+from planner.dependencies import ServiceRank
 from planner.durations import duration
 from planner.recoverability import single_loss_theorem
 
@@ -103,6 +104,26 @@ def services_sentence(result: AuditResult) -> str:
         )
         + "."
     )
+
+
+def single_points_sentence(result: AuditResult) -> str:
+    """The platform services that are single points of failure, each with the domain that holds
+    it whole, then the other shared services that are."""
+    spof = result.single_points_of_failure
+    if not spof:
+        return "No shared service is a single point of failure."
+
+    def named(services: Sequence[ServiceRank]) -> str:
+        return "; ".join(f"{s.id} ({', '.join(s.single_points)})" for s in services)
+
+    ours = [s for s in spof if s.platform]
+    others = [s for s in spof if not s.platform]
+    parts = []
+    if ours:
+        parts.append(f"platform services that are single points of failure: {named(ours)}")
+    if others:
+        parts.append(f"other shared services that are: {named(others)}")
+    return ". ".join(p[0].upper() + p[1:] for p in parts) + "."
 
 
 def theorem_sentence(result: AuditResult) -> str:
@@ -224,6 +245,7 @@ def render_report(platform: Platform, result: AuditResult, top: int = 15) -> str
     parts += [
         "<h2>Shared services</h2>",
         f"<p>{html.escape(services_sentence(result))}</p>",
+        f"<p>{html.escape(single_points_sentence(result))}</p>",
     ]
     if result.services:
         parts.append(_table(SERVICE_COLUMNS, service_rows(result), "services"))

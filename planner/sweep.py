@@ -25,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from models.entities import Platform
+from planner.failures.base import Answer, FailureKind
 from planner.failures.datacenter import DATACENTER
 from planner.failures.host import HOST
+from planner.failures.partition import PARTITION
 from planner.failures.registry import DEFAULT_AUDIT_KINDS, KINDS
 from planner.plan import Scenario
 
@@ -53,6 +55,35 @@ def host_datacenters(platform: Platform) -> tuple[str, ...]:
     return tuple(dc.id for dc in platform.datacenters if platform.hosts_by_datacenter.get(dc.id))
 
 
+def partition_scenarios(platform: Platform) -> tuple[Scenario, ...]:
+    """The partitions the audit sweeps: each datacenter with hosts cut off in turn (when another
+    one is left), then each region's own network fault, every datacenter of the region cut off
+    at once (when another region has hosts).
+
+    The regional network fault of postmortems SPM-2024-001 and SPM-2025-002 (packet loss or a
+    flood across the provider's region, every availability zone unreachable for hours, the
+    disaster-recovery plan not triggered, no data lost) is a partition, not a region loss:
+    what runs there keeps running and keeps its data, the rest (the other regions) cannot reach
+    it; databases wait for the network to heal by their quorum, apps start elsewhere where they
+    can. ``fail region`` is the other answer, the disaster-recovery plan.
+    """
+    from planner.failures.region import region_datacenters
+
+    dcs = host_datacenters(platform)
+    if len(dcs) < 2:
+        return ()
+    singles = [Scenario(PARTITION.name, (dc,)) for dc in dcs]
+    with_hosts = set(dcs)
+    regions = [
+        tuple(dc for dc in members if dc in with_hosts)
+        for members in region_datacenters(platform).values()
+    ]
+    regions = [r for r in regions if r and len(r) < len(dcs)]
+    # A region of one datacenter is that datacenter's partition, already swept.
+    faults = [Scenario(PARTITION.name, r) for r in regions if len(r) > 1]
+    return (*singles, *faults)
+
+
 def _pair(rank: int, n: int) -> tuple[int, int]:
     """The ``rank``-th pair ``(i, j)``, ``i < j < n``, in lexicographic order."""
     # Pairs starting with i number n-1-i; invert the running sum by a square root, then fix up.
@@ -63,6 +94,21 @@ def _pair(rank: int, n: int) -> tuple[int, int]:
         i += 1
     j = rank - i * (2 * n - i - 1) // 2 + i + 1
     return i, j
+
+
+#: At most this many scenarios of a kind that plans itself (each a solve of its own: a degraded
+#: host per host of the platform); more are sampled, seeded.
+OWN_SWEEP_LIMIT = 50
+
+
+def bounded(scenarios: Sequence[Scenario], kind: FailureKind, seed: int) -> tuple[Scenario, ...]:
+    """``scenarios`` of ``kind``, or, for a kind that plans itself (:attr:`Answer.OWN`) with
+    more than :data:`OWN_SWEEP_LIMIT` of them, that many drawn without replacement by ``seed``,
+    in their order: the same platform and seed sweep the same scenarios."""
+    if kind.answer is not Answer.OWN or len(scenarios) <= OWN_SWEEP_LIMIT:
+        return tuple(scenarios)
+    chosen = sorted(random.Random(seed).sample(range(len(scenarios)), OWN_SWEEP_LIMIT))
+    return tuple(scenarios[i] for i in chosen)
 
 
 def enumerate_scenarios(
@@ -90,6 +136,8 @@ def enumerate_scenarios(
         ``datacenter`` kind from ``kinds``).
     kinds
         The failure kinds swept (:mod:`planner.failures.registry`); default host and datacenter.
+        A kind that plans itself sweeps at most :data:`OWN_SWEEP_LIMIT` scenarios, drawn by
+        ``seed`` when it has more (:func:`bounded`).
 
     Raises
     ------
@@ -107,7 +155,10 @@ def enumerate_scenarios(
     if not datacenters:
         chosen_kinds = [name for name in chosen_kinds if name != DATACENTER.name]
     domains = [
-        s for name in chosen_kinds if name != HOST.name for s in KINDS[name].scenarios(platform)
+        s
+        for name in chosen_kinds
+        if name != HOST.name
+        for s in bounded(KINDS[name].scenarios(platform), KINDS[name], seed)
     ]
     if HOST.name not in chosen_kinds:
         return tuple(domains)

@@ -45,8 +45,10 @@ from planner.report import (
     scenario_rows,
     service_rows,
     services_sentence,
+    single_points_sentence,
     theorem_sentence,
 )
+from planner.sweep import OWN_SWEEP_LIMIT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,8 +84,14 @@ def sweep_options(func: F) -> F:
             type=KindList(),
             default=",".join(DEFAULT_AUDIT_KINDS),
             show_default=True,
-            help=f"Failure kinds swept, comma-separated, among {','.join(KINDS)}: every single "
-            "loss of each (racks, power feeds, regions: when the file declares them).",
+            help=f"Failure kinds swept, comma-separated, among: {', '.join(KINDS)}. Every "
+            "single loss of each (racks, power feeds, regions: when the file declares them); "
+            "partition: each datacenter cut off, then each region's network fault (all its "
+            "datacenters cut off); service: each platform service lost whole; drain: a quarter, "
+            "then half, of every datacenter's hosts at once; degraded: each host at half its "
+            "capacity; fraction: half of every datacenter's hosts lost, seeds 1 to 3. A kind "
+            f"with more than {OWN_SWEEP_LIMIT} such scenarios sweeps {OWN_SWEEP_LIMIT} drawn by "
+            "--seed.",
         ),
         click.option(
             "--k",
@@ -240,6 +248,8 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
                 f"  {shown(outcome.label)}: " + shown("; ".join(outcome.explanation), None)
             )
     console.print(f"[bold]Services[/bold]: {shown(services_sentence(result), None)}")
+    if result.single_points_of_failure:
+        console.print(f"  {shown(single_points_sentence(result), None)}", highlight=False)
     if result.services:
         services = Table(title_justify="left")
         for column in SERVICE_COLUMNS:

@@ -389,3 +389,6 @@ def fail_drain(
         fail_bad_input([f"{file or 'reference platform'}: drain: the draw names no host"])
     parallel = max_parallel or len(hosts)
     run_drain(platform, hosts, file, parallel, seed, workers, time_limit, as_json, output)
+
+
+from planner.cli import service as _service  # noqa: E402, F401  (registers fail service)

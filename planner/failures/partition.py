@@ -48,8 +48,11 @@ class Partition(OwnPlanner):
         )
 
     def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
-        """Each datacenter with hosts cut off in turn (when another one is left)."""
-        return super().scenarios(platform) if len(self.targets(platform)) > 1 else ()
+        """Each datacenter cut off in turn, then each region's network fault (the audit's
+        sweep: :func:`planner.sweep.partition_scenarios`)."""
+        from planner.sweep import partition_scenarios
+
+        return partition_scenarios(platform)
 
     def planned(self, platform: Platform, scenario: Scenario, options: PlanOptions) -> Plan:
         from planner.failures.partition_plan import plan_partition

@@ -15,10 +15,12 @@ from planner.failures.partition import PARTITION
 from planner.failures.power import POWER
 from planner.failures.rack import RACK
 from planner.failures.region import REGION
+from planner.failures.service import SERVICE
 
 #: Every registered kind, by name.
 KINDS: dict[str, FailureKind] = {
-    k.name: k for k in (HOST, DATACENTER, RACK, POWER, REGION, DEGRADED, FRACTION, PARTITION, DRAIN)
+    k.name: k
+    for k in (HOST, DATACENTER, RACK, POWER, REGION, DEGRADED, FRACTION, PARTITION, DRAIN, SERVICE)
 }
 
 #: The kinds ``drplan audit`` sweeps unless told (``--kinds``).

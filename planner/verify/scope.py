@@ -10,7 +10,8 @@ worse, and nothing that does not change gets worse. :func:`scoped` keeps what ca
 * the hosts the plan touches: down hosts, hosts a unit leaves or joins, the ends of every move;
 * the owners (apps and databases) with a unit that moves, a unit on a touched host (before or
   after: a touched host's capacity is the sum of every unit on it), a unit named by a move, by
-  ``waiting`` or by ``unplaced``, and the databases whose backup sites the plan changes;
+  ``waiting``, by ``unplaced`` or by the scenario (a service lost), and the databases whose
+  backup sites the plan changes;
 * for the clauses that read only figures (the sites of a database, its engine and class), one
   database per distinct set of figures, so that such a clause is refuted in the cut exactly
   when it is refuted somewhere in the whole (the README gives the argument in full).
@@ -67,6 +68,8 @@ def touched(platform: Platform, plan: Plan) -> Touched | None:
         owners.add(move.unit.rpartition("/")[0])
         hosts.update(h for h in (move.source, move.target) if h is not None)
     owners.update(u.rpartition("/")[0] for u in (*plan.waiting, *plan.unplaced))
+    # A scenario may name owners (a service lost): the encoding must know them.
+    owners.update(t for t in plan.scenario.targets if t in platform.app_by_id)
     facts = facts_of(platform)
     if facts.foreign:  # an owner the platform does not know (the loader refuses one)
         for placement in (plan.before, plan.placement):
