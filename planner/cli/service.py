@@ -17,9 +17,9 @@ from planner.cli.common import (
     json_option,
     load_platform_or_exit,
     shown,
+    split_targets,
     unknown_id_lines,
 )
-from planner.cli.drain import split_args
 from planner.cli.fail import fail
 from planner.cli.placement import (
     emit_plan,
@@ -73,7 +73,7 @@ def fail_service(
     Usage: drplan fail service NAME [NAME ...] [FILE]. Exit 0 with the plan; 2 when a NAME is
     not a platform service.
     """
-    services, file = split_args(
+    services, file = split_targets(
         services, file, "usage: drplan fail service SERVICE [SERVICE ...] [FILE]"
     )
     source = file or "reference platform"

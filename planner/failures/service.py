@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from models.entities import Platform
-from planner.failures.base import Answer, Effect
+from planner.failures.base import Effect, OwnPlanner
 
 if TYPE_CHECKING:
     import z3
 
+    from planner.options import PlanOptions
     from planner.plan import Plan, Scenario
     from planner.verify.certificate import TheoremResult
     from planner.verify.encoding import Encoding
@@ -90,7 +91,7 @@ def plan_service_loss(platform: Platform, services: Sequence[str]) -> Plan:
     return certify_plan(platform, plan)
 
 
-class ServiceLoss:
+class ServiceLoss(OwnPlanner):
     """A platform service lost whole (a bad upgrade, a broken dependency): its users with it."""
 
     name = "service"
@@ -102,7 +103,6 @@ class ServiceLoss:
         "load balancers) lost at once on hosts that stay up: every app using it is down until "
         "people fix it."
     )
-    answer = Answer.OWN
 
     def targets(self, platform: Platform) -> tuple[str, ...]:
         """The platform services (``platform: true`` apps), in file order."""
@@ -122,9 +122,7 @@ class ServiceLoss:
     ) -> TheoremResult | None:
         return None  # no placement survives a service's own fault: nothing to prove
 
-    def plan(
-        self, platform: Platform, scenario: Scenario, *, seed: int, workers: int, time_limit: float
-    ) -> Plan:
+    def planned(self, platform: Platform, scenario: Scenario, options: PlanOptions) -> Plan:
         """The certified plan (no solver: nothing moves)."""
         return plan_service_loss(platform, scenario.targets)
 
