@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Any
 
 from models.entities import ServiceClass, default_nodes
@@ -123,8 +123,29 @@ def _reference_problems(data: Mapping[str, Any], source: str) -> Iterable[Proble
         if isinstance(dc, str) and dc not in dc_ids:
             yield Problem(source, f"hosts[{index}].datacenter", "unknown datacenter", dc)
     yield from _use_problems(apps, databases, app_ids | db_ids, counts, source)
-    yield from _placement_problems(data.get("placement"), counts, app_ids, host_ids, source)
-    yield from _backup_problems(data.get("backups"), db_ids, dc_ids, source)
+
+    def one_host_per_unit(owner: str, hosts: list[Any]) -> str | None:
+        expected = counts[owner]
+        if expected is None or len(hosts) == expected:
+            return None
+        unit = "container" if owner in app_ids else "node"
+        return f"needs one host per {unit}: {expected} {unit}s, {len(hosts)} hosts"
+
+    def three_sites(_: str, sites: list[Any]) -> str | None:
+        if len(sites) == 3:
+            return None
+        return "needs three datacenters: replica 1 (local), 2 (real-time), 3 (snapshot)"
+
+    placement = data.get("placement")
+    unknown = "unknown app or database"
+    yield from _listed_problems(
+        "placement", placement, counts, unknown, one_host_per_unit, host_ids, "unknown host", source
+    )
+    backups = data.get("backups")
+    unknown = "unknown database"
+    yield from _listed_problems(
+        "backups", backups, db_ids, unknown, three_sites, dc_ids, "unknown datacenter", source
+    )
     yield from _distance_problems(data.get("distances_km"), dc_ids, source)
     yield from _policy_problems(data.get("policy"), source)
 
@@ -171,56 +192,32 @@ def _all_in(values: list[Any], known: set[str], other_than: str | None = None) -
         return False
 
 
-def _placement_problems(
-    placement: Any,
-    counts: Mapping[str, int | None],
-    app_ids: set[str],
-    host_ids: set[str],
+def _listed_problems(
+    section: str,
+    listing: Any,
+    owners: Container[str],
+    unknown_owner: str,
+    length_problem: Callable[[str, list[Any]], str | None],
+    known: set[str],
+    unknown_item: str,
     source: str,
 ) -> Iterable[Problem]:
-    """Each placed owner exists, has one host per unit, and each host exists."""
-    for owner, where in placement.items() if isinstance(placement, Mapping) else []:
-        if owner not in counts:
-            yield Problem(source, f"placement.{owner}", "unknown app or database", owner)
+    """A section that lists ids per owner (``placement``: hosts, ``backups``: datacenters):
+    each owner exists, lists as many ids as it needs, and each id is known."""
+    for owner, items in listing.items() if isinstance(listing, Mapping) else []:
+        if owner not in owners:
+            yield Problem(source, f"{section}.{owner}", unknown_owner, owner)
             continue
-        if not isinstance(where, list):
+        if not isinstance(items, list):
             continue
-        expected = counts[owner]
-        if expected is not None and len(where) != expected:
-            unit = "container" if owner in app_ids else "node"
-            yield Problem(
-                source,
-                f"placement.{owner}",
-                f"needs one host per {unit}: {expected} {unit}s, {len(where)} hosts",
-                where,
-            )
-        if _all_in(where, host_ids):
+        message = length_problem(owner, items)
+        if message is not None:
+            yield Problem(source, f"{section}.{owner}", message, items)
+        if _all_in(items, known):
             continue
-        for j, host in enumerate(where):
-            if isinstance(host, str) and host not in host_ids:
-                yield Problem(source, f"placement.{owner}[{j}]", "unknown host", host)
-
-
-def _backup_problems(
-    backups: Any, db_ids: set[str], dc_ids: set[str], source: str
-) -> Iterable[Problem]:
-    """Each database with backups exists and names three known datacenters."""
-    for db_id, sites in backups.items() if isinstance(backups, Mapping) else []:
-        if db_id not in db_ids:
-            yield Problem(source, f"backups.{db_id}", "unknown database", db_id)
-            continue
-        if not isinstance(sites, list):
-            continue
-        if len(sites) != 3:
-            yield Problem(
-                source,
-                f"backups.{db_id}",
-                "needs three datacenters: replica 1 (local), 2 (real-time), 3 (snapshot)",
-                sites,
-            )
-        for j, site in enumerate(sites):
-            if isinstance(site, str) and site not in dc_ids:
-                yield Problem(source, f"backups.{db_id}[{j}]", "unknown datacenter", site)
+        for j, item in enumerate(items):
+            if isinstance(item, str) and item not in known:
+                yield Problem(source, f"{section}.{owner}[{j}]", unknown_item, item)
 
 
 def _distance_problems(distances: Any, dc_ids: set[str], source: str) -> Iterable[Problem]:
