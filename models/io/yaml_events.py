@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -74,26 +75,40 @@ class _EventBuilder:
 
     def build(self, text: str) -> Any:
         parser = _EventParser(text)
-        # The open collections, and for each the key waiting for its value (_NO_KEY: none).
-        stack: list[Any] = []
-        keys: list[Any] = []
+        # The open collection values go into, whether it is a list, and in a mapping the key
+        # waiting for its value (_NO_KEY: none); ``stack`` holds the same three of each
+        # collection that holds it.
+        container: Any = None
+        is_list = False
+        key: Any = _NO_KEY
+        stack: list[tuple[Any, bool, Any]] = []
         root: Any = None
         documents = 0
         known = self.known
-        check_event, get_event = parser.check_event, parser.get_event
+        # text -> value of the plain scalars without a tag (most of a file): resolving them
+        # depends on the text alone.
+        plain: dict[str, Any] = {}
+        get_event: Callable[[], Any] = parser.get_event
         scalar_event, alias_event = yaml.ScalarEvent, yaml.AliasEvent
         mapping_start, sequence_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
         mapping_end, sequence_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
         try:
-            while check_event():
-                event: Any = get_event()
+            # libyaml's parser returns None after the end of the stream.
+            while (event := get_event()) is not None:
                 kind = type(event)
                 if kind is scalar_event:
                     if event.anchor is not None:
                         raise _Refused(self._anchor(event), event.start_mark)
-                    value = known.get((event.tag, event.value, event.implicit), _NO_KEY)
-                    if value is _NO_KEY:
-                        value = self.scalar(event)
+                    if event.tag is not None:
+                        value = known.get((event.tag, event.value, event.implicit), _NO_KEY)
+                        if value is _NO_KEY:
+                            value = self.scalar(event)
+                    elif event.implicit[0]:
+                        value = plain.get(event.value, _NO_KEY)
+                        if value is _NO_KEY:
+                            value = plain[event.value] = self.scalar(event)
+                    else:  # quoted, without a tag: the text itself
+                        value = event.value
                 elif kind is mapping_start or kind is sequence_start:
                     if event.anchor is not None:
                         raise _Refused(self._anchor(event), event.start_mark)
@@ -105,8 +120,7 @@ class _EventBuilder:
                         )
                     value = {} if kind is mapping_start else []
                 elif kind is mapping_end or kind is sequence_end:
-                    stack.pop()
-                    keys.pop()
+                    container, is_list, key = stack.pop()
                     continue
                 elif kind is alias_event:
                     message = f"aliases (*{event.anchor}) are not allowed (write the value out)"
@@ -118,25 +132,23 @@ class _EventBuilder:
                     continue
                 else:
                     continue
-                if not stack:
+                if container is None:
                     root = value
+                elif is_list:
+                    container.append(value)
+                elif key is _NO_KEY:
+                    if type(value) not in _PLAIN_KEYS:
+                        message = "a key must be a plain value, not a list or mapping"
+                        raise _Refused(message, event.start_mark)
+                    if value in container:
+                        raise _Refused(f"key {value!r} is given twice", event.start_mark)
+                    key = value
                 else:
-                    parent = stack[-1]
-                    if type(parent) is list:
-                        parent.append(value)
-                    elif keys[-1] is _NO_KEY:
-                        if type(value) not in _PLAIN_KEYS:
-                            message = "a key must be a plain value, not a list or mapping"
-                            raise _Refused(message, event.start_mark)
-                        if value in parent:
-                            raise _Refused(f"key {value!r} is given twice", event.start_mark)
-                        keys[-1] = value
-                    else:
-                        parent[keys[-1]] = value
-                        keys[-1] = _NO_KEY
+                    container[key] = value
+                    key = _NO_KEY
                 if kind is not scalar_event:
-                    stack.append(value)
-                    keys.append(_NO_KEY)
+                    stack.append((container, is_list, key))
+                    container, is_list, key = value, kind is sequence_start, _NO_KEY
         finally:
             parser.dispose()
         return root

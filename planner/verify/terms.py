@@ -12,13 +12,13 @@ result (Z3's sign of a sort error) raises instead of crashing.
 from __future__ import annotations
 
 import ctypes
-import gc
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import z3
+
+from models.collector import paused_gc as paused_gc  # re-exported: the encodings use t.paused_gc
 
 _CTX = z3.main_ctx()
 _REF = _CTX.ref()
@@ -208,19 +208,3 @@ def assert_all(solver: z3.Solver, facts: Sequence[z3.BoolRef]) -> None:
 def substitute(expr: z3.BoolRef, froms: Any, tos: Any, count: int) -> z3.BoolRef:
     """``expr`` with ``froms[i]`` replaced by ``tos[i]`` (C arrays of ``count`` terms)."""
     return _bool(_SUBSTITUTE(_REF, expr.ast, count, froms, tos))
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a large encoding is built and checked.
-
-    An encoding makes hundreds of thousands of small objects and no reference cycles; the
-    generational collector would walk them again and again (half the time at 100,000 units).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

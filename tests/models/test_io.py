@@ -29,7 +29,7 @@ from models.io import (
 from models.policy import Policy
 from models.reference import example_path, reference_platform
 from planner.cli import main
-from tests import DATA
+from tests import DATA, refused_line
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -52,6 +52,12 @@ def _set(*keys: Any, value: Any) -> Mutation:
         target[keys[-1]] = value
 
     return mutate
+
+
+def _below_minimum(*keys: Any, value: int) -> tuple[Mutation, str, str, str]:
+    """An amount under the smallest one (0.001) at ``keys``: refused with the bound and value."""
+    path = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys).lstrip(".")
+    return _set(*keys, value=value), path, "greater than or equal to 0.001", str(value)
 
 
 def _append(section: str, index: int, **changes: Any) -> Mutation:
@@ -198,18 +204,8 @@ BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
         "two datacenters",
         '["eqx-pa2", "eqx-pa2"]',
     ),
-    "zero capacity": (
-        _set("hosts", 0, "capacity", "cpu", value=0),
-        "hosts[0].capacity.cpu",
-        "greater than or equal to 0.001",
-        "0",
-    ),
-    "negative capacity": (
-        _set("hosts", 3, "capacity", "memory_mb", value=-16384),
-        "hosts[3].capacity.memory_mb",
-        "greater than or equal to 0.001",
-        "-16384",
-    ),
+    "zero capacity": _below_minimum("hosts", 0, "capacity", "cpu", value=0),
+    "negative capacity": _below_minimum("hosts", 3, "capacity", "memory_mb", value=-16384),
     "empty capacity": (_set("hosts", 0, "capacity", value={}), "hosts[0].capacity", "1 item", "{}"),
     "infinite capacity": (
         _set("hosts", 0, "capacity", "cpu", value=float("inf")),
@@ -229,24 +225,9 @@ BAD_INPUT: dict[str, tuple[Mutation, str, str, str | None]] = {
         "",
         "NaN",
     ),
-    "zero container size": (
-        _set("apps", 0, "size", "cpu", value=0),
-        "apps[0].size.cpu",
-        "greater than or equal to 0.001",
-        "0",
-    ),
-    "negative node size": (
-        _set("databases", 0, "node_size", "memory_mb", value=-1),
-        "databases[0].node_size.memory_mb",
-        "greater than or equal to 0.001",
-        "-1",
-    ),
-    "zero data size": (
-        _set("databases", 0, "size_gb", value=0),
-        "databases[0].size_gb",
-        "greater than or equal to 0.001",
-        "0",
-    ),
+    "zero container size": _below_minimum("apps", 0, "size", "cpu", value=0),
+    "negative node size": _below_minimum("databases", 0, "node_size", "memory_mb", value=-1),
+    "zero data size": _below_minimum("databases", 0, "size_gb", value=0),
     "zero containers": (
         _set("apps", 0, "containers", value=0),
         "apps[0].containers",
@@ -414,10 +395,8 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_file_that_is_not_text(tmp_path: Path) -> None:
     path = tmp_path / "binary.yaml"
     path.write_bytes(b"name: \xff\xfe\x00\n")
-    result = validate(path)
-    assert result.exit_code == 2
-    assert result.stderr.startswith(f"{path}: cannot read file: ")
-    assert "utf-8" in result.stderr
+    line = refused_line(validate(path))
+    assert line.startswith(f"{path}: cannot read file: not utf-8 text"), line
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
@@ -593,13 +572,6 @@ def test_failed_save_keeps_the_old_file_whole(
 TWO_PARIS = DATA / "two_paris_facilities.yaml"
 
 
-def _one_line(result: Result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, lines
-    return lines[0]
-
-
 @pytest.mark.parametrize(
     ("keys", "value", "words"),
     [
@@ -694,7 +666,7 @@ def test_yaml_structures_refused_with_the_line(
 ) -> None:
     path = tmp_path / "hostile.yaml"
     path.write_text(text)
-    first = _one_line(validate(path))
+    first = refused_line(validate(path))
     assert first.startswith(f"{path}:{line}:"), first
     assert words in first, first
 
@@ -724,7 +696,7 @@ def test_billion_laughs_is_refused_at_once(tmp_path: Path) -> None:
 def test_json_structures_refused(tmp_path: Path, text: str, words: str) -> None:
     path = tmp_path / "hostile.json"
     path.write_text(text)
-    first = _one_line(validate(path))
+    first = refused_line(validate(path))
     assert first.startswith(f"{path}"), first
     assert words in first, first
 
@@ -742,13 +714,13 @@ def test_a_byte_order_mark_is_read_the_same_in_yaml_and_json(
 def test_an_id_key_over_1024_characters_is_named(tmp_path: Path) -> None:
     path = tmp_path / "long.yaml"
     path.write_text("datacenters: []\nplacement:\n  " + "a" * 1100 + ": [h1]\n")
-    first = _one_line(validate(path))
+    first = refused_line(validate(path))
     assert first.startswith(f"{path}:3:"), first
     assert "a key of 1100 characters: keys and ids are at most 1024 characters" in first
 
 
 def test_an_endless_device_is_not_read() -> None:
-    first = _one_line(validate("/dev/zero"))
+    first = refused_line(validate("/dev/zero"))
     assert (
         first
         == "/dev/zero: cannot read file: not a regular file (a device, FIFO or socket is not read)"
@@ -758,7 +730,7 @@ def test_an_endless_device_is_not_read() -> None:
 def test_a_fifo_without_writer_does_not_block(tmp_path: Path) -> None:
     fifo = tmp_path / "platform.yaml"
     os.mkfifo(fifo)
-    first = _one_line(validate(fifo))
+    first = refused_line(validate(fifo))
     assert "not a regular file" in first
 
 
@@ -772,7 +744,7 @@ def test_the_size_limit_is_documented_and_overridable(
     monkeypatch.setenv(MAX_FILE_MB_ENV, "0.001")  # 1,048 bytes
     path = tmp_path / "p.yaml"
     path.write_text(TWO_PARIS.read_text())
-    first = _one_line(validate(path))
+    first = refused_line(validate(path))
     assert first == (
         f"{path}: cannot read file: the file is larger than the limit of 0 MB "
         f"(set {MAX_FILE_MB_ENV} to read it)"
