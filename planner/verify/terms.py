@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import z3
 
@@ -51,24 +51,26 @@ _TRUE = z3.BoolVal(True, _CTX)
 _FALSE = z3.BoolVal(False, _CTX)
 
 
-def _bool(ast: Any) -> z3.BoolRef:
+_Term = TypeVar("_Term", bound=z3.AstRef)
+
+
+def _wrap(kind: type[_Term], ast: Any) -> _Term:
+    """The z3py object of class ``kind`` over a C term (null: Z3's error, raised)."""
     if not ast:
         raise z3.Z3Exception(z3.Z3_get_error_msg(_REF, z3.Z3_get_error_code(_REF)))
-    term = z3.BoolRef.__new__(z3.BoolRef)
+    term = object.__new__(kind)  # not z3py's __init__, which asks for the error code again
     term.ast = ast
     term.ctx = _CTX
     _INC_REF(_REF, ast)
     return term
+
+
+def _bool(ast: Any) -> z3.BoolRef:
+    return _wrap(z3.BoolRef, ast)
 
 
 def _arith(ast: Any) -> z3.ArithRef:
-    if not ast:
-        raise z3.Z3Exception(z3.Z3_get_error_msg(_REF, z3.Z3_get_error_code(_REF)))
-    term = z3.ArithRef.__new__(z3.ArithRef)
-    term.ast = ast
-    term.ctx = _CTX
-    _INC_REF(_REF, ast)
-    return term
+    return _wrap(z3.ArithRef, ast)
 
 
 _NUMERALS: dict[int, z3.ArithRef] = {}
@@ -96,13 +98,7 @@ def num(value: int) -> z3.ArithRef:
     if numeral is None:
         if abs(value) <= _C_INT_MAX:
             # z3.IntVal's term, without its conversion through a string (a host number each).
-            ast = _MK_INT(_REF, value, _INT.ast)
-            if not ast:
-                raise z3.Z3Exception(z3.Z3_get_error_msg(_REF, z3.Z3_get_error_code(_REF)))
-            numeral = z3.IntNumRef.__new__(z3.IntNumRef)
-            numeral.ast = ast
-            numeral.ctx = _CTX
-            _INC_REF(_REF, ast)
+            numeral = _wrap(z3.IntNumRef, _MK_INT(_REF, value, _INT.ast))
         else:
             numeral = z3.IntVal(value, _CTX)
         _NUMERALS[value] = numeral

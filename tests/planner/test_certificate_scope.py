@@ -77,9 +77,8 @@ def _host_loss(platform: Platform, rng: random.Random) -> Plan:
     return plan_host_failure(platform, down, best_effort=True, seed=0, workers=1)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 10_000), hosts=st.integers(4, 10))
-def test_scoped_certificate_refutes_what_the_whole_one_refutes(seed: int, hosts: int) -> None:
+def _planned_loss(seed: int, hosts: int) -> tuple[Platform, Plan, random.Random]:
+    """A generated platform, a planned loss on it, and the generator to break the plan with."""
     try:
         platform = generate_platform(hosts, hosts * 2, hosts // 2, datacenters=3, seed=seed)
     except GenerationError:
@@ -88,6 +87,13 @@ def test_scoped_certificate_refutes_what_the_whole_one_refutes(seed: int, hosts:
     plan = _host_loss(platform, rng)
     if not plan.status.has_plan:
         reject()
+    return platform, plan, rng
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), hosts=st.integers(4, 10))
+def test_scoped_certificate_refutes_what_the_whole_one_refutes(seed: int, hosts: int) -> None:
+    platform, plan, rng = _planned_loss(seed, hosts)
     for _ in range(4):
         broken = _broken(platform, plan, rng)
         assert _verdicts(*scoped(platform, broken)) == _verdicts(platform, broken)
@@ -110,14 +116,7 @@ def _on_touched_hosts(plan: Plan, hosts: frozenset[str]) -> set[str]:
 def test_touched_owners_are_every_owner_on_a_touched_host(seed: int, hosts: int) -> None:
     """The owners on touched hosts, read off the platform's facts, are those a reading of
     every row of both placements finds."""
-    try:
-        platform = generate_platform(hosts, hosts * 2, hosts // 2, datacenters=3, seed=seed)
-    except GenerationError:
-        reject()
-    rng = random.Random(seed)
-    plan = _host_loss(platform, rng)
-    if not plan.status.has_plan:
-        reject()
+    platform, plan, rng = _planned_loss(seed, hosts)
     for _ in range(4):
         broken = _broken(platform, plan, rng)
         found = touched(platform, broken)
