@@ -15,13 +15,13 @@ import numpy as np
 import numpy.typing as npt
 
 from planner.exceptions import RoadefFileError
-from planner.search.model import BoolArray, IntArray, Size
+from planner.search.model import BoolArray, IntArray, Size, Zoned
 
 _TOKEN = re.compile(rb"\S+")
 
 
 @dataclass(frozen=True)
-class Instance:
+class Instance(Zoned):
     """One machine reassignment instance: machines, services, processes and cost weights.
 
     Arrays are indexed by machine ``m``, resource ``r``, service ``s`` and process ``p``.
@@ -53,8 +53,6 @@ class Instance:
     num_machines = Size("neighbourhood", "M, the number of machines")
     num_services = Size("spread_min", "S, the number of services")
     num_processes = Size("service", "P, the number of processes")
-    num_locations = Size("location", "L, one more than the largest location id", zones=True)
-    num_neighbourhoods = Size("neighbourhood", "N, likewise of neighbourhood ids", zones=True)
 
     def summary(self) -> str:
         """One line: the instance's name and sizes."""

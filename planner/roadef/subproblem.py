@@ -20,7 +20,10 @@ from planner.roadef.state import SearchState
 
 @dataclass(frozen=True)
 class SubProblem:
-    """A CP-SAT model placing ``free`` processes on ``machines``, and its placement literals."""
+    """A CP-SAT model placing ``free`` processes on ``machines``, and its placement literals.
+
+    The builders below add their constraints to ``model`` (the record itself never changes).
+    """
 
     model: cp_model.CpModel
     machines: tuple[int, ...]
@@ -28,8 +31,9 @@ class SubProblem:
     place: dict[tuple[int, int], cp_model.IntVar]  # (p, m) -> literal "p runs on m"
 
 
-def add_assignment(model: cp_model.CpModel, free: Sequence[int], place: dict) -> None:
+def add_assignment(sub: SubProblem) -> None:
     """Every freed process runs on exactly one of the picked machines."""
+    model, free, place = sub.model, sub.free, sub.place
     options: dict[int, list[cp_model.IntVar]] = {p: [] for p in free}
     for (p, _), literal in place.items():
         options[p].append(literal)
@@ -37,18 +41,13 @@ def add_assignment(model: cp_model.CpModel, free: Sequence[int], place: dict) ->
         model.add_exactly_one(options[p])
 
 
-def add_capacity(
-    model: cp_model.CpModel,
-    state: SearchState,
-    machines: Sequence[int],
-    free: Sequence[int],
-    place: dict,
-) -> dict[int, list[Usage]]:
+def add_capacity(state: SearchState, sub: SubProblem) -> dict[int, list[Usage]]:
     """A machine's usage of every resource stays within its capacity; returns usage by machine.
 
     On a transient resource the bound also counts what processes moved away still hold there.
     Bounds that no placement can break are left out.
     """
+    model, machines, free, place = sub.model, sub.machines, sub.free, sub.place
     inst = state.instance
     fixed_use = state.usage[list(machines)].copy()
     fixed_held = state.held[list(machines)].copy()
@@ -91,10 +90,9 @@ def add_capacity(
     return usage
 
 
-def add_conflict(
-    model: cp_model.CpModel, state: SearchState, machines: Sequence[int], place: dict
-) -> None:
+def add_conflict(state: SearchState, sub: SubProblem) -> None:
     """The processes of one service run on pairwise different machines."""
+    model, place = sub.model, sub.place
     by_service_machine: dict[tuple[int, int], list[cp_model.IntVar]] = {}
     for (p, m), lit in place.items():
         by_service_machine.setdefault((int(state.instance.service[p]), m), []).append(lit)
@@ -113,19 +111,19 @@ class _ZoneView:
 
 
 def _zone_view(
-    state: SearchState, free: Sequence[int], place: dict, counts: IntArray, zone_of: IntArray
+    state: SearchState, sub: SubProblem, counts: IntArray, zone_of: IntArray
 ) -> _ZoneView:
     """``counts[s, z]`` (processes of s in zone z) less the freed ones, only where one is freed,
     and the placement literals grouped by (service, zone of their machine)."""
     service = state.instance.service
     left: dict[tuple[int, int], int] = {}
-    for p in free:
+    for p in sub.free:
         key = (int(service[p]), int(zone_of[state.assignment[p]]))
         left[key] = left.get(key, int(counts[key])) - 1
     literals: dict[tuple[int, int], list[cp_model.IntVar]] = {}
-    for (p, m), lit in place.items():
+    for (p, m), lit in sub.place.items():
         literals.setdefault((int(service[p]), int(zone_of[m])), []).append(lit)
-    return _ZoneView({int(service[p]) for p in free}, left, literals)
+    return _ZoneView({int(service[p]) for p in sub.free}, left, literals)
 
 
 def _any_of(model: cp_model.CpModel, lits: list[cp_model.IntVar], name: str) -> cp_model.IntVar:
@@ -135,16 +133,10 @@ def _any_of(model: cp_model.CpModel, lits: list[cp_model.IntVar], name: str) -> 
     return used
 
 
-def add_spread(
-    model: cp_model.CpModel,
-    state: SearchState,
-    machines: Sequence[int],
-    free: Sequence[int],
-    place: dict,
-) -> None:
+def add_spread(state: SearchState, sub: SubProblem) -> None:
     """The processes of service s occupy at least spreadMin(s) different locations."""
-    inst = state.instance
-    view = _zone_view(state, free, place, state.service_location, inst.location)
+    inst, model = state.instance, sub.model
+    view = _zone_view(state, sub, state.service_location, inst.location)
     for s in view.services:
         need = int(inst.spread_min[s])
         if need <= 1:
@@ -155,23 +147,18 @@ def add_spread(
         if missing <= 0:
             continue
         gained = []
-        for loc in sorted({int(inst.location[m]) for m in machines} - kept):
+        for loc in sorted({int(inst.location[m]) for m in sub.machines} - kept):
             lits = view.literals.get((s, loc))
             if lits:
                 gained.append(_any_of(model, lits, f"uses[s{s}@l{loc}]"))
         model.add(sum(gained) >= missing)
 
 
-def add_dependency(
-    model: cp_model.CpModel,
-    state: SearchState,
-    machines: Sequence[int],
-    free: Sequence[int],
-    place: dict,
-) -> None:
+def add_dependency(state: SearchState, sub: SubProblem) -> None:
     """If service s depends on t, every neighbourhood that holds s also holds t."""
-    view = _zone_view(state, free, place, state.service_neighbourhood, state.instance.neighbourhood)
-    zones = sorted({int(state.instance.neighbourhood[m]) for m in machines})
+    model, neighbourhood = sub.model, state.instance.neighbourhood
+    view = _zone_view(state, sub, state.service_neighbourhood, neighbourhood)
+    zones = sorted({int(neighbourhood[m]) for m in sub.machines})
     present: dict[tuple[int, int], cp_model.IntVar] = {}
     for s in view.services:
         for n in zones:
@@ -221,14 +208,15 @@ def build_subproblem(
         for m in machines:
             if (s, m) not in blocked:
                 place[p, m] = model.new_bool_var(f"place[p{p}@m{m}]")
-    add_assignment(model, free, place)
-    usage = add_capacity(model, state, machines, free, place)
-    add_conflict(model, state, machines, place)
-    add_spread(model, state, machines, free, place)
-    add_dependency(model, state, machines, free, place)
+    sub = SubProblem(model, tuple(machines), tuple(free), place)
+    add_assignment(sub)
+    usage = add_capacity(state, sub)
+    add_conflict(state, sub)
+    add_spread(state, sub)
+    add_dependency(state, sub)
     objective = load_and_balance_cost(model, state, machines, usage)
     objective += move_cost(model, state, free, place)
     model.minimize(objective)
     for (p, m), lit in place.items():
         model.add_hint(lit, int(state.assignment[p]) == m)
-    return SubProblem(model, tuple(machines), tuple(free), place)
+    return sub

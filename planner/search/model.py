@@ -61,6 +61,14 @@ class Size:
         return zone_count(array) if self.zones else int(array.shape[0])
 
 
+class Zoned:
+    """The zone counts of a model whose bins (machines) have a ``location`` and a
+    ``neighbourhood``: the search model and the ROADEF instance."""
+
+    num_locations = Size("location", "L, one more than the largest location id", zones=True)
+    num_neighbourhoods = Size("neighbourhood", "N, likewise of neighbourhood ids", zones=True)
+
+
 def csr(groups: IntArray, members: IntArray, size: int) -> tuple[IntArray, IntArray]:
     """Row pointers and members, sorted by group: members of group g are
     ``members[ptr[g]:ptr[g + 1]]``."""
@@ -72,7 +80,7 @@ def csr(groups: IntArray, members: IntArray, size: int) -> tuple[IntArray, IntAr
 
 
 @dataclass(frozen=True, eq=False)
-class SearchModel:
+class SearchModel(Zoned):
     """Items to put on bins, the hard rules they keep and the cost they pay (module docstring).
 
     Arrays are indexed by item ``i``, bin ``m``, resource ``r``, group ``g``, item class ``c``
@@ -110,8 +118,6 @@ class SearchModel:
     num_bins = Size("capacity", "M, the number of bins")
     num_resources = Size("load_weight", "R, the number of resources")
     num_groups = Size("spread_min", "G, the number of groups")
-    num_locations = Size("location", "L, one more than the largest location id", zones=True)
-    num_neighbourhoods = Size("neighbourhood", "N, likewise of neighbourhood ids", zones=True)
 
 
 @dataclass(frozen=True)
