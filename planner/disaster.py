@@ -29,7 +29,7 @@ from planner.failover import (
     slow_failovers,
 )
 from planner.failures.datacenter import DATACENTER
-from planner.options import PlanChoices, PlanOptions, plan_options
+from planner.options import PlanChoices, PlanKeywords, PlanOptions, plan_options
 from planner.plan import Plan, Scenario, moves_between
 from planner.recovery import LostReplica, Recovery, Step, Wave, app_wave, lost_replicas
 from planner.recovery_order import disaster_recovery
@@ -60,8 +60,7 @@ def _rehome(
     lost: tuple[str, ...],
     recovery: Recovery,
     after: Placement,
-    seed: int,
-    time_limit: float,
+    options: PlanOptions,
 ) -> tuple[Recovery, list[str], dict[str, Any] | None]:
     """``recovery`` with the lost replicas re-homed by the backup planner (issue 5), the
     databases that ran with fewer than three replicas, and every database's sites when the
@@ -73,7 +72,7 @@ def _rehome(
     placement = serving_placement(platform, after, recovery.databases)
     try:
         backup_plan, post_loss = plan_rehome(
-            platform, lost, placement, seed=seed, time_limit_s=time_limit
+            platform, lost, placement, seed=options.seed, time_limit_s=options.time_limit
         )
     except ValueError as error:
         return (
@@ -98,13 +97,14 @@ def datacenter_plan(
     base: Plan,
     lost_datacenters: Collection[str],
     *,
-    rehome_backups: bool = True,
-    seed: int = 0,
-    time_limit: float = 10.0,
+    options: PlanOptions | None = None,
+    **keywords: Unpack[PlanKeywords],
 ) -> Plan:
     """``base`` (the placement engine's plan for the loss) completed with the disaster-recovery
     plan: database outcomes, app impacts with database downtime and SLA, the runbook, and the
-    lost backup replicas (re-homed by the backup planner when ``rehome_backups``)."""
+    lost backup replicas (re-homed by the backup planner when ``rehome_backups``, with
+    ``seed`` and ``time_limit``: of ``options``, or keywords)."""
+    options = plan_options(options, keywords)
     lost = tuple(sorted(lost_datacenters))
     down = base.scenario.down_hosts(platform)
     if base.status.has_plan:
@@ -125,8 +125,8 @@ def datacenter_plan(
         placement = serving_placement(platform, after, recovery.databases)
         orders = serving_orders(platform, after, recovery.databases)
         unplaced = renumbered_units(base.unplaced, orders)
-    if rehome_backups and base.status.has_plan:
-        recovery, reduced, sites = _rehome(platform, lost, recovery, after, seed, time_limit)
+    if options.rehome_backups and base.status.has_plan:
+        recovery, reduced, sites = _rehome(platform, lost, recovery, after, options)
         extra["reduced_replicas"] = reduced
         if sites is not None:
             extra["backups"] = {db_id: list(s) for db_id, s in sites.items()}
@@ -223,14 +223,7 @@ def plan_sites_lost(
         platform, scenario, extra_terms=(unplaced_priority_term(platform),), options=options
     )
     lost = scenario.effect(platform).sites_lost
-    plan = datacenter_plan(
-        platform,
-        base,
-        lost,
-        rehome_backups=options.rehome_backups,
-        seed=options.seed,
-        time_limit=options.time_limit,
-    )
+    plan = datacenter_plan(platform, base, lost, options=options)
     from planner.certify import certify_plan  # no plan leaves the library unchecked
 
     return certify_plan(platform, with_timeline(plan, platform.policy, "datacenter"))

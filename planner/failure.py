@@ -245,13 +245,7 @@ def plan_hosts_down(
         plan = _with_best_effort_downtimes(platform, plan, options=options)
     # What each database does meanwhile (failover, wait, restore), and its apps down with it.
     plan = keep_waiting_units(platform, with_database_outcomes(platform, plan, options.redeploy))
-    plan = serving_plan(
-        platform,
-        plan,
-        rehome_backups=options.rehome_backups,
-        seed=options.seed,
-        time_limit=options.time_limit,
-    )
+    plan = serving_plan(platform, plan, options=options)
     return _certified(platform, with_timeline(plan, platform.policy, "host"))
 
 

@@ -5,7 +5,7 @@ lost backup replicas, and the :class:`Recovery` that carries them (read off a ne
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from enum import IntEnum
 from typing import Any
 
@@ -58,14 +58,7 @@ class Step:
     ready_s: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "wave": int(self.wave),
-            "minute": self.minute,
-            "unit": self.unit,
-            "host": self.host,
-            "kind": self.kind,
-            "ready_s": self.ready_s,
-        }
+        return {**asdict(self), "wave": int(self.wave)}
 
 
 @dataclass(frozen=True)

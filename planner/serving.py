@@ -10,9 +10,11 @@ databases that wait for their host on it.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Unpack
 
 from models.entities import Platform
 from planner.failover import renumbered_units, serving_orders, serving_placement
+from planner.options import PlanKeywords, PlanOptions, plan_options
 from planner.plan import Action, Plan, moves_between
 
 __all__ = [
@@ -28,16 +30,17 @@ def serving_plan(
     platform: Platform,
     plan: Plan,
     *,
-    rehome_backups: bool = True,
-    seed: int = 0,
-    time_limit: float = 10.0,
+    options: PlanOptions | None = None,
+    **keywords: Unpack[PlanKeywords],
 ) -> Plan:
     """``plan`` as the platform will run it: node 0 of each failed-over database its new
     primary (the moves re-read from the placements), the new standbys that share their
-    primary's datacenter said, and, with ``rehome_backups``, replica 1 of every database
-    whose primary changed datacenter following it (``extra["backups"]``, re-planned by the
-    backup planner under the same rules).
+    primary's datacenter said, and, with ``rehome_backups`` (of ``options``, or a keyword),
+    replica 1 of every database whose primary changed datacenter following it
+    (``extra["backups"]``, re-planned by the backup planner under the same rules, with the
+    options' ``seed`` and ``time_limit``).
     """
+    options = plan_options(options, keywords)
     if not plan.status.has_plan:
         return plan
     orders = serving_orders(platform, plan.placement, plan.databases)
@@ -52,11 +55,7 @@ def serving_plan(
     lines = standby_findings(platform, plan)
     if lines:
         plan = replace(plan, explanation=(*plan.explanation, *lines))
-    return (
-        follow_primaries(platform, plan, seed=seed, time_limit=time_limit)
-        if rehome_backups
-        else plan
-    )
+    return follow_primaries(platform, plan, options=options) if options.rehome_backups else plan
 
 
 def standby_findings(platform: Platform, plan: Plan) -> tuple[str, ...]:
@@ -97,12 +96,19 @@ def standby_findings(platform: Platform, plan: Plan) -> tuple[str, ...]:
 
 
 def follow_primaries(
-    platform: Platform, plan: Plan, *, seed: int = 0, time_limit: float = 10.0
+    platform: Platform,
+    plan: Plan,
+    *,
+    options: PlanOptions | None = None,
+    **keywords: Unpack[PlanKeywords],
 ) -> Plan:
     """``plan`` with the backup sites that follow its primaries: every database whose primary
     now runs in another datacenter than its replica 1 gets replica 1 there, replicas 2 and 3
     re-planned where they no longer fit (``planner.backups.plan_rehome``). The plan carries
-    every site (``extra["backups"]``) and names the databases re-homed."""
+    every site (``extra["backups"]``) and names the databases re-homed (the backup planner with
+    the options' ``seed`` and ``time_limit``, as :class:`planner.options.PlanOptions` or
+    keywords)."""
+    options = plan_options(options, keywords)
     from planner.backups import plan_rehome
 
     placed = platform.with_placement(plan.placement)
@@ -117,7 +123,7 @@ def follow_primaries(
     explanation = list(plan.explanation)
     try:
         backup_plan, _ = plan_rehome(
-            platform, (), plan.placement, seed=seed, time_limit_s=time_limit
+            platform, (), plan.placement, seed=options.seed, time_limit_s=options.time_limit
         )
     except ValueError as error:
         explanation.append(f"backup sites not re-homed: {error}")

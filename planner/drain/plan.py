@@ -264,8 +264,7 @@ def _plan_wave(
         extra_terms=(_DrainedLaterTerm(later),) if later else (),
     )
     if plan.status.has_plan:
-        options = params.options
-        plan = follow_primaries(platform, plan, seed=options.seed, time_limit=options.time_limit)
+        plan = follow_primaries(platform, plan, options=params.options)
     log.info("drain wave %d (%s): %s", number, ", ".join(wave), plan.status)
     return certify_plan(platform, plan) if params.certify else plan
 

@@ -117,21 +117,11 @@ def check_targets(kind: FailureKind, platform: Platform, targets: Sequence[str])
         raise UnknownTargetError(kind.noun, kind.plural, unknown, kind.targets(platform))
 
 
-class KindBase:
+class KindBase(FailureKind):
     """What most kinds share: each target in turn is one scenario of the audit's sweep, and no
     Z3 theorem (a kind that proves one says so). Subclasses give the registry's words
     (``name``, ``noun``, ``plural``, ``metavar``, ``help``), their ``answer``, their targets and
     their effect."""
-
-    name: str
-    noun: str
-    plural: str
-    metavar: str
-    help: str
-    answer: Answer
-
-    def targets(self, platform: Platform) -> tuple[str, ...]:
-        raise NotImplementedError
 
     def scenarios(self, platform: Platform) -> tuple[Scenario, ...]:
         from planner.plan import Scenario

@@ -28,8 +28,9 @@ __all__ = [
 AUDIT_SHARE = 0.5
 
 
-def parse_share(text: str) -> float:
-    """``50%`` or ``0.5`` as a share strictly between 0 and 1.
+def parse_share(text: str, given: str | None = None) -> float:
+    """``50%`` or ``0.5`` as a share strictly between 0 and 1 (``given``: what the user wrote,
+    when ``text`` is part of it: ``50%@7``).
 
     Raises
     ------
@@ -37,12 +38,14 @@ def parse_share(text: str) -> float:
         When ``text`` is no number, or not strictly between 0 and 100 %.
     """
     raw = text.strip()
+    shown = text if given is None else given
     try:
         value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
     except ValueError:
-        raise ValueError(f"not a share: {text!r} (give 50% or 0.5)") from None
+        hint = " (give 50% or 0.5)" if given is None else ""
+        raise ValueError(f"not a share: {shown!r}{hint}") from None
     if not 0 < value < 1:
-        raise ValueError(f"a share is strictly between 0 and 100 % (got {text!r})")
+        raise ValueError(f"a share is strictly between 0 and 100 % (got {shown!r})")
     return value
 
 

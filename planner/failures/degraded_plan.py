@@ -160,7 +160,7 @@ def plan_degraded(
             ),
         )
     if plan.status.has_plan:
-        plan = follow_primaries(degraded, plan, seed=options.seed, time_limit=options.time_limit)
+        plan = follow_primaries(degraded, plan, options=options)
     log.info("degraded %s: %s, %d move(s)", dict(kept), plan.status, len(moves))
     return degraded, certify_plan(degraded, plan)
 

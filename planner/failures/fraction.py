@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from models.entities import Platform
 from planner.failures.base import Answer, Effect, KindBase
+from planner.failures.degraded import parse_share
 
 if TYPE_CHECKING:
     from planner.plan import Plan, Scenario
@@ -73,13 +74,7 @@ def parse_fraction_target(target: str) -> tuple[float, int]:
     share, sep, seed = target.partition("@")
     if not sep or not share.endswith("%") or not seed.isdigit():
         raise ValueError(f"not a fraction target: {target!r} (give SHARE%@SEED, e.g. 50%@7)")
-    try:
-        value = float(share[:-1]) / 100
-    except ValueError:
-        raise ValueError(f"not a fraction target: {target!r}") from None
-    if not 0 < value < 1:
-        raise ValueError(f"a share is strictly between 0 and 100 % (got {target!r})")
-    return value, int(seed)
+    return parse_share(share, target), int(seed)
 
 
 def is_fraction_target(target: str) -> bool:

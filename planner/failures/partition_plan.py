@@ -192,12 +192,7 @@ def plan_partition(
             },
         },
     )
-    plan = serving_plan(
-        platform,
-        keep_waiting_units(platform, plan),
-        seed=options.seed,
-        time_limit=options.time_limit,
-    )
+    plan = serving_plan(platform, keep_waiting_units(platform, plan), options=options)
     problems = check_partition(platform, plan)
     if problems:
         raise PartitionDefect(problems)
