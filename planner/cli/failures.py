@@ -1,7 +1,8 @@
-"""``drplan fail degraded``, ``fail fraction`` and ``fail partition``: the failure kinds that take
-parameters (a share of capacity kept, a share of hosts lost and its seed) or decide databases by
-their quorum. Each prints what stays up, what moves and what waits; every plan is checked and
-certified before it is shown."""
+"""``drplan fail degraded``, ``fail fraction``, ``fail partition``, ``fail drain`` and ``fail
+service``: the failure kinds that take parameters (a share of capacity kept, a share of hosts lost
+and its seed), decide databases by their quorum, or lose a platform service whole. Each prints
+what stays up, what moves and what waits; every plan is checked and certified before it is
+shown."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from planner.cli.placement import (
     print_summary,
 )
 from planner.durations import duration
+from planner.exceptions import UnknownTargetError
 from planner.failures.degraded import DEGRADED, parse_degraded_target, parse_share
 from planner.failures.degraded_plan import describe, plan_degraded
 from planner.failures.drain import DRAIN, drained_hosts
@@ -51,6 +53,7 @@ from planner.failures.fraction import (
 )
 from planner.failures.partition import PARTITION, cut_off_hosts
 from planner.failures.partition_plan import CUT_OFF, NO_SIDE, REST, plan_partition
+from planner.failures.service import SERVICE, plan_service_loss, service_down_s
 from planner.plan import Plan
 
 __all__ = ["fail"]
@@ -391,4 +394,53 @@ def fail_drain(
     run_drain(platform, hosts, file, parallel, seed, workers, time_limit, as_json, output)
 
 
-from planner.cli import service as _service  # noqa: E402, F401  (registers fail service)
+def _service_lines(plan: Plan) -> list[str]:
+    """What the summary adds to the plan's tables (which print its explanation and timeline)."""
+    services = set(plan.scenario.targets)
+    users = [a.id for a in plan.apps if a.id not in services]
+    named = f" ({', '.join(users[:8])}{', ...' if len(users) > 8 else ''})" if users else ""
+    return [
+        f"down with them: {len(users)} app(s){named}",
+        "moves: none (the fault is the service's, not its hosts')",
+    ]
+
+
+@fail.command("service")
+@click.argument("services", nargs=-1, required=True, metavar=f"{SERVICE.metavar}... [FILE]")
+@file_option()
+@json_option()
+@output_option
+def fail_service(
+    services: tuple[str, ...],
+    file: str | None,
+    as_json: bool,
+    output: str | None,
+    force: bool,
+) -> None:
+    """Every instance of these platform services of FILE (platform: true apps: DNS resolvers,
+    routers, load balancers) lost at once on hosts that stay up, as the broken DNS resolvers of
+    postmortem SPM-2024-003: nothing moves; the services, and every app that uses them however
+    many hops away, are down until people have detected, diagnosed and fixed the fault (the
+    ``service`` kind's timeline) and the containers restarted.
+
+    Usage: drplan fail service NAME [NAME ...] [FILE]. Exit 0 with the plan; 2 when a NAME is
+    not a platform service.
+    """
+    services, file = split_args(
+        services, file, "usage: drplan fail service SERVICE [SERVICE ...] [FILE]"
+    )
+    source = file or "reference platform"
+    check_output(output, force, file)
+    platform = load_platform_or_exit(file)
+    try:
+        plan = plan_service_loss(platform, services)
+    except UnknownTargetError as error:
+        fail_bad_input(
+            unknown_id_lines(
+                source, "platform services", "platform service", error.unknown, error.known
+            )
+        )
+    except PlanDefect as defect:
+        plan_defect_exit(defect)
+    title = f"loss of {plan.scenario.label}: down {duration(service_down_s(platform))} ({source})"
+    _finish(platform, plan, as_json, output, lambda p: _show(p, title, lambda: _service_lines(p)))

@@ -9,7 +9,6 @@ names the platform services that are single points of failure.
 
 from __future__ import annotations
 
-import html
 import json
 
 import pytest
@@ -22,7 +21,7 @@ from planner.audit import AuditResult, AuditSettings, Verdict, audit
 from planner.cli import main
 from planner.cli.audit import _print_summary
 from planner.failures.service import service_down_s
-from planner.report import render_report, single_points_sentence
+from planner.report import single_points_sentence
 from tests.planner.test_agreement import assert_agree
 
 SETTINGS = AuditSettings(time_limit_s=2.0, seed=0)
@@ -123,7 +122,7 @@ def test_host_and_datacenter_losses_rank_with_them(region: Platform) -> None:
 
 
 def test_the_audit_names_the_platform_services_that_are_single_points_of_failure(
-    region: Platform, new_kinds: AuditResult, capsys: pytest.CaptureFixture[str]
+    new_kinds: AuditResult, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spof = new_kinds.single_points_of_failure
     platform_spof = [s.id for s in spof if s.platform]
@@ -141,7 +140,6 @@ def test_the_audit_names_the_platform_services_that_are_single_points_of_failure
     data = new_kinds.to_dict()
     assert [s["id"] for s in data["single_points_of_failure"]] == [s.id for s in spof]
     assert [w["label"] for w in data["worst"]][2] == REGIONAL_FAULT
-    assert html.escape(sentence) in render_report(region, new_kinds)
     _print_summary(new_kinds, "provider-region", 10)
     out = " ".join(capsys.readouterr().out.split())
     assert "Platform services that are single points of failure: fr1-mg-1-arbiter" in out

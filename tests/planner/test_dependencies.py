@@ -144,7 +144,12 @@ def test_a_use_of_an_unknown_id_is_one_line() -> None:
 
 def test_the_audit_ranks_services_and_names_single_points(services: Platform) -> None:
     from planner.audit import audit
-    from planner.report import render_report, service_rows, services_sentence
+    from planner.report import (
+        render_report,
+        service_rows,
+        services_sentence,
+        single_points_sentence,
+    )
 
     result = audit(services, workers=1, headroom=False)
     data = result.to_dict()
@@ -154,4 +159,11 @@ def test_the_audit_ranks_services_and_names_single_points(services: Platform) ->
     assert services_sentence(result) == (
         "3 shared service(s); 2 single point(s) of failure: dns-resolver, router."
     )
-    assert "<h2>Shared services</h2>" in render_report(services, result)
+    spof = (
+        "Platform services that are single points of failure: dns-resolver (host h1, rack r1, "
+        "datacenter dc-a); router (datacenter dc-a)."
+    )
+    assert single_points_sentence(result) == spof
+    assert [s["id"] for s in data["single_points_of_failure"]] == ["dns-resolver", "router"]
+    page = render_report(services, result)
+    assert "<h2>Shared services</h2>" in page and f"<p>{spof}</p>" in page
