@@ -9,25 +9,15 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
 from models.entities import Host, Role
-from planner.cli import main
 from planner.cli.common import MAX_SHOWN, shown
 from planner.inventory import platform_inventory
 from tests import DATA
+from tests.cli import drplan
 from tests.models.conftest import tiny_platform
 
 EVERY_CASE = DATA / "three_datacenters_every_recovery_case.yaml"
-
-
-def run(*args: str) -> Result:
-    """Run ``drplan ARGS``; a crash inside the command fails the test."""
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    return result
 
 
 @pytest.fixture
@@ -56,17 +46,17 @@ def _commands(path: Path, dc: str) -> list[list[str]]:
 def test_markup_in_names_and_file_names_prints_as_text(marked_up: Path) -> None:
     dc = yaml.safe_load(marked_up.read_text())["datacenters"][0]["id"]
     for args in _commands(marked_up, dc):
-        result = run(*args)
+        result = drplan(*args)
         assert result.exit_code in (0, 1), (args, result.output)
-    assert "[/bold]oops[/x]" in run("show", str(marked_up)).stdout
-    assert "[/oops]" in run("show", str(marked_up)).stdout
-    assert "b[/x].yaml" in run("fail", "datacenter", dc, str(marked_up)).stdout
+    assert "[/bold]oops[/x]" in drplan("show", str(marked_up)).stdout
+    assert "[/oops]" in drplan("show", str(marked_up)).stdout
+    assert "b[/x].yaml" in drplan("fail", "datacenter", dc, str(marked_up)).stdout
 
 
 def test_control_characters_in_a_file_name_are_made_visible(tmp_path: Path) -> None:
     path = tmp_path / "clear\x1b[2J.yaml"
     shutil.copy(EVERY_CASE, path)
-    result = run("rpo", str(path))
+    result = drplan("rpo", str(path))
     assert result.exit_code in (0, 1)
     assert "\x1b" not in result.stdout
     assert "clear\\x1b[2J" in result.stdout.replace("\n", "")
@@ -77,7 +67,7 @@ def test_control_characters_in_names_are_refused_at_load(tmp_path: Path) -> None
     data["datacenters"][1]["name"] = "\x1b[2J"
     path = tmp_path / "ansi.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    result = run("show", str(path))
+    result = drplan("show", str(path))
     assert result.exit_code == 2
     assert "\x1b" not in result.output
     assert "datacenters[1].name: Value error, control characters" in result.stderr
@@ -104,7 +94,7 @@ def test_long_ids_are_shortened_in_tables(tmp_path: Path) -> None:
     path = tmp_path / "long.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False, width=10_000))
     for args in (["rpo", str(path)], ["fail", "datacenter", "dc-a", str(path)]):
-        result = run(*args)
+        result = drplan(*args)
         assert result.exit_code in (0, 1), result.output
         table = result.stdout.split("\ndatabase ")[0]  # findings lines after the table
         assert "x" * MAX_SHOWN not in table.replace("\n", "").replace(" ", "").replace("│", "")

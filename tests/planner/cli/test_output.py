@@ -11,24 +11,15 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from models.atomic import OutputError, write_atomic
-from planner.cli import main
 from tests import DATA
+from tests.cli import drplan
 
 #: Five hosts, one app of four containers: every writing command runs on it in well under 1 s.
 SHOP = DATA / "shop_web_loses_a_host.yaml"
 #: A platform with backup sites, for ``backups plan``.
 EVERY_CASE = DATA / "three_datacenters_every_recovery_case.yaml"
-
-
-def run(*args: str) -> Result:
-    """Run ``drplan ARGS``; a crash inside the command fails the test."""
-    result = CliRunner().invoke(main, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    return result
 
 
 @pytest.fixture
@@ -55,7 +46,7 @@ def _commands(platform: Path, out: Path) -> dict[str, list[str]]:
 @pytest.mark.parametrize("command", list(_commands(Path(), Path())))
 def test_output_onto_the_input_platform_needs_force(shop: Path, command: str) -> None:
     before = shop.read_bytes()
-    result = run(*_commands(shop, shop)[command])
+    result = drplan(*_commands(shop, shop)[command])
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == [f"{shop}: is the input file; pass --force to replace it"]
     assert shop.read_bytes() == before
@@ -64,14 +55,14 @@ def test_output_onto_the_input_platform_needs_force(shop: Path, command: str) ->
 def test_output_onto_another_platform_file_needs_force(shop: Path, tmp_path: Path) -> None:
     other = Path(shutil.copy(EVERY_CASE, tmp_path / "other.yaml"))
     before = other.read_bytes()
-    result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(other))
+    result = drplan("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(other))
     assert result.exit_code == 2
     assert "is a platform file; pass --force" in result.stderr
     assert other.read_bytes() == before
 
 
 def test_force_replaces_the_platform_file(shop: Path) -> None:
-    result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(shop), "--force")
+    result = drplan("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(shop), "--force")
     assert result.exit_code in (0, 1), result.output
     assert json.loads(shop.read_text())["scenario"]["targets"] == ["h1"]
 
@@ -79,13 +70,13 @@ def test_force_replaces_the_platform_file(shop: Path) -> None:
 def test_an_old_plan_is_replaced_without_force(shop: Path, tmp_path: Path) -> None:
     out = tmp_path / "plan.json"
     out.write_text('{"status": "optimal"}\n')
-    result = run("fail", "host", "h2", "-f", str(shop), *FAST, "-o", str(out))
+    result = drplan("fail", "host", "h2", "-f", str(shop), *FAST, "-o", str(out))
     assert result.exit_code in (0, 1), result.output
     assert json.loads(out.read_text())["scenario"]["targets"] == ["h2"]
 
 
 def test_dash_writes_the_plan_to_stdout_only(shop: Path) -> None:
-    result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", "-")
+    result = drplan("fail", "host", "h1", "-f", str(shop), *FAST, "-o", "-")
     assert result.exit_code in (0, 1)
     assert json.loads(result.stdout)["scenario"]["targets"] == ["h1"]
 
@@ -94,7 +85,7 @@ def test_a_fifo_is_refused_and_stays_a_fifo(shop: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "out.fifo"
     os.mkfifo(fifo)
     for args in _commands(shop, fifo).values():
-        result = run(*args)
+        result = drplan(*args)
         assert result.exit_code == 2, (args, result.output)
         assert result.stderr.splitlines() == [
             f"{fifo}: is a FIFO, not a regular file; refusing to replace it "
@@ -116,7 +107,7 @@ def test_a_socket_is_refused(tmp_path: Path) -> None:
 def test_a_device_node_is_refused_and_kept(shop: Path, tmp_path: Path) -> None:
     device = tmp_path / "null"
     os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # the same device as /dev/null
-    result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(device))
+    result = drplan("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(device))
     assert result.exit_code == 2
     assert "is a character device" in result.stderr
     assert stat.S_ISCHR(device.lstat().st_mode)
@@ -127,7 +118,7 @@ def test_a_symlink_is_written_through_and_stays_a_link(shop: Path, tmp_path: Pat
     target.write_text("{}\n")
     link = tmp_path / "link.json"
     link.symlink_to(target)
-    result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(link))
+    result = drplan("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(link))
     assert result.exit_code in (0, 1), result.output
     assert link.is_symlink() and link.resolve() == target
     assert json.loads(target.read_text())["scenario"]["targets"] == ["h1"]
@@ -137,7 +128,7 @@ def test_a_symlink_is_written_through_and_stays_a_link(shop: Path, tmp_path: Pat
 def test_a_symlink_to_the_input_needs_force(shop: Path, tmp_path: Path) -> None:
     link = tmp_path / "link.yaml"
     link.symlink_to(shop)
-    result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(link))
+    result = drplan("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(link))
     assert result.exit_code == 2
     assert "is the input file" in result.stderr
 
@@ -145,7 +136,7 @@ def test_a_symlink_to_the_input_needs_force(shop: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("command", list(_commands(Path(), Path())))
 def test_a_missing_folder_is_one_line(shop: Path, tmp_path: Path, command: str) -> None:
     out = tmp_path / "missing" / "out.json"
-    result = run(*_commands(shop, out)[command])
+    result = drplan(*_commands(shop, out)[command])
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == [
         f"{out}: the folder {tmp_path / 'missing'} does not exist"
@@ -156,7 +147,7 @@ def test_example_and_generate_into_a_missing_folder(tmp_path: Path) -> None:
     out = tmp_path / "missing" / "p.yaml"
     generate = ["generate", "--hosts", "3", "--apps", "1", "--databases", "0"]
     for args in (["example", "-o", str(out)], [*generate, "-o", str(out)]):
-        result = run(*args)
+        result = drplan(*args)
         assert result.exit_code == 2
         assert result.stderr.splitlines() == [f"{out}: the folder {out.parent} does not exist"]
 
@@ -167,7 +158,7 @@ def test_a_read_only_folder_is_one_line(shop: Path, tmp_path: Path) -> None:
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(folder / "p.json"))
+        result = drplan("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(folder / "p.json"))
     finally:
         folder.chmod(0o700)
     assert result.exit_code == 2
@@ -182,7 +173,7 @@ def test_write_failure_after_the_check_is_one_line(
 
     monkeypatch.setattr(os, "replace", broken_replace)
     out = tmp_path / "plan.json"
-    result = run("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(out))
+    result = drplan("fail", "host", "h1", "-f", str(shop), *FAST, "-o", str(out))
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [f"{out}: cannot write: No space left on device"]
     assert not out.exists()

@@ -8,23 +8,14 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
 from models.io import load_platform, parse_platform, platform_to_dict
 from models.reference import example_path, reference_platform
-from planner.cli import main
 from tests import DATA
+from tests.cli import drplan
 
 TWO_PARIS = DATA / "two_paris_facilities.yaml"
 TIANCHI = DATA / "tianchi_small"
-
-
-def drplan(*args: str | Path) -> Result:
-    """Run ``drplan ARGS``; a crash inside a command fails the test."""
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    return result
 
 
 def test_version() -> None:

@@ -12,18 +12,14 @@ from click.testing import CliRunner, Result
 
 from planner.cli import main
 from tests import DATA, refused_line
+from tests.cli import drplan
 
 ONE_MOVE = DATA / "loss_needs_one_move.yaml"
 
 
 def verify(plan: Path, platform: Path = ONE_MOVE) -> Result:
     """Run ``drplan verify PLATFORM --plan PLAN --k 1``; a crash fails the test."""
-    result = CliRunner().invoke(main, ["verify", str(platform), "--plan", str(plan), "--k", "1"])
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception
-    )
-    assert "Traceback" not in result.output
-    return result
+    return drplan("verify", platform, "--plan", plan, "--k", "1")
 
 
 @pytest.fixture(scope="module")
