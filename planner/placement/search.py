@@ -42,11 +42,11 @@ def capped_greedy(
     """The best of the greedy plan and greedy plans that cap the units landing on one host at
     the pile's lower bound and just above: the plain greedy piles units on the hosts that were
     least loaded, which a cap spreads at a small cost in balance."""
-    best, best_objective = greedy, weights.total(plan_terms(situ, greedy.landed, {}, 0))
-    piled = plan_terms(situ, greedy.landed, {}, 0)["pile"]
+    terms = plan_terms(situ, greedy.landed, {}, 0)
+    best, best_objective, piled = greedy, weights.total(terms), terms["pile"]
     for cap in range(bounds.pile, min(piled, bounds.pile + tries)):
-        capped = greedy_place(situ, weights, pile_cap=cap, give_up=True)
-        if not capped.complete:
+        capped = greedy_place(situ, weights, pile_cap=cap, give_up=True, stop_at=best_objective)
+        if not capped.complete:  # no plan, or not better than the best so far
             continue
         objective = weights.total(plan_terms(situ, capped.landed, {}, 0))
         log.info("greedy with at most %d units per host: objective %d", cap, objective)
