@@ -55,11 +55,15 @@ def _prove_backup_invariants(
     platform: Platform,
 ) -> tuple[tuple[str, ...], tuple[Finding, ...]]:
     """The Z3 backup invariants (replica 1 local, replicas apart, three replicas, data loss)
-    proved on the platform's sites: their names, or a finding per counterexample."""
+    proved on the platform's sites: their names, or a finding per counterexample.
+
+    The proof runs on the platform without its apps (:func:`databases_only`): every clause of
+    these invariants is about one database (its primary's host, its three sites, its engine
+    and class), so the apps' units, a hundred times more at 5,000 hosts, only cost encoding."""
     from planner.verify import REGISTRY, Scope, certify
 
     names = [inv.name for inv in REGISTRY.values() if inv.scope is Scope.BACKUPS]
-    certificate = certify(platform, None, names=names)
+    certificate = certify(databases_only(platform), None, names=names)
     findings = tuple(
         Finding(Rule.PROOF, violation.subject, f"z3: {violation}")
         for result in certificate.invariants
@@ -70,3 +74,16 @@ def _prove_backup_invariants(
     if failed and not findings:
         findings = tuple(Finding(Rule.PROOF, name, f"z3: {name} not proved") for name in failed)
     return certificate.proved, findings
+
+
+def databases_only(platform: Platform) -> Platform:
+    """``platform`` without its apps and their placement: what the backup invariants read."""
+    if not platform.apps:
+        return platform
+    return replace(
+        platform,
+        apps=(),
+        placement={
+            d.id: platform.placement[d.id] for d in platform.databases if d.id in platform.placement
+        },
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,6 @@ def precheck_lines(
     """Reasons no solver is needed to see: a rule that leaves a database no pair of sites, a
     site already over capacity with what stays, a single database too big for every choice."""
     lines: list[str] = []
-    limit = sites.limit
     dcs = platform.datacenter_by_id
     for site, cap in sorted(sites.capacity.items()):
         if site in sites.unavailable:
@@ -57,9 +57,22 @@ def precheck_lines(
         if len(a) == 0:
             lines.append(_no_pair_line(platform, topo, sites, local, group))
             continue
-        lines += _too_big_lines(topo, sites, local, group, a, b, free_at)
-        lines += _volume_lines(sites, local, group, a, b, free_at, limit)
+        choices = _Choices(local, group, a, b, free_at)
+        lines += _too_big_lines(topo, sites, choices)
+        lines += _volume_lines(sites, choices)
     return lines
+
+
+@dataclass(frozen=True)
+class _Choices:
+    """The (replica 2, replica 3) choices of the databases whose replica 1 is at ``local``:
+    site numbers ``a[i]``, ``b[i]`` of choice ``i``, and each site's free room (milli-GB)."""
+
+    local: str
+    group: list[BackupRequest]
+    a: np.ndarray
+    b: np.ndarray
+    free_at: np.ndarray
 
 
 def _dbs(group: Sequence[BackupRequest]) -> str:
@@ -125,16 +138,15 @@ def _no_pair_line(
     )
 
 
-def _too_big_lines(
-    topo: Topology,
-    sites: SiteIndex,
-    local: str,
-    group: list[BackupRequest],
-    a: np.ndarray,
-    b: np.ndarray,
-    free_at: np.ndarray,
-) -> list[str]:
+def _too_big_lines(topo: Topology, sites: SiteIndex, choices: _Choices) -> list[str]:
     """A database larger than the free room of every choice it has."""
+    local, group, a, b, free_at = (
+        choices.local,
+        choices.group,
+        choices.a,
+        choices.b,
+        choices.free_at,
+    )
     limit = sites.limit
     ids = sites.ids
     free = {s: int(free_at[i]) for i, s in enumerate(ids)}
@@ -188,19 +200,12 @@ def _too_big_lines(
     return lines
 
 
-def _volume_lines(
-    sites: SiteIndex,
-    local: str,
-    group: list[BackupRequest],
-    a: np.ndarray,
-    b: np.ndarray,
-    free_at: np.ndarray,
-    limit: float,
-) -> list[str]:
+def _volume_lines(sites: SiteIndex, choices: _Choices) -> list[str]:
     """The group's replicas 2 (or 3) need more room than all their allowed sites have free."""
+    local, group, free_at, limit = choices.local, choices.group, choices.free_at, sites.limit
     lines = []
     need = sum(r.size_milli for r in group)
-    for column, number, role in ((a, 2, "real-time"), (b, 3, "snapshot")):
+    for column, number, role in ((choices.a, 2, "real-time"), (choices.b, 3, "snapshot")):
         where = np.flatnonzero(np.bincount(column, minlength=len(sites.ids)))
         if (free_at[where] >= (1 << 62)).any():
             continue  # an unlimited site takes any volume

@@ -11,6 +11,8 @@ from models.topology import Topology
 from planner.backups.plan import fix_backups
 from planner.backups.requests import Sites3
 from planner.backups.results import BackupPlan
+from planner.exceptions import UnknownTargetError
+from planner.plan import Status
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +38,37 @@ def plan_rehome(
     -------
     (BackupPlan, Platform)
         The plan (``reduced`` lists the databases that ran with fewer than three replicas) and
-        the post-loss platform it was checked on (lost sites hold nothing).
+        the post-loss platform it was checked on (lost sites hold nothing). The plan is
+        infeasible, with the reason, when a database has no node left and no surviving
+        datacenter has database hosts to restore it in (its replica 1 is then left open).
+
+    Raises
+    ------
+    UnknownTargetError
+        When ``lost`` names datacenters the platform does not have.
     """
     lost_set = frozenset(lost)
-    after = _post_loss_platform(platform, lost_set, placement)
+    after, homeless = _post_loss_platform(platform, lost_set, placement)
     reduced = tuple(
         db.id
         for db in platform.databases
         if any(s in lost_set for s in platform.backups.get(db.id, ()) if s is not None)
     )
+    if homeless:
+        why = (
+            f"no surviving datacenter has database hosts, so {len(homeless)} database(s) with "
+            f"no node left cannot be restored anywhere: {', '.join(homeless[:10])}"
+            + (f" (+{len(homeless) - 10} more)" if len(homeless) > 10 else "")
+            + "; add a database host in a surviving datacenter"
+        )
+        infeasible = BackupPlan(
+            Status.INFEASIBLE,
+            dict(after.backups),
+            explanation=(why,),
+            reduced=reduced,
+            lost_datacenters=tuple(sorted(lost_set)),
+        )
+        return infeasible, after
     topo = Topology(after)
     plan = fix_backups(
         after,
@@ -77,11 +101,14 @@ def rehome_after_datacenter_loss(
 
 def _post_loss_platform(
     platform: Platform, lost: frozenset[str], placement: Placement | None
-) -> Platform:
-    """The platform after the loss: lost sites hold no replica, replica 1 with the primary."""
+) -> tuple[Platform, list[str]]:
+    """The platform after the loss: lost sites hold no replica, replica 1 with the primary;
+    and the databases with no node left that no surviving datacenter can restore."""
     unknown = sorted(lost - set(platform.datacenter_by_id))
     if unknown:
-        raise ValueError(f"unknown datacenter(s): {', '.join(unknown)}")
+        raise UnknownTargetError(
+            "datacenter", "datacenters", unknown, (dc.id for dc in platform.datacenters)
+        )
     hosts = platform.host_by_id
     new_placement = dict(placement) if placement is not None else dict(platform.placement)
     if placement is None:
@@ -104,15 +131,18 @@ def _post_loss_platform(
     after = replace(platform, datacenters=datacenters, placement=new_placement)
     restore = _RestoreSites(platform, lost)
     backups: dict[str, Sites3] = {}
+    homeless: list[str] = []
     for db in platform.databases:
         old = platform.backups.get(db.id, (None, None, None))
         r1 = after.primary_datacenter(db.id)
         if r1 is None:
             was = platform.primary_datacenter(db.id) or old[0]
             r1 = restore.near(was) if was is not None and was in lost else was
+            if r1 is None and was is not None and was in lost:
+                homeless.append(db.id)
         r2, r3 = (s if s not in lost else None for s in old[1:])
         backups[db.id] = (r1, r2, r3)
-    return after.with_backups(backups)
+    return after.with_backups(backups), homeless
 
 
 class _RestoreSites:
@@ -126,12 +156,10 @@ class _RestoreSites:
             for dc, hosts in platform.hosts_by_datacenter.items()
             if dc not in lost and any(h.role.accepts_databases() for h in hosts)
         ]
-        self.cache: dict[str, str] = {}
+        self.cache: dict[str, str | None] = {}
 
-    def near(self, lost_site: str) -> str:
+    def near(self, lost_site: str) -> str | None:
+        """The restore site for databases lost with ``lost_site`` (``None``: there is none)."""
         if lost_site not in self.cache:
-            near = self.topo.nearest(lost_site, self.candidates)
-            if near is None:
-                raise ValueError("no surviving datacenter has database hosts")
-            self.cache[lost_site] = near
+            self.cache[lost_site] = self.topo.nearest(lost_site, self.candidates)
         return self.cache[lost_site]

@@ -38,7 +38,13 @@ from planner.placement.model import (
 )
 from planner.placement.outcome import SolveOutcome, plan_terms, solve_placement
 from planner.placement.problems import candidate_hosts, scenario_problem
-from planner.placement.search import BATCH_DETERMINISTIC_TIME, batched_search, capped_greedy
+from planner.placement.search import (
+    BATCH_DETERMINISTIC_TIME,
+    LargeLoss,
+    batched_search,
+    capped_greedy,
+    large_loss_search,
+)
 from planner.placement.solve import PlacementResult, place
 from planner.rules.base import RuleGroup
 
@@ -48,6 +54,7 @@ __all__ = [
     "Bounds",
     "BuiltPlacement",
     "GreedyResult",
+    "LargeLoss",
     "ObjectiveTerm",
     "PlacementResult",
     "PlatformIndex",
@@ -66,6 +73,7 @@ __all__ = [
     "explain_infeasible",
     "fits",
     "greedy_place",
+    "large_loss_search",
     "lower_bounds",
     "minimal_conflict",
     "place",

@@ -36,6 +36,7 @@ def greedy_place(
     weights: Weights | None = None,
     pile_cap: int | None = None,
     give_up: bool = False,
+    stop_at: int | None = None,
 ) -> GreedyResult:
     """Place the displaced units one by one, biggest owners first, each on the healthy host of
     the right role with room that holds no unit of its owner yet and is least loaded (fewest
@@ -44,8 +45,13 @@ def greedy_place(
     hosts holding the owner's units so far. With ``pile_cap``, no host takes more than that
     many units. With ``give_up``, stop at the first owner that cannot be placed (the caller
     wants complete plans only: once hosts are full, every later owner would search every host
-    in vain)."""
+    in vain). With ``stop_at``, stop as soon as the plan under way cannot have an objective
+    below it (the caller keeps only a better plan): the most loaded host and the most units on
+    one host so far are lower bounds on the plan's, since hosts only fill up; the result is then
+    incomplete."""
     weights = weights or Weights()
+    hopeless = stop_at is not None and weights.balance >= 0 and weights.pile >= 0
+    worst_key = most_landed = 0
     index = situ.index
     used = [list(u) for u in index.used]
     for h in situ.down:
@@ -113,6 +119,10 @@ def greedy_place(
             chosen.append(pick)
             # Utilisation first; among equally loaded hosts, the one with fewer new units.
             key = weights.balance * utilisation(used[pick], index.cap[pick])
+            if hopeless:
+                worst_key, most_landed = max(worst_key, key), max(most_landed, landed_on[pick])
+                if stop_at is not None and worst_key + weights.pile * most_landed >= stop_at:
+                    return GreedyResult(landed, {o: need - k})
             new_entry = (key, landed_on[pick], pick, version[pick])
             if pile_cap is not None and landed_on[pick] >= pile_cap:
                 continue  # the host is full of new units: it leaves the heaps

@@ -93,6 +93,7 @@ class PlatformIndex:
             self.on_host[h].append(o)
         self.never_placed: list[int] = [o for o, row in enumerate(self.where) if None in row]
         self._rankings: dict[tuple[bool, tuple[int, ...], bool], list[int]] = {}
+        self._filters: dict[int, tuple[Candidates, ...]] = {}
         self.cap_np = np.asarray(self.cap, dtype=np.int64).reshape(shape)
         self.used_np = used_np
         # A "typical" capacity per resource, to rank unit sizes (big first).
@@ -214,9 +215,14 @@ class Situation:
         return out
 
 
-def rule_filters(index: PlatformIndex, o: int) -> list[Candidates]:
-    """The rule catalogue's candidate filters that restrict owner ``o`` (usually none)."""
-    return [c for c in candidate_filters() if c.applies(index, o)]
+def rule_filters(index: PlatformIndex, o: int) -> tuple[Candidates, ...]:
+    """The rule catalogue's candidate filters that restrict owner ``o`` (usually none), asked
+    once per owner and index (the greedy asks for every owner on every run)."""
+    filters = index._filters.get(o)
+    if filters is None:
+        filters = tuple(c for c in candidate_filters() if c.applies(index, o))
+        index._filters[o] = filters
+    return filters
 
 
 def situation(index: PlatformIndex, down_hosts: frozenset[str]) -> Situation:

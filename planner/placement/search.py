@@ -42,11 +42,11 @@ def capped_greedy(
     """The best of the greedy plan and greedy plans that cap the units landing on one host at
     the pile's lower bound and just above: the plain greedy piles units on the hosts that were
     least loaded, which a cap spreads at a small cost in balance."""
-    best, best_objective = greedy, weights.total(plan_terms(situ, greedy.landed, {}, 0))
-    piled = plan_terms(situ, greedy.landed, {}, 0)["pile"]
+    terms = plan_terms(situ, greedy.landed, {}, 0)
+    best, best_objective, piled = greedy, weights.total(terms), terms["pile"]
     for cap in range(bounds.pile, min(piled, bounds.pile + tries)):
-        capped = greedy_place(situ, weights, pile_cap=cap, give_up=True)
-        if not capped.complete:
+        capped = greedy_place(situ, weights, pile_cap=cap, give_up=True, stop_at=best_objective)
+        if not capped.complete:  # no plan, or not better than the best so far
             continue
         objective = weights.total(plan_terms(situ, capped.landed, {}, 0))
         log.info("greedy with at most %d units per host: objective %d", cap, objective)
@@ -55,13 +55,20 @@ def capped_greedy(
     return best
 
 
+@dataclass(frozen=True)
+class LargeLoss:
+    """A large loss to improve on: the scenario, its lower bounds, the objective's weights, the
+    solver settings and when the placement began (``time.perf_counter()``)."""
+
+    situ: Situation
+    bounds: Bounds
+    weights: Weights
+    params: SolveParams
+    start: float
+
+
 def large_loss_search(
-    situ: Situation,
-    greedy: GreedyResult,
-    bounds: Bounds,
-    weights: Weights,
-    params: SolveParams,
-    start: float,
+    loss: LargeLoss, greedy: GreedyResult
 ) -> tuple[dict[int, tuple[int, ...]], int, float]:
     """Improve the greedy plan of a large loss: first by annealing on the search layer
     (:func:`planner.search.platform.lower_levels`: fewer units on the most piled-on host, a
@@ -70,6 +77,9 @@ def large_loss_search(
     annealing's proposal budget is fixed (a run repeats for a seed); compiling its kernel, on
     the first run on a machine, is not counted against the time limit. Returns the landing
     hosts, the bound and the CP-SAT build time."""
+    situ, bounds, weights, params, start = (
+        loss.situ, loss.bounds, loss.weights, loss.params, loss.start
+    )  # fmt: skip
     wall_s = params.budget(PLACEMENT_SECONDS_PER_UNIT).wall_s  # a safety net: proposals decide
     levels = lower_levels(
         situ,
@@ -88,7 +98,7 @@ def large_loss_search(
     annealed = GreedyResult(levels.landed, {})
     if weights.total({"balance": levels.balance, "pile": levels.pile}) <= bounds.objective(weights):
         return dict(levels.landed), bounds.objective(weights), 0.0
-    return batched_search(situ, annealed, bounds, weights, params, start + levels.compile_s)
+    return batched_search(replace(loss, start=start + levels.compile_s), annealed)
 
 
 @dataclass(frozen=True)
@@ -105,16 +115,12 @@ class _Batches:
     :func:`batched_search`): where every unit landed, host usage and the plan's objective."""
 
     def __init__(
-        self,
-        situ: Situation,
-        greedy: GreedyResult,
-        bounds: Bounds,
-        weights: Weights,
-        params: SolveParams,
-        deadline: float,
-        deterministic: bool,
+        self, loss: LargeLoss, greedy: GreedyResult, deadline: float, deterministic: bool
     ) -> None:
-        self.situ, self.bounds, self.weights, self.params = situ, bounds, weights, params
+        situ = loss.situ
+        self.situ, self.bounds, self.weights, self.params = (
+            situ, loss.bounds, loss.weights, loss.params
+        )  # fmt: skip
         self.deadline = deadline
         self.deterministic = deterministic
         index = situ.index
@@ -244,12 +250,7 @@ class _Batches:
 
 
 def batched_search(
-    situ: Situation,
-    greedy: GreedyResult,
-    bounds: Bounds,
-    weights: Weights,
-    params: SolveParams,
-    start: float,
+    loss: LargeLoss, greedy: GreedyResult
 ) -> tuple[dict[int, tuple[int, ...]], int, float]:
     """Improve the greedy plan by large neighbourhood search: free the units that landed on
     the most loaded (then the most piled-on) hosts, and let CP-SAT re-place them on those hosts
@@ -258,14 +259,15 @@ def batched_search(
     batch never makes the plan worse. It stops at the bound, after ``batch_patience`` batches
     in a row without a better plan, or when the budget is spent. Returns the landing hosts, the
     bound and build time."""
-    limits = params.budget(PLACEMENT_SECONDS_PER_UNIT)
+    limits = loss.params.budget(PLACEMENT_SECONDS_PER_UNIT)
     deterministic = limits.deterministic_time is not None
-    batches = _Batches(situ, greedy, bounds, weights, params, start + limits.wall_s, deterministic)
-    bound = bounds.objective(weights)
+    start = loss.start
+    batches = _Batches(loss, greedy, start + limits.wall_s, deterministic)
+    bound = loss.bounds.objective(loss.weights)
     stop = FirstOf(
         (
             lambda _: batches.best <= bound,
-            NoImprovement(params.batch_patience),
+            NoImprovement(loss.params.batch_patience),
             WallDeadline(start + limits.wall_s, margin=0.2),
             DeterministicBudget(limits.deterministic_time),
         )

@@ -19,7 +19,7 @@ from planner.placement.index import PlatformIndex, Situation, situation
 from planner.placement.model import ObjectiveTerm, build_placement
 from planner.placement.outcome import SolveOutcome, plan_terms, solve_placement
 from planner.placement.problems import candidate_hosts, scenario_problem
-from planner.placement.search import capped_greedy, large_loss_search
+from planner.placement.search import LargeLoss, capped_greedy, large_loss_search
 from planner.plan import Scenario, Status
 
 log = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def place(
     if greedy.complete and not allow_moves and restricted_pairs > params.batch_limit:
         greedy = capped_greedy(situ, greedy, bounds, weights)
         landed, bound, batch_build_s = large_loss_search(
-            situ, greedy, bounds, weights, params, start
+            LargeLoss(situ, bounds, weights, params, start), greedy
         )
         build_s += batch_build_s
         method = (

@@ -424,3 +424,47 @@ def test_a_plan_failing_its_check_is_a_bug_and_nothing_is_written(
     )
     assert code == 3 and "bug" in text and "backup-same-site" in text
     assert not out.exists()
+
+
+def test_backup_proof_without_the_apps_finds_what_the_whole_proof_finds() -> None:
+    from planner.backups.check import databases_only
+    from planner.verify import REGISTRY, Scope, certify
+
+    platform = reference_platform()
+    first, second = sorted(platform.backups)[:2]
+    r1, r2, r3 = platform.backups[first]
+    broken = platform.with_backups(
+        {**platform.backups, first: (r2, r1, r3), second: (platform.backups[second][0],) * 3}
+    )
+    names = [inv.name for inv in REGISTRY.values() if inv.scope is Scope.BACKUPS]
+    cut = databases_only(broken)
+    assert not cut.apps and len(cut.placement) == len(broken.databases)
+
+    def refuted(p: Platform) -> dict[str, set[str]]:
+        certificate = certify(p, None, names=names)
+        return {r.name: {v.subject for v in r.violations} for r in certificate.invariants}
+
+    whole = refuted(broken)
+    assert whole == refuted(cut)
+    assert whole["replica-local"] and whole["three-replicas"]
+    assert refuted(databases_only(platform)) == refuted(platform)
+    assert not any(refuted(platform).values())
+
+
+def test_rehome_with_no_datacenter_left_to_restore_in_is_an_infeasible_answer() -> None:
+    from planner.exceptions import UnknownTargetError
+
+    platform = reference_platform()
+    with_hosts = sorted({h.datacenter for h in platform.hosts if h.role.accepts_databases()})
+    plan, after = plan_rehome(platform, with_hosts, **SOLVE)
+    assert plan.status is Status.INFEASIBLE and not plan.checked
+    assert len(plan.explanation) == 1
+    assert plan.explanation[0].startswith("no surviving datacenter has database hosts")
+    assert set(plan.reduced) == {
+        db for db, sites in platform.backups.items() if set(sites) & set(with_hosts)
+    }
+    assert all(sites[0] is None for sites in after.backups.values())
+    backups, _ = rehome_after_datacenter_loss(platform, with_hosts, time_limit_s=5)
+    assert backups == dict(after.backups)
+    with pytest.raises(UnknownTargetError, match="unknown datacenter: nowhere"):
+        plan_rehome(platform, ["nowhere"], **SOLVE)
