@@ -426,7 +426,7 @@ def fail_service(
     Usage: drplan fail service NAME [NAME ...] [FILE]. Exit 0 with the plan; 2 when a NAME is
     not a platform service.
     """
-    services, file = split_args(
+    services, file = split_targets(
         services, file, "usage: drplan fail service SERVICE [SERVICE ...] [FILE]"
     )
     source = file or "reference platform"
