@@ -28,6 +28,7 @@ from planner.rules.racks import (
     HEADROOM_HAS_NO_RACKS,
     SMALL_HAS_NO_RACKS,
     RackKey,
+    held_per_rack,
     hosts_by_rack,
     numbers_per_rack,
     per_rack,
@@ -197,7 +198,7 @@ def placement_sentence(situ: Situation, app_id: str) -> str:
     index = situ.index
     o = index.owner_pos[app_id]
     k = _limit(index, o)
-    count = per_rack(index.platform, (index.host_ids[h] for h in situ.held[o]))
+    count = held_per_rack(situ, o)
     full = [rack_name(key) for key, n in sorted(count.items()) if k is not None and n >= k]
     said = f"app {app_id} runs at most {k} container(s) in one rack (max_per_rack)"
     if full:

@@ -30,6 +30,7 @@ from planner.rules.racks import (
     HEADROOM_HAS_NO_RACKS,
     SMALL_HAS_NO_RACKS,
     RackKey,
+    held_per_rack,
     hosts_by_rack,
     numbers_per_rack,
     per_rack,
@@ -192,9 +193,7 @@ def build(built: BuiltPlacement) -> None:
 def placement_sentence(situ: Situation, app_id: str) -> str:
     """The rule for one app in a conflict of the placement model, naming the rack holding the
     containers that stay."""
-    index = situ.index
-    o = index.owner_pos[app_id]
-    count = per_rack(index.platform, (index.host_ids[h] for h in situ.held[o]))
+    count = held_per_rack(situ, situ.index.owner_pos[app_id])
     said = f"app {app_id} runs its containers in at least two racks (spread_racks)"
     if len(count) == 1:
         said += f": the others are all in {rack_name(next(iter(count)))}"

@@ -16,7 +16,7 @@ from models.entities import Host, Platform
 from planner.rules.base import Absent
 
 if TYPE_CHECKING:
-    from planner.placement.index import PlatformIndex
+    from planner.placement.index import PlatformIndex, Situation
 
 RackKey = str
 
@@ -48,6 +48,13 @@ def numbers_per_rack(platform: Platform, numbers: Iterable[int]) -> Counter[Rack
     """How many of these host numbers (negative: unplaced, not counted) are in each rack."""
     hosts = platform.hosts
     return Counter(rack_of(hosts[n]) for n in numbers if n >= 0)
+
+
+def held_per_rack(situ: Situation, owner: int) -> Counter[RackKey]:
+    """How many of the units of owner number ``owner`` that stay (``situ.held``) each rack holds:
+    what a conflict's sentence names."""
+    index = situ.index
+    return per_rack(index.platform, (index.host_ids[h] for h in situ.held[owner]))
 
 
 def hosts_by_rack(platform: Platform) -> dict[RackKey, list[int]]:
