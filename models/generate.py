@@ -13,7 +13,7 @@ import heapq
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from models.entities import (
     App,
@@ -58,16 +58,10 @@ HOST_SHAPES: tuple[dict[str, float], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Site:
-    """A datacenter to generate: where it is and who runs it."""
-
-    id: str
-    name: str
-    lat: float
-    lon: float
-    provider: str = ""
-    campus: str = ""
+#: A datacenter to generate: where it is and who runs it (``Site("dc001", "Datacenter 1", 48.9,
+#: 2.3, "euro-dc")``). A site is a datacenter, so that its fields have one home; the generated
+#: platform takes each one as given.
+Site = Datacenter
 
 
 def synthetic_sites(count: int, rng: random.Random, min_km: float = 15.0) -> list[Site]:
@@ -144,7 +138,7 @@ def generate_platform(
     )
     if len(site_list) < datacenters:
         raise GenerationError(f"{datacenters} datacenters asked, {len(site_list)} sites given")
-    dcs = tuple(Datacenter(s.id, s.name, s.lat, s.lon, s.provider, s.campus) for s in site_list)
+    dcs = tuple(site_list)
     host_dcs = [dc.id for dc in dcs[:datacenters]]
 
     app_list = _draw_apps(apps, databases, rng)

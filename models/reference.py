@@ -9,11 +9,12 @@ Names and coordinates come from PeeringDB (``data/paris_facilities.csv``). The p
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from models.entities import Platform
 from models.generate import Site, generate_platform
@@ -22,6 +23,13 @@ from models.io import load_platform, save_platform
 HOST_SITES = ("eqx-pa2", "th-paris2", "ue-velizy")
 BACKUP_SITES = ("eqx-pa1", "th-paris3", "gs-paris", "dr-par6", "opcore-par2", "eqx-pa3")
 SEED = 2012
+#: The generated examples: hosts, apps, databases and seed of each (named ``paris-<example>``,
+#: hosts in the three ``HOST_SITES``).
+GENERATED: dict[str, tuple[int, int, int, int]] = {
+    "reference": (60, 300, 100, SEED),
+    "small": (6, 10, 4, 7),
+    "medium": (300, 1500, 400, 11),
+}
 EXAMPLES = ("reference", "small", "medium", "provider-region")
 
 
@@ -77,20 +85,23 @@ def build_examples(
         is made with it. Passed in because ``models`` does not depend on the planner.
     """
     facilities = paris_facilities()
-    sites = [facilities[s] for s in (*HOST_SITES, *BACKUP_SITES)]
-    reference = generate_platform(
-        hosts=60,
-        apps=300,
-        databases=100,
-        datacenters=3,
-        seed=SEED,
-        sites=sites,
-        # Enough app hosts, and apps of at most 12 containers, for the region to absorb the
-        # loss of any one datacenter (the audit shows what is left of the headroom).
-        database_host_share=0.3,
-        max_containers=12,
-        name="paris-reference",
-    )
+
+    def generated(example: str, backup_sites: Sequence[str], **options: Any) -> Platform:
+        hosts, apps, databases, seed = GENERATED[example]
+        return generate_platform(
+            hosts,
+            apps,
+            databases,
+            datacenters=len(HOST_SITES),
+            seed=seed,
+            sites=[facilities[s] for s in (*HOST_SITES, *backup_sites)],
+            name=f"paris-{example}",
+            **options,
+        )
+
+    # Enough app hosts, and apps of at most 12 containers, for the region to absorb the loss of
+    # any one datacenter (the audit shows what is left of the headroom).
+    reference = generated("reference", BACKUP_SITES, database_host_share=0.3, max_containers=12)
     # Backup-only sites hold replicas within a storage budget (three times what they hold, so
     # that replicas lost with a datacenter can be re-homed); the host sites are unlimited.
     stored: dict[str, float] = {}
@@ -107,26 +118,10 @@ def build_examples(
         for dc in reference.datacenters
     )
     reference = replace(reference, datacenters=datacenters)
-    small = generate_platform(
-        hosts=6,
-        apps=10,
-        databases=4,
-        datacenters=3,
-        seed=7,
-        name="paris-small",
-        sites=[facilities[s] for s in (*HOST_SITES, "eqx-pa1", "th-paris3")],
-    )
+    small = generated("small", ("eqx-pa1", "th-paris3"))
     if n1_safe is not None:
         small = n1_safe(small)
-    medium = generate_platform(
-        hosts=300,
-        apps=1500,
-        databases=400,
-        datacenters=3,
-        seed=11,
-        name="paris-medium",
-        sites=sites,
-    )
+    medium = generated("medium", BACKUP_SITES)
     return {"reference": reference, "small": small, "medium": medium}
 
 

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.entities import App, Datacenter, Host, Platform, Role
+from models.entities import App, Host, Platform, Role
 from models.exceptions import TraceError
 from models.generate import Site
 
@@ -204,9 +204,7 @@ def import_tianchi(
 
     apps = tuple(App(app, len(where), sizes[app]) for app, where in instances.items())
     return Platform(
-        datacenters=tuple(
-            Datacenter(s.id, s.name, s.lat, s.lon, s.provider, s.campus) for s in sites
-        ),
+        datacenters=tuple(sites),
         hosts=tuple(hosts),
         apps=apps,
         databases=(),

@@ -56,14 +56,10 @@ def test_a_two_node_mysql_keeps_its_nodes_through_a_round_trip() -> None:
 
 
 def test_container_sizes_s_to_3xl() -> None:
-    assert CONTAINER_SIZES_MB == {
-        "S": 256,
-        "M": 512,
-        "L": 1024,
-        "XL": 2048,
-        "2XL": 4096,
-        "3XL": 8192,
-    }
+    # The documented sizes double from S's 256 MB up to 3XL's 8192 MB.
+    names = ("S", "M", "L", "XL", "2XL", "3XL")
+    doubling = {name: 256 * 2**i for i, name in enumerate(names)}
+    assert doubling == CONTAINER_SIZES_MB
     platform = parse_platform(_file(size="XL"))
     assert platform.app_by_id["web"].size == {"memory_mb": 2048.0}
 
