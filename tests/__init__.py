@@ -7,10 +7,14 @@ named after the situation they exercise, ``EXAMPLES`` the shipped example platfo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
+
+import pytest
 
 if TYPE_CHECKING:
     from click.testing import Result
+
+    from models.entities import Platform
 
 #: The repository.
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,3 +30,19 @@ def refused_line(result: Result) -> str:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, lines
     return lines[0]
+
+
+def platform_fixture(
+    path: Path, doc: str, scope: Literal["function", "module", "session"] = "function"
+) -> Any:
+    """A fixture loading the platform file at ``path``, named after the variable it is assigned
+    to and described by ``doc`` (``spare = platform_fixture(DATA / "spare.yaml", "h2 has...")``).
+    """
+
+    def platform() -> Platform:
+        from models.io import load_platform
+
+        return load_platform(path)
+
+    platform.__doc__ = doc
+    return pytest.fixture(scope=scope)(platform)

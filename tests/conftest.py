@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from models import Placement, Platform, load_platform, reference_platform
-from tests import DATA, EXAMPLES
+from models import Placement, Platform, reference_platform
+from tests import DATA, EXAMPLES, platform_fixture
 
 # Tests never depend on wall-clock limits: every solve is cut by its deterministic budget alone
 # (planner.cpsat.wall_safety), so a loaded machine cannot change an outcome. Subprocesses and
@@ -22,22 +22,17 @@ def reference() -> Platform:
     return reference_platform()
 
 
-@pytest.fixture(scope="session")
-def small() -> Platform:
-    """The shipped small example, which survives every single host and datacenter loss."""
-    return load_platform(EXAMPLES / "small.yaml")
-
-
-@pytest.fixture(scope="session")
-def medium() -> Platform:
-    """The shipped medium example."""
-    return load_platform(EXAMPLES / "medium.yaml")
-
-
-@pytest.fixture(scope="session")
-def every_case() -> Platform:
-    """Three datacenters and one database per recovery case."""
-    return load_platform(DATA / "three_datacenters_every_recovery_case.yaml")
+small = platform_fixture(
+    EXAMPLES / "small.yaml",
+    "The shipped small example, which survives every single host and datacenter loss.",
+    scope="session",
+)
+medium = platform_fixture(EXAMPLES / "medium.yaml", "The shipped medium example.", scope="session")
+every_case = platform_fixture(
+    DATA / "three_datacenters_every_recovery_case.yaml",
+    "Three datacenters and one database per recovery case.",
+    scope="session",
+)
 
 
 @pytest.fixture(scope="session")

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+from tests import DATA, platform_fixture
 
-from models import Platform, load_platform
-from tests import DATA
-
-
-@pytest.fixture
-def spare() -> Platform:
-    """h2 has exactly the room for one container of api once h1 is lost."""
-    return load_platform(DATA / "spare_host_fits_exactly.yaml")
-
-
-@pytest.fixture
-def spread_roles() -> Platform:
-    """api must run in two datacenters; database orders may only use databases hosts."""
-    return load_platform(DATA / "spread_and_roles_on_lost_hosts.yaml")
-
-
-@pytest.fixture
-def solo_web() -> Platform:
-    """solo (one container) and web (three) share h1; detection 20 s, boot 40 s."""
-    return load_platform(DATA / "one_container_app_on_lost_host.yaml")
+spare = platform_fixture(
+    DATA / "spare_host_fits_exactly.yaml",
+    "h2 has exactly the room for one container of api once h1 is lost.",
+)
+spread_roles = platform_fixture(
+    DATA / "spread_and_roles_on_lost_hosts.yaml",
+    "api must run in two datacenters; database orders may only use databases hosts.",
+)
+solo_web = platform_fixture(
+    DATA / "one_container_app_on_lost_host.yaml",
+    "solo (one container) and web (three) share h1; detection 20 s, boot 40 s.",
+)

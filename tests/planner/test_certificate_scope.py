@@ -17,6 +17,7 @@ from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
 from planner.verify import EncodingError, certify, certify_plan_invariants
 from planner.verify.scope import scoped, touched
+from tests.planner.plans import sent_astray
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -34,13 +35,8 @@ def _broken(platform: Platform, plan: Plan, rng: random.Random) -> Plan:
     """``plan`` broken at random: units sent to any host (a lost one too) or none, moves
     dropped or left stale, a unit said to wait, backup sites changed."""
     hosts = [h.id for h in platform.hosts]
-    after = {o: list(h) for o, h in plan.placement.items()}
+    after = sent_astray(plan.placement, rng, 4, lambda: [*hosts, None, *plan.scenario.targets])
     owners = sorted(after)
-    for _ in range(rng.randint(0, 4)):
-        owner = rng.choice(owners)
-        if after[owner]:
-            index = rng.randrange(len(after[owner]))
-            after[owner][index] = rng.choice([*hosts, None, *plan.scenario.targets])
     placement = {o: tuple(h) for o, h in after.items()}
     moves = list(moves_between(plan.before, placement))
     if rng.random() < 0.3:

@@ -14,19 +14,15 @@ from planner.check import check_plan, check_plan_whole
 from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
 from tests import DATA
+from tests.planner.plans import sent_astray
 
 
 def _mutated(platform: Platform, rng: random.Random) -> Plan:
     """A plan for a random host loss whose placement, moves and lists are broken at random."""
     hosts = [h.id for h in platform.hosts]
     down = tuple(rng.sample(hosts, rng.randint(1, 2)))
-    after = {o: list(h) for o, h in platform.placement.items()}
+    after = sent_astray(platform.placement, rng, 6, lambda: [*hosts, None, rng.choice(down)])
     owners = sorted(after)
-    for _ in range(rng.randint(0, 6)):
-        owner = rng.choice(owners)
-        if after[owner]:
-            index = rng.randrange(len(after[owner]))
-            after[owner][index] = rng.choice([*hosts, None, rng.choice(down)])
     for owner in owners:  # most units leave the lost hosts, some stay (a finding)
         after[owner] = [
             rng.choice(hosts) if h in down and rng.random() < 0.8 else h for h in after[owner]

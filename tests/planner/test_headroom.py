@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import pytest
-
 from models.entities import Platform
-from models.io import load_platform
 from planner.audit import AuditSettings, audit
 from planner.headroom import HostSize, common_host_size, plan_headroom, with_hosts
 from planner.placement import SolveParams, common_capacity, place
 from planner.plan import Scenario, Status
-from tests import DATA
+from tests import DATA, platform_fixture
 
 SETTINGS = AuditSettings(time_limit_s=2.0, seed=0)
 
 
-@pytest.fixture(scope="module")
-def one_dc() -> Platform:
-    """One datacenter, three full hosts: any host loss needs a fourth host."""
-    return load_platform(DATA / "one_datacenter_no_spare_host.yaml")
+one_dc = platform_fixture(
+    DATA / "one_datacenter_no_spare_host.yaml",
+    "One datacenter, three full hosts: any host loss needs a fourth host.",
+    scope="module",
+)
 
 
-@pytest.fixture(scope="module")
-def big_unit() -> Platform:
-    """A 12 GB container on the one 16 GB host; every other host has 8 GB."""
-    return load_platform(DATA / "twelve_gb_container_one_big_host.yaml")
+big_unit = platform_fixture(
+    DATA / "twelve_gb_container_one_big_host.yaml",
+    "A 12 GB container on the one 16 GB host; every other host has 8 GB.",
+    scope="module",
+)
 
 
 def _every_host_loss_recovers(platform: Platform) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -12,37 +11,33 @@ from models.io import PlatformFileError, load_platform, parse_platform, platform
 from models.rules import Rule
 from planner.check import check_plan
 from planner.failure import plan_host_failure
-from planner.plan import Plan, Scenario, Status, moves_between
+from planner.plan import Scenario, Status
 from planner.rules.catalogue import state_findings
 from planner.verify import certify, explain_infeasible
 from planner.verify.certificate import InvariantViolation, certify_plan_invariants
+from tests import DATA, platform_fixture
+from tests.planner.plans import moved
+from tests.planner.rules import broken_rules
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-
-
-@pytest.fixture
-def two_per_rack() -> Platform:
-    """shop-web: 4 containers, at most 2 per rack, exactly 2 in each of racks r1 and r2."""
-    return load_platform(DATA / "shop_web_two_per_rack.yaml")
-
-
-@pytest.fixture
-def rack_full() -> Platform:
-    """shop-web at its limit in both racks, and the only free host in a full rack."""
-    return load_platform(DATA / "shop_web_rack_full.yaml")
+two_per_rack = platform_fixture(
+    DATA / "shop_web_two_per_rack.yaml",
+    "shop-web: 4 containers, at most 2 per rack, exactly 2 in each of racks r1 and r2.",
+)
 
 
-def _rules(platform: Platform) -> list[Rule]:
-    return [f.rule for f in state_findings(platform)]
+rack_full = platform_fixture(
+    DATA / "shop_web_rack_full.yaml",
+    "shop-web at its limit in both racks, and the only free host in a full rack.",
+)
 
 
 def test_well_inside_at_and_one_over_the_limit(two_per_rack: Platform) -> None:
     web = two_per_rack.apps[0]
     roomy = replace(two_per_rack, apps=(replace(web, max_per_rack=3), *two_per_rack.apps[1:]))
-    assert _rules(roomy) == []  # 2 per rack, 3 allowed
-    assert _rules(two_per_rack) == []  # 2 per rack, 2 allowed
+    assert broken_rules(roomy) == []  # 2 per rack, 3 allowed
+    assert broken_rules(two_per_rack) == []  # 2 per rack, 2 allowed
     over = two_per_rack.with_placement({"shop-web": ("h1", "h2", "h6", "h4"), "batch": ("h5",)})
-    assert _rules(over) == []  # still 2 and 2
+    assert broken_rules(over) == []  # still 2 and 2
     over = two_per_rack.with_placement({"shop-web": ("h1", "h2", "h3", "h4"), "batch": ("h5",)})
     (finding,) = state_findings(over)
     assert finding.rule is Rule.MAX_PER_RACK
@@ -56,12 +51,14 @@ def test_a_host_without_a_rack_is_a_rack_of_its_own(two_per_rack: Platform) -> N
     hosts = tuple(replace(h, rack=None) for h in two_per_rack.hosts)
     unracked = replace(two_per_rack, hosts=hosts)
     assert (
-        _rules(unracked.with_placement({"shop-web": ("h1", "h2", "h3", "h4"), "batch": ("h5",)}))
+        broken_rules(
+            unracked.with_placement({"shop-web": ("h1", "h2", "h3", "h4"), "batch": ("h5",)})
+        )
         == []
     )
     web = replace(two_per_rack.apps[0], max_per_rack=1)
     one = replace(unracked, apps=(web, *two_per_rack.apps[1:]))
-    assert _rules(one) == []
+    assert broken_rules(one) == []
     assert certify(one, names=["max-per-rack"]).invariants[0].holds
 
 
@@ -91,24 +88,13 @@ def test_the_field_is_read_checked_and_written_back(two_per_rack: Platform) -> N
     assert "racks.yaml" in str(error.value)
 
 
-def _moved(platform: Platform, hosts: tuple[str, ...]) -> Plan:
-    after = {**platform.placement, "shop-web": hosts}
-    return Plan(
-        Status.FEASIBLE,
-        Scenario("host", ("h1",)),
-        platform.placement,
-        after,
-        moves=tuple(moves_between(platform.placement, after)),
-    )
-
-
 def test_the_checker_and_z3_catch_a_plan_that_breaks_it(two_per_rack: Platform) -> None:
-    bad = _moved(two_per_rack, ("h6", "h2", "h4", "h5"))  # r2 would hold 3
+    bad = moved(two_per_rack, {"shop-web": ("h6", "h2", "h4", "h5")}, "h1")  # r2 would hold 3
     assert [f.rule for f in check_plan(two_per_rack, bad)] == [Rule.MAX_PER_RACK]
     with pytest.raises(InvariantViolation) as error:
         certify_plan_invariants(two_per_rack, bad)
     assert "max-per-rack" in str(error.value)
-    good = _moved(two_per_rack, ("h3", "h2", "h4", "h5"))
+    good = moved(two_per_rack, {"shop-web": ("h3", "h2", "h4", "h5")}, "h1")
     assert check_plan(two_per_rack, good) == []
     assert "max-per-rack" in certify_plan_invariants(two_per_rack, good)
 
@@ -131,21 +117,15 @@ def test_explain_infeasible_names_the_rack(rack_full: Platform) -> None:
     assert "app shop-web runs at most 2 container(s) in rack r2 (max_per_rack)" in sentences
 
 
-def _plan(platform: Platform, lost: str, hosts: tuple[str, ...]) -> Plan:
-    after = {**platform.placement, "shop-web": hosts}
-    moves = tuple(moves_between(platform.placement, after))
-    return Plan(Status.FEASIBLE, Scenario("host", (lost,)), platform.placement, after, moves=moves)
-
-
 def test_a_plan_inherits_a_broken_limit_and_makes_it_no_worse() -> None:
     """3 containers in rack r1, at most 2: the platform loads and plans, r1 gets no 4th."""
     platform = load_platform(DATA / "shop_web_three_per_rack_inherited.yaml")
-    assert _rules(platform) == [Rule.MAX_PER_RACK]
+    assert broken_rules(platform) == [Rule.MAX_PER_RACK]
     plan = plan_host_failure(platform, ["h4"])
     assert plan.status.has_plan and plan.checked and "max-per-rack" in plan.verified
     assert {f["rule"] for f in plan.extra["inherited"]} == {"max-per-rack"}
     assert sorted(plan.placement["shop-web"])[3] in ("h5", "h6")  # not h7, in r1
-    worse = _plan(platform, "h4", ("h1", "h2", "h3", "h7"))
+    worse = moved(platform, {"shop-web": ("h1", "h2", "h3", "h7")}, "h4")
     (finding,) = check_plan(platform, worse)
     assert finding.rule is Rule.MAX_PER_RACK
     assert "puts 4 in rack r1, which held 3" in finding.message
@@ -153,6 +133,6 @@ def test_a_plan_inherits_a_broken_limit_and_makes_it_no_worse() -> None:
         certify_plan_invariants(platform, worse)
     assert "max-per-rack" in str(error.value)
     # Losing h1 (r1), r1 may keep its 3 (h7 for h1): no worse.
-    kept = _plan(platform, "h1", ("h7", "h2", "h3", "h4"))
+    kept = moved(platform, {"shop-web": ("h7", "h2", "h3", "h4")}, "h1")
     assert check_plan(platform, kept) == []
     assert "max-per-rack" in certify_plan_invariants(platform, kept)

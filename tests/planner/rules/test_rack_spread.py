@@ -4,61 +4,45 @@ module, one app field, one line of the catalogue)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from models.entities import Platform
-from models.io import PlatformFileError, load_platform, parse_platform, platform_to_dict
+from models.io import PlatformFileError, parse_platform, platform_to_dict
 from models.rules import Rule
 from planner.check import check_plan
 from planner.failure import plan_host_failure
 from planner.placement import PlatformIndex, greedy_place, situation
-from planner.plan import Plan, Scenario, Status, moves_between
+from planner.plan import Scenario, Status
 from planner.rules.catalogue import state_findings
 from planner.rules.rack_spread import SETTING
 from planner.verify import certify, explain_infeasible
 from planner.verify.certificate import InvariantViolation, certify_plan_invariants
+from tests import DATA, platform_fixture
+from tests.planner.plans import moved
+from tests.planner.rules import broken_rules
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-
-
-@pytest.fixture
-def last_one_outside() -> Platform:
-    """shop-web: 3 containers, 2 in rack r1 and 1 in r2 (h4), h3 in r1 the least loaded."""
-    return load_platform(DATA / "spread_racks_last_one_outside.yaml")
-
-
-@pytest.fixture
-def two_in_two() -> Platform:
-    """api: 2 containers, one in each of racks r1 and r2."""
-    return load_platform(DATA / "spread_racks_two_in_two_racks.yaml")
+last_one_outside = platform_fixture(
+    DATA / "spread_racks_last_one_outside.yaml",
+    "shop-web: 3 containers, 2 in rack r1 and 1 in r2 (h4), h3 in r1 the least loaded.",
+)
 
 
-@pytest.fixture
-def one_rack() -> Platform:
-    """shop-web asks to spread over racks and runs all 3 containers in rack r1."""
-    return load_platform(DATA / "spread_racks_already_one_rack.yaml")
+two_in_two = platform_fixture(
+    DATA / "spread_racks_two_in_two_racks.yaml",
+    "api: 2 containers, one in each of racks r1 and r2.",
+)
 
 
-def _rules(platform: Platform) -> list[Rule]:
-    return [f.rule for f in state_findings(platform)]
-
-
-def _moved(platform: Platform, owner: str, hosts: tuple[str, ...], lost: str) -> Plan:
-    after = {**platform.placement, owner: hosts}
-    return Plan(
-        Status.FEASIBLE,
-        Scenario("host", (lost,)),
-        platform.placement,
-        after,
-        moves=tuple(moves_between(platform.placement, after)),
-    )
+one_rack = platform_fixture(
+    DATA / "spread_racks_already_one_rack.yaml",
+    "shop-web asks to spread over racks and runs all 3 containers in rack r1.",
+)
 
 
 def test_inside_at_and_over_the_rule(two_in_two: Platform, last_one_outside: Platform) -> None:
-    assert _rules(last_one_outside) == []  # 2 racks of 3 containers: inside
-    assert _rules(two_in_two) == []  # 2 containers in 2 racks: exactly at it
+    assert broken_rules(last_one_outside) == []  # 2 racks of 3 containers: inside
+    assert broken_rules(two_in_two) == []  # 2 containers in 2 racks: exactly at it
     over = two_in_two.with_placement({"api": ("h3", "h4"), "batch": ("h2",)})
     (finding,) = state_findings(over)
     assert finding.rule is Rule.SPREAD_RACKS
@@ -73,12 +57,12 @@ def test_inside_at_and_over_the_rule(two_in_two: Platform, last_one_outside: Pla
 def test_opt_in_unplaced_and_hosts_without_a_rack(two_in_two: Platform) -> None:
     over = two_in_two.with_placement({"api": ("h3", "h4"), "batch": ("h2",)})
     api, batch = over.apps
-    assert _rules(replace(over, apps=(SETTING.on(api, False), batch))) == []  # not asked for
+    assert broken_rules(replace(over, apps=(SETTING.on(api, False), batch))) == []  # not asked for
     unplaced = over.with_placement({"api": ("h3", None), "batch": ("h2",)})
-    assert _rules(unplaced) == [Rule.UNPLACED]  # read once every container has a host
+    assert broken_rules(unplaced) == [Rule.UNPLACED]  # read once every container has a host
     # Without racks every host is a rack of its own: two hosts are two racks.
     unracked = replace(over, hosts=tuple(replace(h, rack=None) for h in over.hosts))
-    assert _rules(unracked) == []
+    assert broken_rules(unracked) == []
     assert certify(unracked, names=["spread-racks"]).invariants[0].holds
 
 
@@ -111,12 +95,12 @@ def test_an_app_of_two_in_two_racks_loses_one(two_in_two: Platform) -> None:
 
 
 def test_the_checker_and_z3_catch_a_plan_that_breaks_it(last_one_outside: Platform) -> None:
-    bad = _moved(last_one_outside, "shop-web", ("h1", "h2", "h3"), "h4")
+    bad = moved(last_one_outside, {"shop-web": ("h1", "h2", "h3")}, "h4")
     assert [f.rule for f in check_plan(last_one_outside, bad)] == [Rule.SPREAD_RACKS]
     with pytest.raises(InvariantViolation) as error:
         certify_plan_invariants(last_one_outside, bad)
     assert "spread-racks" in str(error.value)
-    good = _moved(last_one_outside, "shop-web", ("h1", "h2", "h5"), "h4")
+    good = moved(last_one_outside, {"shop-web": ("h1", "h2", "h5")}, "h4")
     assert check_plan(last_one_outside, good) == []
     assert "spread-racks" in certify_plan_invariants(last_one_outside, good)
 
@@ -136,12 +120,12 @@ def test_no_room_outside_the_rack_is_explained(last_one_outside: Platform) -> No
 
 
 def test_a_platform_that_already_breaks_it_loads_and_plans(one_rack: Platform) -> None:
-    assert _rules(one_rack) == [Rule.SPREAD_RACKS]
+    assert broken_rules(one_rack) == [Rule.SPREAD_RACKS]
     plan = plan_host_failure(one_rack, ["h1"])
     assert plan.status.has_plan and plan.checked and "spread-racks" in plan.verified
     assert {f["rule"] for f in plan.extra["inherited"]} == {"spread-racks"}
     # h4 (r1) takes it: the app stays in one rack, inherited, no worse.
     assert sorted(plan.placement["shop-web"]) == ["h2", "h3", "h4"]
-    kept = _moved(one_rack, "shop-web", ("h4", "h2", "h3"), "h1")
+    kept = moved(one_rack, {"shop-web": ("h4", "h2", "h3")}, "h1")
     assert check_plan(one_rack, kept) == []
     assert "spread-racks" in certify_plan_invariants(one_rack, kept)
