@@ -16,6 +16,13 @@ def platform(hosts: int, *apps: App, cpu: float = 4.0, db_hosts: int = 0) -> Pla
     return Platform((dc,), tuple(host_list), apps, ())
 
 
+def _infeasible(platform: Platform, scenario: Scenario | None = None) -> Explanation:
+    """The explanation of ``platform`` (after ``scenario``), which must be infeasible."""
+    explanation = explain_infeasible(platform, scenario)
+    assert explanation.status is Status.INFEASIBLE
+    return explanation
+
+
 def _conflicts(explanation: Explanation) -> set[tuple[str, str]]:
     """The conflicting rules, each with its subject (``("capacity", "host h1 cpu")``)."""
     return {(c.rule, c.subject) for c in explanation.conflicts}
@@ -23,8 +30,7 @@ def _conflicts(explanation: Explanation) -> set[tuple[str, str]]:
 
 def test_an_app_needing_more_hosts_than_exist() -> None:
     web = App("web", 4, {"cpu": 1})
-    explanation = explain_infeasible(platform(3, web, App("cron", 1, {"cpu": 1}), db_hosts=2))
-    assert explanation.status is Status.INFEASIBLE
+    explanation = _infeasible(platform(3, web, App("cron", 1, {"cpu": 1}), db_hosts=2))
     # The database hosts are in the raw core or not, but only anti-affinity and their role are
     # needed: without either rule the four containers fit.
     assert _conflicts(explanation) == {
@@ -43,8 +49,7 @@ def test_capacity_too_small_once_containers_are_spread() -> None:
     # Stacked, web's two containers would leave a whole host to the worker; spread, neither host
     # has room for it.
     rules = platform(2, App("web", 2, {"cpu": 1.5}), App("worker", 1, {"cpu": 2}), cpu=3)
-    explanation = explain_infeasible(rules)
-    assert explanation.status is Status.INFEASIBLE
+    explanation = _infeasible(rules)
     assert _conflicts(explanation) == {
         ("anti-affinity", "app web"),
         ("capacity", "host h1 cpu"),
@@ -83,8 +88,7 @@ def test_a_host_loss_whose_displaced_container_fits_nowhere() -> None:
         {"web": ("h1", "h2"), "big": ("h3",)}
     )
     assert explain_infeasible(placed).status is Status.FEASIBLE
-    explanation = explain_infeasible(placed, Scenario("host", ("h3",)))
-    assert explanation.status is Status.INFEASIBLE
+    explanation = _infeasible(placed, Scenario("host", ("h3",)))
     assert _conflicts(explanation) == {
         ("capacity", "host h1 cpu"),
         ("capacity", "host h2 cpu"),
