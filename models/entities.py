@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property, wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from models.policy import Policy
 
@@ -25,6 +25,8 @@ Placement = Mapping[str, tuple[str | None, ...]]
 #: Backup sites per database: (replica 1 local, replica 2 real-time, replica 3 daily snapshot),
 #: each a datacenter id, ``None`` when missing.
 BackupSites = Mapping[str, tuple[str | None, str | None, str | None]]
+
+_Item = TypeVar("_Item", "Datacenter", "Host", "App", "Database")
 
 
 class Role(StrEnum):
@@ -296,6 +298,28 @@ class Region:
     datacenters: tuple[str, ...]
 
 
+class _ById(Generic[_Item]):
+    """A platform's entities of one kind by id (``platform.host_by_id["h3"]``), made on first
+    use and then kept, as ``functools.cached_property`` keeps a value."""
+
+    def __init__(self, entities: str) -> None:
+        self.entities = entities
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, platform: None, owner: type) -> _ById[_Item]: ...
+    @overload
+    def __get__(self, platform: Platform, owner: type) -> dict[str, _Item]: ...
+    def __get__(self, platform: Platform | None, owner: type) -> _ById[_Item] | dict[str, _Item]:
+        if platform is None:
+            return self
+        table = {item.id: item for item in getattr(platform, self.entities)}
+        platform.__dict__[self.name] = table  # the next read finds it without calling here
+        return table
+
+
 @dataclass(frozen=True)
 class Platform:
     """A whole platform: its sites, hosts, apps, databases, where they run, backups and policy."""
@@ -314,21 +338,10 @@ class Platform:
     regions: tuple[Region, ...] = ()
 
     # Lookups are derived once; the platform never changes after it is made.
-    @cached_property
-    def datacenter_by_id(self) -> dict[str, Datacenter]:
-        return {dc.id: dc for dc in self.datacenters}
-
-    @cached_property
-    def host_by_id(self) -> dict[str, Host]:
-        return {host.id: host for host in self.hosts}
-
-    @cached_property
-    def app_by_id(self) -> dict[str, App]:
-        return {app.id: app for app in self.apps}
-
-    @cached_property
-    def database_by_id(self) -> dict[str, Database]:
-        return {db.id: db for db in self.databases}
+    datacenter_by_id = _ById[Datacenter]("datacenters")
+    host_by_id = _ById[Host]("hosts")
+    app_by_id = _ById[App]("apps")
+    database_by_id = _ById[Database]("databases")
 
     @cached_property
     def resources(self) -> tuple[str, ...]:
