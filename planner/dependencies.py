@@ -20,6 +20,7 @@ from typing import Any
 import networkx as nx
 
 from models.entities import App, Platform
+from planner.json_fields import json_fields
 from planner.plan import AppImpact
 from planner.sla import app_tier, sla_outcome
 
@@ -204,14 +205,7 @@ class ServiceRank:
     single_points: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "platform": self.platform,
-            "apps_downstream": self.apps_downstream,
-            "containers_downstream": self.containers_downstream,
-            "single_points": list(self.single_points),
-        }
+        return json_fields(self)
 
 
 def single_points(platform: Platform, owner: str) -> tuple[str, ...]:

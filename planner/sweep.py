@@ -30,6 +30,7 @@ from planner.failures.datacenter import DATACENTER
 from planner.failures.host import HOST
 from planner.failures.partition import PARTITION
 from planner.failures.registry import DEFAULT_AUDIT_KINDS, KINDS
+from planner.json_fields import json_fields
 from planner.plan import Scenario
 
 log = logging.getLogger(__name__)
@@ -207,13 +208,7 @@ class SweepStats:
     wall_s: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "workers": self.workers,
-            "scenarios": self.scenarios,
-            "batches": self.batches,
-            "wall_s": round(self.wall_s, 3),
-        }
+        return json_fields(self, digits={"wall_s": 3})
 
 
 @dataclass(frozen=True)
