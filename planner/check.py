@@ -20,14 +20,18 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
-from models.entities import Placement, Platform
+from models.entities import App, Database, Placement, Platform
 from models.facts import PerHost, facts_of
 from models.rules import Finding, Rule, backup_findings, capacity_findings, host_usage, milli
 from planner.plan import Plan, Scenario, moves_between
 from planner.rules.catalogue import CATALOGUE, placement_findings
 
 __all__ = ["check_plan", "departures", "spread_after_loss"]
+
+#: An app or a database: what a spread is asked of.
+Owner = TypeVar("Owner", App, Database)
 
 
 def spread_after_loss(
@@ -51,23 +55,24 @@ def spread_after_loss(
         return platform, relaxed  # no spread to relax (the common case, read in one pass)
     down = scenario.down_hosts(platform)
     alive = [h for h in platform.hosts if h.id not in down]
-    app_dcs = len({h.datacenter for h in alive if h.role.accepts_apps()})
-    db_dcs = len({h.datacenter for h in alive if h.role.accepts_databases()})
-    apps = []
-    for app in platform.apps:
-        if app.spread > max(1, app_dcs):
-            relaxed[app.id] = ("app", app.spread, max(1, app_dcs))
-            app = replace(app, spread=max(1, app_dcs))
-        apps.append(app)
-    databases = []
-    for db in platform.databases:
-        if db.spread > max(1, db_dcs):
-            relaxed[db.id] = ("database", db.spread, max(1, db_dcs))
-            db = replace(db, spread=max(1, db_dcs))
-        databases.append(db)
+    app_dcs = max(1, len({h.datacenter for h in alive if h.role.accepts_apps()}))
+    db_dcs = max(1, len({h.datacenter for h in alive if h.role.accepts_databases()}))
+
+    def held(owners: Sequence[Owner], what: str, dcs: int) -> tuple[Owner, ...]:
+        """``owners`` with every spread over ``dcs`` held to it, noted in ``relaxed``."""
+        out = []
+        for owner in owners:
+            if owner.spread > dcs:
+                relaxed[owner.id] = (what, owner.spread, dcs)
+                owner = replace(owner, spread=dcs)
+            out.append(owner)
+        return tuple(out)
+
+    apps = held(platform.apps, "app", app_dcs)
+    databases = held(platform.databases, "database", db_dcs)
     if not relaxed:
         return platform, relaxed
-    return replace(platform, apps=tuple(apps), databases=tuple(databases)), relaxed
+    return replace(platform, apps=apps, databases=databases), relaxed
 
 
 def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
