@@ -22,7 +22,7 @@ from planner.failure import (
 )
 from planner.failures.base import Answer
 from planner.placement import PlacementResult, greedy_place
-from planner.plan import Plan, Scenario, Status, moves_between
+from planner.plan import Plan, Scenario, Status
 from planner.scenarios.context import AuditContext, _situation, _view
 from planner.scenarios.outcome import ScenarioOutcome
 from planner.scenarios.proofs import shortfall, volume_shortfall
@@ -158,12 +158,11 @@ def _greedy_plan(
                 row.append(None)
                 unplaced.append(f"{owner}/{i}")
         after[owner] = tuple(row)
-    partial = Plan(
-        status=Status.FEASIBLE,
-        scenario=scenario,
-        before=view.placement,
-        placement=after,
-        moves=moves_between(view.placement, after),
+    partial = Plan.between(
+        Status.FEASIBLE,
+        scenario,
+        view.placement,
+        after,
         apps=app_impacts(view, scenario, True),
         unplaced=tuple(unplaced),
         extra={"allow_moves": 0, "method": "greedy"},
@@ -216,11 +215,10 @@ def _volume_outcome(
     downtimes are ``fail``'s own for a loss nothing of which is re-placed
     (``fail datacenter --all-or-nothing``)."""
     platform = context.platform
-    base = Plan(
-        status=Status.INFEASIBLE,
-        scenario=scenario,
-        before=platform.placement,
-        placement=platform.placement,
+    base = Plan.unchanged(
+        Status.INFEASIBLE,
+        scenario,
+        platform.placement,
         explanation=volume,
         extra={"allow_moves": 0, "method": "volume"},
     )
