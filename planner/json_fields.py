@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-__all__ = ["json_fields"]
+__all__ = ["JsonRecord", "json_fields"]
+
+
+class JsonRecord:
+    """A result record whose JSON is its dataclass fields, in their order (:func:`json_fields`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_fields(self)
 
 
 def json_fields(

@@ -23,7 +23,7 @@ import z3
 
 from models.entities import Platform
 from planner.exceptions import InvariantViolation
-from planner.json_fields import json_fields
+from planner.json_fields import JsonRecord, json_fields
 from planner.plan import Plan
 from planner.verify import terms as t
 from planner.verify.encoding import (
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Violation:
+class Violation(JsonRecord):
     """One subject for which an invariant fails, with the counterexample Z3 found."""
 
     invariant: str
@@ -49,9 +49,6 @@ class Violation:
     def __str__(self) -> str:
         details = ", ".join(f"{k}={v}" for k, v in self.counterexample.items())
         return f"{self.invariant}: {self.subject}: {details}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_fields(self)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from planner.json_fields import json_fields
+from planner.json_fields import JsonRecord, json_fields
 from planner.plan import Status
 
 
@@ -49,3 +49,13 @@ def test_fields_in_order_as_json_values() -> None:
 def test_names_choose_the_keys_and_their_order_properties_included() -> None:
     record = _Outer(Status.FEASIBLE, (_Inner("a"), _Inner("b")), ())
     assert json_fields(record, "count", "status") == {"count": 2, "status": "feasible"}
+
+
+@dataclass(frozen=True)
+class _Record(JsonRecord):
+    id: str
+    hosts: tuple[str, ...]
+
+
+def test_a_json_record_is_its_fields() -> None:
+    assert _Record("a", ("h1", "h2")).to_dict() == {"id": "a", "hosts": ["h1", "h2"]}
