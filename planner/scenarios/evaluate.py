@@ -21,6 +21,7 @@ from planner.failure import (
     plan_hosts_down,
 )
 from planner.failures.base import Answer
+from planner.options import PlanOptions
 from planner.placement import PlacementResult, greedy_place
 from planner.plan import Plan, Scenario, Status
 from planner.scenarios.context import AuditContext, _situation, _view
@@ -178,26 +179,15 @@ def _engine_outcome(
     ``drplan fail``'s own functions with its default options: ``fail datacenter`` (best effort)
     unless the volume argument proves the loss cannot be absorbed; ``fail host``."""
     platform, settings = context.platform, context.settings
+    options = PlanOptions(seed=settings.seed, workers=1, time_limit=settings.time_limit_s)
     if scenario.failure_kind.answer is Answer.DISASTER:
         volume = volume_shortfall(_situation(context, down))
         if volume:
             return _volume_outcome(context, scenario, down, lost, volume)
-        plan = plan_sites_lost(
-            platform,
-            scenario,
-            settings.seed,
-            1,
-            settings.time_limit_s,
-            rehome_backups=False,  # where lost replicas go changes no downtime
-        )
+        # Where lost replicas go changes no downtime.
+        plan = plan_sites_lost(platform, scenario, options=replace(options, rehome_backups=False))
     else:
-        plan = plan_hosts_down(
-            platform,
-            scenario,
-            seed=settings.seed,
-            workers=1,
-            time_limit=settings.time_limit_s,
-        )
+        plan = plan_hosts_down(platform, scenario, options=options)
     plan = _certify(context, platform, plan)
     method = plan.method or "cp-sat"
     return _outcome(scenario, down, lost, plan, plan, f"fail: {method}", plan.verified)
