@@ -31,7 +31,7 @@ from planner.scenarios import (
     evaluate_scenario,
     prepare_audit,
 )
-from planner.sweep import SweepStats, enumerate_scenarios, run_sweep
+from planner.sweep import SweepStats, enumerate_scenarios, run_sweep, swept_kinds
 
 __all__ = [
     "VERDICT_ORDER",
@@ -219,9 +219,7 @@ def audit(
     """
     start = time.perf_counter()
     settings = settings or AuditSettings()
-    swept = tuple(dict.fromkeys(DEFAULT_AUDIT_KINDS if kinds is None else kinds))
-    if not datacenters:
-        swept = tuple(name for name in swept if name != "datacenter")
+    swept = swept_kinds(kinds, datacenters)
     scenarios = enumerate_scenarios(platform, k, sample=sample, seed=seed, kinds=swept)
     sweep = run_sweep(
         platform,

@@ -7,10 +7,11 @@ exactly the difference between the two placements, and no more moves off healthy
 allowed.
 
 A rule the placement before the plan already broke (an over-full host, two containers of an
-app on one host) is inherited: the plan may keep it broken, but not make it worse. A host over
-capacity before receives no unit; an app or database with units sharing a host gains no unit
-on a shared host; a unit on a host of the wrong role stays only where it was; an app short of
-datacenters for its spread loses none.
+app on one host) is inherited: the plan may keep it broken, but not make it worse, as each
+inheritable rule of the catalogue says (``RuleDefinition.worse``). A host over capacity before
+receives no unit; an app or database with units sharing a host gains no unit on a shared host;
+a unit on a host of the wrong role stays only where it was; an app short of datacenters for its
+spread loses none.
 """
 
 from __future__ import annotations
@@ -19,14 +20,18 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
-from models.entities import Placement, Platform
+from models.entities import App, Database, Placement, Platform
 from models.facts import PerHost, facts_of
 from models.rules import Finding, Rule, backup_findings, capacity_findings, host_usage, milli
 from planner.plan import Plan, Scenario, moves_between
 from planner.rules.catalogue import CATALOGUE, placement_findings
 
 __all__ = ["check_plan", "departures", "spread_after_loss"]
+
+#: An app or a database: what a spread is asked of.
+Owner = TypeVar("Owner", App, Database)
 
 
 def spread_after_loss(
@@ -50,23 +55,24 @@ def spread_after_loss(
         return platform, relaxed  # no spread to relax (the common case, read in one pass)
     down = scenario.down_hosts(platform)
     alive = [h for h in platform.hosts if h.id not in down]
-    app_dcs = len({h.datacenter for h in alive if h.role.accepts_apps()})
-    db_dcs = len({h.datacenter for h in alive if h.role.accepts_databases()})
-    apps = []
-    for app in platform.apps:
-        if app.spread > max(1, app_dcs):
-            relaxed[app.id] = ("app", app.spread, max(1, app_dcs))
-            app = replace(app, spread=max(1, app_dcs))
-        apps.append(app)
-    databases = []
-    for db in platform.databases:
-        if db.spread > max(1, db_dcs):
-            relaxed[db.id] = ("database", db.spread, max(1, db_dcs))
-            db = replace(db, spread=max(1, db_dcs))
-        databases.append(db)
+    app_dcs = max(1, len({h.datacenter for h in alive if h.role.accepts_apps()}))
+    db_dcs = max(1, len({h.datacenter for h in alive if h.role.accepts_databases()}))
+
+    def held(owners: Sequence[Owner], what: str, dcs: int) -> tuple[Owner, ...]:
+        """``owners`` with every spread over ``dcs`` held to it, noted in ``relaxed``."""
+        out = []
+        for owner in owners:
+            if owner.spread > dcs:
+                relaxed[owner.id] = (what, owner.spread, dcs)
+                owner = replace(owner, spread=dcs)
+            out.append(owner)
+        return tuple(out)
+
+    apps = held(platform.apps, "app", app_dcs)
+    databases = held(platform.databases, "database", db_dcs)
     if not relaxed:
         return platform, relaxed
-    return replace(platform, apps=tuple(apps), databases=tuple(databases)), relaxed
+    return replace(platform, apps=apps, databases=databases), relaxed
 
 
 def check_plan(platform: Platform, plan: Plan) -> list[Finding]:
@@ -403,65 +409,15 @@ def _inherited_subjects(platform: Platform, before: Placement) -> frozenset[tupl
     return frozenset((f.rule, f.subject) for f in found if f.rule in INHERITABLE)
 
 
-#: The inheritable rules whose "no worse" :func:`_worse_findings` checks itself; the others
-#: bring their own (``RuleDefinition.worse``).
-WORSE_CHECKED_HERE = frozenset(
-    {Rule.CAPACITY, Rule.ANTI_AFFINITY, Rule.DATABASE_NODES_APART, Rule.ROLE, Rule.SPREAD}
-)
-
-
 def _worse_findings(
     platform: Platform, plan: Plan, inherited: frozenset[tuple[Rule, str]]
 ) -> Iterable[Finding]:
-    """Every inherited violation the plan makes worse, compared with the placement before."""
-    for rule in CATALOGUE:
-        if callable(rule.worse):
-            subjects = {subject for r, subject in inherited if r is rule.rule}
-            if subjects:
-                yield from rule.worse(platform, plan.before, plan.placement, subjects)
-    over = {subject for rule, subject in inherited if rule is Rule.CAPACITY}
-    hosts = platform.host_by_id
-    for owner, after in plan.placement.items():
-        before = tuple(plan.before.get(owner, ()))
-        is_db = owner in platform.database_by_id
-        # A unit arrives on a host when the owner has more units there than before: counted,
-        # not compared index by index, since a failover renumbers a database's nodes (the
-        # promoted standby becomes node 0 without moving).
-        count_before = Counter(h for h in before if h is not None)
-        count_after = Counter(h for h in after if h is not None)
-        arrived = {h for h, n in count_after.items() if n > count_before[h]}
-        for host in sorted(arrived & over):
-            yield Finding(
-                Rule.CAPACITY,
-                host,
-                f"host {host} was already over capacity, and the plan puts a unit of {owner} on it",
-            )
-        apart = Rule.DATABASE_NODES_APART if is_db else Rule.ANTI_AFFINITY
-        if (apart, owner) in inherited:
-            for host in sorted(h for h in arrived if count_after[h] > 1):
-                yield Finding(
-                    apart,
-                    owner,
-                    f"{owner} already had units sharing a host, and the plan puts another unit "
-                    f"of it on {host}",
-                )
-        if (Rule.ROLE, owner) in inherited:
-            for host in sorted(arrived):
-                role = hosts[host].role if host in hosts else None
-                fits = role is None or (role.accepts_databases() if is_db else role.accepts_apps())
-                if not fits:
-                    yield Finding(
-                        Rule.ROLE,
-                        owner,
-                        f"the plan puts a unit of {owner} on {host}, of the wrong role",
-                    )
-        if (Rule.SPREAD, owner) in inherited and None not in after:
-            dcs_before = {hosts[h].datacenter for h in before if h is not None and h in hosts}
-            dcs_after = {hosts[h].datacenter for h in after if h is not None and h in hosts}
-            if len(dcs_after) < len(dcs_before):
-                yield Finding(
-                    Rule.SPREAD,
-                    owner,
-                    f"{owner} ran in {len(dcs_before)} datacenter(s), short of its spread, and "
-                    f"the plan leaves it {len(dcs_after)}",
-                )
+    """Every inherited violation the plan makes worse, compared with the placement before: each
+    inheritable rule of the catalogue says what makes it worse (``RuleDefinition.worse``)."""
+    subjects: dict[Rule, set[str]] = {}
+    for rule, subject in inherited:
+        subjects.setdefault(rule, set()).add(subject)
+    for definition in CATALOGUE:
+        broken = subjects.get(definition.rule)
+        if broken and callable(definition.worse):
+            yield from definition.worse(platform, plan.before, plan.placement, broken)

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import networkx as nx
 
 from models.entities import App, Platform
+from planner.json_fields import JsonRecord
 from planner.plan import AppImpact
 from planner.sla import app_tier, sla_outcome
 
@@ -188,7 +188,7 @@ def with_dependencies(
 
 
 @dataclass(frozen=True)
-class ServiceRank:
+class ServiceRank(JsonRecord):
     """A service (a platform app, or any app or database other apps use) and what hangs on it."""
 
     id: str
@@ -202,16 +202,6 @@ class ServiceRank:
     #: Failure domains that hold every instance: ``host pa2-h1``, ``rack r3``, ``datacenter
     #: eqx-pa2``, ``power p1``, ``host role apps``; empty when none does.
     single_points: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "platform": self.platform,
-            "apps_downstream": self.apps_downstream,
-            "containers_downstream": self.containers_downstream,
-            "single_points": list(self.single_points),
-        }
 
 
 def single_points(platform: Platform, owner: str) -> tuple[str, ...]:

@@ -199,12 +199,9 @@ def plan_datacenter_failure(
 def plan_sites_lost(
     platform: Platform,
     scenario: Scenario,
-    seed: int | None = None,
-    workers: int | None = None,
-    time_limit: float | None = None,
     *,
     options: PlanOptions | None = None,
-    **keywords: Unpack[PlanChoices],
+    **keywords: Unpack[PlanKeywords],
 ) -> Plan:
     """The disaster-recovery plan after a loss the disaster-recovery planner answers (a
     datacenter, a region): :func:`plan_datacenter_failure` for any such scenario (the same
@@ -217,8 +214,7 @@ def plan_sites_lost(
     """
     from planner.failure import plan_scenario
 
-    settings = {"seed": seed, "workers": workers, "time_limit": time_limit}
-    options = plan_options(options, {**settings, **keywords}).with_effort(True)
+    options = plan_options(options, keywords).with_effort(True)
     base = plan_scenario(
         platform, scenario, extra_terms=(unplaced_priority_term(platform),), options=options
     )

@@ -44,6 +44,7 @@ __all__ = [
     "PlanDefect",
     "PlanFileError",
     "PlatformFileError",
+    "ProblemsDefect",
     "QuantityError",
     "RoadefFileError",
     "RunbookError",
@@ -146,26 +147,30 @@ class PlanDefect(Defect):
         return [str(f) for f in self.findings] + [f"z3: {v}" for v in self.violations]
 
 
-class DrainDefect(PlanDefect):
+class ProblemsDefect(PlanDefect):
+    """A plan that breaks rules of its planner's own checker, carried as its problems in words,
+    each line prefixed by :attr:`what` (the planner): a bug in drplan."""
+
+    what = "plan"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__([])
+
+    def lines(self) -> list[str]:
+        return [f"{self.what}: {p}" for p in self.problems]
+
+
+class DrainDefect(ProblemsDefect):
     """A drain that breaks its own rules (``planner.drain.check_drain``): a bug in drplan."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__([])
-
-    def lines(self) -> list[str]:
-        return [f"drain: {p}" for p in self.problems]
+    what = "drain"
 
 
-class PartitionDefect(PlanDefect):
+class PartitionDefect(ProblemsDefect):
     """A partition plan that breaks the quorum rule (``check_partition``): a bug in drplan."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
-        super().__init__([])
-
-    def lines(self) -> list[str]:
-        return [f"partition: {p}" for p in self.problems]
+    what = "partition"
 
 
 class ModelInvalid(Defect, RuntimeError):

@@ -107,11 +107,10 @@ def plan_scenario(
     check_targets(scenario.failure_kind, platform, scenario.targets)
     problems = state_problems(platform) if options.strict else []
     if problems:
-        return Plan(
-            status=Status.INFEASIBLE,
-            scenario=scenario,
-            before=platform.placement,
-            placement=platform.placement,
+        return Plan.unchanged(
+            Status.INFEASIBLE,
+            scenario,
+            platform.placement,
             explanation=tuple(problems),
             extra={"allow_moves": options.allow_moves},
         )

@@ -15,7 +15,7 @@ Terms, all integers:
 
 A planner may add terms of its own (``place(extra_terms=...)``): each is an
 :class:`ObjectiveTerm`, which gives the solver its CP-SAT expression and says the same number in
-plain Python (:meth:`ObjectiveTerm.value`); :func:`objective_of` counts them, so the objective a
+plain Python (:meth:`ObjectiveTerm.count`); :func:`objective_of` counts them, so the objective a
 plan reports is the one the solver minimised.
 """
 
@@ -57,7 +57,7 @@ class ObjectiveTerm(Protocol):
     """A term a planner adds to the placement engine's objective.
 
     Called on the engine's built model (``planner.placement.BuiltPlacement``), it returns its
-    name, its weight and its CP-SAT expression; :meth:`value` computes the same expression's
+    name, its weight and its CP-SAT expression; :meth:`count` computes the same expression's
     value in plain Python from the plan alone, which the reported objective counts.
     """
 
@@ -73,16 +73,8 @@ class ObjectiveTerm(Protocol):
 
     def __call__(self, built: Any) -> tuple[str, int, Any]: ...
 
-    def value(
-        self,
-        platform: Platform,
-        before: Placement,
-        after: Placement,
-        down: Collection[str],
-        unplaced: Collection[str],
-    ) -> int:
-        """The term's value for the plan that turns ``before`` into ``after`` with ``down``
-        hosts lost, ``unplaced`` (``owner/index``) the units left without a host."""
+    def count(self, change: PlanChange) -> int:
+        """The term's value for the plan ``change`` describes."""
         ...
 
 
@@ -126,7 +118,8 @@ class PlannerTerm:
         down: Collection[str],
         unplaced: Collection[str],
     ) -> int:
-        """:meth:`count` of that plan (the :class:`ObjectiveTerm` protocol's call)."""
+        """:meth:`count` of the plan that turns ``before`` into ``after`` with ``down`` hosts
+        lost, ``unplaced`` (``owner/index``) the units left without a host."""
         return self.count(PlanChange(platform, before, after, down, unplaced))
 
 
@@ -190,7 +183,8 @@ def extra_term_values(
     unplaced: Collection[str] = (),
 ) -> dict[str, int]:
     """The plain-Python value of each of a planner's own terms, by name."""
-    return {t.name: t.value(platform, before, after, down, unplaced) for t in terms}
+    change = PlanChange(platform, before, after, down, unplaced)
+    return {t.name: t.count(change) for t in terms}
 
 
 def objective_of(

@@ -329,6 +329,27 @@ class Plan:
     #: What a planner adds to the plan JSON beyond the fields: :data:`EXTRA_KEYS` lists them.
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def between(
+        cls,
+        status: Status,
+        scenario: Scenario,
+        before: Placement,
+        placement: Placement,
+        **fields: Any,
+    ) -> Plan:
+        """The plan that turns ``before`` into ``placement``, its moves the difference
+        (:func:`moves_between`); ``fields``: the plan's other fields."""
+        return cls(status, scenario, before, placement, moves_between(before, placement), **fields)
+
+    @classmethod
+    def unchanged(
+        cls, status: Status, scenario: Scenario, placement: Placement, **fields: Any
+    ) -> Plan:
+        """A plan that moves nothing: ``placement`` before and after it (a refusal, a loss that
+        nothing is re-placed for); ``fields``: the plan's other fields."""
+        return cls(status, scenario, placement, placement, **fields)
+
     @property
     def allow_moves(self) -> int | None:
         """Units on healthy hosts the plan may move (``extra["allow_moves"]``); ``None`` when the

@@ -30,6 +30,7 @@ from planner.failures.datacenter import DATACENTER
 from planner.failures.host import HOST
 from planner.failures.partition import PARTITION
 from planner.failures.registry import DEFAULT_AUDIT_KINDS, KINDS
+from planner.json_fields import json_fields
 from planner.plan import Scenario
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,22 @@ def bounded(scenarios: Sequence[Scenario], kind: FailureKind, seed: int) -> tupl
     return tuple(scenarios[i] for i in chosen)
 
 
+def swept_kinds(kinds: Sequence[str] | None = None, datacenters: bool = True) -> tuple[str, ...]:
+    """The failure kinds a sweep covers, each once, in the order of ``kinds`` (default host and
+    datacenter), the datacenter kind only with ``datacenters``.
+
+    Raises
+    ------
+    ValueError
+        For a kind that is not one of :data:`planner.failures.registry.KINDS`.
+    """
+    chosen = tuple(dict.fromkeys(DEFAULT_AUDIT_KINDS if kinds is None else kinds))
+    unknown = [name for name in chosen if name not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown failure kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    return chosen if datacenters else tuple(n for n in chosen if n != DATACENTER.name)
+
+
 def enumerate_scenarios(
     platform: Platform,
     k: int = 1,
@@ -148,12 +165,7 @@ def enumerate_scenarios(
         raise ValueError(f"k must be 1 or 2, not {k}")
     if sample is not None and sample < 0:
         raise ValueError(f"sample must be positive, not {sample}")
-    chosen_kinds = list(dict.fromkeys(DEFAULT_AUDIT_KINDS if kinds is None else kinds))
-    unknown = [name for name in chosen_kinds if name not in KINDS]
-    if unknown:
-        raise ValueError(f"unknown failure kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
-    if not datacenters:
-        chosen_kinds = [name for name in chosen_kinds if name != DATACENTER.name]
+    chosen_kinds = swept_kinds(kinds, datacenters)
     domains = [
         s
         for name in chosen_kinds
@@ -207,13 +219,7 @@ class SweepStats:
     wall_s: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "workers": self.workers,
-            "scenarios": self.scenarios,
-            "batches": self.batches,
-            "wall_s": round(self.wall_s, 3),
-        }
+        return json_fields(self, digits={"wall_s": 3})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 from models.entities import BackupSites, Datacenter, Platform
 from models.rules import milli
 from models.topology import Topology
+from planner.json_fields import json_fields
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,8 @@ class BackupCost:
         return self.total_milli / 1000
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "realtime_km": round(self.realtime_km, 3),
-            "snapshot_km": round(self.snapshot_km, 3),
-            "spread_gb": self.spread_gb,
-            "same_provider": self.same_provider,
-            "moves": self.moves,
-        }
+        keys = ("total", "realtime_km", "snapshot_km", "spread_gb", "same_provider", "moves")
+        return json_fields(self, *keys, digits={"realtime_km": 3, "snapshot_km": 3})
 
 
 @dataclass(frozen=True)

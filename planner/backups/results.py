@@ -9,6 +9,7 @@ from models.entities import BackupSites, Platform
 from models.rules import Finding
 from models.topology import Topology
 from planner.backups.cost import BackupCost, BackupWeights, shares_provider, to_metres
+from planner.json_fields import json_fields
 from planner.plan import SolveStats, Status
 
 
@@ -35,19 +36,7 @@ class CandidateStats:
     neighbourhoods: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "datacenters": self.datacenters,
-            "site_pairs": self.site_pairs,
-            "site_pairs_too_close": self.site_pairs_too_close,
-            "choices_by_role": self.choices_by_role,
-            "choices_too_close": self.choices_too_close,
-            "variables": self.variables,
-            "choices_cut": self.choices_cut,
-            "size_classes_merged": self.size_classes_merged,
-            "capacity_reserve_gb": round(self.capacity_reserve_gb, 3),
-            "limit_km": self.limit_km,
-            "neighbourhoods": self.neighbourhoods,
-        }
+        return json_fields(self, digits={"capacity_reserve_gb": 3})
 
 
 @dataclass(frozen=True)

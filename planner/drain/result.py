@@ -10,6 +10,7 @@ from typing import Any
 
 from models.entities import BackupSites, Placement
 from planner.exceptions import DrainDefect
+from planner.json_fields import json_fields
 from planner.plan import Move, Plan, Status
 
 __all__ = ["DrainDefect", "DrainPlan", "Overload", "Utilisation", "Wave"]
@@ -55,14 +56,7 @@ class Overload:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "wave": self.wave,
-            "host": self.host,
-            "resource": self.resource,
-            "used": self.used,
-            "capacity": self.capacity,
-            "excess": self.excess,
-        }
+        return json_fields(self, "wave", "host", "resource", "used", "capacity", "excess")
 
 
 @dataclass(frozen=True)

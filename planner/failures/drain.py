@@ -48,17 +48,16 @@ class HostsDrained(DrawKind, OwnPlanner):
 
         from planner.certify import certify_plan
         from planner.drain import plan_drain
-        from planner.plan import Plan, moves_between
+        from planner.plan import Plan
 
         hosts = drained_hosts(platform, scenario.targets)
         drain = plan_drain(platform, hosts, max_parallel=len(hosts), options=options)
         placement = drain.placement if drain.status.has_plan else platform.placement
-        plan = Plan(
-            status=drain.status,
-            scenario=scenario,
-            before=platform.placement,
-            placement=placement,
-            moves=moves_between(platform.placement, placement),
+        plan = Plan.between(
+            drain.status,
+            scenario,
+            platform.placement,
+            placement,
             explanation=drain.explanation,
             extra={"allow_moves": len(drain.moves), "drain": drain.to_dict()},
         )

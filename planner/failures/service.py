@@ -70,11 +70,10 @@ def plan_service_loss(platform: Platform, services: Sequence[str]) -> Plan:
     ]
     apps = with_dependencies(platform, lost)
     users = [a.id for a in apps if a.id not in services]
-    plan = Plan(
-        status=Status.FEASIBLE,
-        scenario=scenario,
-        before=platform.placement,
-        placement=platform.placement,
+    plan = Plan.unchanged(
+        Status.FEASIBLE,
+        scenario,
+        platform.placement,
         apps=apps,
         extra={
             "allow_moves": 0,

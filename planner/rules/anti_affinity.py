@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 import z3
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.rules import Finding, Rule, apart_findings
 from planner.rules import apart
+from planner.rules.arrivals import sharing_worse
 from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
 from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope
@@ -66,6 +67,13 @@ def add_anti_affinity(built: BuiltPlacement) -> None:
             enforce(built.model.add(here <= limit), literal)
 
 
+def worse(
+    platform: Platform, before: Placement, after: Placement, inherited: Collection[str]
+) -> Iterable[Finding]:
+    """An app whose containers already shared a host gains no container on a host it shares."""
+    return sharing_worse(Rule.ANTI_AFFINITY, before, after, inherited)
+
+
 RULE = RuleDefinition(
     rule=Rule.ANTI_AFFINITY,
     scope=Scope.PLACEMENT,
@@ -81,4 +89,5 @@ RULE = RuleDefinition(
     headroom=Absent("inside planner.headroom.add_scenario: one unit of an owner per host"),
     small=small,
     inheritable=True,
+    worse=worse,
 )

@@ -176,8 +176,8 @@ class RuleDefinition:
     covers: tuple[Rule, ...] = ()
     #: A plan may keep this rule broken where its starting placement broke it (no worse).
     inheritable: bool = False
-    #: How "no worse" is checked for an inheritable rule (``None``: by ``planner.check`` itself,
-    #: for the rules it was written with).
+    #: How "no worse" is checked for an inheritable rule (``planner.check`` enumerates these);
+    #: ``None`` for a rule no plan inherits.
     worse: Worse | Absent | None = None
     #: The app fields of the platform file the rule reads (``models.settings``).
     settings: tuple[AppSetting[Any], ...] = ()

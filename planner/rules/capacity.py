@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import z3
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.rules import Finding, Rule, capacity_findings, capacity_milli, milli
+from planner.rules.arrivals import arrivals
 from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
 from planner.verify import inherited
 from planner.verify import terms as t
@@ -159,6 +160,22 @@ def _add_clearing(
     built.left[f"over-capacity[{index.host_ids[h]}]"] = 1 - cleared
 
 
+def worse(
+    platform: Platform, before: Placement, after: Placement, inherited: Collection[str]
+) -> Iterable[Finding]:
+    """A host the placement before the plan already filled beyond its capacity (``inherited``)
+    receives no unit."""
+    over = frozenset(inherited)
+    for arrival in arrivals(before, after):
+        for host in sorted(arrival.hosts & over):
+            yield Finding(
+                Rule.CAPACITY,
+                host,
+                f"host {host} was already over capacity, and the plan puts a unit of "
+                f"{arrival.owner} on it",
+            )
+
+
 RULE = RuleDefinition(
     rule=Rule.CAPACITY,
     scope=Scope.PLACEMENT,
@@ -174,4 +191,5 @@ RULE = RuleDefinition(
     headroom=Absent("inside planner.headroom.add_scenario: per surviving host and per pool"),
     small=small,
     inheritable=True,
+    worse=worse,
 )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 import z3
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.rules import Finding, Rule, apart_findings
 from planner.rules import apart
+from planner.rules.arrivals import sharing_worse
 from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State
 from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope
@@ -35,6 +36,13 @@ def small(m: SmallPlatforms) -> z3.BoolRef:
     return apart.small(m, databases=True)
 
 
+def worse(
+    platform: Platform, before: Placement, after: Placement, inherited: Collection[str]
+) -> Iterable[Finding]:
+    """A database whose nodes already shared a host gains no node on a host it shares."""
+    return sharing_worse(Rule.DATABASE_NODES_APART, before, after, inherited)
+
+
 RULE = RuleDefinition(
     rule=Rule.DATABASE_NODES_APART,
     scope=Scope.PLACEMENT,
@@ -53,4 +61,5 @@ RULE = RuleDefinition(
     headroom=Absent("inside planner.headroom.add_scenario: one unit of an owner per host"),
     small=small,
     inheritable=True,
+    worse=worse,
 )

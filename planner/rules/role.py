@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.rules import Finding, Rule, role_findings
+from planner.rules.arrivals import arrivals
 from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State
 from planner.verify import inherited
 from planner.verify.encoding import Encoding
@@ -53,6 +54,25 @@ def add_roles(built: BuiltPlacement) -> None:
             built.model.add(v == 0).only_enforce_if(built.literal(f"{RuleGroup.ROLE}[{kind}]"))
 
 
+def worse(
+    platform: Platform, before: Placement, after: Placement, inherited: Collection[str]
+) -> Iterable[Finding]:
+    """An app or database with a unit on a host of the wrong role before the plan: that unit
+    may stay, but no unit of it arrives on a host of the wrong role."""
+    hosts = platform.host_by_id
+    for arrival in arrivals(before, after, inherited):
+        is_db = arrival.owner in platform.database_by_id
+        for host in sorted(arrival.hosts):
+            role = hosts[host].role if host in hosts else None
+            fits = role is None or (role.accepts_databases() if is_db else role.accepts_apps())
+            if not fits:
+                yield Finding(
+                    Rule.ROLE,
+                    arrival.owner,
+                    f"the plan puts a unit of {arrival.owner} on {host}, of the wrong role",
+                )
+
+
 RULE = RuleDefinition(
     rule=Rule.ROLE,
     scope=Scope.PLACEMENT,
@@ -68,4 +88,5 @@ RULE = RuleDefinition(
     headroom=Absent("inside planner.headroom.add_scenario: candidates and pools per role"),
     small=Absent("the small-platform model has no host roles: every host takes everything"),
     inheritable=True,
+    worse=worse,
 )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 import z3
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.rules import Finding, Rule, spread_findings
+from planner.rules.arrivals import arrivals
 from planner.rules.base import (
     Absent,
     CpSat,
@@ -93,6 +94,26 @@ def add_spread(built: BuiltPlacement) -> None:
             add_groups_at_least(built, o, index.host_dc.__getitem__, k, "runs_in", switch)
 
 
+def worse(
+    platform: Platform, before: Placement, after: Placement, inherited: Collection[str]
+) -> Iterable[Finding]:
+    """An app or database that ran in fewer datacenters than its spread before the plan runs,
+    every unit placed, in no fewer than before."""
+    hosts = platform.host_by_id
+    for arrival in arrivals(before, after, inherited):
+        if None in arrival.after:
+            continue
+        dcs_before = {hosts[h].datacenter for h in arrival.before if h is not None and h in hosts}
+        dcs_after = {hosts[h].datacenter for h in arrival.after if h is not None and h in hosts}
+        if len(dcs_after) < len(dcs_before):
+            yield Finding(
+                Rule.SPREAD,
+                arrival.owner,
+                f"{arrival.owner} ran in {len(dcs_before)} datacenter(s), short of its spread, "
+                f"and the plan leaves it {len(dcs_after)}",
+            )
+
+
 RULE = RuleDefinition(
     rule=Rule.SPREAD,
     scope=Scope.PLACEMENT,
@@ -108,4 +129,5 @@ RULE = RuleDefinition(
     headroom=Absent("inside planner.headroom.add_scenario: runs_in literals per datacenter"),
     small=small,
     inheritable=True,
+    worse=worse,
 )

@@ -21,8 +21,9 @@ from planner.failure import (
     plan_hosts_down,
 )
 from planner.failures.base import Answer
+from planner.options import PlanOptions
 from planner.placement import PlacementResult, greedy_place
-from planner.plan import Plan, Scenario, Status, moves_between
+from planner.plan import Plan, Scenario, Status
 from planner.scenarios.context import AuditContext, _situation, _view
 from planner.scenarios.outcome import ScenarioOutcome
 from planner.scenarios.proofs import shortfall, volume_shortfall
@@ -158,12 +159,11 @@ def _greedy_plan(
                 row.append(None)
                 unplaced.append(f"{owner}/{i}")
         after[owner] = tuple(row)
-    partial = Plan(
-        status=Status.FEASIBLE,
-        scenario=scenario,
-        before=view.placement,
-        placement=after,
-        moves=moves_between(view.placement, after),
+    partial = Plan.between(
+        Status.FEASIBLE,
+        scenario,
+        view.placement,
+        after,
         apps=app_impacts(view, scenario, True),
         unplaced=tuple(unplaced),
         extra={"allow_moves": 0, "method": "greedy"},
@@ -179,26 +179,15 @@ def _engine_outcome(
     ``drplan fail``'s own functions with its default options: ``fail datacenter`` (best effort)
     unless the volume argument proves the loss cannot be absorbed; ``fail host``."""
     platform, settings = context.platform, context.settings
+    options = PlanOptions(seed=settings.seed, workers=1, time_limit=settings.time_limit_s)
     if scenario.failure_kind.answer is Answer.DISASTER:
         volume = volume_shortfall(_situation(context, down))
         if volume:
             return _volume_outcome(context, scenario, down, lost, volume)
-        plan = plan_sites_lost(
-            platform,
-            scenario,
-            settings.seed,
-            1,
-            settings.time_limit_s,
-            rehome_backups=False,  # where lost replicas go changes no downtime
-        )
+        # Where lost replicas go changes no downtime.
+        plan = plan_sites_lost(platform, scenario, options=replace(options, rehome_backups=False))
     else:
-        plan = plan_hosts_down(
-            platform,
-            scenario,
-            seed=settings.seed,
-            workers=1,
-            time_limit=settings.time_limit_s,
-        )
+        plan = plan_hosts_down(platform, scenario, options=options)
     plan = _certify(context, platform, plan)
     method = plan.method or "cp-sat"
     return _outcome(scenario, down, lost, plan, plan, f"fail: {method}", plan.verified)
@@ -216,11 +205,10 @@ def _volume_outcome(
     downtimes are ``fail``'s own for a loss nothing of which is re-placed
     (``fail datacenter --all-or-nothing``)."""
     platform = context.platform
-    base = Plan(
-        status=Status.INFEASIBLE,
-        scenario=scenario,
-        before=platform.placement,
-        placement=platform.placement,
+    base = Plan.unchanged(
+        Status.INFEASIBLE,
+        scenario,
+        platform.placement,
         explanation=volume,
         extra={"allow_moves": 0, "method": "volume"},
     )

@@ -23,6 +23,7 @@ import z3
 
 from models.entities import Platform
 from planner.exceptions import InvariantViolation
+from planner.json_fields import JsonRecord, json_fields
 from planner.plan import Plan
 from planner.verify import terms as t
 from planner.verify.encoding import (
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Violation:
+class Violation(JsonRecord):
     """One subject for which an invariant fails, with the counterexample Z3 found."""
 
     invariant: str
@@ -48,13 +49,6 @@ class Violation:
     def __str__(self) -> str:
         details = ", ".join(f"{k}={v}" for k, v in self.counterexample.items())
         return f"{self.invariant}: {self.subject}: {details}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "invariant": self.invariant,
-            "subject": self.subject,
-            "counterexample": dict(self.counterexample),
-        }
 
 
 @dataclass(frozen=True)
@@ -71,15 +65,8 @@ class InvariantResult:
     wall_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "holds": self.holds,
-            "unknown": self.unknown,
-            "clauses": self.clauses,
-            "violations": [v.to_dict() for v in self.violations],
-            "wall_s": round(self.wall_s, 4),
-        }
+        keys = ("name", "description", "holds", "unknown", "clauses", "violations", "wall_s")
+        return json_fields(self, *keys, digits={"wall_s": 4})
 
 
 @dataclass(frozen=True)
@@ -96,15 +83,8 @@ class TheoremResult:
     covers: Mapping[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "statement": self.statement,
-            "proved": self.proved,
-            "unknown": self.unknown,
-            "covers": dict(self.covers),
-            "counterexamples": [dict(c) for c in self.counterexamples],
-            "wall_s": round(self.wall_s, 4),
-        }
+        keys = ("name", "statement", "proved", "unknown", "covers", "counterexamples", "wall_s")
+        return json_fields(self, *keys, digits={"wall_s": 4})
 
 
 @dataclass(frozen=True)

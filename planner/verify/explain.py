@@ -108,7 +108,7 @@ def explain_infeasible(
     started = time.perf_counter()
     plan = None
     if scenario is not None:
-        plan = Plan(Status.UNKNOWN, scenario, platform.placement, platform.placement)
+        plan = Plan.unchanged(Status.UNKNOWN, scenario, platform.placement)
     free = None if movable == "all" else _displaced(platform, scenario)
     enc = encode_symbolic(platform, plan, free or None)
     solver = z3.Solver()

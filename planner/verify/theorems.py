@@ -19,13 +19,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import z3
 
 from planner.verify import terms as t
 from planner.verify.certificate import TheoremResult
 from planner.verify.encoding import Encoding, UnitVar
+
+#: What a theorem's lost things are numbered or named by: host numbers, group names.
+L = TypeVar("L", int, str)
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,35 @@ def _at_risk(enc: Encoding, k: int) -> list[tuple[str, str, list[UnitVar]]]:
     return out
 
 
+def _prove_exactly(
+    enc: Encoding,
+    solver: z3.Solver | None,
+    name: str,
+    statement: str,
+    is_lost: Mapping[L, z3.BoolRef],
+    k: int,
+    claims: Sequence[Claim],
+    said: Callable[[list[L]], dict[str, Any]],
+    max_counterexamples: int,
+) -> TheoremResult:
+    """:func:`_prove` that whichever ``k`` of the ``is_lost`` Booleans are true (exactly ``k``:
+    a cardinality constraint, decided by Z3's SAT solver, ``QF_FD``), the claims hold; a
+    counterexample is the lost ones as ``said`` words them."""
+    keys = list(is_lost)
+
+    def read(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
+        lost = [x for x in keys if z3.is_true(model.eval(is_lost[x], model_completion=True))]
+        return said(lost), t.and_([is_lost[x] for x in lost])
+
+    if len(keys) >= k:
+        domain = [z3.PbEq([(is_lost[x], 1) for x in keys], k)]
+    else:
+        domain = [z3.BoolVal(False)]
+    return _prove(
+        enc, solver, name, statement, domain, claims, read, max_counterexamples, logic="QF_FD"
+    )
+
+
 def survive_host_losses(
     enc: Encoding, solver: z3.Solver | None = None, k: int = 1, max_counterexamples: int = 5
 ) -> TheoremResult:
@@ -165,24 +197,13 @@ def survive_host_losses(
         for kind, owner, running in _at_risk(enc, k)
     ]
 
-    def read_set(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
-        hosts = [h for h in up if z3.is_true(model.eval(is_lost[h], model_completion=True))]
-        same = t.and_([is_lost[h] for h in hosts])
+    def said(hosts: list[int]) -> dict[str, Any]:
         if k == 1:
-            return {"host": enc.host_ids[hosts[0]]}, same
-        return {"hosts": [enc.host_ids[h] for h in hosts]}, same
+            return {"host": enc.host_ids[hosts[0]]}
+        return {"hosts": [enc.host_ids[h] for h in hosts]}
 
-    domain = [z3.PbEq([(is_lost[h], 1) for h in up], k)] if len(up) >= k else [z3.BoolVal(False)]
-    return _prove(
-        enc,
-        solver,
-        name,
-        statement,
-        domain,
-        claims,
-        read_set,
-        max_counterexamples,
-        logic="QF_FD",
+    return _prove_exactly(
+        enc, solver, name, statement, is_lost, k, claims, said, max_counterexamples
     )
 
 
@@ -225,27 +246,22 @@ def survive_group_loss(
             Claim("databases", f"{db_id} replicas", t.and_([t.not_(is_lost[g]) for g in fatal]))
         )
 
-    def read_group(model: z3.ModelRef) -> tuple[dict[str, Any], z3.BoolRef]:
-        lost = [g for g in ids if z3.is_true(model.eval(is_lost[g], model_completion=True))]
-        return {noun: lost[0]}, t.and_([is_lost[g] for g in lost])
-
     statement = (
         f"whichever {noun} is lost, every app with 2+ containers keeps a running container and "
         "every business or enterprise database keeps a node"
     )
     if sites is not None:
         statement += f", and every database keeps a backup replica outside the {noun}"
-    domain = [z3.PbEq([(is_lost[g], 1) for g in ids], 1)] if ids else [z3.BoolVal(False)]
-    return _prove(
+    return _prove_exactly(
         enc,
         solver,
         name,
         statement,
-        domain,
+        is_lost,
+        1,
         claims,
-        read_group,
+        lambda lost: {noun: lost[0]},
         max_counterexamples,
-        logic="QF_FD",
     )
 
 
