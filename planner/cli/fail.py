@@ -25,13 +25,7 @@ from planner.cli.common import (
     unknown_id_lines,
 )
 from planner.cli.disaster import disaster_exit_code, print_disaster_plan, wide_console
-from planner.cli.placement import (
-    emit_plan,
-    exit_code,
-    finish_plan,
-    plan_defect_exit,
-    print_summary,
-)
+from planner.cli.placement import emit_checked_plan, exit_code, plan_defect_exit, print_summary
 from planner.cli.planning import (
     REPORT,
     SOLVER,
@@ -115,8 +109,7 @@ def kind_command(kind: FailureKind) -> click.Command:
             )
         except PlanDefect as defect:
             plan_defect_exit(defect)
-        plan = finish_plan(platform, plan)
-        emit_plan(plan, out, _show(kind, plan, platform, source))
+        plan = emit_checked_plan(platform, plan, out, lambda p: _show(kind, p, platform, source))
         emit_runbook(platform, plan, runbook, source)
         code = exit_code(plan) if kind.answer is Answer.HOSTS else disaster_exit_code(plan)
         sys.exit(code)

@@ -26,13 +26,7 @@ from planner.cli.common import (
 )
 from planner.cli.drain import PARALLEL, run_drain
 from planner.cli.fail import fail
-from planner.cli.placement import (
-    emit_plan,
-    exit_code,
-    finish_plan,
-    plan_defect_exit,
-    print_summary,
-)
+from planner.cli.placement import emit_checked_plan, exit_code, plan_defect_exit, print_summary
 from planner.cli.planning import REPORT, SOLVER, Output, option, planning
 from planner.durations import duration
 from planner.exceptions import UnknownTargetError
@@ -79,9 +73,7 @@ def _show(plan: Plan, title: str, lines: Callable[[], list[str]]) -> Callable[[]
 
 
 def _finish(platform: Platform, plan: Plan, out: Output, show: Any) -> None:
-    plan = finish_plan(platform, plan)
-    emit_plan(plan, out, show(plan))
-    sys.exit(exit_code(plan))
+    sys.exit(exit_code(emit_checked_plan(platform, plan, out, show)))
 
 
 @fail.command("degraded")

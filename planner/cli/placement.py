@@ -39,10 +39,14 @@ from planner.plan import Plan
 from planner.timeline import timeline_lines
 
 
-def emit_plan(plan: Plan, out: Output, summary: Callable[[], None]) -> None:
-    """Write the plan's JSON to ``out.path`` (atomic; ``-`` is stdout, alone), then print it as
-    JSON or as ``summary``."""
-    emit_result(plan.to_dict, out.as_json, out.path, summary)
+def emit_checked_plan(
+    platform: Platform, plan: Plan, out: Output, summary: Callable[[Plan], Callable[[], None]]
+) -> Plan:
+    """The plan checked (:func:`finish_plan`), its JSON written to ``out.path`` (atomic; ``-`` is
+    stdout, alone), then printed as JSON or as ``summary(plan)``; the checked plan."""
+    plan = finish_plan(platform, plan)
+    emit_result(plan.to_dict, out.as_json, out.path, summary(plan))
+    return plan
 
 
 def finish_plan(platform: Platform, plan: Plan) -> Plan:
