@@ -72,7 +72,9 @@ def _show(plan: Plan, title: str, lines: Callable[[], list[str]]) -> Callable[[]
     return show
 
 
-def _finish(platform: Platform, plan: Plan, out: Output, show: Any) -> None:
+def _finish(
+    platform: Platform, plan: Plan, out: Output, show: Callable[[Plan], Callable[[], None]]
+) -> None:
     sys.exit(exit_code(emit_checked_plan(platform, plan, out, show)))
 
 

@@ -167,7 +167,9 @@ def planning(*options: str | Decorator) -> Decorator:
 
     The command takes, instead of their parameters, ``options``: the :class:`PlanOptions` they
     set (when any of them sets one; the others at their defaults), and ``out``: the
-    :class:`Output` (when ``--json`` or ``-o`` is among them).
+    :class:`Output` (when ``--json`` or ``-o`` is among them). Every parameter named after a
+    field of :class:`PlanOptions` (or ``rehome``, ``as_json``, ``output``, ``force``) goes into
+    them, so a command keeps no other parameter of those names.
     """
     decorators = [option(o) if isinstance(o, str) else o for o in options]
 
