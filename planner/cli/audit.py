@@ -17,22 +17,22 @@ from models.entities import Platform
 from planner.audit import AuditResult, AuditSettings, Verdict, audit
 from planner.cli.common import (
     MAX_SAMPLE,
-    SEED,
-    WORKERS,
     ExitCode,
     HostSizeText,
     SchedulerAddress,
     check_output,
+    count_option,
     emit_json,
     fail_bad_input,
     file_argument,
+    in_order,
     json_option,
     load_platform_or_exit,
     output_options,
     shown,
-    time_limit_type,
     write_output,
 )
+from planner.cli.planning import option
 from planner.failures.registry import DEFAULT_AUDIT_KINDS, KINDS
 from planner.headroom import HostSize, parse_host_size
 from planner.report import (
@@ -76,83 +76,64 @@ class KindList(click.ParamType):
         return names
 
 
-def sweep_options(func: F) -> F:
-    """The options that say which scenarios to sweep, where, and with what headroom size."""
-    options = [
-        click.option(
-            "--kinds",
-            type=KindList(),
-            default=",".join(DEFAULT_AUDIT_KINDS),
-            show_default=True,
-            help=f"Failure kinds swept, comma-separated, among: {', '.join(KINDS)}. Every "
-            "single loss of each (racks, power feeds, regions: when the file declares them); "
-            "partition: each datacenter cut off, then each region's network fault (all its "
-            "datacenters cut off); service: each platform service lost whole; drain: a quarter, "
-            "then half, of every datacenter's hosts at once; degraded: each host at half its "
-            "capacity; fraction: half of every datacenter's hosts lost, seeds 1 to 3. A kind "
-            f"with more than {OWN_SWEEP_LIMIT} such scenarios sweeps {OWN_SWEEP_LIMIT} drawn by "
-            "--seed.",
-        ),
-        click.option(
-            "--k",
-            "k",
-            type=click.Choice(["1", "2"]),
-            default="1",
-            show_default=True,
-            help="1: every single host; 2: every single host and every pair of hosts.",
-        ),
-        click.option(
-            "--sample",
-            type=click.IntRange(1, MAX_SAMPLE),
-            default=None,
-            help="Sweep N host scenarios (pairs with --k 2) drawn at random (seeded) "
-            "instead of all.",
-        ),
-        click.option(
-            "--seed",
-            type=SEED,
-            default=0,
-            show_default=True,
-            help="Seed of the sample and of the solver.",
-        ),
-        click.option(
-            "--workers",
-            type=WORKERS,
-            default=None,
-            help="Local worker processes [default: every core].",
-        ),
-        click.option(
-            "--scheduler",
-            type=SchedulerAddress(),
-            metavar="ADDRESS",
-            default=None,
-            help="Run the sweep on this Dask scheduler (tcp://host:8786).",
-        ),
-        click.option(
-            "--host-size",
-            type=HostSizeText(),
-            metavar="SIZE",
-            default=None,
-            help="Extra hosts of the headroom, e.g. cpu=32,memory_mb=65536[,role=apps] "
-            "[default: the most common host size].",
-        ),
-        click.option("--no-headroom", is_flag=True, help="Skip the headroom."),
-        click.option(
-            "--time-limit",
-            type=time_limit_type(0.1),
-            default=10.0,
-            show_default=True,
-            help="Solver seconds for a scenario the greedy cannot re-place.",
-        ),
-        click.option(
-            "--progress/--no-progress",
-            default=None,
-            help="Progress bar on stderr [default: on a terminal, long sweeps].",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+#: The options that say which scenarios to sweep, where, and with what headroom size.
+sweep_options = in_order(
+    click.option(
+        "--kinds",
+        type=KindList(),
+        default=",".join(DEFAULT_AUDIT_KINDS),
+        show_default=True,
+        help=f"Failure kinds swept, comma-separated, among: {', '.join(KINDS)}. Every "
+        "single loss of each (racks, power feeds, regions: when the file declares them); "
+        "partition: each datacenter cut off, then each region's network fault (all its "
+        "datacenters cut off); service: each platform service lost whole; drain: a quarter, "
+        "then half, of every datacenter's hosts at once; degraded: each host at half its "
+        "capacity; fraction: half of every datacenter's hosts lost, seeds 1 to 3. A kind "
+        f"with more than {OWN_SWEEP_LIMIT} such scenarios sweeps {OWN_SWEEP_LIMIT} drawn by "
+        "--seed.",
+    ),
+    click.option(
+        "--k",
+        "k",
+        type=click.Choice(["1", "2"]),
+        default="1",
+        show_default=True,
+        help="1: every single host; 2: every single host and every pair of hosts.",
+    ),
+    click.option(
+        "--sample",
+        type=click.IntRange(1, MAX_SAMPLE),
+        default=None,
+        help="Sweep N host scenarios (pairs with --k 2) drawn at random (seeded) instead of all.",
+    ),
+    option("seed", help="Seed of the sample and of the solver."),
+    option(
+        "workers",
+        default=None,
+        show_default=False,
+        help="Local worker processes [default: every core].",
+    ),
+    click.option(
+        "--scheduler",
+        type=SchedulerAddress(),
+        default=None,
+        help="Run the sweep on this Dask scheduler (tcp://host:8786).",
+    ),
+    click.option(
+        "--host-size",
+        type=HostSizeText(),
+        default=None,
+        help="Extra hosts of the headroom, e.g. cpu=32,memory_mb=65536[,role=apps] "
+        "[default: the most common host size].",
+    ),
+    click.option("--no-headroom", is_flag=True, help="Skip the headroom."),
+    option("time_limit", help="Solver seconds for a scenario the greedy cannot re-place."),
+    click.option(
+        "--progress/--no-progress",
+        default=None,
+        help="Progress bar on stderr [default: on a terminal, long sweeps].",
+    ),
+)
 
 
 @contextmanager
@@ -182,17 +163,15 @@ def _run(
     platform: Platform,
     *,
     k: str,
-    kinds: tuple[str, ...],
-    sample: int | None,
-    seed: int,
-    workers: int | None,
-    scheduler: str | None,
     host_size: str | None,
     no_headroom: bool,
     time_limit: float,
     progress: bool | None,
-    source: str,
+    **sweep: Any,
 ) -> AuditResult:
+    """The audit of ``platform`` by the options of :func:`sweep_options`; ``sweep``: which
+    scenarios (``kinds``, ``sample``, ``seed``) and where (``workers``, ``scheduler``), named as
+    :func:`planner.audit.audit` names them."""
     size: HostSize | None = None
     if host_size is not None:
         try:
@@ -204,18 +183,14 @@ def _run(
             return audit(
                 platform,
                 k=int(k),
-                kinds=kinds,
-                sample=sample,
-                seed=seed,
-                workers=workers,
-                scheduler=scheduler,
                 host_size=size,
                 headroom=not no_headroom,
-                settings=AuditSettings(time_limit_s=time_limit, seed=seed),
+                settings=AuditSettings(time_limit_s=time_limit, seed=sweep["seed"]),
                 progress=update,
+                **sweep,
             )
         except OSError as error:  # the Dask scheduler cannot be reached
-            fail_bad_input([f"--scheduler {scheduler}: {error}"])
+            fail_bad_input([f"--scheduler {sweep['scheduler']}: {error}"])
 
 
 def _print_summary(result: AuditResult, source: str, top: int) -> None:
@@ -273,13 +248,7 @@ def _print_summary(result: AuditResult, source: str, top: int) -> None:
 @click.command("audit")
 @file_argument()
 @sweep_options
-@click.option(
-    "--top",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    help="Worst scenarios shown.",
-)
+@count_option("--top", 1, None, 10, "Worst scenarios shown.")
 @click.option("--detail", is_flag=True, help="Every scenario in full in the JSON.")
 @json_option()
 @output_options("Write the JSON here (atomic; - for stdout).")
@@ -303,7 +272,7 @@ def audit_command(
     check_output(output, force, file)
     platform = load_platform_or_exit(file)
     source = file or "reference platform"
-    result = _run(platform, source=source, **options)
+    result = _run(platform, **options)
     data = result.to_dict(worst=top, detail=detail)
     if output:
         emit_json(data, output)
@@ -321,13 +290,7 @@ def audit_command(
 @click.command("report")
 @file_argument()
 @sweep_options
-@click.option(
-    "--top",
-    type=click.IntRange(min=1),
-    default=15,
-    show_default=True,
-    help="Worst scenarios shown.",
-)
+@count_option("--top", 1, None, 15, "Worst scenarios shown.")
 @output_options("The HTML file to write (atomic; - for stdout).", required=True)
 @json_option()
 def report_command(
@@ -340,8 +303,7 @@ def report_command(
     """
     check_output(output, force, file)
     platform = load_platform_or_exit(file)
-    source = file or "reference platform"
-    result = _run(platform, source=source, **options)
+    result = _run(platform, **options)
     write_output(output, render_report(platform, result, top))
     if as_json:
         emit_json({"report": output, **result.to_dict(worst=top)})

@@ -13,26 +13,34 @@ from models.rules import backup_findings
 from planner.backups import BackupPlan, fix_backups, plan_backups
 from planner.cli.common import (
     ExitCode,
-    check_output,
     emit_json,
     file_argument,
     format_of,
-    json_option,
     load_platform_or_exit,
-    output_options,
-    solve_options_with,
+    time_limit_type,
     write_output,
 )
+from planner.cli.planning import Output, option, planning
+from planner.options import PlanOptions
 
-#: ``--seed``, ``--workers``, ``--time-limit`` (any positive number of seconds).
-_solver_options = solve_options_with(10.0, low=0.0)
+#: ``-o/--output`` and ``--force``, ``--json``, then ``--seed``, ``--workers``, ``--time-limit``
+#: (any positive number of seconds).
+_options = planning(
+    option(
+        "output",
+        help="Write the platform with its backup sites here (atomic; - for stdout); else only "
+        "the summary.",
+    ),
+    "json",
+    "seed",
+    "workers",
+    option("time_limit", type=time_limit_type(0.0)),
+)
 
 
-def _output_option(function: Any) -> Any:
-    return output_options(
-        "Write the platform with its backup sites here (atomic; - for stdout); else only the "
-        "summary."
-    )(function)
+def _engine(options: PlanOptions) -> dict[str, Any]:
+    """The backup planner's keywords for the placement engine's settings of ``options``."""
+    return {"seed": options.seed, "time_limit_s": options.time_limit, "workers": options.workers}
 
 
 @click.group(name="backups")
@@ -47,9 +55,10 @@ def _bug(plan: BackupPlan) -> NoReturn:
     sys.exit(ExitCode.BUG)
 
 
-def _emit_platform(platform: Platform, plan: BackupPlan, output: str | None, as_json: bool) -> None:
-    """Write the platform with the plan's sites to ``output`` (``-``: print it, the summary
-    going to stderr); the summary or JSON alongside. Without ``output``, only the summary."""
+def _emit_platform(platform: Platform, plan: BackupPlan, out: Output) -> None:
+    """Write the platform with the plan's sites to ``out.path`` (``-``: print it, the summary
+    going to stderr); the summary or JSON alongside. Without a path, only the summary."""
+    output, as_json = out.path, out.as_json
     result = platform.with_backups(plan.backups)
     if output == "-":
         click.echo(dump_platform_text(result), nl=False)
@@ -81,49 +90,29 @@ def _fail_infeasible(platform: Platform, plan: BackupPlan, as_json: bool) -> NoR
 
 @backups.command(name="plan")
 @file_argument()
-@_output_option
-@json_option()
-@_solver_options
-def plan_command(
-    file: str | None,
-    output: str | None,
-    as_json: bool,
-    seed: int,
-    time_limit: float,
-    workers: int,
-    force: bool,
-) -> None:
+@_options
+def plan_command(file: str | None, options: PlanOptions, out: Output) -> None:
     """Choose replicas 2 and 3 of every database in FILE afresh (the reference platform if
     omitted); exit 1 with the reason when no choice keeps every rule."""
-    check_output(output, force, file)
+    out.check(file)
     platform = load_platform_or_exit(file)
-    plan = plan_backups(platform, seed=seed, time_limit_s=time_limit, workers=workers)
+    plan = plan_backups(platform, **_engine(options))
     if plan.findings:
         _bug(plan)
     if not plan.status.has_plan:
-        _fail_infeasible(platform, plan, as_json)
-    _emit_platform(platform, plan, output, as_json)
+        _fail_infeasible(platform, plan, out.as_json)
+    _emit_platform(platform, plan, out)
 
 
 @backups.command(name="check")
 @file_argument()
 @click.option("--fix", is_flag=True, help="Re-plan only the databases in violation.")
-@_output_option
-@json_option()
-@_solver_options
-def check_command(
-    file: str | None,
-    fix: bool,
-    output: str | None,
-    as_json: bool,
-    seed: int,
-    time_limit: float,
-    workers: int,
-    force: bool,
-) -> None:
+@_options
+def check_command(file: str | None, fix: bool, options: PlanOptions, out: Output) -> None:
     """Audit the backup sites of FILE: one line per finding, exit 1 when any. With --fix,
     repair them moving only the databases in violation, and write the platform."""
-    check_output(output, force, file)
+    out.check(file)
+    as_json = out.as_json
     platform = load_platform_or_exit(file)
     findings = list(backup_findings(platform))
     if not fix:
@@ -138,7 +127,7 @@ def check_command(
                 f"than {platform.policy.backup_min_distance_km:g} km apart, no site over capacity"
             )
         sys.exit(ExitCode.FINDINGS if findings else ExitCode.OK)
-    plan = fix_backups(platform, seed=seed, time_limit_s=time_limit, workers=workers)
+    plan = fix_backups(platform, **_engine(options))
     if plan.findings:
         _bug(plan)
     if not as_json:
@@ -150,4 +139,4 @@ def check_command(
         for db_id in plan.changed:
             old = list(platform.backups.get(db_id, (None, None, None)))
             click.echo(f"moved {db_id}: {old} -> {list(plan.backups[db_id])}", err=True)
-    _emit_platform(platform, plan, output, as_json)
+    _emit_platform(platform, plan, out)

@@ -171,6 +171,18 @@ def emit_result(
             click.echo(f"wrote {Path(output)}")
 
 
+def in_order(*decorators: Callable[[Any], Any]) -> Callable[[F], F]:
+    """One decorator of click options and arguments, listed in the order ``--help`` shows them
+    (the first applied last, as when they are stacked above the function)."""
+
+    def decorate(func: F) -> F:
+        for add in reversed(decorators):
+            func = add(func)
+        return func
+
+    return decorate
+
+
 def file_argument() -> Any:
     """The optional platform FILE argument: the embedded reference platform when omitted."""
     return click.argument("file", required=False, type=click.Path(dir_okay=False))
@@ -298,6 +310,16 @@ WORKERS = click.IntRange(1, MAX_WORKERS)
 MOVES = click.IntRange(0, MAX_MOVES)
 
 
+def count_option(
+    name: str, low: int, high: int | None, default: int, help: str | None = None
+) -> Any:
+    """``name N``: a whole number from ``low`` to ``high`` (``None``: no bound), its ``default``
+    shown in ``--help``."""
+    return click.option(
+        name, type=click.IntRange(low, high), default=default, show_default=True, help=help
+    )
+
+
 class FiniteFloat(click.ParamType):
     """A finite number within ``(low, high]`` (``low`` included unless ``low_open``): click's
     ``FloatRange`` lets ``nan`` through, this does not."""
@@ -369,30 +391,3 @@ class HostSizeText(click.ParamType):
                     ctx,
                 )
         return str(value)
-
-
-def solve_options_with(time_limit: float, low: float = 0.1) -> Callable[[F], F]:
-    """``--seed``, ``--workers`` and ``--time-limit`` (default ``time_limit``, at least ``low``
-    seconds, or more than 0 when ``low`` is 0): the solver's settings, explicit."""
-
-    def decorate(func: F) -> F:
-        func = click.option(
-            "--time-limit",
-            type=time_limit_type(low),
-            default=time_limit,
-            show_default=True,
-            help="Seconds you are willing to wait for the search, spent as CP-SAT "
-            "deterministic time so the plan repeats on a busy machine (wall time is cut at 4x).",
-        )(func)
-        func = click.option(
-            "--workers",
-            type=WORKERS,
-            default=1,
-            show_default=True,
-            help="CP-SAT search workers (1 is deterministic).",
-        )(func)
-        return click.option(
-            "--seed", type=SEED, default=0, show_default=True, help="Solver random seed."
-        )(func)
-
-    return decorate

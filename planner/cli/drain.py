@@ -13,7 +13,6 @@ from planner import durations
 from planner.certify import PlanDefect
 from planner.cli.common import (
     ExitCode,
-    check_output,
     emit_result,
     fail_bad_input,
     file_option,
@@ -22,10 +21,12 @@ from planner.cli.common import (
     split_targets,
     unknown_id_lines,
 )
-from planner.cli.placement import plan_command_options, plan_defect_exit
+from planner.cli.placement import plan_defect_exit
+from planner.cli.planning import REPORT, SOLVER, Output, planning
 from planner.cli.summary import MAX_ROWS, first_rows, print_explanation
 from planner.drain import DrainPlan, plan_drain
 from planner.failure import UnknownHostError
+from planner.options import PlanOptions
 
 #: Hosts drained at once: at least one, at most as many as a platform can have.
 PARALLEL = click.IntRange(1, 1_000_000)
@@ -91,17 +92,9 @@ def print_drain(drain: DrainPlan, console: Console) -> None:
     show_default=True,
     help="Hosts drained at the same time.",
 )
-@plan_command_options
+@planning(*SOLVER, *REPORT)
 def drain_command(
-    hosts: tuple[str, ...],
-    file: str | None,
-    max_parallel: int,
-    seed: int,
-    workers: int,
-    time_limit: float,
-    as_json: bool,
-    output: str | None,
-    force: bool,
+    hosts: tuple[str, ...], file: str | None, max_parallel: int, options: PlanOptions, out: Output
 ) -> None:
     """A rolling drain of HOST [HOST ...] of FILE (the reference platform by default).
 
@@ -112,9 +105,9 @@ def drain_command(
     most hosts at a time capacity allows). --time-limit is per wave.
     """
     hosts, file = split_targets(hosts, file, "usage: drplan drain HOST [HOST ...] [FILE]")
-    check_output(output, force, file)
+    out.check(file)
     platform = load_platform_or_exit(file)
-    run_drain(platform, hosts, file, max_parallel, seed, workers, time_limit, as_json, output)
+    run_drain(platform, hosts, file, max_parallel, options, out)
 
 
 def run_drain(
@@ -122,26 +115,17 @@ def run_drain(
     hosts: tuple[str, ...],
     file: str | None,
     max_parallel: int,
-    seed: int,
-    workers: int,
-    time_limit: float,
-    as_json: bool,
-    output: str | None,
+    options: PlanOptions,
+    out: Output,
 ) -> None:
-    """Plan the drain, print or write it, and exit 0 (a plan) or 1 (a wave does not fit)."""
+    """Plan the drain (``options``: the placement engine's settings for each wave), print or
+    write it, and exit 0 (a plan) or 1 (a wave does not fit)."""
     try:
-        drain = plan_drain(
-            platform,
-            hosts,
-            max_parallel=max_parallel,
-            seed=seed,
-            workers=workers,
-            time_limit=time_limit,
-        )
+        drain = plan_drain(platform, hosts, max_parallel=max_parallel, options=options)
     except UnknownHostError as error:
         source = file or "reference platform"
         fail_bad_input(unknown_id_lines(source, "hosts", "host", error.hosts, platform.host_by_id))
     except PlanDefect as defect:
         plan_defect_exit(defect)
-    emit_result(drain.to_dict, as_json, output, lambda: print_drain(drain, Console()))
+    emit_result(drain.to_dict, out.as_json, out.path, lambda: print_drain(drain, Console()))
     sys.exit(ExitCode.OK if drain.status.has_plan else ExitCode.FINDINGS)

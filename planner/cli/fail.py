@@ -9,7 +9,7 @@ written.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -17,23 +17,23 @@ from rich.console import Console
 
 from planner.certify import PlanDefect
 from planner.cli.common import (
-    check_output,
     fail_bad_input,
     file_option,
+    in_order,
     load_platform_or_exit,
     split_targets,
     unknown_id_lines,
 )
 from planner.cli.disaster import disaster_exit_code, print_disaster_plan, wide_console
-from planner.cli.placement import (
-    allow_moves_option,
-    emit_plan,
-    exit_code,
-    finish_plan,
-    imperfect_options,
-    plan_command_options,
-    plan_defect_exit,
-    print_summary,
+from planner.cli.placement import emit_checked_plan, exit_code, plan_defect_exit, print_summary
+from planner.cli.planning import (
+    REPORT,
+    SOLVER,
+    Decorator,
+    Output,
+    option,
+    plan_options_of,
+    planning,
 )
 from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failures.answer import plan_failure
@@ -42,7 +42,8 @@ from planner.failures.registry import KINDS
 from planner.options import PlanOptions
 from planner.plan import Plan, Scenario
 
-Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+#: ``plan_options_of`` stays importable from here, where it was first.
+__all__ = ["fail", "kind_command", "plan_options_of"]
 
 
 def usage(kind: FailureKind) -> str:
@@ -51,37 +52,22 @@ def usage(kind: FailureKind) -> str:
 
 def _options(kind: FailureKind) -> list[Decorator]:
     """The options of ``fail <kind>``, by the planner that answers it."""
-    common: list[Decorator] = [allow_moves_option, imperfect_options]
-    if kind.answer is Answer.HOSTS:
-        common += [
-            click.option("--best-effort", is_flag=True, help="Place what fits; list the rest."),
-            click.option(
-                "--redeploy",
-                is_flag=True,
-                help="Restore sandbox and starter databases elsewhere from their best backup "
-                "(data loss) instead of waiting for their host.",
-            ),
-        ]
-    else:
-        common += [
-            click.option(
+    choices: tuple[str | Decorator, ...] = ("best_effort", "redeploy")
+    if kind.answer is not Answer.HOSTS:
+        choices = (
+            option(
+                "best_effort",
                 "--best-effort/--all-or-nothing",
                 default=True,
                 show_default=True,
                 help="Restore what fits when not everything does, or answer infeasible.",
             ),
-            click.option(
-                "--rehome/--no-rehome",
-                default=True,
-                show_default=True,
-                help=f"Re-home the backup replicas lost with the {kind.noun}.",
-            ),
-        ]
+            option("rehome", help=f"Re-home the backup replicas lost with the {kind.noun}."),
+        )
     return [
         click.argument("targets", nargs=-1, required=True, metavar=f"{kind.metavar}... [FILE]"),
         file_option(),
-        *common,
-        plan_command_options,
+        planning("allow_moves", "strict", "repair", *choices, *SOLVER, *REPORT),
         runbook_option,
     ]
 
@@ -96,37 +82,26 @@ def _show(kind: FailureKind, plan: Plan, platform: Any, source: str) -> Callable
     return lambda: print_disaster_plan(plan, wide_console(), title, starts)
 
 
-def plan_options_of(options: Mapping[str, Any]) -> PlanOptions:
-    """The plan's options from the command's (``--rehome`` is ``rehome_backups``): the one place
-    ``fail`` turns its options into what the planners read."""
-    given = dict(options)
-    if "rehome" in given:
-        given["rehome_backups"] = given.pop("rehome")
-    return PlanOptions(**given)
-
-
 def kind_command(kind: FailureKind) -> click.Command:
     """``drplan fail <kind>``, made from the kind."""
 
     def run(
         targets: tuple[str, ...],
         file: str | None,
-        as_json: bool,
-        output: str | None,
         runbook: str | None,
-        force: bool,
-        **options: Any,
+        options: PlanOptions,
+        out: Output,
     ) -> None:
         targets, file = split_targets(targets, file, usage(kind), kind.noun, command="fail")
         source = file or "reference platform"
-        check_output(output, force, file)
+        out.check(file)
         platform = load_platform_or_exit(file)
         check_runbook(platform, runbook, source)
         try:
             plan = plan_failure(
                 platform,
                 Scenario(kind.name, tuple(dict.fromkeys(targets))),
-                options=plan_options_of(options),
+                options=options,
             )
         except UnknownTargetError as error:
             fail_bad_input(
@@ -134,8 +109,7 @@ def kind_command(kind: FailureKind) -> click.Command:
             )
         except PlanDefect as defect:
             plan_defect_exit(defect)
-        plan = finish_plan(platform, plan)
-        emit_plan(plan, as_json, output, _show(kind, plan, platform, source))
+        plan = emit_checked_plan(platform, plan, out, lambda p: _show(kind, p, platform, source))
         emit_runbook(platform, plan, runbook, source)
         code = exit_code(plan) if kind.answer is Answer.HOSTS else disaster_exit_code(plan)
         sys.exit(code)
@@ -145,10 +119,7 @@ def kind_command(kind: FailureKind) -> click.Command:
         "platform. Exit 1 when the loss cannot be absorbed (the output says why), 2 for bad "
         "input, 3 when a plan fails its own checks."
     )
-    command: Any = run
-    for decorate in reversed(_options(kind)):
-        command = decorate(command)
-    return click.command(kind.name)(command)
+    return click.command(kind.name)(in_order(*_options(kind))(run))
 
 
 @click.group()

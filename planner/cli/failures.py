@@ -16,30 +16,18 @@ from rich.console import Console
 from models.entities import Platform
 from planner.certify import PlanDefect
 from planner.cli.common import (
-    SEED,
-    WORKERS,
-    check_output,
     fail_bad_input,
     file_option,
-    json_option,
     load_platform_or_exit,
     looks_like_file,
     shown,
     split_targets,
-    time_limit_type,
     unknown_id_lines,
 )
 from planner.cli.drain import PARALLEL, run_drain
 from planner.cli.fail import fail
-from planner.cli.placement import (
-    emit_plan,
-    exit_code,
-    finish_plan,
-    output_option,
-    plan_command_options,
-    plan_defect_exit,
-    print_summary,
-)
+from planner.cli.placement import emit_checked_plan, exit_code, plan_defect_exit, print_summary
+from planner.cli.planning import REPORT, SOLVER, Output, option, planning
 from planner.durations import duration
 from planner.exceptions import UnknownTargetError
 from planner.failures.degraded import DEGRADED, parse_degraded_target, parse_share
@@ -54,6 +42,7 @@ from planner.failures.fraction import (
 from planner.failures.partition import PARTITION, cut_off_hosts
 from planner.failures.partition_plan import CUT_OFF, NO_SIDE, REST, plan_partition
 from planner.failures.service import SERVICE, plan_service_loss, service_down_s
+from planner.options import PlanOptions
 from planner.plan import Plan
 
 __all__ = ["fail"]
@@ -83,10 +72,10 @@ def _show(plan: Plan, title: str, lines: Callable[[], list[str]]) -> Callable[[]
     return show
 
 
-def _finish(platform: Platform, plan: Plan, as_json: bool, output: str | None, show: Any) -> None:
-    plan = finish_plan(platform, plan)
-    emit_plan(plan, as_json, output, show(plan))
-    sys.exit(exit_code(plan))
+def _finish(
+    platform: Platform, plan: Plan, out: Output, show: Callable[[Plan], Callable[[], None]]
+) -> None:
+    sys.exit(exit_code(emit_checked_plan(platform, plan, out, show)))
 
 
 @fail.command("degraded")
@@ -99,17 +88,9 @@ def _finish(platform: Platform, plan: Plan, as_json: bool, output: str | None, s
     default=None,
     help="The share of its capacity each HOST given without @SHARE keeps: 50% or 0.5.",
 )
-@plan_command_options
+@planning(*SOLVER, *REPORT)
 def fail_degraded(
-    hosts: tuple[str, ...],
-    file: str | None,
-    share: float | None,
-    seed: int,
-    workers: int,
-    time_limit: float,
-    as_json: bool,
-    output: str | None,
-    force: bool,
+    hosts: tuple[str, ...], file: str | None, share: float | None, options: PlanOptions, out: Output
 ) -> None:
     """Hosts of FILE that stay up with part of their capacity (a swap storm, a noisy
     neighbour): what no longer fits moves, the fewest units, and the rest stays.
@@ -122,20 +103,18 @@ def fail_degraded(
         hosts, file, "usage: drplan fail degraded HOST [HOST ...] --capacity 50% [FILE]"
     )
     source = file or "reference platform"
-    check_output(output, force, file)
+    out.check(file)
     platform = load_platform_or_exit(file)
     kept = _kept(hosts, share, source)
     unknown = [h for h in kept if h not in platform.host_by_id]
     if unknown:
         fail_bad_input(unknown_id_lines(source, "hosts", "host", unknown, platform.host_by_id))
     try:
-        degraded, plan = plan_degraded(
-            platform, kept, seed=seed, workers=workers, time_limit=time_limit
-        )
+        degraded, plan = plan_degraded(platform, kept, options=options)
     except PlanDefect as defect:
         plan_defect_exit(defect)
     title = "degraded: " + ", ".join(f"{h} to {100 * k:g} % of capacity" for h, k in kept.items())
-    _finish(degraded, plan, as_json, output, lambda p: _show(p, title, lambda: describe(p)))
+    _finish(degraded, plan, out, lambda p: _show(p, title, lambda: describe(p)))
 
 
 def _kept(targets: tuple[str, ...], share: float | None, source: str) -> dict[str, float]:
@@ -183,43 +162,27 @@ def _fraction_lines(platform: Platform, plan: Plan, share: float, seed: int) -> 
     default=None,
     help="The share of every datacenter's hosts lost: 50% or 0.5 (instead of SHARE%@SEED).",
 )
-@click.option(
-    "--seed",
-    type=SEED,
-    default=0,
-    show_default=True,
-    help="Seed of the random draw of the lost hosts with --share (the same seed loses the "
-    "same hosts), and of the solver.",
+@planning(
+    option(
+        "seed",
+        help="Seed of the random draw of the lost hosts with --share (the same seed loses the "
+        "same hosts), and of the solver.",
+    ),
+    option(
+        "redeploy",
+        help="Restore sandbox and starter databases elsewhere from their best backup instead "
+        "of waiting for their host.",
+    ),
+    option("time_limit", help="Search budget in seconds, spent as CP-SAT deterministic time."),
+    option("workers", help="CP-SAT search workers."),
+    *REPORT,
 )
-@click.option(
-    "--redeploy",
-    is_flag=True,
-    help="Restore sandbox and starter databases elsewhere from their best backup instead of "
-    "waiting for their host.",
-)
-@click.option(
-    "--time-limit",
-    type=time_limit_type(0.1),
-    default=10.0,
-    show_default=True,
-    help="Search budget in seconds, spent as CP-SAT deterministic time.",
-)
-@click.option(
-    "--workers", type=WORKERS, default=1, show_default=True, help="CP-SAT search workers."
-)
-@json_option()
-@output_option
 def fail_fraction(
     targets: tuple[str, ...],
     file: str | None,
     share: float | None,
-    seed: int,
-    redeploy: bool,
-    time_limit: float,
-    workers: int,
-    as_json: bool,
-    output: str | None,
-    force: bool,
+    options: PlanOptions,
+    out: Output,
 ) -> None:
     """A share of the hosts of every datacenter of FILE lost at random, as in the multicast
     flood of postmortem SPM-2025-002: the plan of those hosts' loss, best effort (what finds no
@@ -231,8 +194,8 @@ def fail_fraction(
     """
     if targets and looks_like_file(targets[-1]):
         targets, file = targets[:-1], targets[-1]
-    share, seed = _draw(targets, share, seed)
-    check_output(output, force, file)
+    share, seed = _draw(targets, share, options.seed)
+    out.check(file)
     platform = load_platform_or_exit(file)
     try:
         plan = plan_fraction(
@@ -240,9 +203,9 @@ def fail_fraction(
             share,
             seed,
             solver_seed=seed,
-            workers=workers,
-            time_limit=time_limit,
-            redeploy=redeploy,
+            workers=options.workers,
+            time_limit=options.time_limit,
+            redeploy=options.redeploy,
         )
     except PlanDefect as defect:
         plan_defect_exit(defect)
@@ -251,8 +214,7 @@ def fail_fraction(
     _finish(
         platform,
         plan,
-        as_json,
-        output,
+        out,
         lambda p: _show(p, title, lambda: _fraction_lines(platform, p, share, seed)),
     )
 
@@ -297,16 +259,9 @@ def _partition_lines(platform: Platform, plan: Plan) -> list[str]:
 @fail.command("partition")
 @click.argument("datacenters", nargs=-1, required=True, metavar=f"{PARTITION.metavar}... [FILE]")
 @file_option()
-@plan_command_options
+@planning(*SOLVER, *REPORT)
 def fail_partition(
-    datacenters: tuple[str, ...],
-    file: str | None,
-    seed: int,
-    workers: int,
-    time_limit: float,
-    as_json: bool,
-    output: str | None,
-    force: bool,
+    datacenters: tuple[str, ...], file: str | None, options: PlanOptions, out: Output
 ) -> None:
     """DC [DC ...] of FILE cut off from the rest of the region: what runs there keeps running
     but cannot be reached; the cut-off units start on the rest's hosts, each database fails
@@ -319,7 +274,7 @@ def fail_partition(
         datacenters, file, "usage: drplan fail partition DATACENTER [DATACENTER ...] [FILE]"
     )
     source = file or "reference platform"
-    check_output(output, force, file)
+    out.check(file)
     platform = load_platform_or_exit(file)
     datacenters = tuple(dict.fromkeys(datacenters))
     unknown = [d for d in datacenters if d not in platform.datacenter_by_id]
@@ -334,19 +289,11 @@ def fail_partition(
             [f"{source}: datacenters: every host is cut off; the rest of the region has none"]
         )
     try:
-        plan = plan_partition(
-            platform, datacenters, seed=seed, workers=workers, time_limit=time_limit
-        )
+        plan = plan_partition(platform, datacenters, options=options)
     except PlanDefect as defect:
         plan_defect_exit(defect)
     title = f"partition: {', '.join(datacenters)} cut off"
-    _finish(
-        platform,
-        plan,
-        as_json,
-        output,
-        lambda p: _show(p, title, lambda: _partition_lines(platform, p)),
-    )
+    _finish(platform, plan, out, lambda p: _show(p, title, lambda: _partition_lines(platform, p)))
 
 
 @fail.command("drain")
@@ -358,17 +305,13 @@ def fail_partition(
     default=None,
     help="Hosts drained at the same time (default: all at once).",
 )
-@plan_command_options
+@planning(*SOLVER, *REPORT)
 def fail_drain(
     targets: tuple[str, ...],
     file: str | None,
     max_parallel: int | None,
-    seed: int,
-    workers: int,
-    time_limit: float,
-    as_json: bool,
-    output: str | None,
-    force: bool,
+    options: PlanOptions,
+    out: Output,
 ) -> None:
     """The audit's drain scenario: a share of every datacenter's hosts (drawn by a seed, as
     fail fraction draws them) drained at once with drplan drain.
@@ -385,13 +328,13 @@ def fail_drain(
             problems.append(f"drain: {error}; {usage}")
     if problems:
         fail_bad_input(problems)
-    check_output(output, force, file)
+    out.check(file)
     platform = load_platform_or_exit(file)
     hosts = drained_hosts(platform, targets)
     if not hosts:
         fail_bad_input([f"{file or 'reference platform'}: drain: the draw names no host"])
     parallel = max_parallel or len(hosts)
-    run_drain(platform, hosts, file, parallel, seed, workers, time_limit, as_json, output)
+    run_drain(platform, hosts, file, parallel, options, out)
 
 
 def _service_lines(plan: Plan) -> list[str]:
@@ -408,15 +351,8 @@ def _service_lines(plan: Plan) -> list[str]:
 @fail.command("service")
 @click.argument("services", nargs=-1, required=True, metavar=f"{SERVICE.metavar}... [FILE]")
 @file_option()
-@json_option()
-@output_option
-def fail_service(
-    services: tuple[str, ...],
-    file: str | None,
-    as_json: bool,
-    output: str | None,
-    force: bool,
-) -> None:
+@planning(*REPORT)
+def fail_service(services: tuple[str, ...], file: str | None, out: Output) -> None:
     """Every instance of these platform services of FILE (platform: true apps: DNS resolvers,
     routers, load balancers) lost at once on hosts that stay up, as the broken DNS resolvers of
     postmortem SPM-2024-003: nothing moves; the services, and every app that uses them however
@@ -430,7 +366,7 @@ def fail_service(
         services, file, "usage: drplan fail service SERVICE [SERVICE ...] [FILE]"
     )
     source = file or "reference platform"
-    check_output(output, force, file)
+    out.check(file)
     platform = load_platform_or_exit(file)
     try:
         plan = plan_service_loss(platform, services)
@@ -443,4 +379,4 @@ def fail_service(
     except PlanDefect as defect:
         plan_defect_exit(defect)
     title = f"loss of {plan.scenario.label}: down {duration(service_down_s(platform))} ({source})"
-    _finish(platform, plan, as_json, output, lambda p: _show(p, title, lambda: _service_lines(p)))
+    _finish(platform, plan, out, lambda p: _show(p, title, lambda: _service_lines(p)))

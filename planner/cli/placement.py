@@ -1,5 +1,5 @@
-"""``drplan place``, and what every ``drplan fail <kind>`` shares (solver options, the plan's
-summary, the exit codes; the commands are made by :mod:`planner.cli.fail`). Every plan goes
+"""``drplan place``, and what every ``drplan fail <kind>`` shares (the plan's summary, its
+output, the exit codes; the commands are made by :mod:`planner.cli.fail`). Every plan goes
 through :func:`finish_plan` before it is printed or written.
 """
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn
 
 import click
 from rich.console import Console
@@ -18,77 +18,35 @@ from models.io import dump_platform_text
 from planner import durations
 from planner.certify import PlanDefect, certify_plan
 from planner.cli.common import (
-    MOVES,
     ExitCode,
-    check_output,
     emit_json,
     emit_result,
     file_argument,
     format_of,
-    json_option,
     load_platform_or_exit,
-    output_options,
     shown,
-    solve_options_with,
     write_output,
 )
+from planner.cli.planning import SOLVER, Output, planning
 from planner.cli.summary import first_rows, id_list, print_explanation
 from planner.failure import (
     inherited_lines,
     placed_platform,
     plan_first_placement,
 )
+from planner.options import PlanOptions
 from planner.plan import Plan
 from planner.timeline import timeline_lines
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-solve_options = solve_options_with(10.0)
-
-
-def emit_plan(plan: Plan, as_json: bool, output: str | None, summary: Callable[[], None]) -> None:
-    """Write the plan's JSON to ``output`` (atomic; ``-`` is stdout, alone), then print it as
-    JSON or as ``summary``."""
-    emit_result(plan.to_dict, as_json, output, summary)
-
-
-def allow_moves_option(func: F) -> F:
-    """``--allow-moves N``: units on healthy hosts that may move to make room."""
-    return click.option(
-        "--allow-moves",
-        type=MOVES,
-        default=0,
-        show_default=True,
-        help="Units on healthy hosts that may move to make room.",
-    )(func)
-
-
-def imperfect_options(func: F) -> F:
-    """``--strict`` and ``--repair``: what to do when the current placement already breaks a
-    rule (by default: plan around it, making none worse)."""
-    func = click.option(
-        "--repair",
-        is_flag=True,
-        help="Also move units (at most --allow-moves) to clear rules the current placement "
-        "already breaks (over-full hosts, containers sharing a host).",
-    )(func)
-    return click.option(
-        "--strict",
-        is_flag=True,
-        help="Refuse to plan when the current placement already breaks a rule.",
-    )(func)
-
-
-def output_option(func: F) -> F:
-    """``-o/--output`` and ``--force``: where the result goes (atomic; ``-`` is stdout)."""
-    return output_options("Write the result here (atomic; - for stdout).")(func)
-
-
-def plan_command_options(func: F) -> F:
-    """What every command that plans takes last: the solver's settings (``--seed``,
-    ``--workers``, ``--time-limit``), ``--json``, ``-o/--output`` and ``--force``."""
-    return solve_options(json_option()(output_option(func)))
+def emit_checked_plan(
+    platform: Platform, plan: Plan, out: Output, summary: Callable[[Plan], Callable[[], None]]
+) -> Plan:
+    """The plan checked (:func:`finish_plan`), its JSON written to ``out.path`` (atomic; ``-`` is
+    stdout, alone), then printed as JSON or as ``summary(plan)``; the checked plan."""
+    plan = finish_plan(platform, plan)
+    emit_result(plan.to_dict, out.as_json, out.path, summary(plan))
+    return plan
 
 
 def finish_plan(platform: Platform, plan: Plan) -> Plan:
@@ -219,42 +177,35 @@ def checked_line(plan: Plan) -> str:
 
 @click.command()
 @file_argument()
-@output_option
-@json_option()
-@click.option("--best-effort", is_flag=True, help="Place what fits; list the rest.")
-@solve_options
-def place(
-    file: str | None,
-    output: str | None,
-    as_json: bool,
-    best_effort: bool,
-    seed: int,
-    workers: int,
-    time_limit: float,
-    force: bool,
-) -> None:
+@planning("output", "json", "best_effort", *SOLVER)
+def place(file: str | None, options: PlanOptions, out: Output) -> None:
     """Place every container and database node of FILE that has no host yet.
 
     Writes the placed platform to OUTPUT (atomically; YAML, or JSON for *.json; '-' prints it,
     the summary going to stderr); without -o, only the summary. With --json the plan is printed
     as JSON instead. Without FILE, the reference platform.
     """
-    check_output(output, force, file)
+    out.check(file)
     platform = load_platform_or_exit(file)
     try:
         plan = plan_first_placement(
-            platform, best_effort=best_effort, seed=seed, workers=workers, time_limit=time_limit
+            platform,
+            best_effort=options.effort(False),
+            seed=options.seed,
+            workers=options.workers,
+            time_limit=options.time_limit,
         )
     except PlanDefect as defect:
         plan_defect_exit(defect)
     plan = finish_plan(platform, plan)
     placed, reset = placed_platform(platform, plan)
-    if reset and not as_json:
+    if reset and not out.as_json:
         click.echo(
             f"backup sites of {len(reset)} database(s) whose primary moved set to the nearest "
             "valid sites (drplan backups optimises them)",
             err=True,
         )
+    output = out.path
     if plan.status.has_plan and output and output != "-":
         write_output(output, dump_platform_text(placed, format_of(output)))
     title = f"placement of {file or 'reference platform'}"
@@ -262,7 +213,7 @@ def place(
         # The platform on stdout (to pipe), everything else on stderr.
         print_summary(plan, Console(stderr=True), title)
         click.echo(dump_platform_text(placed), nl=False)
-    elif as_json:
+    elif out.as_json:
         emit_json(plan.to_dict())
     else:
         print_summary(plan, Console(), title)

@@ -22,6 +22,7 @@ from planner.cli.common import (
     SEED,
     ExitCode,
     check_output,
+    count_option,
     emit_json,
     fail_bad_input,
     file_argument,
@@ -182,17 +183,11 @@ def schema(as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--hosts", type=click.IntRange(1, 100_000), default=60, show_default=True)
-@click.option("--apps", type=click.IntRange(0, 1_000_000), default=300, show_default=True)
-@click.option("--databases", type=click.IntRange(0, 100_000), default=100, show_default=True)
-@click.option("--datacenters", type=click.IntRange(1, 1_000), default=3, show_default=True)
-@click.option(
-    "--backup-sites",
-    type=click.IntRange(0, 1_000),
-    default=2,
-    show_default=True,
-    help="Extra datacenters that hold backup replicas only.",
-)
+@count_option("--hosts", 1, 100_000, 60)
+@count_option("--apps", 0, 1_000_000, 300)
+@count_option("--databases", 0, 100_000, 100)
+@count_option("--datacenters", 1, 1_000, 3)
+@count_option("--backup-sites", 0, 1_000, 2, "Extra datacenters that hold backup replicas only.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--n1-safe",
@@ -289,9 +284,7 @@ def _sized_by(resource: str, what: str) -> Any:
 @click.option("--sample", is_flag=True, help="Only the 300-machine slice.")
 @_sized_by("cpu", "CPU")
 @_sized_by("memory", "memory (summed peaks overfill machines)")
-@click.option(
-    "--datacenters", type=click.IntRange(1, len(HOST_SITES)), default=3, show_default=True
-)
+@count_option("--datacenters", 1, len(HOST_SITES), 3)
 @_output_options
 def tianchi(
     data_dir: str,

@@ -8,8 +8,6 @@ from typing import Any
 import click
 
 from planner.cli.common import (
-    SEED,
-    WORKERS,
     ExitCode,
     check_output,
     emit_json,
@@ -18,6 +16,7 @@ from planner.cli.common import (
     time_limit_type,
     write_output,
 )
+from planner.cli.planning import option
 from planner.roadef import (
     Instance,
     RoadefFileError,
@@ -56,17 +55,9 @@ def roadef() -> None:
     help="Where to write the solution (challenge format).",
 )
 @click.option("--force", is_flag=True, help="Replace SOLUTION even when it is an input file.")
-@click.option(
-    "--time-limit",
-    type=time_limit_type(),
-    default=10.0,
-    show_default=True,
-    help="Wall seconds to search.",
-)
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed of the search.")
-@click.option(
-    "--workers", type=WORKERS, default=1, show_default=True, help="CP-SAT workers per sub-problem."
-)
+@option("time_limit", type=time_limit_type(), help="Wall seconds to search.")
+@option("seed", help="Random seed of the search.")
+@option("workers", help="CP-SAT workers per sub-problem.")
 @click.option(
     "--proposals",
     type=click.IntRange(0, 10**12),

@@ -11,6 +11,7 @@ import click
 
 from planner.cli.common import (
     ExitCode,
+    count_option,
     emit_json,
     fail_bad_input,
     file_argument,
@@ -29,13 +30,8 @@ from planner.cli.common import (
     help="A plan JSON written by drplan: verify its placement and moves instead.",
 )
 @json_option()
-@click.option(
-    "--k",
-    "k",
-    type=click.IntRange(1, 4),
-    default=2,
-    show_default=True,
-    help="Also prove survival of any K hosts lost at once (1: single host only).",
+@count_option(
+    "--k", 1, 4, 2, "Also prove survival of any K hosts lost at once (1: single host only)."
 )
 @click.option(
     "--time-limit",
@@ -52,13 +48,7 @@ from planner.cli.common import (
     help="Also establish, loss by loss, that every single host and datacenter loss is "
     "recoverable (an audit sweep, each plan certified: about 0.1 s per host on one core).",
 )
-@click.option(
-    "--max-counterexamples",
-    type=click.IntRange(1, 100),
-    default=5,
-    show_default=True,
-    help="How many failures to list per refuted theorem.",
-)
+@count_option("--max-counterexamples", 1, 100, 5, "How many failures to list per refuted theorem.")
 def verify(
     file: str | None,
     plan_path: str | None,
