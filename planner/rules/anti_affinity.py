@@ -10,11 +10,12 @@ import z3
 from models.entities import Platform
 from models.rules import Finding, Rule, apart_findings
 from planner.rules import apart
-from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
+from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State, enforce
 from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope
 
 if TYPE_CHECKING:
+    from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
     from planner.verify.rulecheck import SmallPlatforms
 
@@ -66,6 +67,22 @@ def add_anti_affinity(built: BuiltPlacement) -> None:
             enforce(built.model.add(here <= limit), literal)
 
 
+def _hosts_not_holding(block: ScenarioBlock, o: int, hosts: list[int]) -> list[int]:
+    """The surviving hosts that hold none of the units of owner ``o`` that stay."""
+    held = set(block.situ.held[o])
+    return [h for h in hosts if h not in held]
+
+
+def add_headroom_apart(block: ScenarioBlock) -> None:
+    """At most one unit of an owner per extra host: no more of them land on a datacenter's
+    extra hosts of a role than there are such hosts."""
+    built = block.built
+    for where, placed in block.landing.items():
+        if isinstance(where, tuple) and where[2] == "extra":
+            for _, v in placed:
+                built.model.add(v <= built.count[where[0], where[1]])
+
+
 RULE = RuleDefinition(
     rule=Rule.ANTI_AFFINITY,
     scope=Scope.PLACEMENT,
@@ -78,7 +95,7 @@ RULE = RuleDefinition(
         "indexed: a candidate never holds a unit of the owner (Situation.held), one boolean per "
         "owner and candidate host"
     ),
-    headroom=Absent("inside planner.headroom.add_scenario: one unit of an owner per host"),
+    headroom=InHeadroom(_hosts_not_holding, add=add_headroom_apart),
     small=small,
     inheritable=True,
 )

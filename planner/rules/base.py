@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import z3
     from ortools.sat.python import cp_model
 
+    from models.entities import Role
+    from planner.headroom import ScenarioBlock
     from planner.placement.index import PlatformIndex, Situation
     from planner.placement.model import BuiltPlacement
     from planner.verify.encoding import Encoding
@@ -157,6 +159,20 @@ class CpSat:
 
 
 @dataclass(frozen=True)
+class InHeadroom:
+    """How the headroom model (``planner.headroom``) holds a rule in each failing scenario it
+    adds (a :class:`~planner.headroom.ScenarioBlock`): which places may take a lost unit of an
+    owner, before the landing variables are made, and the constraints on those variables."""
+
+    #: Of the surviving hosts (host numbers), those that may take a lost unit of owner ``o``.
+    hosts: Callable[[ScenarioBlock, int, list[int]], list[int]] | None = None
+    #: Whether the extra hosts of a role may take a lost unit of owner ``o``.
+    extra: Callable[[ScenarioBlock, int, Role], bool] | None = None
+    #: Its constraints on the block's landing variables.
+    add: Callable[[ScenarioBlock], None] | None = None
+
+
+@dataclass(frozen=True)
 class RuleDefinition:
     """One rule and every encoding of it (see the module docstring)."""
 
@@ -170,7 +186,7 @@ class RuleDefinition:
     explain: Sentence | Absent
     cpsat: CpSat | Absent
     candidates: Candidates | Absent
-    headroom: Callable[..., None] | Absent
+    headroom: InHeadroom | Absent
     small: Callable[[SmallPlatforms], z3.BoolRef] | Absent
     #: Further rules the findings carry (three replicas: missing, and two at one site).
     covers: tuple[Rule, ...] = ()

@@ -9,7 +9,7 @@ import z3
 
 from models.entities import Platform
 from models.rules import Finding, Rule, capacity_findings, capacity_milli, milli
-from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
+from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State, enforce
 from planner.verify import inherited
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
@@ -18,6 +18,8 @@ from planner.verify.invariants import Clause, Describe, Formula, Invariant, Scop
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
+    from models.entities import Role
+    from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
     from planner.verify.rulecheck import SmallPlatforms
 
@@ -159,6 +161,50 @@ def _add_clearing(
     built.left[f"over-capacity[{index.host_ids[h]}]"] = 1 - cleared
 
 
+def _hosts_with_room(block: ScenarioBlock, o: int, hosts: list[int]) -> list[int]:
+    """The surviving hosts with room for one more unit of owner ``o``."""
+    index = block.built.index
+    size = index.size[o]
+    return [
+        h
+        for h in hosts
+        if all(u + s <= c for u, s, c in zip(index.used[h], size, index.cap[h], strict=True))
+    ]
+
+
+def _extra_host_has_room(block: ScenarioBlock, o: int, role: Role) -> bool:
+    """An extra host, of any role, is big enough for a unit of owner ``o``."""
+    size = block.built.index.size[o]
+    return all(s <= c for s, c in zip(size, block.built.capacity, strict=True))
+
+
+def add_headroom_capacity(block: ScenarioBlock) -> None:
+    """No surviving host takes more of any resource than its free room, nor a pool of surviving
+    hosts more than their free room together, nor a datacenter's extra hosts of a role more
+    than their number times the host size."""
+    built = block.built
+    index = built.index
+    room_up: dict[tuple[str, str], list[int]] = {}
+    if block.pooled:
+        for h in range(len(index.host_ids)):
+            if h not in block.situ.down:
+                pool = room_up.setdefault(block.pool(h), [0] * len(index.resources))
+                for r in range(len(pool)):
+                    pool[r] += index.cap[h][r] - index.used[h][r]
+    for where, placed in block.landing.items():
+        for r in range(len(index.resources)):
+            terms = [(v, index.size[o][r]) for o, v in placed if index.size[o][r]]
+            if not terms:
+                continue
+            expr = sum(c * v for v, c in terms)
+            if isinstance(where, int):
+                built.model.add(expr <= index.cap[where][r] - index.used[where][r])
+            elif where[2] == "up":
+                built.model.add(expr <= room_up[where[0], where[1]][r])
+            else:
+                built.model.add(expr <= built.capacity[r] * built.count[where[0], where[1]])
+
+
 RULE = RuleDefinition(
     rule=Rule.CAPACITY,
     scope=Scope.PLACEMENT,
@@ -171,7 +217,7 @@ RULE = RuleDefinition(
         "indexed: the greedy and the candidate lists compare capacity vectors "
         "(PlatformIndex.ranking, _fits), faster than a per-host predicate"
     ),
-    headroom=Absent("inside planner.headroom.add_scenario: per surviving host and per pool"),
+    headroom=InHeadroom(_hosts_with_room, _extra_host_has_room, add_headroom_capacity),
     small=small,
     inheritable=True,
 )

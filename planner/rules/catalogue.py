@@ -41,7 +41,7 @@ from planner.rules import (
     unknown_host,
     unplaced,
 )
-from planner.rules.base import Absent, Candidates, CpSat, RuleDefinition, State
+from planner.rules.base import Absent, Candidates, CpSat, InHeadroom, RuleDefinition, State
 from planner.verify.invariants import Invariant, Scope
 
 #: Every rule, in the order reports list them and the placement model adds them.
@@ -107,6 +107,12 @@ def candidate_filters() -> tuple[Candidates, ...]:
     """The candidate filters the greedy and the candidate lists ask, besides the indexed ones
     (roles, capacity, a host holding the owner)."""
     return tuple(r.candidates for r in CATALOGUE if not isinstance(r.candidates, Absent))
+
+
+def headroom_encodings() -> tuple[InHeadroom, ...]:
+    """The headroom model's rule encodings, in catalogue order (``planner.headroom`` asks each
+    of them on every failing scenario)."""
+    return tuple(r.headroom for r in CATALOGUE if isinstance(r.headroom, InHeadroom))
 
 
 def with_findings(scope: Scope | None = None) -> tuple[RuleDefinition, ...]:

@@ -50,7 +50,7 @@ RULE = RuleDefinition(
         "indexed: a candidate never holds a unit of the owner (Situation.held), one boolean per "
         "owner and candidate host"
     ),
-    headroom=Absent("inside planner.headroom.add_scenario: one unit of an owner per host"),
+    headroom=Absent("anti-affinity's headroom keeps every owner's units apart, databases' too"),
     small=small,
     inheritable=True,
 )

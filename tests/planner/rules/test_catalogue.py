@@ -10,7 +10,7 @@ from models.rules import Rule
 from models.schema import json_schema
 from models.settings import app_settings
 from planner.check import INHERITABLE, WORSE_CHECKED_HERE
-from planner.rules.base import Absent, CpSat, RuleDefinition
+from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition
 from planner.rules.catalogue import CATALOGUE, NOT_RULES, by_name, invariants
 from planner.verify import REGISTRY
 from planner.verify.explain import placement_rules
@@ -39,6 +39,10 @@ def test_every_encoding_is_there_or_declined_with_a_reason(rule: RuleDefinition)
         elif slot == "cpsat":
             assert isinstance(encoding, CpSat) and encoding.group
             assert callable(encoding.build) or isinstance(encoding.build, Absent)
+        elif slot == "headroom":
+            assert isinstance(encoding, InHeadroom), f"{rule.name}.headroom: {encoding!r}"
+            parts = (encoding.hosts, encoding.extra, encoding.add)
+            assert any(parts) and all(p is None or callable(p) for p in parts), rule.name
         elif slot == "candidates":
             assert callable(getattr(encoding, "applies", None))
             assert callable(getattr(encoding, "admits", None))
