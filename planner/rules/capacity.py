@@ -13,7 +13,7 @@ from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGr
 from planner.verify import inherited
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
-from planner.verify.invariants import Clause, Describe, Formula, Invariant, Scope, nothing_on, value
+from planner.verify.invariants import Clause, Describe, Formula, Scope, nothing_on, value
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
@@ -210,7 +210,7 @@ RULE = RuleDefinition(
     scope=Scope.PLACEMENT,
     sentence="No host holds more of any resource than its capacity times the overcommit ratio.",
     findings=findings,
-    invariant=Invariant("capacity", Scope.PLACEMENT, invariant),
+    invariant=invariant,
     explain=sentence,
     cpsat=CpSat(RuleGroup.CAPACITY, add_capacity),
     candidates=Absent(

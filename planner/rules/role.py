@@ -10,7 +10,7 @@ from models.rules import Finding, Rule, role_findings
 from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State
 from planner.verify import inherited
 from planner.verify.encoding import Encoding
-from planner.verify.invariants import Clause, Formula, Invariant, Scope, nothing_on
+from planner.verify.invariants import Clause, Formula, Scope, nothing_on
 
 if TYPE_CHECKING:
     from models.entities import Role
@@ -72,7 +72,7 @@ RULE = RuleDefinition(
     scope=Scope.PLACEMENT,
     sentence="Containers run on hosts that take apps, database nodes on hosts that take databases.",
     findings=findings,
-    invariant=Invariant("role", Scope.PLACEMENT, invariant),
+    invariant=invariant,
     explain=sentence,
     cpsat=CpSat(RuleGroup.ROLE, add_roles),
     candidates=Absent(

@@ -21,7 +21,7 @@ from planner.rules.base import (
 from planner.verify import inherited
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding
-from planner.verify.invariants import Clause, Formula, Invariant, Scope, unit_hosts
+from planner.verify.invariants import Clause, Formula, Scope, unit_hosts
 
 if TYPE_CHECKING:
     from planner.headroom import ScenarioBlock
@@ -118,7 +118,7 @@ RULE = RuleDefinition(
     scope=Scope.PLACEMENT,
     sentence="An app or database asking for a spread of n runs in at least n datacenters.",
     findings=findings,
-    invariant=Invariant("spread", Scope.PLACEMENT, invariant),
+    invariant=invariant,
     explain=sentence,
     cpsat=CpSat(RuleGroup.SPREAD, add_spread),
     candidates=Absent(
