@@ -3,8 +3,9 @@
 Not a percentage rule: one CP-SAT model over the number of extra hosts of a given size in each
 datacenter (and of each role the platform uses), where every failure scenario that cannot be
 recovered today adds its own re-placement problem: its lost units must land on the surviving
-hosts' free room or on the extra hosts of the surviving datacenters, under capacity,
-anti-affinity, roles and spread. The extra-host counts are shared by all the scenarios; the
+hosts' free room or on the extra hosts of the surviving datacenters, under the rules of the
+catalogue that have a headroom encoding (``RuleDefinition.headroom``: capacity, anti-affinity,
+roles, spread, every lost unit placed). The extra-host counts are shared by all the scenarios; the
 objective is their total. A scenario that is recoverable today stays so with more hosts, so only
 the failing ones need to be in the model.
 

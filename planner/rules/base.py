@@ -9,14 +9,18 @@ A :class:`RuleDefinition` carries, side by side:
 * ``cpsat``: the CP-SAT builder of the placement model with the name of its switch literal (its
   rule group, which explanations name), and ``candidates``: the candidate filter the greedy and
   the candidate lists obey (may a unit go on this host given what is there);
-* ``headroom``: how the headroom model (``planner.headroom``) holds it;
+* ``headroom``: how the headroom model (``planner.headroom``) holds it on each failing scenario
+  (:class:`InHeadroom`: the places a lost unit may land on, the constraints on its landings);
 * ``small``: its encoding in the small-platform model (``planner.verify.rulecheck``);
 * ``settings``: the app fields of the platform file it reads (``max_per_rack: 2``), which the
   schema, the reader, the writer and ``App.settings`` take from the catalogue;
 * for a rule a plan may inherit broken (``inheritable``), ``worse``: what makes it worse.
 
 An encoding a rule honestly has not is an :class:`Absent` with the reason, never a silent
-``None``: the catalogue test accepts only those.
+``None``: the catalogue test accepts only those. A definition states only what is particular to
+its rule: the reasons a family of rules shares (the backup rules, the policy's figures, the rack
+rules) are written once in its :class:`Family`, and a Z3 invariant given as its formula takes the
+rule's name and scope.
 """
 
 from __future__ import annotations

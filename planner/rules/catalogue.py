@@ -2,7 +2,9 @@
 
 The plan checker (``planner.check``) and ``drplan validate`` read the rules' plain findings, the
 Z3 registry (``planner.verify.invariants.REGISTRY``) their invariants, explain-infeasible their
-sentences, the small-platform proofs (``planner.verify.rulecheck``) their small encodings.
+sentences, the small-platform proofs (``planner.verify.rulecheck``) their small encodings, the
+placement model their builders and candidate filters, the headroom model (``planner.headroom``)
+their headroom encodings.
 
 Where the plain findings live: the built-in rules' checks stay functions of ``models.rules``
 (``models`` may not import ``planner``, and the loaders' tests read them), each rule object
