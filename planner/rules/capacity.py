@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -161,15 +162,26 @@ def _add_clearing(
     built.left[f"over-capacity[{index.host_ids[h]}]"] = 1 - cleared
 
 
+_ROOM: weakref.WeakKeyDictionary[Any, dict[tuple[int, ...], frozenset[int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _hosts_with_room(block: ScenarioBlock, o: int, hosts: list[int]) -> list[int]:
-    """The surviving hosts with room for one more unit of owner ``o``."""
+    """The surviving hosts with room for one more unit of owner ``o`` (per unit size and
+    indexed platform, the hosts with room are worked out once: many owners share a size)."""
     index = block.built.index
-    size = index.size[o]
-    return [
-        h
-        for h in hosts
-        if all(u + s <= c for u, s, c in zip(index.used[h], size, index.cap[h], strict=True))
-    ]
+    size = tuple(index.size[o])
+    by_size = _ROOM.setdefault(index, {})
+    room = by_size.get(size)
+    if room is None:
+        room = frozenset(
+            h
+            for h, (used, cap) in enumerate(zip(index.used, index.cap, strict=True))
+            if all(u + s <= c for u, s, c in zip(used, size, cap, strict=True))
+        )
+        by_size[size] = room
+    return [h for h in hosts if h in room]
 
 
 def _extra_host_has_room(block: ScenarioBlock, o: int, role: Role) -> bool:
