@@ -3,8 +3,9 @@
 Not a percentage rule: one CP-SAT model over the number of extra hosts of a given size in each
 datacenter (and of each role the platform uses), where every failure scenario that cannot be
 recovered today adds its own re-placement problem: its lost units must land on the surviving
-hosts' free room or on the extra hosts of the surviving datacenters, under capacity,
-anti-affinity, roles and spread. The extra-host counts are shared by all the scenarios; the
+hosts' free room or on the extra hosts of the surviving datacenters, under the rules of the
+catalogue that have a headroom encoding (``RuleDefinition.headroom``: capacity, anti-affinity,
+roles, spread, every lost unit placed). The extra-host counts are shared by all the scenarios; the
 objective is their total. A scenario that is recoverable today stays so with more hosts, so only
 the failing ones need to be in the model.
 
@@ -38,6 +39,7 @@ from planner.placement import (
     situation,
 )
 from planner.plan import Scenario, Status
+from planner.rules.catalogue import headroom_encodings
 from planner.sweep import host_datacenters, scenario_label
 
 log = logging.getLogger(__name__)
@@ -233,94 +235,88 @@ def add_counts(built: BuiltHeadroom, dcs: Sequence[str], roles: Sequence[Role], 
     built.model.minimize(sum(built.count.values()))
 
 
-def _takes(role: Role, is_db: bool) -> bool:
-    return role.accepts_databases() if is_db else role.accepts_apps()
-
-
 #: (owner, host) pairs above which a scenario's surviving hosts are pooled per datacenter and
 #: role, like the extra hosts (a weaker relaxation, still checked host by host).
 POOL_ABOVE = 60_000
 
 
+@dataclass
+class ScenarioBlock:
+    """One failing scenario's re-placement in the headroom model: where its lost units may land,
+    which the rules' headroom encodings (``RuleDefinition.headroom``) constrain."""
+
+    built: BuiltHeadroom
+    situ: Situation
+    #: The prefix of the block's variable names (``s3``).
+    name: str
+    #: The scenario's lost datacenters, where no extra host goes.
+    failed_dcs: set[str]
+    #: Whether the surviving hosts are pooled per datacenter and role, like the extra hosts.
+    pooled: bool = False
+    #: owner -> (datacenter, landing variable) of every place its lost units may land on.
+    options: dict[int, list[tuple[str, cp_model.IntVar]]] = field(default_factory=dict)
+    #: place -> (owner, landing variable) of the units that may land there. A place is a
+    #: surviving host (its number) or a pool: (datacenter, role, "up" | "extra"), the role a
+    #: ``Role`` for the extra hosts and its value for the surviving ones.
+    landing: dict[Any, list[tuple[int, cp_model.IntVar]]] = field(default_factory=dict)
+
+    def pool(self, h: int) -> tuple[str, str]:
+        """The pool of surviving host number ``h``: its datacenter and the value of its role."""
+        index = self.built.index
+        return index.host_dc[h], _role_of(index, h).value
+
+
 def add_scenario(built: BuiltHeadroom, situ: Situation, name: str, failed_dcs: set[str]) -> None:
-    """Every unit the scenario displaces lands on a surviving host with room, or on the extra
-    hosts of a surviving datacenter: at most one unit of an owner per host (anti-affinity; owners
-    of one unit have one), roles, spread, capacity per surviving host, and the extra hosts'
-    total capacity per datacenter and role (a relaxation: the answer is checked host by host).
-    On large scenarios the surviving hosts are pooled per datacenter and role too."""
+    """Every unit the scenario displaces may land on a surviving host or on the extra hosts of a
+    surviving datacenter that the rules' headroom encodings admit (roles, room, no host already
+    holding one of the owner's units), then the rules constrain the landings (every lost unit
+    lands, capacity per host and pool, anti-affinity, spread). A place takes at most the owner's
+    lost units, a host at most one (anti-affinity; owners of one unit have one); the extra hosts
+    are pooled per datacenter and role (a relaxation: the answer is checked host by host), and on
+    large scenarios the surviving hosts are pooled too."""
     index = built.index
     m = built.model
+    rules = headroom_encodings()
+    block = ScenarioBlock(built, situ, name, failed_dcs)
+    up = [h for h in range(len(index.host_ids)) if h not in situ.down]
     eligible: dict[int, list[int]] = {}
     for o in situ.displaced:
-        held = set(situ.held[o])
-        size = index.size[o]
-        eligible[o] = [
-            h
-            for h in range(len(index.host_ids))
-            if h not in situ.down
-            and h not in held
-            and index.takes(o, h)
-            and all(u + s <= c for u, s, c in zip(index.used[h], size, index.cap[h], strict=True))
-        ]
-    pooled = sum(len(v) for v in eligible.values()) > POOL_ABOVE
-    # A place is a surviving host (an int), or a pool: (datacenter, role, "up" | "extra").
-    landing: dict[Any, list[tuple[int, cp_model.IntVar]]] = {}
+        hosts = up
+        for rule in rules:
+            if rule.hosts is not None:
+                hosts = rule.hosts(block, o, hosts)
+        eligible[o] = hosts
+    block.pooled = sum(len(v) for v in eligible.values()) > POOL_ABOVE
+    roles = {role for _, role in built.count}
     for o, lost in sorted(situ.displaced.items()):
         owner = index.owner_ids[o]
-        options: list[tuple[str, cp_model.IntVar]] = []
-        if pooled:
-            groups: Counter[tuple[str, str]] = Counter(
-                (index.host_dc[h], _role_of(index, h).value) for h in eligible[o]
-            )
-            for (dc, role), hosts in sorted(groups.items()):
-                upper = min(len(lost), hosts)  # one unit of an owner per host
-                v = m.new_int_var(0, upper, f"{name}:land[{owner}@{dc}/{role}/up]")
-                landing.setdefault((dc, role, "up"), []).append((o, v))
+        options = block.options.setdefault(o, [])
+        if block.pooled:
+            groups: Counter[tuple[str, str]] = Counter(block.pool(h) for h in eligible[o])
+            for (dc, role_name), hosts_there in sorted(groups.items()):
+                upper = min(len(lost), hosts_there)  # one unit of an owner per host
+                v = m.new_int_var(0, upper, f"{name}:land[{owner}@{dc}/{role_name}/up]")
+                block.landing.setdefault((dc, role_name, "up"), []).append((o, v))
                 options.append((dc, v))
         else:
             for h in eligible[o]:
                 v = m.new_bool_var(f"{name}:land[{owner}@{index.host_ids[h]}]")
-                landing.setdefault(h, []).append((o, v))
+                block.landing.setdefault(h, []).append((o, v))
                 options.append((index.host_dc[h], v))
-        if all(s <= c for s, c in zip(index.size[o], built.capacity, strict=True)):
-            for (dc, role), n in built.count.items():
-                if dc in failed_dcs or not _takes(role, index.is_db[o]):
-                    continue
-                v = m.new_int_var(0, len(lost), f"{name}:land[{owner}@{dc}/{role.value}/extra]")
-                m.add(v <= n)  # one unit of an owner per extra host
-                landing.setdefault((dc, role, "extra"), []).append((o, v))
-                options.append((dc, v))
-        m.add(sum(v for _, v in options) == len(lost))
-        spread = index.spread[o]
-        covered = {index.host_dc[h] for h in situ.held[o]}
-        if spread > len(covered):
-            opened = []
-            for dc in sorted({dc for dc, _ in options} - covered):
-                z = m.new_bool_var(f"{name}:runs_in[{owner}@{dc}]")
-                m.add(z <= sum(v for d, v in options if d == dc))
-                opened.append(z)
-            m.add(sum(opened) >= spread - len(covered))
-    room_up: dict[tuple[str, str], list[int]] = {}
-    if pooled:
-        for h in range(len(index.host_ids)):
-            if h not in situ.down:
-                pool = room_up.setdefault(
-                    (index.host_dc[h], _role_of(index, h).value), [0] * len(index.resources)
-                )
-                for r in range(len(pool)):
-                    pool[r] += index.cap[h][r] - index.used[h][r]
-    for where, placed in landing.items():
-        for r in range(len(index.resources)):
-            terms = [(v, index.size[o][r]) for o, v in placed if index.size[o][r]]
-            if not terms:
+        admitted = {
+            role
+            for role in roles
+            if all(rule.extra(block, o, role) for rule in rules if rule.extra is not None)
+        }
+        for dc, role in built.count:
+            if dc in failed_dcs or role not in admitted:
                 continue
-            expr = sum(c * v for v, c in terms)
-            if isinstance(where, int):
-                m.add(expr <= index.cap[where][r] - index.used[where][r])
-            elif where[2] == "up":
-                m.add(expr <= room_up[where[0], where[1]][r])
-            else:
-                m.add(expr <= built.capacity[r] * built.count[where[0], where[1]])
+            v = m.new_int_var(0, len(lost), f"{name}:land[{owner}@{dc}/{role.value}/extra]")
+            block.landing.setdefault((dc, role, "extra"), []).append((o, v))
+            options.append((dc, v))
+    for rule in rules:
+        if rule.add is not None:
+            rule.add(block)
 
 
 def _role_of(index: PlatformIndex, h: int) -> Role:

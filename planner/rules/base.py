@@ -9,14 +9,18 @@ A :class:`RuleDefinition` carries, side by side:
 * ``cpsat``: the CP-SAT builder of the placement model with the name of its switch literal (its
   rule group, which explanations name), and ``candidates``: the candidate filter the greedy and
   the candidate lists obey (may a unit go on this host given what is there);
-* ``headroom``: how the headroom model (``planner.headroom``) holds it;
+* ``headroom``: how the headroom model (``planner.headroom``) holds it on each failing scenario
+  (:class:`InHeadroom`: the places a lost unit may land on, the constraints on its landings);
 * ``small``: its encoding in the small-platform model (``planner.verify.rulecheck``);
 * ``settings``: the app fields of the platform file it reads (``max_per_rack: 2``), which the
   schema, the reader, the writer and ``App.settings`` take from the catalogue;
 * for a rule a plan may inherit broken (``inheritable``), ``worse``: what makes it worse.
 
 An encoding a rule honestly has not is an :class:`Absent` with the reason, never a silent
-``None``: the catalogue test accepts only those.
+``None``: the catalogue test accepts only those. A definition states only what is particular to
+its rule: the reasons a family of rules shares (the backup rules, the policy's figures, the rack
+rules) are written once in its :class:`Family`, and a Z3 invariant given as its formula takes the
+rule's name and scope.
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ if TYPE_CHECKING:
     import z3
     from ortools.sat.python import cp_model
 
+    from models.entities import Role
+    from planner.headroom import ScenarioBlock
     from planner.placement.index import PlatformIndex, Situation
     from planner.placement.model import BuiltPlacement
     from planner.verify.encoding import Encoding
-    from planner.verify.invariants import Clause, Invariant, Scope
+    from planner.verify.invariants import Clause, Formula, Invariant, Scope
     from planner.verify.rulecheck import SmallPlatforms
 
 K = TypeVar("K", int, str)  # a group of hosts: a rack number, a datacenter id
@@ -157,21 +163,101 @@ class CpSat:
 
 
 @dataclass(frozen=True)
+class InHeadroom:
+    """How the headroom model (``planner.headroom``) holds a rule in each failing scenario it
+    adds (a :class:`~planner.headroom.ScenarioBlock`): which places may take a lost unit of an
+    owner, before the landing variables are made, and the constraints on those variables."""
+
+    #: Of the surviving hosts (host numbers), those that may take a lost unit of owner ``o``.
+    hosts: Callable[[ScenarioBlock, int, list[int]], list[int]] | None = None
+    #: Whether the extra hosts of a role may take a lost unit of owner ``o``.
+    extra: Callable[[ScenarioBlock, int, Role], bool] | None = None
+    #: Its constraints on the block's landing variables.
+    add: Callable[[ScenarioBlock], None] | None = None
+
+
+#: The encodings of a rule: each rule has each of them, or declines it with the reason.
+ENCODINGS = ("findings", "invariant", "explain", "cpsat", "candidates", "headroom", "small")
+#: The encodings the solvers read: the placement model's builder, the candidate filter of the
+#: greedy and the candidate lists, the headroom model's.
+SOLVERS = ("cpsat", "candidates", "headroom")
+#: Every encoding but the checks (plain findings, Z3 invariant).
+BESIDE_CHECKS = ("explain", *SOLVERS, "small")
+
+#: A Z3 invariant's formula over an encoding (its docstring: what it means on the platform).
+Proof = Callable[["Encoding"], "Formula"]
+
+
+class Family:
+    """What a family of rules shares (the backup rules, the policy's figures, the rack rules),
+    written once for all of them: the reason for each encoding none of them has (``explain=``
+    the reason, ...), and their plain findings when one function gives every member's."""
+
+    def __init__(
+        self, *, findings: Callable[[RuleDefinition], Findings] | None = None, **declines: str
+    ) -> None:
+        self.findings = findings
+        self.declines: dict[str, Absent] = {}
+        self._decline(declines)
+
+    @classmethod
+    def declining(cls, reason: str, *slots: str) -> Family:
+        """The family whose members have none of ``slots``, all for one reason."""
+        family = cls()
+        family._decline(dict.fromkeys(slots, reason))
+        return family
+
+    def _decline(self, reasons: Mapping[str, str]) -> None:
+        unknown = sorted(set(reasons) - set(ENCODINGS))
+        if unknown:
+            raise TypeError(f"a family declines encodings of a rule, not {', '.join(unknown)}")
+        self.declines.update((slot, Absent(reason)) for slot, reason in reasons.items())
+
+    def encoding(self, rule: RuleDefinition, slot: str) -> Any:
+        """The encoding ``slot`` of a member whose definition leaves it out.
+
+        Raises
+        ------
+        TypeError
+            When the family has none to give either: a rule states each encoding, or why not.
+        """
+        if slot == "findings" and self.findings is not None:
+            return self.findings(rule)
+        if slot not in self.declines:
+            raise TypeError(
+                f"rule {rule.name}: no {slot} encoding, and no reason it has none (give it, "
+                "or an Absent with the reason, or a family that declines it)"
+            )
+        return self.declines[slot]
+
+
+#: No family: the rule states each of its encodings, or declines it itself.
+ALONE = Family()
+#: What a definition leaves to its family (replaced by the family's when the rule is made).
+_FROM_FAMILY = Absent("")
+
+
+@dataclass(frozen=True, kw_only=True)
 class RuleDefinition:
-    """One rule and every encoding of it (see the module docstring)."""
+    """One rule and every encoding of it (see the module docstring). An encoding the definition
+    leaves out is its family's (:class:`Family`); a Z3 invariant given as its formula is named
+    after the rule (or ``invariant_name``) and is of the rule's scope."""
 
     rule: Rule
     #: What it is about: where units run, where replicas are, a plan, or the policy.
     scope: Scope
     #: What the rule means on the platform, in one sentence.
     sentence: str
-    findings: Findings | Absent
-    invariant: Invariant | Absent
-    explain: Sentence | Absent
-    cpsat: CpSat | Absent
-    candidates: Candidates | Absent
-    headroom: Callable[..., None] | Absent
-    small: Callable[[SmallPlatforms], z3.BoolRef] | Absent
+    family: Family = ALONE
+    findings: Findings | Absent = _FROM_FAMILY
+    invariant: Invariant | Proof | Absent = _FROM_FAMILY
+    explain: Sentence | Absent = _FROM_FAMILY
+    cpsat: CpSat | Absent = _FROM_FAMILY
+    candidates: Candidates | Absent = _FROM_FAMILY
+    headroom: InHeadroom | Absent = _FROM_FAMILY
+    small: Callable[[SmallPlatforms], z3.BoolRef] | Absent = _FROM_FAMILY
+    #: The Z3 invariant's name where it is not the rule's (``moves-match`` for ``moves``).
+    invariant_name: str | None = None
     #: Further rules the findings carry (three replicas: missing, and two at one site).
     covers: tuple[Rule, ...] = ()
     #: A plan may keep this rule broken where its starting placement broke it (no worse).
@@ -181,6 +267,17 @@ class RuleDefinition:
     worse: Worse | Absent | None = None
     #: The app fields of the platform file the rule reads (``models.settings``).
     settings: tuple[AppSetting[Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        for slot in ENCODINGS:
+            if getattr(self, slot) is _FROM_FAMILY:
+                object.__setattr__(self, slot, self.family.encoding(self, slot))
+        if callable(self.invariant):
+            # Imported here: the verify package imports the rule modules' helpers.
+            from planner.verify.invariants import Invariant
+
+            name = self.invariant_name or self.name
+            object.__setattr__(self, "invariant", Invariant(name, self.scope, self.invariant))
 
     @property
     def name(self) -> str:

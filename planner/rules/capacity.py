@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -10,15 +11,17 @@ import z3
 from models.entities import Placement, Platform
 from models.rules import Finding, Rule, capacity_findings, capacity_milli, milli
 from planner.rules.arrivals import arrivals
-from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
+from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State, enforce
 from planner.verify import inherited
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
-from planner.verify.invariants import Clause, Describe, Formula, Invariant, Scope, nothing_on, value
+from planner.verify.invariants import Clause, Describe, Formula, Scope, nothing_on, value
 
 if TYPE_CHECKING:
     from ortools.sat.python import cp_model
 
+    from models.entities import Role
+    from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
     from planner.verify.rulecheck import SmallPlatforms
 
@@ -176,19 +179,74 @@ def worse(
             )
 
 
+_ROOM: weakref.WeakKeyDictionary[Any, dict[tuple[int, ...], frozenset[int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _hosts_with_room(block: ScenarioBlock, o: int, hosts: list[int]) -> list[int]:
+    """The surviving hosts with room for one more unit of owner ``o`` (per unit size and
+    indexed platform, the hosts with room are worked out once: many owners share a size)."""
+    index = block.built.index
+    size = tuple(index.size[o])
+    by_size = _ROOM.setdefault(index, {})
+    room = by_size.get(size)
+    if room is None:
+        room = frozenset(
+            h
+            for h, (used, cap) in enumerate(zip(index.used, index.cap, strict=True))
+            if all(u + s <= c for u, s, c in zip(used, size, cap, strict=True))
+        )
+        by_size[size] = room
+    return [h for h in hosts if h in room]
+
+
+def _extra_host_has_room(block: ScenarioBlock, o: int, role: Role) -> bool:
+    """An extra host, of any role, is big enough for a unit of owner ``o``."""
+    size = block.built.index.size[o]
+    return all(s <= c for s, c in zip(size, block.built.capacity, strict=True))
+
+
+def add_headroom_capacity(block: ScenarioBlock) -> None:
+    """No surviving host takes more of any resource than its free room, nor a pool of surviving
+    hosts more than their free room together, nor a datacenter's extra hosts of a role more
+    than their number times the host size."""
+    built = block.built
+    index = built.index
+    room_up: dict[tuple[str, str], list[int]] = {}
+    if block.pooled:
+        for h in range(len(index.host_ids)):
+            if h not in block.situ.down:
+                pool = room_up.setdefault(block.pool(h), [0] * len(index.resources))
+                for r in range(len(pool)):
+                    pool[r] += index.cap[h][r] - index.used[h][r]
+    for where, placed in block.landing.items():
+        for r in range(len(index.resources)):
+            terms = [(v, index.size[o][r]) for o, v in placed if index.size[o][r]]
+            if not terms:
+                continue
+            expr = sum(c * v for v, c in terms)
+            if isinstance(where, int):
+                built.model.add(expr <= index.cap[where][r] - index.used[where][r])
+            elif where[2] == "up":
+                built.model.add(expr <= room_up[where[0], where[1]][r])
+            else:
+                built.model.add(expr <= built.capacity[r] * built.count[where[0], where[1]])
+
+
 RULE = RuleDefinition(
     rule=Rule.CAPACITY,
     scope=Scope.PLACEMENT,
     sentence="No host holds more of any resource than its capacity times the overcommit ratio.",
     findings=findings,
-    invariant=Invariant("capacity", Scope.PLACEMENT, invariant),
+    invariant=invariant,
     explain=sentence,
     cpsat=CpSat(RuleGroup.CAPACITY, add_capacity),
     candidates=Absent(
         "indexed: the greedy and the candidate lists compare capacity vectors "
         "(PlatformIndex.ranking, _fits), faster than a per-host predicate"
     ),
-    headroom=Absent("inside planner.headroom.add_scenario: per surviving host and per pool"),
+    headroom=InHeadroom(_hosts_with_room, _extra_host_has_room, add_headroom_capacity),
     small=small,
     inheritable=True,
     worse=worse,

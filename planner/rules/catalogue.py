@@ -2,7 +2,9 @@
 
 The plan checker (``planner.check``) and ``drplan validate`` read the rules' plain findings, the
 Z3 registry (``planner.verify.invariants.REGISTRY``) their invariants, explain-infeasible their
-sentences, the small-platform proofs (``planner.verify.rulecheck``) their small encodings.
+sentences, the small-platform proofs (``planner.verify.rulecheck``) their small encodings, the
+placement model their builders and candidate filters, the headroom model (``planner.headroom``)
+their headroom encodings.
 
 Where the plain findings live: the built-in rules' checks stay functions of ``models.rules``
 (``models`` may not import ``planner``, and the loaders' tests read them), each rule object
@@ -41,7 +43,7 @@ from planner.rules import (
     unknown_host,
     unplaced,
 )
-from planner.rules.base import Absent, Candidates, CpSat, RuleDefinition, State
+from planner.rules.base import Absent, Candidates, CpSat, InHeadroom, RuleDefinition, State
 from planner.verify.invariants import Invariant, Scope
 
 #: Every rule, in the order reports list them and the placement model adds them.
@@ -107,6 +109,12 @@ def candidate_filters() -> tuple[Candidates, ...]:
     """The candidate filters the greedy and the candidate lists ask, besides the indexed ones
     (roles, capacity, a host holding the owner)."""
     return tuple(r.candidates for r in CATALOGUE if not isinstance(r.candidates, Absent))
+
+
+def headroom_encodings() -> tuple[InHeadroom, ...]:
+    """The headroom model's rule encodings, in catalogue order (``planner.headroom`` asks each
+    of them on every failing scenario)."""
+    return tuple(r.headroom for r in CATALOGUE if isinstance(r.headroom, InHeadroom))
 
 
 def with_findings(scope: Scope | None = None) -> tuple[RuleDefinition, ...]:

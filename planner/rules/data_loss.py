@@ -11,9 +11,10 @@ import z3
 from models.entities import Engine, ServiceClass
 from models.rules import Finding, Rule
 from planner.durations import duration
-from planner.rules.base import Absent, RuleDefinition, State
+from planner.rules import policy
+from planner.rules.base import RuleDefinition, State
 from planner.verify.encoding import Encoding
-from planner.verify.invariants import Clause, Describe, Formula, Invariant, Scope, value
+from planner.verify.invariants import Clause, Describe, Formula, Scope, value
 
 
 def findings(state: State) -> Iterable[Finding]:
@@ -69,18 +70,12 @@ def _loss(
     return describe
 
 
-_POLICY = "figures of the policy, not of where anything runs"
-
 RULE = RuleDefinition(
     rule=Rule.DATA_LOSS,
     scope=Scope.BACKUPS,
+    family=policy.FAMILY,
     sentence="A database's worst-case data loss (its engine's RPO) is within its service "
     "class's target.",
     findings=findings,
-    invariant=Invariant("data-loss", Scope.BACKUPS, invariant),
-    explain=Absent(_POLICY),
-    cpsat=Absent(_POLICY),
-    candidates=Absent(_POLICY),
-    headroom=Absent(_POLICY),
-    small=Absent(_POLICY),
+    invariant=invariant,
 )

@@ -3,37 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from typing import TYPE_CHECKING
-
-import z3
 
 from models.entities import Placement, Platform
-from models.rules import Finding, Rule, apart_findings
+from models.rules import Finding, Rule
 from planner.rules import apart
+from planner.rules.anti_affinity import INDEXED, Apart
 from planner.rules.arrivals import sharing_worse
-from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State
+from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup
 from planner.verify.encoding import Encoding
-from planner.verify.invariants import Clause, Formula, Invariant, Scope
+from planner.verify.invariants import Formula, Scope
 
-if TYPE_CHECKING:
-    from planner.verify.rulecheck import SmallPlatforms
-
-
-def findings(state: State) -> Iterable[Finding]:
-    return apart_findings(state.platform, state.placement, state.owners, databases=True)
+_NODES = Apart(Rule.DATABASE_NODES_APART, databases=True)
+#: Anti-affinity's encodings keep every owner's units apart, databases' too.
+_BY_ANTI_AFFINITY = "anti-affinity's {} keeps every owner's units apart, databases' too"
 
 
 def invariant(enc: Encoding) -> Formula:
     """The nodes of a database (primary and standbys) run on pairwise distinct hosts."""
     return apart.distinct_hosts(enc, databases=True)
-
-
-def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
-    return apart.sentence(Rule.DATABASE_NODES_APART.value, platform, clause)
-
-
-def small(m: SmallPlatforms) -> z3.BoolRef:
-    return apart.small(m, databases=True)
 
 
 def worse(
@@ -47,19 +34,13 @@ RULE = RuleDefinition(
     rule=Rule.DATABASE_NODES_APART,
     scope=Scope.PLACEMENT,
     sentence="The nodes of a database (primary and standbys) run on distinct hosts.",
-    findings=findings,
-    invariant=Invariant("database-nodes-apart", Scope.PLACEMENT, invariant),
-    explain=sentence,
-    cpsat=CpSat(
-        RuleGroup.APART,
-        Absent("anti-affinity's builder keeps every owner's units apart, databases' too"),
-    ),
-    candidates=Absent(
-        "indexed: a candidate never holds a unit of the owner (Situation.held), one boolean per "
-        "owner and candidate host"
-    ),
-    headroom=Absent("inside planner.headroom.add_scenario: one unit of an owner per host"),
-    small=small,
+    findings=_NODES.findings,
+    invariant=invariant,
+    explain=_NODES.sentence,
+    cpsat=CpSat(RuleGroup.APART, Absent(_BY_ANTI_AFFINITY.format("builder"))),
+    candidates=INDEXED,
+    headroom=Absent(_BY_ANTI_AFFINITY.format("headroom")),
+    small=_NODES.small,
     inheritable=True,
     worse=worse,
 )

@@ -9,10 +9,11 @@ from typing import Any
 import z3
 
 from models.rules import Finding, Rule, failover_findings
-from planner.rules.base import Absent, RuleDefinition, State
+from planner.rules import policy
+from planner.rules.base import RuleDefinition, State
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding
-from planner.verify.invariants import Clause, Describe, Formula, Invariant, Scope
+from planner.verify.invariants import Clause, Describe, Formula, Scope
 
 
 def findings(state: State) -> Iterable[Finding]:
@@ -55,18 +56,12 @@ def _failover(engine: str, ids: list[str], seconds: int | None, promise: int) ->
     return describe
 
 
-_POLICY = "a figure of the policy, not of where anything runs"
-
 RULE = RuleDefinition(
     rule=Rule.FAILOVER_MAX,
     scope=Scope.POLICY,
+    family=policy.FAMILY,
     sentence="Every engine a business or enterprise database runs fails over within the "
     "provider's promise (policy.failover_max_s).",
     findings=findings,
-    invariant=Invariant("failover-max", Scope.POLICY, invariant),
-    explain=Absent(_POLICY),
-    cpsat=Absent(_POLICY),
-    candidates=Absent(_POLICY),
-    headroom=Absent(_POLICY),
-    small=Absent(_POLICY),
+    invariant=invariant,
 )

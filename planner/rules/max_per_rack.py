@@ -25,8 +25,7 @@ from models.schema import MAX_UNITS
 from models.settings import AppSetting
 from planner.rules.base import CpSat, RuleDefinition, State, enforce, present_by
 from planner.rules.racks import (
-    HEADROOM_HAS_NO_RACKS,
-    SMALL_HAS_NO_RACKS,
+    FAMILY,
     RackKey,
     held_per_rack,
     hosts_by_rack,
@@ -37,7 +36,7 @@ from planner.rules.racks import (
 )
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
-from planner.verify.invariants import Clause, Formula, Invariant, Scope, value
+from planner.verify.invariants import Clause, Formula, Scope, value
 
 if TYPE_CHECKING:
     from planner.placement.index import PlatformIndex, Situation
@@ -209,14 +208,13 @@ def placement_sentence(situ: Situation, app_id: str) -> str:
 RULE = RuleDefinition(
     rule=MAX_PER_RACK,
     scope=Scope.PLACEMENT,
+    family=FAMILY,
     sentence="An app with a max_per_rack of k has at most k containers in any one rack.",
     findings=findings,
-    invariant=Invariant("max-per-rack", Scope.PLACEMENT, invariant),
+    invariant=invariant,
     explain=sentence,
     cpsat=CpSat(GROUP, build, placement_sentence),
     candidates=Candidates(),
-    headroom=HEADROOM_HAS_NO_RACKS,
-    small=SMALL_HAS_NO_RACKS,
     inheritable=True,
     worse=worse,
     settings=(SETTING,),

@@ -7,10 +7,10 @@ from typing import Any
 import z3
 
 from models.rules import Rule
-from planner.rules.base import Absent, RuleDefinition
+from planner.rules.base import SOLVERS, Absent, Family, RuleDefinition
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
-from planner.verify.invariants import Clause, Formula, Invariant, Scope, value
+from planner.verify.invariants import Clause, Formula, Scope, value
 
 
 def invariant(enc: Encoding) -> Formula:
@@ -65,18 +65,20 @@ def _moved(
     return describe
 
 
-_READ = "the solvers' moves are read off their placements, never decided"
+#: No solver decides moves.
+_READ = Family.declining(
+    "the solvers' moves are read off their placements, never decided", *SOLVERS
+)
 
 RULE = RuleDefinition(
     rule=Rule.MOVES,
     scope=Scope.PLAN,
+    family=_READ,
     sentence="A plan's moves are exactly the units whose host changed, each from its old host "
     "to its new one, named once.",
     findings=Absent("a rule of plans (a state has no moves): planner.check reads it"),
-    invariant=Invariant("moves-match", Scope.PLAN, invariant),
+    invariant=invariant,
+    invariant_name="moves-match",
     explain=Absent("explain-infeasible looks for a placement, not a plan"),
-    cpsat=Absent(_READ),
-    candidates=Absent(_READ),
-    headroom=Absent(_READ),
     small=Absent("the small-platform model has placements, no plans"),
 )

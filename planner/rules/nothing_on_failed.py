@@ -8,10 +8,10 @@ import z3
 
 from models.entities import Platform
 from models.rules import Rule
-from planner.rules.base import Absent, RuleDefinition
+from planner.rules.base import SOLVERS, Absent, Family, RuleDefinition
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
-from planner.verify.invariants import Clause, Formula, Invariant, Scope, nothing_on, value
+from planner.verify.invariants import Clause, Formula, Scope, nothing_on, value
 
 
 def _stays(unit: UnitVar, was: int) -> Clause:
@@ -40,18 +40,20 @@ def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
     return f"host {clause.subject.split()[1]} is down: nothing may run there"
 
 
-_FACT = "a lost host is a fact, not a rule to relax: down hosts are never candidates"
+#: The solvers' models never relax it.
+_FACT = Family.declining(
+    "a lost host is a fact, not a rule to relax: down hosts are never candidates", *SOLVERS
+)
 
 RULE = RuleDefinition(
     rule=Rule.DOWN_HOST,
     scope=Scope.PLACEMENT,
+    family=_FACT,
     sentence="No container or node runs on a host that is down, but the database nodes that "
     "wait for their host, which stay where they were.",
     findings=Absent("a rule of plans (a state has no down host): planner.check reads it"),
-    invariant=Invariant("nothing-on-failed", Scope.PLACEMENT, invariant),
+    invariant=invariant,
+    invariant_name="nothing-on-failed",
     explain=sentence,
-    cpsat=Absent(_FACT),
-    candidates=Absent(_FACT),
-    headroom=Absent(_FACT),
     small=Absent("the theorems take the lost hosts' units as down (rulecheck.broken)"),
 )

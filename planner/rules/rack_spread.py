@@ -27,8 +27,7 @@ from models.rules import Finding, Rule
 from models.settings import AppSetting
 from planner.rules.base import Absent, CpSat, RuleDefinition, State, add_groups_at_least
 from planner.rules.racks import (
-    HEADROOM_HAS_NO_RACKS,
-    SMALL_HAS_NO_RACKS,
+    FAMILY,
     RackKey,
     held_per_rack,
     hosts_by_rack,
@@ -40,7 +39,7 @@ from planner.rules.racks import (
 )
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding, UnitVar
-from planner.verify.invariants import Clause, Formula, Invariant, Scope, value
+from planner.verify.invariants import Clause, Formula, Scope, value
 
 if TYPE_CHECKING:
     from planner.placement.index import PlatformIndex, Situation
@@ -203,14 +202,13 @@ def placement_sentence(situ: Situation, app_id: str) -> str:
 RULE = RuleDefinition(
     rule=SPREAD_RACKS,
     scope=Scope.PLACEMENT,
+    family=FAMILY,
     sentence="An app asking to spread over racks does not run all its containers in one rack.",
     findings=findings,
-    invariant=Invariant("spread-racks", Scope.PLACEMENT, invariant),
+    invariant=invariant,
     explain=sentence,
     cpsat=CpSat(GROUP, build, placement_sentence),
     candidates=Candidates(),
-    headroom=HEADROOM_HAS_NO_RACKS,
-    small=SMALL_HAS_NO_RACKS,
     inheritable=True,
     worse=Absent(
         "an app inherited in one rack runs in no fewer racks whatever the plan does: keeping "

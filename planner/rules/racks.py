@@ -13,19 +13,19 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from models.entities import Host, Platform
-from planner.rules.base import Absent
+from planner.rules.base import Family
 
 if TYPE_CHECKING:
     from planner.placement.index import PlatformIndex, Situation
 
 RackKey = str
 
-#: The encodings a rack rule has not, and why.
-HEADROOM_HAS_NO_RACKS = Absent(
-    "a relaxation: headroom pools hosts per datacenter and role, with no racks, and its answer "
-    "is then placed host by host by the placement model, which holds the rule"
+#: The rack rules: the encodings none of them has, and why.
+FAMILY = Family(
+    headroom="a relaxation: headroom pools hosts per datacenter and role, with no racks, and its "
+    "answer is then placed host by host by the placement model, which holds the rule",
+    small="the small-platform model has no racks",
 )
-SMALL_HAS_NO_RACKS = Absent("the small-platform model has no racks")
 
 
 def rack_of(host: Host) -> RackKey:

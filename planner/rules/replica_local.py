@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from models.rules import Finding, Rule
+from models.rules import Rule
 from planner.rules import backup
-from planner.rules.base import Absent, RuleDefinition, State
+from planner.rules.base import Absent, RuleDefinition
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding
-from planner.verify.invariants import Clause, Formula, Invariant, Scope, group_sites, group_subject
+from planner.verify.invariants import Formula, Scope
 
-
-def findings(state: State) -> Iterable[Finding]:
-    return backup.findings_of(state, Rule.BACKUP_LOCAL)
+if TYPE_CHECKING:
+    import z3
 
 
 def invariant(enc: Encoding) -> Formula:
@@ -28,25 +27,23 @@ def invariant(enc: Encoding) -> Formula:
             db.id if enc.symbolic else (enc.units[db.id][0].number, enc.replica_numbers[db.id][0])
         )
         groups.setdefault(key, []).append(db.id)
-    clauses = []
-    for ids in groups.values():
+
+    def local(ids: list[str]) -> z3.BoolRef:
         primary = enc.units[ids[0]][0].var
         first = enc.replicas[ids[0]][0]
         placed = t.and_([t.ge(primary, t.num(0)), t.ge(first, t.num(0))])
-        expr = t.implies(placed, t.eq(first, enc.dc_of(primary)))
-        clauses.append(Clause(group_subject(ids), expr, group_sites(enc, ids)))
-    return Formula(tuple(clauses))
+        return t.implies(placed, t.eq(first, enc.dc_of(primary)))
+
+    return backup.per_group(enc, groups.values(), local)
 
 
 RULE = RuleDefinition(
     rule=Rule.BACKUP_LOCAL,
     scope=Scope.BACKUPS,
+    family=backup.FAMILY,
     sentence="Replica 1 of a database is kept in the datacenter of its primary.",
-    findings=findings,
-    invariant=Invariant("replica-local", Scope.BACKUPS, invariant),
-    explain=Absent(backup.NO_PLACEMENT),
+    invariant=invariant,
+    invariant_name="replica-local",
     cpsat=Absent("fixed, not decided: the backup model sets replica 1 to the primary's site"),
     candidates=Absent("replica 1 has one candidate, the primary's datacenter"),
-    headroom=Absent(backup.NO_PLACEMENT),
-    small=Absent("the small-platform model has no backups"),
 )

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import z3
 
-from models.rules import Finding, Rule
+from models.rules import Rule
 from planner.rules import backup
-from planner.rules.base import Absent, RuleDefinition, State
+from planner.rules.base import Absent, RuleDefinition
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding
-from planner.verify.invariants import (
-    Clause,
-    Formula,
-    Invariant,
-    Scope,
-    group_sites,
-    group_subject,
-    same_sites,
-)
-
-
-def findings(state: State) -> Iterable[Finding]:
-    return backup.findings_of(state, Rule.BACKUP_TOO_CLOSE)
+from planner.verify.invariants import Formula, Scope, same_sites
 
 
 def invariant(enc: Encoding) -> Formula:
     """The replicas of a database at distinct sites are pairwise strictly farther apart than the
     policy distance."""
     limit = z3.RealVal(enc.platform.policy.backup_min_distance_km)
-    clauses = []
     zero = t.num(0)
-    for ids in same_sites(enc):
+
+    def apart(ids: list[str]) -> z3.BoolRef:
         r = enc.replicas[ids[0]]
         # Two replicas at one site are three-replicas' to find (backup-same-site).
         pairs = [
@@ -42,23 +28,22 @@ def invariant(enc: Encoding) -> Formula:
             )
             for i, j in ((0, 1), (0, 2), (1, 2))
         ]
-        clauses.append(Clause(group_subject(ids), t.and_(pairs), group_sites(enc, ids)))
-    return Formula(tuple(clauses))
+        return t.and_(pairs)
+
+    return backup.per_group(enc, same_sites(enc), apart)
 
 
 RULE = RuleDefinition(
     rule=Rule.BACKUP_TOO_CLOSE,
     scope=Scope.BACKUPS,
+    family=backup.FAMILY,
     sentence="The replicas of a database are pairwise strictly farther apart than the policy "
     "distance.",
-    findings=findings,
-    invariant=Invariant("replicas-apart", Scope.BACKUPS, invariant),
-    explain=Absent(backup.NO_PLACEMENT),
+    invariant=invariant,
+    invariant_name="replicas-apart",
     cpsat=Absent(
         "a candidate filter of the backup model: only pairs of sites far enough apart are "
         "variables (planner.backups groups' pairs)"
     ),
-    candidates=Absent("held by the backup model's allowed pairs of sites (planner.backups)"),
-    headroom=Absent(backup.NO_PLACEMENT),
-    small=Absent("the small-platform model has no backups"),
+    candidates=backup.IN_ALLOWED_PAIRS,
 )

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING
 from models.entities import Placement, Platform
 from models.rules import Finding, Rule, role_findings
 from planner.rules.arrivals import arrivals
-from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State
+from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State
 from planner.verify import inherited
 from planner.verify.encoding import Encoding
-from planner.verify.invariants import Clause, Formula, Invariant, Scope, nothing_on
+from planner.verify.invariants import Clause, Formula, Scope, nothing_on
 
 if TYPE_CHECKING:
+    from models.entities import Role
+    from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
 
 
@@ -73,19 +75,31 @@ def worse(
                 )
 
 
+def _hosts_taking(block: ScenarioBlock, o: int, hosts: list[int]) -> list[int]:
+    """The surviving hosts whose role takes a unit of owner ``o``."""
+    index = block.built.index
+    return [h for h in hosts if index.takes(o, h)]
+
+
+def _extra_hosts_take(block: ScenarioBlock, o: int, role: Role) -> bool:
+    """Extra hosts of ``role`` take a unit of owner ``o``."""
+    is_db = block.built.index.is_db[o]
+    return role.accepts_databases() if is_db else role.accepts_apps()
+
+
 RULE = RuleDefinition(
     rule=Rule.ROLE,
     scope=Scope.PLACEMENT,
     sentence="Containers run on hosts that take apps, database nodes on hosts that take databases.",
     findings=findings,
-    invariant=Invariant("role", Scope.PLACEMENT, invariant),
+    invariant=invariant,
     explain=sentence,
     cpsat=CpSat(RuleGroup.ROLE, add_roles),
     candidates=Absent(
         "indexed: the greedy keeps one heap per role and the rankings mask hosts by role "
         "(PlatformIndex.takes)"
     ),
-    headroom=Absent("inside planner.headroom.add_scenario: candidates and pools per role"),
+    headroom=InHeadroom(_hosts_taking, _extra_hosts_take),
     small=Absent("the small-platform model has no host roles: every host takes everything"),
     inheritable=True,
     worse=worse,

@@ -13,6 +13,7 @@ from planner.rules.arrivals import arrivals
 from planner.rules.base import (
     Absent,
     CpSat,
+    InHeadroom,
     RuleDefinition,
     RuleGroup,
     State,
@@ -21,9 +22,10 @@ from planner.rules.base import (
 from planner.verify import inherited
 from planner.verify import terms as t
 from planner.verify.encoding import Encoding
-from planner.verify.invariants import Clause, Formula, Invariant, Scope, unit_hosts
+from planner.verify.invariants import Clause, Formula, Scope, unit_hosts
 
 if TYPE_CHECKING:
+    from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
     from planner.verify.rulecheck import SmallPlatforms
 
@@ -114,19 +116,37 @@ def worse(
             )
 
 
+def add_headroom_spread(block: ScenarioBlock) -> None:
+    """An owner whose file asks for spread k runs in at least k distinct datacenters: those of
+    its units that stay, and those its lost units land in."""
+    index = block.built.index
+    m = block.built.model
+    for o, options in block.options.items():
+        spread = index.spread[o]
+        covered = {index.host_dc[h] for h in block.situ.held[o]}
+        if spread <= len(covered):
+            continue
+        opened = []
+        for dc in sorted({dc for dc, _ in options} - covered):
+            z = m.new_bool_var(f"{block.name}:runs_in[{index.owner_ids[o]}@{dc}]")
+            m.add(z <= sum(v for d, v in options if d == dc))
+            opened.append(z)
+        m.add(sum(opened) >= spread - len(covered))
+
+
 RULE = RuleDefinition(
     rule=Rule.SPREAD,
     scope=Scope.PLACEMENT,
     sentence="An app or database asking for a spread of n runs in at least n datacenters.",
     findings=findings,
-    invariant=Invariant("spread", Scope.PLACEMENT, invariant),
+    invariant=invariant,
     explain=sentence,
     cpsat=CpSat(RuleGroup.SPREAD, add_spread),
     candidates=Absent(
         "not a per-host filter: the greedy opens datacenters the owner does not run in yet while "
         "it still needs them (greedy_place, must_open)"
     ),
-    headroom=Absent("inside planner.headroom.add_scenario: runs_in literals per datacenter"),
+    headroom=InHeadroom(add=add_headroom_spread),
     small=small,
     inheritable=True,
     worse=worse,

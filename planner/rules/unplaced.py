@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from models.rules import Finding, Rule, unplaced_findings
-from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
+from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State, enforce
 from planner.verify.invariants import Scope
 
 if TYPE_CHECKING:
+    from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
 
 
@@ -40,6 +41,13 @@ def add_demand(built: BuiltPlacement) -> None:
                     built.model.add(lands >= moved_out)
 
 
+def add_headroom_demand(block: ScenarioBlock) -> None:
+    """Every unit the scenario displaces lands on exactly one place."""
+    for o, options in block.options.items():
+        lost = block.situ.displaced[o]
+        block.built.model.add(sum(v for _, v in options) == len(lost))
+
+
 RULE = RuleDefinition(
     rule=Rule.UNPLACED,
     scope=Scope.PLACEMENT,
@@ -52,6 +60,6 @@ RULE = RuleDefinition(
     explain=Absent("explain-infeasible places every free unit on some host (the domain)"),
     cpsat=CpSat(RuleGroup.PLACE, add_demand),
     candidates=Absent("a demand, not a filter: every displaced unit lands on a candidate"),
-    headroom=Absent("inside planner.headroom.add_scenario: every displaced unit lands"),
+    headroom=InHeadroom(add=add_headroom_demand),
     small=Absent("every unit of the small-platform model is on a host (well-formedness)"),
 )

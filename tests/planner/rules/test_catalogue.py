@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from models.rules import Rule
 from models.schema import json_schema
 from models.settings import app_settings
 from planner.check import INHERITABLE
-from planner.rules.base import Absent, CpSat, RuleDefinition
+from planner.rules.base import SOLVERS, Absent, CpSat, Family, InHeadroom, RuleDefinition
 from planner.rules.catalogue import CATALOGUE, NOT_RULES, by_name, invariants
 from planner.verify import REGISTRY
 from planner.verify.explain import placement_rules
@@ -39,6 +40,10 @@ def test_every_encoding_is_there_or_declined_with_a_reason(rule: RuleDefinition)
         elif slot == "cpsat":
             assert isinstance(encoding, CpSat) and encoding.group
             assert callable(encoding.build) or isinstance(encoding.build, Absent)
+        elif slot == "headroom":
+            assert isinstance(encoding, InHeadroom), f"{rule.name}.headroom: {encoding!r}"
+            parts = (encoding.hosts, encoding.extra, encoding.add)
+            assert any(parts) and all(p is None or callable(p) for p in parts), rule.name
         elif slot == "candidates":
             assert callable(getattr(encoding, "applies", None))
             assert callable(getattr(encoding, "admits", None))
@@ -95,3 +100,24 @@ def test_a_rule_is_found_by_its_name_or_its_invariant_name() -> None:
 def test_rule_definitions_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         CATALOGUE[0].sentence = "changed"  # type: ignore[misc]
+
+
+def test_an_encoding_neither_given_nor_declined_is_refused() -> None:
+    """A definition states each encoding, or its family's reason for its absence."""
+    reason = "the solvers do not read this made-up rule"
+    given: dict[str, Any] = {
+        "rule": Rule.CAPACITY,
+        "scope": Scope.PLACEMENT,
+        "family": Family.declining(reason, *SOLVERS),
+        "sentence": "A made-up rule for the test, declining all but its checks.",
+        "findings": Absent("a made-up rule has no findings"),
+        "invariant": Absent("a made-up rule has no invariant"),
+        "explain": Absent("a made-up rule has no sentence"),
+        "small": Absent("a made-up rule has no small encoding"),
+    }
+    assert RuleDefinition(**given).headroom == Absent(reason)
+    del given["small"]
+    with pytest.raises(TypeError, match="no small encoding, and no reason"):
+        RuleDefinition(**given)
+    with pytest.raises(TypeError, match="not colour"):
+        Family(colour="the reason for an encoding no rule has")
