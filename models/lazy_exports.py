@@ -45,3 +45,30 @@ def lazy_exports(
         return sorted({*namespace, *namespace["__all__"]})
 
     return __getattr__, __dir__
+
+
+def lazy_module(name: str) -> Any:
+    """The module ``name``, executed when one of its attributes is first read (the standard
+    library's ``importlib.util.LazyLoader``); the module itself if already imported.
+
+    For a module that imports a heavy one only to use it in functions (the rule catalogue and
+    Z3): ``drplan validate`` reads the rules and never builds a Z3 term, so Z3 is not loaded.
+    After the first read the module is an ordinary one, with no cost per use.
+    """
+    import sys
+    from importlib.util import LazyLoader, find_spec, module_from_spec
+
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    spec = find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ModuleNotFoundError(f"no module named {name!r}", name=name)
+    spec.loader = LazyLoader(spec.loader)
+    module = module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:  # as an import does: the package's attribute
+        setattr(sys.modules[parent], child, module)
+    return module

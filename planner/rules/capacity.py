@@ -5,21 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import z3
-
 from models.entities import Platform
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, capacity_findings, capacity_milli, milli
 from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State, enforce
-from planner.verify import inherited
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding, UnitVar
 from planner.verify.invariants import Clause, Describe, Formula, Invariant, Scope, nothing_on, value
 
 if TYPE_CHECKING:
+    import z3
     from ortools.sat.python import cp_model
 
     from planner.placement.model import BuiltPlacement
+    from planner.verify import inherited
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding, UnitVar
     from planner.verify.rulecheck import SmallPlatforms
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3")
+    inherited = lazy_module("planner.verify.inherited")
+    t = lazy_module("planner.verify.terms")
 
 
 def _linear() -> Any:

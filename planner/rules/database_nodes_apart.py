@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import z3
-
 from models.entities import Platform
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, apart_findings
 from planner.rules import apart
 from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope
 
 if TYPE_CHECKING:
+    import z3
+
+    from planner.verify.encoding import Encoding
     from planner.verify.rulecheck import SmallPlatforms
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3")
 
 
 def findings(state: State) -> Iterable[Finding]:

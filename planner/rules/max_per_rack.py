@@ -16,12 +16,12 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
-import z3
 from pydantic import Field, Strict
 
 from models.entities import Placement, Platform
+from models.lazy_exports import lazy_module
+from models.limits import MAX_UNITS
 from models.rules import Finding, Rule
-from models.schema import MAX_UNITS
 from models.settings import AppSetting
 from planner.rules.base import CpSat, RuleDefinition, State, enforce, present_by
 from planner.rules.racks import (
@@ -35,13 +35,18 @@ from planner.rules.racks import (
     rack_name,
     rack_numbers,
 )
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding, UnitVar
 from planner.verify.invariants import Clause, Formula, Invariant, Scope, value
 
 if TYPE_CHECKING:
+    import z3
+
     from planner.placement.index import PlatformIndex, Situation
     from planner.placement.model import BuiltPlacement
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding, UnitVar
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3")
+    t = lazy_module("planner.verify.terms")
 
 MAX_PER_RACK = Rule.declare("max-per-rack")
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import z3
-
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule
 from planner.rules import backup
 from planner.rules.base import Absent, RuleDefinition, State
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import (
     Clause,
     Formula,
@@ -20,6 +18,15 @@ from planner.verify.invariants import (
     group_subject,
     same_sites,
 )
+
+if TYPE_CHECKING:
+    import z3
+
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3")
+    t = lazy_module("planner.verify.terms")
 
 
 def findings(state: State) -> Iterable[Finding]:

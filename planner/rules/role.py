@@ -6,14 +6,17 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from models.entities import Platform
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, role_findings
 from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup, State
-from planner.verify import inherited
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Invariant, Scope, nothing_on
 
 if TYPE_CHECKING:
     from planner.placement.model import BuiltPlacement
+    from planner.verify import inherited
+    from planner.verify.encoding import Encoding
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    inherited = lazy_module("planner.verify.inherited")
 
 
 def findings(state: State) -> Iterable[Finding]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule
 from planner.rules import backup
 from planner.rules.base import Absent, CpSat, RuleDefinition, State
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import (
     Clause,
     Formula,
@@ -19,6 +18,12 @@ from planner.verify.invariants import (
     group_subject,
     same_sites,
 )
+
+if TYPE_CHECKING:
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    t = lazy_module("planner.verify.terms")
 
 
 def findings(state: State) -> Iterable[Finding]:
