@@ -251,7 +251,7 @@ def platform_file() -> type[PlatformFile]:
     model = _FILES.get(key)
     if model is None:
         fields: dict[str, Any] = {
-            s.name: (s.annotation, Field(s.default, description=s.description)) for s in settings
+            s.name: (s.file_type(), Field(s.default, description=s.description)) for s in settings
         }
         app = create_model(  # type: ignore[call-overload]
             "AppSpec", __base__=AppSpec, __module__=__name__, __doc__=AppSpec.__doc__, **fields

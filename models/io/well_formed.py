@@ -412,7 +412,7 @@ def _adapter(setting: AppSetting[Any]) -> Any:
 
     got = _ADAPTERS.get(setting.name)
     if got is None:
-        got = _ADAPTERS[setting.name] = TypeAdapter(setting.annotation)
+        got = _ADAPTERS[setting.name] = TypeAdapter(setting.file_type())
     return got
 
 

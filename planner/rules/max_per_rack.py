@@ -16,8 +16,6 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, Strict
-
 from models.entities import Placement, Platform
 from models.lazy_exports import lazy_module
 from models.limits import MAX_UNITS
@@ -50,10 +48,18 @@ else:  # loaded on first use: ``drplan validate`` builds no Z3 term
 
 MAX_PER_RACK = Rule.declare("max-per-rack")
 
+
+def _file_type() -> Any:
+    """The file's type of the field (pydantic, loaded when a file gives the field)."""
+    from pydantic import Field, Strict
+
+    return Annotated[int, Strict(), Field(ge=1, le=MAX_UNITS)] | None
+
+
 #: The app field: ``max_per_rack: 2`` (omitted: no limit).
 SETTING: AppSetting[int | None] = AppSetting(
     "max_per_rack",
-    Annotated[int, Strict(), Field(ge=1, le=MAX_UNITS)] | None,
+    _file_type,
     None,
     "At most this many containers in one rack (hosts' rack field).",
     (None, 1, 2),

@@ -19,8 +19,6 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import StrictBool
-
 from models.entities import App, Platform
 from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule
@@ -53,10 +51,18 @@ else:  # loaded on first use: ``drplan validate`` builds no Z3 term
 
 SPREAD_RACKS = Rule.declare("spread-racks")
 
+
+def _file_type() -> Any:
+    """The file's type of the field (pydantic, loaded when a file gives the field)."""
+    from pydantic import StrictBool
+
+    return StrictBool
+
+
 #: The app field: ``spread_racks: true`` (omitted: false).
 SETTING: AppSetting[bool] = AppSetting(
     "spread_racks",
-    StrictBool,
+    _file_type,
     False,
     "Not all containers in one rack (hosts' rack field), to survive the loss of a rack.",
     (False, True),
