@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from planner.verify.encoding import Encoding
     from planner.verify.rulecheck import SmallPlatforms
 else:  # loaded on first use: ``drplan validate`` builds no Z3 term
-    z3 = lazy_module("z3")
-    inherited = lazy_module("planner.verify.inherited")
-    t = lazy_module("planner.verify.terms")
+    z3 = lazy_module("z3", globals())
+    inherited = lazy_module("planner.verify.inherited", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def distinct_hosts(enc: Encoding, databases: bool) -> Formula:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from planner.verify.encoding import Encoding
     from planner.verify.rulecheck import SmallPlatforms
 else:  # loaded on first use: ``drplan validate`` builds no Z3 term
-    z3 = lazy_module("z3")
+    z3 = lazy_module("z3", globals())
 
 
 def findings(state: State) -> Iterable[Finding]:

@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from planner.verify import terms as t
     from planner.verify.encoding import Encoding, UnitVar
 else:  # loaded on first use: ``drplan validate`` builds no Z3 term
-    z3 = lazy_module("z3")
-    t = lazy_module("planner.verify.terms")
+    z3 = lazy_module("z3", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def _stays(unit: UnitVar, was: int) -> Clause:

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from planner.verify import terms as t
     from planner.verify.encoding import Encoding
 else:  # loaded on first use: ``drplan validate`` builds no Z3 term
-    z3 = lazy_module("z3")
-    t = lazy_module("planner.verify.terms")
+    z3 = lazy_module("z3", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def findings(state: State) -> Iterable[Finding]:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from planner.verify import inherited
     from planner.verify.encoding import Encoding
 else:  # loaded on first use: ``drplan validate`` builds no Z3 term
-    inherited = lazy_module("planner.verify.inherited")
+    inherited = lazy_module("planner.verify.inherited", globals())
 
 
 def findings(state: State) -> Iterable[Finding]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from planner.verify import terms as t
     from planner.verify.encoding import Encoding
 else:  # loaded on first use: ``drplan validate`` builds no Z3 term
-    t = lazy_module("planner.verify.terms")
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def findings(state: State) -> Iterable[Finding]:
