@@ -45,3 +45,39 @@ def lazy_exports(
         return sorted({*namespace, *namespace["__all__"]})
 
     return __getattr__, __dir__
+
+
+def lazy_module(name: str, namespace: MutableMapping[str, Any]) -> Any:
+    """A stand-in for the module ``name`` in the module whose ``globals()`` is ``namespace``:
+    the module is imported when one of its attributes is first read, and the stand-in's names
+    in ``namespace`` then become the module itself, with no cost per use after that.
+
+    For a module that imports a heavy one only to use it in functions (the rule catalogue and
+    Z3): ``drplan validate`` reads the rules and never builds a Z3 term, so Z3 is not loaded.
+    The import is an ordinary one (``sys.modules`` holds only real modules, and two threads
+    reading at once wait on the import lock); the module itself if already imported.
+    """
+    import sys
+
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return loaded
+    return _StandIn(name, namespace)
+
+
+class _StandIn:
+    """What :func:`lazy_module` binds until the module is first used."""
+
+    def __init__(self, name: str, namespace: MutableMapping[str, Any]) -> None:
+        self._name = name
+        self._namespace = namespace
+
+    def __getattr__(self, attribute: str) -> Any:
+        module = importlib.import_module(self._name)
+        for key, value in list(self._namespace.items()):
+            if value is self:
+                self._namespace[key] = module
+        return getattr(module, attribute)
+
+    def __repr__(self) -> str:
+        return f"<module {self._name!r}, imported on first use>"

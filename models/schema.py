@@ -20,30 +20,33 @@ from pydantic import (
 )
 
 from models.entities import CONTAINER_SIZES_MB, Engine, ReplicaRole, Role, ServiceClass
-from models.settings import app_settings
 
-#: Bounds of every quantity, chosen so that the solvers represent each value, and each sum of
-#: values, exactly: resource amounts and data sizes are counted in thousandths in int64
-#: (``models.rules.milli``: 10**9 * 1000 * MAX_UNITS stays below 2**63) and OR-Tools domains.
-#: The README lists them (section "Bad input, exit codes and output files").
-MAX_ID_LENGTH = 1024
-MAX_TEXT_LENGTH = 1024
-MAX_RESOURCE_NAME = 64
-MIN_AMOUNT = 0.001  # one thousandth: the smallest amount ``milli`` does not round to 0
-MAX_AMOUNT = 1e9  # cpu, memory_mb, size_gb, backup_capacity_gb, restore_mb_s...
-MAX_KM = 100_000.0  # more than any distance on Earth
-MAX_CONTAINERS = 100_000  # per app
-MAX_NODES = 100  # per database
-MAX_UNITS = 1_000_000  # containers and database nodes of the whole platform (models.io)
-MAX_SPREAD = 1_000
-MAX_SECONDS = 10**9  # about 31 years
-MAX_COUNT = 10_000  # starts per host per minute, days per SLA month
-MAX_WEIGHT = 10**6
+# The bounds, re-exported here where they were first defined (``drplan`` and its tests read
+# them as ``models.schema.MAX_UNITS``).
+from models.limits import (
+    CONTROL,
+    ID_PATTERN,
+    MAX_AMOUNT,
+    MAX_CONTAINERS,
+    MAX_COUNT,
+    MAX_ID_LENGTH,
+    MAX_KM,
+    MAX_NODES,
+    MAX_RESOURCE_NAME,
+    MAX_SECONDS,
+    MAX_SPREAD,
+    MAX_TEXT_LENGTH,
+    MAX_UNITS,
+    MAX_WEIGHT,
+    MIN_AMOUNT,
+    RESOURCE_NAME_PATTERN,
+)
+from models.settings import app_settings
 
 
 def _no_control(text: str) -> str:
     """Text from the file is printed: refuse control characters (ANSI escapes, tabs, NUL)."""
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+    if CONTROL.search(text):
         raise ValueError("control characters (such as ANSI escapes) are not allowed")
     return text
 
@@ -51,14 +54,13 @@ def _no_control(text: str) -> str:
 Id = Annotated[
     str,
     Strict(),
-    Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"),
+    Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN),
 ]
 Text = Annotated[str, Strict(), Field(max_length=MAX_TEXT_LENGTH), AfterValidator(_no_control)]
 ResourceName = Annotated[
     str,
     Strict(),
-    # Kubernetes' extended resources are names too: nvidia.com/gpu, hugepages-2Mi.
-    Field(min_length=1, max_length=MAX_RESOURCE_NAME, pattern=r"^[A-Za-z][A-Za-z0-9_./-]*$"),
+    Field(min_length=1, max_length=MAX_RESOURCE_NAME, pattern=RESOURCE_NAME_PATTERN),
 ]
 # Finite and bounded: see MAX_AMOUNT.
 Amount = Annotated[float, Strict(), Field(ge=MIN_AMOUNT, le=MAX_AMOUNT, allow_inf_nan=False)]
@@ -249,7 +251,7 @@ def platform_file() -> type[PlatformFile]:
     model = _FILES.get(key)
     if model is None:
         fields: dict[str, Any] = {
-            s.name: (s.annotation, Field(s.default, description=s.description)) for s in settings
+            s.name: (s.file_type(), Field(s.default, description=s.description)) for s in settings
         }
         app = create_model(  # type: ignore[call-overload]
             "AppSpec", __base__=AppSpec, __module__=__name__, __doc__=AppSpec.__doc__, **fields

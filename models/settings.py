@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -36,13 +37,21 @@ class AppSetting(Generic[T]):
     #: The file's field, and the key in ``App.settings``.
     name: str
     #: The field's type as the file is validated against (a pydantic annotation: strictness,
-    #: bounds), its default allowed.
+    #: bounds), its default allowed; or a function of no argument returning it, called when the
+    #: value is first validated (so that declaring a rule does not load pydantic: ``drplan
+    #: validate`` of a file that gives no setting never does).
     annotation: Any
     default: T
     #: One line for ``drplan schema``.
     description: str
     #: Values the property tests give the field on generated platforms (the default included).
     examples: tuple[T, ...]
+
+    def file_type(self) -> Any:
+        """The pydantic annotation the file's value is validated against."""
+        if isinstance(self.annotation, FunctionType):
+            return self.annotation()
+        return self.annotation
 
     def of(self, app: App) -> T:
         """The app's value (the default when its file leaves the field out)."""

@@ -4,9 +4,10 @@ A bad file never gives a traceback: :class:`PlatformFileError` carries one :clas
 mistake, each naming the file, the field path and the bad value.
 
 One job per module: ``read`` (a file's text, size-limited, and parsing it), ``yaml_events`` and
-``json_text`` (the two parsers and what they refuse), ``schema_problems`` (the schema's errors
-as problems), ``references`` (cross-references), ``build`` (the :class:`Platform`), ``write``
-(back to a file), ``problems`` (the records and the limits).
+``json_text`` (the two parsers and what they refuse), ``well_formed`` (a well-formed file read
+straight into entities, without the schema's pydantic models), ``schema_problems`` (the
+schema's errors as problems, for any other file), ``references`` (cross-references), ``build``
+(the :class:`Platform`), ``write`` (back to a file), ``problems`` (the records and the limits).
 """
 
 from __future__ import annotations

@@ -5,9 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from models.collector import paused_gc
 from models.entities import (
@@ -23,10 +21,12 @@ from models.entities import (
 from models.io.problems import MAX_PROBLEMS, PlatformFileError, Problem, _dedupe
 from models.io.read import read_data
 from models.io.references import _reference_problems
-from models.io.schema_problems import _pydantic_problems, _schema_problems
+from models.io.well_formed import well_formed_platform
 from models.policy import Policy
-from models.schema import AppSpec, OriginSpec, PlatformFile
 from models.settings import AppSetting, app_settings
+
+if TYPE_CHECKING:
+    from models.schema import AppSpec, OriginSpec, PlatformFile, PolicySpec
 
 
 def load_platform(path: str | Path) -> Platform:
@@ -57,25 +57,45 @@ def parse_platform(data: Any, source: str = "<platform>") -> Platform:
     problems: list[Problem] = []
     more = 0
     spec = None
-    try:
-        problems, more, spec = _schema_problems(data, source)
-    except ValidationError as error:  # pragma: no cover - the chunks and the whole disagree
-        problems, more = _pydantic_problems(error, source, data)
+    # A well-formed file is read without the schema's models; any other goes through them,
+    # which word its problems (a file the schema accepts has none either way).
+    platform = well_formed_platform(data)
+    if platform is None:
+        problems, more, spec = _schema_check(data, source)
     # Cross-references are checked on the raw data, so that a type error elsewhere does not
     # hide an unknown host or a duplicate id: every problem is reported in one run (the first
     # MAX_PROBLEMS of them, and the count of the rest).
     references = _reference_problems(data, source)
     problems += itertools.islice(references, max(MAX_PROBLEMS - len(problems), 0) + 1)
     more += sum(1 for _ in references)
-    if problems or spec is None:
+    if problems or (spec is None and platform is None):
         problems = _dedupe(problems)
         raise PlatformFileError(problems[:MAX_PROBLEMS], more + len(problems[MAX_PROBLEMS:]))
+    if platform is not None:
+        return platform
+    assert spec is not None
     return _build(spec)
 
 
-def _build_policy(spec: PlatformFile) -> Policy:
+def _schema_check(
+    data: Mapping[str, Any], source: str
+) -> tuple[list[Problem], int, PlatformFile | None]:
+    """The schema's problems of ``data``, the count of the others, and its spec if none."""
+    from pydantic import ValidationError
+
+    from models.io.schema_problems import _pydantic_problems, _schema_problems
+
+    try:
+        return _schema_problems(data, source)
+    except ValidationError as error:  # pragma: no cover - the chunks and the whole disagree
+        problems, more = _pydantic_problems(error, source, data)
+        return problems, more, None
+
+
+def build_policy(policy: PolicySpec) -> Policy:
+    """The policy of a file's validated ``policy``: each figure it gives, over the defaults."""
     default = Policy()
-    given = spec.policy.model_dump(exclude_none=True)
+    given = policy.model_dump(exclude_none=True)
     for merged in (
         "rpo_s",
         "rpo_target_s",
@@ -170,7 +190,7 @@ def _build(spec: PlatformFile) -> Platform:
         placement={owner: tuple(hosts) for owner, hosts in spec.placement.items()},
         backups=backups,
         distances_km={frozenset((a, b)): km for a, b, km in spec.distances_km},
-        policy=_build_policy(spec),
+        policy=build_policy(spec.policy),
         name=spec.name,
         regions=tuple(Region(r.id, r.name or r.id, tuple(r.datacenters)) for r in spec.regions),
     )

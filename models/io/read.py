@@ -8,11 +8,8 @@ import os
 import stat
 from typing import Any
 
-import yaml
-
 from models.io.json_text import loads_json
 from models.io.problems import MAX_DEPTH, PlatformFileError, Problem, _syntax
-from models.io.yaml_events import _EventBuilder, _yaml_problem
 
 #: Environment variable that overrides :data:`DEFAULT_MAX_FILE_MB`.
 MAX_FILE_MB_ENV = "DRPLAN_MAX_FILE_MB"
@@ -107,6 +104,10 @@ def parse_text(text: str, source: str) -> Any:
             ) from None
         except ValueError as error:
             raise _syntax(source, f"JSON: {error}") from None
+    import yaml  # for YAML only: reading a JSON file does not load it
+
+    from models.io.yaml_events import _EventBuilder, _yaml_problem
+
     try:
         return _EventBuilder().build(text)
     except yaml.YAMLError as error:

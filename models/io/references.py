@@ -7,7 +7,7 @@ from typing import Any
 
 from models.entities import ServiceClass, default_nodes
 from models.io.problems import Problem
-from models.schema import MAX_UNITS
+from models.limits import MAX_UNITS
 
 #: One mapping of a list section: its index, the mapping, and its id (None unless a string).
 Entry = tuple[int, Mapping[str, Any], str | None]

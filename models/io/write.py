@@ -8,14 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from models.atomic import write_atomic
 from models.entities import Origin, Platform, ReplicaRole, default_nodes
 from models.policy import Policy
 from models.settings import app_settings
-
-_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def _origin_dict(origin: Origin) -> dict[str, Any]:
@@ -128,9 +124,11 @@ def dump_platform_text(platform: Platform, fmt: str = "yaml") -> str:
     data = platform_to_dict(platform)
     if fmt == "json":
         return json.dumps(data, indent=1) + "\n"
+    import yaml  # for YAML only: reading a JSON file does not load it
+
     return yaml.dump(
         data,
-        Dumper=_Dumper,
+        Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
         sort_keys=False,
         default_flow_style=None,
         width=120,

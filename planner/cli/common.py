@@ -14,7 +14,6 @@ from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import click
-from rich.markup import escape
 
 from models.atomic import OutputError, output_target, write_atomic
 
@@ -288,6 +287,8 @@ def shown(value: object, limit: int | None = MAX_SHOWN) -> str:
     """``value`` as rich markup that prints as itself: control characters (ANSI escapes) made
     visible as ``\\x1b``, rich markup (``[bold]``) escaped, and, past ``limit`` characters,
     shortened with an ellipsis."""
+    from rich.markup import escape  # rich is loaded by the commands that print tables
+
     text = str(value)
     if not text.isprintable():
         text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)

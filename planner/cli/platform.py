@@ -9,15 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from models.entities import unoffered_classes
 from models.generate import GenerationError, generate_platform
 from models.io import dump_platform_text
 from models.reference import EXAMPLES, HOST_SITES, example_path, paris_facilities
 from models.rules import unknown_distances
-from models.schema import json_schema
 from planner.cli.common import (
     SEED,
     ExitCode,
@@ -107,6 +104,9 @@ def _pct(x: float) -> str:
 @json_option()
 def show(file: str | None, as_json: bool) -> None:
     """A readable summary of FILE (default: the embedded reference platform)."""
+    from rich.console import Console  # for this command's tables only
+    from rich.table import Table
+
     platform = load_platform_or_exit(file)
     inventory = platform_inventory(platform)
     if as_json:
@@ -179,6 +179,8 @@ def example(name: str, output: str | None, force: bool) -> None:
 @json_option()
 def schema(as_json: bool) -> None:
     """Print the JSON Schema of the platform file (JSON with or without --json)."""
+    from models.schema import json_schema  # pydantic's models: built for this command only
+
     click.echo(json.dumps(json_schema(), indent=2))
 
 

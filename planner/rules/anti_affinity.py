@@ -6,20 +6,23 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import z3
-
 from models.entities import Placement, Platform
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, apart_findings
 from planner.rules import apart
 from planner.rules.arrivals import sharing_worse
 from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State, enforce
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Scope
 
 if TYPE_CHECKING:
+    import z3
+
     from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
+    from planner.verify.encoding import Encoding
     from planner.verify.rulecheck import SmallPlatforms
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import z3
-
 from models.entities import Platform
-from planner.verify import inherited
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding
+from models.lazy_exports import lazy_module
 from planner.verify.invariants import Clause, Formula, unit_hosts
 
 if TYPE_CHECKING:
+    import z3
+
+    from planner.verify import inherited
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding
     from planner.verify.rulecheck import SmallPlatforms
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
+    inherited = lazy_module("planner.verify.inherited", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def distinct_hosts(enc: Encoding, databases: bool) -> Formula:

@@ -6,24 +6,28 @@ import weakref
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import z3
-
 from models.entities import Placement, Platform
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, capacity_findings, capacity_milli, milli
 from planner.rules.arrivals import arrivals
 from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State, enforce
-from planner.verify import inherited
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding, UnitVar
 from planner.verify.invariants import Clause, Describe, Formula, Scope, nothing_on, value
 
 if TYPE_CHECKING:
+    import z3
     from ortools.sat.python import cp_model
 
     from models.entities import Role
     from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
+    from planner.verify import inherited
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding, UnitVar
     from planner.verify.rulecheck import SmallPlatforms
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
+    inherited = lazy_module("planner.verify.inherited", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def _linear() -> Any:

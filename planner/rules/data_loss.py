@@ -4,17 +4,22 @@ service class's target."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-import z3
+from typing import TYPE_CHECKING, Any
 
 from models.entities import Engine, ServiceClass
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule
 from planner.durations import duration
 from planner.rules import policy
 from planner.rules.base import RuleDefinition, State
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Describe, Formula, Scope, value
+
+if TYPE_CHECKING:
+    import z3
+
+    from planner.verify.encoding import Encoding
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
 
 
 def findings(state: State) -> Iterable[Finding]:

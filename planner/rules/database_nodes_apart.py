@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from typing import TYPE_CHECKING
 
 from models.entities import Placement, Platform
 from models.rules import Finding, Rule
@@ -10,8 +11,10 @@ from planner.rules import apart
 from planner.rules.anti_affinity import INDEXED, Apart
 from planner.rules.arrivals import sharing_worse
 from planner.rules.base import Absent, CpSat, RuleDefinition, RuleGroup
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Formula, Scope
+
+if TYPE_CHECKING:
+    from planner.verify.encoding import Encoding
 
 _NODES = Apart(Rule.DATABASE_NODES_APART, databases=True)
 #: Anti-affinity's encodings keep every owner's units apart, databases' too.

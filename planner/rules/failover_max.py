@@ -4,16 +4,22 @@ within ``policy.failover_max_s``."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import z3
-
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, failover_findings
 from planner.rules import policy
 from planner.rules.base import RuleDefinition, State
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Describe, Formula, Scope
+
+if TYPE_CHECKING:
+    import z3
+
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def findings(state: State) -> Iterable[Finding]:

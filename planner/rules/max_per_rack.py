@@ -16,12 +16,10 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
-import z3
-from pydantic import Field, Strict
-
 from models.entities import Placement, Platform
+from models.lazy_exports import lazy_module
+from models.limits import MAX_UNITS
 from models.rules import Finding, Rule
-from models.schema import MAX_UNITS
 from models.settings import AppSetting
 from planner.rules.base import CpSat, RuleDefinition, State, enforce, present_by
 from planner.rules.racks import (
@@ -34,20 +32,33 @@ from planner.rules.racks import (
     rack_name,
     rack_numbers,
 )
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding, UnitVar
 from planner.verify.invariants import Clause, Formula, Scope, value
 
 if TYPE_CHECKING:
+    import z3
+
     from planner.placement.index import PlatformIndex, Situation
     from planner.placement.model import BuiltPlacement
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding, UnitVar
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 MAX_PER_RACK = Rule.declare("max-per-rack")
+
+
+def _file_type() -> Any:
+    """The file's type of the field (pydantic, loaded when a file gives the field)."""
+    from pydantic import Field, Strict
+
+    return Annotated[int, Strict(), Field(ge=1, le=MAX_UNITS)] | None
+
 
 #: The app field: ``max_per_rack: 2`` (omitted: no limit).
 SETTING: AppSetting[int | None] = AppSetting(
     "max_per_rack",
-    Annotated[int, Strict(), Field(ge=1, le=MAX_UNITS)] | None,
+    _file_type,
     None,
     "At most this many containers in one rack (hosts' rack field).",
     (None, 1, 2),

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import z3
-
+from models.lazy_exports import lazy_module
 from models.rules import Rule
 from planner.rules.base import SOLVERS, Absent, Family, RuleDefinition
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding, UnitVar
 from planner.verify.invariants import Clause, Formula, Scope, value
+
+if TYPE_CHECKING:
+    import z3
+
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding, UnitVar
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def invariant(enc: Encoding) -> Formula:

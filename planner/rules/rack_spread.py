@@ -19,10 +19,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import z3
-from pydantic import StrictBool
-
 from models.entities import App, Platform
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule
 from models.settings import AppSetting
 from planner.rules.base import Absent, CpSat, RuleDefinition, State, add_groups_at_least
@@ -37,20 +35,33 @@ from planner.rules.racks import (
     rack_numbers,
     rack_of,
 )
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding, UnitVar
 from planner.verify.invariants import Clause, Formula, Scope, value
 
 if TYPE_CHECKING:
+    import z3
+
     from planner.placement.index import PlatformIndex, Situation
     from planner.placement.model import BuiltPlacement
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding, UnitVar
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 SPREAD_RACKS = Rule.declare("spread-racks")
+
+
+def _file_type() -> Any:
+    """The file's type of the field (pydantic, loaded when a file gives the field)."""
+    from pydantic import StrictBool
+
+    return StrictBool
+
 
 #: The app field: ``spread_racks: true`` (omitted: false).
 SETTING: AppSetting[bool] = AppSetting(
     "spread_racks",
-    StrictBool,
+    _file_type,
     False,
     "Not all containers in one rack (hosts' rack field), to survive the loss of a rack.",
     (False, True),

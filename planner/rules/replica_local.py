@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from models.lazy_exports import lazy_module
 from models.rules import Rule
 from planner.rules import backup
 from planner.rules.base import Absent, RuleDefinition
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Formula, Scope
 
 if TYPE_CHECKING:
     import z3
+
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def invariant(enc: Encoding) -> Formula:

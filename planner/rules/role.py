@@ -6,17 +6,20 @@ from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
 from models.entities import Placement, Platform
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, role_findings
 from planner.rules.arrivals import arrivals
 from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State
-from planner.verify import inherited
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Scope, nothing_on
 
 if TYPE_CHECKING:
     from models.entities import Role
     from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
+    from planner.verify import inherited
+    from planner.verify.encoding import Encoding
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    inherited = lazy_module("planner.verify.inherited", globals())
 
 
 def findings(state: State) -> Iterable[Finding]:

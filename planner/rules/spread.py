@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import TYPE_CHECKING
 
-import z3
-
 from models.entities import Placement, Platform
+from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, spread_findings
 from planner.rules.arrivals import arrivals
 from planner.rules.base import (
@@ -19,15 +18,21 @@ from planner.rules.base import (
     State,
     add_groups_at_least,
 )
-from planner.verify import inherited
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, Scope, unit_hosts
 
 if TYPE_CHECKING:
+    import z3
+
     from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
+    from planner.verify import inherited
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding
     from planner.verify.rulecheck import SmallPlatforms
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
+    inherited = lazy_module("planner.verify.inherited", globals())
+    t = lazy_module("planner.verify.terms", globals())
 
 
 def findings(state: State) -> Iterable[Finding]:

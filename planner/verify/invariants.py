@@ -16,14 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import z3
+from models.lazy_exports import lazy_module
 
-from planner.verify import terms as t
-from planner.verify.encoding import Encoding, UnitVar
+if TYPE_CHECKING:
+    import z3
 
-Describe = Callable[[z3.ModelRef], dict[str, Any]]
+    from planner.verify import terms as t
+    from planner.verify.encoding import Encoding, UnitVar
+else:  # loaded on first use: ``drplan validate`` builds no Z3 term
+    z3 = lazy_module("z3", globals())
+    t = lazy_module("planner.verify.terms", globals())
+
+
+Describe = Callable[["z3.ModelRef"], dict[str, Any]]
 
 
 @dataclass(frozen=True)
