@@ -20,6 +20,7 @@ import z3
 from pydantic import Field, Strict
 
 from models.entities import Placement, Platform
+from models.facts import once
 from models.rules import Finding, Rule
 from models.schema import MAX_UNITS
 from models.settings import AppSetting
@@ -59,7 +60,12 @@ GROUP = "per-rack"
 
 
 def limits(platform: Platform) -> dict[str, int]:
-    """app id -> its max_per_rack, for the apps that have one."""
+    """app id -> its max_per_rack, for the apps that have one (read once per platform: a host
+    loss asks five times, each a pass over every app)."""
+    return dict(once(platform, "max_per_rack limits", lambda: _limits(platform)))
+
+
+def _limits(platform: Platform) -> dict[str, int]:
     out = {}
     for app in platform.apps:
         k = SETTING.of(app)

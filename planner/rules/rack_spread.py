@@ -23,6 +23,7 @@ import z3
 from pydantic import StrictBool
 
 from models.entities import App, Platform
+from models.facts import once
 from models.rules import Finding, Rule
 from models.settings import AppSetting
 from planner.rules.base import Absent, CpSat, RuleDefinition, State, add_groups_at_least
@@ -62,8 +63,14 @@ GROUP = "rack-spread"
 
 
 def spread_apps(platform: Platform) -> list[App]:
-    """The apps the rule holds: asking for it, with two or more containers."""
-    return [a for a in platform.apps if a.containers >= 2 and SETTING.of(a)]
+    """The apps the rule holds: asking for it, with two or more containers (read once per
+    platform: a host loss asks six times, each a pass over every app)."""
+    wanted = once(
+        platform,
+        "spread_racks apps",
+        lambda: tuple(a for a in platform.apps if a.containers >= 2 and SETTING.of(a)),
+    )
+    return list(wanted)
 
 
 def one_rack(platform: Platform, where: Sequence[str | None]) -> RackKey | None:
