@@ -25,7 +25,7 @@ from planner.failure import (
 )
 from planner.plan import Plan, Scenario, Status
 from planner.verify import InvariantViolation, certify_plan_invariants
-from tests import DATA
+from tests import DATA, loaded_by_command
 
 
 def _path(name: str) -> str:
@@ -328,22 +328,10 @@ def test_fail_host_loads_no_annealing_kernel_and_no_graph_library() -> None:
     """``drplan fail host`` on a platform with no dependencies between services, whose loss
     does not anneal, imports neither numba (the search kernel's compiler, 0.4 s of start-up)
     nor NetworkX (0.2 s): the plan is still solved by CP-SAT, checked and certified."""
-    import subprocess
-    import sys
-
-    script = (
-        "import sys\n"
-        "from planner.cli import main\n"
-        "try:\n"
-        f"    main(['fail', 'host', 'h1', {_path('one_container_app_on_lost_host')!r}, '--json'])\n"
-        "except SystemExit as done:\n"
-        "    assert done.code == 0, done.code\n"
-        "loaded = sorted({'numba', 'networkx', 'ortools', 'z3'} & set(sys.modules))\n"
-        "print('loaded:' + ','.join(loaded))\n"
+    printed, loaded = loaded_by_command(
+        ["fail", "host", "h1", _path("one_container_app_on_lost_host"), "--json"],
+        {"numba", "networkx", "ortools", "z3"},
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    plan = json.loads(done.stdout[: done.stdout.rindex("loaded:")])
+    plan = json.loads(printed)
     assert plan["checked"] and plan["verified"]
-    assert done.stdout.strip().splitlines()[-1] == "loaded:ortools,z3"
+    assert loaded == ["ortools", "z3"]
