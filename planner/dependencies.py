@@ -16,8 +16,6 @@ from collections import deque
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-import networkx as nx
-
 from models.entities import App, Platform
 from planner.json_fields import JsonRecord
 from planner.plan import AppImpact
@@ -98,11 +96,25 @@ def propagate(
     affected = bad | transitive_users(users_map(platform), bad)
     if not affected:
         return {}
+    edges = [
+        (app.id, used)
+        for app in platform.apps
+        if app.id in affected
+        for used in app.uses
+        if used in affected
+    ]
+    if not edges:
+        # Nothing affected uses anything affected: each suffers only its own (most platforms,
+        # and every host loss of one without dependencies, end here without loading NetworkX).
+        return {
+            node: Dependence(node, float(downtime_s.get(node, 0.0)), node in reduced, ())
+            for node in affected
+        }
+    import networkx as nx
+
     graph = nx.DiGraph()
     graph.add_nodes_from(affected)
-    for app in platform.apps:
-        if app.id in affected:
-            graph.add_edges_from((app.id, used) for used in app.uses if used in affected)
+    graph.add_edges_from(edges)
     groups = nx.condensation(graph)
     down: dict[int, float] = {}
     degraded: dict[int, bool] = {}

@@ -410,6 +410,8 @@ def moves_between(before: Placement, after: Placement) -> tuple[Move, ...]:
     for owner in sorted(set(before) | set(after)):
         old = before.get(owner, ())
         new = after.get(owner, ())
+        if old is new or old == new:  # most owners of a large platform: one C comparison
+            continue
         for index in range(max(len(old), len(new))):
             source = old[index] if index < len(old) else None
             target = new[index] if index < len(new) else None

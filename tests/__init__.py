@@ -6,6 +6,9 @@ named after the situation they exercise, ``EXAMPLES`` the shipped example platfo
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -46,3 +49,23 @@ def platform_fixture(
 
     platform.__doc__ = doc
     return pytest.fixture(scope=scope)(platform)
+
+
+def loaded_by_command(args: Sequence[str], modules: Collection[str]) -> tuple[str, list[str]]:
+    """Run ``drplan ARGS`` in a fresh interpreter (exit code 0 expected): what it printed, and
+    which of ``modules`` it imported."""
+    script = (
+        "import sys\n"
+        "from planner.cli import main\n"
+        "try:\n"
+        f"    main({list(args)!r})\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        f"loaded = sorted({set(modules)!r} & set(sys.modules))\n"
+        "print('\\nloaded:' + ','.join(loaded))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    printed, _, loaded = done.stdout.rpartition("\nloaded:")
+    return printed, [m for m in loaded.strip().split(",") if m]

@@ -64,13 +64,14 @@ def fix_backups(
     unavailable: Iterable[str] = (),
     max_variables: int = DEFAULT_MAX_VARIABLES,
     relative_gap: float = DEFAULT_RELATIVE_GAP,
+    prove: bool = True,
 ) -> BackupPlan:
     """Repair the file's backup sites, moving only databases in violation.
 
     A database with a finding of its own (missing, too close, same site, role, replica 1 not
     with its primary) is re-planned; a site over capacity lets the databases with replica 2 or 3
     there move, and the ``move`` weight keeps the number moved least. Every other database, and
-    the storage it uses, stays as it is.
+    the storage it uses, stays as it is. ``prove``: see :func:`check_backup_plan`.
     """
     topo = topology or Topology(platform)
     lost = frozenset(unavailable)
@@ -95,7 +96,7 @@ def fix_backups(
     plan = _plan(platform, requests, topo, lost, params, max_variables)
     if plan.status.has_plan:
         plan = replace(plan, changed=_changed(platform.backups, plan.backups, platform))
-    return check_backup_plan(platform, plan, topo, before=platform.backups)
+    return check_backup_plan(platform, plan, topo, before=platform.backups, prove=prove)
 
 
 def _changed(before: BackupSites, after: BackupSites, platform: Platform) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ def plan_rehome(
     seed: int = 0,
     time_limit_s: float = 10.0,
     workers: int = 1,
+    prove: bool = True,
 ) -> tuple[BackupPlan, Platform]:
     """Re-home the replicas lost with datacenters ``lost``, under the same rules.
 
@@ -46,6 +47,9 @@ def plan_rehome(
     ------
     UnknownTargetError
         When ``lost`` names datacenters the platform does not have.
+
+    ``prove=False``: no Z3 proof here (:func:`planner.backups.check_backup_plan`), for a caller
+    whose plan carries the sites and is certified whole (``planner.certify.certify_plan``).
     """
     lost_set = frozenset(lost)
     after, homeless = _post_loss_platform(platform, lost_set, placement)
@@ -77,6 +81,7 @@ def plan_rehome(
         workers=workers,
         topology=topo,
         unavailable=lost_set,
+        prove=prove,
     )
     return replace(plan, reduced=reduced, lost_datacenters=tuple(sorted(lost_set))), after
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 
 from models.entities import Platform
-from models.rules import capacity_milli, milli
+from models.rules import milli
 from planner.objective import SCALE
 from planner.rules.base import Candidates
 from planner.rules.catalogue import candidate_filters
@@ -27,9 +28,17 @@ class PlatformIndex:
         hosts = platform.hosts
         self.host_ids: list[str] = [h.id for h in hosts]
         self.host_pos: dict[str, int] = {h: i for i, h in enumerate(self.host_ids)}
-        self.cap: list[tuple[int, ...]] = [
-            tuple(capacity_milli(platform, h, r) for r in self.resources) for h in hosts
-        ]
+        # Capacities as capacity_milli gives them, converted once per distinct capacity.
+        ratios = [platform.policy.overcommit_ratio(r) for r in self.resources]
+        cap_milli: dict[tuple[float, ...], tuple[int, ...]] = {}
+        self.cap: list[tuple[int, ...]] = []
+        for h in hosts:
+            amounts = tuple(h.capacity.get(r, 0) for r in self.resources)
+            if amounts not in cap_milli:
+                cap_milli[amounts] = tuple(
+                    milli(a * ratio) for a, ratio in zip(amounts, ratios, strict=True)
+                )
+            self.cap.append(cap_milli[amounts])
         self.takes_apps: list[bool] = [h.role.accepts_apps() for h in hosts]
         self.takes_dbs: list[bool] = [h.role.accepts_databases() for h in hosts]
         self.host_dc: list[str] = [h.datacenter for h in hosts]
@@ -56,23 +65,29 @@ class PlatformIndex:
         ]
         # Units of an app with 2+ containers, or of a database with 2+ nodes, stay apart.
         self.apart: list[bool] = [c >= 2 for c in self.count]
-        position = self.host_pos.get
+        # A unit with no host, or on a host the platform lacks, has none (``None``): the
+        # host's number is looked up in C, row by row (dict.get of None is None).
+        numbers: dict[str | None, int] = {h: i for i, h in enumerate(self.host_ids)}
+        position = numbers.get
+        placement = platform.placement
         self.where: list[list[int | None]] = [
-            [
-                position(host) if host is not None else None
-                for host in platform.placement.get(owner, (None,) * count)
-            ]
+            list(map(position, placement.get(owner, (None,) * count)))
             for owner, count in zip(self.owner_ids, self.count, strict=True)
         ]
-        # Each host's load: one row of sizes per placed unit, summed by host in numpy (a
-        # Python loop over 100,000 units and their resources costs ten times more).
+        # The placed units as two arrays (host, owner), in owner order; each host's load is
+        # their sizes summed by host in numpy (a Python loop over 100,000 units and their
+        # resources costs ten times more).
         shape = (len(hosts), len(self.resources))
-        placed = [(h, o) for o, row in enumerate(self.where) for h in row if h is not None]
+        flat = np.array(list(itertools.chain.from_iterable(self.where)), dtype=np.float64)
+        lengths = np.fromiter(map(len, self.where), dtype=np.int64, count=len(self.where))
+        owner_of = np.repeat(np.arange(len(self.where), dtype=np.int64), lengths)
+        is_placed = ~np.isnan(flat)
+        placed_hosts = flat[is_placed].astype(np.int64)
+        placed_owners = owner_of[is_placed]
         used_np = np.zeros(shape, dtype=np.int64)
-        if placed and self.resources:
-            at = np.asarray(placed, dtype=np.int64)
+        if placed_hosts.size and self.resources:
             sizes = np.asarray(self.size, dtype=np.int64).reshape(len(self.owner_ids), -1)
-            np.add.at(used_np, at[:, 0], sizes[at[:, 1]])
+            np.add.at(used_np, placed_hosts, sizes[placed_owners])
         self.used: list[tuple[int, ...]] = [tuple(u) for u in used_np.tolist()]
         #: Hosts the placement already fills beyond their capacity (an inherited violation):
         #: they receive nothing, and the balance measures the other hosts.
@@ -88,9 +103,13 @@ class PlatformIndex:
             (h for h in range(len(hosts)) if h not in self.overfull),
             key=lambda h: (-self.util[h], h),
         )
-        self.on_host: list[list[int]] = [[] for _ in hosts]
-        for h, o in placed:
-            self.on_host[h].append(o)
+        # Per host, the owners of its units in owner order (a stable sort by host keeps it).
+        by_host = np.argsort(placed_hosts, kind="stable")
+        owners_by_host = placed_owners[by_host].tolist()
+        ends = np.cumsum(np.bincount(placed_hosts, minlength=len(hosts))).tolist()
+        self.on_host: list[list[int]] = [
+            owners_by_host[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)
+        ]
         self.never_placed: list[int] = [o for o, row in enumerate(self.where) if None in row]
         self._rankings: dict[tuple[bool, tuple[int, ...], bool], list[int]] = {}
         self._filters: dict[int, tuple[Candidates, ...]] = {}

@@ -17,6 +17,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 from models.entities import Placement, Platform
+from models.facts import once
 from models.lazy_exports import lazy_module
 from models.limits import MAX_UNITS
 from models.rules import Finding, Rule
@@ -69,7 +70,12 @@ GROUP = "per-rack"
 
 
 def limits(platform: Platform) -> dict[str, int]:
-    """app id -> its max_per_rack, for the apps that have one."""
+    """app id -> its max_per_rack, for the apps that have one (read once per platform: a host
+    loss asks five times, each a pass over every app)."""
+    return dict(once(platform, "max_per_rack limits", lambda: _limits(platform)))
+
+
+def _limits(platform: Platform) -> dict[str, int]:
     out = {}
     for app in platform.apps:
         k = SETTING.of(app)

@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from models.entities import App, Platform
+from models.facts import once
 from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule
 from models.settings import AppSetting
@@ -72,8 +73,14 @@ GROUP = "rack-spread"
 
 
 def spread_apps(platform: Platform) -> list[App]:
-    """The apps the rule holds: asking for it, with two or more containers."""
-    return [a for a in platform.apps if a.containers >= 2 and SETTING.of(a)]
+    """The apps the rule holds: asking for it, with two or more containers (read once per
+    platform: a host loss asks six times, each a pass over every app)."""
+    wanted = once(
+        platform,
+        "spread_racks apps",
+        lambda: tuple(a for a in platform.apps if a.containers >= 2 and SETTING.of(a)),
+    )
+    return list(wanted)
 
 
 def one_rack(platform: Platform, where: Sequence[str | None]) -> RackKey | None:

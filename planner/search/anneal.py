@@ -18,18 +18,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.search.kernel import (
+from planner.search.model import IntArray, SearchModel, bin_costs, csr, move_costs, usage_of
+from planner.search.scalars import (
     BEST_COST,
     COST,
     MACHINE_MOVE,
     MOST_MOVED,
     PROCESS_MOVE,
     PROPOSED,
-    SEARCH,
+    SCALARS,
     WORSE_COUNT,
     WORSE_SUM,
 )
-from planner.search.model import IntArray, SearchModel, bin_costs, csr, move_costs, usage_of
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class Annealer:
             + model.service_move_weight * most
             + model.machine_move_weight * machine
         )
-        self.scalars = np.zeros(9, dtype=i64)
+        self.scalars = np.zeros(SCALARS, dtype=i64)
         self.scalars[PROCESS_MOVE] = process
         self.scalars[MACHINE_MOVE] = machine
         self.scalars[MOST_MOVED] = most
@@ -141,6 +141,10 @@ class Annealer:
     def run(self, steps: int, seed: int, temperature: float, stop_cost: int = -1) -> int:
         """Propose up to ``steps`` moves at ``temperature`` (fewer once the best cost is at most
         ``stop_cost``); return how many were accepted."""
+        # numba is imported with the kernel, on the first run: a caller that never anneals
+        # (most host losses) does not load it.
+        from planner.search.kernel import SEARCH
+
         accepted = SEARCH(
             *self.static,
             self.assignment, self.usage, self.held, self.machine_cost,

@@ -30,15 +30,22 @@ import numpy as np
 from numba import config, njit
 
 from planner.search.model import BoolArray, IntArray
+from planner.search.scalars import (
+    BEST_COST,
+    BEST_STALE,
+    COST,
+    MACHINE_MOVE,
+    MOST_MOVED,
+    PROCESS_MOVE,
+    PROPOSED,
+    WORSE_COUNT,
+    WORSE_SUM,
+)
 
 if not getattr(config, "CACHE_DIR", ""):
     # Compiled kernels go to the user's cache, never next to the sources in the repository.
     _cache = os.environ.get("NUMBA_CACHE_DIR") or str(Path.home() / ".cache" / "drplan" / "numba")
     setattr(config, "CACHE_DIR", _cache)  # noqa: B010 (numba's config has no typed attributes)
-
-# Scalars the kernel keeps between chunks, by index into one int64 array.
-PROCESS_MOVE, MACHINE_MOVE, MOST_MOVED, COST = 0, 1, 2, 3
-BEST_COST, BEST_STALE, WORSE_SUM, WORSE_COUNT, PROPOSED = 4, 5, 6, 7, 8
 
 
 @njit(cache=True)

@@ -16,18 +16,25 @@ worse, and nothing that does not change gets worse. :func:`scoped` keeps what ca
   database per distinct set of figures, so that such a clause is refuted in the cut exactly
   when it is refuted somewhere in the whole (the README gives the argument in full).
 
-Every host and datacenter stays (their axioms are cheap, and the spreads a loss leaves possible
-depend on every host); the plan's starting placement must be the platform's, or nothing is cut.
+The hosts kept are those the kept owners' units run on (before or after the plan), the down
+hosts, and per datacenter one surviving host that takes apps and one that takes databases: every
+clause about a host reads the units on it, and a host with no unit of a kept owner has no
+clause, only its axioms (two per host: 10,000 Z3 terms on 5,000 hosts, asserted once). The
+witnesses keep the spreads a loss leaves possible (the datacenters with a surviving host of each
+role, :func:`planner.check.spread_after_loss`) what they are on the whole platform. Every
+datacenter stays. Hosts are cut only when the scenario's down hosts and targets read the same on
+the cut platform. The plan's starting placement must be the platform's, or nothing is cut.
 ``drplan verify --plan`` keeps the proof over the whole platform.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 
 from models.entities import Platform
 from models.facts import facts_of
+from planner.failures.base import unknown_targets
 from planner.plan import Plan
 
 
@@ -134,6 +141,7 @@ def scoped(platform: Platform, plan: Plan) -> tuple[Platform, Plan]:
         placement={o: h for o, h in platform.placement.items() if o in keep},
         backups={d: s for d, s in platform.backups.items() if d in keep},
     )
+    cut = _with_hosts_kept(platform, cut, plan, found.hosts, keep)
     extra = dict(plan.extra)
     sites = _backups(plan)
     if sites is not None:
@@ -146,3 +154,39 @@ def scoped(platform: Platform, plan: Plan) -> tuple[Platform, Plan]:
         extra=extra,
     )
     return cut, view
+
+
+def _with_hosts_kept(
+    platform: Platform,
+    cut: Platform,
+    plan: Plan,
+    touched_hosts: frozenset[str],
+    keep: Collection[str],
+) -> Platform:
+    """``cut`` with only the hosts a clause can be about (see the module docstring); ``cut``
+    itself when the scenario reads differently without the others."""
+    down = plan.scenario.down_hosts(platform)
+    hosts: set[str] = set(touched_hosts) | set(down)
+    for owner in keep:
+        for placement in (platform.placement, plan.placement):
+            hosts.update(h for h in placement.get(owner, ()) if h is not None)
+    # Per datacenter, a surviving host of each role: the spreads a loss leaves possible.
+    apps_at: set[str] = set()
+    databases_at: set[str] = set()
+    for host in platform.hosts:
+        if host.id in down:
+            continue
+        if host.role.accepts_apps() and host.datacenter not in apps_at:
+            apps_at.add(host.datacenter)
+            hosts.add(host.id)
+        if host.role.accepts_databases() and host.datacenter not in databases_at:
+            databases_at.add(host.datacenter)
+            hosts.add(host.id)
+    if len(hosts) >= len(platform.hosts):
+        return cut
+    smaller = replace(cut, hosts=tuple(h for h in platform.hosts if h.id in hosts))
+    scenario = plan.scenario
+    same = scenario.down_hosts(smaller) == down and not unknown_targets(
+        scenario.failure_kind, smaller, scenario.targets
+    )
+    return smaller if same else cut

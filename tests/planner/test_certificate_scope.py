@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 from models.entities import Platform
@@ -152,6 +152,9 @@ def test_a_host_loss_is_certified_on_a_small_part_of_a_large_platform() -> None:
     plan = plan_host_failure(platform, [host], seed=0, workers=1)
     cut, _ = scoped(platform, plan)
     assert len(cut.apps) < len(platform.apps) / 2
+    # Hosts that hold no unit of a kept owner carry no clause: they are cut too.
+    assert len(cut.hosts) < len(platform.hosts)
+    assert plan.scenario.down_hosts(platform) <= {h.id for h in cut.hosts}
     assert certify_plan_invariants(platform, plan) == certify_plan_invariants(
         platform, plan, whole=True
     )
@@ -191,3 +194,20 @@ def test_a_figure_broken_only_where_the_plan_does_not_touch_is_refuted_in_both()
     whole = _verdicts(platform, plan)
     assert whole["data-loss"] is False
     assert _verdicts(*scoped(platform, plan)) == whole
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000))
+def test_cutting_the_hosts_keeps_every_verdict(seed: int) -> None:
+    """On 60 hosts with 40 apps the cut keeps only some hosts (those of the kept owners'
+    units, the down ones, a surviving host of each role per datacenter); plans broken at random
+    get the whole certificate's verdicts, the spreads a loss leaves possible included."""
+    platform = generate_platform(60, 40, 10, datacenters=3, seed=seed)
+    rng = random.Random(seed)
+    plan = _host_loss(platform, rng)
+    assume(plan.status.has_plan)
+    cut, _ = scoped(platform, plan)
+    assert len(cut.hosts) < len(platform.hosts)
+    for _ in range(3):
+        broken = _broken(platform, plan, rng)
+        assert _verdicts(*scoped(platform, broken)) == _verdicts(platform, broken)

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -163,6 +164,29 @@ def test_datacenter_plan_from_the_engine_passes_the_checker(every_case: Platform
     replicas = plan.extra["lost_replicas"]
     assert len(replicas) == 7
     assert all(r["new_site"] not in (None, "dc-a") for r in replicas)
+
+
+def test_the_backup_invariants_of_a_datacenter_loss_are_proved_once(
+    every_case: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backup planner re-homes the lost replicas without proving its sites: the plan's
+    certificate proves each backup invariant on them, once, and names it in ``verified``."""
+    from planner.verify import REGISTRY, Scope, certificate
+
+    checked: Counter[str] = Counter()
+    check = certificate.check_invariant
+
+    def counting(enc: Any, inv: Any, *args: Any, **kwargs: Any) -> Any:
+        checked[inv.name] += 1
+        return check(enc, inv, *args, **kwargs)
+
+    monkeypatch.setattr(certificate, "check_invariant", counting)
+    plan = plan_datacenter_failure(every_case, "dc-a", seed=0, workers=1, time_limit=5)
+    assert plan.extra["backups"]  # re-homed by the backup planner
+    backups = [inv.name for inv in REGISTRY.values() if inv.scope is Scope.BACKUPS]
+    assert backups
+    assert {name: checked[name] for name in backups} == dict.fromkeys(backups, 1)
+    assert set(backups) <= set(plan.verified)
 
 
 def test_fail_datacenter_command_writes_a_checked_plan(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from planner.failure import (
 )
 from planner.plan import Plan, Scenario, Status
 from planner.verify import InvariantViolation, certify_plan_invariants
-from tests import DATA
+from tests import DATA, loaded_by_command
 
 
 def _path(name: str) -> str:
@@ -322,3 +322,16 @@ def test_plans_leave_the_library_certified() -> None:
         assert plan.checked, plan.scenario
         if plan.status.has_plan:
             assert {"capacity", "anti-affinity"} <= set(plan.verified), plan.verified
+
+
+def test_fail_host_loads_no_annealing_kernel_and_no_graph_library() -> None:
+    """``drplan fail host`` on a platform with no dependencies between services, whose loss
+    does not anneal, imports neither numba (the search kernel's compiler, 0.4 s of start-up)
+    nor NetworkX (0.2 s): the plan is still solved by CP-SAT, checked and certified."""
+    printed, loaded = loaded_by_command(
+        ["fail", "host", "h1", _path("one_container_app_on_lost_host"), "--json"],
+        {"numba", "networkx", "ortools", "z3"},
+    )
+    plan = json.loads(printed)
+    assert plan["checked"] and plan["verified"]
+    assert loaded == ["ortools", "z3"]

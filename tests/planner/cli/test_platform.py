@@ -11,7 +11,7 @@ import yaml
 
 from models.io import load_platform, parse_platform, platform_to_dict
 from models.reference import example_path, reference_platform
-from tests import DATA
+from tests import DATA, loaded_by_command
 from tests.cli import drplan
 
 TWO_PARIS = DATA / "two_paris_facilities.yaml"
@@ -527,23 +527,10 @@ def test_validate_loads_no_solver_and_no_graph_library(tmp_path: Path) -> None:
     start-up, pandas with it) nor NetworkX (0.3 s). Z3 (0.15 s) is loaded: the rule catalogue,
     the one list of rules validate enumerates, holds each rule's Z3 invariant beside its
     findings."""
-    import subprocess
-    import sys
-
-    script = (
-        "import sys\n"
-        "from planner.cli import main\n"
-        "try:\n"
-        f"    main(['validate', {str(TWO_PARIS)!r}])\n"
-        "except SystemExit as done:\n"
-        "    assert done.code == 0, done.code\n"
-        "heavy = sorted({'ortools', 'networkx', 'dask', 'matplotlib'} & set(sys.modules))\n"
-        "print('heavy:' + ','.join(heavy))\n"
+    _, heavy = loaded_by_command(
+        ["validate", str(TWO_PARIS)], {"ortools", "networkx", "dask", "matplotlib"}
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip().splitlines()[-1] == "heavy:", done.stdout
+    assert heavy == []
 
 
 def test_convert_writes_the_same_platform_in_the_other_format(tmp_path: Path) -> None:
