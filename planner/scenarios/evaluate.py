@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from models.entities import Platform
 from planner.certify import PlanDefect, certify_plan
 from planner.check import check_plan
-from planner.disaster import datacenter_plan, plan_sites_lost
+from planner.disaster import datacenter_plan, sites_lost_draft
 from planner.failover import Action, with_database_outcomes
 from planner.failure import (
     _with_best_effort_downtimes,  # how fail host tells the downtimes of a refusal
@@ -21,6 +20,7 @@ from planner.failure import (
     plan_hosts_down,
 )
 from planner.failures.base import Answer
+from planner.options import PlanOptions
 from planner.placement import PlacementResult, greedy_place
 from planner.plan import Plan, Scenario, Status, moves_between
 from planner.scenarios.context import AuditContext, _situation, _view
@@ -70,15 +70,10 @@ def _host_outcome(
     situ = _situation(context, down)
     greedy = greedy_place(situ)
     view, partial = _greedy_plan(context, scenario, down, lost, greedy.landed)
-    # Checked on the whole platform: the checker reads again only what the plan changes.
-    findings = check_plan(
-        platform,
-        replace(
-            partial,
-            before=platform.placement,
-            placement={**platform.placement, **partial.placement},
-        ),
-    )
+    # Checked on the view: it holds every owner the plan moves and everything on the hosts
+    # they land on, which is all any rule reads of this plan; on the whole platform the checker
+    # walks every app's rack rules once per scenario (0.11 against 0.015 s of CPU at 5,000 hosts).
+    findings = check_plan(view, partial)
     if findings:
         log.warning("greedy plan for %s fails the checker: %s", scenario_label(scenario), findings)
     if not findings and greedy.complete:  # fail places waiting nodes too, so must the greedy
@@ -183,13 +178,17 @@ def _engine_outcome(
         volume = volume_shortfall(_situation(context, down))
         if volume:
             return _volume_outcome(context, scenario, down, lost, volume)
-        plan = plan_sites_lost(
+        # Checked below (Z3 only with ``settings.certify``, as for host losses): the whole
+        # platform's Z3 certificate of a datacenter loss costs 15 s of CPU at 5,000 hosts.
+        plan = sites_lost_draft(
             platform,
             scenario,
-            settings.seed,
-            1,
-            settings.time_limit_s,
-            rehome_backups=False,  # where lost replicas go changes no downtime
+            PlanOptions(
+                seed=settings.seed,
+                workers=1,
+                time_limit=settings.time_limit_s,
+                rehome_backups=False,  # where lost replicas go changes no downtime
+            ),
         )
     else:
         plan = plan_hosts_down(
