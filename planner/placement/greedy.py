@@ -53,22 +53,14 @@ def greedy_place(
     hopeless = stop_at is not None and weights.balance >= 0 and weights.pile >= 0
     worst_key = most_landed = 0
     index = situ.index
-    used = [list(u) for u in index.used]
-    for h in situ.down:
-        used[h] = [0] * len(index.resources)
+    # Only the hosts that receive units get a row of their own: a sweep of single-host losses
+    # on 5,000 hosts would otherwise copy every host's usage once per scenario.
+    used: dict[int, list[int]] = {}
     version = [0] * len(index.host_ids)
+    for h in situ.down:
+        version[h] = -1  # the heaps' entries of lost hosts are stale: popped and dropped
     landed_on = [0] * len(index.host_ids)
-    heaps: dict[bool, list[tuple[int, int, int, int]]] = {False: [], True: []}
-    for h in range(len(index.host_ids)):
-        if h in situ.down:
-            continue
-        entry = (weights.balance * index.util[h], 0, h, 0)
-        if index.takes_apps[h]:
-            heaps[False].append(entry)
-        if index.takes_dbs[h]:
-            heaps[True].append(entry)
-    for heap in heaps.values():
-        heapq.heapify(heap)
+    heaps = {db: list(index.least_loaded_heap(weights.balance, db)) for db in (False, True)}
 
     landed: dict[int, tuple[int, ...]] = {}
     missing: dict[int, int] = {}
@@ -95,7 +87,7 @@ def greedy_place(
                     continue
                 if (
                     (index.apart[o] and h in holding)
-                    or not fits(used[h], size, index.cap[h])
+                    or not fits(used.get(h) or index.used[h], size, index.cap[h])
                     or (must_open and index.host_dc[h] in covered)
                     or (checks and not all(c.admits(index, o, h, holding, left) for c in checks))
                 ):
@@ -110,15 +102,18 @@ def greedy_place(
                 if give_up:
                     return GreedyResult(landed, missing)
                 break
+            row = used.get(pick)
+            if row is None:
+                row = used[pick] = list(index.used[pick])
             for r, amount in enumerate(size):
-                used[pick][r] += amount
+                row[r] += amount
             landed_on[pick] += 1
             version[pick] += 1
             holding.add(pick)
             covered.add(index.host_dc[pick])
             chosen.append(pick)
             # Utilisation first; among equally loaded hosts, the one with fewer new units.
-            key = weights.balance * utilisation(used[pick], index.cap[pick])
+            key = weights.balance * utilisation(row, index.cap[pick])
             if hopeless:
                 worst_key, most_landed = max(worst_key, key), max(most_landed, landed_on[pick])
                 if stop_at is not None and worst_key + weights.pile * most_landed >= stop_at:
