@@ -389,6 +389,8 @@ def moves_between(before: Placement, after: Placement) -> tuple[Move, ...]:
     for owner in sorted(set(before) | set(after)):
         old = before.get(owner, ())
         new = after.get(owner, ())
+        if old == new:  # most owners of a plan: compared in C, not unit by unit
+            continue
         for index in range(max(len(old), len(new))):
             source = old[index] if index < len(old) else None
             target = new[index] if index < len(new) else None
