@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from models.entities import Platform
 from planner.objective import Weights
+from planner.placement.bounds import Bounds
 from planner.placement.index import (
     PlatformIndex,
     Situation,
@@ -37,6 +38,7 @@ def greedy_place(
     pile_cap: int | None = None,
     give_up: bool = False,
     stop_at: int | None = None,
+    floor: Bounds | None = None,
 ) -> GreedyResult:
     """Place the displaced units one by one, biggest owners first, each on the healthy host of
     the right role with room that holds no unit of its owner yet and is least loaded (fewest
@@ -47,11 +49,13 @@ def greedy_place(
     wants complete plans only: once hosts are full, every later owner would search every host
     in vain). With ``stop_at``, stop as soon as the plan under way cannot have an objective
     below it (the caller keeps only a better plan): the most loaded host and the most units on
-    one host so far are lower bounds on the plan's, since hosts only fill up; the result is then
+    one host so far are lower bounds on the plan's, since hosts only fill up, and so are the
+    scenario's bounds ``floor`` when given (valid for every complete plan); the result is then
     incomplete."""
     weights = weights or Weights()
     hopeless = stop_at is not None and weights.balance >= 0 and weights.pile >= 0
-    worst_key = most_landed = 0
+    worst_key = weights.balance * floor.balance if floor is not None else 0
+    most_landed = floor.pile if floor is not None else 0
     index = situ.index
     # Only the hosts that receive units get a row of their own: a sweep of single-host losses
     # on 5,000 hosts would otherwise copy every host's usage once per scenario.
