@@ -231,7 +231,11 @@ def sites_lost_draft(platform: Platform, scenario: Scenario, options: PlanOption
 
     options = options.with_effort(True)
     base = plan_scenario(
-        platform, scenario, extra_terms=(unplaced_priority_term(platform),), options=options
+        platform,
+        scenario,
+        extra_terms=(unplaced_priority_term(platform),),
+        options=options,
+        downtimes=False,  # datacenter_plan's, from the runbook, replace them
     )
     lost = scenario.effect(platform).sites_lost
     plan = datacenter_plan(platform, base, lost, options=options)
