@@ -51,6 +51,7 @@ __all__ = [
     "plan_datacenter_failure",
     "plan_sites_lost",
     "serving_placement",
+    "sites_lost_draft",
     "unplaced_priority_term",
 ]
 
@@ -219,14 +220,26 @@ def plan_sites_lost(
     UnknownTargetError
         When the scenario names targets the platform does not have.
     """
+    options = plan_options(options, keywords)
+    from planner.certify import certify_plan  # no plan leaves the library unchecked
+
+    return certify_plan(platform, sites_lost_draft(platform, scenario, options))
+
+
+def sites_lost_draft(platform: Platform, scenario: Scenario, options: PlanOptions) -> Plan:
+    """:func:`plan_sites_lost`'s plan before the checker and the Z3 invariants passed it: for a
+    caller that checks it itself (the audit certifies with Z3 only when asked,
+    ``AuditSettings.certify``, as it does for host losses)."""
     from planner.failure import plan_scenario
 
-    options = plan_options(options, keywords).with_effort(True)
+    options = options.with_effort(True)
     base = plan_scenario(
-        platform, scenario, extra_terms=(unplaced_priority_term(platform),), options=options
+        platform,
+        scenario,
+        extra_terms=(unplaced_priority_term(platform),),
+        options=options,
+        downtimes=False,  # datacenter_plan's, from the runbook, replace them
     )
     lost = scenario.effect(platform).sites_lost
     plan = datacenter_plan(platform, base, lost, options=options)
-    from planner.certify import certify_plan  # no plan leaves the library unchecked
-
-    return certify_plan(platform, with_timeline(plan, platform.policy, "datacenter"))
+    return with_timeline(plan, platform.policy, "datacenter")

@@ -56,15 +56,18 @@ def plan_from_placement(
     result: PlacementResult,
     allow_moves: int = 0,
     extra_terms: Sequence[ObjectiveTerm] = (),
+    *,
+    downtimes: bool = True,
 ) -> Plan:
     """The plan the placement engine's ``result`` gives for ``scenario``: the new placement and
-    its moves, each app's downtime, the solve statistics, and the objective with the values of
-    the planner's own ``extra_terms`` counted (unchecked, and without the databases' outcomes:
+    its moves, each app's downtime (none with ``downtimes`` off, for a caller that works them
+    out itself), the solve statistics, and the objective with the values of the planner's own
+    ``extra_terms`` counted (unchecked, and without the databases' outcomes:
     :func:`planner.failure.plan_host_failure` adds them)."""
     placement = result.placement if result.status.has_plan else platform.placement
     unplaced = set(result.unplaced)
     has_hosts = result.status.has_plan
-    apps = app_impacts(platform, scenario, has_hosts)
+    apps = app_impacts(platform, scenario, has_hosts) if downtimes else ()
     if unplaced:
         # An app whose every container is unplaced waits for the host to be repaired.
         waiting = Counter(u.rpartition("/")[0] for u in unplaced)

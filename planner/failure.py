@@ -73,6 +73,7 @@ def plan_scenario(
     weights: Weights | None = None,
     extra_terms: Sequence[ObjectiveTerm] = (),
     options: PlanOptions | None = None,
+    downtimes: bool = True,
     **keywords: Unpack[PlanKeywords],
 ) -> Plan:
     """The plan after the scenario's loss (its effect's hosts down): every unit that ran there
@@ -86,6 +87,9 @@ def plan_scenario(
     ----------
     weights, extra_terms
         The engine's objective weights, and the planner's own objective terms.
+    downtimes
+        Each app's downtime in ``apps`` (off: none, for a caller that works them out itself,
+        as the disaster-recovery plan does from its runbook).
     options, **keywords
         :class:`planner.options.PlanOptions`, or its fields as keywords (on top of
         ``options``): ``allow_moves``, ``best_effort`` (off unless said), ``seed``, ``workers``,
@@ -140,7 +144,9 @@ def plan_scenario(
     log.info("scenario %s: %s, objective %s", scenario.to_dict(), result.status, result.objective)
     plan = with_inherited(
         platform,
-        plan_from_placement(platform, scenario, result, options.allow_moves, extra_terms),
+        plan_from_placement(
+            platform, scenario, result, options.allow_moves, extra_terms, downtimes=downtimes
+        ),
         inherited_findings(platform),
     )
     if durable and result is first:

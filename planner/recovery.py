@@ -5,7 +5,7 @@ lost backup replicas, and the :class:`Recovery` that carries them (read off a ne
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Any
 
@@ -58,7 +58,16 @@ class Step:
     ready_s: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "wave": int(self.wave)}
+        # By hand, not ``asdict``: a third of 5,000 hosts lost makes 33,496 steps, and asdict's
+        # deep copy of each took 4 of fail datacenter's seconds under the profiler.
+        return {
+            "wave": int(self.wave),
+            "minute": self.minute,
+            "unit": self.unit,
+            "host": self.host,
+            "kind": self.kind,
+            "ready_s": self.ready_s,
+        }
 
 
 @dataclass(frozen=True)

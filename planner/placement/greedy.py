@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from models.entities import Platform
 from planner.objective import Weights
+from planner.placement.bounds import Bounds
 from planner.placement.index import (
     PlatformIndex,
     Situation,
@@ -37,6 +38,7 @@ def greedy_place(
     pile_cap: int | None = None,
     give_up: bool = False,
     stop_at: int | None = None,
+    floor: Bounds | None = None,
 ) -> GreedyResult:
     """Place the displaced units one by one, biggest owners first, each on the healthy host of
     the right role with room that holds no unit of its owner yet and is least loaded (fewest
@@ -47,28 +49,22 @@ def greedy_place(
     wants complete plans only: once hosts are full, every later owner would search every host
     in vain). With ``stop_at``, stop as soon as the plan under way cannot have an objective
     below it (the caller keeps only a better plan): the most loaded host and the most units on
-    one host so far are lower bounds on the plan's, since hosts only fill up; the result is then
+    one host so far are lower bounds on the plan's, since hosts only fill up, and so are the
+    scenario's bounds ``floor`` when given (valid for every complete plan); the result is then
     incomplete."""
     weights = weights or Weights()
     hopeless = stop_at is not None and weights.balance >= 0 and weights.pile >= 0
-    worst_key = most_landed = 0
+    worst_key = weights.balance * floor.balance if floor is not None else 0
+    most_landed = floor.pile if floor is not None else 0
     index = situ.index
-    used = [list(u) for u in index.used]
-    for h in situ.down:
-        used[h] = [0] * len(index.resources)
+    # Only the hosts that receive units get a row of their own: a sweep of single-host losses
+    # on 5,000 hosts would otherwise copy every host's usage once per scenario.
+    used: dict[int, list[int]] = {}
     version = [0] * len(index.host_ids)
+    for h in situ.down:
+        version[h] = -1  # the heaps' entries of lost hosts are stale: popped and dropped
     landed_on = [0] * len(index.host_ids)
-    heaps: dict[bool, list[tuple[int, int, int, int]]] = {False: [], True: []}
-    for h in range(len(index.host_ids)):
-        if h in situ.down:
-            continue
-        entry = (weights.balance * index.util[h], 0, h, 0)
-        if index.takes_apps[h]:
-            heaps[False].append(entry)
-        if index.takes_dbs[h]:
-            heaps[True].append(entry)
-    for heap in heaps.values():
-        heapq.heapify(heap)
+    heaps = {db: list(index.least_loaded_heap(weights.balance, db)) for db in (False, True)}
 
     landed: dict[int, tuple[int, ...]] = {}
     missing: dict[int, int] = {}
@@ -95,7 +91,7 @@ def greedy_place(
                     continue
                 if (
                     (index.apart[o] and h in holding)
-                    or not fits(used[h], size, index.cap[h])
+                    or not fits(used.get(h) or index.used[h], size, index.cap[h])
                     or (must_open and index.host_dc[h] in covered)
                     or (checks and not all(c.admits(index, o, h, holding, left) for c in checks))
                 ):
@@ -110,15 +106,18 @@ def greedy_place(
                 if give_up:
                     return GreedyResult(landed, missing)
                 break
+            row = used.get(pick)
+            if row is None:
+                row = used[pick] = list(index.used[pick])
             for r, amount in enumerate(size):
-                used[pick][r] += amount
+                row[r] += amount
             landed_on[pick] += 1
             version[pick] += 1
             holding.add(pick)
             covered.add(index.host_dc[pick])
             chosen.append(pick)
             # Utilisation first; among equally loaded hosts, the one with fewer new units.
-            key = weights.balance * utilisation(used[pick], index.cap[pick])
+            key = weights.balance * utilisation(row, index.cap[pick])
             if hopeless:
                 worst_key, most_landed = max(worst_key, key), max(most_landed, landed_on[pick])
                 if stop_at is not None and worst_key + weights.pile * most_landed >= stop_at:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
@@ -113,6 +114,7 @@ class PlatformIndex:
         self.never_placed: list[int] = [o for o, row in enumerate(self.where) if None in row]
         self._rankings: dict[tuple[bool, tuple[int, ...], bool], list[int]] = {}
         self._filters: dict[int, tuple[Candidates, ...]] = {}
+        self._heaps: dict[tuple[int, bool], list[tuple[int, int, int, int]]] = {}
         self.cap_np = np.asarray(self.cap, dtype=np.int64).reshape(shape)
         self.used_np = used_np
         # A "typical" capacity per resource, to rank unit sizes (big first).
@@ -131,6 +133,26 @@ class PlatformIndex:
             cls._cache[key] = cached
             weakref.finalize(platform, cls._cache.pop, key, None)
         return cached
+
+    def least_loaded_heap(
+        self, balance_weight: int, databases: bool
+    ) -> list[tuple[int, int, int, int]]:
+        """The greedy's starting heap of the hosts that take databases (or apps), least loaded
+        first: ``(weighted utilisation, units landed, host, version)`` of every such host, made
+        once per weight and shared by every scenario (the caller copies it, and treats the
+        entries of its lost hosts as stale)."""
+        key = (balance_weight, databases)
+        heap = self._heaps.get(key)
+        if heap is None:
+            takes = self.takes_dbs if databases else self.takes_apps
+            heap = [
+                (balance_weight * self.util[h], 0, h, 0)
+                for h in range(len(self.host_ids))
+                if takes[h]
+            ]
+            heapq.heapify(heap)
+            self._heaps[key] = heap
+        return heap
 
     def most_loaded(self, skip: frozenset[int] | set[int]) -> int:
         """The utilisation (bp) of the most loaded host, as placed, not in ``skip``."""

@@ -45,7 +45,9 @@ def capped_greedy(
     terms = plan_terms(situ, greedy.landed, {}, 0)
     best, best_objective, piled = greedy, weights.total(terms), terms["pile"]
     for cap in range(bounds.pile, min(piled, bounds.pile + tries)):
-        capped = greedy_place(situ, weights, pile_cap=cap, give_up=True, stop_at=best_objective)
+        capped = greedy_place(
+            situ, weights, pile_cap=cap, give_up=True, stop_at=best_objective, floor=bounds
+        )
         if not capped.complete:  # no plan, or not better than the best so far
             continue
         objective = weights.total(plan_terms(situ, capped.landed, {}, 0))

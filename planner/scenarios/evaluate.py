@@ -11,7 +11,7 @@ from typing import Any
 from models.entities import Platform
 from planner.certify import PlanDefect, certify_plan
 from planner.check import check_plan
-from planner.disaster import datacenter_plan, plan_sites_lost
+from planner.disaster import datacenter_plan, sites_lost_draft
 from planner.failover import Action, with_database_outcomes
 from planner.failure import (
     _with_best_effort_downtimes,  # how fail host tells the downtimes of a refusal
@@ -71,15 +71,10 @@ def _host_outcome(
     situ = _situation(context, down)
     greedy = greedy_place(situ)
     view, partial = _greedy_plan(context, scenario, down, lost, greedy.landed)
-    # Checked on the whole platform: the checker reads again only what the plan changes.
-    findings = check_plan(
-        platform,
-        replace(
-            partial,
-            before=platform.placement,
-            placement={**platform.placement, **partial.placement},
-        ),
-    )
+    # Checked on the view: it holds every owner the plan moves and everything on the hosts
+    # they land on, which is all any rule reads of this plan; on the whole platform the checker
+    # walks every app's rack rules once per scenario (0.11 against 0.015 s of CPU at 5,000 hosts).
+    findings = check_plan(view, partial)
     if findings:
         log.warning("greedy plan for %s fails the checker: %s", scenario_label(scenario), findings)
     if not findings and greedy.complete:  # fail places waiting nodes too, so must the greedy
@@ -184,8 +179,10 @@ def _engine_outcome(
         volume = volume_shortfall(_situation(context, down))
         if volume:
             return _volume_outcome(context, scenario, down, lost, volume)
+        # Checked below (Z3 only with ``settings.certify``, as for host losses): the whole
+        # platform's Z3 certificate of a datacenter loss costs 15 s of CPU at 5,000 hosts.
         # Where lost replicas go changes no downtime.
-        plan = plan_sites_lost(platform, scenario, options=replace(options, rehome_backups=False))
+        plan = sites_lost_draft(platform, scenario, replace(options, rehome_backups=False))
     else:
         plan = plan_hosts_down(platform, scenario, options=options)
     plan = _certify(context, platform, plan)

@@ -212,12 +212,16 @@ def anneal(
     seed: int = 0,
     proposals: int | None = None,
     stop_cost: int = -1,
+    patience: int | None = None,
 ) -> int:
     """Anneal from the annealer's current assignment; return the best cost met.
 
     The temperature falls from hot to cold over ``proposals`` proposals when that is given
     (the run is then repeatable, the deadline only a safety net), else over the time left
-    until the deadline. The best assignment is left in ``annealer.best_assignment``.
+    until the deadline. With ``patience``, the run also ends once that many proposals in a row
+    (counted in whole chunks, the calibration included) brought no lower best cost: a count of
+    proposals, so a run still repeats for a seed. The best assignment is left in
+    ``annealer.best_assignment``.
     """
     params = annealer.params
     start = annealer.best_cost
@@ -229,7 +233,12 @@ def anneal(
     scale = annealer.mean_worsening()
     span = max(deadline - began, 1e-9)
     chunk = 1
+    best, improved_at = annealer.best_cost, annealer.proposals if annealer.best_cost < start else 0
     while scale > 0 and annealer.best_cost > stop_cost and (now := time.monotonic()) < deadline:
+        if annealer.best_cost < best:
+            best, improved_at = annealer.best_cost, annealer.proposals
+        if patience is not None and annealer.proposals - improved_at >= patience:
+            break
         if proposals is None:
             steps, done = params.chunk, (now - began) / span
         else:

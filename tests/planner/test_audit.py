@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 
 import pytest
 from click.testing import CliRunner
@@ -161,6 +162,17 @@ def test_losing_dc_b_needs_the_solver_and_is_recoverable(fatal_audit):
     # Only an exact packing re-places dc-b's units; whoever finds it, it is recoverable.
     assert dc_b.verdict is Verdict.RECOVERABLE
     assert dc_b.units_lost == 3
+
+
+def test_a_datacenter_loss_is_checked_and_certified_with_z3_only_when_asked(one_fatal_host):
+    """As for host losses: the checker always passes the plan, the Z3 invariants with
+    ``AuditSettings.certify`` (its whole-platform certificate is most of a large loss's time)."""
+    scenario = Scenario("datacenter", ("dc-b",))
+    plain = evaluate_scenario(prepare_audit(one_fatal_host, SETTINGS), scenario)
+    assert plain.checked and plain.placement is Status.FEASIBLE and plain.verified == ()
+    certified = replace(SETTINGS, certify=True)
+    proved = evaluate_scenario(prepare_audit(one_fatal_host, certified), scenario)
+    assert proved.checked and proved.placement is Status.FEASIBLE and proved.verified
 
 
 def test_one_container_app_is_down_for_detection_and_boot(fatal_audit, one_fatal_host):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,13 @@ def assert_apps_start_after_their_databases(platform: Platform, recovery: Recove
         start_s = platform.policy.host_detection_s + 60 * step.minute
         for db in app.uses:
             assert start_s >= ready.get(db, 0), (step, db)
+
+
+def test_a_runbook_step_reads_as_json_with_every_field(recovery: Recovery) -> None:
+    """The step's JSON, written by hand for speed, holds every field, the wave as a number."""
+    assert recovery.runbook
+    for step in recovery.runbook:
+        assert step.to_dict() == {**asdict(step), "wave": int(step.wave)}
 
 
 def test_no_host_starts_more_than_the_limit_per_minute(

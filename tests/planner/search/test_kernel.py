@@ -143,6 +143,25 @@ def test_the_run_stops_once_the_target_cost_is_met() -> None:
     assert annealer.proposals < 2_000_000
 
 
+def test_patience_ends_a_run_whose_best_cost_stands_still_and_it_repeats() -> None:
+    """A target below anything reachable (cost -1 never happens): without patience the run
+    takes its whole budget; with it, it stops once ``patience`` proposals brought no lower
+    best, at the same proposal and the same plan on every run."""
+    model, start = random_model(4)
+    params = AnnealParams(calibration=500, chunk=100)
+    whole = Annealer(model, start, params)
+    anneal(whole, 1e18, seed=2, proposals=50_000)
+    assert whole.proposals == 50_000
+    runs = []
+    for _ in range(2):
+        annealer = Annealer(model, start, params)
+        best = anneal(annealer, 1e18, seed=2, proposals=50_000, patience=2_000)
+        runs.append((annealer.proposals, best, annealer.best_assignment.tolist()))
+    assert runs[0] == runs[1]
+    assert runs[0][0] < 50_000
+    assert runs[0][1] >= whole.best_cost  # the same schedule, cut short: never better
+
+
 def test_the_roadef_adapter_costs_as_the_roadef_evaluator() -> None:
     """Generic evaluation of the ROADEF adapter's model equals the ROADEF evaluator (which
     agrees with the official checker, tests/planner/test_roadef.py), from the initial
