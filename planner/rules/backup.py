@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 from models.facts import once
 from models.rules import Finding, Rule, backup_findings
 from planner.rules.base import Absent, Family, Findings, RuleDefinition, State
-from planner.verify.encoding import Encoding
 from planner.verify.invariants import Clause, Formula, group_sites, group_subject
 
 if TYPE_CHECKING:
     import z3
+
+    from planner.verify.encoding import Encoding
 
 
 def findings_of(state: State, *rules: Rule) -> Iterable[Finding]:
