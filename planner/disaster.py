@@ -51,7 +51,6 @@ __all__ = [
     "plan_datacenter_failure",
     "plan_sites_lost",
     "serving_placement",
-    "sites_lost_draft",
     "unplaced_priority_term",
 ]
 
@@ -228,8 +227,9 @@ def plan_sites_lost(
 
 def sites_lost_draft(platform: Platform, scenario: Scenario, options: PlanOptions) -> Plan:
     """:func:`plan_sites_lost`'s plan before the checker and the Z3 invariants passed it: for a
-    caller that checks it itself (the audit certifies with Z3 only when asked,
-    ``AuditSettings.certify``, as it does for host losses)."""
+    caller inside the library that checks it itself (the audit certifies with Z3 only when
+    asked, ``AuditSettings.certify``, as it does for host losses). Not exported: no plan leaves
+    the library unchecked."""
     from planner.failure import plan_scenario
 
     options = options.with_effort(True)
