@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 from models import Placement, Platform, reference_platform
 from tests import DATA, EXAMPLES, platform_fixture
@@ -14,6 +15,12 @@ from tests import DATA, EXAMPLES, platform_fixture
 # (planner.cpsat.wall_safety), so a loaded machine cannot change an outcome. Subprocesses and
 # sweep workers inherit it.
 os.environ.setdefault("DRPLAN_WALL_SAFETY", "off")
+
+# Property tests draw the same examples on every run (and from no example database), so CI on a
+# clean clone gives the verdict a developer saw; HYPOTHESIS_PROFILE=explore draws new ones.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session")
