@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from models.facts import once
 from models.rules import Finding, Rule, backup_findings
 from planner.rules.base import Absent, Family, Findings, RuleDefinition, State
-from planner.verify.invariants import Clause, Formula, group_sites, group_subject
+from planner.verify.invariants import Clause, Formula, Scope, group_sites, group_subject
 
 if TYPE_CHECKING:
     import z3
@@ -47,6 +47,7 @@ NO_PLACEMENT = "the placement models place containers and nodes, not backup repl
 #: The backup rules.
 FAMILY = Family(
     findings=_findings,
+    scope=Scope.BACKUPS,
     explain=NO_PLACEMENT,
     headroom=NO_PLACEMENT,
     small="the small-platform model has no backups",

@@ -194,18 +194,42 @@ class Family:
     the reason, ...), and their plain findings when one function gives every member's."""
 
     def __init__(
-        self, *, findings: Callable[[RuleDefinition], Findings] | None = None, **declines: str
+        self,
+        *,
+        findings: Callable[[RuleDefinition], Findings] | None = None,
+        scope: Scope | None = None,
+        **declines: str,
     ) -> None:
         self.findings = findings
+        #: What every member is about, where they share it (the backup rules: backups).
+        self.scope = scope
         self.declines: dict[str, Absent] = {}
         self._decline(declines)
 
     @classmethod
-    def declining(cls, reason: str, *slots: str) -> Family:
-        """The family whose members have none of ``slots``, all for one reason."""
+    def declining(cls, reason: str, *slots: str, **reasons: str) -> Family:
+        """The family whose members have none of ``slots``, all for one reason (and none of
+        ``reasons``' slots, each for its own)."""
         family = cls()
-        family._decline(dict.fromkeys(slots, reason))
+        family._decline({**dict.fromkeys(slots, reason), **reasons})
         return family
+
+    def rule(
+        self, rule: Rule, sentence: str, *, scope: Scope | None = None, **encodings: Any
+    ) -> RuleDefinition:
+        """A member: the rule ``rule``, meaning ``sentence``, of the family's scope (or
+        ``scope``), giving ``encodings`` (the :class:`RuleDefinition` fields the family leaves
+        to it).
+
+        Raises
+        ------
+        TypeError
+            When neither the family nor the member says what the rule is about.
+        """
+        scope = self.scope if scope is None else scope
+        if scope is None:
+            raise TypeError(f"rule {rule.value}: no scope, and its family has none")
+        return RuleDefinition(rule=rule, scope=scope, sentence=sentence, family=self, **encodings)
 
     def _decline(self, reasons: Mapping[str, str]) -> None:
         unknown = sorted(set(reasons) - set(ENCODINGS))

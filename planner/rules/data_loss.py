@@ -11,7 +11,7 @@ from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule
 from planner.durations import duration
 from planner.rules import policy
-from planner.rules.base import RuleDefinition, State
+from planner.rules.base import State
 from planner.verify.invariants import Clause, Describe, Formula, Scope, value
 
 if TYPE_CHECKING:
@@ -75,12 +75,10 @@ def _loss(
     return describe
 
 
-RULE = RuleDefinition(
-    rule=Rule.DATA_LOSS,
+RULE = policy.FAMILY.rule(
+    Rule.DATA_LOSS,
+    "A database's worst-case data loss (its engine's RPO) is within its service class's target.",
     scope=Scope.BACKUPS,
-    family=policy.FAMILY,
-    sentence="A database's worst-case data loss (its engine's RPO) is within its service "
-    "class's target.",
     findings=findings,
     invariant=invariant,
 )

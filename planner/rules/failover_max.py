@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, failover_findings
 from planner.rules import policy
-from planner.rules.base import RuleDefinition, State
+from planner.rules.base import State
 from planner.verify.invariants import Clause, Describe, Formula, Scope
 
 if TYPE_CHECKING:
@@ -62,12 +62,11 @@ def _failover(engine: str, ids: list[str], seconds: int | None, promise: int) ->
     return describe
 
 
-RULE = RuleDefinition(
-    rule=Rule.FAILOVER_MAX,
-    scope=Scope.POLICY,
-    family=policy.FAMILY,
-    sentence="Every engine a business or enterprise database runs fails over within the "
+RULE = policy.FAMILY.rule(
+    Rule.FAILOVER_MAX,
+    "Every engine a business or enterprise database runs fails over within the "
     "provider's promise (policy.failover_max_s).",
+    scope=Scope.POLICY,
     findings=findings,
     invariant=invariant,
 )

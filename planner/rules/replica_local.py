@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from models.lazy_exports import lazy_module
 from models.rules import Rule
 from planner.rules import backup
-from planner.rules.base import Absent, RuleDefinition
-from planner.verify.invariants import Formula, Scope
+from planner.rules.base import Absent
+from planner.verify.invariants import Formula
 
 if TYPE_CHECKING:
     import z3
@@ -41,11 +41,9 @@ def invariant(enc: Encoding) -> Formula:
     return backup.per_group(enc, groups.values(), local)
 
 
-RULE = RuleDefinition(
-    rule=Rule.BACKUP_LOCAL,
-    scope=Scope.BACKUPS,
-    family=backup.FAMILY,
-    sentence="Replica 1 of a database is kept in the datacenter of its primary.",
+RULE = backup.FAMILY.rule(
+    Rule.BACKUP_LOCAL,
+    "Replica 1 of a database is kept in the datacenter of its primary.",
     invariant=invariant,
     invariant_name="replica-local",
     cpsat=Absent("fixed, not decided: the backup model sets replica 1 to the primary's site"),

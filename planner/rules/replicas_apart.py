@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from models.lazy_exports import lazy_module
 from models.rules import Rule
 from planner.rules import backup
-from planner.rules.base import Absent, RuleDefinition
-from planner.verify.invariants import Formula, Scope, same_sites
+from planner.rules.base import Absent
+from planner.verify.invariants import Formula, same_sites
 
 if TYPE_CHECKING:
     import z3
@@ -41,12 +41,9 @@ def invariant(enc: Encoding) -> Formula:
     return backup.per_group(enc, same_sites(enc), apart)
 
 
-RULE = RuleDefinition(
-    rule=Rule.BACKUP_TOO_CLOSE,
-    scope=Scope.BACKUPS,
-    family=backup.FAMILY,
-    sentence="The replicas of a database are pairwise strictly farther apart than the policy "
-    "distance.",
+RULE = backup.FAMILY.rule(
+    Rule.BACKUP_TOO_CLOSE,
+    "The replicas of a database are pairwise strictly farther apart than the policy distance.",
     invariant=invariant,
     invariant_name="replicas-apart",
     cpsat=Absent(

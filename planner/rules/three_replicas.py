@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from models.lazy_exports import lazy_module
 from models.rules import Rule
 from planner.rules import backup
-from planner.rules.base import Absent, CpSat, RuleDefinition
-from planner.verify.invariants import Formula, Scope, same_sites
+from planner.rules.base import Absent, CpSat
+from planner.verify.invariants import Formula, same_sites
 
 if TYPE_CHECKING:
     import z3
@@ -31,12 +31,10 @@ def invariant(enc: Encoding) -> Formula:
     return backup.per_group(enc, same_sites(enc), three)
 
 
-RULE = RuleDefinition(
-    rule=Rule.BACKUP_MISSING,
-    scope=Scope.BACKUPS,
-    family=backup.FAMILY,
+RULE = backup.FAMILY.rule(
+    Rule.BACKUP_MISSING,
+    "Every database has three replicas, at three distinct datacenters.",
     covers=(Rule.BACKUP_SAME_SITE,),
-    sentence="Every database has three replicas, at three distinct datacenters.",
     invariant=invariant,
     invariant_name="three-replicas",
     # Every database gets one (replica 2, replica 3) pair, of distinct sites by construction.
