@@ -207,10 +207,12 @@ class Family:
         self._decline(declines)
 
     @classmethod
-    def declining(cls, reason: str, *slots: str, **reasons: str) -> Family:
-        """The family whose members have none of ``slots``, all for one reason (and none of
-        ``reasons``' slots, each for its own)."""
-        family = cls()
+    def declining(
+        cls, reason: str, *slots: str, scope: Scope | None = None, **reasons: str
+    ) -> Family:
+        """The family (of ``scope``) whose members have none of ``slots``, all for one reason,
+        and none of ``reasons``' slots, each for its own."""
+        family = cls(scope=scope)
         family._decline({**dict.fromkeys(slots, reason), **reasons})
         return family
 

@@ -10,7 +10,7 @@ from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule, failover_findings
 from planner.rules import policy
 from planner.rules.base import State
-from planner.verify.invariants import Clause, Describe, Formula, Scope
+from planner.verify.invariants import Clause, Describe, Formula
 
 if TYPE_CHECKING:
     import z3
@@ -66,7 +66,6 @@ RULE = policy.FAMILY.rule(
     Rule.FAILOVER_MAX,
     "Every engine a business or enterprise database runs fails over within the "
     "provider's promise (policy.failover_max_s).",
-    scope=Scope.POLICY,
     findings=findings,
     invariant=invariant,
 )

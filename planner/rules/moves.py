@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from models.lazy_exports import lazy_module
 from models.rules import Rule
-from planner.rules.base import SOLVERS, Absent, Family, RuleDefinition
-from planner.verify.invariants import Clause, Formula, Scope, value
+from planner.rules import plans
+from planner.rules.base import Absent
+from planner.verify.invariants import Clause, Formula, value
 
 if TYPE_CHECKING:
     import z3
@@ -71,18 +72,10 @@ def _moved(
     return describe
 
 
-#: No solver decides moves.
-_READ = Family.declining(
-    "the solvers' moves are read off their placements, never decided", *SOLVERS
-)
-
-RULE = RuleDefinition(
-    rule=Rule.MOVES,
-    scope=Scope.PLAN,
-    family=_READ,
-    sentence="A plan's moves are exactly the units whose host changed, each from its old host "
-    "to its new one, named once.",
-    findings=Absent("a rule of plans (a state has no moves): planner.check reads it"),
+RULE = plans.FAMILY.rule(
+    Rule.MOVES,
+    "A plan's moves are exactly the units whose host changed, each from its old host to its "
+    "new one, named once.",
     invariant=invariant,
     invariant_name="moves-match",
     explain=Absent("explain-infeasible looks for a placement, not a plan"),

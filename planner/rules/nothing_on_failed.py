@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from models.entities import Platform
 from models.lazy_exports import lazy_module
 from models.rules import Rule
-from planner.rules.base import SOLVERS, Absent, Family, RuleDefinition
+from planner.rules import plans
+from planner.rules.base import Absent
 from planner.verify.invariants import Clause, Formula, Scope, nothing_on, value
 
 if TYPE_CHECKING:
@@ -46,18 +47,12 @@ def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
     return f"host {clause.subject.split()[1]} is down: nothing may run there"
 
 
-#: The solvers' models never relax it.
-_FACT = Family.declining(
-    "a lost host is a fact, not a rule to relax: down hosts are never candidates", *SOLVERS
-)
-
-RULE = RuleDefinition(
-    rule=Rule.DOWN_HOST,
+RULE = plans.FAMILY.rule(
+    Rule.DOWN_HOST,
+    "No container or node runs on a host that is down, but the database nodes that wait for "
+    "their host, which stay where they were.",
+    # About where units run (in a plan's placement), as the placement rules are.
     scope=Scope.PLACEMENT,
-    family=_FACT,
-    sentence="No container or node runs on a host that is down, but the database nodes that "
-    "wait for their host, which stay where they were.",
-    findings=Absent("a rule of plans (a state has no down host): planner.check reads it"),
     invariant=invariant,
     invariant_name="nothing-on-failed",
     explain=sentence,
