@@ -2,56 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from models.entities import Placement, Platform
-from models.lazy_exports import lazy_module
-from models.rules import Finding, Rule, apart_findings
+from models.rules import Rule
 from planner.rules import apart
-from planner.rules.arrivals import sharing_worse
-from planner.rules.base import Absent, CpSat, InHeadroom, RuleDefinition, RuleGroup, State, enforce
-from planner.verify.invariants import Clause, Formula, Scope
+from planner.rules.base import CpSat, InHeadroom, RuleGroup, enforce
+from planner.verify.invariants import Formula
 
 if TYPE_CHECKING:
-    import z3
-
     from planner.headroom import ScenarioBlock
     from planner.placement.model import BuiltPlacement
     from planner.verify.encoding import Encoding
-    from planner.verify.rulecheck import SmallPlatforms
-else:  # loaded on first use: ``drplan validate`` builds no Z3 term
-    z3 = lazy_module("z3", globals())
 
-
-@dataclass(frozen=True)
-class Apart:
-    """The encodings anti-affinity and database-nodes-apart give alike, for the containers of
-    an app or the nodes of a database (``databases``): plain findings, the sentence of a clause
-    and the small-platform encoding (``planner.rules.apart``)."""
-
-    rule: Rule
-    databases: bool
-
-    def findings(self, state: State) -> Iterable[Finding]:
-        platform, placement = state.platform, state.placement
-        return apart_findings(platform, placement, state.owners, databases=self.databases)
-
-    def sentence(self, platform: Platform, enc: Encoding, clause: Clause) -> str:
-        return apart.sentence(self.rule.value, platform, clause)
-
-    def small(self, m: SmallPlatforms) -> z3.BoolRef:
-        return apart.small(m, databases=self.databases)
-
-
-#: Why neither rule of units apart has a candidate filter.
-INDEXED = Absent(
-    "indexed: a candidate never holds a unit of the owner (Situation.held), one boolean per "
-    "owner and candidate host"
-)
-
-_CONTAINERS = Apart(Rule.ANTI_AFFINITY, databases=False)
+_CONTAINERS = apart.Apart(Rule.ANTI_AFFINITY, databases=False)
 
 
 def invariant(enc: Encoding) -> Formula:
@@ -89,13 +52,6 @@ def add_anti_affinity(built: BuiltPlacement) -> None:
             enforce(built.model.add(here <= limit), literal)
 
 
-def worse(
-    platform: Platform, before: Placement, after: Placement, inherited: Collection[str]
-) -> Iterable[Finding]:
-    """An app whose containers already shared a host gains no container on a host it shares."""
-    return sharing_worse(Rule.ANTI_AFFINITY, before, after, inherited)
-
-
 def _hosts_not_holding(block: ScenarioBlock, o: int, hosts: list[int]) -> list[int]:
     """The surviving hosts that hold none of the units of owner ``o`` that stay."""
     held = set(block.situ.held[o])
@@ -112,17 +68,9 @@ def add_headroom_apart(block: ScenarioBlock) -> None:
                 built.model.add(v <= built.count[where[0], where[1]])
 
 
-RULE = RuleDefinition(
-    rule=Rule.ANTI_AFFINITY,
-    scope=Scope.PLACEMENT,
-    sentence="The containers of an app with two or more containers run on distinct hosts.",
-    findings=_CONTAINERS.findings,
+RULE = _CONTAINERS.definition(
+    "The containers of an app with two or more containers run on distinct hosts.",
     invariant=invariant,
-    explain=_CONTAINERS.sentence,
     cpsat=CpSat(RuleGroup.APART, add_anti_affinity),
-    candidates=INDEXED,
     headroom=InHeadroom(_hosts_not_holding, add=add_headroom_apart),
-    small=_CONTAINERS.small,
-    inheritable=True,
-    worse=worse,
 )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from models.entities import Platform
+from models.entities import Placement, Platform
 from models.lazy_exports import lazy_module
-from planner.verify.invariants import Clause, Formula, unit_hosts
+from models.rules import Finding, Rule, apart_findings
+from planner.rules.arrivals import sharing_worse
+from planner.rules.base import Absent, RuleDefinition, State
+from planner.verify.invariants import Clause, Formula, Scope, unit_hosts
 
 if TYPE_CHECKING:
     import z3
@@ -56,3 +61,54 @@ def small(m: SmallPlatforms, databases: bool) -> z3.BoolRef:
             for j in range(i + 1, m.slots)
         ]
     )
+
+
+#: Why neither rule of units apart has a candidate filter.
+INDEXED = Absent(
+    "indexed: a candidate never holds a unit of the owner (Situation.held), one boolean per "
+    "owner and candidate host"
+)
+
+
+@dataclass(frozen=True)
+class Apart:
+    """The encodings anti-affinity and database-nodes-apart give alike, for the containers of
+    an app or the nodes of a database (``databases``): plain findings, the sentence of a clause,
+    the small-platform encoding and what makes a plan worse; :meth:`definition` makes the rule
+    of them."""
+
+    rule: Rule
+    databases: bool
+
+    def findings(self, state: State) -> Iterable[Finding]:
+        platform, placement = state.platform, state.placement
+        return apart_findings(platform, placement, state.owners, databases=self.databases)
+
+    def sentence(self, platform: Platform, enc: Encoding, clause: Clause) -> str:
+        return sentence(self.rule.value, platform, clause)
+
+    def small(self, m: SmallPlatforms) -> z3.BoolRef:
+        return small(m, databases=self.databases)
+
+    def worse(
+        self, platform: Platform, before: Placement, after: Placement, inherited: Collection[str]
+    ) -> Iterable[Finding]:
+        """An owner whose units already shared a host gains no unit on a host it shares."""
+        return sharing_worse(self.rule, before, after, inherited)
+
+    def definition(self, sentence: str, **encodings: Any) -> RuleDefinition:
+        """The rule meaning ``sentence``, with these encodings and ``encodings`` (its Z3
+        invariant, its CP-SAT builder and its headroom encoding): a rule of where units run,
+        with no candidate filter (:data:`INDEXED`), which a plan may inherit broken."""
+        return RuleDefinition(
+            rule=self.rule,
+            scope=Scope.PLACEMENT,
+            sentence=sentence,
+            findings=self.findings,
+            explain=self.sentence,
+            candidates=INDEXED,
+            small=self.small,
+            inheritable=True,
+            worse=self.worse,
+            **encodings,
+        )
