@@ -22,18 +22,9 @@ from models.lazy_exports import lazy_module
 from models.limits import MAX_UNITS
 from models.rules import Finding, Rule
 from models.settings import AppSetting
-from planner.rules.base import CpSat, RuleDefinition, State, enforce, present_by
-from planner.rules.racks import (
-    FAMILY,
-    RackKey,
-    held_per_rack,
-    hosts_by_rack,
-    numbers_per_rack,
-    per_rack,
-    rack_name,
-    rack_numbers,
-)
-from planner.verify.invariants import Clause, Formula, Scope, value
+from planner.rules import racks
+from planner.rules.base import CpSat, State, enforce, present_by
+from planner.verify.invariants import Clause, Formula
 
 if TYPE_CHECKING:
     import z3
@@ -89,12 +80,12 @@ def findings(state: State) -> Iterable[Finding]:
     for app_id, k in limits(platform).items():
         if state.owners is not None and app_id not in state.owners:
             continue
-        for key, n in sorted(per_rack(platform, state.placement.get(app_id, ())).items()):
+        for key, n in sorted(racks.per_rack(platform, state.placement.get(app_id, ())).items()):
             if n > k:
                 yield Finding(
                     MAX_PER_RACK,
                     app_id,
-                    f"app {app_id} has {n} containers in {rack_name(key)}, at most {k} "
+                    f"app {app_id} has {n} containers in {racks.rack_name(key)}, at most {k} "
                     "(max_per_rack)",
                 )
 
@@ -109,22 +100,21 @@ def worse(
         if app_id not in after or app_id not in wanted:
             continue
         k = wanted[app_id]
-        was = per_rack(platform, before.get(app_id, ()))
-        for key, n in sorted(per_rack(platform, after[app_id]).items()):
+        was = racks.per_rack(platform, before.get(app_id, ()))
+        for key, n in sorted(racks.per_rack(platform, after[app_id]).items()):
             if n > max(k, was[key]):
                 yield Finding(
                     MAX_PER_RACK,
                     app_id,
                     f"app {app_id} already had more than {k} containers in a rack, and the plan "
-                    f"puts {n} in {rack_name(key)}, which held {was[key]} (max_per_rack)",
+                    f"puts {n} in {racks.rack_name(key)}, which held {was[key]} (max_per_rack)",
                 )
 
 
-def _before(enc: Encoding, app_id: str) -> Counter[RackKey]:
+def _before(enc: Encoding, app_id: str) -> Counter[racks.RackKey]:
     """The app's containers per rack in the plan's starting placement (none on a platform)."""
-    if enc.plan is None or enc.symbolic or app_id not in enc.before:
-        return Counter()
-    return numbers_per_rack(enc.platform, enc.before[app_id])
+    numbers = racks.before(enc, app_id)
+    return Counter() if numbers is None else racks.numbers_per_rack(enc.platform, numbers)
 
 
 def invariant(enc: Encoding) -> Formula:
@@ -134,11 +124,11 @@ def invariant(enc: Encoding) -> Formula:
     wanted = limits(platform)
     if not wanted:
         return Formula(())
-    racks = hosts_by_rack(platform)
+    by_rack = racks.hosts_by_rack(platform)
     clauses = []
     for app_id, k in wanted.items():
         was = _before(enc, app_id)
-        for key, numbers in sorted(racks.items()):
+        for key, numbers in sorted(by_rack.items()):
             bound = max(k, was[key])
             pairs = [
                 (u, lit) for n in numbers for u, lit in enc.on_host.get(n, ()) if u.owner == app_id
@@ -146,25 +136,26 @@ def invariant(enc: Encoding) -> Formula:
             if len(pairs) <= bound:
                 continue  # fewer containers may be there than the limit
             expr = t.at_most([lit for _, lit in pairs], [1] * len(pairs), bound)
-            subject = f"app {app_id} {key}"
+            subject = racks.subject(app_id, key)
             clauses.append(Clause(subject, expr, _there(enc, pairs, key, k)))
     return Formula(tuple(clauses))
 
 
-def _there(enc: Encoding, pairs: Sequence[tuple[UnitVar, z3.BoolRef]], key: RackKey, k: int) -> Any:
-    numbers = set(hosts_by_rack(enc.platform)[key])
+def _there(
+    enc: Encoding, pairs: Sequence[tuple[UnitVar, z3.BoolRef]], key: racks.RackKey, k: int
+) -> Any:
+    units = racks.units_in(enc, pairs, key)
 
     def describe(model: z3.ModelRef) -> dict[str, Any]:
-        units = [u.id for u, _ in pairs if value(model, u.var) in numbers]
-        return {"rack": rack_name(key), "max_per_rack": k, "units": units}
+        return {"rack": racks.rack_name(key), "max_per_rack": k, "units": units(model)}
 
     return describe
 
 
 def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
-    _, app_id, rack = clause.subject.split(" ", 2)
+    app_id, key = racks.of_subject(clause.subject)
     k = limits(platform)[app_id]
-    return f"app {app_id} runs at most {k} container(s) in {rack_name(rack)} (max_per_rack)"
+    return f"app {app_id} runs at most {k} container(s) in {racks.rack_name(key)} (max_per_rack)"
 
 
 # -- the placement model and the greedy ---------------------------------------------------------
@@ -187,9 +178,7 @@ class Candidates:
     ) -> bool:
         k = _limit(index, o)
         assert k is not None
-        racks = rack_numbers(index)
-        rack = racks[h]
-        return sum(1 for g in holding if racks[g] == rack) < k
+        return racks.in_rack_of(index, h, holding) < k
 
 
 def build(built: BuiltPlacement) -> None:
@@ -197,16 +186,16 @@ def build(built: BuiltPlacement) -> None:
     stay there."""
     p = built.problem
     index = p.situ.index
-    racks = rack_numbers(index)
+    rack = racks.rack_numbers(index)
     for o in p.candidates:
         k = _limit(index, o)
         if k is None:
             continue
-        present = present_by(built, o, racks.__getitem__)
-        fixed = Counter(racks[h] for h in p.fixed_hosts.get(o, ()))
+        present = present_by(built, o, rack.__getitem__)
+        fixed = Counter(rack[h] for h in p.fixed_hosts.get(o, ()))
         literal = built.literal(f"{GROUP}[{index.owner_ids[o]}]")
-        for rack, terms in sorted(present.items()):
-            enforce(built.model.add(sum(terms) <= max(0, k - fixed[rack])), literal)
+        for number, terms in sorted(present.items()):
+            enforce(built.model.add(sum(terms) <= max(0, k - fixed[number])), literal)
 
 
 def placement_sentence(situ: Situation, app_id: str) -> str:
@@ -214,19 +203,17 @@ def placement_sentence(situ: Situation, app_id: str) -> str:
     index = situ.index
     o = index.owner_pos[app_id]
     k = _limit(index, o)
-    count = held_per_rack(situ, o)
-    full = [rack_name(key) for key, n in sorted(count.items()) if k is not None and n >= k]
+    count = racks.held_per_rack(situ, o)
+    full = [racks.rack_name(key) for key, n in sorted(count.items()) if k is not None and n >= k]
     said = f"app {app_id} runs at most {k} container(s) in one rack (max_per_rack)"
     if full:
         said += f": {', '.join(full)} already hold{'s' if len(full) == 1 else ''} {k}"
     return said
 
 
-RULE = RuleDefinition(
-    rule=MAX_PER_RACK,
-    scope=Scope.PLACEMENT,
-    family=FAMILY,
-    sentence="An app with a max_per_rack of k has at most k containers in any one rack.",
+RULE = racks.FAMILY.rule(
+    MAX_PER_RACK,
+    "An app with a max_per_rack of k has at most k containers in any one rack.",
     findings=findings,
     invariant=invariant,
     explain=sentence,

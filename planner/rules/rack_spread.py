@@ -24,19 +24,9 @@ from models.facts import once
 from models.lazy_exports import lazy_module
 from models.rules import Finding, Rule
 from models.settings import AppSetting
-from planner.rules.base import Absent, CpSat, RuleDefinition, State, add_groups_at_least
-from planner.rules.racks import (
-    FAMILY,
-    RackKey,
-    held_per_rack,
-    hosts_by_rack,
-    numbers_per_rack,
-    per_rack,
-    rack_name,
-    rack_numbers,
-    rack_of,
-)
-from planner.verify.invariants import Clause, Formula, Scope, value
+from planner.rules import racks
+from planner.rules.base import Absent, CpSat, State, add_groups_at_least
+from planner.verify.invariants import Clause, Formula
 
 if TYPE_CHECKING:
     import z3
@@ -83,12 +73,12 @@ def spread_apps(platform: Platform) -> list[App]:
     return list(wanted)
 
 
-def one_rack(platform: Platform, where: Sequence[str | None]) -> RackKey | None:
+def one_rack(platform: Platform, where: Sequence[str | None]) -> racks.RackKey | None:
     """The rack holding every unit, when each has a known host and they share one rack."""
     if len(where) < 2 or any(h is None or h not in platform.host_by_id for h in where):
         return None
-    racks = per_rack(platform, where)
-    return next(iter(racks)) if len(racks) == 1 else None
+    count = racks.per_rack(platform, where)
+    return next(iter(count)) if len(count) == 1 else None
 
 
 def findings(state: State) -> Iterable[Finding]:
@@ -101,20 +91,19 @@ def findings(state: State) -> Iterable[Finding]:
             yield Finding(
                 SPREAD_RACKS,
                 app.id,
-                f"app {app.id} runs all its {app.containers} containers in {rack_name(key)}, "
+                f"app {app.id} runs all its {app.containers} containers in {racks.rack_name(key)}, "
                 "which it would not survive (spread_racks)",
             )
 
 
 def _inherited(enc: Encoding, app_id: str) -> bool:
     """Whether the plan's starting placement had every container of the app in one rack."""
-    if enc.plan is None or enc.symbolic or app_id not in enc.before:
-        return False
-    numbers = enc.before[app_id]
+    numbers = racks.before(enc, app_id)
     return (
-        len(numbers) >= 2
+        numbers is not None
+        and len(numbers) >= 2
         and min(numbers) >= 0
-        and len(numbers_per_rack(enc.platform, numbers)) == 1
+        and len(racks.numbers_per_rack(enc.platform, numbers)) == 1
     )
 
 
@@ -125,8 +114,8 @@ def invariant(enc: Encoding) -> Formula:
     wanted = {a.id: a.containers for a in spread_apps(platform) if not _inherited(enc, a.id)}
     if not wanted:
         return Formula(())
-    rack = {n: rack_of(h) for n, h in enumerate(platform.hosts)}
-    pairs: dict[tuple[str, RackKey], list[tuple[UnitVar, z3.BoolRef]]] = defaultdict(list)
+    rack = {n: racks.rack_of(h) for n, h in enumerate(platform.hosts)}
+    pairs: dict[tuple[str, racks.RackKey], list[tuple[UnitVar, z3.BoolRef]]] = defaultdict(list)
     for number, there in enc.on_host.items():
         for u, lit in there:
             if u.owner in wanted:
@@ -137,25 +126,24 @@ def invariant(enc: Encoding) -> Formula:
         if len({u.index for u, _ in here}) < n:
             continue  # some container can be in no host of the rack
         expr = t.at_most([lit for _, lit in here], [1] * len(here), n - 1)
-        clauses.append(Clause(f"app {app_id} {key}", expr, _there(enc, here, key)))
+        clauses.append(Clause(racks.subject(app_id, key), expr, _there(enc, here, key)))
     return Formula(tuple(clauses))
 
 
-def _there(enc: Encoding, pairs: Sequence[tuple[UnitVar, z3.BoolRef]], key: RackKey) -> Any:
-    numbers = set(hosts_by_rack(enc.platform)[key])
+def _there(enc: Encoding, pairs: Sequence[tuple[UnitVar, z3.BoolRef]], key: racks.RackKey) -> Any:
+    units = racks.units_in(enc, pairs, key)
 
     def describe(model: z3.ModelRef) -> dict[str, Any]:
-        units = sorted({u.id for u, _ in pairs if value(model, u.var) in numbers})
-        return {"rack": rack_name(key), "units": units}
+        return {"rack": racks.rack_name(key), "units": sorted(set(units(model)))}
 
     return describe
 
 
 def sentence(platform: Platform, enc: Encoding, clause: Clause) -> str:
-    _, app_id, rack = clause.subject.split(" ", 2)
+    app_id, key = racks.of_subject(clause.subject)
     return (
-        f"app {app_id} runs its containers in at least two racks, not all in {rack_name(rack)} "
-        "(spread_racks)"
+        f"app {app_id} runs its containers in at least two racks, not all in "
+        f"{racks.rack_name(key)} (spread_racks)"
     )
 
 
@@ -190,8 +178,7 @@ class Candidates:
     ) -> bool:
         if remaining > 0 or not holding:
             return True
-        racks = rack_numbers(index)
-        return any(racks[g] != racks[h] for g in holding)
+        return racks.in_rack_of(index, h, holding) < len(holding)
 
 
 def build(built: BuiltPlacement) -> None:
@@ -199,29 +186,27 @@ def build(built: BuiltPlacement) -> None:
     land, in at least two racks."""
     p = built.problem
     index = p.situ.index
-    racks = rack_numbers(index)
+    rack = racks.rack_numbers(index)
     owners = _owners(index)
     for o in p.candidates:
         if o in owners:
             switch = f"{GROUP}[{index.owner_ids[o]}]"
-            add_groups_at_least(built, o, racks.__getitem__, 2, "in_rack", switch)
+            add_groups_at_least(built, o, rack.__getitem__, 2, "in_rack", switch)
 
 
 def placement_sentence(situ: Situation, app_id: str) -> str:
     """The rule for one app in a conflict of the placement model, naming the rack holding the
     containers that stay."""
-    count = held_per_rack(situ, situ.index.owner_pos[app_id])
+    count = racks.held_per_rack(situ, situ.index.owner_pos[app_id])
     said = f"app {app_id} runs its containers in at least two racks (spread_racks)"
     if len(count) == 1:
-        said += f": the others are all in {rack_name(next(iter(count)))}"
+        said += f": the others are all in {racks.rack_name(next(iter(count)))}"
     return said
 
 
-RULE = RuleDefinition(
-    rule=SPREAD_RACKS,
-    scope=Scope.PLACEMENT,
-    family=FAMILY,
-    sentence="An app asking to spread over racks does not run all its containers in one rack.",
+RULE = racks.FAMILY.rule(
+    SPREAD_RACKS,
+    "An app asking to spread over racks does not run all its containers in one rack.",
     findings=findings,
     invariant=invariant,
     explain=sentence,

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from models.entities import Host, Platform
 from planner.rules.base import Family
+from planner.verify.invariants import Scope, value
 
 if TYPE_CHECKING:
+    import z3
+
     from planner.placement.index import PlatformIndex, Situation
+    from planner.verify.encoding import Encoding, UnitVar
 
 RackKey = str
 
-#: The rack rules: the encodings none of them has, and why.
+#: The rack rules, about where units run: the encodings none of them has, and why.
 FAMILY = Family(
+    scope=Scope.PLACEMENT,
     headroom="a relaxation: headroom pools hosts per datacenter and role, with no racks, and its "
     "answer is then placed host by host by the placement model, which holds the rule",
     small="the small-platform model has no racks",
@@ -76,3 +81,42 @@ def rack_numbers(index: PlatformIndex) -> list[int]:
         got = [numbers.setdefault(rack_of(h), len(numbers)) for h in index.platform.hosts]
         _RACKS[index] = got
     return got
+
+
+def in_rack_of(index: PlatformIndex, h: int, holding: Collection[int]) -> int:
+    """How many of the hosts ``holding`` (host numbers of the index) are in host ``h``'s rack:
+    what the rack rules' candidate filters count."""
+    rack = rack_numbers(index)
+    return sum(1 for g in holding if rack[g] == rack[h])
+
+
+def before(enc: Encoding, app_id: str) -> tuple[int, ...] | None:
+    """The host numbers of the app's containers in the plan's starting placement (negative:
+    unplaced), where there is one: a plan, not symbolic, that places the app."""
+    if enc.plan is None or enc.symbolic or app_id not in enc.before:
+        return None
+    return enc.before[app_id]
+
+
+def subject(app_id: str, key: RackKey) -> str:
+    """The subject of a rack rule's clause: ``app shop-web par-a-r3``."""
+    return f"app {app_id} {key}"
+
+
+def of_subject(said: str) -> tuple[str, RackKey]:
+    """The app and the rack a rack rule's clause names (a rack key may hold a space)."""
+    _, app_id, key = said.split(" ", 2)
+    return app_id, key
+
+
+def units_in(
+    enc: Encoding, pairs: Sequence[tuple[UnitVar, z3.BoolRef]], key: RackKey
+) -> Callable[[z3.ModelRef], list[str]]:
+    """Of ``pairs`` (a unit and its literal of one host), the units a model puts in rack
+    ``key``, once per pair: what a rack rule's counterexample lists."""
+    numbers = set(hosts_by_rack(enc.platform)[key])
+
+    def there(model: z3.ModelRef) -> list[str]:
+        return [u.id for u, _ in pairs if value(model, u.var) in numbers]
+
+    return there
