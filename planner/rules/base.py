@@ -18,9 +18,10 @@ A :class:`RuleDefinition` carries, side by side:
 
 An encoding a rule honestly has not is an :class:`Absent` with the reason, never a silent
 ``None``: the catalogue test accepts only those. A definition states only what is particular to
-its rule: the reasons a family of rules shares (the backup rules, the policy's figures, the rack
-rules) are written once in its :class:`Family`, and a Z3 invariant given as its formula takes the
-rule's name and scope.
+its rule: what a family of rules shares (the backup rules, the policy's figures, the rack rules,
+the rules of a plan: what they are about, the reasons for the encodings none of them has) is
+written once in its :class:`Family`, which makes each member (``Family.rule``); a Z3 invariant
+given as its formula takes the rule's name and scope.
 """
 
 from __future__ import annotations
@@ -189,9 +190,11 @@ Proof = Callable[["Encoding"], "Formula"]
 
 
 class Family:
-    """What a family of rules shares (the backup rules, the policy's figures, the rack rules),
-    written once for all of them: the reason for each encoding none of them has (``explain=``
-    the reason, ...), and their plain findings when one function gives every member's."""
+    """What a family of rules shares (the backup rules, the policy's figures, the rack rules, the
+    rules of a plan), written once for all of them: the reason for each encoding none of them
+    has (``explain=`` the reason, ...), their plain findings when one function gives every
+    member's, and what they are about (``scope``) when they all are about one thing;
+    :meth:`rule` makes a member."""
 
     def __init__(
         self,
