@@ -30,8 +30,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
 
 from benchmarks.machine import arguments, machine, utc_now
 from models.generate import generate_platform

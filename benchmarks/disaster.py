@@ -29,8 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
 
 from benchmarks.machine import arguments, stamp
 from models.entities import Placement, Platform

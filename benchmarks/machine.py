@@ -9,6 +9,10 @@ import os
 import platform
 from pathlib import Path
 
+#: The repository: a benchmark puts it first on ``sys.path`` before importing from it, to run as
+#: a plain script too (``python benchmarks/verify.py``).
+REPO = Path(__file__).resolve().parent.parent
+
 #: The options several benchmarks take: the type and the help of each (``time_limit`` is
 #: ``--time-limit``).
 COMMON_OPTIONS: dict[str, tuple[type, str]] = {

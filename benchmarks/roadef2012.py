@@ -35,10 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
 
-from benchmarks.machine import arguments, machine, stamp, utc_now
+from benchmarks.machine import REPO, arguments, machine, stamp, utc_now
 from models.atomic import write_atomic
 from planner.roadef import (
     SolveParams,

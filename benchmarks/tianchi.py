@@ -22,10 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
 
-from benchmarks.machine import arguments, stamp
+from benchmarks.machine import REPO, arguments, stamp
 from models.entities import Platform
 from models.reference import HOST_SITES, paris_facilities
 from models.rules import over_capacity_hosts

@@ -13,42 +13,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from models.exceptions import (
-    Defect,
-    DrplanError,
-    GenerationError,
-    InputError,
-    KubernetesInputError,
-    OutputError,
-    QuantityError,
-    TraceError,
-)
+import models.exceptions
+from models.exceptions import Defect, InputError
 
 if TYPE_CHECKING:
-    from models.io import PlatformFileError
+    # The models' errors, re-exported: their list is models.exceptions.__all__, read on first use
+    # by __getattr__ below.
+    from models.exceptions import *  # noqa: F403
     from models.rules import Finding
     from planner.verify.certificate import Violation
 
 __all__ = [
-    "Defect",
+    *models.exceptions.__all__,
     "DrainDefect",
-    "DrplanError",
     "EncodingError",
-    "GenerationError",
-    "InputError",
     "InvariantViolation",
-    "KubernetesInputError",
     "ModelInvalid",
-    "OutputError",
     "PartitionDefect",
     "PlanDefect",
     "PlanFileError",
-    "PlatformFileError",
     "ProblemsDefect",
-    "QuantityError",
     "RoadefFileError",
     "RunbookError",
-    "TraceError",
     "UnknownDatacenterError",
     "UnknownHostError",
     "UnknownTargetError",
@@ -192,8 +178,7 @@ class InvariantViolation(Defect):
 
 
 def __getattr__(name: str) -> Any:
-    if name == "PlatformFileError":  # it lives with the Problem records it carries
-        from models.io import PlatformFileError
-
-        return PlatformFileError
+    # PlatformFileError, one of them, lives in models.io with the Problem records it carries.
+    if name in models.exceptions.__all__:
+        return getattr(models.exceptions, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

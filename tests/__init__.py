@@ -51,6 +51,19 @@ def platform_fixture(
     return pytest.fixture(scope=scope)(platform)
 
 
+def paths_in(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path (keys and indices) of every value nested in ``data``, each before those under
+    it; not the empty path of ``data`` itself."""
+    out = [path] if path else []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out += paths_in(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            out += paths_in(value, (*path, index))
+    return out
+
+
 def loaded_by_command(args: Sequence[str], modules: Collection[str]) -> tuple[str, list[str]]:
     """Run ``drplan ARGS`` in a fresh interpreter (exit code 0 expected): what it printed, and
     which of ``modules`` it imported."""

@@ -30,6 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.reference import example_path
+from tests import paths_in
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = example_path("small")
@@ -89,18 +90,6 @@ HOSTILE_VALUES: list[Any] = [
 ]
 
 
-def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path into the nested data (keys and indices)."""
-    out = [prefix]
-    if isinstance(data, dict):
-        for key, value in data.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
 def _get(data: Any, path: tuple[Any, ...]) -> Any:
     for part in path:
         data = data[part]
@@ -112,7 +101,7 @@ def mutate(data: dict[str, Any], rng: random.Random, count: int) -> dict[str, An
     doubled."""
     data = copy.deepcopy(data)
     for _ in range(count):
-        paths = [p for p in _paths(data) if p]
+        paths = paths_in(data)
         path = rng.choice(paths)
         parent = _get(data, path[:-1])
         key = path[-1]

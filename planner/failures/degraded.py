@@ -22,6 +22,7 @@ __all__ = [
     "degraded_target",
     "parse_degraded_target",
     "parse_share",
+    "share_text",
 ]
 
 #: The share of capacity the audit leaves each host in turn.
@@ -49,9 +50,14 @@ def parse_share(text: str, given: str | None = None) -> float:
     return value
 
 
+def share_text(share: float) -> str:
+    """A share as a target writes it, ``50%``: what :func:`parse_share` reads back."""
+    return f"{100 * share:g}%"
+
+
 def degraded_target(host: str, share: float) -> str:
     """The target of a host keeping ``share`` of its capacity: ``h1@50%``."""
-    return f"{host}@{100 * share:g}%"
+    return f"{host}@{share_text(share)}"
 
 
 def parse_degraded_target(target: str) -> tuple[str, float]:

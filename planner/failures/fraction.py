@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from models.entities import Platform
 from planner.failures.base import Answer, Effect, KindBase
-from planner.failures.degraded import parse_share
+from planner.failures.degraded import parse_share, share_text
 
 if TYPE_CHECKING:
     from planner.plan import Plan, Scenario
@@ -60,7 +60,7 @@ def fraction_hosts(platform: Platform, share: float, seed: int) -> tuple[str, ..
 
 def fraction_target(share: float, seed: int) -> str:
     """The scenario's target naming a draw: ``50%@7`` (a share, the seed)."""
-    return f"{100 * share:g}%@{seed}"
+    return f"{share_text(share)}@{seed}"
 
 
 def parse_fraction_target(target: str) -> tuple[float, int]:

@@ -3,24 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from models.entities import (
-    App,
-    Database,
-    Datacenter,
-    Engine,
-    Host,
-    Platform,
-    Role,
-    ServiceClass,
-)
-from models.io import load_platform
+from models import Platform, load_platform, parse_platform
 from tests import DATA
+
+#: What each host of the tiny platform holds.
+HOST_CAPACITY = {"cpu": 8, "memory_mb": 16384}
+#: The tiny platform in the file's words (as ``tests/data`` files write them).
+TINY: dict[str, Any] = {
+    "name": "tiny",
+    "datacenters": [
+        {"id": "a", "name": "Site A", "lat": 48.90, "lon": 2.30, "provider": "p1"},
+        {"id": "b", "name": "Site B", "lat": 48.70, "lon": 2.00, "provider": "p2"},
+        {"id": "c", "name": "Site C", "lat": 49.20, "lon": 2.60, "provider": "p3"},
+    ],
+    "hosts": [
+        {"id": "a1", "datacenter": "a", "capacity": HOST_CAPACITY, "role": "apps"},
+        {"id": "a2", "datacenter": "a", "capacity": HOST_CAPACITY, "role": "databases"},
+        {"id": "b1", "datacenter": "b", "capacity": HOST_CAPACITY, "role": "apps"},
+        {"id": "b2", "datacenter": "b", "capacity": HOST_CAPACITY, "rack": "r1"},
+    ],
+    "apps": [{"id": "web", "containers": 2, "size": {"cpu": 1, "memory_mb": 1024}, "uses": ["db"]}],
+    "databases": [
+        {
+            "id": "db",
+            "engine": "postgresql",
+            "class": "business",
+            "size_gb": 20.0,
+            "node_size": {"cpu": 2, "memory_mb": 4096},
+        }
+    ],
+    "placement": {"web": ["a1", "b1"], "db": ["a2", "b2"]},
+    "backups": {"db": ["a", "b", "c"]},
+}
 
 
 def tiny_platform(**changes: Any) -> Platform:
@@ -28,39 +49,12 @@ def tiny_platform(**changes: Any) -> Platform:
 
     Valid as it stands: every rule holds. Keyword arguments replace fields of the platform.
     """
-    datacenters = (
-        Datacenter("a", "Site A", 48.90, 2.30, "p1"),
-        Datacenter("b", "Site B", 48.70, 2.00, "p2"),
-        Datacenter("c", "Site C", 49.20, 2.60, "p3"),
-    )
-    hosts = (
-        Host("a1", "a", {"cpu": 8, "memory_mb": 16384}, Role.APPS),
-        Host("a2", "a", {"cpu": 8, "memory_mb": 16384}, Role.DATABASES),
-        Host("b1", "b", {"cpu": 8, "memory_mb": 16384}, Role.APPS),
-        Host("b2", "b", {"cpu": 8, "memory_mb": 16384}, Role.ANY, rack="r1"),
-    )
-    apps = (App("web", 2, {"cpu": 1, "memory_mb": 1024}, uses=("db",)),)
-    databases = (
-        Database(
-            "db", Engine.POSTGRESQL, ServiceClass.BUSINESS, 20.0, {"cpu": 2, "memory_mb": 4096}, 2
-        ),
-    )
-    fields: dict[str, Any] = {
-        "datacenters": datacenters,
-        "hosts": hosts,
-        "apps": apps,
-        "databases": databases,
-        "placement": {"web": ("a1", "b1"), "db": ("a2", "b2")},
-        "backups": {"db": ("a", "b", "c")},
-        "name": "tiny",
-    }
-    fields.update(changes)
-    return Platform(**fields)
+    return replace(parse_platform(TINY, "tiny"), **changes)
 
 
 @pytest.fixture
 def tiny() -> Platform:
-    """A valid three-site platform built in Python (no file)."""
+    """A valid three-site platform read from data in Python (no file)."""
     return tiny_platform()
 
 

@@ -22,7 +22,7 @@ from models.io.well_formed import well_formed_platform
 from models.policy import Policy
 from models.reference import reference_platform
 from models.settings import app_settings
-from tests import DATA
+from tests import DATA, paths_in
 
 #: Values a mutation puts in a field: wrong types, edges of the bounds, values the schema
 #: converts (``"yes"``, 1 for a bool), bad ids and text.
@@ -76,18 +76,6 @@ def _schema_reading(data: Any) -> Any:
     return None if problems or more or spec is None else _build(spec)
 
 
-def _positions(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """The path of every value under ``data``."""
-    out = [path] if path else []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            out += _positions(value, (*path, key))
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            out += _positions(value, (*path, index))
-    return out
-
-
 def _small_file() -> dict[str, Any]:
     """A generated platform with a policy and the rules' app settings, in the file's shape."""
     platform = generate_platform(12, 8, 3, seed=3, policy=Policy(failover_max_s=120))
@@ -102,7 +90,7 @@ def _small_file() -> dict[str, Any]:
 
 
 SMALL = _small_file()
-SPOTS = _positions(SMALL)
+SPOTS = paths_in(SMALL)
 
 
 def test_a_generated_file_is_read_plainly_as_the_schema_reads_it() -> None:
