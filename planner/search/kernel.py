@@ -246,9 +246,12 @@ def _search(
             continue
         if two and not _conflict_free(sq, m3, p, assign, svc_ptr, svc_procs):
             continue
-        # Capacity and transient usage, on the machines whose held usage can grow.
+        # Capacity and transient usage, on the machines whose held usage can grow: only a bin
+        # an item lands on (m2, and m3 for two items). The bin an item leaves never holds more:
+        # it keeps the transient usage of an item leaving its initial bin, nothing else.
         fits = True
-        for m in (m1, m2, m3):
+        for k in range(2 if two else 1):
+            m = m2 if k == 0 else m3
             for r in range(num_r):
                 d = _held_change(r, m, p, m1, m2, req, trans, init)
                 if two:
@@ -267,11 +270,15 @@ def _search(
         ok = distinct[sp] >= spread_min[sp] and (not two or distinct[sq] >= spread_min[sq])
         n1, n2, n3 = nbh[m1], nbh[m2], nbh[m3]
         if ok and not (n1 == n2 and n2 == n3):
-            for n in (n1, n2, n3):
-                if not _placement_ok(sp, n, svc_nbh, dep_ptr, dep_to, rdep_ptr, rdep_from):
+            for k in range(3):  # each neighbourhood once, until one refuses
+                n = n1 if k == 0 else (n2 if k == 1 else n3)
+                if (k >= 1 and n == n1) or (k == 2 and n == n2):
+                    continue
+                if not _placement_ok(sp, n, svc_nbh, dep_ptr, dep_to, rdep_ptr, rdep_from) or (
+                    two and not _placement_ok(sq, n, svc_nbh, dep_ptr, dep_to, rdep_ptr, rdep_from)
+                ):
                     ok = False
-                if two and not _placement_ok(sq, n, svc_nbh, dep_ptr, dep_to, rdep_ptr, rdep_from):
-                    ok = False
+                    break
         if not ok:
             if two:
                 _count_move(sq, m2, m3, -1, loc, nbh, svc_loc, svc_nbh, distinct)
