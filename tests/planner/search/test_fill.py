@@ -16,7 +16,8 @@ from planner.placement.outcome import plan_terms
 from planner.plan import Scenario
 from planner.search import evaluate
 from planner.search.fill import fill
-from planner.search.platform import LevelParams, lower_levels, platform_search
+from planner.search.platform import LevelParams, lower_levels
+from tests.planner.search.cases import greedy_search
 from tests.planner.strategies import platforms_and_losses
 
 
@@ -25,13 +26,11 @@ from tests.planner.strategies import platforms_and_losses
 def test_a_filled_plan_keeps_every_rule_at_its_level(
     case: tuple[Platform, Scenario], above: int, more: int
 ) -> None:
-    platform, scenario = case
-    situ = situation(PlatformIndex.of(platform), scenario.down_hosts(platform))
-    greedy = greedy_place(situ)
-    if not greedy.complete or not situ.displaced:
+    search = greedy_search(case)
+    if search is None:
         return
+    situ = search.situ
     bounds = lower_bounds(situ, 0)
-    search = platform_search(situ, greedy.landed)
     level, pile = bounds.balance + above, bounds.pile + more
     model = search.at_level(level, pile, search.pile(search.start))
     assignment = fill(model, search.start, model.num_resources - 1)
@@ -50,13 +49,11 @@ def test_a_filled_plan_keeps_every_rule_at_its_level(
 def test_no_plan_is_filled_below_the_bound(case: tuple[Platform, Scenario], pile: bool) -> None:
     """The bound holds for every plan, so the fill, asked for one just below it (on the
     balance or on the pile), never finds one."""
-    platform, scenario = case
-    situ = situation(PlatformIndex.of(platform), scenario.down_hosts(platform))
-    greedy = greedy_place(situ)
-    if not greedy.complete or not situ.displaced:
+    search = greedy_search(case)
+    if search is None:
         return
+    situ = search.situ
     bounds = lower_bounds(situ, 0)
-    search = platform_search(situ, greedy.landed)
     level, cap = (bounds.balance, bounds.pile - 1) if pile else (bounds.balance - 1, bounds.pile)
     assert search.filled(level, cap, search.pile(search.start)) is None
 
