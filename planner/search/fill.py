@@ -7,14 +7,14 @@ packing (at the bound of a third of 5,000 hosts lost, 521 CPUs of room are left 
 hosts), where annealing from the greedy plan stalls with hundreds of hosts a quarter CPU above
 T. The fill answers it from scratch instead, in one deterministic pass:
 
-- the movable items are taken biggest first (their largest requirement relative to
-  ``load_weight``, the typical bin's capacity), a group's items one after the other;
+- the movable items are taken biggest first (their largest requirement relative to the
+  median receiving bin's capacity), a group's items one after the other;
 - each goes on the bin of its class, without an item of its group, where it fits under
   ``min(capacity, safety)`` in every resource (safety holds the level, and the slot resource
   the pile), with the most room per free slot: room is the least free share of a resource
-  (free usage times ``load_weight``) and slots are what the slot resource has left. Bins with
-  much room and few slots need the big items, which come first; the small ones at the end fill
-  what is left, wherever a slot is;
+  (free usage over the median receiving bin's capacity) and slots are what the slot resource
+  has left. Bins with much room and few slots need the big items, which come first; the small
+  ones at the end fill what is left, wherever a slot is;
 - while a group still lacks locations for its spread and has no more items than locations to
   open, only bins in a location it does not run in yet are taken.
 
@@ -28,14 +28,17 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import numpy.typing as npt
 from numba import njit
 
 from planner.search.model import IntArray, SearchModel, csr
 
+FloatArray = npt.NDArray[np.float64]
+
 
 @njit(cache=True)
 def _fill(
-    order: IntArray, req: IntArray, limit: IntArray, usage: IntArray, weight: IntArray,
+    order: IntArray, req: IntArray, limit: IntArray, usage: IntArray, scale: FloatArray,
     slot: int, group: IntArray, fixed_ptr: IntArray, fixed_bins: IntArray,
     left_of: IntArray, spread_min: IntArray, location: IntArray, num_locations: int,
     iclass: IntArray, class_ptr: IntArray, class_bins: IntArray, assign: IntArray,
@@ -76,7 +79,7 @@ def _fill(
                     room = -2.0
                     break
                 if r != slot:
-                    share = float(free) * float(weight[r])
+                    share = float(free) * scale[r]
                     if room < 0 or share < room:
                         room = share
             if room < -1.5:
@@ -111,12 +114,16 @@ def fill(model: SearchModel, start: IntArray, slot: int) -> IntArray | None:
     req = np.asarray(model.requirement, dtype=i64)
     usage = np.array(model.base_usage, dtype=i64, copy=True)
     np.add.at(usage, assign[fixed_items], req[fixed_items])
-    weight = np.asarray(model.load_weight, dtype=i64)
-    others = [r for r in range(model.num_resources) if r != slot]
-    size = (req[:, others] * weight[others]).max(axis=1) if others else np.zeros(len(req), i64)
+    # Shares of the typical receiving bin's capacity (the median), so that CPU and memory
+    # compare whatever their units.
+    receiving = model.allowed.any(axis=0)
+    typical = np.median(model.capacity[receiving], axis=0) if receiving.any() else np.ones(1)
+    scale = 1.0 / np.maximum(np.broadcast_to(typical, (model.num_resources,)), 1.0)
+    scale[slot] = 0.0
+    size = (req * scale).max(axis=1)
     group = np.asarray(model.group, dtype=i64)
     # Groups biggest first (their biggest item), then each group's items biggest first.
-    group_size = np.zeros(model.num_groups, dtype=i64)
+    group_size = np.zeros(model.num_groups)
     np.maximum.at(group_size, group[movable], size[movable])
     order = movable[
         np.lexsort((movable, -size[movable], group[movable], -group_size[group[movable]]))
@@ -133,7 +140,7 @@ def fill(model: SearchModel, start: IntArray, slot: int) -> IntArray | None:
     class_ptr, class_bins = csr(class_of, bins, classes)
     limit = np.minimum(model.capacity, model.safety).astype(i64)
     placed = _fill(
-        order, req, limit, usage, weight, slot, group, fixed_ptr, fixed_bins, left_of,
+        order, req, limit, usage, scale, slot, group, fixed_ptr, fixed_bins, left_of,
         np.asarray(model.spread_min, dtype=i64), np.asarray(model.location, dtype=i64),
         max(1, model.num_locations), np.asarray(model.item_class, dtype=i64), class_ptr,
         class_bins, assign,
@@ -148,6 +155,6 @@ def compile_fill() -> float:
     one = np.zeros(1, dtype=np.int64)
     _fill(
         z, np.zeros((0, 1), np.int64), np.zeros((1, 1), np.int64), np.zeros((1, 1), np.int64),
-        np.ones(1, np.int64), 0, z, np.zeros(2, np.int64), z, z, z, one, 1, z, z, z, z,
+        np.ones(1, np.float64), 0, z, np.zeros(2, np.int64), z, z, z, one, 1, z, z, z, z,
     )  # fmt: skip
     return time.monotonic() - began
