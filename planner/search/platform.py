@@ -44,7 +44,6 @@ import numpy as np
 from planner.objective import SCALE
 from planner.placement.index import Situation
 from planner.search.anneal import Annealer, AnnealParams, anneal, compile_kernel
-from planner.search.fill import compile_fill, fill
 from planner.search.model import IntArray, SearchModel, evaluate
 
 log = logging.getLogger(__name__)
@@ -136,6 +135,10 @@ class PlatformSearch:
         by :func:`planner.search.fill.fill`, or ``None`` when the fill finds none; the plan is
         evaluated from scratch on the level's model and kept only if it breaks no rule and
         costs nothing there."""
+        # numba comes with the fill, on the first question: a loss that never reaches the
+        # level search (``drplan fail host``) does not pay for its import.
+        from planner.search.fill import fill
+
         model = self.at_level(level, pile, most)
         assignment = fill(model, self.start, model.num_resources - 1)
         if assignment is None:
@@ -269,6 +272,8 @@ def lower_levels(
     kept if it is as good as the last one. Compiling the kernels (the first run on a machine)
     happens first and moves the deadline by the time it took. ``params.attempts == 0`` asks
     nothing: the plan stays as ``landed`` has it."""
+    from planner.search.fill import compile_fill  # with numba, as the fill itself
+
     params = params or LevelParams()
     compile_s = compile_kernel() + compile_fill()
     began = time.monotonic()
