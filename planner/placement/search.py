@@ -72,9 +72,10 @@ class LargeLoss:
 def large_loss_search(
     loss: LargeLoss, greedy: GreedyResult
 ) -> tuple[dict[int, tuple[int, ...]], int, float]:
-    """Improve the greedy plan of a large loss: first by annealing on the search layer
-    (:func:`planner.search.platform.lower_levels`: fewer units on the most piled-on host, a
-    lower most loaded host, level by level, every rule kept on every move), then, while the
+    """Improve the greedy plan of a large loss: first on the search layer
+    (:func:`planner.search.platform.lower_levels`: a fill at the bounds, then fewer units on
+    the most piled-on host and a lower most loaded host, level by level, by the fill or by
+    annealing, every rule kept on every move), then, while the
     bound is not met and time is left, by the CP-SAT batches of :func:`batched_search`. The
     annealing's proposal budget is fixed (a run repeats for a seed); compiling its kernel, on
     the first run on a machine, is not counted against the time limit. Returns the landing
@@ -92,10 +93,10 @@ def large_loss_search(
         deadline=time.monotonic() + wall_s - (time.perf_counter() - start),
     )
     log.info(
-        "annealing: balance %d, pile %d after %d levels tried, %d proposals, %.2f s "
-        "(kernel ready in %.2f s, not counted)",
-        levels.balance, levels.pile, levels.attempts, levels.proposals, levels.wall_s,
-        levels.compile_s,
+        "level search: balance %d, pile %d after %d levels tried, %d fills, %d proposals, "
+        "%.2f s (kernels ready in %.2f s, not counted)",
+        levels.balance, levels.pile, levels.attempts, levels.fills, levels.proposals,
+        levels.wall_s, levels.compile_s,
     )  # fmt: skip
     annealed = GreedyResult(levels.landed, {})
     if weights.total({"balance": levels.balance, "pile": levels.pile}) <= bounds.objective(weights):

@@ -23,7 +23,8 @@ from planner.placement.bounds import _water_level
 from planner.placement.outcome import plan_terms
 from planner.plan import Scenario
 from planner.search import Annealer, AnnealParams, evaluate
-from planner.search.platform import LevelParams, lower_levels, platform_search
+from planner.search.platform import LevelParams, lower_levels
+from tests.planner.search.cases import greedy_search
 from tests.planner.strategies import platforms_and_losses
 
 NO_WALL_LIMIT = 3600.0
@@ -48,14 +49,12 @@ SETTINGS = settings(
 def test_incremental_state_equals_from_scratch_on_platform_losses(
     case: tuple[Platform, Scenario], seed: int, heat: float
 ) -> None:
-    platform, scenario = case
-    situ = situation(PlatformIndex.of(platform), scenario.down_hosts(platform))
-    greedy = greedy_place(situ)
-    if not greedy.complete or not situ.displaced:
+    search = greedy_search(case)
+    if search is None:
         return
-    search = platform_search(situ, greedy.landed)
+    situ = search.situ
     balance, pile = search.balance(search.start), search.pile(search.start)
-    terms = plan_terms(situ, greedy.landed, {}, 0)
+    terms = plan_terms(situ, search.landed(search.start), {}, 0)
     assert (balance, pile) == (terms["balance"], terms["pile"])
     model = search.at_level(max(0, balance - 100), max(1, pile - 1), pile)
     annealer = Annealer(model, search.start, AnnealParams(home_percent=0))
