@@ -50,8 +50,6 @@ def test_incremental_state_equals_from_scratch_on_platform_losses(
     case: tuple[Platform, Scenario], seed: int, heat: float
 ) -> None:
     search = greedy_search(case)
-    if search is None:
-        return
     situ = search.situ
     balance, pile = search.balance(search.start), search.pile(search.start)
     terms = plan_terms(situ, search.landed(search.start), {}, 0)
