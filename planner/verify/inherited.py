@@ -75,10 +75,11 @@ def apart_no_worse(enc: Encoding, units: tuple[UnitVar, ...]) -> z3.BoolRef:
     pairs = []
     for i, a in enumerate(units):
         for b in units[i + 1 :]:
-            apart = t.not_(t.eq(a.var, b.var))
+            here_a, here_b = enc.where(a), enc.where(b)
+            apart = t.not_(t.eq(here_a, here_b))
             was = before[a.index]
             if was >= 0 and was == before[b.index]:
-                stay = t.and_([t.eq(a.var, t.num(was)), t.eq(b.var, t.num(was))])
+                stay = t.and_([t.eq(here_a, t.num(was)), t.eq(here_b, t.num(was))])
                 apart = t.or_([apart, stay])
             pairs.append(apart)
     return t.and_(pairs)
