@@ -34,14 +34,16 @@ def invariant(enc: Encoding) -> Formula:
             term = equal[numbers] = t.eq(a, b)
         return term
 
+    moves = enc.moves
     for owner, units in enc.units.items():
         old = enc.before.get(owner)
         if old is None:
             continue
         for unit, was in zip(units, old, strict=True):
+            unit_id = f"{owner}/{unit.index}"
             before = t.num(was)
             now = enc.where(unit)
-            move = enc.moves.get(unit.id)
+            move = moves.get(unit_id) if moves else None
             if move is None:
                 expr = eq(now, before, (unit.number, was))
             else:
@@ -55,7 +57,7 @@ def invariant(enc: Encoding) -> Formula:
                         t.not_(eq(now, before, (unit.number, was))),
                     ]
                 )
-            clauses.append(Clause(f"unit {unit.id}", expr, _moved(enc, unit, before, move)))
+            clauses.append(Clause(f"unit {unit_id}", expr, _moved(enc, unit, before, move)))
     return Formula(tuple(clauses))
 
 
