@@ -274,9 +274,35 @@ class PlacementFacts:
         over = (self.used > cap).any(axis=1)
         return sorted(self.host_ids[h] for h in np.flatnonzero(over))
 
+    @cached_property
+    def _usage_rows(self) -> list[dict[str, int]] | None:
+        """Every known host's :meth:`usage_of` at once (empty for a host with no unit), when
+        every unit's size names the same resources in the same order, so that each host's keys
+        come in that order; ``None`` otherwise (then each host is summed unit by unit)."""
+        if self.foreign or self._overlap:
+            return None
+        platform = self.platform
+        orders = {tuple(a.size) for a in platform.apps}
+        orders.update(tuple(platform.size_of(d)) for d in platform.database_by_id)
+        if len(orders) != 1:
+            return None
+        (keys,) = orders
+        if list(keys) != self._sizes[0]:
+            return None
+        _, starts = self._by_host
+        counts = np.diff(starts[: len(self.host_ids) + 1]).tolist()
+        return [
+            dict(zip(keys, row, strict=True)) if count else {}
+            for row, count in zip(self.used.tolist(), counts, strict=True)
+        ]
+
     def usage_of(self, host_id: str) -> Counter[str]:
         """The thousandths of each resource the units on ``host_id`` use, summed in placement
         order (the keys in the order :func:`models.rules.host_usage` gives them)."""
+        rows = self._usage_rows
+        n = self._host_numbers.get(host_id)
+        if rows is not None and n is not None and n < len(rows):
+            return Counter(rows[n])
         used: Counter[str] = Counter()
         for o in self.units_on(host_id).tolist():
             for resource, amount in self.platform.size_of(self.owner_ids[o]).items():

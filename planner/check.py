@@ -222,16 +222,18 @@ def _scope(platform: Platform, plan: Plan) -> _Scope | None:
         if hosts is not was and tuple(hosts) != tuple(was):
             owners.add(owner)
     usage: dict[str, Counter[str]] = {}
+    empty: Counter[str] = Counter()
     for owner in owners:
-        size = {r: milli(a) for r, a in platform.size_of(owner).items()}
+        size = [(r, milli(a)) for r, a in platform.size_of(owner).items()]
         for sign, row in ((-1, plan.before.get(owner, ())), (1, plan.placement.get(owner, ()))):
             for host in row:
                 if host is None:
                     continue
-                if host not in usage:
-                    usage[host] = Counter(base.usage.get(host, Counter()))
-                for resource, amount in size.items():
-                    usage[host][resource] += sign * amount
+                load = usage.get(host)
+                if load is None:
+                    load = usage[host] = Counter(base.usage.get(host, empty))
+                for resource, amount in size:
+                    load[resource] += sign * amount
     return _Scope(base, frozenset(owners), usage)
 
 

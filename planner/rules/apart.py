@@ -36,7 +36,7 @@ def distinct_hosts(enc: Encoding, databases: bool) -> Formula:
         if inherited.shared_before(enc, units):
             expr = inherited.apart_no_worse(enc, units)
         else:
-            expr = t.distinct([u.var for u in units])
+            expr = t.distinct([enc.where(u) for u in units])
         clauses.append(
             Clause(f"{'database' if databases else 'app'} {owner}", expr, unit_hosts(enc, units))
         )

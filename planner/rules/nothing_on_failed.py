@@ -21,13 +21,13 @@ else:  # loaded on first use: ``drplan validate`` builds no Z3 term
     t = lazy_module("planner.verify.terms", globals())
 
 
-def _stays(unit: UnitVar, was: int) -> Clause:
+def _stays(enc: Encoding, unit: UnitVar, was: int) -> Clause:
     """A unit waiting for its host stays on it."""
 
     def describe(model: z3.ModelRef) -> dict[str, Any]:
         return {"unit": unit.id, "host": value(model, unit.var), "before": was}
 
-    return Clause(f"waiting {unit.id}", t.eq(unit.var, t.num(was)), describe)
+    return Clause(f"waiting {unit.id}", t.eq(enc.where(unit), t.num(was)), describe)
 
 
 def invariant(enc: Encoding) -> Formula:
@@ -39,7 +39,7 @@ def invariant(enc: Encoding) -> Formula:
     ]
     for unit_id in sorted(waiting):
         owner, _, index = unit_id.rpartition("/")
-        clauses.append(_stays(enc.units[owner][int(index)], enc.before[owner][int(index)]))
+        clauses.append(_stays(enc, enc.units[owner][int(index)], enc.before[owner][int(index)]))
     return Formula(tuple(c for c in clauses if c is not None))
 
 

@@ -33,7 +33,7 @@ def invariant(enc: Encoding) -> Formula:
         groups.setdefault(key, []).append(db.id)
 
     def local(ids: list[str]) -> z3.BoolRef:
-        primary = enc.units[ids[0]][0].var
+        primary = enc.where(enc.units[ids[0]][0])
         first = enc.replicas[ids[0]][0]
         placed = t.and_([t.ge(primary, t.num(0)), t.ge(first, t.num(0))])
         return t.implies(placed, t.eq(first, enc.dc_of(primary)))

@@ -52,7 +52,7 @@ def invariant(enc: Encoding) -> Formula:
         if before is not None and before < need:
             need = before
         used = [
-            z3.If(t.or_([t.eq(enc.dc_of(u.var), t.num(d)) for u in units]), 1, 0)
+            z3.If(t.or_([t.eq(enc.dc_of(enc.where(u)), t.num(d)) for u in units]), 1, 0)
             for d in range(len(enc.datacenter_ids))
         ]
         clauses.append(

@@ -2,8 +2,9 @@
 
 An invariant holds when Z3 proves that the facts (where every unit runs, what every host is,
 where the replicas are) imply it: the facts and the invariant's negation, asserted as a named,
-tracked assertion in a push/pop scope, are unsatisfiable. The facts fixing variables reach Z3 as
-a substitution into the formula (:meth:`~planner.verify.encoding.Encoding.ground`), the axioms
+tracked assertion in a push/pop scope, are unsatisfiable. The facts fixing variables reach Z3
+substituted into the formula (built over their numbers, :attr:`~planner.verify.encoding.
+Encoding.grounded`, the term :meth:`~planner.verify.encoding.Encoding.ground` makes), the axioms
 about hosts and datacenters as plain assertions: tracking 100,000 unit equalities would turn
 them into guarded clauses Z3 no longer propagates (a hundred times slower). When the negation is
 satisfiable, a second solver holding every fact as an equality gives the model the

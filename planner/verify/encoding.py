@@ -9,12 +9,15 @@ functions pinned by one axiom per host or pair of datacenters.
 Two modes:
 
 * **concrete** (:func:`encode`): the facts fix every unit to the host the platform (or the plan)
-  puts it on, every replica to its site, every figure of the policy. The invariants stay formulas
-  over the variables; Z3 decides them against the facts. The facts are kept as a substitution
-  (variable -> number), which Z3 applies to a formula in one call (:meth:`Encoding.ground`):
-  that is what asserting 100,000 equalities and letting Z3 propagate them comes to, without
-  the cost of internalising them. When a formula fails, the equalities themselves are asserted
-  (:meth:`Encoding.facts`) to get a model to read the counterexample from. Per-host terms
+  puts it on, every replica to its site, every figure of the policy. The invariants are
+  formulas over the variables; Z3 decides them against the facts, substituted into them: that
+  is what asserting 100,000 equalities and letting Z3 propagate them comes to, without the cost
+  of internalising them. By default (:attr:`Encoding.grounded`) the formulas are built with
+  each fixed variable's number in its place, which is the very term Z3's substitution
+  (:meth:`Encoding.ground`) makes of the formula over the variables (a test compares the two
+  term by term), without making 100,000 variables and 100,000 literals first. When a formula
+  fails, the equalities themselves are asserted (:meth:`Encoding.facts`) to get a model to
+  read the counterexample from. Per-host terms
   (capacity, failed hosts, roles) only list the units that may be on that host, which here is
   the units the facts put there: the sums are exact under the facts and the encoding stays
   linear in the size of the platform.
@@ -29,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 import z3
 
@@ -47,7 +51,6 @@ class UnitVar:
     owner: str
     index: int
     is_database: bool
-    var: z3.ArithRef
     #: The host number the facts give it (``None``: unplaced or symbolic).
     host: int | None
     #: The number the facts give its variable: its host's, or a negative one of its own when
@@ -58,14 +61,36 @@ class UnitVar:
     def id(self) -> str:
         return f"{self.owner}/{self.index}"
 
+    @cached_property
+    def var(self) -> z3.ArithRef:
+        """The integer constant ``host[owner/index]`` (made when first asked for: a grounded
+        encoding's formulas hold the number instead, and only a counterexample reads it)."""
+        return t.int_const(f"host[{self.id}]")
+
 
 @dataclass(frozen=True)
 class MoveVars:
-    """What the plan's list of moves says about one unit: how many moves name it, from, to."""
+    """What the plan's list of moves says about one unit: how many moves name it, from, to
+    (the numbers the facts give the three variables)."""
 
-    count: z3.ArithRef
-    source: z3.ArithRef
-    target: z3.ArithRef
+    unit: str
+    numbers: tuple[int, int, int]
+
+    @cached_property
+    def count(self) -> z3.ArithRef:
+        return t.int_const(f"moves_naming[{self.unit}]")
+
+    @cached_property
+    def source(self) -> z3.ArithRef:
+        return t.int_const(f"move_from[{self.unit}]")
+
+    @cached_property
+    def target(self) -> z3.ArithRef:
+        return t.int_const(f"move_to[{self.unit}]")
+
+    @property
+    def variables(self) -> tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]:
+        return (self.count, self.source, self.target)
 
 
 @dataclass(frozen=True)
@@ -111,17 +136,35 @@ class Encoding:
     down_hosts: frozenset[int]
     #: ``values`` as two C arrays (variables, numbers), for :meth:`ground`.
     substitution: tuple[object, object] = field(repr=False, compare=False, default=(None, None))
+    #: The formulas are built over the facts' numbers (concrete encodings, by default): every
+    #: fixed variable appears as its number, which is the very term :meth:`ground` would make of
+    #: the formula over the variables (Z3's substitution leaves the rest as it is), without
+    #: making 100,000 variables and substituting them again for every invariant. ``values``
+    #: then lists no variable; :meth:`facts` still states every one for a counterexample.
+    grounded: bool = False
 
     def facts(self) -> list[z3.BoolRef]:
         """Every fact as an assertion: axioms, domain, and one equality per fixed variable."""
-        fixed = [t.eq(var, t.num(number)) for var, number in self.values]
+        if not self.grounded:
+            fixed = [t.eq(var, t.num(number)) for var, number in self.values]
+            return [*self.axioms, *self.domain, *fixed]
+        fixed = [t.eq(u.var, t.num(u.number)) for units in self.units.values() for u in units]
+        for move in self.moves.values():
+            fixed += [t.eq(v, t.num(n)) for v, n in zip(move.variables, move.numbers, strict=True)]
         return [*self.axioms, *self.domain, *fixed]
 
     def ground(self, expr: z3.BoolRef) -> z3.BoolRef:
-        """``expr`` with every fixed variable replaced by its number (one Z3 call)."""
+        """``expr`` with every fixed variable replaced by its number (one Z3 call; none for a
+        grounded encoding, whose formulas hold the numbers already)."""
         if not self.values:
             return expr
         return t.substitute(expr, self.substitution[0], self.substitution[1], len(self.values))
+
+    def moved(self, move: MoveVars) -> tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]:
+        """A move's count, source and target: their numbers (grounded), else the variables."""
+        if self.grounded:
+            return (t.num(move.numbers[0]), t.num(move.numbers[1]), t.num(move.numbers[2]))
+        return move.variables
 
     def host_name(self, number: int) -> str | None:
         """The id of host ``number`` (``None`` for the numbers of unplaced units)."""
@@ -150,20 +193,24 @@ class Encoding:
         return term
 
     def where(self, unit: UnitVar) -> z3.ArithRef:
-        """Where a unit runs: the number the facts give it (concrete), else its variable.
+        """Where a unit runs: the number the facts give it (grounded), else its variable.
 
         Theorems quantify over failures, not over placements: stating them over the placed
         numbers is the substitution :meth:`ground` would make, done while building.
         """
-        return unit.var if self.symbolic else t.num(unit.number)
+        return t.num(unit.number) if self.grounded else unit.var
 
     def site(self, db_id: str, replica: int) -> z3.ArithRef:
         """The datacenter number of a replica (0, 1, 2), as the facts give it."""
         return t.num(self.replica_numbers[db_id][replica])
 
 
-def encode(platform: Platform, plan: Plan | None = None) -> Encoding:
+def encode(platform: Platform, plan: Plan | None = None, *, ground: bool = True) -> Encoding:
     """The platform (its placement, or the plan's) with facts fixing every variable.
+
+    ``ground``: the formulas are built over the facts' numbers (:attr:`Encoding.grounded`);
+    without it, over the variables, with the facts as a substitution (:meth:`Encoding.ground`)
+    that makes the same terms.
 
     Raises
     ------
@@ -171,7 +218,7 @@ def encode(platform: Platform, plan: Plan | None = None) -> Encoding:
         When a placement, a backup site or a move names something the platform does not have.
     """
     with t.paused_gc():
-        return _encode(platform, plan, symbolic=False)
+        return _encode(platform, plan, symbolic=False, grounded=ground)
 
 
 def encode_symbolic(
@@ -190,6 +237,7 @@ def _encode(
     *,
     symbolic: bool,
     free: Collection[str] | None = None,
+    grounded: bool = False,
 ) -> Encoding:
     host_ids = tuple(h.id for h in platform.hosts)
     host_number = {h: i for i, h in enumerate(host_ids)}
@@ -236,9 +284,20 @@ def _encode(
     before: dict[str, tuple[int, ...]] = {}
     values: list[tuple[z3.ArithRef, int]] = []
     domain: list[z3.BoolRef] = []
+
+    def fixed(name: str, number: int) -> z3.ArithRef:
+        """A variable the facts fix to ``number``: the number itself when grounded."""
+        if grounded:
+            return t.num(number)
+        var = t.int_const(name)
+        values.append((var, number))
+        return var
+
     on_host: dict[int, list[tuple[UnitVar, z3.BoolRef]]] = defaultdict(list)
     n_hosts = t.num(len(host_ids))
     zero = t.num(0)
+    #: Grounded: ``host[u] == h`` for a unit the facts put on host h is ``h == h``, one term.
+    here: dict[int, z3.BoolRef] = {}
     owners = [(a.id, a.containers, False) for a in platform.apps] + [
         (d.id, d.nodes, True) for d in platform.databases
     ]
@@ -246,25 +305,36 @@ def _encode(
         where = (*after.get(owner, ()), *((None,) * count))
         unit_vars = []
         for index in range(count):
-            unit_id = f"{owner}/{index}"
-            var = t.int_const(f"host[{unit_id}]")
-            if symbolic and (free is None or unit_id in free):
-                unit = UnitVar(owner, index, is_db, var, None)
+            if symbolic and (free is None or f"{owner}/{index}" in free):
+                unit = UnitVar(owner, index, is_db, None)
+                var = unit.var
                 domain.append(t.and_([t.ge(var, zero), t.lt(var, n_hosts)]))
                 for candidate in range(len(host_ids)):
                     on_host[candidate].append((unit, t.eq(var, t.num(candidate))))
             else:
-                number = number_of(unit_id, where[index], f"placement.{owner}[{index}]")
-                unit = UnitVar(owner, index, is_db, var, number if number >= 0 else None, number)
-                values.append((var, number))
-                if number >= 0:
-                    on_host[number].append((unit, t.eq(var, t.num(number))))
+                at = where[index]
+                number = host_number.get(at, -1) if at is not None else -1
+                if number < 0:
+                    number = number_of(f"{owner}/{index}", at, f"placement.{owner}[{index}]")
+                unit = UnitVar(owner, index, is_db, number if number >= 0 else None, number)
+                if grounded:
+                    if number >= 0:
+                        literal = here.get(number)
+                        if literal is None:
+                            literal = here[number] = t.eq(t.num(number), t.num(number))
+                        on_host[number].append((unit, literal))
+                else:
+                    values.append((unit.var, number))
+                    if number >= 0:
+                        on_host[number].append((unit, t.eq(unit.var, t.num(number))))
             unit_vars.append(unit)
         units[owner] = tuple(unit_vars)
         if plan is not None and not symbolic:
             old = (*plan.before.get(owner, ()), *((None,) * count))
+            numbers = [host_number.get(h, -1) if h is not None else -1 for h in old[:count]]
             before[owner] = tuple(
-                number_of(f"{owner}/{i}", old[i], f"before.{owner}[{i}]") for i in range(count)
+                n if n >= 0 else number_of(f"{owner}/{i}", old[i], f"before.{owner}[{i}]")
+                for i, n in enumerate(numbers)
             )
     known_owners = {owner for owner, _, _ in owners}
     for owner in after:
@@ -280,12 +350,10 @@ def _encode(
         triple = []
         numbers = []
         for number, site in enumerate(given, start=1):
-            var = t.int_const(f"replica{number}[{db.id}]")
             if site is not None and site not in dc_number:
                 problems.append(f"backups.{db.id}[{number - 1}]: unknown datacenter {site}")
             value = dc_number.get(site, -1) if site is not None else -1
-            values.append((var, value))
-            triple.append(var)
+            triple.append(fixed(f"replica{number}[{db.id}]", value))
             numbers.append(value)
         replicas[db.id] = (triple[0], triple[1], triple[2])
         replica_numbers[db.id] = (numbers[0], numbers[1], numbers[2])
@@ -324,22 +392,24 @@ def _encode(
             else:
                 named[move.unit].append((move.source, move.target))
         for unit_id, said in named.items():
-            source = t.int_const(f"move_from[{unit_id}]")
-            target = t.int_const(f"move_to[{unit_id}]")
-            count = t.int_const(f"moves_naming[{unit_id}]")
             source_at, target_at = said[-1]
-            values += [
-                (count, len(said)),
-                (source, number_of(unit_id, source_at, f"moves[{unit_id}].from")),
-                (target, number_of(unit_id, target_at, f"moves[{unit_id}].to")),
-            ]
-            moves[unit_id] = MoveVars(count, source, target)
+            said_move = MoveVars(
+                unit_id,
+                (
+                    len(said),
+                    number_of(unit_id, source_at, f"moves[{unit_id}].from"),
+                    number_of(unit_id, target_at, f"moves[{unit_id}].to"),
+                ),
+            )
+            if not grounded:
+                values += zip(said_move.variables, said_move.numbers, strict=True)
+            moves[unit_id] = said_move
 
     policy = platform.policy
-    data_loss_s = {str(e): t.int_const(f"data_loss_s[{e}]") for e in policy.rpo_s}
-    loss_target_s = {str(c): t.int_const(f"loss_target_s[{c}]") for c in policy.rpo_target_s}
-    values += [(v, int(policy.rpo_s[e])) for e, v in data_loss_s.items()]
-    values += [(v, int(policy.rpo_target_s[c])) for c, v in loss_target_s.items()]
+    data_loss_s = {str(e): fixed(f"data_loss_s[{e}]", int(s)) for e, s in policy.rpo_s.items()}
+    loss_target_s = {
+        str(c): fixed(f"loss_target_s[{c}]", int(s)) for c, s in policy.rpo_target_s.items()
+    }
 
     if problems:
         raise EncodingError(problems)
@@ -369,6 +439,7 @@ def _encode(
             t.ast_array([var for var, _ in values]),
             t.ast_array([t.num(number) for _, number in values]),
         ),
+        grounded=grounded,
     )
 
 

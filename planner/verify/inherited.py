@@ -9,8 +9,7 @@ state "no worse" as Z3 terms; on a platform alone (no plan) nothing is inherited
 
 from __future__ import annotations
 
-from collections import Counter
-
+import numpy as np
 import z3
 
 from models.rules import capacity_milli, milli
@@ -27,22 +26,36 @@ def over_capacity_before(enc: Encoding) -> frozenset[int]:
     if not _planned(enc):
         return frozenset()
     platform = enc.platform
-    used: dict[int, Counter[str]] = {}
-    for owner, numbers in enc.before.items():
-        size = platform.size_of(owner)
-        for number in numbers:
-            if number >= 0:
-                load = used.setdefault(number, Counter())
-                for resource, amount in size.items():
-                    load[resource] += milli(amount)
-    return frozenset(
-        number
-        for number, load in used.items()
-        if any(
-            amount > capacity_milli(platform, platform.hosts[number], resource)
-            for resource, amount in load.items()
-        )
+    sizes = {owner: platform.size_of(owner) for owner in enc.before}
+    resources = sorted({r for size in sizes.values() for r in size})
+    if not resources:
+        return frozenset()
+    # One row per unit (its host number, its owner's size), summed per host in one call.
+    hosts = np.fromiter((n for numbers in enc.before.values() for n in numbers), dtype=np.int64)
+    rows = np.array(
+        [[milli(size.get(r, 0)) for r in resources] for size in sizes.values()], dtype=np.int64
+    ).reshape(len(sizes), len(resources))
+    counts = np.fromiter((len(numbers) for numbers in enc.before.values()), dtype=np.int64)
+    per_unit = np.repeat(rows, counts, axis=0)
+    # A resource a unit's size names counts on its host even at 0 (as a sum of its sizes would).
+    named = np.repeat(
+        np.array([[r in size for r in resources] for size in sizes.values()], dtype=bool).reshape(
+            len(sizes), len(resources)
+        ),
+        counts,
+        axis=0,
     )
+    placed = hosts >= 0
+    used = np.zeros((len(platform.hosts), len(resources)), dtype=np.int64)
+    np.add.at(used, hosts[placed], per_unit[placed])
+    present = np.zeros((len(platform.hosts), len(resources)), dtype=bool)
+    np.logical_or.at(present, hosts[placed], named[placed])
+    cap = np.array(
+        [[capacity_milli(platform, h, r) for r in resources] for h in platform.hosts],
+        dtype=np.int64,
+    ).reshape(len(platform.hosts), len(resources))
+    over = ((used > cap) & present).any(axis=1)
+    return frozenset(int(n) for n in np.flatnonzero(over))
 
 
 def arrivals(enc: Encoding, number: int) -> list[tuple[UnitVar, z3.BoolRef]]:
@@ -75,10 +88,11 @@ def apart_no_worse(enc: Encoding, units: tuple[UnitVar, ...]) -> z3.BoolRef:
     pairs = []
     for i, a in enumerate(units):
         for b in units[i + 1 :]:
-            apart = t.not_(t.eq(a.var, b.var))
+            here_a, here_b = enc.where(a), enc.where(b)
+            apart = t.not_(t.eq(here_a, here_b))
             was = before[a.index]
             if was >= 0 and was == before[b.index]:
-                stay = t.and_([t.eq(a.var, t.num(was)), t.eq(b.var, t.num(was))])
+                stay = t.and_([t.eq(here_a, t.num(was)), t.eq(here_b, t.num(was))])
                 apart = t.or_([apart, stay])
             pairs.append(apart)
     return t.and_(pairs)

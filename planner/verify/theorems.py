@@ -49,7 +49,7 @@ def theorem_solver(
     enc: Encoding, timeout_ms: int | None = None, logic: str | None = None
 ) -> z3.Solver:
     """A fresh solver: a concrete theorem carries its facts in its numbers."""
-    if enc.symbolic:
+    if not enc.grounded:
         raise ValueError("survivability theorems are stated over a concrete placement")
     solver = z3.SolverFor(logic) if logic else z3.Solver()
     if timeout_ms is not None:
