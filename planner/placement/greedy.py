@@ -148,12 +148,16 @@ def _run(
     landed, missing, order = state.landed, state.missing, state.order
     taken: dict[int, GreedyFork] = {}
     hopeless = stop_at is not None and weights.balance >= 0 and weights.pile >= 0
-    # Lower bounds on the plan's balance and pile: the scenario's, and the plan's so far.
-    worst_key = max(
-        [weights.balance * floor.balance if floor is not None else 0]
-        + [weights.balance * utilisation(row, index.cap[h]) for h, row in used.items()]
-    )
-    most_landed = max(floor.pile if floor is not None else 0, max(landed_on, default=0))
+    # Lower bounds on the plan's balance and pile: the scenario's, and the plan's so far (read
+    # only when they may stop the run: a sweep of single-host losses runs none of it).
+    worst_key = weights.balance * floor.balance if floor is not None else 0
+    most_landed = floor.pile if floor is not None else 0
+    if (state.at or state.chosen) and hopeless:  # resumed
+        worst_key = max(
+            [worst_key]
+            + [weights.balance * utilisation(row, index.cap[h]) for h, row in used.items()]
+        )
+        most_landed = max(most_landed, *landed_on)
     if state.at < len(order):
         left = len(situ.displaced[order[state.at]]) - len(state.chosen)
         if (give_up and missing) or (
