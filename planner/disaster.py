@@ -16,10 +16,11 @@ the lost replicas.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any, Unpack
 
+from models.collector import paused_gc
 from models.entities import Placement, Platform
 from planner.exceptions import UnknownDatacenterError
 from planner.failover import (
@@ -30,7 +31,7 @@ from planner.failover import (
 )
 from planner.failures.datacenter import DATACENTER
 from planner.options import PlanChoices, PlanKeywords, PlanOptions, plan_options
-from planner.plan import Plan, Scenario, moves_between
+from planner.plan import Move, Plan, Scenario, moves_between
 from planner.recovery import LostReplica, Recovery, Step, Wave, app_wave, lost_replicas
 from planner.recovery_order import disaster_recovery
 from planner.timeline import with_timeline
@@ -99,6 +100,21 @@ def _rehome(
     return rehomed, list(backup_plan.reduced), planned
 
 
+def _reordered_moves(
+    base: Plan, placement: Placement, orders: Mapping[str, tuple[int, ...]]
+) -> tuple[Move, ...]:
+    """The moves from ``base.before`` to ``placement``, which is ``base.placement`` with the
+    nodes of the databases in ``orders`` reordered (:func:`serving_placement`): ``base``'s
+    own moves, those of the reordered databases made again (the same order as
+    :func:`moves_between`'s: by owner, then node; a third of 5,000 hosts lost moves 33,000
+    units and fails over a few hundred databases)."""
+    again = moves_between(
+        {o: base.before.get(o, ()) for o in orders}, {o: placement[o] for o in orders}
+    )
+    kept = [m for m in base.moves if m.unit.rpartition("/")[0] not in orders]
+    return tuple(sorted([*kept, *again], key=lambda m: m.unit.rpartition("/")[0]))
+
+
 def datacenter_plan(
     platform: Platform,
     base: Plan,
@@ -127,6 +143,7 @@ def datacenter_plan(
         recovery = replace(recovery, findings=(*recovery.findings, *slow))
     extra: dict[str, Any] = {}
     placement, unplaced = base.placement, base.unplaced
+    orders: Mapping[str, tuple[int, ...]] = {}
     if base.status.has_plan:
         # Node 0 is the primary: a failed-over database's serving standby comes first.
         placement = serving_placement(platform, after, recovery.databases)
@@ -140,7 +157,7 @@ def datacenter_plan(
     return replace(
         base,
         placement=placement,
-        moves=moves_between(base.before, placement) if base.status.has_plan else base.moves,
+        moves=_reordered_moves(base, placement, orders) if base.status.has_plan else base.moves,
         unplaced=unplaced,
         apps=recovery.apps,
         databases=tuple(o.rounded() for o in recovery.databases),
@@ -233,13 +250,17 @@ def sites_lost_draft(platform: Platform, scenario: Scenario, options: PlanOption
     from planner.failure import plan_scenario
 
     options = options.with_effort(True)
-    base = plan_scenario(
-        platform,
-        scenario,
-        extra_terms=(unplaced_priority_term(platform),),
-        options=options,
-        downtimes=False,  # datacenter_plan's, from the runbook, replace them
-    )
-    lost = scenario.effect(platform).sites_lost
-    plan = datacenter_plan(platform, base, lost, options=options)
+    # The placement, the runbook and the app impacts of a third of 5,000 hosts make millions
+    # of objects and next to no cycles: the collector would walk them again and again for
+    # nothing (1.2 s of CPU at that size).
+    with paused_gc():
+        base = plan_scenario(
+            platform,
+            scenario,
+            extra_terms=(unplaced_priority_term(platform),),
+            options=options,
+            downtimes=False,  # datacenter_plan's, from the runbook, replace them
+        )
+        lost = scenario.effect(platform).sites_lost
+        plan = datacenter_plan(platform, base, lost, options=options)
     return with_timeline(plan, platform.policy, "datacenter")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 from models.entities import Platform
 from planner.objective import Weights
@@ -22,14 +22,49 @@ from planner.plan import Scenario
 
 @dataclass(frozen=True)
 class GreedyResult:
-    """Where the greedy put each displaced unit (owner -> hosts), and how many it could not."""
+    """Where the greedy put each displaced unit (owner -> hosts), and how many it could not;
+    with ``forks``, the run's state where it first brought a host to each of those units
+    (:func:`greedy_place`'s ``forks``)."""
 
     landed: Mapping[int, tuple[int, ...]]
     missing: Mapping[int, int]
+    forks: Mapping[int, GreedyFork] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def complete(self) -> bool:
         return not self.missing
+
+
+@dataclass
+class GreedyFork:
+    """A greedy run's state, to go on from: host usage (rows of the hosts that received units
+    only), each host's version (its heap entries of an older version are stale; lost hosts -1)
+    and units landed, the two heaps of hosts by load (apps, databases), the owners placed and
+    those short of hosts, and the position: ``order[at]`` is the owner being placed, with the
+    hosts ``chosen`` for it so far. :meth:`copy` copies everything a run changes."""
+
+    order: list[int]
+    used: dict[int, list[int]]
+    version: list[int]
+    landed_on: list[int]
+    heaps: dict[bool, list[tuple[int, int, int, int]]]
+    landed: dict[int, tuple[int, ...]]
+    missing: dict[int, int]
+    at: int = 0
+    chosen: list[int] = field(default_factory=list)
+
+    def copy(self) -> GreedyFork:
+        return GreedyFork(
+            self.order,  # never changed
+            {h: list(row) for h, row in self.used.items()},
+            list(self.version),
+            list(self.landed_on),
+            {db: list(heap) for db, heap in self.heaps.items()},
+            dict(self.landed),
+            dict(self.missing),
+            self.at,
+            list(self.chosen),
+        )
 
 
 def greedy_place(
@@ -39,6 +74,7 @@ def greedy_place(
     give_up: bool = False,
     stop_at: int | None = None,
     floor: Bounds | None = None,
+    forks: Collection[int] = (),
 ) -> GreedyResult:
     """Place the displaced units one by one, biggest owners first, each on the healthy host of
     the right role with room that holds no unit of its owner yet and is least loaded (fewest
@@ -51,35 +87,93 @@ def greedy_place(
     below it (the caller keeps only a better plan): the most loaded host and the most units on
     one host so far are lower bounds on the plan's, since hosts only fill up, and so are the
     scenario's bounds ``floor`` when given (valid for every complete plan); the result is then
-    incomplete."""
+    incomplete. With ``forks`` (caps, for a run without ``pile_cap``), the result keeps the
+    run's state just after it first brought a host to each cap's units: a run capped there
+    places identically up to that point, and goes on from it (:func:`resume_greedy`)."""
     weights = weights or Weights()
-    hopeless = stop_at is not None and weights.balance >= 0 and weights.pile >= 0
-    worst_key = weights.balance * floor.balance if floor is not None else 0
-    most_landed = floor.pile if floor is not None else 0
     index = situ.index
-    # Only the hosts that receive units get a row of their own: a sweep of single-host losses
-    # on 5,000 hosts would otherwise copy every host's usage once per scenario.
-    used: dict[int, list[int]] = {}
     version = [0] * len(index.host_ids)
     for h in situ.down:
         version[h] = -1  # the heaps' entries of lost hosts are stale: popped and dropped
-    landed_on = [0] * len(index.host_ids)
-    heaps = {db: list(index.least_loaded_heap(weights.balance, db)) for db in (False, True)}
-
-    landed: dict[int, tuple[int, ...]] = {}
-    missing: dict[int, int] = {}
     order = sorted(
         situ.displaced, key=lambda o: (-index.unit_weight(o), -len(situ.displaced[o]), o)
     )
-    for o in order:
+    state = GreedyFork(
+        order,
+        # Only the hosts that receive units get a row of their own: a sweep of single-host
+        # losses on 5,000 hosts would otherwise copy every host's usage once per scenario.
+        {},
+        version,
+        [0] * len(index.host_ids),
+        {db: list(index.least_loaded_heap(weights.balance, db)) for db in (False, True)},
+        {},
+        {},
+    )
+    if pile_cap is not None and forks:
+        raise ValueError("forks are states of a run without pile_cap")
+    return _run(situ, weights, state, pile_cap, give_up, stop_at, floor, set(forks))
+
+
+def resume_greedy(
+    situ: Situation,
+    weights: Weights,
+    fork: GreedyFork,
+    pile_cap: int,
+    give_up: bool = False,
+    stop_at: int | None = None,
+    floor: Bounds | None = None,
+) -> GreedyResult:
+    """:func:`greedy_place` with ``pile_cap`` (and ``give_up``, ``stop_at``, ``floor``), gone
+    on with from ``fork``, the uncapped run's state where it first brought a host to
+    ``pile_cap`` units (the same weights): the same completeness, and when complete the same
+    plan, as the capped run from the start, which placed every unit before identically. The
+    run's stops are monotone (hosts only fill up), so checked once at the fork they stop
+    where the capped run would have stopped before it."""
+    return _run(situ, weights, fork.copy(), pile_cap, give_up, stop_at, floor, set())
+
+
+def _run(
+    situ: Situation,
+    weights: Weights,
+    state: GreedyFork,
+    pile_cap: int | None,
+    give_up: bool,
+    stop_at: int | None,
+    floor: Bounds | None,
+    forks: set[int],
+) -> GreedyResult:
+    """:func:`greedy_place` from ``state`` on (changed in place)."""
+    index = situ.index
+    used, version, landed_on, heaps = state.used, state.version, state.landed_on, state.heaps
+    landed, missing, order = state.landed, state.missing, state.order
+    taken: dict[int, GreedyFork] = {}
+    hopeless = stop_at is not None and weights.balance >= 0 and weights.pile >= 0
+    # Lower bounds on the plan's balance and pile: the scenario's, and the plan's so far (read
+    # only when they may stop the run: a sweep of single-host losses runs none of it).
+    worst_key = weights.balance * floor.balance if floor is not None else 0
+    most_landed = floor.pile if floor is not None else 0
+    if (state.at or state.chosen) and hopeless:  # resumed
+        worst_key = max(
+            [worst_key]
+            + [weights.balance * utilisation(row, index.cap[h]) for h, row in used.items()]
+        )
+        most_landed = max(most_landed, *landed_on)
+    if state.at < len(order):
+        left = len(situ.displaced[order[state.at]]) - len(state.chosen)
+        if (give_up and missing) or (
+            hopeless and stop_at is not None and worst_key + weights.pile * most_landed >= stop_at
+        ):
+            return GreedyResult(landed, {**missing, order[state.at]: left})
+    for at in range(state.at, len(order)):
+        o = order[at]
         size = index.size[o]
         heap = heaps[index.is_db[o]]
-        holding = set(situ.held[o])
+        chosen = state.chosen if at == state.at else []
+        holding = set(situ.held[o]) | set(chosen)
         covered = {index.host_dc[h] for h in holding}
-        chosen: list[int] = []
         need = len(situ.displaced[o])
         checks = rule_filters(index, o)
-        for k in range(need):
+        for k in range(len(chosen), need):
             must_open = index.spread[o] - len(covered) >= need - k and index.spread[o] > 1
             left = need - k - 1  # units of the owner to place after this one
             skipped = []
@@ -122,6 +216,10 @@ def greedy_place(
                 worst_key, most_landed = max(worst_key, key), max(most_landed, landed_on[pick])
                 if stop_at is not None and worst_key + weights.pile * most_landed >= stop_at:
                     return GreedyResult(landed, {o: need - k})
+            if landed_on[pick] in forks and landed_on[pick] not in taken:
+                # A run capped here goes on without this host in the heaps.
+                state.at, state.chosen = at, chosen
+                taken[landed_on[pick]] = state.copy()
             new_entry = (key, landed_on[pick], pick, version[pick])
             if pile_cap is not None and landed_on[pick] >= pile_cap:
                 continue  # the host is full of new units: it leaves the heaps
@@ -130,7 +228,7 @@ def greedy_place(
             if index.takes_dbs[pick]:
                 heapq.heappush(heaps[True], new_entry)
         landed[o] = tuple(chosen)
-    return GreedyResult(landed, missing)
+    return GreedyResult(landed, missing, taken)
 
 
 def recoverable(platform: Platform, scenario: Scenario) -> bool | None:

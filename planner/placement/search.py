@@ -20,7 +20,7 @@ from planner.cpsat import (
 )
 from planner.objective import Weights
 from planner.placement.bounds import Bounds
-from planner.placement.greedy import GreedyResult, greedy_place
+from planner.placement.greedy import GreedyResult, greedy_place, resume_greedy
 from planner.placement.index import Situation, utilisation
 from planner.placement.model import Problem, build_placement
 from planner.placement.outcome import plan_terms, solve_placement
@@ -36,18 +36,36 @@ BATCH_DETERMINISTIC_TIME = 1.0
 LEVELS = LevelParams()
 
 
+#: How many capped greedy runs :func:`capped_greedy` tries: the pile's lower bound and above.
+CAP_TRIES = 3
+
+
+def greedy_caps(bounds: Bounds, tries: int = CAP_TRIES) -> range:
+    """The caps :func:`capped_greedy` may try (those below the plain greedy's pile): the forks
+    to ask the plain greedy for (:func:`~planner.placement.greedy.greedy_place`)."""
+    return range(bounds.pile, bounds.pile + tries)
+
+
 def capped_greedy(
-    situ: Situation, greedy: GreedyResult, bounds: Bounds, weights: Weights, tries: int = 3
+    situ: Situation, greedy: GreedyResult, bounds: Bounds, weights: Weights, tries: int = CAP_TRIES
 ) -> GreedyResult:
     """The best of the greedy plan and greedy plans that cap the units landing on one host at
     the pile's lower bound and just above: the plain greedy piles units on the hosts that were
-    least loaded, which a cap spreads at a small cost in balance."""
+    least loaded, which a cap spreads at a small cost in balance. A capped run places as the
+    plain one until a host reaches the cap: it goes on from the plain run's fork there when
+    ``greedy`` has it (:func:`greedy_caps`; at 5,000 hosts, after 74-90 % of the units)."""
     terms = plan_terms(situ, greedy.landed, {}, 0)
     best, best_objective, piled = greedy, weights.total(terms), terms["pile"]
     for cap in range(bounds.pile, min(piled, bounds.pile + tries)):
-        capped = greedy_place(
-            situ, weights, pile_cap=cap, give_up=True, stop_at=best_objective, floor=bounds
-        )
+        fork = greedy.forks.get(cap)
+        if fork is not None:
+            capped = resume_greedy(
+                situ, weights, fork, cap, give_up=True, stop_at=best_objective, floor=bounds
+            )
+        else:
+            capped = greedy_place(
+                situ, weights, pile_cap=cap, give_up=True, stop_at=best_objective, floor=bounds
+            )
         if not capped.complete:  # no plan, or not better than the best so far
             continue
         objective = weights.total(plan_terms(situ, capped.landed, {}, 0))

@@ -19,7 +19,7 @@ from planner.placement.index import PlatformIndex, Situation, situation
 from planner.placement.model import ObjectiveTerm, build_placement
 from planner.placement.outcome import SolveOutcome, plan_terms, solve_placement
 from planner.placement.problems import candidate_hosts, scenario_problem
-from planner.placement.search import LargeLoss, capped_greedy, large_loss_search
+from planner.placement.search import LargeLoss, capped_greedy, greedy_caps, large_loss_search
 from planner.plan import Scenario, Status
 
 log = logging.getLogger(__name__)
@@ -208,12 +208,14 @@ def place(
     if not situ.displaced and not allow_moves:
         return finish(Status.OPTIMAL, {}, {}, "nothing to place", analytic)
 
-    greedy = greedy_place(situ, weights)
     restricted_pairs = sum(
         max(params.min_candidates, params.candidates_per_unit * len(lost))
         for lost in situ.displaced.values()
     )
-    if greedy.complete and not allow_moves and restricted_pairs > params.batch_limit:
+    large = not allow_moves and restricted_pairs > params.batch_limit
+    # A large loss's capped greedy runs go on from the plain run's state at their cap.
+    greedy = greedy_place(situ, weights, forks=greedy_caps(bounds) if large else ())
+    if greedy.complete and large:
         greedy = capped_greedy(situ, greedy, bounds, weights)
         landed, bound, batch_build_s = large_loss_search(
             LargeLoss(situ, bounds, weights, params, start), greedy
