@@ -89,7 +89,7 @@ class LargeLoss:
 
 def large_loss_search(
     loss: LargeLoss, greedy: GreedyResult
-) -> tuple[dict[int, tuple[int, ...]], int, float]:
+) -> tuple[dict[int, tuple[int, ...]], int, float, str]:
     """Improve the greedy plan of a large loss: first on the search layer
     (:func:`planner.search.platform.lower_levels`: a fill at the bounds, then fewer units on
     the most piled-on host and a lower most loaded host, level by level, by the fill or by
@@ -97,7 +97,9 @@ def large_loss_search(
     bound is not met and time is left, by the CP-SAT batches of :func:`batched_search`. The
     annealing's proposal budget is fixed (a run repeats for a seed); compiling its kernel, on
     the first run on a machine, is not counted against the time limit. Returns the landing
-    hosts, the bound and the CP-SAT build time."""
+    hosts, the bound, the CP-SAT build time and the method: the steps that ran, named as
+    :attr:`PlacementResult.method` gives them ("greedy + fill", "+ annealing", "+ cp-sat
+    batches")."""
     situ, bounds, weights, params, start = (
         loss.situ, loss.bounds, loss.weights, loss.params, loss.start
     )  # fmt: skip
@@ -116,10 +118,16 @@ def large_loss_search(
         levels.balance, levels.pile, levels.attempts, levels.fills, levels.proposals,
         levels.wall_s, levels.compile_s,
     )  # fmt: skip
+    steps = ["greedy"]
+    if levels.fills:
+        steps.append("fill")
+    if levels.proposals:
+        steps.append("annealing")
     annealed = GreedyResult(levels.landed, {})
     if weights.total({"balance": levels.balance, "pile": levels.pile}) <= bounds.objective(weights):
-        return dict(levels.landed), bounds.objective(weights), 0.0
-    return batched_search(replace(loss, start=start + levels.compile_s), annealed)
+        return dict(levels.landed), bounds.objective(weights), 0.0, " + ".join(steps)
+    landed, bound, build_s = batched_search(replace(loss, start=start + levels.compile_s), annealed)
+    return landed, bound, build_s, " + ".join([*steps, "cp-sat batches"])
 
 
 @dataclass(frozen=True)

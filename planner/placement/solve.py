@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from models.entities import Placement, Platform
 from planner.cpsat import PLACEMENT_SECONDS_PER_UNIT, Budget, SolveParams
 from planner.objective import Weights
-from planner.placement import search as _search
 from planner.placement.bounds import Bounds, lower_bounds
 from planner.placement.explain import explain_infeasible
 from planner.placement.greedy import eligible, greedy_place
@@ -217,15 +216,10 @@ def place(
     greedy = greedy_place(situ, weights, forks=greedy_caps(bounds) if large else ())
     if greedy.complete and large:
         greedy = capped_greedy(situ, greedy, bounds, weights)
-        landed, bound, batch_build_s = large_loss_search(
+        landed, bound, batch_build_s, method = large_loss_search(
             LargeLoss(situ, bounds, weights, params, start), greedy
         )
         build_s += batch_build_s
-        method = (
-            "greedy + annealing + cp-sat batches"
-            if _search.LEVELS.attempts
-            else "greedy + cp-sat batches"
-        )
         return finish(Status.FEASIBLE, landed, {}, method, bound)
 
     candidates, complete = candidate_hosts(

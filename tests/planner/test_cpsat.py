@@ -165,3 +165,25 @@ def test_the_placement_batches_keep_their_objective_for_a_seed(monkeypatch) -> N
     result = place(platform, scenario, params=params)
     assert result.method == "greedy + cp-sat batches"
     assert (result.status, result.objective, result.bound) == (Status.FEASIBLE, 1767, 1507)
+
+
+@pytest.mark.parametrize(
+    ("seed", "method", "status"),
+    [
+        (1, "greedy + fill", Status.OPTIMAL),
+        (3, "greedy + fill + annealing + cp-sat batches", Status.FEASIBLE),
+    ],
+)
+def test_a_large_loss_names_the_steps_that_ran(seed: int, method: str, status: Status) -> None:
+    """The method of a large loss's plan is the steps that ran: on seed 1 the fill meets the
+    bound at once (no annealing, no batch); on seed 3 it does not, and the annealing and the
+    batches follow."""
+    from models.generate import generate_platform
+    from planner.placement import place
+    from planner.plan import Scenario
+
+    platform = generate_platform(hosts=60, apps=44, databases=6, datacenters=3, seed=seed)
+    params = SolveParams(time_limit=3600.0, deterministic_time=2.0, batch_limit=0)
+    result = place(platform, Scenario("datacenter", (platform.datacenters[0].id,)), params=params)
+    assert (result.method, result.status) == (method, status)
+    assert (result.objective == result.bound) is (status is Status.OPTIMAL)
