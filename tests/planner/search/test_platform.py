@@ -75,8 +75,8 @@ def test_large_loss_path_gives_checked_plans_with_a_valid_bound(
     case: tuple[Platform, Scenario],
 ) -> None:
     """``batch_limit=0`` sends every loss down the large-loss path (greedy, then the fill, the
-    annealing and the batches as far as they are needed: its method names them): its plans pass the checker, cost what the one objective says, and never beat
-    the bound."""
+    annealing and the batches as far as they are needed: its method names them): its plans
+    pass the checker, cost what the one objective says, and never beat the bound."""
     platform, scenario = case
     result = place(platform, scenario, params=budget(0.5, batch_limit=0))
     if not result.status.has_plan or not result.method.startswith("greedy + "):
