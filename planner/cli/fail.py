@@ -2,8 +2,9 @@
 
 The subcommands are derived from :mod:`planner.failures.registry`: a kind's name, metavar and
 help make its command; the planner that answers it (host failure or disaster recovery) decides
-its options and its summary. Every plan is certified (checker and Z3) before it is printed or
-written.
+its options and its summary. The kinds with parameters of their own have their commands in
+:mod:`planner.cli.failures`, imported only when one of them is used. Every plan is certified
+(checker and Z3) before it is printed or written.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from rich.console import Console
 
 from planner.certify import PlanDefect
+from planner.cli import LazyGroup
 from planner.cli.common import (
     fail_bad_input,
     file_option,
@@ -24,7 +25,6 @@ from planner.cli.common import (
     split_targets,
     unknown_id_lines,
 )
-from planner.cli.disaster import disaster_exit_code, print_disaster_plan, wide_console
 from planner.cli.placement import emit_checked_plan, exit_code, plan_defect_exit, print_summary
 from planner.cli.planning import (
     REPORT,
@@ -73,13 +73,26 @@ def _options(kind: FailureKind) -> list[Decorator]:
 
 
 def _show(kind: FailureKind, plan: Plan, platform: Any, source: str) -> Callable[[], None]:
-    """The readable summary of the plan, as its planner's command shows it."""
+    """The readable summary of the plan, as its planner's command shows it (rich and the
+    disaster plan's tables imported only then: ``--json`` needs neither)."""
     if kind.answer is Answer.HOSTS:
         title = f"loss of {plan.scenario.label}"
-        return lambda: print_summary(plan, Console(), title)
+
+        def show_hosts() -> None:
+            from rich.console import Console
+
+            print_summary(plan, Console(), title)
+
+        return show_hosts
     title = f"loss of {plan.scenario.label} ({source})"
     starts = platform.policy.starts_per_host_per_minute
-    return lambda: print_disaster_plan(plan, wide_console(), title, starts)
+
+    def show_disaster() -> None:
+        from planner.cli.disaster import print_disaster_plan, wide_console
+
+        print_disaster_plan(plan, wide_console(), title, starts)
+
+    return show_disaster
 
 
 def kind_command(kind: FailureKind) -> click.Command:
@@ -111,8 +124,11 @@ def kind_command(kind: FailureKind) -> click.Command:
             plan_defect_exit(defect)
         plan = emit_checked_plan(platform, plan, out, lambda p: _show(kind, p, platform, source))
         emit_runbook(platform, plan, runbook, source)
-        code = exit_code(plan) if kind.answer is Answer.HOSTS else disaster_exit_code(plan)
-        sys.exit(code)
+        if kind.answer is Answer.HOSTS:
+            sys.exit(exit_code(plan))
+        from planner.cli.disaster import disaster_exit_code
+
+        sys.exit(disaster_exit_code(plan))
 
     run.__doc__ = (
         f"{kind.help}\n\nUsage: {usage(kind)[len('usage: ') :]}. Without FILE, the reference "
@@ -122,11 +138,19 @@ def kind_command(kind: FailureKind) -> click.Command:
     return click.command(kind.name)(in_order(*_options(kind))(run))
 
 
-@click.group()
+#: The ``fail`` subcommands of :mod:`planner.cli.failures` (the kinds with parameters of their
+#: own, and ``fraction`` with its ``SHARE%@SEED``), by name: imported on first use.
+OWN_COMMANDS: dict[str, tuple[str, str]] = {
+    name: ("planner.cli.failures", f"fail_{name}")
+    for name in ("degraded", "drain", "fraction", "partition", "service")
+}
+
+
+@click.group(cls=LazyGroup, lazy=OWN_COMMANDS)
 def fail() -> None:
     """Plans for a loss: hosts, a datacenter, or any registered failure kind."""
 
 
 for _kind in KINDS.values():
-    if _kind.answer is not Answer.OWN:  # those bring their own command (planner.cli.failures)
+    if _kind.name not in OWN_COMMANDS:
         fail.add_command(kind_command(_kind))

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from models.entities import Platform
 from models.io import dump_platform_text
@@ -37,6 +35,9 @@ from planner.failure import (
 from planner.options import PlanOptions
 from planner.plan import Plan
 from planner.timeline import timeline_lines
+
+if TYPE_CHECKING:  # rich is imported where a summary is printed: --json needs none of it
+    from rich.console import Console
 
 
 def emit_checked_plan(
@@ -80,6 +81,8 @@ def _yes(value: bool) -> str:
 
 def print_summary(plan: Plan, console: Console, title: str) -> None:
     """The readable summary: status, affected apps, moves, explanation, solve statistics."""
+    from rich.table import Table
+
     console.print(f"[bold]{shown(title, None)}[/bold]: {plan.status.value}")
     if plan.apps:
         table = Table(title=f"Affected apps ({len(plan.apps)})")
@@ -185,6 +188,8 @@ def place(file: str | None, options: PlanOptions, out: Output) -> None:
     the summary going to stderr); without -o, only the summary. With --json the plan is printed
     as JSON instead. Without FILE, the reference platform.
     """
+    from rich.console import Console
+
     out.check(file)
     platform = load_platform_or_exit(file)
     try:

@@ -10,7 +10,6 @@ import click
 
 from models.entities import Platform
 from planner.plan import Plan
-from planner.runbook import RunbookError, is_from_kubernetes, write_runbook
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,7 +34,11 @@ def runbook_option(func: F) -> F:
 def check_runbook(platform: Platform, path: str | None, source: str) -> None:
     """Exit 2 before any solving when a ``.sh`` runbook is asked of a platform that does not
     come from Kubernetes."""
-    if path is not None and path.endswith(".sh") and not is_from_kubernetes(platform):
+    if path is None:
+        return  # no runbook asked: planner.runbook (and the disaster plan's waves) not imported
+    from planner.runbook import is_from_kubernetes
+
+    if path.endswith(".sh") and not is_from_kubernetes(platform):
         from planner.cli.common import fail_bad_input
 
         fail_bad_input([f"{path}: {source} was not imported from Kubernetes: use FILE.md"])
@@ -49,6 +52,8 @@ def emit_runbook(platform: Platform, plan: Plan, path: str | None, source: str) 
     if not plan.status.has_plan:
         click.echo(f"{path}: not written: there is no plan to follow", err=True)
         return
+    from planner.runbook import RunbookError, write_runbook
+
     headroom = None
     check_runbook(platform, path, source)
     if path.endswith(".sh") and plan.unplaced:

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, TypeVar
 
 from planner.cli.common import shown
+
+if TYPE_CHECKING:  # rich is imported where a summary is printed: --json needs none of it
+    from rich.console import Console
+    from rich.table import Table
 
 T = TypeVar("T")
 

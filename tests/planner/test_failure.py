@@ -327,10 +327,22 @@ def test_plans_leave_the_library_certified() -> None:
 def test_fail_host_loads_no_annealing_kernel_and_no_graph_library() -> None:
     """``drplan fail host`` on a platform with no dependencies between services, whose loss
     does not anneal, imports neither numba (the search kernel's compiler, 0.4 s of start-up)
-    nor NetworkX (0.2 s): the plan is still solved by CP-SAT, checked and certified."""
+    nor NetworkX (0.2 s): the plan is still solved by CP-SAT, checked and certified. With
+    ``--json`` it prints no table, so rich is not imported either, nor the commands of the
+    other failure kinds (drain, the disaster plan, the runbook)."""
     printed, loaded = loaded_by_command(
         ["fail", "host", "h1", _path("one_container_app_on_lost_host"), "--json"],
-        {"numba", "networkx", "ortools", "z3"},
+        {
+            "numba",
+            "networkx",
+            "ortools",
+            "z3",
+            "rich",
+            "planner.cli.failures",
+            "planner.disaster",
+            "planner.drain",
+            "planner.runbook",
+        },
     )
     plan = json.loads(printed)
     assert plan["checked"] and plan["verified"]
