@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property, wraps
+from itertools import chain
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from models.policy import Policy
@@ -346,14 +348,13 @@ class Platform:
     @cached_property
     def resources(self) -> tuple[str, ...]:
         """Every resource name used by a host capacity, in first-seen order."""
-        names: dict[str, None] = {}
-        for host in self.hosts:
-            names.update(dict.fromkeys(host.capacity))
-        for app in self.apps:
-            names.update(dict.fromkeys(app.size))
-        for db in self.databases:
-            names.update(dict.fromkeys(db.node_size))
-        return tuple(names)
+        mappings = chain(
+            map(attrgetter("capacity"), self.hosts),
+            map(attrgetter("size"), self.apps),
+            map(attrgetter("node_size"), self.databases),
+        )
+        # Each mapping's names in order, the first seen kept: one pass in C.
+        return tuple(dict.fromkeys(chain.from_iterable(mappings)))
 
     @cached_property
     def hosts_by_datacenter(self) -> dict[str, tuple[Host, ...]]:

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from models.collector import paused_gc
 from models.entities import Platform
 from models.rules import milli
 from planner.objective import SCALE
@@ -33,8 +34,10 @@ class PlatformIndex:
         ratios = [platform.policy.overcommit_ratio(r) for r in self.resources]
         cap_milli: dict[tuple[float, ...], tuple[int, ...]] = {}
         self.cap: list[tuple[int, ...]] = []
+        # Each mapping's amounts of the resources, 0 where it has none (dict.get in C).
+        zeros = (0,) * len(self.resources)
         for h in hosts:
-            amounts = tuple(h.capacity.get(r, 0) for r in self.resources)
+            amounts = tuple(map(h.capacity.get, self.resources, zeros))
             if amounts not in cap_milli:
                 cap_milli[amounts] = tuple(
                     milli(a * ratio) for a, ratio in zip(amounts, ratios, strict=True)
@@ -54,7 +57,7 @@ class PlatformIndex:
         in_milli: dict[tuple[float, ...], tuple[int, ...]] = {}
         self.size: list[tuple[int, ...]] = []
         for unit_size in unit_sizes:
-            amounts = tuple(unit_size.get(r, 0) for r in self.resources)
+            amounts = tuple(map(unit_size.get, self.resources, zeros))
             if amounts not in in_milli:
                 in_milli[amounts] = tuple(milli(a) for a in amounts)
             self.size.append(in_milli[amounts])
@@ -129,7 +132,8 @@ class PlatformIndex:
         key = id(platform)
         cached = cls._cache.get(key)
         if cached is None or cached.platform is not platform:
-            cached = cls(platform)
+            with paused_gc():  # 100,000 units in lists and tuples, no cycles
+                cached = cls(platform)
             cls._cache[key] = cached
             weakref.finalize(platform, cls._cache.pop, key, None)
         return cached
