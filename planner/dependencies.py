@@ -13,10 +13,11 @@ view: the services ranked by what depends on them, and their single points of fa
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from models.entities import App, Platform
+from models.facts import once
 from planner.json_fields import JsonRecord
 from planner.plan import AppImpact
 from planner.sla import app_tier, sla_outcome
@@ -93,7 +94,9 @@ def propagate(
         :class:`Dependence`. A cycle of services is handled as one group.
     """
     bad = {i for i, s in downtime_s.items() if s > 0} | set(reduced)
-    affected = bad | transitive_users(users_map(platform), bad)
+    # Read once per platform object (a plan asks twice: its own impacts, then its databases').
+    users = once(platform, "users_map", lambda: users_map(platform))
+    affected = bad | transitive_users(users, bad)
     if not affected:
         return {}
     edges = [
@@ -168,7 +171,7 @@ def with_dependencies(
     }
     reach = propagate(platform, own, reduced)
     out = []
-    for app in platform.apps:
+    for app in _in_file_order(platform, given.keys() | reach.keys()):
         impact = given.get(app.id)
         dep = reach.get(app.id)
         if impact is None and dep is None:
@@ -192,6 +195,23 @@ def with_dependencies(
             )
         )
     return tuple(out)
+
+
+def _in_file_order(platform: Platform, ids: Collection[str]) -> Iterable[App]:
+    """The apps of ``ids`` (ids of no app skipped) in the platform file's order: a few dozen
+    of 30,000 at 5,000 hosts, looked up by their position (every app, when two share an id:
+    each is then listed, as the file lists them)."""
+    position = once(platform, "app_positions", lambda: _positions(platform.apps))
+    if position is None:
+        return (app for app in platform.apps if app.id in ids)
+    apps = platform.apps
+    return [apps[i] for i in sorted(position[i] for i in ids if i in position)]
+
+
+def _positions(apps: Sequence[App]) -> dict[str, int] | None:
+    """Each app's position by id; None when two apps share one."""
+    position = {app.id: i for i, app in enumerate(apps)}
+    return position if len(position) == len(apps) else None
 
 
 # --------------------------------------------------------------------------------------------

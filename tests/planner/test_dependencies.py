@@ -167,3 +167,30 @@ def test_the_audit_ranks_services_and_names_single_points(services: Platform) ->
     assert [s["id"] for s in data["single_points_of_failure"]] == ["dns-resolver", "router"]
     page = render_report(services, result)
     assert "<h2>Shared services</h2>" in page and f"<p>{spof}</p>" in page
+
+
+def _impacts_app_by_app(platform: Platform, down: set[str]) -> list[tuple[str, int]]:
+    """Each app with containers on ``down`` and how many, read from every app's hosts."""
+    lost = [(a.id, sum(h in down for h in platform.hosts_of(a.id))) for a in platform.apps]
+    return [(i, n) for i, n in lost if n]
+
+
+def test_apps_losing_a_host_read_off_the_facts_as_app_by_app() -> None:
+    """The apps a loss touches, read off the placement's facts (the few on the lost hosts), are
+    those and in the order of reading every app's hosts; with two apps of one id (which the
+    loader refuses) both are listed, as the file lists them."""
+    from models.generate import generate_platform
+    from planner.engine_plan import app_impacts
+    from planner.plan import Scenario
+
+    platform = generate_platform(30, 120, 10, seed=4)
+    first = platform.apps[0]
+    twice = _apps(platform, first)
+    on_first = platform.hosts_of(first.id)[0]
+    assert on_first is not None
+    for hosts in ([on_first], [on_first, *(h.id for h in platform.hosts[3:9])]):
+        for plat in (platform, twice):
+            impacts = app_impacts(plat, Scenario("host", tuple(dict.fromkeys(hosts))), True)
+            own = [(a.id, a.containers_lost) for a in impacts if a.containers_lost]
+            assert own == _impacts_app_by_app(plat, set(hosts))
+            assert [a.id for a in impacts].count(first.id) == (2 if plat is twice else 1)
