@@ -109,8 +109,6 @@ def follow_primaries(
     the options' ``seed`` and ``time_limit``, as :class:`planner.options.PlanOptions` or
     keywords)."""
     options = plan_options(options, keywords)
-    from planner.backups import plan_rehome
-
     placed = platform.with_placement(plan.placement)
     stale = [
         db.id
@@ -119,7 +117,9 @@ def follow_primaries(
         and platform.backups.get(db.id, (None,))[0] != placed.primary_datacenter(db.id)
     ]
     if not stale:
-        return plan
+        return plan  # the backup planner not even imported (most host losses)
+    from planner.backups import plan_rehome
+
     explanation = list(plan.explanation)
     try:
         # Proved once, by the certificate of the plan that carries the sites (planner.certify).
