@@ -20,6 +20,7 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from operator import attrgetter
 from typing import TypeVar
 
 from models.entities import App, Database, Placement, Platform
@@ -48,15 +49,17 @@ def spread_after_loss(
         ``(what, spread asked, spread relaxed to)``, ``what`` being ``app`` or ``database``.
     """
     relaxed: dict[str, tuple[str, int, int]] = {}
-    widest = max(
-        [*(a.spread for a in platform.apps), *(d.spread for d in platform.databases)], default=1
-    )
-    if widest <= 1:
+    spread_of = attrgetter("spread")
+    widest_app = max(map(spread_of, platform.apps), default=1)
+    widest_db = max(map(spread_of, platform.databases), default=1)
+    if widest_app <= 1 and widest_db <= 1:
         return platform, relaxed  # no spread to relax (the common case, read in one pass)
     down = scenario.down_hosts(platform)
     alive = [h for h in platform.hosts if h.id not in down]
     app_dcs = max(1, len({h.datacenter for h in alive if h.role.accepts_apps()}))
     db_dcs = max(1, len({h.datacenter for h in alive if h.role.accepts_databases()}))
+    if widest_app <= app_dcs and widest_db <= db_dcs:
+        return platform, relaxed  # every spread still possible (most losses): none to read
 
     def held(owners: Sequence[Owner], what: str, dcs: int) -> tuple[Owner, ...]:
         """``owners`` with every spread over ``dcs`` held to it, noted in ``relaxed``."""
