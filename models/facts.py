@@ -165,9 +165,10 @@ class PlacementFacts:
     @cached_property
     def wrong_role(self) -> list[str]:
         """The owners with a unit on a known host of the wrong role, in file order."""
-        hosts = self.platform.hosts
-        takes_apps = np.array([h.role.accepts_apps() for h in hosts], dtype=bool)
-        takes_dbs = np.array([h.role.accepts_databases() for h in hosts], dtype=bool)
+        roles = [h.role for h in self.platform.hosts]
+        takes = {r: (r.accepts_apps(), r.accepts_databases()) for r in set(roles)}
+        takes_apps = np.array([takes[r][0] for r in roles], dtype=bool)
+        takes_dbs = np.array([takes[r][1] for r in roles], dtype=bool)
         known = self._known & (self.unit_owner >= 0)
         host, owner = self.unit_host[known], self.unit_owner[known]
         bad = np.where(self.is_db[owner], ~takes_dbs[host], ~takes_apps[host])
@@ -263,22 +264,28 @@ class PlacementFacts:
         """The known hosts holding more of some resource than their capacity (times the
         overcommit ratio), by id."""
         policy = self.platform.policy
-        ratios = [(r, policy.overcommit_ratio(r)) for r in self._sizes[0]]
-        cap = np.array(
-            [
-                [_milli(h.capacity.get(r, 0) * ratio) for r, ratio in ratios]
-                for h in self.platform.hosts
-            ],
-            dtype=np.int64,
-        ).reshape(len(self.host_ids), len(ratios))
+        resources = self._sizes[0]
+        ratios = [policy.overcommit_ratio(r) for r in resources]
+        # A platform has few distinct host capacities: each is converted once.
+        zeros = (0,) * len(resources)
+        distinct: dict[tuple[float, ...], int] = {}
+        which = [
+            distinct.setdefault(tuple(map(h.capacity.get, resources, zeros)), len(distinct))
+            for h in self.platform.hosts
+        ]
+        rows = [
+            [_milli(a * ratio) for a, ratio in zip(key, ratios, strict=True)] for key in distinct
+        ]
+        table = np.array(rows, dtype=np.int64).reshape(len(distinct), len(resources))
+        cap = table[np.array(which, dtype=np.int64)].reshape(len(self.host_ids), len(resources))
         over = (self.used > cap).any(axis=1)
         return sorted(self.host_ids[h] for h in np.flatnonzero(over))
 
     @cached_property
-    def _usage_rows(self) -> list[dict[str, int]] | None:
-        """Every known host's :meth:`usage_of` at once (empty for a host with no unit), when
-        every unit's size names the same resources in the same order, so that each host's keys
-        come in that order; ``None`` otherwise (then each host is summed unit by unit)."""
+    def _usage_keys(self) -> tuple[str, ...] | None:
+        """The resources every unit's size names, when all name the same in the same order
+        (those of ``_sizes``): each host's :meth:`usage_of` is then its row of ``used`` under
+        these keys, in that order; ``None`` otherwise (then each host is summed unit by unit)."""
         if self.foreign or self._overlap:
             return None
         platform = self.platform
@@ -289,20 +296,18 @@ class PlacementFacts:
         (keys,) = orders
         if list(keys) != self._sizes[0]:
             return None
-        _, starts = self._by_host
-        counts = np.diff(starts[: len(self.host_ids) + 1]).tolist()
-        return [
-            dict(zip(keys, row, strict=True)) if count else {}
-            for row, count in zip(self.used.tolist(), counts, strict=True)
-        ]
+        return keys
 
     def usage_of(self, host_id: str) -> Counter[str]:
         """The thousandths of each resource the units on ``host_id`` use, summed in placement
         order (the keys in the order :func:`models.rules.host_usage` gives them)."""
-        rows = self._usage_rows
+        keys = self._usage_keys
         n = self._host_numbers.get(host_id)
-        if rows is not None and n is not None and n < len(rows):
-            return Counter(rows[n])
+        if keys is not None and n is not None and n < len(self.host_ids):
+            _, starts = self._by_host
+            if starts[n + 1] == starts[n]:  # no unit there
+                return Counter()
+            return Counter(dict(zip(keys, self.used[n].tolist(), strict=True)))
         used: Counter[str] = Counter()
         for o in self.units_on(host_id).tolist():
             for resource, amount in self.platform.size_of(self.owner_ids[o]).items():
