@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from models.entities import App, Platform
+from models.entities import App, Platform, Role
 from models.facts import once
 from planner.json_fields import JsonRecord
 from planner.plan import AppImpact
@@ -252,15 +252,23 @@ def single_points(platform: Platform, owner: str) -> tuple[str, ...]:
             out.append(f"{name} {values[0]}")
     if len({h.datacenter for h in hosts}) == 1:
         out.append(f"datacenter {hosts[0].datacenter}")
-    database = owner in platform.database_by_id
-    accepting = {
-        h.role
-        for h in platform.hosts
-        if (h.role.accepts_databases() if database else h.role.accepts_apps())
-    }
+    accepting = _roles_taking(platform, owner in platform.database_by_id)
     if len(accepting) > 1 and len({h.role for h in hosts}) == 1:
         out.append(f"host role {hosts[0].role.value}")
     return tuple(out)
+
+
+def _roles_taking(platform: Platform, databases: bool) -> frozenset[Role]:
+    """The roles of the platform's hosts that take database nodes (or app containers): read
+    once per platform, not once per service."""
+
+    def read() -> frozenset[Role]:
+        roles = {h.role for h in platform.hosts}
+        return frozenset(
+            r for r in roles if (r.accepts_databases() if databases else r.accepts_apps())
+        )
+
+    return once(platform, f"roles taking {'databases' if databases else 'apps'}", read)
 
 
 def service_ranking(platform: Platform) -> tuple[ServiceRank, ...]:
