@@ -329,7 +329,8 @@ def test_fail_host_loads_no_annealing_kernel_and_no_graph_library() -> None:
     does not anneal, imports neither numba (the search kernel's compiler, 0.4 s of start-up)
     nor NetworkX (0.2 s): the plan is still solved by CP-SAT, checked and certified. With
     ``--json`` it prints no table, so rich is not imported either, nor the commands of the
-    other failure kinds (drain, the disaster plan, the runbook)."""
+    other failure kinds (drain, the disaster plan, the runbook), nor the backup planner (no
+    database's primary changes datacenter: this platform has none)."""
     printed, loaded = loaded_by_command(
         ["fail", "host", "h1", _path("one_container_app_on_lost_host"), "--json"],
         {
@@ -342,6 +343,7 @@ def test_fail_host_loads_no_annealing_kernel_and_no_graph_library() -> None:
             "planner.disaster",
             "planner.drain",
             "planner.runbook",
+            "planner.backups",
         },
     )
     plan = json.loads(printed)
