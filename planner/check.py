@@ -144,7 +144,7 @@ def _base(platform: Platform) -> _Base:
     base = _Base(
         usage=usage,
         owners_on=owners_on,
-        inherited=_inherited_subjects(platform, platform.placement),
+        inherited=_inherited_subjects(platform, platform.placement, findings),
         always=frozenset(
             f.subject for f in findings if f.rule in (Rule.UNPLACED, Rule.UNKNOWN_HOST)
         ),
@@ -408,9 +408,14 @@ def departures(platform: Platform, plan: Plan) -> list[tuple[str, str]]:
 INHERITABLE = frozenset(r.rule for r in CATALOGUE if r.inheritable)
 
 
-def _inherited_subjects(platform: Platform, before: Placement) -> frozenset[tuple[Rule, str]]:
-    """(rule, host or owner) of every rule the placement before the plan already breaks."""
-    found = [*capacity_findings(platform, before), *placement_findings(platform, before)]
+def _inherited_subjects(
+    platform: Platform, before: Placement, placed: Sequence[Finding] | None = None
+) -> frozenset[tuple[Rule, str]]:
+    """(rule, host or owner) of every rule the placement before the plan already breaks
+    (``placed``: its :func:`placement_findings`, when the caller has them already)."""
+    if placed is None:
+        placed = placement_findings(platform, before)
+    found = [*capacity_findings(platform, before), *placed]
     return frozenset((f.rule, f.subject) for f in found if f.rule in INHERITABLE)
 
 
