@@ -38,6 +38,7 @@ from planner.cli.planning import (
 from planner.cli.runbook import check_runbook, emit_runbook, runbook_option
 from planner.failures.answer import plan_failure
 from planner.failures.base import Answer, FailureKind, UnknownTargetError
+from planner.failures.fraction import DrawKind
 from planner.failures.registry import KINDS
 from planner.options import PlanOptions
 from planner.plan import Plan, Scenario
@@ -138,11 +139,13 @@ def kind_command(kind: FailureKind) -> click.Command:
     return click.command(kind.name)(in_order(*_options(kind))(run))
 
 
-#: The ``fail`` subcommands of :mod:`planner.cli.failures` (the kinds with parameters of their
-#: own, and ``fraction`` with its ``SHARE%@SEED``), by name: imported on first use.
+#: The ``fail`` subcommands of :mod:`planner.cli.failures`, by name, imported on first use: the
+#: registry's kinds that plan themselves (:attr:`Answer.OWN`, with parameters of their own) and
+#: those whose targets are draws (``SHARE%@SEED``).
 OWN_COMMANDS: dict[str, tuple[str, str]] = {
-    name: ("planner.cli.failures", f"fail_{name}")
-    for name in ("degraded", "drain", "fraction", "partition", "service")
+    kind.name: ("planner.cli.failures", f"fail_{kind.name}")
+    for kind in KINDS.values()
+    if kind.answer is Answer.OWN or isinstance(kind, DrawKind)
 }
 
 

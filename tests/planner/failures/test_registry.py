@@ -7,6 +7,7 @@ import pickle
 from dataclasses import replace
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -88,6 +89,19 @@ def test_fail_has_one_subcommand_per_kind() -> None:
     for name, k in KINDS.items():
         usage = CliRunner().invoke(main, ["fail", name, "--help"])
         assert usage.exit_code == 0 and f"{k.metavar}... [FILE]" in usage.output
+
+
+def test_the_lazy_fail_commands_are_the_kinds_own() -> None:
+    """``fail``'s subcommands imported on first use are exactly those :mod:`planner.cli.failures`
+    defines, and each is the one the group answers with (not the registry's generic command)."""
+    import planner.cli.failures as own
+    from planner.cli.fail import OWN_COMMANDS, fail
+
+    defined = {c.name for c in vars(own).values() if isinstance(c, click.Command) and c is not fail}
+    assert set(OWN_COMMANDS) == defined
+    context = click.Context(fail)
+    for name, (_, attribute) in OWN_COMMANDS.items():
+        assert fail.get_command(context, name) is getattr(own, attribute)
 
 
 @pytest.mark.parametrize(
