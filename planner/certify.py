@@ -33,10 +33,11 @@ from planner.verify import InvariantViolation, certify_plan_invariants
 __all__ = ["CONCURRENT_FROM", "PlanDefect", "certify_plan"]
 
 #: The units a plan moves, leaves unplaced or waiting from which the checker runs in a forked
-#: process while the invariants are proved here. The fork costs this process 0.06-0.1 s of CPU
-#: (its pages copied as it writes them); at 5,000 hosts the checker takes 0.12 s of a loss of
-#: 2,042 units, 0.18 s of 4,019, 0.28 s of 7,849, 0.8 s of a datacenter loss (33,576), next to
-#: certificates of 1.3-2.2 s (BENCHMARKS.md, eighth session): from here on the gain is clear.
+#: process while the invariants are proved here. The fork costs this process the pages it
+#: copies as it writes them: at 5,000 hosts 0.06-0.1 s of CPU for a loss of 2,000-8,000 units,
+#: 0.2-0.3 s for a datacenter loss (33,576), where the checker takes 0.12 s (2,042 units), 0.18 s
+#: (4,019), 0.28 s (7,849) and 0.8 s, next to certificates of 1.3-2.2 s (BENCHMARKS.md, eighth
+#: session): from here on the gain is clear.
 CONCURRENT_FROM = 5_000
 
 
