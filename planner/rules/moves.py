@@ -24,15 +24,19 @@ def invariant(enc: Encoding) -> Formula:
     """A plan's moves are exactly the units whose host differs between its two placements,
     each from its old host to its new one, named once."""
     clauses = []
-    # Grounded, an equality of two numbers is the same term wherever it appears: made once.
+    # Grounded, an equality of two numbers is the same term wherever it appears: made once,
+    # looked up by the two numbers before either numeral is (a unit that stays: one lookup).
     equal: dict[tuple[int, int], z3.BoolRef] = {}
+    grounded = enc.grounded
 
-    def eq(a: z3.ArithRef, b: z3.ArithRef, numbers: tuple[int, int]) -> z3.BoolRef:
-        if not enc.grounded:
-            return t.eq(a, b)
-        term = equal.get(numbers)
+    def eq(a: int, b: int, left: z3.ArithRef | None = None) -> z3.BoolRef:
+        """``left == b`` (``left``: a variable whose number is ``a``), or ``a == b``."""
+        if not grounded:
+            assert left is not None
+            return t.eq(left, t.num(b))
+        term = equal.get((a, b))
         if term is None:
-            term = equal[numbers] = t.eq(a, b)
+            term = equal[a, b] = t.eq(t.num(a), t.num(b))
         return term
 
     moves = enc.moves
@@ -42,36 +46,32 @@ def invariant(enc: Encoding) -> Formula:
             continue
         for unit, was in zip(units, old, strict=True):
             unit_id = f"{owner}/{unit.index}"
-            before = t.num(was)
-            now = enc.where(unit)
             move = moves.get(unit_id) if moves else None
+            now = None if grounded else unit.var
             if move is None:
-                expr = eq(now, before, (unit.number, was))
+                expr = eq(unit.number, was, now)
             else:
-                count, source, target = enc.moved(move)
                 times, source_n, target_n = move.numbers
-                expr = t.and_(
-                    [
-                        eq(count, t.num(1), (times, 1)),
-                        eq(source, before, (source_n, was)),
-                        eq(target, now, (target_n, unit.number)),
-                        t.not_(eq(now, before, (unit.number, was))),
-                    ]
-                )
-            clauses.append(Clause(f"unit {unit_id}", expr, _moved(enc, unit, before, move)))
+                if grounded:
+                    counted, left, landed = (
+                        eq(times, 1),
+                        eq(source_n, was),
+                        eq(target_n, unit.number),
+                    )
+                else:
+                    count, source, target = move.variables
+                    counted, left = eq(times, 1, count), eq(source_n, was, source)
+                    landed = t.eq(target, unit.var)
+                expr = t.and_([counted, left, landed, t.not_(eq(unit.number, was, now))])
+            clauses.append(Clause(f"unit {unit_id}", expr, _moved(enc, unit, was, move)))
     return Formula(tuple(clauses))
 
 
-def _moved(
-    enc: Encoding,
-    unit: UnitVar,
-    before: z3.ArithRef,
-    move: MoveVars | None,
-) -> Any:
+def _moved(enc: Encoding, unit: UnitVar, before: int, move: MoveVars | None) -> Any:
     def describe(model: z3.ModelRef) -> dict[str, Any]:
         out: dict[str, Any] = {
             "unit": unit.id,
-            "before": enc.host_name(value(model, before)),
+            "before": enc.host_name(before),
             "after": enc.host_name(value(model, unit.var)),
             "move": None,
         }

@@ -34,7 +34,7 @@ from planner.verify.encoding import (
     plan_carries_backups,
 )
 from planner.verify.invariants import REGISTRY, Formula, Invariant, Scope
-from planner.verify.scope import scoped
+from planner.verify.scope import scoped, worth_cutting
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,9 @@ def certify_plan_invariants(
     A plan without a placement (infeasible, unknown) has nothing to certify and gets ``()``.
     Z3 proves the invariants on what the plan touches (:func:`planner.verify.scope.scoped`):
     the rest of the platform is the input's own, which the loader's checks and the plain
-    checker (over the whole platform) cover. ``whole``: prove them on the whole platform.
+    checker (over the whole platform) cover. ``whole``: prove them on the whole platform, as
+    they are when the plan touches most of it anyway (:func:`planner.verify.scope.worth_cutting`:
+    a datacenter loss).
 
     Raises
     ------
@@ -277,7 +279,7 @@ def certify_plan_invariants(
     """
     if not plan.status.has_plan:
         return ()
-    if not whole:
+    if not whole and worth_cutting(platform, plan):
         platform, plan = scoped(platform, plan)
     try:
         certificate = certify(platform, plan)

@@ -160,12 +160,6 @@ class Encoding:
             return expr
         return t.substitute(expr, self.substitution[0], self.substitution[1], len(self.values))
 
-    def moved(self, move: MoveVars) -> tuple[z3.ArithRef, z3.ArithRef, z3.ArithRef]:
-        """A move's count, source and target: their numbers (grounded), else the variables."""
-        if self.grounded:
-            return (t.num(move.numbers[0]), t.num(move.numbers[1]), t.num(move.numbers[2]))
-        return move.variables
-
     def host_name(self, number: int) -> str | None:
         """The id of host ``number`` (``None`` for the numbers of unplaced units)."""
         return self.host_ids[number] if 0 <= number < len(self.host_ids) else None

@@ -120,6 +120,22 @@ def _witnesses(platform: Platform, plan: Plan, owners: frozenset[str]) -> set[st
     return chosen
 
 
+#: The share of the hosts a plan's moves may name for :func:`worth_cutting` to cut it: above
+#: it, the owners on those hosts are nearly every owner (a datacenter loss at 5,000 hosts moves
+#: units between 4,957 hosts, and the cut keeps 29,848 of 29,912 owners), so cutting costs more
+#: (0.23 s of CPU there) than the few clauses it leaves out (the whole proof: 0.24 s less).
+CUT_UP_TO = 0.5
+
+
+def worth_cutting(platform: Platform, plan: Plan) -> bool:
+    """Whether :func:`scoped` can cut much: false when the plan's moves alone name more than
+    :data:`CUT_UP_TO` of the hosts (every owner on a touched host is kept). A pass over the
+    moves, where :func:`touched` reads every owner's row and every touched host's units."""
+    named = {m.source for m in plan.moves} | {m.target for m in plan.moves}
+    named.discard(None)
+    return len(named) <= CUT_UP_TO * len(platform.hosts)
+
+
 def scoped(platform: Platform, plan: Plan) -> tuple[Platform, Plan]:
     """``platform`` and ``plan`` cut down to what the plan touches (both unchanged when the plan
     does not start from the platform's placement, or touches everything)."""

@@ -16,7 +16,7 @@ from models.io import load_platform
 from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
 from planner.verify import EncodingError, certify, certify_plan_invariants
-from planner.verify.scope import scoped, touched
+from planner.verify.scope import scoped, touched, worth_cutting
 from tests.planner.plans import sent_astray
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -150,6 +150,7 @@ def test_a_host_loss_is_certified_on_a_small_part_of_a_large_platform() -> None:
     host = platform.placement[platform.apps[0].id][0]
     assert host is not None
     plan = plan_host_failure(platform, [host], seed=0, workers=1)
+    assert worth_cutting(platform, plan)
     cut, _ = scoped(platform, plan)
     assert len(cut.apps) < len(platform.apps) / 2
     # Hosts that hold no unit of a kept owner carry no clause: they are cut too.

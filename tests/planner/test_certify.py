@@ -1,0 +1,122 @@
+"""The one door of every plan: the checker and the Z3 invariants, one after the other or at once
+(the checker in a forked process), with the same verdict either way."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import planner.certify as certify
+from models.entities import Platform
+from models.generate import generate_platform
+from models.rules import Finding
+from planner.certify import PlanDefect, certify_plan
+from planner.check import check_plan
+from planner.disaster import sites_lost_draft
+from planner.options import PlanOptions
+from planner.plan import Plan, Scenario
+from planner.verify import InvariantViolation, certify_plan_invariants
+from planner.verify.certificate import Violation
+from planner.verify.scope import worth_cutting
+
+ONE_BY_ONE = 10**9  # no plan is that large: the checker, then the invariants, in this process
+AT_ONCE = 0  # every plan: the checker forked
+
+
+@pytest.fixture(scope="module")
+def platform() -> Platform:
+    return generate_platform(40, 120, 20, datacenters=3, seed=1)
+
+
+@pytest.fixture(scope="module")
+def draft(platform: Platform) -> Plan:
+    """A datacenter loss's plan before the checker and the invariants passed it."""
+    options = PlanOptions(seed=0, workers=1, time_limit=2)
+    return sites_lost_draft(platform, Scenario("datacenter", ("dc001",)), options)
+
+
+@pytest.fixture
+def may_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked checker even where this machine has one core (the verdict is what is tested)."""
+    monkeypatch.setattr(certify, "_may_fork", lambda: True)
+
+
+def test_the_forked_checker_gives_the_same_plan(
+    platform: Platform, draft: Plan, may_fork: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    alone = certify_plan(platform, draft, concurrent_from=ONE_BY_ONE)
+    assert alone.checked and alone.verified
+
+    def recorded(p: Platform, plan: Plan) -> list[Finding]:
+        (tmp_path / "checker").write_text(str(os.getpid()))
+        return check_plan(p, plan)
+
+    monkeypatch.setattr(certify, "check_plan", recorded)
+    assert certify_plan(platform, draft, concurrent_from=AT_ONCE) == alone
+    assert int((tmp_path / "checker").read_text()) != os.getpid()  # the checker was forked
+
+
+def test_a_broken_plan_has_the_same_findings_either_way(
+    platform: Platform, draft: Plan, may_fork: None
+) -> None:
+    broken = replace(draft, placement=platform.placement)  # units left on the lost hosts
+    verdicts = []
+    for threshold in (ONE_BY_ONE, AT_ONCE):
+        with pytest.raises(PlanDefect) as defect:
+            certify_plan(platform, broken, concurrent_from=threshold)
+        verdicts.append(defect.value.findings)
+    assert verdicts[0] and verdicts[0] == verdicts[1]
+
+
+def test_the_invariants_verdict_either_way(
+    platform: Platform, draft: Plan, may_fork: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan the checker passes and the invariants refute: the same defect either way; and
+    when the checker refutes it too, the checker's findings are the ones raised, as when the
+    invariants are not run after them."""
+
+    def refuted(p: Platform, plan: Plan) -> tuple[str, ...]:
+        raise InvariantViolation(["capacity"], [Violation("capacity", "host h1", {})])
+
+    monkeypatch.setattr(certify, "certify_plan_invariants", refuted)
+    for threshold in (ONE_BY_ONE, AT_ONCE):
+        with pytest.raises(PlanDefect) as defect:
+            certify_plan(platform, draft, concurrent_from=threshold)
+        assert not defect.value.findings
+        assert defect.value.lines() == ["z3: capacity: host h1: "]
+        broken = replace(draft, placement=platform.placement)
+        with pytest.raises(PlanDefect) as defect:
+            certify_plan(platform, broken, concurrent_from=threshold)
+        assert list(defect.value.findings) == check_plan(platform, broken)
+
+
+def test_an_error_in_the_forked_checker_is_raised_here(
+    platform: Platform, draft: Plan, may_fork: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_checker(p: Platform, plan: Plan) -> list[Finding]:
+        raise ValueError("the checker broke")
+
+    monkeypatch.setattr(certify, "check_plan", broken_checker)
+    with pytest.raises(ValueError, match="the checker broke"):
+        certify_plan(platform, draft, concurrent_from=AT_ONCE)
+
+
+def test_a_pool_worker_does_not_fork() -> None:
+    """The audit's workers share the cores already: each checks its plans itself."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert pool.submit(certify._may_fork).result() is False
+
+
+def test_a_datacenter_loss_is_certified_whole(platform: Platform, draft: Plan) -> None:
+    """Its moves name most hosts: the cut would keep nearly everything, so it is not made (a
+    host loss on a large platform is cut: ``test_certificate_scope``). The invariants proved
+    are the whole certificate's."""
+    assert not worth_cutting(platform, draft)
+    assert certify_plan_invariants(platform, draft) == certify_plan_invariants(
+        platform, draft, whole=True
+    )
