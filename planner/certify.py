@@ -142,7 +142,11 @@ def _receive(connection: Connection) -> tuple[str, Any] | None:
 def _check_in_child(send: Connection, platform: Platform, plan: Plan) -> None:
     """The forked checker: its findings, or the error it raised, sent back to the parent."""
     import gc
+    import signal
 
+    # Ctrl-C reaches the whole process group: the parent answers it (one line) and ends this
+    # process, which must not print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.disable()  # a process that lives for one check: a collection would copy every page
     try:
         answer: tuple[str, Any] = ("findings", check_plan(platform, plan))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -104,6 +105,22 @@ def test_an_error_in_the_forked_checker_is_raised_here(
     monkeypatch.setattr(certify, "check_plan", broken_checker)
     with pytest.raises(ValueError, match="the checker broke"):
         certify_plan(platform, draft, concurrent_from=AT_ONCE)
+
+
+def test_the_forked_checker_leaves_ctrl_c_to_this_process(
+    platform: Platform, draft: Plan, may_fork: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C reaches the whole process group: the forked checker ignores it (no traceback of
+    its own), this process answers it in one line and ends the checker."""
+
+    def checker_ignoring_ctrl_c(p: Platform, plan: Plan) -> list[Finding]:
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            raise AssertionError("the forked checker would answer Ctrl-C itself")
+        return check_plan(p, plan)
+
+    monkeypatch.setattr(certify, "check_plan", checker_ignoring_ctrl_c)
+    assert certify_plan(platform, draft, concurrent_from=AT_ONCE).checked
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # this process's is untouched
 
 
 def test_a_pool_worker_does_not_fork() -> None:
