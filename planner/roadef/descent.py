@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -103,12 +104,14 @@ def shift_descent(
     swaps: bool = False,
     swap_machines: int | None = None,
     seed: int = 0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Apply improving moves until none is left or the deadline; return the gain.
 
     A process that no single move improves is offered every exchange with a process of another
     service when ``swaps`` is set (costly: one pass looks at every pair), or only with those on
-    ``swap_machines`` machines drawn at random for it when that is given.
+    ``swap_machines`` machines drawn at random for it when that is given. ``deadline`` is a
+    reading of ``clock`` (wall seconds by default; the process's CPU seconds, for one).
     """
     rng = np.random.default_rng(seed)
     inst = state.instance
@@ -121,7 +124,7 @@ def shift_descent(
         order = np.argsort(-state.machine_cost[state.assignment], kind="stable")
         most_moved = int(state.moved_in_service.max()) if state.moved_in_service.size else 0
         for p in order.tolist():
-            if time.monotonic() >= deadline:
+            if clock() >= deadline:
                 break
             target, delta = best_shift(state, p, most_moved)
             if delta < 0:
@@ -139,7 +142,7 @@ def shift_descent(
                     gained -= delta
                     most_moved = int(state.moved_in_service.max())
         log.debug("pass %d (swaps %s) gained %d", number, with_swaps, gained)
-        if time.monotonic() >= deadline:
+        if clock() >= deadline:
             break
         if swaps and not with_swaps and gained * 50 < state.total():
             with_swaps = True
