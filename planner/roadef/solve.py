@@ -1,9 +1,10 @@
 """Machine reassignment by a greedy warm start, simulated annealing and CP-SAT sub-problems.
 
 A greedy warm start (:mod:`planner.roadef.descent`: improving single moves, then swaps) takes
-at most ``descent_share`` of the time. Simulated annealing (:mod:`planner.roadef.annealing`:
-millions of random shifts, swaps and chains a second, worsening ones accepted at a falling
-temperature) then takes ``anneal_share`` of what is left: it leaves the descent's local optimum
+at most ``descent_share`` of the time, and ends sooner once it gains too little a second.
+Simulated annealing (:mod:`planner.roadef.annealing`: millions of random shifts, swaps and
+chains a second, worsening ones accepted at a falling temperature; a cooler start on large
+instances) then takes ``anneal_share`` of what is left: it leaves the descent's local optimum
 where single improving moves cannot. The rest goes to large neighbourhood search: each step
 picks a few machines (hosts) and some of the processes (containers) on them, frees those
 processes, and asks CP-SAT for their best placement on the picked machines with every other
@@ -100,6 +101,14 @@ class SolveParams:
     # Most of the time limit the greedy warm start may take. 0.2 was measured at 60 s beside
     # S41 (BENCHMARKS.md, issue 16): better on b_1, worse on b_2, b_3 and A2, so 0.6 stays.
     descent_share: float = 0.6
+    # The warm start also ends once its last 2 s gained less than this share of the total per
+    # second (0: never), and the annealing takes over; only when the annealing has no proposal
+    # budget, so that a budgeted run still repeats for a seed.
+    # Measured at 60 CPU s (BENCHMARKS.md, eighth session): b_2's descent (5,000 processes,
+    # every swap partner looked at) took its whole 36 s share and ended 1.8 % above S41; cut at
+    # 0.5 % a second it ends near 10 s and the annealing and sub-problems take it within 0.2 %
+    # of S41. b_3's descent (gaining fast for longer) still runs about 25 s.
+    descent_min_rate: float = 0.005
     max_swap_processes: int = 5000  # above this many processes, swaps are sampled:
     swap_machines: int = 8  # partners are sought on this many random machines per process
     redescent_every: int = 100  # sub-problems between two single descent passes; 0: never
@@ -108,7 +117,15 @@ class SolveParams:
     # Proposals of the annealing; None: as many as its share of the time allows. Set, it
     # makes the run repeatable (with max_iterations) whatever the machine's speed.
     anneal_proposals: int | None = None
-    anneal: AnnealParams = dataclasses.field(default_factory=AnnealParams)
+    # The annealing's settings; None: the search layer's defaults, but for an instance of more
+    # than large_processes processes a start at large_start mean worsenings instead of 10.
+    # There a proposal costs more and each process is drawn fewer times in the time, so a hot
+    # start wanders for most of the run (b_2 at 60 CPU s, after a short descent: start 10 ended
+    # 0.5 % above start 1, start 3 0.1-0.4 %; BENCHMARKS.md, eighth session). On A (1,000
+    # processes) 10 stays: 3 was worse on a2_2 with two seeds and on a2_3 with one of two.
+    anneal: AnnealParams | None = None
+    large_processes: int = 2000
+    large_start: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -153,6 +170,16 @@ class SolveResult:
             f"CP-SAT {self.solve_time:.1f} s\n"
             f"{self.explanation}"
         )
+
+
+def _anneal_params(instance: Instance, params: SolveParams) -> AnnealParams:
+    """The annealing's settings for ``instance``: ``params.anneal`` when given, else the
+    defaults with the start temperature by the instance's size."""
+    if params.anneal is not None:
+        return params.anneal
+    if instance.num_processes > params.large_processes:
+        return AnnealParams(start=params.large_start)
+    return AnnealParams()
 
 
 def _pick_machines(state: SearchState, rng: np.random.Generator, count: int) -> list[int]:
@@ -233,6 +260,7 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
         swap_machines=sample,
         seed=params.seed,
         clock=now,
+        min_rate=params.descent_min_rate if params.anneal_proposals is None else 0.0,
     )
     timing = {"descent": now() - started, "build": 0.0, "solve": 0.0}
     warm_start = state.total()
@@ -242,7 +270,7 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
             state,
             clock + params.anneal_share * max(0.0, deadline - clock),
             seed=params.seed,
-            params=params.anneal,
+            params=_anneal_params(instance, params),
             proposals=params.anneal_proposals,
             clock=now,
         )
