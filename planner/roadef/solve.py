@@ -105,9 +105,9 @@ class SolveParams:
     # second (0: never), and the annealing takes over; only when the annealing has no proposal
     # budget, so that a budgeted run still repeats for a seed.
     # Measured at 60 CPU s (BENCHMARKS.md, eighth session): b_2's descent (5,000 processes,
-    # every swap partner looked at) took its whole 36 s share and ended 1.8 % above S41; cut at
-    # 0.5 % a second it ends near 10 s and the annealing and sub-problems take it within 0.2 %
-    # of S41. b_3's descent (gaining fast for longer) still runs about 25 s.
+    # every swap partner looked at) took its whole 36 s share, for 1,035.1 M in the end; cut at
+    # 0.5 % a second it ends near 10 s and the annealing and sub-problems take it to 1,018-1,025
+    # M (S41 1,015.6-1,017.0 M). b_3's descent (gaining fast for longer) still runs about 25 s.
     descent_min_rate: float = 0.005
     max_swap_processes: int = 5000  # above this many processes, swaps are sampled:
     swap_machines: int = 8  # partners are sought on this many random machines per process
