@@ -71,6 +71,12 @@ def roadef() -> None:
     default=None,
     help="CP-SAT sub-problems of the neighbourhood search (default: until the time limit).",
 )
+@click.option(
+    "--cpu-time",
+    is_flag=True,
+    help="Count the time limit in this process's CPU seconds, not wall seconds: a loaded "
+    "machine then slows the search down without cutting it short.",
+)
 @json_option()
 def solve_command(
     model: str,
@@ -81,6 +87,7 @@ def solve_command(
     workers: int,
     proposals: int | None,
     iterations: int | None,
+    cpu_time: bool,
     as_json: bool,
     force: bool,
 ) -> None:
@@ -93,6 +100,7 @@ def solve_command(
     instance, (initial,) = _load(model, assignment)
     params = SolveParams(
         time_limit=time_limit,
+        cpu_time=cpu_time,
         seed=seed,
         workers=workers,
         anneal_proposals=proposals,

@@ -32,6 +32,7 @@ deterministic for a given seed, proposal count and temperature schedule.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -96,19 +97,21 @@ def anneal(
     seed: int = 0,
     params: AnnealParams | None = None,
     proposals: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Anneal from ``state``, then move ``state`` to the best assignment found.
 
     The temperature falls from hot to cold over ``proposals`` proposals when that is given
     (the run is then repeatable, the deadline only a safety net), else over the time left
-    until the deadline. Returns the gain over the starting total, never negative.
+    until the deadline, a reading of ``clock``. Returns the gain over the starting total, never
+    negative.
     """
     start = state.total()
-    if time.monotonic() >= deadline or proposals == 0:
+    if clock() >= deadline or proposals == 0:
         return 0
     run = annealer(state, params)
     assert run.cost == start, "the search model costs the state differently"
-    best = anneal_model(run, deadline, seed, proposals)
+    best = anneal_model(run, deadline, seed, proposals, clock=clock)
     if best < start:
         moves = run.best_assignment.tolist()
         state.move([(p, m) for p, m in enumerate(moves) if m != state.assignment[p]])

@@ -4,13 +4,15 @@ For one process at a time, every machine is tried at once with numpy: the hard c
 give a mask of feasible targets and the cost change is computed exactly for the load, balance,
 process-move and machine-move terms; the service-move term is charged conservatively (a move
 that might lower the largest moved count is credited nothing). The best improving target is
-taken. Passes repeat until a pass gains nothing or the deadline comes.
+taken. Passes repeat until a pass gains nothing, the deadline comes, or (with ``min_rate``)
+the gain per second of the clock falls below that share of the total.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -103,26 +105,42 @@ def shift_descent(
     swaps: bool = False,
     swap_machines: int | None = None,
     seed: int = 0,
+    clock: Callable[[], float] = time.monotonic,
+    min_rate: float = 0.0,
+    rate_window: float = 2.0,
 ) -> int:
     """Apply improving moves until none is left or the deadline; return the gain.
 
     A process that no single move improves is offered every exchange with a process of another
     service when ``swaps`` is set (costly: one pass looks at every pair), or only with those on
-    ``swap_machines`` machines drawn at random for it when that is given.
+    ``swap_machines`` machines drawn at random for it when that is given. ``deadline`` is a
+    reading of ``clock`` (wall seconds by default; the process's CPU seconds, for one). With
+    ``min_rate`` > 0 the descent also stops once the last ``rate_window`` seconds of the clock
+    gained less than ``min_rate`` of the current total per second: a time rule, so a run that
+    must repeat for a seed leaves it at 0.
     """
     rng = np.random.default_rng(seed)
     inst = state.instance
     start = state.total()
     # Single moves first; swaps, which cost far more, once a pass of single moves gains < 2 %.
     with_swaps = swaps and max_passes == 1
+    mark, mark_total = clock(), start
+    slow = False
     for number in range(max_passes):
         gained = 0
         # Processes on the costliest machines first.
         order = np.argsort(-state.machine_cost[state.assignment], kind="stable")
         most_moved = int(state.moved_in_service.max()) if state.moved_in_service.size else 0
         for p in order.tolist():
-            if time.monotonic() >= deadline:
+            now = clock()
+            if now >= deadline:
                 break
+            if min_rate > 0 and now - mark >= rate_window:
+                total = state.total()
+                if mark_total - total < min_rate * total * (now - mark):
+                    slow = True
+                    break
+                mark, mark_total = now, total
             target, delta = best_shift(state, p, most_moved)
             if delta < 0:
                 state.move([(p, target)])
@@ -139,7 +157,7 @@ def shift_descent(
                     gained -= delta
                     most_moved = int(state.moved_in_service.max())
         log.debug("pass %d (swaps %s) gained %d", number, with_swaps, gained)
-        if time.monotonic() >= deadline:
+        if slow or clock() >= deadline:
             break
         if swaps and not with_swaps and gained * 50 < state.total():
             with_swaps = True

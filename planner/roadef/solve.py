@@ -1,9 +1,10 @@
 """Machine reassignment by a greedy warm start, simulated annealing and CP-SAT sub-problems.
 
 A greedy warm start (:mod:`planner.roadef.descent`: improving single moves, then swaps) takes
-at most ``descent_share`` of the time. Simulated annealing (:mod:`planner.roadef.annealing`:
-millions of random shifts, swaps and chains a second, worsening ones accepted at a falling
-temperature) then takes ``anneal_share`` of what is left: it leaves the descent's local optimum
+at most ``descent_share`` of the time, and ends sooner once it gains too little a second.
+Simulated annealing (:mod:`planner.roadef.annealing`: millions of random shifts, swaps and
+chains a second, worsening ones accepted at a falling temperature; a cooler start on large
+instances) then takes ``anneal_share`` of what is left: it leaves the descent's local optimum
 where single improving moves cannot. The rest goes to large neighbourhood search: each step
 picks a few machines (hosts) and some of the processes (containers) on them, frees those
 processes, and asks CP-SAT for their best placement on the picked machines with every other
@@ -85,6 +86,9 @@ class SolveParams:
     # Wall seconds for the whole search. Compiling the annealing kernel (about 10 s, on the
     # first run on a machine only: numba caches it) comes before and is not counted.
     time_limit: float = 10.0
+    # Count time_limit (and every share of it) in this process's CPU seconds instead of wall
+    # seconds: a loaded machine then slows the run down but hardly changes what it finds.
+    cpu_time: bool = False
     seed: int = 0
     workers: int = 1  # CP-SAT workers per sub-problem
     max_iterations: int | None = None  # sub-problems to solve; None: until the time limit
@@ -97,6 +101,14 @@ class SolveParams:
     # Most of the time limit the greedy warm start may take. 0.2 was measured at 60 s beside
     # S41 (BENCHMARKS.md, issue 16): better on b_1, worse on b_2, b_3 and A2, so 0.6 stays.
     descent_share: float = 0.6
+    # The warm start also ends once its last 2 s gained less than this share of the total per
+    # second (0: never), and the annealing takes over; only when the annealing has no proposal
+    # budget, so that a budgeted run still repeats for a seed.
+    # Measured at 60 CPU s (BENCHMARKS.md, eighth session): b_2's descent (5,000 processes,
+    # every swap partner looked at) took its whole 36 s share, for 1,035.1 M in the end; cut at
+    # 0.5 % a second it ends near 10 s and the annealing and sub-problems take it to 1,018-1,025
+    # M (S41 1,015.6-1,017.0 M). b_3's descent (gaining fast for longer) still runs about 25 s.
+    descent_min_rate: float = 0.005
     max_swap_processes: int = 5000  # above this many processes, swaps are sampled:
     swap_machines: int = 8  # partners are sought on this many random machines per process
     redescent_every: int = 100  # sub-problems between two single descent passes; 0: never
@@ -105,7 +117,15 @@ class SolveParams:
     # Proposals of the annealing; None: as many as its share of the time allows. Set, it
     # makes the run repeatable (with max_iterations) whatever the machine's speed.
     anneal_proposals: int | None = None
-    anneal: AnnealParams = dataclasses.field(default_factory=AnnealParams)
+    # The annealing's settings; None: the search layer's defaults, but for an instance of more
+    # than large_processes processes a start at large_start mean worsenings instead of 10.
+    # There a proposal costs more and each process is drawn fewer times in the time, so a hot
+    # start wanders for most of the run (b_2 at 60 CPU s, after a short descent: start 10 ended
+    # 0.5 % above start 1, start 3 0.1-0.4 %; BENCHMARKS.md, eighth session). On A (1,000
+    # processes) 10 stays: 3 was worse on a2_2 with two seeds and on a2_3 with one of two.
+    anneal: AnnealParams | None = None
+    large_processes: int = 2000
+    large_start: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -122,10 +142,11 @@ class SolveResult:
     iterations: int
     improvements: int
     explanation: str
-    descent_time: float = 0.0  # wall seconds in the greedy warm start and its re-runs
-    anneal_time: float = 0.0  # wall seconds annealing
-    build_time: float = 0.0  # wall seconds building CP-SAT sub-models
-    solve_time: float = 0.0  # wall seconds inside CP-SAT
+    # The split below is in the search's clock: wall seconds, or CPU seconds with cpu_time.
+    descent_time: float = 0.0  # seconds in the greedy warm start and its re-runs
+    anneal_time: float = 0.0  # seconds annealing
+    build_time: float = 0.0  # seconds building CP-SAT sub-models
+    solve_time: float = 0.0  # seconds inside CP-SAT
     warm_start_objective: int | None = None  # the total after the warm start
     annealed_objective: int | None = None  # the total after the annealing
 
@@ -149,6 +170,16 @@ class SolveResult:
             f"CP-SAT {self.solve_time:.1f} s\n"
             f"{self.explanation}"
         )
+
+
+def _anneal_params(instance: Instance, params: SolveParams) -> AnnealParams:
+    """The annealing's settings for ``instance``: ``params.anneal`` when given, else the
+    defaults with the start temperature by the instance's size."""
+    if params.anneal is not None:
+        return params.anneal
+    if instance.num_processes > params.large_processes:
+        return AnnealParams(start=params.large_start)
+    return AnnealParams()
 
 
 def _pick_machines(state: SearchState, rng: np.random.Generator, count: int) -> list[int]:
@@ -211,7 +242,8 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     state = SearchState.start(instance, initial)
     if params.anneal_share > 0:
         compile_kernel(state)  # before the clock: compiling is not searching
-    started = time.monotonic()
+    now = time.process_time if params.cpu_time else time.monotonic
+    began, started = time.monotonic(), now()
     deadline = started + params.time_limit
     first = evaluate(instance, initial, initial)
     if first.costs is None:
@@ -227,28 +259,31 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
         swaps=True,
         swap_machines=sample,
         seed=params.seed,
+        clock=now,
+        min_rate=params.descent_min_rate if params.anneal_proposals is None else 0.0,
     )
-    timing = {"descent": time.monotonic() - started, "build": 0.0, "solve": 0.0}
+    timing = {"descent": now() - started, "build": 0.0, "solve": 0.0}
     warm_start = state.total()
-    clock = time.monotonic()
+    clock = now()
     if params.anneal_share > 0:
         anneal(
             state,
             clock + params.anneal_share * max(0.0, deadline - clock),
             seed=params.seed,
-            params=params.anneal,
+            params=_anneal_params(instance, params),
             proposals=params.anneal_proposals,
+            clock=now,
         )
-    timing["anneal"] = time.monotonic() - clock
+    timing["anneal"] = now() - clock
     current = annealed = state.total()
     size = params.min_machines
     failures = iterations = improvements = 0
     solver = cpsat.new_solver(
         cpsat.SolveParams(workers=params.workers),
-        cpsat.Budget(params.sub_deterministic_time, deadline - time.monotonic()),
+        cpsat.Budget(params.sub_deterministic_time, deadline - now()),
     )
     solver.parameters.cp_model_presolve = params.presolve
-    while time.monotonic() < deadline:
+    while now() < deadline:
         if params.max_iterations is not None and iterations >= params.max_iterations:
             break
         iterations += 1
@@ -256,14 +291,14 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
         free = _pick_free(state, machines, rng, params.max_free)
         if not free:
             continue
-        clock = time.monotonic()
+        clock = now()
         sub = build_subproblem(state, machines, free)
         solver.parameters.random_seed = int(rng.integers(2**31 - 1))
-        solver.parameters.max_time_in_seconds = max(0.01, deadline - time.monotonic())
-        timing["build"] += time.monotonic() - clock
-        clock = time.monotonic()
+        solver.parameters.max_time_in_seconds = max(0.01, deadline - now())
+        timing["build"] += now() - clock
+        clock = now()
         status = cpsat.status_of(solver.solve(sub.model), sub.model, "ROADEF sub-problem")
-        timing["solve"] += time.monotonic() - clock
+        timing["solve"] += now() - clock
         if not status.has_plan:
             failures += 1
             continue
@@ -286,7 +321,7 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
             failures += 1
         if params.redescent_every and iterations % params.redescent_every == 0:
             # Sub-problems shake the solution; single moves and swaps then polish it cheaply.
-            clock = time.monotonic()
+            clock = now()
             budget = clock + params.redescent_share * params.time_limit
             shift_descent(
                 state,
@@ -295,16 +330,15 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
                 swaps=True,
                 swap_machines=sample,
                 seed=params.seed + iterations,
+                clock=now,
             )
-            timing["descent"] += time.monotonic() - clock
+            timing["descent"] += now() - clock
             current = state.total()
         if failures > 30 and size < params.max_machines:
             size, failures = size + 1, 0
         elif failures == 0 and size > params.min_machines and rng.random() < 0.05:
             size -= 1
-    result = _finish(
-        instance, initial, state, first.costs, started, params, iterations, improvements
-    )
+    result = _finish(instance, initial, state, first.costs, began, params, iterations, improvements)
     return dataclasses.replace(
         result,
         descent_time=timing["descent"],
@@ -321,7 +355,7 @@ def _finish(
     initial: IntArray,
     state: SearchState,
     initial_costs: Costs,
-    started: float,
+    began: float,
     params: SolveParams,
     iterations: int,
     improvements: int,
@@ -345,7 +379,7 @@ def _finish(
         assignment=assignment,
         costs=costs,
         initial_objective=initial_costs.total,
-        wall_time=time.monotonic() - started,
+        wall_time=time.monotonic() - began,
         seed=params.seed,
         workers=params.workers,
         iterations=iterations,

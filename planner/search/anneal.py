@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,6 +214,7 @@ def anneal(
     proposals: int | None = None,
     stop_cost: int = -1,
     patience: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> int:
     """Anneal from the annealer's current assignment; return the best cost met.
 
@@ -221,11 +223,12 @@ def anneal(
     until the deadline. With ``patience``, the run also ends once that many proposals in a row
     (counted in whole chunks, the calibration included) brought no lower best cost: a count of
     proposals, so a run still repeats for a seed. The best assignment is left in
-    ``annealer.best_assignment``.
+    ``annealer.best_assignment``. ``deadline`` is a reading of ``clock`` (wall seconds by
+    default; the process's CPU seconds, for one).
     """
     params = annealer.params
     start = annealer.best_cost
-    began = time.monotonic()
+    began = clock()
     if began >= deadline or proposals == 0 or start <= stop_cost:
         return start
     calibration = params.calibration if proposals is None else min(params.calibration, proposals)
@@ -234,7 +237,7 @@ def anneal(
     span = max(deadline - began, 1e-9)
     chunk = 1
     best, improved_at = annealer.best_cost, annealer.proposals if annealer.best_cost < start else 0
-    while scale > 0 and annealer.best_cost > stop_cost and (now := time.monotonic()) < deadline:
+    while scale > 0 and annealer.best_cost > stop_cost and (now := clock()) < deadline:
         if annealer.best_cost < best:
             best, improved_at = annealer.best_cost, annealer.proposals
         if patience is not None and annealer.proposals - improved_at >= patience:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import itertools
 import re
 import time
 from pathlib import Path
@@ -20,6 +23,7 @@ from planner.roadef import (
     read_instance,
 )
 from planner.roadef.annealing import AnnealParams, anneal, annealer, temperature
+from planner.roadef.descent import shift_descent
 from planner.roadef.instance import IntArray
 from planner.roadef.solve import SolveParams, SolveStatus, solve
 from planner.roadef.state import SearchState
@@ -180,6 +184,23 @@ def test_anneal_is_repeatable_and_gains(a1_4: tuple[Instance, IntArray]) -> None
     assert np.array_equal(finals[0], finals[1])
 
 
+def test_descent_stops_once_its_gain_per_second_is_below_the_rate(
+    a1_4: tuple[Instance, IntArray],
+) -> None:
+    """A clock that ticks one second per reading: a rate no pass can meet stops the descent
+    at its first look (2 s in), a rate of 0 lets it run to its local optimum."""
+    instance, initial = a1_4
+    gains = []
+    for rate in (0.0, 1.0):
+        clock = functools.partial(next, itertools.count())
+        state = SearchState.start(instance, initial)
+        gain = shift_descent(state, 10.0**9, clock=clock, min_rate=rate)
+        costs = evaluate(instance, initial, state.assignment).costs
+        assert costs is not None and costs.total == state.total()
+        gains.append(gain)
+    assert gains[0] > gains[1] > 0
+
+
 def test_temperature_falls_from_10_to_a_500th_of_the_mean_worsening() -> None:
     params = AnnealParams()
     assert temperature(params, 1000.0, 0.0) == pytest.approx(10_000.0)
@@ -205,13 +226,14 @@ def test_solver_a1_1_is_feasible_no_worse_and_agrees_with_the_checker(
 
 
 def test_solver_same_seed_and_workers_same_solution(a1_1: tuple[Instance, IntArray]) -> None:
+    """With budgets the limit is a safety net only, counted in wall or in CPU seconds."""
     instance, initial = a1_1
     params = SolveParams(
         time_limit=NO_WALL_LIMIT, seed=11, workers=1, max_iterations=15, anneal_proposals=200_000
     )
     first = solve(instance, initial, params)
-    second = solve(instance, initial, params)
-    assert first.objective == second.objective
+    second = solve(instance, initial, dataclasses.replace(params, cpu_time=True))
+    assert first.objective == second.objective < first.initial_objective
     assert np.array_equal(first.assignment, second.assignment)
 
 
@@ -269,7 +291,8 @@ def test_cli_solve_with_budgets_repeats_for_a_seed(tmp_path: Path) -> None:
     for run in range(2):
         out = tmp_path / f"solution_{run}.txt"
         args = ["solve", model, initial, "-o", str(out), "--time-limit", str(NO_WALL_LIMIT)]
-        result = CliRunner().invoke(roadef, [*args, *budgets])
+        clock = ["--cpu-time"] if run else []  # with budgets the clock is a safety net only
+        result = CliRunner().invoke(roadef, [*args, *budgets, *clock])
         assert result.exit_code == 0, result.output
         assert "5 sub-problems" in result.output
         written.append(out.read_text())
