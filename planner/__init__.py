@@ -17,6 +17,9 @@ Every plan a planner returns has passed the independent checker and the Z3 invar
 from __future__ import annotations
 
 from models.lazy_exports import lazy_exports
+from planner.lazy_pandas import install
+
+install()  # OR-Tools' CP-SAT without pandas, before any planner module imports it
 
 #: ``typing.TYPE_CHECKING`` without importing ``typing`` (mypy reads the name alike).
 TYPE_CHECKING = False

@@ -330,13 +330,15 @@ def test_fail_host_loads_no_annealing_kernel_and_no_graph_library() -> None:
     nor NetworkX (0.2 s): the plan is still solved by CP-SAT, checked and certified. With
     ``--json`` it prints no table, so rich is not imported either, nor the commands of the
     other failure kinds (drain, the disaster plan, the runbook), nor the backup planner (no
-    database's primary changes datacenter: this platform has none)."""
+    database's primary changes datacenter: this platform has none), nor pandas (OR-Tools'
+    CP-SAT module without it: :mod:`planner.lazy_pandas`)."""
     printed, loaded = loaded_by_command(
         ["fail", "host", "h1", _path("one_container_app_on_lost_host"), "--json"],
         {
             "numba",
             "networkx",
             "ortools",
+            "pandas",
             "z3",
             "rich",
             "planner.cli.failures",
