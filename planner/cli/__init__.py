@@ -97,7 +97,51 @@ class LazyGroup(click.Group):
             ctx.exit(ExitCode.BUG)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class Program(LazyGroup):
+    """The ``drplan`` group: run from the command line (no ``args``, standalone), it ends the
+    process without the interpreter's teardown (:func:`exit_at_once`)."""
+
+    def main(self, args: Any = None, *more: Any, **kwargs: Any) -> Any:
+        if args is not None or more or not kwargs.get("standalone_mode", True):
+            return super().main(args, *more, **kwargs)
+        try:
+            return super().main(**kwargs)
+        except SystemExit as done:
+            exit_at_once(done.code)
+            raise
+
+
+def exit_at_once(code: Any) -> None:
+    """End the process with exit code ``code`` (an int, :class:`ExitCode` or ``None``) as
+    ``sys.exit`` would, without freeing the platform's million objects one by one (0.1-0.3 s
+    of ``drplan fail host`` at 5,000 hosts): stdout and stderr flushed, the ``atexit``
+    functions run (multiprocessing's, logging's, temporary files'), then ``os._exit``.
+
+    Returns (the caller then exits as usual) where that could differ: a code that is no int,
+    another thread still running (the interpreter waits for it), an output that cannot be
+    flushed (the teardown reports it).
+    """
+    import atexit
+    import os
+    import threading
+
+    if (code is not None and not isinstance(code, int)) or threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        os._exit(120)  # what the interpreter answers when it cannot flush at exit
+    os._exit(int(code or 0))
+
+
+@click.group(cls=Program, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="drplan", prog_name="drplan")
 def main() -> None:
     """drplan: recovery plans for container platforms, solved and proved.
