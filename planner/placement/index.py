@@ -69,22 +69,24 @@ class PlatformIndex:
         ]
         # Units of an app with 2+ containers, or of a database with 2+ nodes, stay apart.
         self.apart: list[bool] = [c >= 2 for c in self.count]
-        # A unit with no host, or on a host the platform lacks, has none (``None``): the
-        # host's number is looked up in C, row by row (dict.get of None is None).
+        # A unit with no host, or on a host the platform lacks, has none (``None``): every
+        # unit's host number is looked up in C in one pass (dict.get of None is None), then
+        # cut into rows, one per owner (an owner the placement lacks has ``count`` of none).
         numbers: dict[str | None, int] = {h: i for i, h in enumerate(self.host_ids)}
-        position = numbers.get
         placement = platform.placement
+        rows = list(map(placement.get, self.owner_ids, map((None,).__mul__, self.count)))
+        lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+        units: list[int | None] = list(map(numbers.get, itertools.chain.from_iterable(rows)))
+        ends = np.cumsum(lengths).tolist()
         self.where: list[list[int | None]] = [
-            list(map(position, placement.get(owner, (None,) * count)))
-            for owner, count in zip(self.owner_ids, self.count, strict=True)
+            units[start:end] for start, end in zip([0, *ends][:-1], ends, strict=True)
         ]
         # The placed units as two arrays (host, owner), in owner order; each host's load is
         # their sizes summed by host in numpy (a Python loop over 100,000 units and their
         # resources costs ten times more).
         shape = (len(hosts), len(self.resources))
-        flat = np.array(list(itertools.chain.from_iterable(self.where)), dtype=np.float64)
-        lengths = np.fromiter(map(len, self.where), dtype=np.int64, count=len(self.where))
-        owner_of = np.repeat(np.arange(len(self.where), dtype=np.int64), lengths)
+        flat = np.array(units, dtype=np.float64)  # None: NaN
+        owner_of = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
         is_placed = ~np.isnan(flat)
         placed_hosts = flat[is_placed].astype(np.int64)
         placed_owners = owner_of[is_placed]
@@ -114,7 +116,7 @@ class PlatformIndex:
         self.on_host: list[list[int]] = [
             owners_by_host[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)
         ]
-        self.never_placed: list[int] = [o for o, row in enumerate(self.where) if None in row]
+        self.never_placed: list[int] = np.unique(owner_of[~is_placed]).tolist()
         self._rankings: dict[tuple[bool, tuple[int, ...], bool], list[int]] = {}
         self._filters: dict[int, tuple[Candidates, ...]] = {}
         self._heaps: dict[tuple[int, bool], list[tuple[int, int, int, int]]] = {}

@@ -46,3 +46,11 @@ def test_index_reads_hosts_loads_and_capacities_unit_by_unit(seed: int) -> None:
         tuple(capacity_milli(platform, h, r) for r in index.resources) for h in platform.hosts
     ]
     assert index.never_placed == [o for o, row in enumerate(index.where) if None in row]
+
+
+def test_index_of_a_platform_with_no_units() -> None:
+    platform = generate_platform(4, 3, 0, datacenters=1, seed=0)
+    empty = replace(platform, apps=(), databases=(), placement={})
+    index = PlatformIndex(empty)
+    assert (index.where, index.never_placed, index.on_host) == ([], [], [[]] * 4)
+    assert index.used == [(0,) * len(index.resources)] * 4
