@@ -33,13 +33,24 @@ CP_MODEL = "ortools.sat.python.cp_model"
 
 
 class _Signatures(types.ModuleType):
-    """What cp_model's signatures read of pandas while it loads: two classes of these names."""
+    """What cp_model's signatures read of pandas while it loads: two classes of these names,
+    and a stand-in class for any other name a later OR-Tools reads as it loads (so a new
+    annotation cannot break the import; only a call of its pandas API loads pandas)."""
 
     class Index:
         """Stands for ``pandas.Index`` in cp_model's annotations."""
 
     class Series:
         """Stands for ``pandas.Series`` in cp_model's annotations."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        stand_in = type(
+            name, (), {"__doc__": f"Stands for ``pandas.{name}`` while cp_model loads."}
+        )
+        setattr(self, name, stand_in)
+        return stand_in
 
 
 class _Pandas(types.ModuleType):

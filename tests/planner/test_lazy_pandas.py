@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests import ROOT
 
 
@@ -42,3 +44,15 @@ def test_cp_model_imported_after_pandas_uses_pandas_itself() -> None:
         "print(cp_model.pd is pandas, type(cp_model.__loader__).__module__)\n"
     )
     assert out == ["True", "_frozen_importlib_external"]
+
+
+def test_a_name_cp_model_reads_of_pandas_while_it_loads_is_a_stand_in_class() -> None:
+    from planner.lazy_pandas import _Signatures
+
+    signatures = _Signatures("pandas")
+    assert signatures.Index.__name__ == "Index"
+    frame = signatures.DataFrame  # a name a later OR-Tools may annotate with
+    assert isinstance(frame, type) and frame.__name__ == "DataFrame"
+    assert signatures.DataFrame is frame
+    with pytest.raises(AttributeError):
+        _ = signatures.__version__  # a dunder name is no stand-in
