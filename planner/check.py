@@ -202,7 +202,8 @@ def _check(platform: Platform, plan: Plan, *, whole: bool) -> list[Finding]:
 
 @dataclass(frozen=True)
 class _Scope:
-    """The part of the platform a plan changes: its owners and the usage of their hosts."""
+    """The part of the platform a plan changes: its owners, and the usage of the hosts their
+    units leave or join."""
 
     base: _Base
     owners: frozenset[str]
@@ -224,12 +225,22 @@ def _scope(platform: Platform, plan: Plan) -> _Scope | None:
         was = plan.before.get(owner, ())
         if hosts is not was and tuple(hosts) != tuple(was):
             owners.add(owner)
+    # The usage of every host a unit leaves or joins. A unit that keeps its host leaves its
+    # host's usage as it was, a finding of which would be the placement's own (inherited):
+    # only the units whose host changes are read (at a datacenter loss, 33,576 of 100,672).
     usage: dict[str, Counter[str]] = {}
     empty: Counter[str] = Counter()
     for owner in owners:
-        size = [(r, milli(a)) for r, a in platform.size_of(owner).items()]
-        for sign, row in ((-1, plan.before.get(owner, ())), (1, plan.placement.get(owner, ()))):
-            for host in row:
+        old, new = plan.before.get(owner, ()), plan.placement.get(owner, ())
+        size: list[tuple[str, int]] | None = None
+        for index in range(max(len(old), len(new))):
+            source = old[index] if index < len(old) else None
+            target = new[index] if index < len(new) else None
+            if source == target:
+                continue
+            if size is None:
+                size = [(r, milli(a)) for r, a in platform.size_of(owner).items()]
+            for sign, host in ((-1, source), (1, target)):
                 if host is None:
                     continue
                 load = usage.get(host)

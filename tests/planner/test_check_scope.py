@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from models.entities import Platform
 from models.generate import GenerationError, generate_platform
 from models.io import load_platform
-from planner.check import check_plan, check_plan_whole
+from planner.check import _scope, check_plan, check_plan_whole
 from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
 from tests import DATA
@@ -81,3 +81,16 @@ def test_a_real_plan_passes_both() -> None:
     plan = plan_host_failure(platform, [host], rehome_backups=False)
     assert plan.status.has_plan
     assert check_plan(platform, plan) == [] == check_plan_whole(platform, plan)
+
+
+def test_the_scope_reads_the_usage_of_the_hosts_units_leave_or_join() -> None:
+    """Only those: a host whose units all stay keeps the placement's own usage (its findings
+    are inherited), however many of the plan's owners run there."""
+    platform = generate_platform(30, 90, 10, datacenters=3, seed=3)
+    plan = plan_host_failure(platform, [platform.hosts[0].id], rehome_backups=False)
+    scope = _scope(platform, plan)
+    assert scope is not None
+    touched = {h for m in plan.moves for h in (m.source, m.target) if h is not None}
+    assert touched and set(scope.usage) == touched
+    kept = {h for o in scope.owners for h in platform.placement[o] if h is not None} - touched
+    assert kept  # the owners moved also run on hosts the plan leaves as they are
