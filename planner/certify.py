@@ -4,14 +4,16 @@
 ``planner.verify`` on the plan; a plan that fails either is a bug in drplan, never shown to the
 user as a plan.
 
-The two are independent verdicts on the same plan, so on a large plan they run at once, the
-checker in a forked process (it reads the plan the parent drafted, copy-on-write, and sends
-back its findings) while this process proves the invariants: a datacenter loss at 5,000 hosts
-waits for the longer of the two instead of their sum. They run one after the other when the
-plan is small (a fork and its copied pages would cost more than the checker: a host loss),
-when this process has one core, and in a worker of a process pool (the audit's: its siblings
-have the other cores). Either way both run and the verdict is the same: the checker's findings
-first, then the invariants'.
+The two are independent verdicts on the same plan, so on a large plan they run at once: this
+process encodes the plan for Z3, then a forked process runs the checker (it reads the plan the
+parent drafted and its encoding, copy-on-write) and proves the first :data:`FORKED_INVARIANTS`
+invariants that apply, sending back its findings and their results, while this process proves
+the others: a datacenter loss at 5,000 hosts waits for the longer of the two shares instead of
+their sum. They run one after the other when the plan is small (a fork and its copied pages
+would cost more than the checker: a host loss), when this process has one core, and in a worker
+of a process pool (the audit's: its siblings have the other cores). Either way every invariant
+is proved once, from the same encoding, and the verdict is the same: the checker's findings
+first, then the invariants' (in the registry's order).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from planner.check import check_plan
 from planner.exceptions import PlanDefect
 from planner.plan import Plan
 from planner.verify import InvariantViolation, certify_plan_invariants
+from planner.verify.certificate import InvariantResult, applicable, plan_encoding, prove, proved
+from planner.verify.encoding import Encoding
+from planner.verify.invariants import Invariant
 
-__all__ = ["CONCURRENT_FROM", "PlanDefect", "certify_plan"]
+__all__ = ["CONCURRENT_FROM", "FORKED_INVARIANTS", "PlanDefect", "certify_plan"]
 
 #: The units a plan moves, leaves unplaced or waiting from which the checker runs in a forked
 #: process while the invariants are proved here. The fork costs this process the pages it
@@ -39,6 +44,13 @@ __all__ = ["CONCURRENT_FROM", "PlanDefect", "certify_plan"]
 #: (4,019), 0.28 s (7,849) and 0.8 s, next to certificates of 1.3-2.2 s (BENCHMARKS.md, eighth
 #: session): from here on the gain is clear.
 CONCURRENT_FROM = 5_000
+
+#: How many of the invariants that apply (the registry's first: capacity) the forked process
+#: proves once the checker is done, the parent proving the rest. At a datacenter loss at 5,000
+#: hosts (AMD EPYC, ninth session): checker 2.0 s and capacity 1.3 s in the child, next to
+#: moves-match 2.3 s, anti-affinity 0.5 s and the rest 0.3 s here, once the encoding (0.9 s) is
+#: made.
+FORKED_INVARIANTS = 1
 
 
 def certify_plan(platform: Platform, plan: Plan, *, concurrent_from: int | None = None) -> Plan:
@@ -86,8 +98,14 @@ def _prove(platform: Platform, plan: Plan) -> Callable[[], tuple[str, ...]]:
     """The invariants' verdict, to read once the checker's is known: the names proved, or the
     :class:`PlanDefect` they make (raised when read). Any other error is raised when read too,
     after the checker's findings, as it would be raised one after the other."""
+    return _verdict(lambda: certify_plan_invariants(platform, plan))
+
+
+def _verdict(proof: Callable[[], tuple[str, ...]]) -> Callable[[], tuple[str, ...]]:
+    """``proof``'s answer, to read later: the names it returns, or the error it raises (an
+    :class:`InvariantViolation` turned into the :class:`PlanDefect` it makes)."""
     try:
-        verified = certify_plan_invariants(platform, plan)
+        verified = proof()
     except InvariantViolation as error:
         lines = [str(v) for v in error.violations] or [str(error)]
         defect = PlanDefect([], lines)
@@ -105,17 +123,39 @@ def _raiser(error: BaseException) -> Callable[[], tuple[str, ...]]:
     return read
 
 
+#: What a share of the invariants gives: their results, or the error proving them raised.
+_Share = tuple[tuple[InvariantResult, ...], None] | tuple[None, BaseException]
+
+
+def _share(enc: Encoding, invariants: tuple[Invariant, ...]) -> _Share:
+    try:
+        return prove(enc, invariants), None
+    except Exception as error:  # raised once the checker's verdict is known
+        return None, error
+
+
 def _at_once(platform: Platform, plan: Plan) -> tuple[list[Finding], Callable[[], tuple[str, ...]]]:
-    """The checker in a forked process, the invariants here, at the same time."""
+    """The encoding here; then the checker and the first invariants in a forked process, the
+    other invariants here, at the same time."""
+    try:
+        enc = plan_encoding(platform, plan)
+    except Exception as error:  # no encoding, nothing to prove at once: the checker alone
+        return check_plan(platform, plan), _verdict(_raiser(error))
+    if enc is None:  # no placement: nothing to prove
+        return check_plan(platform, plan), lambda: ()
+    invariants = applicable(enc.plan)
+    theirs, ours = invariants[:FORKED_INVARIANTS], invariants[FORKED_INVARIANTS:]
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    # Forked, the child reads ``platform`` and ``plan`` as this process holds them: nothing is
-    # pickled on the way there, only the findings on the way back.
-    child = context.Process(target=_check_in_child, args=(send, platform, plan), daemon=True)
+    # Forked, the child reads ``platform``, ``plan`` and ``enc`` as this process holds them:
+    # nothing is pickled on the way there, only the findings and results on the way back.
+    child = context.Process(
+        target=_check_in_child, args=(send, platform, plan, enc, theirs), daemon=True
+    )
     child.start()
     send.close()
     try:
-        proof = _prove(platform, plan)
+        mine = _share(enc, ours)
         answer = _receive(receive)
     except BaseException:  # interrupted: the checker's answer is no longer wanted
         child.terminate()
@@ -123,12 +163,24 @@ def _at_once(platform: Platform, plan: Plan) -> tuple[list[Finding], Callable[[]
     finally:
         receive.close()
         child.join()
-    if answer is None:  # the child died without a verdict (killed, out of memory): check here
-        return check_plan(platform, plan), proof
-    kind, value = answer
-    if kind == "error":
-        raise value
-    return value, proof
+    if answer is None:  # the child died without a verdict (killed, out of memory): here
+        findings = check_plan(platform, plan)
+        shared = _share(enc, theirs) if not findings else ((), None)
+    else:
+        kind, value = answer
+        if kind == "error":
+            raise value
+        findings, shared = value
+    return findings, _verdict(lambda: _combined(shared, mine))
+
+
+def _combined(theirs: _Share, ours: _Share) -> tuple[str, ...]:
+    """The names the two shares prove, in the registry's order (the child's share first); the
+    first error either raised, as one after the other would raise it."""
+    for _, error in (theirs, ours):
+        if error is not None:
+            raise error
+    return proved((*(theirs[0] or ()), *(ours[0] or ())))
 
 
 def _receive(connection: Connection) -> tuple[str, Any] | None:
@@ -139,8 +191,16 @@ def _receive(connection: Connection) -> tuple[str, Any] | None:
     return answer
 
 
-def _check_in_child(send: Connection, platform: Platform, plan: Plan) -> None:
-    """The forked checker: its findings, or the error it raised, sent back to the parent."""
+def _check_in_child(
+    send: Connection,
+    platform: Platform,
+    plan: Plan,
+    enc: Encoding,
+    invariants: tuple[Invariant, ...],
+) -> None:
+    """The forked checker: its findings and, when it finds none, the results of
+    ``invariants`` on ``enc`` (or the error proving them raised), or the error the checker
+    raised, sent back to the parent."""
     import gc
     import signal
 
@@ -149,9 +209,12 @@ def _check_in_child(send: Connection, platform: Platform, plan: Plan) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.disable()  # a process that lives for one check: a collection would copy every page
     try:
-        answer: tuple[str, Any] = ("findings", check_plan(platform, plan))
+        findings = check_plan(platform, plan)
     except Exception as error:  # raised again in the parent
-        answer = ("error", error)
+        answer: tuple[str, Any] = ("error", error)
+    else:
+        # With findings, the plan is refused on them: its invariants are not read.
+        answer = ("findings", (findings, _share(enc, invariants) if not findings else ((), None)))
     try:
         send.send(answer)
     except Exception:  # an error that does not pickle: its text instead

@@ -202,7 +202,8 @@ def _check(platform: Platform, plan: Plan, *, whole: bool) -> list[Finding]:
 
 @dataclass(frozen=True)
 class _Scope:
-    """The part of the platform a plan changes: its owners and the usage of their hosts."""
+    """The part of the platform a plan changes: its owners, and the usage of the hosts their
+    units leave or join."""
 
     base: _Base
     owners: frozenset[str]
@@ -224,12 +225,22 @@ def _scope(platform: Platform, plan: Plan) -> _Scope | None:
         was = plan.before.get(owner, ())
         if hosts is not was and tuple(hosts) != tuple(was):
             owners.add(owner)
+    # The usage of every host a unit leaves or joins. A unit that keeps its host leaves its
+    # host's usage as it was, a finding of which would be the placement's own (inherited):
+    # only the units whose host changes are read (at a datacenter loss, 33,576 of 100,672).
     usage: dict[str, Counter[str]] = {}
     empty: Counter[str] = Counter()
     for owner in owners:
-        size = [(r, milli(a)) for r, a in platform.size_of(owner).items()]
-        for sign, row in ((-1, plan.before.get(owner, ())), (1, plan.placement.get(owner, ()))):
-            for host in row:
+        old, new = plan.before.get(owner, ()), plan.placement.get(owner, ())
+        size: list[tuple[str, int]] | None = None
+        for index in range(max(len(old), len(new))):
+            source = old[index] if index < len(old) else None
+            target = new[index] if index < len(new) else None
+            if source == target:
+                continue
+            if size is None:
+                size = [(r, milli(a)) for r, a in platform.size_of(owner).items()]
+            for sign, host in ((-1, source), (1, target)):
                 if host is None:
                     continue
                 load = usage.get(host)
@@ -346,27 +357,33 @@ def _unplaced_findings(platform: Platform, plan: Plan) -> Iterable[Finding]:
 def _move_findings(platform: Platform, plan: Plan, view: Plan) -> Iterable[Finding]:
     """The moves are exactly the units whose host differs between before and after, and no
     more units leave a healthy host than the plan allows (``view``: the owners that changed)."""
-    expected = {m.unit: m for m in moves_between(view.before, view.placement)}
-    listed = {m.unit: m for m in plan.moves}
-    if len(listed) != len(plan.moves):
-        yield Finding(Rule.MOVES, "moves", "a unit is listed in more than one move")
-    for unit in sorted(set(expected) | set(listed)):
-        want, got = expected.get(unit), listed.get(unit)
-        if want is None:
-            yield Finding(Rule.MOVES, unit, f"move of {unit} listed, but its host did not change")
-        elif got is None:
-            yield Finding(
-                Rule.MOVES,
-                unit,
-                f"{unit} goes from {want.source} to {want.target}, but no move says so",
-            )
-        elif (got.source, got.target) != (want.source, want.target):
-            yield Finding(
-                Rule.MOVES,
-                unit,
-                f"move of {unit} says {got.source} -> {got.target}, "
-                f"the placements say {want.source} -> {want.target}",
-            )
+    between = moves_between(view.before, view.placement)
+    # Moves listed as the placements give them (by owner, then node, as the planners list them)
+    # are each unit once, from its old host to its new one: nothing to compare unit by unit.
+    if tuple(plan.moves) != between:
+        expected = {m.unit: m for m in between}
+        listed = {m.unit: m for m in plan.moves}
+        if len(listed) != len(plan.moves):
+            yield Finding(Rule.MOVES, "moves", "a unit is listed in more than one move")
+        for unit in sorted(set(expected) | set(listed)):
+            want, got = expected.get(unit), listed.get(unit)
+            if want is None:
+                yield Finding(
+                    Rule.MOVES, unit, f"move of {unit} listed, but its host did not change"
+                )
+            elif got is None:
+                yield Finding(
+                    Rule.MOVES,
+                    unit,
+                    f"{unit} goes from {want.source} to {want.target}, but no move says so",
+                )
+            elif (got.source, got.target) != (want.source, want.target):
+                yield Finding(
+                    Rule.MOVES,
+                    unit,
+                    f"move of {unit} says {got.source} -> {got.target}, "
+                    f"the placements say {want.source} -> {want.target}",
+                )
     limit = plan.allow_moves
     if limit is not None:
         voluntary = departures(platform, view)

@@ -201,6 +201,32 @@ def scopes_for(plan: Plan | None) -> dict[Scope, bool]:
     }
 
 
+def applicable(plan: Plan | None) -> tuple[Invariant, ...]:
+    """The invariants that apply to a platform's state or to ``plan`` (:func:`scopes_for`), in
+    the registry's order."""
+    scopes = scopes_for(plan)
+    return tuple(inv for inv in REGISTRY.values() if scopes[inv.scope])
+
+
+def prove(
+    enc: Encoding, invariants: Iterable[Invariant], timeout_ms: int | None = None
+) -> tuple[InvariantResult, ...]:
+    """Each of ``invariants`` proved from the facts of ``enc``, or refuted (one fact solver)."""
+    with t.paused_gc():
+        solver = fact_solver(enc, timeout_ms)
+        return tuple(check_invariant(enc, inv, solver, timeout_ms=timeout_ms) for inv in invariants)
+
+
+def _encoding(platform: Platform, plan: Plan | None) -> Encoding:
+    """The encoding of the platform, or of the plan on it: a plan is held to the spreads its
+    loss leaves possible (as the checker holds it)."""
+    if plan is not None:
+        from planner.check import spread_after_loss
+
+        platform, _ = spread_after_loss(platform, plan.scenario)
+    return encode(platform, plan)
+
+
 def certify(
     platform: Platform,
     plan: Plan | None = None,
@@ -231,24 +257,17 @@ def certify(
         When the placement, plan or backups name hosts, datacenters or units the platform lacks.
     """
     started = time.perf_counter()
-    if plan is not None:
-        # A plan is held to the spreads its loss leaves possible (as the checker holds it).
-        from planner.check import spread_after_loss
-
-        platform, _ = spread_after_loss(platform, plan.scenario)
     with t.paused_gc():
-        enc = encode(platform, plan)
+        enc = _encoding(platform, plan)
         encode_s = time.perf_counter() - started
         if names is None:
-            scopes = scopes_for(plan)
-            chosen = [inv for inv in REGISTRY.values() if scopes[inv.scope]]
+            chosen = applicable(plan)
         else:
             unknown = [n for n in names if n not in REGISTRY]
             if unknown:
                 raise KeyError(f"unknown invariant(s): {', '.join(unknown)}")
-            chosen = [REGISTRY[n] for n in names]
-        solver = fact_solver(enc, timeout_ms)
-        results = tuple(check_invariant(enc, inv, solver, timeout_ms=timeout_ms) for inv in chosen)
+            chosen = tuple(REGISTRY[n] for n in names)
+        results = prove(enc, chosen, timeout_ms)
         proofs: tuple[TheoremResult, ...] = ()
         if theorems:
             from planner.verify.theorems import prove_all
@@ -277,22 +296,49 @@ def certify_plan_invariants(
         When the plan breaks an invariant, or names hosts or units the platform does not have:
         a bug in whatever wrote the plan, which must not be written out.
     """
-    if not plan.status.has_plan:
+    enc = plan_encoding(platform, plan, whole=whole)
+    if enc is None:
         return ()
+    return proved(prove(enc, applicable(enc.plan)))
+
+
+def plan_encoding(platform: Platform, plan: Plan, *, whole: bool = False) -> Encoding | None:
+    """The encoding :func:`certify_plan_invariants` proves the invariants of ``plan`` on (its
+    ``plan`` is the plan as cut down to what it touches, unless ``whole``); ``None`` for a plan
+    without a placement.
+
+    Raises
+    ------
+    InvariantViolation
+        When the plan names hosts or units the platform does not have.
+    """
+    if not plan.status.has_plan:
+        return None
     if not whole and worth_cutting(platform, plan):
         platform, plan = scoped(platform, plan)
     try:
-        certificate = certify(platform, plan)
+        return _encoding(platform, plan)
     except EncodingError as error:
         raise InvariantViolation(
             ["known-names"],
             [Violation("known-names", line, {}) for line in error.lines()],
         ) from error
-    failed = [r for r in certificate.invariants if not r.holds]
+
+
+def proved(results: Iterable[InvariantResult]) -> tuple[str, ...]:
+    """The names of the invariants ``results`` prove (in their order), when all hold.
+
+    Raises
+    ------
+    InvariantViolation
+        With the invariants that do not hold and their violations.
+    """
+    results = tuple(results)
+    failed = [r for r in results if not r.holds]
     if failed:
         raise InvariantViolation(
             [r.name for r in failed],
             [v for r in failed for v in r.violations]
             or [Violation(r.name, "unknown", {"unknown": True}) for r in failed],
         )
-    return certificate.proved
+    return tuple(r.name for r in results)

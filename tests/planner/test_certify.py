@@ -1,5 +1,5 @@
 """The one door of every plan: the checker and the Z3 invariants, one after the other or at once
-(the checker in a forked process), with the same verdict either way."""
+(the checker and the first invariants in a forked process), with the same verdict either way."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,8 +22,10 @@ from planner.check import check_plan
 from planner.disaster import sites_lost_draft
 from planner.options import PlanOptions
 from planner.plan import Plan, Scenario
-from planner.verify import InvariantViolation, certify_plan_invariants
-from planner.verify.certificate import Violation
+from planner.verify import certificate, certify_plan_invariants
+from planner.verify.certificate import InvariantResult, Violation, applicable
+from planner.verify.encoding import Encoding
+from planner.verify.invariants import Invariant
 from planner.verify.scope import worth_cutting
 
 ONE_BY_ONE = 10**9  # no plan is that large: the checker, then the invariants, in this process
@@ -74,26 +77,74 @@ def test_a_broken_plan_has_the_same_findings_either_way(
     assert verdicts[0] and verdicts[0] == verdicts[1]
 
 
+def _refuting(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Z3 refutes invariant ``name`` (on host h1), in this process and in a forked one."""
+    real = certificate.check_invariant
+
+    def check(enc: Encoding, inv: Invariant, *args: Any, **kwargs: Any) -> InvariantResult:
+        if inv.name != name:
+            return real(enc, inv, *args, **kwargs)
+        violation = Violation(name, "host h1", {})
+        return InvariantResult(name, inv.description, False, violations=(violation,))
+
+    monkeypatch.setattr(certificate, "check_invariant", check)
+
+
+@pytest.mark.parametrize("share", ["forked", "here"])
 def test_the_invariants_verdict_either_way(
-    platform: Platform, draft: Plan, may_fork: None, monkeypatch: pytest.MonkeyPatch
+    platform: Platform, draft: Plan, may_fork: None, monkeypatch: pytest.MonkeyPatch, share: str
 ) -> None:
-    """A plan the checker passes and the invariants refute: the same defect either way; and
-    when the checker refutes it too, the checker's findings are the ones raised, as when the
-    invariants are not run after them."""
-
-    def refuted(p: Platform, plan: Plan) -> tuple[str, ...]:
-        raise InvariantViolation(["capacity"], [Violation("capacity", "host h1", {})])
-
-    monkeypatch.setattr(certify, "certify_plan_invariants", refuted)
+    """A plan the checker passes and the invariants refute (one the forked process proves, or
+    one this process proves): the same defect either way; and when the checker refutes it too,
+    the checker's findings are the ones raised, as when the invariants are not run after them."""
+    invariants = applicable(draft)
+    name = invariants[0 if share == "forked" else -1].name
+    assert (name in [i.name for i in invariants[: certify.FORKED_INVARIANTS]]) == (
+        share == "forked"
+    )
+    _refuting(name, monkeypatch)
     for threshold in (ONE_BY_ONE, AT_ONCE):
         with pytest.raises(PlanDefect) as defect:
             certify_plan(platform, draft, concurrent_from=threshold)
         assert not defect.value.findings
-        assert defect.value.lines() == ["z3: capacity: host h1: "]
+        assert defect.value.lines() == [f"z3: {name}: host h1: "]
         broken = replace(draft, placement=platform.placement)
         with pytest.raises(PlanDefect) as defect:
             certify_plan(platform, broken, concurrent_from=threshold)
         assert list(defect.value.findings) == check_plan(platform, broken)
+
+
+def test_the_forked_process_proves_the_first_invariants(
+    platform: Platform, draft: Plan, may_fork: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """At once, the forked process proves the first :data:`FORKED_INVARIANTS` invariants that
+    apply and this one the others, each once; an error proving the forked share is raised
+    here."""
+    real = certificate.check_invariant
+
+    def recorded(enc: Encoding, inv: Invariant, *args: Any, **kwargs: Any) -> InvariantResult:
+        with (tmp_path / inv.name).open("a") as out:
+            out.write(f"{os.getpid()}\n")
+        return real(enc, inv, *args, **kwargs)
+
+    monkeypatch.setattr(certificate, "check_invariant", recorded)
+    verified = certify_plan(platform, draft, concurrent_from=AT_ONCE).verified
+    invariants = applicable(draft)
+    assert verified == tuple(i.name for i in invariants)
+    forked = {i.name for i in invariants[: certify.FORKED_INVARIANTS]}
+    assert forked
+    for inv in invariants:
+        (pid,) = (tmp_path / inv.name).read_text().split()
+        assert (int(pid) != os.getpid()) == (inv.name in forked), inv.name
+
+    def broken(enc: Encoding, inv: Invariant, *args: Any, **kwargs: Any) -> InvariantResult:
+        if inv.name in forked:
+            raise ValueError(f"proving {inv.name} broke")
+        return real(enc, inv, *args, **kwargs)
+
+    monkeypatch.setattr(certificate, "check_invariant", broken)
+    with pytest.raises(ValueError, match="broke"):
+        certify_plan(platform, draft, concurrent_from=AT_ONCE)
 
 
 def test_an_error_in_the_forked_checker_is_raised_here(

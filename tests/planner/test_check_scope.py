@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 from models.entities import Platform
 from models.generate import GenerationError, generate_platform
 from models.io import load_platform
-from planner.check import check_plan, check_plan_whole
+from models.rules import Rule
+from planner.check import _scope, check_plan, check_plan_whole
 from planner.failure import plan_host_failure
 from planner.plan import Plan, Scenario, Status, moves_between
 from tests import DATA
@@ -81,3 +83,32 @@ def test_a_real_plan_passes_both() -> None:
     plan = plan_host_failure(platform, [host], rehome_backups=False)
     assert plan.status.has_plan
     assert check_plan(platform, plan) == [] == check_plan_whole(platform, plan)
+
+
+def test_the_scope_reads_the_usage_of_the_hosts_units_leave_or_join() -> None:
+    """Only those: a host whose units all stay keeps the placement's own usage (its findings
+    are inherited), however many of the plan's owners run there."""
+    platform = generate_platform(30, 90, 10, datacenters=3, seed=3)
+    plan = plan_host_failure(platform, [platform.hosts[0].id], rehome_backups=False)
+    scope = _scope(platform, plan)
+    assert scope is not None
+    touched = {h for m in plan.moves for h in (m.source, m.target) if h is not None}
+    assert touched and set(scope.usage) == touched
+    kept = {h for o in scope.owners for h in platform.placement[o] if h is not None} - touched
+    assert kept  # the owners moved also run on hosts the plan leaves as they are
+
+
+def test_moves_in_another_order_or_astray() -> None:
+    """Moves listed as the placements give them are compared as a whole; listed in another
+    order they are read unit by unit, and pass; one sent to another host is found either way."""
+    platform = generate_platform(30, 90, 10, datacenters=3, seed=3)
+    plan = plan_host_failure(platform, [platform.hosts[0].id], rehome_backups=False)
+    assert len(plan.moves) > 1 and plan.moves == moves_between(plan.before, plan.placement)
+    reversed_ = replace(plan, moves=plan.moves[::-1])
+    assert check_plan(platform, reversed_) == [] == check_plan_whole(platform, reversed_)
+    first = plan.moves[0]
+    elsewhere = next(h.id for h in platform.hosts if h.id not in (first.source, first.target))
+    for moves in (plan.moves, plan.moves[::-1]):
+        astray = tuple(replace(m, target=elsewhere) if m == first else m for m in moves)
+        found = check_plan(platform, replace(plan, moves=astray))
+        assert [f.subject for f in found if f.rule is Rule.MOVES] == [first.unit]
