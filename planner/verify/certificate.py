@@ -219,12 +219,14 @@ def prove(
 
 def _encoding(platform: Platform, plan: Plan | None) -> Encoding:
     """The encoding of the platform, or of the plan on it: a plan is held to the spreads its
-    loss leaves possible (as the checker holds it)."""
-    if plan is not None:
-        from planner.check import spread_after_loss
+    loss leaves possible (as the checker holds it). Built with the cycle collector paused, as
+    :func:`certify` builds it, whichever path asks."""
+    with t.paused_gc():
+        if plan is not None:
+            from planner.check import spread_after_loss
 
-        platform, _ = spread_after_loss(platform, plan.scenario)
-    return encode(platform, plan)
+            platform, _ = spread_after_loss(platform, plan.scenario)
+        return encode(platform, plan)
 
 
 def certify(
