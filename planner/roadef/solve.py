@@ -4,8 +4,9 @@ A greedy warm start (:mod:`planner.roadef.descent`: improving single moves, then
 at most ``descent_share`` of the time, and ends sooner once it gains too little a second.
 Simulated annealing (:mod:`planner.roadef.annealing`: millions of random shifts, swaps and
 chains a second, worsening ones accepted at a falling temperature; a cooler start on large
-instances) then takes ``anneal_share`` of what is left: it leaves the descent's local optimum
-where single improving moves cannot. The rest goes to large neighbourhood search: each step
+instances) then takes ``anneal_share`` of what is left (nearly all of it on small instances,
+where CP-SAT rarely improves on the annealing): it leaves the descent's local optimum where
+single improving moves cannot. The rest goes to large neighbourhood search: each step
 picks a few machines (hosts) and some of the processes (containers) on them, frees those
 processes, and asks CP-SAT for their best placement on the picked machines with every other
 process held where it is. The sub-model (:mod:`planner.roadef.subproblem`) holds every hard
@@ -113,7 +114,14 @@ class SolveParams:
     swap_machines: int = 8  # partners are sought on this many random machines per process
     redescent_every: int = 100  # sub-problems between two single descent passes; 0: never
     redescent_share: float = 0.05  # most of the time limit one such pass may take
-    anneal_share: float = 0.75  # share of the time left after the warm start spent annealing
+    # Share of the time left after the warm start spent annealing; None: small_anneal_share
+    # on an instance of at most large_processes processes, else large_anneal_share. Measured at
+    # 60 CPU s, seed 0 (BENCHMARKS.md, ninth session): on A2 (1,000 processes) CP-SAT kept 1
+    # of 569 sub-problems after the annealing, and 0.97 instead of 0.75 took a2_2 from 837.7 M
+    # to 798.8 M and a2_5 from 442.5 M to 400.0 M.
+    anneal_share: float | None = None
+    small_anneal_share: float = 0.97
+    large_anneal_share: float = 0.75
     # Proposals of the annealing; None: as many as its share of the time allows. Set, it
     # makes the run repeatable (with max_iterations) whatever the machine's speed.
     anneal_proposals: int | None = None
@@ -182,6 +190,16 @@ def _anneal_params(instance: Instance, params: SolveParams) -> AnnealParams:
     return AnnealParams()
 
 
+def anneal_share(instance: Instance, params: SolveParams) -> float:
+    """The share of the time left after the warm start that the annealing takes on
+    ``instance``: ``params.anneal_share`` when given, else the default by the instance's size."""
+    if params.anneal_share is not None:
+        return params.anneal_share
+    if instance.num_processes > params.large_processes:
+        return params.large_anneal_share
+    return params.small_anneal_share
+
+
 def _pick_machines(state: SearchState, rng: np.random.Generator, count: int) -> list[int]:
     """A costly machine, then others: random, same neighbourhood, or the least loaded."""
     inst = state.instance
@@ -238,9 +256,10 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
         A feasible assignment no worse than ``initial``, checked by the evaluator.
     """
     params = params or SolveParams()
+    share = anneal_share(instance, params)
     initial = np.asarray(initial, dtype=np.int64)
     state = SearchState.start(instance, initial)
-    if params.anneal_share > 0:
+    if share > 0:
         compile_kernel(state)  # before the clock: compiling is not searching
     now = time.process_time if params.cpu_time else time.monotonic
     began, started = time.monotonic(), now()
@@ -265,10 +284,10 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     timing = {"descent": now() - started, "build": 0.0, "solve": 0.0}
     warm_start = state.total()
     clock = now()
-    if params.anneal_share > 0:
+    if share > 0:
         anneal(
             state,
-            clock + params.anneal_share * max(0.0, deadline - clock),
+            clock + share * max(0.0, deadline - clock),
             seed=params.seed,
             params=_anneal_params(instance, params),
             proposals=params.anneal_proposals,

@@ -25,7 +25,7 @@ from planner.roadef import (
 from planner.roadef.annealing import AnnealParams, anneal, annealer, temperature
 from planner.roadef.descent import shift_descent
 from planner.roadef.instance import IntArray
-from planner.roadef.solve import SolveParams, SolveStatus, solve
+from planner.roadef.solve import SolveParams, SolveStatus, anneal_share, solve
 from planner.roadef.state import SearchState
 from tests import DATA as TESTS_DATA
 from tests import ROOT
@@ -235,6 +235,19 @@ def test_solver_same_seed_and_workers_same_solution(a1_1: tuple[Instance, IntArr
     second = solve(instance, initial, dataclasses.replace(params, cpu_time=True))
     assert first.objective == second.objective < first.initial_objective
     assert np.array_equal(first.assignment, second.assignment)
+
+
+def test_annealing_share_is_by_size_unless_given(a1_1: tuple[Instance, IntArray]) -> None:
+    """a1_1 has 100 processes: the small instances' share, the large ones' once the threshold
+    is below it, and an explicit share whatever the size."""
+    instance, _ = a1_1
+    assert instance.num_processes == 100
+    params = SolveParams()
+    assert anneal_share(instance, params) == params.small_anneal_share == 0.97
+    large = dataclasses.replace(params, large_processes=99)
+    assert anneal_share(instance, large) == params.large_anneal_share == 0.75
+    assert anneal_share(instance, dataclasses.replace(large, anneal_share=0.5)) == 0.5
+    assert anneal_share(instance, dataclasses.replace(params, anneal_share=0.0)) == 0.0
 
 
 def test_solver_keeps_the_initial_assignment_without_budget(
