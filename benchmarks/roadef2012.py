@@ -18,7 +18,9 @@ drplan / peer (below 1: drplan is ahead), with the geometric mean. ``--proposals
 ``--iterations`` bound drplan's annealing and neighbourhood search, so that a run repeats for a
 seed whatever the machine's load (the wall limit is then only a safety net); ``--cpu-limit``
 counts drplan's limit in its process's CPU seconds (``time.process_time``), so a loaded machine
-slows a run down without cutting its search short.
+slows a run down without cutting its search short. ``--seeds 0 1 2`` runs every instance once
+per seed (drplan's seed, and the peer's seed plus one) and the tables give, per instance, the
+median of the seeds' costs (drplan's and the peer's each) and the range of the per-seed ratios.
 """
 
 from __future__ import annotations
@@ -74,29 +76,35 @@ def instances(data: Path, sets: list[str]) -> list[tuple[str, Path, Path]]:
 
 
 def run_one(
-    name: str, model: Path, assignment: Path, args: argparse.Namespace, best: dict[str, int]
+    name: str,
+    model: Path,
+    assignment: Path,
+    args: argparse.Namespace,
+    best: dict[str, int],
+    seed: int,
 ) -> dict[str, object]:
-    """Solve one instance, re-check it, write its solution and JSON record; return the record."""
+    """Solve one instance with ``seed``, re-check it, write its solution and JSON record;
+    return the record."""
     instance = read_instance(model)
     initial = read_assignment(assignment, instance)
     params = SolveParams(
         time_limit=args.time_limit if args.cpu_limit is None else args.cpu_limit,
         cpu_time=args.cpu_limit is not None,
-        seed=args.seed,
+        seed=seed,
         workers=args.workers,
         anneal_proposals=args.proposals,
         max_iterations=args.iterations,
     )
     if args.greedy_only:  # the warm start alone: single moves and swaps until none improves
         params = dataclasses.replace(params, descent_share=1.0, anneal_share=0.0, max_iterations=0)
-    peer = start_peer(args, model, assignment) if args.peer else None
+    peer = start_peer(args, model, assignment, seed) if args.peer else None
     started, cpu = time.monotonic(), time.process_time()
     result = solve(instance, initial, params)
     elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
     peer_record = finish_peer(peer, instance, initial) if peer else {}
     check = evaluate(instance, initial, result.assignment)
     feasible = check.costs is not None and check.costs.total == result.objective
-    write_atomic(args.out / f"solution_{name}.txt", format_assignment(result.assignment))
+    write_atomic(args.out / f"solution_{name}.seed{seed}.txt", format_assignment(result.assignment))
     record: dict[str, object] = {
         "instance": name,
         "set": name.split("_")[0],
@@ -113,7 +121,7 @@ def run_one(
         "feasible": feasible,
         "iterations": result.iterations,
         "improvements": result.improvements,
-        "seed": args.seed,
+        "seed": seed,
         "workers": args.workers,
         "time_limit": args.time_limit,
         "proposals": args.proposals,
@@ -122,7 +130,7 @@ def run_one(
         "date": utc_now(),
         **peer_record,
     }
-    write_atomic(args.out / f"{name}.json", json.dumps(record, indent=2) + "\n")
+    write_atomic(args.out / f"{name}.seed{seed}.json", json.dumps(record, indent=2) + "\n")
     return record
 
 
@@ -147,7 +155,7 @@ def shm_segments() -> set[str]:
     return ids
 
 
-def start_peer(args: argparse.Namespace, model: Path, assignment: Path) -> Peer:
+def start_peer(args: argparse.Namespace, model: Path, assignment: Path, seed: int) -> Peer:
     """Start the peer on core 1 with the same wall limit; drplan runs meanwhile on core 0."""
     folder = Path(tempfile.mkdtemp(prefix="roadef-peer-"))
     before = shm_segments()
@@ -162,7 +170,7 @@ def start_peer(args: argparse.Namespace, model: Path, assignment: Path) -> Peer:
         "-o",
         str(folder / "solution.txt"),
         "-s",
-        str(args.seed + 1),  # S41 wants a positive seed
+        str(seed + 1),  # S41 wants a positive seed
     ]
     if shutil.which("taskset"):
         argv = ["taskset", "-c", str(args.peer_core), *argv]
@@ -201,6 +209,33 @@ def gap(cost: int, best: int | None) -> float | None:
 def score(cost: int, best: int | None, initial: int) -> float | None:
     """The challenge's score: 100 * (cost - best known) / initial cost."""
     return None if best is None or not initial else 100.0 * (cost - best) / initial
+
+
+def median_records(records: list[dict]) -> list[dict]:
+    """One record per instance: the median over its seeds of drplan's costs and, separately,
+    of the peer's, with the seeds run and the lowest and highest per-seed ratio drplan / peer.
+    With one seed per instance, the records as they are (plus those fields)."""
+    by_name: dict[str, list[dict]] = {}
+    for r in records:
+        by_name.setdefault(r["instance"], []).append(r)
+    merged = []
+    for rows in by_name.values():
+        first = dict(rows[0])
+
+        def median(key: str, rows: list[dict] = rows) -> int | None:
+            values = [r[key] for r in rows if r.get(key) is not None]
+            return int(statistics.median_low(values)) if values else None
+
+        for key in ("drplan", "warm_start", "annealed", "peer"):
+            first[key] = median(key)
+        first["time"] = statistics.median(r["time"] for r in rows)
+        first["feasible"] = all(r["feasible"] for r in rows)
+        first["peer_feasible"] = all(r.get("peer_feasible", False) for r in rows)
+        first["seeds"] = sorted(r["seed"] for r in rows)
+        ratios = [r["drplan"] / r["peer"] for r in rows if r.get("peer")]
+        first["ratio_range"] = (min(ratios), max(ratios)) if ratios else None
+        merged.append(first)
+    return merged
 
 
 def table(records: list[dict]) -> str:
@@ -271,9 +306,9 @@ def peer_table(records: list[dict]) -> str:
     order = {s: i for i, s in enumerate(SETS)}
     rows.sort(key=lambda r: (order.get(r["set"], 9), int(r["instance"].split("_")[-1])))
     lines = [
-        "| instance | drplan | peer (S41) | drplan / peer | best known | drplan gap % "
-        "| peer gap % | both feasible |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| instance | drplan | peer (S41) | drplan / peer | per-seed ratios | seeds "
+        "| best known | drplan gap % | peer gap % | both feasible |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     ratios = []
     for r in rows:
@@ -281,8 +316,11 @@ def peer_table(records: list[dict]) -> str:
         ratios.append(ratio)
         best = r["best_known"]
         both = r["feasible"] and r.get("peer_feasible", False)
+        low, high = r.get("ratio_range") or (ratio, ratio)
+        seeds = " ".join(str(x) for x in r.get("seeds", [r["seed"]]))
         lines.append(
             f"| {r['instance']} | {r['drplan']:,} | {r['peer']:,} | {ratio:.4f} | "
+            f"{low:.4f}–{high:.4f} | {seeds} | "
             f"{best:,} | {gap(r['drplan'], best):.2f} | {gap(r['peer'], best):.2f} | "
             f"{'yes' if both else 'NO'} |"
         )
@@ -291,7 +329,7 @@ def peer_table(records: list[dict]) -> str:
     lines.append("")
     lines.append(
         f"drplan at or below the peer on {ahead} of {len(ratios)}; geometric mean of "
-        f"drplan / peer {mean:.4f}"
+        f"drplan / peer {mean:.4f} (costs: each side's median over the seeds)"
     )
     return "\n".join(lines) + "\n"
 
@@ -301,6 +339,9 @@ def main() -> None:
     parser = arguments(__doc__, time_limit=300.0, seed=0, workers=1)
     parser.add_argument("--set", nargs="+", choices=SETS, default=list(SETS), dest="sets")
     parser.add_argument("--only", nargs="*", default=None, help="instance names to run")
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=None, help="run each instance once per seed"
+    )
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "roadef2012")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "roadef")
     parser.add_argument("--table-only", action="store_true", help="merge records in --out")
@@ -327,24 +368,28 @@ def main() -> None:
     if not args.table_only:
         best = best_known(args.data)
         print(
-            f"# time limit {args.time_limit:g} s per instance, seed {args.seed}, "
+            f"# time limit {args.time_limit:g} s per instance, seeds {args.seeds or [args.seed]}, "
             f"{args.workers} CP-SAT worker(s)"
         )
         print(
             f"{'instance':>8} {'initial':>16} {'drplan':>16} {'best known':>16} "
             f"{'gap %':>8} {'time s':>7} feasible"
         )
-        for name, model, assignment in instances(args.data, args.sets):
-            if args.only and name not in args.only:
-                continue
-            r = run_one(name, model, assignment, args, best)
+        runs = [  # seed by seed: a run cut short still has whole tables for its first seeds
+            (seed, *found)
+            for seed in (args.seeds or [args.seed])
+            for found in instances(args.data, args.sets)
+            if not args.only or found[0] in args.only
+        ]
+        for seed, name, model, assignment in runs:
+            r = run_one(name, model, assignment, args, best, seed)
             g = gap(int(r["drplan"]), best.get(name))  # type: ignore[call-overload]
             print(
                 f"{name:>8} {r['initial']:>16,} {r['drplan']:>16,} {r['best_known'] or 0:>16,} "
                 f"{g if g is not None else float('nan'):>8.2f} {r['time']:>7} {r['feasible']}",
                 flush=True,
             )
-    records = [json.loads(p.read_text()) for p in sorted(args.out.glob("*.json"))]
+    records = median_records([json.loads(p.read_text()) for p in sorted(args.out.glob("*.json"))])
     text = table(records)
     peers = peer_table(records)
     if peers:
