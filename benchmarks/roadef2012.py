@@ -114,6 +114,7 @@ def run_one(
         "annealed": result.annealed_objective,
         "warm_start_time": round(result.descent_time, 1),
         "anneal_time": round(result.anneal_time, 1),
+        "anneal_share": result.anneal_share,
         "best_known": best.get(name),
         "time": round(elapsed, 1),
         "cpu": round(cpu, 1),

@@ -250,6 +250,25 @@ def test_annealing_share_is_by_size_unless_given(a1_1: tuple[Instance, IntArray]
     assert anneal_share(instance, dataclasses.replace(params, anneal_share=0.0)) == 0.0
 
 
+def test_a_probe_of_sub_problems_that_gains_keeps_the_large_share(
+    a1_4: tuple[Instance, IntArray],
+) -> None:
+    """The probe's 50 sub-problems gain on a1_4 (1.4 % at 60 s): a threshold of 0 keeps the
+    large instances' share, one of 100 % the small instances'; either way a checked solution."""
+    instance, initial = a1_4
+    params = SolveParams(
+        time_limit=NO_WALL_LIMIT, seed=3, max_iterations=60, anneal_proposals=100_000
+    )
+    shares = []
+    for gain in (0.0, 1.0):
+        result = solve(instance, initial, dataclasses.replace(params, probe_gain=gain))
+        check = evaluate(instance, initial, result.assignment)
+        assert check.costs is not None and check.costs.total == result.objective
+        assert result.iterations == 60
+        shares.append(result.anneal_share)
+    assert shares == [params.large_anneal_share, params.small_anneal_share]
+
+
 def test_solver_keeps_the_initial_assignment_without_budget(
     a1_1: tuple[Instance, IntArray],
 ) -> None:
