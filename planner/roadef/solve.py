@@ -4,18 +4,19 @@ A greedy warm start (:mod:`planner.roadef.descent`: improving single moves, then
 at most ``descent_share`` of the time, and ends sooner once it gains too little a second.
 Simulated annealing (:mod:`planner.roadef.annealing`: millions of random shifts, swaps and
 chains a second, worsening ones accepted at a falling temperature; a cooler start on large
-instances) then takes ``anneal_share`` of what is left (nearly all of it on small instances,
-where CP-SAT rarely improves on the annealing, unless a probe of sub-problems from the warm
-start shows them gaining fast): it leaves the descent's local optimum where
-single improving moves cannot. The rest goes to large neighbourhood search: each step
-picks a few machines (hosts) and some of the processes (containers) on them, frees those
-processes, and asks CP-SAT for their best placement on the picked machines with every other
-process held where it is. The sub-model (:mod:`planner.roadef.subproblem`) holds every hard
-constraint restricted to the picked machines and the exact change of the five cost terms
-(:mod:`planner.roadef.cost`), so its optimum never makes the whole solution worse. The working
-state is costed exactly and incrementally after each step, a step is kept only if the total
-does not grow, and the final solution is re-checked by the independent evaluator in
-:mod:`planner.roadef.evaluate` before it is returned.
+instances; its last tenth a quench at temperature 0 from the best met) then takes
+``anneal_share`` of what is left (nearly all of it on small instances, where CP-SAT rarely
+improves on the annealing, unless a probe of sub-problems from the warm start shows them
+gaining fast): it leaves the descent's local optimum where single improving moves cannot. The
+rest goes to large neighbourhood search: each step picks a few machines (hosts) and some of the
+processes (containers) on them, frees those processes, and asks CP-SAT for their best placement
+on the picked machines with every other process held where it is. The sub-model
+(:mod:`planner.roadef.subproblem`) holds every hard constraint restricted to the picked
+machines and the exact change of the five cost terms (:mod:`planner.roadef.cost`), so its
+optimum never makes the whole solution worse. The working state is costed exactly and
+incrementally after each step, a step is kept only if the total does not grow, and the final
+solution is re-checked by the independent evaluator in :mod:`planner.roadef.evaluate` before it
+is returned.
 
 The search is deterministic for a given seed, worker count, annealing proposal count and
 iteration budget: each CP-SAT call is bounded by deterministic time, not wall time. A
@@ -140,6 +141,13 @@ class SolveParams:
     anneal: AnnealParams | None = None
     large_processes: int = 2000
     large_start: float = 1.0
+    # The share of the annealing spent at temperature 0 from its best, moves home included
+    # even without transient resources (AnnealParams.quench, home_always). The schedule's last
+    # temperature (a 500th of the mean worsening: thousands on B) still takes moves that cost
+    # 1-100, and a move home was proposed only for transient resources. Measured at 60 CPU s,
+    # seed 0 (BENCHMARKS.md, eleventh session): a1_5 727,578,910 -> 727,578,311 (S41's),
+    # b_4 4,678.30 M -> 4,678.14 M, b_6 9,526.20 M -> 9,526.02 M, b_9 15,886.16 M -> 15,885.77 M.
+    quench: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -189,12 +197,12 @@ class SolveResult:
 
 def _anneal_params(instance: Instance, params: SolveParams) -> AnnealParams:
     """The annealing's settings for ``instance``: ``params.anneal`` when given, else the
-    defaults with the start temperature by the instance's size."""
+    defaults with the start temperature by the instance's size, moves home and the quench."""
     if params.anneal is not None:
         return params.anneal
-    if instance.num_processes > params.large_processes:
-        return AnnealParams(start=params.large_start)
-    return AnnealParams()
+    large = instance.num_processes > params.large_processes
+    start = params.large_start if large else AnnealParams.start
+    return AnnealParams(start=start, home_always=True, quench=params.quench)
 
 
 def anneal_share(instance: Instance, params: SolveParams) -> float:

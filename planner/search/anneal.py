@@ -45,12 +45,19 @@ class AnnealParams:
     swap_percent: int = 50  # share of proposals that move two items: swaps and chains
     chain_percent: int = 50  # share of those where the second item goes to a third bin
     # Share of a moved item's shifts (and chain ends) that send it back to its initial bin,
-    # freeing the transient resources it holds there (used only when a resource is transient).
+    # freeing the transient resources it holds there; used when a resource is transient, or
+    # always with home_always (ROADEF: a move home also saves the move's costs).
     home_percent: int = 60
+    home_always: bool = False
     calibration: int = 1_000_000  # proposals at temperature 0 that measure the mean increase
     chunk: int = 200_000  # proposals between two looks at the clock
     # Share of proposals that move an item on a bin that costs; 0 (ROADEF): uniform draws.
     focus: int = 0
+    # Share of the run (its proposals, or its time) spent at temperature 0 at the end, from
+    # the best assignment met: a descent by the same moves that takes back the worsenings
+    # too small for the schedule's last temperature to refuse (move costs of 1-100 against
+    # a mean worsening of millions on ROADEF's B set).
+    quench: float = 0.0
 
 
 class Annealer:
@@ -61,7 +68,8 @@ class Annealer:
     ) -> None:
         self.model = model
         self.params = params or AnnealParams()
-        self.home_percent = self.params.home_percent if model.transient.any() else 0
+        homes = self.params.home_always or bool(model.transient.any())
+        self.home_percent = self.params.home_percent if homes else 0
         i64 = np.int64
         groups = model.num_groups
         classes = model.allowed.shape[0]
@@ -90,6 +98,14 @@ class Annealer:
             np.ascontiguousarray(model.allowed, dtype=np.bool_),
             *csr(bins_of_class[0], bins_of_class[1], classes),
         )  # fmt: skip
+        self.reset(assignment)
+        self.accepted = 0
+
+    def reset(self, assignment: IntArray) -> None:
+        """Make ``assignment`` the current and the best one, with every array derived from it
+        (the proposal and worsening counts carry on)."""
+        model, i64, groups = self.model, np.int64, self.model.num_groups
+        scalars = getattr(self, "scalars", None)
         self.assignment = np.array(assignment, dtype=i64, copy=True)
         self.usage, self.held = usage_of(model, self.assignment)
         self.machine_cost = bin_costs(model, self.usage)
@@ -111,13 +127,15 @@ class Annealer:
             + model.machine_move_weight * machine
         )
         self.scalars = np.zeros(SCALARS, dtype=i64)
+        if scalars is not None:  # the counts of the run so far carry on
+            for k in (WORSE_SUM, WORSE_COUNT, PROPOSED):
+                self.scalars[k] = scalars[k]
         self.scalars[PROCESS_MOVE] = process
         self.scalars[MACHINE_MOVE] = machine
         self.scalars[MOST_MOVED] = most
         self.scalars[COST] = cost
         self.scalars[BEST_COST] = cost
         self.best_assignment = self.assignment.copy()
-        self.accepted = 0
 
     @property
     def proposals(self) -> int:
@@ -234,23 +252,37 @@ def anneal(
     calibration = params.calibration if proposals is None else min(params.calibration, proposals)
     annealer.run(calibration, seed, 0.0, stop_cost)
     scale = annealer.mean_worsening()
-    span = max(deadline - began, 1e-9)
+    # The schedule takes all but the quench's share of the time or of the proposals.
+    span = max((deadline - began) * (1.0 - params.quench), 1e-9)
+    cooled = None if proposals is None else proposals - round(params.quench * proposals)
     chunk = 1
     best, improved_at = annealer.best_cost, annealer.proposals if annealer.best_cost < start else 0
-    while scale > 0 and annealer.best_cost > stop_cost and (now := clock()) < deadline:
+    while scale > 0 and annealer.best_cost > stop_cost and (now := clock()) < began + span:
         if annealer.best_cost < best:
             best, improved_at = annealer.best_cost, annealer.proposals
         if patience is not None and annealer.proposals - improved_at >= patience:
             break
-        if proposals is None:
+        if cooled is None:
             steps, done = params.chunk, (now - began) / span
         else:
-            steps = min(params.chunk, proposals - annealer.proposals)
-            done = annealer.proposals / proposals
+            steps = min(params.chunk, cooled - annealer.proposals)
+            done = annealer.proposals / max(cooled, 1)
             if steps <= 0:
                 break
         annealer.run(steps, seed * 1_000_003 + chunk, temperature(params, scale, done), stop_cost)
         chunk += 1
+    if params.quench > 0 and annealer.best_cost > stop_cost:
+        # From the best met, only moves that cost nothing or gain, until the time or the
+        # proposals run out.
+        annealer.reset(annealer.best_assignment)
+        while annealer.best_cost > stop_cost and clock() < deadline:
+            steps = params.chunk
+            if proposals is not None:
+                steps = min(steps, proposals - annealer.proposals)
+                if steps <= 0:
+                    break
+            annealer.run(steps, seed * 1_000_003 + chunk, 0.0, stop_cost)
+            chunk += 1
     log.debug(
         "annealing: %d proposals, %d accepted, %d -> %d",
         annealer.proposals, annealer.accepted, start, annealer.best_cost,

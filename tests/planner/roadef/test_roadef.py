@@ -27,6 +27,7 @@ from planner.roadef.descent import shift_descent
 from planner.roadef.instance import IntArray
 from planner.roadef.solve import SolveParams, SolveStatus, anneal_share, solve
 from planner.roadef.state import SearchState
+from planner.search.anneal import anneal as anneal_model
 from tests import DATA as TESTS_DATA
 from tests import ROOT
 
@@ -137,8 +138,9 @@ def test_swap_holds_transient_resources_on_both_machines(
         AnnealParams(swap_percent=100, chain_percent=0),  # swaps only
         AnnealParams(swap_percent=100, chain_percent=100),  # chains (some are swaps)
         AnnealParams(swap_percent=30, chain_percent=50, home_percent=50),
+        AnnealParams(swap_percent=30, chain_percent=50, home_percent=50, home_always=True),
     ],
-    ids=["shifts", "swaps", "chains", "mixed"],
+    ids=["shifts", "swaps", "chains", "mixed", "homes"],
 )
 def test_annealer_keeps_every_constraint_and_exact_costs(
     a1_4: tuple[Instance, IntArray], temperature: float, moves: AnnealParams
@@ -182,6 +184,65 @@ def test_anneal_is_repeatable_and_gains(a1_4: tuple[Instance, IntArray]) -> None
         assert check.costs.total == state.total() == 632_499_600 - gain
         finals.append(state.assignment.copy())
     assert np.array_equal(finals[0], finals[1])
+
+
+def _improving_shift(instance: Instance, initial: IntArray, assignment: IntArray) -> bool:
+    """Whether some single process moved to some other machine gives a feasible, cheaper
+    assignment (the independent evaluator decides)."""
+    base = evaluate(instance, initial, assignment).costs
+    assert base is not None
+    for p in range(instance.num_processes):
+        for m in range(instance.num_machines):
+            if m == assignment[p]:
+                continue
+            moved = assignment.copy()
+            moved[p] = m
+            costs = evaluate(instance, initial, moved).costs
+            if costs is not None and costs.total < base.total:
+                return True
+    return False
+
+
+def test_the_quench_ends_the_annealing_where_no_shift_gains(
+    a1_1: tuple[Instance, IntArray],
+) -> None:
+    """A schedule that stays hot (10 mean worsenings throughout) ends anywhere; the same run
+    with its last half at temperature 0 from the best met, moves home included, ends where no
+    single shift gains, within the same proposal budget, and repeats for its seed."""
+    instance, initial = a1_1
+    hot = AnnealParams(start=10.0, end=10.0, calibration=10_000, chunk=10_000)
+    ends = {}
+    for quench in (0.0, 0.5, 0.5):
+        state = SearchState.start(instance, initial)
+        params = dataclasses.replace(hot, quench=quench, home_always=quench > 0)
+        run = annealer(state, params)
+        anneal_model(run, time.monotonic() + NO_WALL_LIMIT, seed=2, proposals=200_000)
+        assert run.proposals == 200_000
+        best = evaluate(instance, initial, run.best_assignment)
+        assert best.costs is not None and best.costs.total == run.best_cost
+        # Hot to the end, the walk stops where shifts still gain; quenched, its best is a
+        # local optimum of single shifts.
+        end = run.assignment if quench == 0.0 else run.best_assignment
+        assert _improving_shift(instance, initial, end) is (quench == 0.0)
+        if quench in ends:
+            assert np.array_equal(ends[quench], run.best_assignment)
+        ends[quench] = run.best_assignment.copy()
+
+
+def test_resetting_an_annealer_rebuilds_it_as_new(a1_4: tuple[Instance, IntArray]) -> None:
+    instance, initial = a1_4
+    run = annealer(SearchState.start(instance, initial))
+    run.run(50_000, seed=1, temperature=1e12)
+    walked = run.assignment.copy()
+    run.reset(walked)
+    fresh = annealer(SearchState.start(instance, initial))
+    fresh.reset(walked)
+    assert run.cost == fresh.cost == run.best_cost
+    assert run.proposals == 50_000 and fresh.proposals == 0
+    for name in ("usage", "held", "machine_cost", "service_neighbourhood", "distinct", "moved"):
+        assert np.array_equal(getattr(run, name), getattr(fresh, name)), name
+    costs = evaluate(instance, initial, walked).costs
+    assert costs is not None and costs.total == run.cost
 
 
 def test_descent_stops_once_its_gain_per_second_is_below_the_rate(
