@@ -98,6 +98,7 @@ class Annealer:
             np.ascontiguousarray(model.allowed, dtype=np.bool_),
             *csr(bins_of_class[0], bins_of_class[1], classes),
         )  # fmt: skip
+        self.scalars = np.zeros(SCALARS, dtype=np.int64)
         self.reset(assignment)
         self.accepted = 0
 
@@ -105,7 +106,7 @@ class Annealer:
         """Make ``assignment`` the current and the best one, with every array derived from it
         (the proposal and worsening counts carry on)."""
         model, i64, groups = self.model, np.int64, self.model.num_groups
-        scalars = getattr(self, "scalars", None)
+        counts = self.scalars
         self.assignment = np.array(assignment, dtype=i64, copy=True)
         self.usage, self.held = usage_of(model, self.assignment)
         self.machine_cost = bin_costs(model, self.usage)
@@ -127,9 +128,8 @@ class Annealer:
             + model.machine_move_weight * machine
         )
         self.scalars = np.zeros(SCALARS, dtype=i64)
-        if scalars is not None:  # the counts of the run so far carry on
-            for k in (WORSE_SUM, WORSE_COUNT, PROPOSED):
-                self.scalars[k] = scalars[k]
+        for k in (WORSE_SUM, WORSE_COUNT, PROPOSED):  # the counts of the run so far carry on
+            self.scalars[k] = counts[k]
         self.scalars[PROCESS_MOVE] = process
         self.scalars[MACHINE_MOVE] = machine
         self.scalars[MOST_MOVED] = most
