@@ -14,6 +14,7 @@ from planner.roadef import read_assignment, read_instance
 from planner.roadef.annealing import search_model
 from planner.roadef.state import SearchState
 from planner.search import Annealer, AnnealParams, SearchModel, anneal, evaluate
+from planner.search.kernel import _fits
 from planner.search.model import IntArray
 
 ROADEF = Path(__file__).resolve().parents[2] / "data" / "roadef"
@@ -121,6 +122,52 @@ def test_incremental_state_equals_from_scratch_after_random_moves(
         assert best.violations == ()
         assert best.cost == annealer.best_cost <= evaluate(model, start).cost
         assert np.array_equal(annealer.assignment[frozen], start[frozen])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), walk=st.integers(0, 300))
+def test_the_kernels_capacity_check_is_the_capacity_rule(seed: int, walk: int) -> None:
+    """Every shift, swap and chain from a feasible state (some items away from their initial
+    bin, holding transient usage there): the kernel's capacity check accepts it exactly when
+    the assignment after it keeps every bin's held usage within capacity, from scratch."""
+    model, start = random_model(seed)
+    annealer = Annealer(model, start, AnnealParams(home_percent=50))
+    annealer.run(walk, seed=seed, temperature=10.0)  # a feasible state away from the start
+    state = annealer.assignment
+    init, tail = model.initial, (model.requirement, model.transient, annealer.held, model.capacity)
+
+    def kernel_fits(p: int, m1: int, m2: int, q: int, m3: int) -> bool:
+        """The kernel's two calls (planner/search/kernel.py, ``_search``): on m2 p lands and
+        q leaves; on m3 q lands and, in a swap, p leaves."""
+        two = q >= 0
+        if not _fits(m2, p, 1, init[p] == m2, q, -1 if two else 0, two and init[q] == m2, *tail):
+            return False
+        swap = m3 == m1
+        return not two or _fits(m3, q, 1, init[q] == m3, p, -1 if swap else 0,
+                                swap and init[p] == m1, *tail)  # fmt: skip
+
+    def fits_from_scratch(moves: dict[int, int]) -> bool:
+        after = state.copy()
+        for item, to in moves.items():
+            after[item] = to
+        return bool(np.all(evaluate(model, after).held <= model.capacity))
+
+    checked = 0
+    for p in range(model.num_items):
+        m1 = int(state[p])
+        for m2 in range(model.num_bins):
+            if m2 == m1:
+                continue
+            assert kernel_fits(p, m1, m2, -1, m2) == fits_from_scratch({p: m2})
+            checked += 1
+            for q in np.flatnonzero(state == m2):
+                for m3 in range(model.num_bins):
+                    if m3 == m2:
+                        continue
+                    expected = fits_from_scratch({p: m2, int(q): m3})
+                    assert kernel_fits(p, m1, m2, int(q), m3) == expected
+                    checked += 1
+    assert checked > 0
 
 
 def test_a_run_repeats_for_a_seed_and_budget() -> None:
