@@ -18,8 +18,9 @@ million to 4.5 million), so re-measuring it per chunk changes nothing; what matt
 multiple. At 10 the first half of a 20-million-proposal run wanders far above the start (a2_1:
 5 to 290 million); 2 was better on b_1 and a2_5 at 20 million proposals but worse on a2_2 and
 on A2 in the 60 s side-by-side run (BENCHMARKS.md, issue 16), so 10 stays.
-Measured on a2_2 from the greedy descent's local optimum: about 2 million proposals a second
-on one core.
+Measured on a2_2 from an annealed solution at a low temperature (20 million proposals, one
+core, BENCHMARKS.md, twelfth session): 7.7 million proposals a second, 3.6 million before the
+kernel's capacity check was spelled out for the bins an item lands on.
 
 The kernel, its working arrays and the schedule are drplan's one search layer,
 :mod:`planner.search`, which the platform planner's large losses run on too; this module is the
