@@ -148,6 +148,11 @@ class SolveParams:
     # seed 0 (BENCHMARKS.md, eleventh session): a1_5 727,578,910 -> 727,578,311 (S41's),
     # b_4 4,678.30 M -> 4,678.14 M, b_6 9,526.20 M -> 9,526.02 M, b_9 15,886.16 M -> 15,885.77 M.
     quench: float = 0.1
+    # Start the annealing's schedule again, set by the moves that cost at most the best met,
+    # once that best falls below the schedule's scale (AnnealParams.rescale): on a2_1 the
+    # load is gone a few hundred units above zero, and the rest is process move costs of 1-10
+    # that the first schedule's temperatures (thousands) never weigh.
+    rescale: bool = True
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,7 @@ def _anneal_params(instance: Instance, params: SolveParams) -> AnnealParams:
         return params.anneal
     large = instance.num_processes > params.large_processes
     start = params.large_start if large else AnnealParams.start
-    return AnnealParams(start=start, home_always=True, quench=params.quench)
+    return AnnealParams(start=start, home_always=True, quench=params.quench, rescale=params.rescale)
 
 
 def anneal_share(instance: Instance, params: SolveParams) -> float:

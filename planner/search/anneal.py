@@ -58,6 +58,14 @@ class AnnealParams:
     # too small for the schedule's last temperature to refuse (move costs of 1-100 against
     # a mean worsening of millions on ROADEF's B set).
     quench: float = 0.0
+    # When the best total falls below the schedule's last temperature, no temperature left
+    # can weigh what is left to gain: the moves that set the schedule are larger than the
+    # whole cost (ROADEF's a2_1: a mean worsening of 400,000 and a last temperature of 800,
+    # against a load gone to zero and a few hundred units of process move costs of 1 each,
+    # which only the quench at 0 then takes). With ``rescale``, the schedule then starts again
+    # from the best met, over what is left of it, set by the mean worsening among the moves
+    # that cost at most that best, measured as the first scale was.
+    rescale: bool = False
 
 
 class Annealer:
@@ -101,6 +109,7 @@ class Annealer:
         self.scalars = np.zeros(SCALARS, dtype=np.int64)
         self.reset(assignment)
         self.accepted = 0
+        self.rescaled_at: int | None = None  # the best total when the schedule was rescaled
 
     def reset(self, assignment: IntArray) -> None:
         """Make ``assignment`` the current and the best one, with every array derived from it
@@ -157,9 +166,12 @@ class Annealer:
         count = int(self.scalars[WORSE_COUNT])
         return float(self.scalars[WORSE_SUM]) / count if count else 0.0
 
-    def run(self, steps: int, seed: int, temperature: float, stop_cost: int = -1) -> int:
+    def run(
+        self, steps: int, seed: int, temperature: float, stop_cost: int = -1, worse_cap: int = -1
+    ) -> int:
         """Propose up to ``steps`` moves at ``temperature`` (fewer once the best cost is at most
-        ``stop_cost``); return how many were accepted."""
+        ``stop_cost``); return how many were accepted. The worsening moves counted for
+        :meth:`mean_worsening` are those costing at most ``worse_cap`` more (all when negative)."""
         # numba is imported with the kernel, on the first run: a caller that never anneals
         # (most host losses) does not load it.
         from planner.search.kernel import SEARCH
@@ -174,6 +186,7 @@ class Annealer:
             temperature,
             stop_cost,
             self.params.focus,
+            worse_cap,
         )  # fmt: skip
         self.accepted += int(accepted)
         return int(accepted)
@@ -225,6 +238,16 @@ def _tiny_model() -> SearchModel:
     )  # fmt: skip
 
 
+def _rescale(annealer: Annealer, calibration: int, seed: int, stop_cost: int) -> float:
+    """Go back to the best assignment met, propose ``calibration`` moves from it at
+    temperature 0 and return the mean worsening among those that cost at most that best."""
+    annealer.reset(annealer.best_assignment)
+    cap = annealer.rescaled_at = annealer.best_cost
+    annealer.scalars[WORSE_SUM] = annealer.scalars[WORSE_COUNT] = 0
+    annealer.run(calibration, seed, 0.0, stop_cost, worse_cap=cap)
+    return annealer.mean_worsening()
+
+
 def anneal(
     annealer: Annealer,
     deadline: float,
@@ -257,16 +280,25 @@ def anneal(
     cooled = None if proposals is None else proposals - round(params.quench * proposals)
     chunk = 1
     best, improved_at = annealer.best_cost, annealer.proposals if annealer.best_cost < start else 0
+    # Where the schedule starts, in the clock's time and in proposals: a rescale moves both.
+    origin, origin_proposals, rescaled = began, 0, not params.rescale
     while scale > 0 and annealer.best_cost > stop_cost and (now := clock()) < began + span:
         if annealer.best_cost < best:
             best, improved_at = annealer.best_cost, annealer.proposals
         if patience is not None and annealer.proposals - improved_at >= patience:
             break
+        if not rescaled and annealer.best_cost < params.end * scale:
+            rescaled = True
+            scale = _rescale(annealer, calibration, seed * 1_000_003 + chunk, stop_cost)
+            origin, origin_proposals = clock(), annealer.proposals
+            chunk += 1
+            log.debug("annealing rescaled at best %d: mean worsening %.1f", best, scale)
+            continue
         if cooled is None:
-            steps, done = params.chunk, (now - began) / span
+            steps, done = params.chunk, (now - origin) / max(began + span - origin, 1e-9)
         else:
             steps = min(params.chunk, cooled - annealer.proposals)
-            done = annealer.proposals / max(cooled, 1)
+            done = (annealer.proposals - origin_proposals) / max(cooled - origin_proposals, 1)
             if steps <= 0:
                 break
         annealer.run(steps, seed * 1_000_003 + chunk, temperature(params, scale, done), stop_cost)

@@ -212,10 +212,12 @@ def _search(
     best_assign: IntArray,
     # this chunk
     steps: int, swap_percent: int, chain_percent: int, home_percent: int, seed: int,
-    temperature: float, stop_cost: int, focus: int,
+    temperature: float, stop_cost: int, focus: int, worse_cap: int,
 ) -> int:  # fmt: skip
     """Propose up to ``steps`` moves at ``temperature``; return how many were accepted. Stops
-    early once the best cost is at most ``stop_cost``."""
+    early once the best cost is at most ``stop_cost``. The worsening counts (the mean the
+    schedule is set by) take the feasible moves that cost more, at most ``worse_cap`` more
+    when it is not negative."""
     np.random.seed(seed)
     num_p, num_r = movable.shape[0], req.shape[1]
     if num_p == 0 or scal[BEST_COST] <= stop_cost:
@@ -345,7 +347,7 @@ def _search(
         # Metropolis acceptance.
         cost = scal[COST]
         new = cost + delta
-        if delta > 0:
+        if delta > 0 and (worse_cap < 0 or delta <= worse_cap):
             scal[WORSE_SUM] += delta
             scal[WORSE_COUNT] += 1
         if delta <= 0 or (temperature > 0 and np.random.random() < np.exp(-delta / temperature)):

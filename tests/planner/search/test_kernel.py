@@ -3,6 +3,7 @@ random move sequences, every rule holds, and a run repeats for a seed and budget
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -227,3 +228,84 @@ def test_the_roadef_adapter_costs_as_the_roadef_evaluator() -> None:
         assert ours.feasible
         assert ours.cost == theirs.costs.total
     assert evaluate(model, annealer.assignment).cost == annealer.cost
+
+
+def two_scale_model(items: int = 12) -> tuple[SearchModel, IntArray]:
+    """Items piled on bin 0 of four, far above its safety level at a load weight of 10,000,
+    each away from its initial bin at a move cost of 1: once the pile is spread, what is left
+    is a few units of move costs, under the last temperature of a schedule set by load moves
+    that cost tens of thousands."""
+    i64 = np.int64
+    bins = 4
+    z = np.zeros(0, dtype=i64)
+    initial = np.arange(items, dtype=i64) % bins
+    initial[: items // 2] = 0  # half of them start at home on bin 0, the others elsewhere
+    return SearchModel(
+        requirement=np.full((items, 1), 10, dtype=i64),
+        capacity=np.full((bins, 1), 10 * items, dtype=i64),
+        safety=np.full((bins, 1), 10 * (items // bins), dtype=i64),
+        load_weight=np.array([10_000], dtype=i64),
+        transient=np.zeros(1, dtype=i64),
+        balance_r1=z, balance_r2=z, balance_target=z, balance_weight=z,
+        location=np.arange(bins, dtype=i64),
+        neighbourhood=np.zeros(bins, dtype=i64),
+        group=np.arange(items, dtype=i64),
+        spread_min=np.zeros(items, dtype=i64),
+        dependency_from=z, dependency_to=z,
+        process_move_cost=np.ones(items, dtype=i64),
+        machine_class=np.zeros(bins, dtype=i64),
+        machine_move_cost=np.zeros((1, 1), dtype=i64),
+        process_move_weight=1, service_move_weight=0, machine_move_weight=0,
+        initial=initial,
+        base_usage=np.zeros((bins, 1), dtype=i64),
+        movable=np.arange(items, dtype=i64),
+        item_class=np.zeros(items, dtype=i64),
+        allowed=np.ones((1, bins), dtype=np.bool_),
+    ), np.zeros(items, dtype=i64)  # fmt: skip
+
+
+def test_the_worsening_counts_keep_to_their_cap() -> None:
+    model, start = two_scale_model()
+    whole, capped = Annealer(model, start), Annealer(model, start)
+    whole.run(20_000, 5, 1e9)
+    capped.run(20_000, 5, 1e9, worse_cap=5)
+    assert whole.mean_worsening() > 5  # load moves cost 100,000 a unit of 10 over safety
+    assert 0 < capped.mean_worsening() <= 5  # only the move costs of 1 a move are counted
+    assert capped.assignment.tolist() == whole.assignment.tolist()  # counting changes nothing
+
+
+def test_a_schedule_rescales_once_its_best_is_below_its_last_temperature() -> None:
+    """On two scales (load moves of 100,000 a unit, moves of 1), the best falls below the
+    schedule's last temperature; the rescaled schedule starts from that best, never loses
+    it, and the run still repeats for a seed and budget."""
+    model, start = two_scale_model()
+    params = AnnealParams(calibration=2_000, chunk=1_000, home_always=True, rescale=True)
+    runs = []
+    for _ in range(2):
+        annealer = Annealer(model, start, params)
+        best = anneal(annealer, 1e18, seed=4, proposals=200_000)
+        runs.append((annealer.rescaled_at, best, annealer.best_assignment.tolist()))
+    assert runs[0] == runs[1]
+    rescaled_at, best, _ = runs[0]
+    assert rescaled_at is not None and best <= rescaled_at < 10_000  # no load left by then
+    plain = Annealer(model, start, replace(params, rescale=False))
+    anneal(plain, 1e18, seed=4, proposals=200_000)
+    assert plain.rescaled_at is None
+
+
+def test_a_schedule_that_never_rescales_is_the_plain_schedule() -> None:
+    """On random models whose best stays above the last temperature, the rescale setting
+    changes nothing: the same proposals, the same plan."""
+    compared = 0
+    for seed in range(12):
+        model, start = random_model(seed)
+        params = AnnealParams(calibration=300, chunk=200)
+        plain = Annealer(model, start, params)
+        anneal(plain, 1e18, seed=seed, proposals=4_000)
+        watched = Annealer(model, start, replace(params, rescale=True))
+        anneal(watched, 1e18, seed=seed, proposals=4_000)
+        if watched.rescaled_at is None:
+            compared += 1
+            assert watched.best_cost == plain.best_cost
+            assert watched.best_assignment.tolist() == plain.best_assignment.tolist()
+    assert compared > 0
