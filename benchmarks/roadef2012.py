@@ -112,6 +112,7 @@ def run_one(
         "drplan": result.objective,
         "warm_start": result.warm_start_objective,
         "annealed": result.annealed_objective,
+        "reannealed_from": result.reannealed_from,
         "warm_start_time": round(result.descent_time, 1),
         "anneal_time": round(result.anneal_time, 1),
         "anneal_share": result.anneal_share,

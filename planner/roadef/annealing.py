@@ -18,6 +18,11 @@ million to 4.5 million), so re-measuring it per chunk changes nothing; what matt
 multiple. At 10 the first half of a 20-million-proposal run wanders far above the start (a2_1:
 5 to 290 million); 2 was better on b_1 and a2_5 at 20 million proposals but worse on a2_2 and
 on A2 in the 60 s side-by-side run (BENCHMARKS.md, issue 16), so 10 stays.
+When the best total falls below the schedule's last temperature (a2_1 only: its load goes to
+zero and a few hundred units of process move costs are left, against a last temperature near
+1,000), the schedule starts again from that best, set by the moves that cost at most what is
+left (:attr:`~planner.search.anneal.AnnealParams.rescale`); on every other instance the best
+known is at least 20,000 times the last temperature, so their runs are unchanged.
 Measured on a2_2 from an annealed solution at a low temperature (20 million proposals, one
 core, BENCHMARKS.md, twelfth session): 7.7 million proposals a second, 3.6 million before the
 kernel's capacity check was spelled out for the bins an item lands on.
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,7 +49,15 @@ from planner.search.anneal import anneal as anneal_model
 from planner.search.anneal import compile_kernel as compile_search_kernel
 from planner.search.model import SearchModel
 
-__all__ = ["AnnealParams", "Annealer", "anneal", "annealer", "search_model", "temperature"]
+__all__ = [
+    "AnnealParams",
+    "Annealed",
+    "Annealer",
+    "anneal",
+    "annealer",
+    "search_model",
+    "temperature",
+]
 
 
 def search_model(state: SearchState) -> SearchModel:
@@ -92,6 +106,15 @@ def compile_kernel(state: SearchState | None = None) -> float:
     return compile_search_kernel()
 
 
+@dataclass(frozen=True)
+class Annealed:
+    """What one annealing run did to a state."""
+
+    gain: int  # the fall of the total, never negative
+    last_temperature: float | None = None  # the schedule's coldest; None: no schedule ran
+    rescaled_at: int | None = None  # the best total when the schedule was rescaled, if it was
+
+
 def anneal(
     state: SearchState,
     deadline: float,
@@ -99,17 +122,17 @@ def anneal(
     params: AnnealParams | None = None,
     proposals: int | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> int:
+) -> Annealed:
     """Anneal from ``state``, then move ``state`` to the best assignment found.
 
     The temperature falls from hot to cold over ``proposals`` proposals when that is given
     (the run is then repeatable, the deadline only a safety net), else over the time left
-    until the deadline, a reading of ``clock``. Returns the gain over the starting total, never
-    negative.
+    until the deadline, a reading of ``clock``. Returns the gain over the starting total (never
+    negative) and the schedule's last temperature.
     """
     start = state.total()
     if clock() >= deadline or proposals == 0:
-        return 0
+        return Annealed(0)
     run = annealer(state, params)
     assert run.cost == start, "the search model costs the state differently"
     best = anneal_model(run, deadline, seed, proposals, clock=clock)
@@ -117,4 +140,4 @@ def anneal(
         moves = run.best_assignment.tolist()
         state.move([(p, m) for p, m in enumerate(moves) if m != state.assignment[p]])
         assert state.total() == best, "annealing costs disagree with the state"
-    return start - state.total()
+    return Annealed(start - state.total(), run.last_temperature, run.rescaled_at)

@@ -110,6 +110,7 @@ class Annealer:
         self.reset(assignment)
         self.accepted = 0
         self.rescaled_at: int | None = None  # the best total when the schedule was rescaled
+        self.last_temperature: float | None = None  # the first schedule's coldest, once set
 
     def reset(self, assignment: IntArray) -> None:
         """Make ``assignment`` the current and the best one, with every array derived from it
@@ -275,6 +276,7 @@ def anneal(
     calibration = params.calibration if proposals is None else min(params.calibration, proposals)
     annealer.run(calibration, seed, 0.0, stop_cost)
     scale = annealer.mean_worsening()
+    annealer.last_temperature = params.end * scale
     # The schedule takes all but the quench's share of the time or of the proposals.
     span = max((deadline - began) * (1.0 - params.quench), 1e-9)
     cooled = None if proposals is None else proposals - round(params.quench * proposals)

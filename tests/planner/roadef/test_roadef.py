@@ -177,7 +177,7 @@ def test_anneal_is_repeatable_and_gains(a1_4: tuple[Instance, IntArray]) -> None
     finals = []
     for _ in range(2):
         state = SearchState.start(instance, initial)
-        gain = anneal(state, time.monotonic() + NO_WALL_LIMIT, seed=5, proposals=400_000)
+        gain = anneal(state, time.monotonic() + NO_WALL_LIMIT, seed=5, proposals=400_000).gain
         assert gain > 0
         check = evaluate(instance, initial, state.assignment)
         assert check.costs is not None, check.violation
@@ -430,3 +430,33 @@ def test_initial_objective_of_every_available_instance_matches_best_known() -> N
         assert costs.total == expected[instance.name], instance.name
         checked += 1
     assert checked == 18
+
+
+@pytest.fixture(scope="module")
+def a2_1() -> tuple[Instance, IntArray]:
+    """Instance a2_1: 100 machines, 1,000 processes, 3 resources; its load can go to zero,
+    leaving process move costs of 1 (best known 196 against 391 million at the start)."""
+    instance = read_instance(DATA / "model_a2_1.txt")
+    return instance, read_assignment(DATA / "assignment_a2_1.txt", instance)
+
+
+def test_a2_1_anneals_again_once_sub_problems_take_it_below_the_last_temperature(
+    a2_1: tuple[Instance, IntArray],
+) -> None:
+    """A short annealing ends far above its last temperature (load left on a2_1); the
+    sub-problems take the total below it, and a second annealing starts from there and keeps
+    or lowers it. The result is feasible, agrees with the evaluator and repeats for a seed."""
+    instance, initial = a2_1
+    params = SolveParams(
+        time_limit=NO_WALL_LIMIT, seed=1, workers=1, max_iterations=150, anneal_proposals=1_000_000
+    )  # fmt: skip
+    results = [solve(instance, initial, params) for _ in range(2)]
+    first = results[0]
+    assert first.reannealed_from is not None
+    assert first.annealed_objective is not None
+    assert first.objective <= first.reannealed_from < first.annealed_objective
+    check = evaluate(instance, initial, first.assignment)
+    assert check.costs is not None and check.costs.total == first.objective
+    assert np.array_equal(results[0].assignment, results[1].assignment)
+    plain = solve(instance, initial, dataclasses.replace(params, rescale=False))
+    assert plain.reannealed_from is None
