@@ -7,7 +7,9 @@ chains a second, worsening ones accepted at a falling temperature; a cooler star
 instances; its last tenth a quench at temperature 0 from the best met) then takes
 ``anneal_share`` of what is left (nearly all of it on small instances, where CP-SAT rarely
 improves on the annealing, unless a probe of sub-problems from the warm start shows them
-gaining fast): it leaves the descent's local optimum where single improving moves cannot. The
+gaining fast): it leaves the descent's local optimum where single improving moves cannot
+(when it ends above its last temperature and the sub-problems below take the total under it,
+as on a2_1, a second annealing follows, rescaled to the cost left: :func:`_reanneal`). The
 rest goes to large neighbourhood search: each step picks a few machines (hosts) and some of the
 processes (containers) on them, frees those processes, and asks CP-SAT for their best placement
 on the picked machines with every other process held where it is. The sub-model
