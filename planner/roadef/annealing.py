@@ -112,7 +112,6 @@ class Annealed:
 
     gain: int  # the fall of the total, never negative
     last_temperature: float | None = None  # the schedule's coldest; None: no schedule ran
-    rescaled_at: int | None = None  # the best total when the schedule was rescaled, if it was
 
 
 def anneal(
@@ -140,4 +139,4 @@ def anneal(
         moves = run.best_assignment.tolist()
         state.move([(p, m) for p, m in enumerate(moves) if m != state.assignment[p]])
         assert state.total() == best, "annealing costs disagree with the state"
-    return Annealed(start - state.total(), run.last_temperature, run.rescaled_at)
+    return Annealed(start - state.total(), run.last_temperature)
