@@ -39,7 +39,7 @@ import numpy as np
 
 from planner import cpsat
 from planner.exceptions import RoadefFileError
-from planner.roadef.annealing import AnnealParams, anneal, compile_kernel
+from planner.roadef.annealing import Annealed, AnnealParams, anneal, compile_kernel
 from planner.roadef.cost import Expr, Usage, load_and_balance_cost, move_cost
 from planner.roadef.descent import shift_descent
 from planner.roadef.evaluate import Costs, evaluate
@@ -324,14 +324,8 @@ def solve(instance: Instance, initial: IntArray, params: SolveParams | None = No
     clock = now()
     last = None
     if share > 0:
-        last = anneal(
-            state,
-            clock + share * max(0.0, deadline - clock),
-            seed=params.seed,
-            params=_anneal_params(instance, params),
-            proposals=params.anneal_proposals,
-            clock=now,
-        ).last_temperature
+        first_run = _anneal(state, instance, params, params.seed, clock, share, deadline, now)
+        last = first_run.last_temperature
     timing["anneal"] = now() - clock
     annealed = state.total()
     reannealed = None
@@ -384,16 +378,31 @@ def _reanneal(
         return None
     clock = now()
     start = state.total()
-    anneal(
+    _anneal(state, instance, params, params.seed + 1, clock, share, deadline, now)
+    timing["anneal"] += now() - clock
+    return start
+
+
+def _anneal(
+    state: SearchState,
+    instance: Instance,
+    params: SolveParams,
+    seed: int,
+    clock: float,
+    share: float,
+    deadline: float,
+    now: Callable[[], float],
+) -> Annealed:
+    """Anneal ``state`` with the instance's settings over ``share`` of the time from
+    ``clock`` (a reading of ``now``) to the deadline, or over the proposal budget."""
+    return anneal(
         state,
         clock + share * max(0.0, deadline - clock),
-        seed=params.seed + 1,
+        seed=seed,
         params=_anneal_params(instance, params),
         proposals=params.anneal_proposals,
         clock=now,
     )
-    timing["anneal"] += now() - clock
-    return start
 
 
 class _Neighbourhoods:

@@ -289,7 +289,7 @@ def anneal(
             best, improved_at = annealer.best_cost, annealer.proposals
         if patience is not None and annealer.proposals - improved_at >= patience:
             break
-        if not rescaled and annealer.best_cost < params.end * scale:
+        if not rescaled and annealer.best_cost < annealer.last_temperature:
             rescaled = True
             scale = _rescale(annealer, calibration, seed * 1_000_003 + chunk, stop_cost)
             origin, origin_proposals = clock(), annealer.proposals
