@@ -119,13 +119,22 @@ class SolveParams:
     redescent_every: int = 100  # sub-problems between two single descent passes; 0: never
     redescent_share: float = 0.05  # most of the time limit one such pass may take
     # Share of the time left after the warm start spent annealing; None: small_anneal_share
-    # on an instance of at most large_processes processes, else large_anneal_share. Measured at
+    # on an instance of at most large_processes processes, large_anneal_share on one of at most
+    # huge_processes, else huge_anneal_share. Measured at
     # 60 CPU s, seed 0 (BENCHMARKS.md, ninth session): on A2 (1,000 processes) CP-SAT kept 1
     # of 569 sub-problems after the annealing, and 0.97 instead of 0.75 took a2_2 from 837.7 M
     # to 798.8 M and a2_5 from 442.5 M to 400.0 M.
     anneal_share: float | None = None
     small_anneal_share: float = 0.97
     large_anneal_share: float = 0.75
+    # Above huge_processes processes, huge_anneal_share instead: there each process is drawn
+    # a few hundred times in a 60 s run's annealing, and the sub-problems with their descent
+    # passes gain more per second. Measured at 60 CPU s, seeds 0-2, against 0.75 (BENCHMARKS.md,
+    # fourteenth session): b_3 (20,000 processes) -0.82 %, b_5 (40,000) -0.46 % of median,
+    # b_4, b_6, b_8, b_9 within 0.0006 %; b_1 (5,000, below the threshold) was 0.50 % worse
+    # at 0.3 (its annealing gains 9 % from the warm start), b_2 -0.04 %.
+    huge_processes: int = 10_000
+    huge_anneal_share: float = 0.3
     # With the share by size, a small instance first gets probe_iterations sub-problems from
     # the warm start; when they gain at least probe_gain of its cost, it keeps the large share
     # (a2_1 at 60 CPU s, seed 0: 0.97 ended at 1,030,111, the large share at 304, S41 362).
@@ -224,6 +233,8 @@ def anneal_share(instance: Instance, params: SolveParams) -> float:
     ``instance``: ``params.anneal_share`` when given, else the default by the instance's size."""
     if params.anneal_share is not None:
         return params.anneal_share
+    if instance.num_processes > params.huge_processes:
+        return params.huge_anneal_share
     if instance.num_processes > params.large_processes:
         return params.large_anneal_share
     return params.small_anneal_share

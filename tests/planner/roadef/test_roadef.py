@@ -300,13 +300,17 @@ def test_solver_same_seed_and_workers_same_solution(a1_1: tuple[Instance, IntArr
 
 def test_annealing_share_is_by_size_unless_given(a1_1: tuple[Instance, IntArray]) -> None:
     """a1_1 has 100 processes: the small instances' share, the large ones' once the threshold
-    is below it, and an explicit share whatever the size."""
+    is below it, the huge ones' once that threshold is too, and an explicit share whatever the
+    size."""
     instance, _ = a1_1
     assert instance.num_processes == 100
     params = SolveParams()
     assert anneal_share(instance, params) == params.small_anneal_share == 0.97
     large = dataclasses.replace(params, large_processes=99)
     assert anneal_share(instance, large) == params.large_anneal_share == 0.75
+    huge = dataclasses.replace(large, huge_processes=99)
+    assert anneal_share(instance, huge) == params.huge_anneal_share == 0.3
+    assert anneal_share(instance, dataclasses.replace(huge, anneal_share=0.5)) == 0.5
     assert anneal_share(instance, dataclasses.replace(large, anneal_share=0.5)) == 0.5
     assert anneal_share(instance, dataclasses.replace(params, anneal_share=0.0)) == 0.0
 
