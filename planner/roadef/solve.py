@@ -120,10 +120,10 @@ class SolveParams:
     redescent_share: float = 0.05  # most of the time limit one such pass may take
     # Share of the time left after the warm start spent annealing; None: small_anneal_share
     # on an instance of at most large_processes processes, large_anneal_share on one of at most
-    # huge_processes, else huge_anneal_share. Measured at
-    # 60 CPU s, seed 0 (BENCHMARKS.md, ninth session): on A2 (1,000 processes) CP-SAT kept 1
-    # of 569 sub-problems after the annealing, and 0.97 instead of 0.75 took a2_2 from 837.7 M
-    # to 798.8 M and a2_5 from 442.5 M to 400.0 M.
+    # huge_processes, else huge_anneal_share. Measured at 60 CPU s, seed 0 (BENCHMARKS.md,
+    # ninth session): on A2 (1,000 processes) CP-SAT kept 1 of 569 sub-problems after the
+    # annealing, and 0.97 instead of 0.75 took a2_2 from 837.7 M to 798.8 M and a2_5 from
+    # 442.5 M to 400.0 M.
     anneal_share: float | None = None
     small_anneal_share: float = 0.97
     large_anneal_share: float = 0.75
@@ -131,7 +131,7 @@ class SolveParams:
     # a few hundred times in a 60 s run's annealing, and the sub-problems with their descent
     # passes gain more per second. Measured at 60 CPU s, seeds 0-2, against 0.75 (BENCHMARKS.md,
     # fourteenth session): b_3 (20,000 processes) -0.82 %, b_5 (40,000) -0.46 % of median,
-    # b_4, b_6, b_8, b_9 within 0.0006 %; b_1 (5,000, below the threshold) was 0.50 % worse
+    # b_4, b_6, b_8, b_9 0.0002-0.0008 % higher; b_1 (5,000, below the threshold) 0.50 % worse
     # at 0.3 (its annealing gains 9 % from the warm start), b_2 -0.04 %.
     huge_processes: int = 10_000
     huge_anneal_share: float = 0.3
